@@ -1,0 +1,56 @@
+"""The client portal: ``create_app`` builds a configured Flask application."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal.config import INSTANCE, ROOT, load_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Create the app. ``config`` overrides what the environment says (tests use it)."""
+    app = Flask(__name__, instance_path=str(INSTANCE))
+    app.config.from_mapping(load_config(**(config or {})))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    proxies = {k: app.config[f"PROXY_FIX_{k.upper()}"] for k in ("x_for", "x_proto", "x_host")}
+    if any(proxies.values()):
+        app.wsgi_app = ProxyFix(app.wsgi_app, **proxies)
+
+    from portal import database, errors, i18n, web
+    from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from portal.security import install_scoping
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    install_scoping()
+
+    from portal.auth import init_app as init_auth
+
+    init_auth(app, login_manager)
+    i18n.init_app(app)
+    errors.init_app(app)
+    web.init_app(app)
+
+    from portal.admin.routes import bp as admin_bp
+    from portal.api import bp as api_bp
+    from portal.auth.routes import bp as auth_bp
+    from portal.main.routes import bp as main_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie
+
+    from portal.cli import register as register_cli
+
+    register_cli(app)
+    return app

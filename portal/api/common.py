@@ -1,0 +1,203 @@
+"""What every API module uses: routes that document themselves, input validation,
+errors in the API's shape, keyset pagination and JSON encodings."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import HTTPException
+
+from portal.models import Role
+
+
+class ApiError(HTTPException):
+    """Raise anywhere in an API view: becomes ``{"error": {...}}`` with this status."""
+
+    def __init__(self, status: int, message: str | None = None, *, code: str | None = None, fields: dict | None = None):
+        super().__init__(message)
+        self.code = status
+        self.portal_message = message
+        self.error_code = code
+        self.fields = fields
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str
+    summary: str
+    roles: tuple[Role, ...] | None = None
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    query: dict[str, str] = field(default_factory=dict)
+    public: bool = False
+    tag: str = ""
+
+
+OPERATIONS: list[Operation] = []
+
+
+def route(
+    bp: Blueprint,
+    rule: str,
+    method: str,
+    summary: str,
+    *,
+    roles: Sequence[Role] | None = None,
+    body: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    query: dict[str, str] | None = None,
+    public: bool = False,
+    tag: str = "",
+) -> Callable:
+    """Register an API view and describe it for the OpenAPI document.
+
+    Views are signed-in only unless ``public``; ``roles`` answers 403 to others. With
+    ``body``, the JSON body is validated and passed as the ``body`` argument."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if not public and not current_user.is_authenticated:
+                raise ApiError(401)
+            if roles is not None and current_user.role not in roles:
+                raise ApiError(403)
+            if body is not None:
+                kwargs["body"] = parse_body(body)
+            return view(*args, **kwargs)
+
+        wrapped.public = public
+        bp.add_url_rule(rule, view_func=wrapped, methods=[method])
+        path = rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
+        OPERATIONS.append(Operation(method.lower(), path, summary, tuple(roles) if roles else None, body,
+                                    response, status, query or {}, public, tag))
+        return wrapped
+
+    return decorator
+
+
+def parse_body(model: type[BaseModel]) -> BaseModel:
+    """The request's JSON validated by ``model``: 400 when it is not JSON, 422 naming
+    each bad field (by dotted path) when it does not fit. Unknown fields are ignored,
+    so extra keys such as ``status`` or ``account_id`` cannot assign anything."""
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, _("The body is not valid JSON."), code="malformed_json") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, _("The body must be a JSON object."), code="malformed_json")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ApiError(422, _("Some fields are not valid."), code="validation_failed", fields=field_errors(error)) from None
+
+
+def field_errors(error: ValidationError) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for problem in error.errors():
+        path = ".".join(str(part) for part in problem["loc"]) or "body"
+        message = "required" if problem["type"] == "missing" else problem["msg"]
+        fields.setdefault(path, message)
+    return fields
+
+
+# --- encodings ---------------------------------------------------------------------
+
+
+def iso_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def iso_date(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def money(value: Decimal | None, currency: str | None = None) -> str | None:
+    """A decimal string with the currency's own decimals (never a float)."""
+    if value is None:
+        return None
+    if currency:
+        from docgen.formatting import quantize_money
+
+        return str(quantize_money(value, currency))
+    return str(value.normalize()) if value == value.to_integral() else str(value)
+
+
+# --- pagination --------------------------------------------------------------------
+
+DEFAULT_LIMIT, MAX_LIMIT = 50, 200
+PAGE_QUERY = {"limit": "Items per page, 1-200 (default 50)", "cursor": "next_cursor of the previous page"}
+
+
+def _limit() -> int:
+    raw = request.args.get("limit", str(DEFAULT_LIMIT))
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise ApiError(422, _("limit must be a whole number."), fields={"limit": "not an integer"}) from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ApiError(422, _("limit must be between 1 and %(max)d.", max=MAX_LIMIT), fields={"limit": f"1..{MAX_LIMIT}"})
+    return limit
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    plain = [v.isoformat() if isinstance(v, (date, datetime)) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, columns: Sequence[sa.ColumnElement]) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(values, list) or len(values) != len(columns):
+            raise ValueError
+        out = []
+        for value, column in zip(values, columns):
+            python_type = column.type.python_type
+            if python_type is datetime:
+                out.append(datetime.fromisoformat(value))
+            elif python_type is date:
+                out.append(date.fromisoformat(value))
+            elif python_type is int:
+                out.append(int(value))
+            else:
+                out.append(value)
+        return out
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, NotImplementedError):
+        raise ApiError(400, _("The cursor is not valid."), code="bad_cursor") from None
+
+
+def paginate(session, query: sa.Select, order: Sequence[sa.ColumnElement], serialize: Callable[[Any], dict]) -> dict:
+    """Newest-first keyset pagination over ``order`` (descending; the last column must
+    be unique, e.g. the id): ``{"items": [...], "next_cursor": ... | None}``."""
+    limit = _limit()
+    cursor = request.args.get("cursor")
+    if cursor:
+        values = decode_cursor(cursor, order)
+        query = query.where(sa.tuple_(*order) < sa.tuple_(*values))
+    rows = session.scalars(query.order_by(*(c.desc() for c in order)).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more and rows:
+        last = rows[-1]
+        next_cursor = encode_cursor([getattr(last, c.key) for c in order])
+    return {"items": [serialize(row) for row in rows], "next_cursor": next_cursor}
+

@@ -1,0 +1,162 @@
+"""Sign-in, server-side sessions and API tokens.
+
+A browser session is a row in ``user_sessions``; the cookie holds only its random
+token (signed by Flask). Logging out, changing the password or an admin disabling the
+user revokes the rows, which ends the session wherever a copy of the cookie went.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from portal.auth import passwords, throttle
+from portal.models import ApiToken, User, UserSession
+from portal.models.base import utcnow
+from portal.models.user import hash_token
+
+
+class SignInThrottled(Exception):
+    def __init__(self, retry_after: int):
+        super().__init__(f"too many failed sign-ins; retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+@dataclass
+class SignInResult:
+    user: User | None
+
+    @property
+    def ok(self) -> bool:
+        return self.user is not None
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def authenticate(session: Session, email: str, password: str, address: str) -> SignInResult:
+    """Check credentials, with throttling. Unknown e-mail, wrong password and a
+    disabled user all answer the same, in about the same time.
+
+    Raises ``SignInThrottled`` when the e-mail or the address has failed too often."""
+    email = normalise_email(email)
+    wait = throttle.retry_after(email, address)
+    if wait:
+        raise SignInThrottled(wait)
+    user = session.scalar(sa.select(User).where(User.email == email))
+    if user is None:
+        passwords.burn_verification_time(password)
+        ok, new_hash = False, None
+    else:
+        ok, new_hash = passwords.verify_password(user.password_hash, password)
+    if not ok or not user.active:
+        throttle.record_failure(email, address)
+        return SignInResult(None)
+    if new_hash:
+        user.password_hash = new_hash
+    return SignInResult(user)
+
+
+def start_session(session: Session, user: User, *, remember: bool, ip: str, user_agent: str) -> str:
+    """Create a server-side session for ``user``; return the token the cookie keeps."""
+    config = current_app.config
+    token = secrets.token_urlsafe(32)
+    lifetime = config["SESSION_REMEMBER_LIFETIME"] if remember else config["SESSION_ABSOLUTE_LIFETIME"]
+    now = utcnow()
+    record = UserSession(
+        user_id=user.id,
+        token_hash=hash_token(token),
+        remember=remember,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + lifetime,
+        ip=ip[:45],
+        user_agent=(user_agent or "")[:300],
+    )
+    session.add(record)
+    session.flush()
+    user.session_token, user.current_session = token, record
+    return token
+
+
+def load_session_user(session: Session, token: str) -> tuple[User | None, bool]:
+    """The user behind a session token, or None when the session has ended (revoked,
+    expired, idle too long, user disabled), and whether ``last_seen_at`` was touched
+    (at most once a minute, so reading pages seldom writes; the caller commits)."""
+    if not token:
+        return None, False
+    record = session.scalar(
+        sa.select(UserSession).where(UserSession.token_hash == hash_token(token)).options(sa.orm.joinedload(UserSession.user))
+    )
+    now = utcnow()
+    if record is None or record.revoked_at is not None or record.expires_at <= now or not record.user.active:
+        return None, False
+    idle = current_app.config["SESSION_IDLE_TIMEOUT"]
+    if not record.remember and now - record.last_seen_at > idle:
+        return None, False
+    touched = now - record.last_seen_at > timedelta(minutes=1)
+    if touched:
+        session.execute(sa.update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now))
+    user = record.user
+    user.session_token, user.current_session = token, record
+    return user, touched
+
+
+def end_session(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(
+            sa.update(UserSession)
+            .where(UserSession.token_hash == hash_token(token), UserSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+
+
+def revoke_all_sessions(session: Session, user: User, *, keep_token: str | None = None) -> int:
+    """End every session and API token of ``user`` (but ``keep_token``'s session)."""
+    now = utcnow()
+    query = sa.update(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+    if keep_token:
+        query = query.where(UserSession.token_hash != hash_token(keep_token))
+    ended = session.execute(query.values(revoked_at=now)).rowcount
+    session.execute(
+        sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    return ended
+
+
+def change_password(session: Session, user: User, new_password: str, *, keep_token: str | None) -> None:
+    """Set a new password and end the user's other sessions."""
+    user.password_hash = passwords.hash_password(new_password)
+    user.password_changed_at = utcnow()
+    revoke_all_sessions(session, user, keep_token=keep_token)
+
+
+def set_active(session: Session, user: User, active: bool) -> None:
+    """Enable or disable a user; disabling ends every session and token at once."""
+    user.active = active
+    if not active:
+        revoke_all_sessions(session, user)
+
+
+def issue_api_token(session: Session, user: User) -> tuple[str, datetime]:
+    token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + current_app.config["API_TOKEN_LIFETIME"]
+    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), expires_at=expires_at))
+    session.flush()
+    return token, expires_at
+
+
+def load_token_user(session: Session, token: str) -> User | None:
+    record = session.scalar(
+        sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token)).options(sa.orm.joinedload(ApiToken.user))
+    )
+    now = utcnow()
+    if record is None or record.revoked_at is not None or record.expires_at <= now or not record.user.active:
+        return None
+    return record.user

@@ -1,0 +1,91 @@
+"""Flask CLI commands: ``seed-demo``, ``users create``, ``audit verify``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask.cli import AppGroup
+
+from portal.extensions import db
+from portal.models import Account, Role
+from portal.security import unscoped
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(users)
+    app.cli.add_command(audit_group)
+
+
+@click.command("seed-demo")
+@click.option("--password", default=None, help="Password for every demo user (default: see the README).")
+def seed_demo(password: str | None) -> None:
+    """Load the demo accounts, users, contracts and history into an empty database."""
+    from portal import demo
+
+    with unscoped():
+        if not demo.database_is_empty(db.session):
+            click.echo("The database already holds data; seed-demo only loads into an empty database. "
+                       "Point DATABASE_URL at a new database, or drop this one and run `flask --app wsgi db upgrade`.",
+                       err=True)
+            sys.exit(1)
+        summary = demo.load(db.session, password=password or demo.DEFAULT_PASSWORD)
+        db.session.commit()
+    click.echo(f"Demo data loaded: {summary}.")
+    click.echo(f"Sign in as e.g. approver@huanan.example with the password {password or demo.DEFAULT_PASSWORD!r}.")
+
+
+users = AppGroup("users", help="Manage users.")
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--account", "account_name", default=None, help="The client account (client roles), by name.")
+@click.option("--name", default="", help="Display name (default: the e-mail).")
+@click.option("--language", default="en", type=click.Choice(["en", "zh", "vi"]))
+@click.option("--timezone", default="UTC")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_user_command(email, role, account_name, name, language, timezone, password) -> None:
+    """Create a user; asks for the password unless --password is given."""
+    from portal.admin.service import UserError, assign, create_user
+
+    role = Role(role)
+    with unscoped():
+        account = None
+        if account_name:
+            account = db.session.scalar(sa.select(Account).where(Account.name == account_name))
+            if account is None:
+                raise click.BadParameter(f"no account named {account_name!r}", param_hint="--account")
+        try:
+            user = create_user(db.session, email=email, name=name, role=role, password=password,
+                               account=account if role.is_client else None, language=language, timezone=timezone)
+        except UserError as error:
+            for field, message in error.fields.items():
+                click.echo(f"{field}: {message}", err=True)
+            sys.exit(2)
+        if account is not None and not role.is_client:
+            assign(db.session, user, account)
+        db.session.commit()
+    click.echo(f"Created {role.value} {user.email}.")
+
+
+audit_group = AppGroup("audit", help="The audit log.")
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain of decisions and document issues; exit 1 at a broken link."""
+    from portal.audit import verify_chain
+
+    with unscoped():
+        report = verify_chain(db.session)
+    if report.ok:
+        click.echo(f"Audit chain intact: {report.checked} chained events.")
+        return
+    click.echo(f"Audit chain broken at event #{report.broken_at}: {report.reason} "
+               f"({report.checked} events before it are intact).", err=True)
+    sys.exit(1)

@@ -1,0 +1,116 @@
+"""Configuration from the environment.
+
+``PORTAL_ENV`` is ``production`` unless told otherwise (the repo's ``.flaskenv`` sets
+``development`` for the ``flask`` command); production refuses to start without a
+``SECRET_KEY``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable portal."""
+
+
+def _list(value: str | None, default: list[str] | None) -> list[str] | None:
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _development_secret() -> str:
+    # Kept in instance/ so that restarts and several dev workers agree on it.
+    INSTANCE.mkdir(exist_ok=True)
+    path = INSTANCE / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
+    """Build the Flask config mapping from ``env`` (default ``os.environ``) and overrides."""
+    env = dict(os.environ if env is None else env)
+    portal_env = overrides.pop("PORTAL_ENV", None) or env.get("PORTAL_ENV", "production")
+    if portal_env not in ("production", "development", "testing"):
+        raise ConfigError(f"PORTAL_ENV must be production, development or testing, not {portal_env!r}")
+    production = portal_env == "production"
+
+    secret = overrides.get("SECRET_KEY") or env.get("SECRET_KEY")
+    if not secret:
+        if production:
+            raise ConfigError("SECRET_KEY must be set in production (PORTAL_ENV=production).")
+        secret = _development_secret() if portal_env == "development" else "testing-secret-key"
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'portal.db'}"
+    if database_url.startswith("postgres://"):  # Heroku-style URLs name no driver
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+
+    redis_url = env.get("REDIS_URL")
+    config = {
+        "PORTAL_ENV": portal_env,
+        "TESTING": portal_env == "testing",
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MAX_CONTENT_LENGTH": 55 * 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 2 * 1024 * 1024,
+        "TRUSTED_HOSTS": _list(env.get("TRUSTED_HOSTS"), None if production else ["localhost", "127.0.0.1", "[::1]"]),
+        # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
+        "PROXY_FIX_X_FOR": int(env.get("PROXY_FIX_X_FOR", "0")),
+        "PROXY_FIX_X_PROTO": int(env.get("PROXY_FIX_X_PROTO", "0")),
+        "PROXY_FIX_X_HOST": int(env.get("PROXY_FIX_X_HOST", "0")),
+        # Cookies
+        "SESSION_COOKIE_NAME": "portal_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_NAME": "portal_remember",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_REFRESH_EACH_REQUEST": False,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        # Server-side session records
+        "SESSION_IDLE_TIMEOUT": timedelta(minutes=int(env.get("SESSION_IDLE_MINUTES", "120"))),
+        "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),
+        "SESSION_REMEMBER_LIFETIME": timedelta(days=30),
+        "API_TOKEN_LIFETIME": timedelta(hours=int(env.get("API_TOKEN_HOURS", "12"))),
+        # Sign-in throttling: failures per e-mail and per client address.
+        "LOGIN_FAILURES_PER_ACCOUNT": env.get("LOGIN_FAILURES_PER_ACCOUNT", "10 per 15 minutes"),
+        "LOGIN_FAILURES_PER_ADDRESS": env.get("LOGIN_FAILURES_PER_ADDRESS", "50 per 15 minutes"),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "REDIS_URL": redis_url,
+        # Password hashing (argon2id); tests lower the cost.
+        "ARGON2_TIME_COST": int(env.get("ARGON2_TIME_COST", "3")),
+        "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", str(64 * 1024))),
+        "ARGON2_PARALLELISM": int(env.get("ARGON2_PARALLELISM", "4")),
+        # i18n
+        "LANGUAGES": ("en", "zh", "vi"),
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "WTF_CSRF_SSL_STRICT": True,
+        # Mail
+        "MAIL_SERVER": env.get("MAIL_SERVER"),
+        "MAIL_PORT": int(env.get("MAIL_PORT", "587")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME"),
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD"),
+        "MAIL_USE_TLS": env.get("MAIL_USE_TLS", "1") == "1",
+        "MAIL_SENDER": env.get("MAIL_SENDER", "portal@meridian.example"),
+    }
+    config.update(overrides)
+    return config

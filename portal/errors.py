@@ -1,0 +1,104 @@
+"""Error responses: an HTML page for people, the API's JSON shape for programs.
+
+Nothing here shows a traceback. An unexpected error gets an error id that is logged
+with the traceback, so a user can quote it. A lost database answers 503 with
+Retry-After, and the request's unfinished work is rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Flask, g, jsonify, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from portal.database import is_outage
+from portal.extensions import db, login_manager
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_OUTAGE = 5
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _messages() -> dict[int, tuple[str, str]]:
+    return {
+        400: ("bad_request", _("The request could not be understood.")),
+        401: ("unauthorized", _("Please sign in.")),
+        403: ("forbidden", _("You do not have permission to do this.")),
+        404: ("not_found", _("This page does not exist, or you do not have access to it.")),
+        405: ("method_not_allowed", _("This action is not available here.")),
+        409: ("conflict", _("This was changed by someone else in the meantime.")),
+        413: ("too_large", _("The upload is too large.")),
+        422: ("invalid", _("Some fields are not valid.")),
+        429: ("too_many_requests", _("Too many attempts. Please wait and try again.")),
+        500: ("server_error", _("Something went wrong on our side.")),
+        503: ("unavailable", _("The service is briefly unavailable. Please try again in a moment.")),
+    }
+
+
+def error_response(status: int, message: str | None = None, *, code: str | None = None, fields=None, headers=None, error_id=None):
+    default_code, default_message = _messages().get(status, ("error", _("Something went wrong on our side.")))
+    message = message or default_message
+    if wants_json():
+        body = {"error": {"code": code or default_code, "message": message}}
+        if fields:
+            body["error"]["fields"] = fields
+        if error_id:
+            body["error"]["id"] = error_id
+        response = jsonify(body)
+    else:
+        response = make_response(render_template("errors/error.html", status=status, message=message, error_id=error_id))
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return error_response(400, _("The form expired or was sent from elsewhere. Please reload the page and try again."), code="csrf")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        headers = {}
+        if error.code == 429 and getattr(error, "retry_after", None):
+            headers["Retry-After"] = str(error.retry_after)
+        if error.code == 405 and error.valid_methods:
+            headers["Allow"] = ", ".join(error.valid_methods)
+        return error_response(
+            error.code or 500,
+            getattr(error, "portal_message", None),
+            code=getattr(error, "error_code", None),
+            fields=getattr(error, "fields", None),
+            headers=headers,
+        )
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        try:
+            db.session.rollback()
+        except Exception:  # the connection is gone; the pool replaces it on next checkout
+            log.debug("rollback failed after %s", type(error).__name__)
+        if is_outage(error):
+            log.warning("database unavailable: %s", type(error).__name__)
+            if "_login_user" not in g:  # render the page without asking the database who this is
+                g._login_user = login_manager.anonymous_user()
+            return error_response(503, headers={"Retry-After": str(RETRY_AFTER_OUTAGE)})
+        error_id = secrets.token_hex(6)
+        log.exception("unhandled error %s on %s %s", error_id, request.method, request.path)
+        return error_response(500, error_id=error_id)
+
+    @app.errorhandler(InternalServerError)
+    def internal_error(error: InternalServerError):
+        original = getattr(error, "original_exception", None)
+        if original is not None:
+            return unexpected_error(original)
+        return error_response(500)

@@ -1,0 +1,136 @@
+"""Language and time zone of the current user, and the formatting filters of the UI.
+
+The UI follows the user's setting; before sign-in, the language chosen with the
+switcher, else the browser's Accept-Language (zh-CN, zh-Hans → zh), else English.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import available_timezones
+
+from flask import Flask, current_app, has_request_context, request, session
+from flask_babel import format_date, format_datetime, get_locale, lazy_gettext as _l
+from flask_login import current_user
+
+LANGUAGE_NAMES = {"en": "English", "zh": "中文", "vi": "Tiếng Việt"}
+
+# Babel locales the documents and the UI format numbers and dates with.
+BABEL_LOCALES = {"en": "en_US", "zh": "zh_Hans_CN", "vi": "vi_VN"}
+
+
+def normalise_language(value: str | None) -> str | None:
+    if not value:
+        return None
+    primary = value.replace("_", "-").split("-")[0].lower()
+    return primary if primary in LANGUAGE_NAMES else None
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return "en"
+    if current_user.is_authenticated:
+        return normalise_language(current_user.language) or "en"
+    chosen = normalise_language(session.get("language"))
+    if chosen:
+        return chosen
+    for value, _quality in request.accept_languages:
+        lang = normalise_language(value)
+        if lang:
+            return lang
+    return "en"
+
+
+def select_timezone() -> str:
+    if has_request_context() and current_user.is_authenticated and current_user.timezone:
+        return current_user.timezone
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+def current_language() -> str:
+    return normalise_language(str(get_locale())) or "en"
+
+
+def is_valid_timezone(name: str) -> bool:
+    return name in _timezones()
+
+
+def _timezones() -> frozenset[str]:
+    global _TZ_CACHE
+    if _TZ_CACHE is None:
+        _TZ_CACHE = frozenset(available_timezones())
+    return _TZ_CACHE
+
+
+_TZ_CACHE: frozenset[str] | None = None
+
+COMMON_TIMEZONES = (
+    "Asia/Shanghai",
+    "Asia/Ho_Chi_Minh",
+    "Asia/Singapore",
+    "Asia/Hong_Kong",
+    "Asia/Tokyo",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "UTC",
+)
+
+
+def money(amount: Decimal | None, currency: str) -> str:
+    """An amount in the UI's locale with the currency's own decimals (VND: none)."""
+    if amount is None:
+        return ""
+    from docgen.formatting import format_money
+
+    return format_money(amount, currency, current_language())
+
+
+def when(value: datetime | None, fmt: str = "medium") -> str:
+    """A UTC time shown in the signed-in user's time zone."""
+    if value is None:
+        return ""
+    return format_datetime(value, fmt)
+
+
+def day(value: date | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    return format_date(value, fmt)
+
+
+def localized(text: dict[str, str] | str | None, language: str | None = None) -> str:
+    """Pick the user's language from a per-language text, falling back to English,
+    then to whatever language there is."""
+    if not text:
+        return ""
+    if isinstance(text, str):
+        return text
+    language = language or current_language()
+    return text.get(language) or text.get("en") or next(iter(text.values()), "")
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(money=money, when=when, day=day, localized=localized)
+    app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, current_language=current_language, label=label)
+
+
+# Labels for enum values shown in the UI, marked for translation once here.
+LABELS = {
+    "role": {
+        "client_viewer": _l("Client viewer"),
+        "client_approver": _l("Client approver"),
+        "account_manager": _l("Account manager"),
+        "finance": _l("Finance"),
+        "regional_reviewer": _l("Regional reviewer"),
+        "admin": _l("Administrator"),
+    },
+    "tier": {"strategic": _l("Strategic"), "key": _l("Key"), "standard": _l("Standard")},
+    "priority": {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"), "urgent": _l("Urgent")},
+}
+
+
+def label(kind: str, value) -> str:
+    value = getattr(value, "value", value)
+    return str(LABELS.get(kind, {}).get(value, value))

@@ -1,0 +1,58 @@
+"""Home page, accounts and the language switcher."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from portal.auth.routes import safe_next
+from portal.extensions import db
+from portal.i18n import normalise_language
+from portal.main import service
+from portal.models import Account
+from portal.security import FIRM_STAFF, get_or_404, require_role
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+def home():
+    accounts = service.visible_accounts(db.session)
+    summaries = service.account_summaries(db.session, accounts)
+    return render_template("main/home.html", accounts=accounts, summaries=summaries)
+
+
+@bp.route("/accounts")
+@require_role(*FIRM_STAFF)
+def accounts():
+    accounts = service.visible_accounts(db.session)
+    summaries = service.account_summaries(db.session, accounts)
+    return render_template("main/accounts.html", accounts=accounts, summaries=summaries)
+
+
+@bp.route("/accounts/<int:account_id>")
+def account(account_id: int):
+    account = get_or_404(db.session, Account, account_id)
+    contract = service.current_contract(db.session, account)
+    return render_template("main/account.html", account=account, contract=contract,
+                           escalation=service.escalation_matrix(db.session, account))
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    language = normalise_language(request.form.get("language"))
+    if language:
+        if current_user.is_authenticated:
+            current_user.language = language
+            db.session.commit()
+        else:
+            session["language"] = language
+    return redirect(safe_next(request.form.get("next")) or url_for("main.home"))
+
+
+@bp.route("/healthz")
+def health():
+    """For load balancers: the app answers and the database does too."""
+    db.session.execute(sa.text("SELECT 1"))
+    return jsonify(status="ok")

@@ -1,0 +1,33 @@
+"""All models, importable from one place (Alembic and the app import this module)."""
+
+from portal.models.account import Account, EscalationContact, Tier, account_members
+from portal.models.action import ActionItem, ActionSource, ActionStatus, OwnerSide
+from portal.models.audit import AuditChainHead, AuditEvent
+from portal.models.base import AccountOwned, Base
+from portal.models.change_request import (
+    Approval,
+    ApprovalStage,
+    ChangeRequest,
+    ChangeRequestLine,
+    ChangeRequestVersion,
+    CRStatus,
+    Decision,
+    LineChange,
+)
+from portal.models.contract import Contract, Kpi, KpiDirection, Priority, ScopeLine, ServiceLocation, SlaTarget
+from portal.models.document import Document, DocumentKind, NumberSequence
+from portal.models.files import StoredFile
+from portal.models.invoice import CreditNote, Invoice, InvoiceLine, InvoiceStatus
+from portal.models.kpi import KpiMeasurement
+from portal.models.plan import Plan, PlanReview, PlanSignoff, PlanStatus, PlanType, PlanVersion, ReviewDecision
+from portal.models.request import (
+    Attachment,
+    Feedback,
+    RequestCategory,
+    RequestComment,
+    RequestStatus,
+    ServiceRequest,
+)
+from portal.models.user import CLIENT_ROLES, FIRM_ROLES, ApiToken, Role, User, UserSession
+
+__all__ = [name for name in dir() if not name.startswith("_")]

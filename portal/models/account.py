@@ -1,0 +1,69 @@
+"""Client accounts, their firm team and their escalation matrix."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import AccountOwned, Base, Money, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from portal.models.contract import Contract
+    from portal.models.user import User
+
+
+class Tier(enum.StrEnum):
+    STRATEGIC = "strategic"
+    KEY = "key"
+    STANDARD = "standard"
+
+
+account_members = sa.Table(
+    "account_members",
+    Base.metadata,
+    sa.Column("account_id", sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+"""Firm users assigned to an account (admins see every account without a row here)."""
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    country: Mapped[str] = mapped_column(sa.String(2))
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    tier: Mapped[Tier] = mapped_column(str_enum(Tier), default=Tier.STANDARD)
+    document_languages: Mapped[list[str]] = mapped_column(default=lambda: ["en"])
+    # A change request whose price impact exceeds this needs internal approval first.
+    cr_approval_threshold: Mapped[Decimal] = mapped_column(Money(), default=Decimal("50000"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    contracts: Mapped[list[Contract]] = relationship(
+        back_populates="account", order_by="Contract.start_date.desc()", viewonly=True
+    )
+    members: Mapped[list[User]] = relationship(secondary=account_members, viewonly=True)
+
+    def __repr__(self) -> str:
+        return f"<Account {self.id} {self.name!r}>"
+
+
+class EscalationContact(AccountOwned, Base):
+    """One named person at one level of the client escalation matrix."""
+
+    __tablename__ = "escalation_contacts"
+    __table_args__ = (sa.CheckConstraint("level BETWEEN 1 AND 3", name="level_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    level: Mapped[int]
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    title: Mapped[str] = mapped_column(sa.String(200), default="")
+    email: Mapped[str] = mapped_column(sa.String(254))
+    phone: Mapped[str] = mapped_column(sa.String(50), default="")

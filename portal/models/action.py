@@ -1,0 +1,52 @@
+"""The Master Action Registry."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.models.base import AccountOwned, Base, TimestampMixin, str_enum
+
+
+class ActionSource(enum.StrEnum):
+    MEETING = "meeting"
+    ESCALATION = "escalation"
+    KPI = "kpi"
+    REVIEW = "review"
+    FEEDBACK = "feedback"
+
+
+class ActionStatus(enum.StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class OwnerSide(enum.StrEnum):
+    FIRM = "firm"
+    CLIENT = "client"
+
+
+class ActionItem(AccountOwned, TimestampMixin, Base):
+    __tablename__ = "action_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    owner_side: Mapped[OwnerSide] = mapped_column(str_enum(OwnerSide), default=OwnerSide.FIRM)
+    owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    owner_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    source: Mapped[ActionSource] = mapped_column(str_enum(ActionSource))
+    due_date: Mapped[date]
+    status: Mapped[ActionStatus] = mapped_column(str_enum(ActionStatus), default=ActionStatus.OPEN)
+    closed_on: Mapped[date | None]
+    # Due more than 60 days after creation only with an admin's recorded extension.
+    extended_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    extension_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    kpi_id: Mapped[int | None] = mapped_column(sa.ForeignKey("kpis.id", ondelete="SET NULL"))
+    request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_requests.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))

@@ -1,0 +1,55 @@
+"""Generated documents (amendments, work orders, plans, review packs), stored immutably."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import AccountOwned, Base, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from portal.models.files import StoredFile
+
+
+class DocumentKind(enum.StrEnum):
+    AMENDMENT = "amendment"
+    WORK_ORDER = "work_order"
+    PLAN = "plan"
+    REVIEW_PACK = "review_pack"
+
+
+class Document(AccountOwned, Base):
+    __tablename__ = "documents"
+    __table_args__ = (sa.UniqueConstraint("account_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contracts.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[DocumentKind] = mapped_column(str_enum(DocumentKind))
+    number: Mapped[str] = mapped_column(sa.String(40))  # AMD-2026-0003, WO-2026-0012
+    title: Mapped[str] = mapped_column(sa.String(300), default="")
+    languages: Mapped[list[str]]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_files.id", ondelete="RESTRICT"))
+    # The docgen input it was rendered from, so the document can be explained later.
+    source: Mapped[dict[str, Any]]
+    change_request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("change_requests.id", ondelete="SET NULL"))
+    plan_id: Mapped[int | None] = mapped_column(sa.ForeignKey("plans.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    file: Mapped[StoredFile] = relationship()
+
+
+class NumberSequence(Base):
+    """Gap-free counters (document numbers per contract and year, CR numbers per
+    contract), advanced by a single ``UPDATE ... RETURNING`` so that concurrent
+    issuers never share a number."""
+
+    __tablename__ = "number_sequences"
+
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    last_value: Mapped[int] = mapped_column(default=0)

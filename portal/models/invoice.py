@@ -1,0 +1,85 @@
+"""Invoices imported from the billing system, their lines and credit notes."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import AccountOwned, Base, ExactDecimal, Money, TimestampMixin, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from portal.models.account import Account
+
+
+class InvoiceStatus(enum.StrEnum):
+    """Stored status. ``overdue`` is not stored: it follows from the due date in the
+    account's time zone (see ``portal.billing``)."""
+
+    ISSUED = "issued"
+    PAID = "paid"
+    DISPUTED = "disputed"
+    CREDITED = "credited"
+
+
+class Invoice(AccountOwned, TimestampMixin, Base):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        # Keyset pagination and the list's filters: newest first within an account.
+        sa.Index("ix_invoices_account_issue", "account_id", "issue_date", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    contract_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contracts.id", ondelete="SET NULL"), index=True)
+    service_location: Mapped[str] = mapped_column(sa.String(2))
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    issue_date: Mapped[date]
+    due_date: Mapped[date]
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    subtotal: Mapped[Decimal] = mapped_column(Money())
+    tax: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    total: Mapped[Decimal] = mapped_column(Money())
+    po_number: Mapped[str | None] = mapped_column(sa.String(60), index=True)
+    status: Mapped[InvoiceStatus] = mapped_column(str_enum(InvoiceStatus), default=InvoiceStatus.ISSUED)
+    paid_on: Mapped[date | None]
+
+    account: Mapped[Account] = relationship()
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice", order_by="InvoiceLine.position", cascade="all, delete-orphan"
+    )
+    credit_notes: Mapped[list[CreditNote]] = relationship(back_populates="invoice", order_by="CreditNote.issue_date")
+
+
+class InvoiceLine(AccountOwned, Base):
+    __tablename__ = "invoice_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(sa.ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    description: Mapped[str] = mapped_column(sa.String(500))
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal())
+    unit_price: Mapped[Decimal] = mapped_column(Money())
+    amount: Mapped[Decimal] = mapped_column(Money())
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class CreditNote(AccountOwned, Base):
+    __tablename__ = "credit_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    invoice_id: Mapped[int] = mapped_column(sa.ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    issue_date: Mapped[date]
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    amount: Mapped[Decimal] = mapped_column(Money())  # positive: the amount credited, tax included
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="credit_notes")

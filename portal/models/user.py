@@ -1,0 +1,151 @@
+"""Users, their server-side sessions and API tokens."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
+
+from portal.models.account import account_members
+from portal.models.base import Base, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from portal.models.account import Account
+
+
+class Role(enum.StrEnum):
+    CLIENT_VIEWER = "client_viewer"
+    CLIENT_APPROVER = "client_approver"
+    ACCOUNT_MANAGER = "account_manager"
+    FINANCE = "finance"
+    REGIONAL_REVIEWER = "regional_reviewer"
+    ADMIN = "admin"
+
+    @property
+    def is_client(self) -> bool:
+        return self in CLIENT_ROLES
+
+
+CLIENT_ROLES = frozenset({Role.CLIENT_VIEWER, Role.CLIENT_APPROVER})
+FIRM_ROLES = frozenset(Role) - CLIENT_ROLES
+
+
+def hash_token(token: str) -> str:
+    """Session ids and API tokens are stored as SHA-256: a database dump grants nothing."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        # A client user belongs to exactly one account; a firm user to none (assignments instead).
+        sa.CheckConstraint(
+            "(role IN ('client_viewer', 'client_approver')) = (account_id IS NOT NULL)",
+            name="client_has_account",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    language: Mapped[str] = mapped_column(sa.String(5), default="en")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    title: Mapped[str] = mapped_column(sa.String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    password_changed_at: Mapped[datetime | None]
+
+    account: Mapped[Account | None] = relationship(foreign_keys=[account_id])
+    assigned_accounts: Mapped[list[Account]] = relationship(secondary=account_members, viewonly=True)
+
+    # Flask-Login: the id it keeps in the cookie is the server-side session's token,
+    # set on the instance by the sign-in service or the user loader.
+    session_token = None  # str | None
+    current_session = None  # UserSession | None
+
+    _account_ids = None  # frozenset[int] | None, cached per instance
+
+    @property
+    def is_client(self) -> bool:
+        return self.role in CLIENT_ROLES
+
+    @property
+    def account_ids(self) -> frozenset[int]:
+        """The accounts a firm user is assigned to (a client user: its own)."""
+        if self.is_client:
+            return frozenset({self.account_id})
+        if self._account_ids is None:
+            # Core query on the association table: it is not itself scoped, which is
+            # what lets the scope be computed from it.
+            query = sa.select(account_members.c.account_id).where(account_members.c.user_id == self.id)
+            self._account_ids = frozenset(object_session(self).scalars(query))
+        return self._account_ids
+
+    @property
+    def is_firm(self) -> bool:
+        return self.role in FIRM_ROLES
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    # Flask-Login's user protocol
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str | None:
+        return self.session_token
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}>"
+
+
+class UserSession(Base):
+    """A signed-in browser session; revoking the row ends it wherever the cookie went."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    ip: Mapped[str] = mapped_column(sa.String(45), default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(300), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

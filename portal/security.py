@@ -1,0 +1,189 @@
+"""Who may see and do what: the one place client data is scoped.
+
+Every ORM statement that touches an account-owned row (``AccountOwned`` models and
+``Account`` itself) is filtered to the accounts of the current *scope*:
+
+* in a request, the signed-in user's accounts (a client user: its own; a firm user:
+  those assigned to it; an admin: all; nobody signed in: none);
+* in the CLI, a worker or a test, whatever ``scoped_to``/``unscoped`` says;
+* anywhere else the statement raises ``ScopeNotSet`` rather than guess.
+
+The filter is added in ``do_orm_execute`` with ``with_loader_criteria``, so it holds for
+selects, relationship loads (lazy, selectin, joined) and ORM updates and deletes; rows
+inserted or updated outside the scope are refused at flush. Views load single objects
+with ``get_or_404``, which answers 404 for another account's object exactly as for a
+missing one. ``session.get()`` is not used for these models: it can return an object
+from the identity map without asking the database.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask import abort, has_request_context
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from portal.models import Account, AccountOwned, Role
+
+T = TypeVar("T")
+
+
+class ScopeNotSet(RuntimeError):
+    """An account-owned row was queried with no scope: a bug, never a user error."""
+
+
+class ScopeViolation(RuntimeError):
+    """A row of an account outside the scope was about to be written."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The accounts a caller may see; ``account_ids=None`` means every account."""
+
+    account_ids: frozenset[int] | None
+
+    @property
+    def is_all(self) -> bool:
+        return self.account_ids is None
+
+    def allows(self, account_id: int | None) -> bool:
+        return self.account_ids is None or account_id in self.account_ids
+
+
+ALL_ACCOUNTS = Scope(None)
+NO_ACCOUNTS = Scope(frozenset())
+_explicit_scope: ContextVar[Scope | None] = ContextVar("portal_scope", default=None)
+
+
+@contextmanager
+def scoped_to(scope: Scope) -> Iterator[Scope]:
+    """Run a block (CLI command, job, test) as a caller who sees ``scope``."""
+    token = _explicit_scope.set(scope)
+    try:
+        yield scope
+    finally:
+        _explicit_scope.reset(token)
+
+
+def unscoped() -> Any:
+    """System work that may touch every account (seeding, imports, scheduled jobs)."""
+    return scoped_to(ALL_ACCOUNTS)
+
+
+def scope_for(user: Any) -> Scope:
+    if user is None or not user.is_authenticated:
+        return NO_ACCOUNTS
+    if user.role is Role.ADMIN:
+        return ALL_ACCOUNTS
+    if user.is_client:
+        return Scope(frozenset({user.account_id}))
+    return Scope(frozenset(user.account_ids))
+
+
+def current_scope() -> Scope:
+    scope = _explicit_scope.get()
+    if scope is not None:
+        return scope
+    if has_request_context():
+        return scope_for(current_user._get_current_object())
+    raise ScopeNotSet("account-owned data queried outside a request without scoped_to()/unscoped()")
+
+
+def _touches_accounts(state: ORMExecuteState) -> bool:
+    return any(issubclass(m.class_, (AccountOwned, Account)) for m in state.all_mappers)
+
+
+def _add_scope_criteria(state: ORMExecuteState) -> None:
+    if state.is_column_load:  # refreshing a row already loaded under this scope
+        return
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if not _touches_accounts(state):
+        return
+    scope = current_scope()
+    if scope.is_all:
+        return
+    ids = sorted(scope.account_ids)
+    state.statement = state.statement.options(
+        with_loader_criteria(AccountOwned, lambda cls: cls.account_id.in_(ids), include_aliases=True),
+        with_loader_criteria(Account, lambda cls: cls.id.in_(ids), include_aliases=True),
+    )
+
+
+def _check_write(mapper, connection, target) -> None:
+    if target.account_id is None:
+        _inherit_account(mapper, target)
+    if not current_scope().allows(target.account_id):
+        raise ScopeViolation(f"{mapper.class_.__name__} of account {target.account_id} is outside the scope")
+
+
+def _inherit_account(mapper, target) -> None:
+    """Child rows take their parent's account (a CR line its CR's, and so on)."""
+    for rel in mapper.relationships:
+        if rel.direction is sa.orm.MANYTOONE and issubclass(rel.mapper.class_, AccountOwned):
+            parent = target.__dict__.get(rel.key)
+            if parent is not None and parent.account_id is not None:
+                target.account_id = parent.account_id
+                return
+
+
+def install_scoping() -> None:
+    """Register the listeners once per process (idempotent)."""
+    if event.contains(Session, "do_orm_execute", _add_scope_criteria):
+        return
+    event.listen(Session, "do_orm_execute", _add_scope_criteria)
+    event.listen(AccountOwned, "before_insert", _check_write, propagate=True)
+    event.listen(AccountOwned, "before_update", _check_write, propagate=True)
+    event.listen(AccountOwned, "before_delete", _check_write, propagate=True)
+
+
+# --- loading and permission helpers for views -------------------------------------
+
+
+def get_or_404(session: Session, model: type[T], ident: Any, *options: Any) -> T:
+    """Load one row by primary key through the scope: absent and foreign look the same."""
+    try:
+        ident = int(ident)
+    except (TypeError, ValueError):
+        abort(404)
+    obj = session.scalar(sa.select(model).where(model.id == ident).options(*options))
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def has_role(user: Any, *roles: Role) -> bool:
+    return bool(user and user.is_authenticated and user.role in roles)
+
+
+def require_role(*roles: Role) -> Callable:
+    """View decorator: signed in (else the login redirect or 401) and one of ``roles`` (else 403)."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            from portal.extensions import login_manager
+
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_roles = roles
+        return wrapped
+
+    return decorator
+
+
+FIRM_STAFF = (Role.ACCOUNT_MANAGER, Role.FINANCE, Role.REGIONAL_REVIEWER, Role.ADMIN)
+ISSUERS = (Role.ACCOUNT_MANAGER, Role.ADMIN)
+APPROVERS = (Role.CLIENT_APPROVER,)

@@ -1,0 +1,88 @@
+"""What every HTML response shares: sign-in by default, security headers, navigation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app, g, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from portal.models import Role
+from portal.security import FIRM_STAFF
+
+# Endpoints open to visitors who are not signed in; everything else needs a sign-in.
+PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "main.set_language", "main.health"})
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: object
+    roles: tuple[Role, ...]
+
+
+ALL_ROLES = tuple(Role)
+NAV: list[NavItem] = [
+    NavItem("main.home", _l("Home"), ALL_ROLES),
+    NavItem("main.accounts", _l("Accounts"), FIRM_STAFF),
+    NavItem("admin.users", _l("Users"), (Role.ADMIN,)),
+]
+
+
+def navigation() -> list[tuple[str, object, bool]]:
+    """(url, label, active) for what the signed-in user's role may open."""
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for item in NAV:
+        if current_user.role in item.roles and item.endpoint in current_app.view_functions:
+            active = request.endpoint == item.endpoint or (
+                request.blueprint and item.endpoint.split(".")[0] == request.blueprint and item.endpoint != "main.home"
+            )
+            items.append((url_for(item.endpoint), item.label, bool(active)))
+    return items
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["navigation"] = navigation
+
+    @app.before_request
+    def require_sign_in():
+        if request.blueprint == "api" or request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+            return None
+        if not current_user.is_authenticated:
+            return app.login_manager.unauthorized()
+        return None
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if request.is_secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        user = g.get("_login_user")
+        if request.endpoint != "static" and (request.blueprint == "api" or (user is not None and user.is_authenticated)):
+            headers["Cache-Control"] = "no-store"
+            headers.add("Vary", "Cookie")
+        return response
