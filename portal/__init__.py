@@ -20,17 +20,16 @@ def create_app(config: dict | None = None) -> Flask:
     if any(proxies.values()):
         app.wsgi_app = ProxyFix(app.wsgi_app, **proxies)
 
-    from portal import database, errors, i18n, web
+    from portal import database, errors, i18n, security, web
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from portal.security import install_scoping
-
+    
     db.init_app(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
-    install_scoping()
+    security.init_app(app)
 
     from portal.auth import init_app as init_auth
 

@@ -135,6 +135,24 @@ def _inherit_account(mapper, target) -> None:
                 return
 
 
+def init_app(app) -> None:
+    """A request starts with no explicit scope: its scope is its signed-in user's, even
+    when the code that issued it (a CLI command, a test) runs under ``unscoped()``."""
+    from flask import g
+
+    @app.before_request
+    def _request_scope():
+        g._portal_scope_token = _explicit_scope.set(None)
+
+    @app.teardown_request
+    def _end_request_scope(_error=None):
+        token = g.pop("_portal_scope_token", None)
+        if token is not None:
+            _explicit_scope.reset(token)
+
+    install_scoping()
+
+
 def install_scoping() -> None:
     """Register the listeners once per process (idempotent)."""
     if event.contains(Session, "do_orm_execute", _add_scope_criteria):

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from portal.admin import service
 from portal.admin.forms import ToggleUserForm, UserForm
 from portal.extensions import db
+from portal.forms import choices
 from portal.main.service import visible_accounts
 from portal.models import Account, Role, User
 from portal.security import get_or_404, require_role
@@ -21,7 +22,7 @@ bp = Blueprint("admin", __name__)
 def users():
     accounts = visible_accounts(db.session)
     form = UserForm()
-    form.account.choices = [(0, "—")] + [(a.id, a.name) for a in accounts]
+    form.account.choices = choices([(0, "—")] + [(a.id, a.name) for a in accounts])
     if form.validate_on_submit():
         account = get_or_404(db.session, Account, form.account.data) if form.account.data else None
         try:

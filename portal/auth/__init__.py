@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
@@ -27,5 +28,8 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
     def load_user(token: str):
         user, touched = service.load_session_user(db.session, token)
         if touched:
-            db.session.commit()
+            try:
+                db.session.commit()
+            except sa.exc.OperationalError:  # bookkeeping only: never fail a page for it
+                db.session.rollback()
         return user

@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from portal.forms import choices
 from portal.auth.passwords import MAX_LENGTH, password_problems
 from portal.i18n import COMMON_TIMEZONES, LANGUAGE_NAMES, is_valid_timezone
 
@@ -39,8 +40,8 @@ class ChangePasswordForm(NewPasswordMixin, FlaskForm):
 
 
 class PreferencesForm(FlaskForm):
-    language = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()))
-    timezone = SelectField(_l("Time zone"), choices=[(tz, tz) for tz in COMMON_TIMEZONES], validate_choice=False)
+    language = SelectField(_l("Language"), choices=choices(LANGUAGE_NAMES.items()))
+    timezone = SelectField(_l("Time zone"), choices=choices((tz, tz) for tz in COMMON_TIMEZONES), validate_choice=False)
     submit = SubmitField(_l("Save"))
 
     def validate_timezone(self, field):

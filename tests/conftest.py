@@ -1,0 +1,202 @@
+"""Test fixtures: a real database per test (SQLite or PostgreSQL), the app, clients.
+
+Choose the database with ``PORTAL_TEST_DB=sqlite`` (default) or ``postgresql``
+(``TEST_POSTGRES_URL``, default the local server's ``test`` database; each xdist worker
+gets a database of its own). The schema is built once per run by the Alembic
+migrations, never by ``create_all``, so every test also exercises them.
+
+* SQLite: each test gets a copy of the migrated database file.
+* PostgreSQL: each test starts from truncated tables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from portal import create_app
+from portal.extensions import db
+from portal.security import unscoped
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_KIND = os.environ.get("PORTAL_TEST_DB", "sqlite")
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_ALL = os.environ.get("PORTAL_REQUIRE_ALL") == "1"  # CI: a skipped browser/PDF test is a failure
+
+FAST_HASHING = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024, "ARGON2_PARALLELISM": 1}
+PASSWORD = "correct horse battery staple"
+
+
+def pytest_report_header(config):
+    return f"database: {DB_KIND}" + (f" ({POSTGRES_URL})" if DB_KIND == "postgresql" else "")
+
+
+def skip_or_fail(reason: str):
+    """Skip a test whose tools are missing, except in CI where they must be there."""
+    if REQUIRE_ALL:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+def base_config(database_url: str) -> dict:
+    return {
+        "PORTAL_ENV": "testing",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        **FAST_HASHING,
+    }
+
+
+def _migrate(database_url: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(base_config(database_url))
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        db.engine.dispose()
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory):
+    """The migrated schema: a template file (SQLite) or a worker database (PostgreSQL)."""
+    if DB_KIND == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "template.db"
+        _migrate(f"sqlite:///{path}")
+        yield path
+        return
+    if DB_KIND != "postgresql":
+        raise pytest.UsageError(f"PORTAL_TEST_DB must be sqlite or postgresql, not {DB_KIND!r}")
+    name = f"portal_test_{_worker()}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    _migrate(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def database_url(database_template, tmp_path):
+    if DB_KIND == "sqlite":
+        path = tmp_path / "portal.db"
+        shutil.copy(database_template, path)
+        yield f"sqlite:///{path}"
+        return
+    yield database_template
+    engine = sa.create_engine(database_template)
+    with engine.begin() as conn:
+        tables = [t for t in sa.inspect(conn).get_table_names() if t != "alembic_version"]
+        conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        conn.execute(sa.text("INSERT INTO audit_chain_head (id, last_seq, last_hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+    engine.dispose()
+
+
+@pytest.fixture
+def app_config(database_url) -> dict:
+    """Override in a test module to change the app's configuration."""
+    return base_config(database_url)
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app_config):
+    """A database session outside any request, allowed to see every account.
+
+    It lives in an app instance of its own: requests of ``client`` then push their own
+    app context, so nothing cached on ``g`` (the signed-in user, the CSRF token) leaks
+    from the test's code into a request or from one request into the next."""
+    setup_app = create_app(app_config)
+    with setup_app.app_context(), unscoped():
+        yield db.session
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# --- signing in --------------------------------------------------------------------
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1) or match.group(2)
+
+
+class Browser:
+    """A test client that signs in through the login form and posts forms with CSRF."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def get(self, url, **kwargs):
+        return self.client.get(url, **kwargs)
+
+    def login(self, email: str, password: str = PASSWORD, remember: bool = False, next_url: str | None = None):
+        page = self.client.get("/login")
+        data = {"email": email, "password": password, "csrf_token": csrf_token(page.text)}
+        if remember:
+            data["remember"] = "y"
+        url = "/login" + (f"?next={next_url}" if next_url else "")
+        return self.client.post(url, data=data)
+
+    def post_form(self, url: str, data: dict | None = None, *, page: str | None = None, **kwargs):
+        """POST ``data`` with the CSRF token of ``page`` (default: any signed-in page)."""
+        html = self.client.get(page or "/account").text
+        return self.client.post(url, data={"csrf_token": csrf_token(html), **(data or {})}, **kwargs)
+
+    def logout(self):
+        return self.post_form("/logout")
+
+
+@pytest.fixture
+def browser(client):
+    return Browser(client)
+
+
+@pytest.fixture
+def new_browser(app):
+    """Another, independent browser (its own cookie jar)."""
+    return lambda: Browser(app.test_client())
+
+
+def api_token(client, email: str, password: str = PASSWORD) -> str:
+    response = client.post("/api/v1/auth/token", json={"email": email, "password": password})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.json["token"]
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,178 @@
+"""Builders for test data: one client account with something of every kind in it.
+
+``build_account`` is what the access tests use: for account A and account B each, a
+user of every role and one row of every account-owned model, so that a user of B can
+be pointed at every id of A.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from portal.admin.service import assign, create_user
+from portal.change_requests.service import new_change_request, submit
+from portal.models import (
+    Account,
+    ActionItem,
+    ActionSource,
+    Approval,
+    ApprovalStage,
+    Attachment,
+    ChangeRequestLine,
+    Contract,
+    CreditNote,
+    Decision,
+    Document,
+    DocumentKind,
+    EscalationContact,
+    Feedback,
+    Invoice,
+    InvoiceLine,
+    Kpi,
+    KpiDirection,
+    KpiMeasurement,
+    LineChange,
+    Plan,
+    PlanReview,
+    PlanType,
+    Priority,
+    RequestCategory,
+    RequestComment,
+    Role,
+    ScopeLine,
+    ServiceLocation,
+    ServiceRequest,
+    SlaTarget,
+    StoredFile,
+    Tier,
+    User,
+)
+from portal.models.base import utcnow
+from portal.plans.service import submit_for_review
+from tests.conftest import PASSWORD
+
+
+@dataclass
+class AccountWorld:
+    account: Account
+    users: dict[Role, User] = field(default_factory=dict)
+    objects: dict[str, object] = field(default_factory=dict)
+
+    def user(self, role: Role) -> User:
+        return self.users[role]
+
+    def __getitem__(self, key: str):
+        return self.objects[key]
+
+
+def make_user(session: Session, email: str, role: Role, account: Account | None = None, **kwargs) -> User:
+    return create_user(session, email=email, name=kwargs.pop("name", email.split("@")[0].title()), role=role,
+                       password=kwargs.pop("password", PASSWORD), account=account if role.is_client else None, **kwargs)
+
+
+def make_account(session: Session, name: str, *, currency: str = "USD", country: str = "GB", tz: str = "UTC",
+                 languages: list[str] | None = None) -> Account:
+    account = Account(name=name, country=country, timezone=tz, tier=Tier.KEY,
+                      document_languages=languages or ["en"],
+                      cr_approval_threshold=Decimal("50000"))
+    session.add(account)
+    session.flush()
+    return account
+
+
+def build_account(session: Session, key: str, *, currency: str = "USD", firm_users: bool = True) -> AccountWorld:
+    """An account ``key`` with one user per role (firm users assigned only to it) and
+    one row of every account-owned model."""
+    account = make_account(session, f"Account {key}", currency=currency)
+    world = AccountWorld(account)
+    for role in Role:
+        if role is Role.ADMIN:
+            continue
+        if role.is_client or firm_users:
+            user = make_user(session, f"{role.value.replace('_', '.')}@{key.lower()}.example", role, account)
+            if not role.is_client:
+                assign(session, user, account)
+            world.users[role] = user
+    am = world.users.get(Role.ACCOUNT_MANAGER)
+    client_user = world.users[Role.CLIENT_APPROVER]
+
+    today = date.today()
+    contract = Contract(account_id=account.id, number=f"MSA-{key}-001", title={"en": f"Services for {key}"},
+                        start_date=today - timedelta(days=365), end_date=today + timedelta(days=365),
+                        signed_on=today - timedelta(days=370), currency=currency, annual_value=Decimal("120000.00"))
+    session.add(contract)
+    session.flush()
+    scope_line = ScopeLine(account_id=account.id, contract=contract, service={"en": "Payroll"}, unit="payslip",
+                           quantity=Decimal(100), unit_price=Decimal("10.00"))
+    kpi = Kpi(account_id=account.id, contract=contract, code="OTP", name={"en": "On-time payroll"}, unit="%",
+              target=Decimal("99"), direction=KpiDirection.HIGHER)
+    session.add_all([
+        scope_line, kpi,
+        ServiceLocation(account_id=account.id, contract_id=contract.id, country="GB"),
+        SlaTarget(account_id=account.id, contract_id=contract.id, priority=Priority.NORMAL,
+                  first_response_minutes=540, resolution_minutes=1620),
+        EscalationContact(account_id=account.id, level=1, name="Level One", email=f"l1@{key.lower()}.example"),
+    ])
+    session.flush()
+    session.add(KpiMeasurement(account_id=account.id, kpi_id=kpi.id, period=today.replace(day=1), actual=Decimal("98.5")))
+
+    stored = StoredFile(account_id=account.id, filename="report.pdf", content_type="application/pdf",
+                        size=9, sha256=hashlib.sha256(b"%PDF-1.4\n").hexdigest(), data=b"%PDF-1.4\n")
+    request = ServiceRequest(account_id=account.id, category=RequestCategory.SERVICE, subject=f"Request of {key}",
+                             description="Secret details of " + key, priority=Priority.NORMAL,
+                             created_by_id=client_user.id)
+    session.add_all([stored, request])
+    session.flush()
+    comment = RequestComment(account_id=account.id, request_id=request.id, author_id=client_user.id, body="A comment")
+    session.add(comment)
+    session.flush()
+    attachment = Attachment(account_id=account.id, request_id=request.id, comment_id=comment.id, file_id=stored.id)
+    feedback = Feedback(account_id=account.id, request_id=request.id, user_id=client_user.id, rating=5)
+    invoice = Invoice(account_id=account.id, number=f"INV-{key}-0001", contract_id=contract.id, service_location="GB",
+                      period_start=today.replace(day=1), period_end=today, issue_date=today,
+                      due_date=today + timedelta(days=30), currency=currency, subtotal=Decimal("1000.00"),
+                      tax=Decimal("200.00"), total=Decimal("1200.00"), po_number=f"PO-{key}")
+    session.add_all([attachment, feedback, invoice])
+    session.flush()
+    session.add(InvoiceLine(account_id=account.id, invoice_id=invoice.id, description="Payroll", quantity=Decimal(100),
+                            unit_price=Decimal("10.00"), amount=Decimal("1000.00")))
+    credit_note = CreditNote(account_id=account.id, number=f"CN-{key}-0001", invoice_id=invoice.id, issue_date=today,
+                             currency=currency, amount=Decimal("120.00"), reason="Correction")
+    action = ActionItem(account_id=account.id, title=f"Action of {key}", source=ActionSource.MEETING,
+                        due_date=today + timedelta(days=30))
+    session.add_all([credit_note, action])
+
+    cr = new_change_request(session, contract, created_by=am, title={"en": f"CR of {key}"},
+                            description={"en": "More payroll"}, in_scope=False, effective_date=today + timedelta(days=30))
+    cr.lines.append(ChangeRequestLine(change=LineChange.ADD, description={"en": "Payroll, Vietnam"}, unit="payslip",
+                                      quantity=Decimal(10), unit_price=Decimal("8.50")))
+    version = submit(session, cr, account, am)
+    approval = Approval(account_id=account.id, change_request_id=cr.id, version_hash="0" * 64, stage=ApprovalStage.INTERNAL,
+                        decision=Decision.APPROVED, user_id=am.id if am else None)
+    document = Document(account_id=account.id, contract_id=contract.id, kind=DocumentKind.AMENDMENT, number=f"AMD-{key}-0001",
+                        languages=["en"], sha256=stored.sha256, file_id=stored.id, source={})
+    plan = Plan(account_id=account.id, contract_id=contract.id, plan_type=PlanType.JBP, period="FY2027", currency=currency,
+                content={"objectives": [{"en": f"Objective of {key}"}]})
+    session.add_all([approval, document, plan])
+    session.flush()
+    submit_for_review(session, plan, am)
+    review = PlanReview(account_id=account.id, plan_id=plan.id, decision="comment", body="Looks fine")
+    session.add(review)
+    session.flush()
+
+    world.objects.update(
+        contract=contract, scope_line=scope_line, kpi=kpi, request=request, comment=comment, attachment=attachment,
+        file=stored, feedback=feedback, invoice=invoice, credit_note=credit_note, action=action,
+        change_request=cr, change_request_version=version, approval=approval, document=document, plan=plan,
+        plan_review=review, user=client_user,
+    )
+    return world
+
+
+def build_admin(session: Session) -> User:
+    return make_user(session, "admin@firm.example", Role.ADMIN)
