@@ -22,12 +22,16 @@ def register(app: Flask) -> None:
 
 @click.command("seed-demo")
 @click.option("--password", default=None, help="Password for every demo user (default: see the README).")
-def seed_demo(password: str | None) -> None:
+@click.option("--if-empty", is_flag=True, help="Do nothing (exit 0) when the database already holds data.")
+def seed_demo(password: str | None, if_empty: bool) -> None:
     """Load the demo accounts, users, contracts and history into an empty database."""
     from portal import demo
 
     with unscoped():
         if not demo.database_is_empty(db.session):
+            if if_empty:
+                click.echo("The database already holds data; demo data not loaded.")
+                return
             click.echo("The database already holds data; seed-demo only loads into an empty database. "
                        "Point DATABASE_URL at a new database, or drop this one and run `flask --app wsgi db upgrade`.",
                        err=True)

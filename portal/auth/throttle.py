@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 
 def _windows(email: str, address: str):
     config = current_app.config
-    yield parse(config["LOGIN_FAILURES_PER_ACCOUNT"]), f"login-fail:email:{email.strip().lower()}"
-    yield parse(config["LOGIN_FAILURES_PER_ADDRESS"]), f"login-fail:addr:{address}"
+    prefix = config.get("RATELIMIT_KEY_PREFIX", "")
+    yield parse(config["LOGIN_FAILURES_PER_ACCOUNT"]), f"{prefix}login-fail:email:{email.strip().lower()}"
+    yield parse(config["LOGIN_FAILURES_PER_ADDRESS"]), f"{prefix}login-fail:addr:{address}"
 
 
 def retry_after(email: str, address: str) -> int | None:

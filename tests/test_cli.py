@@ -1,0 +1,91 @@
+"""The command line of spec/api.md: seed-demo and users create."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from portal import demo
+from portal.models import Account, ChangeRequest, CRStatus, Invoice, KpiMeasurement, Plan, PlanStatus, Role, User
+from tests.conftest import bearer
+
+DEMO_USERS = {
+    "admin@firm.example": ("admin", None, "en"),
+    "am@firm.example": ("account_manager", None, "en"),
+    "finance@firm.example": ("finance", None, "en"),
+    "reviewer.cn@firm.example": ("regional_reviewer", None, "zh"),
+    "reviewer.vn@firm.example": ("regional_reviewer", None, "vi"),
+    "approver@acme.example": ("client_approver", "Acme Global Ltd", "en"),
+    "viewer@acme.example": ("client_viewer", "Acme Global Ltd", "en"),
+    "approver@huanan.example": ("client_approver", "华南精密制造有限公司", "zh"),
+    "approver@saoviet.example": ("client_approver", "Công ty TNHH Sao Việt", "vi"),
+}
+
+
+@pytest.fixture
+def seeded(runner):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_seed_demo_creates_the_documented_users_and_each_gets_a_correct_me(seeded, client):
+    for email, (role, account, language) in DEMO_USERS.items():
+        response = client.post("/api/v1/auth/token", json={"email": email, "password": demo.DEFAULT_PASSWORD})
+        assert response.status_code == 201, email
+        me = client.get("/api/v1/me", headers=bearer(response.json["token"])).json
+        assert (me["email"], me["role"], me["language"]) == (email, role, language)
+        assert (me["account"] or {}).get("name") == account
+
+
+def test_seed_demo_wrong_password_is_401(seeded, client):
+    response = client.post("/api/v1/auth/token", json={"email": "am@firm.example", "password": "wrong password here"})
+    assert response.status_code == 401
+
+
+def test_seed_demo_refuses_a_database_that_holds_data(seeded, runner):
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 1
+    assert "already holds data" in again.output
+    assert runner.invoke(args=["seed-demo", "--if-empty"]).exit_code == 0
+
+
+def test_seed_demo_accounts_hold_what_the_spec_promises(seeded, session):
+    accounts = {a.name: a for a in session.scalars(sa.select(Account))}
+    assert set(accounts) == {"Acme Global Ltd", "华南精密制造有限公司", "Công ty TNHH Sao Việt"}
+    currencies = {name: a.contracts[0].currency for name, a in accounts.items()}
+    assert currencies == {"Acme Global Ltd": "USD", "华南精密制造有限公司": "CNY", "Công ty TNHH Sao Việt": "VND"}
+    for account in accounts.values():
+        threshold = 1_000_000_000 if account.contracts[0].currency == "VND" else 50_000
+        assert account.cr_approval_threshold == threshold
+        pending = session.scalars(sa.select(ChangeRequest).where(
+            ChangeRequest.account_id == account.id, ChangeRequest.status == CRStatus.PENDING_CLIENT_APPROVAL)).all()
+        assert pending and all(len(cr.version) == 64 for cr in pending)
+        months = session.scalars(sa.select(Invoice.issue_date).where(Invoice.account_id == account.id)).all()
+        assert len({(d.year, d.month) for d in months}) == 12
+        assert session.scalar(sa.select(sa.func.count()).select_from(KpiMeasurement).where(KpiMeasurement.account_id == account.id)) > 0
+        plan = session.scalar(sa.select(Plan).where(Plan.account_id == account.id, Plan.period == "FY2027"))
+        assert plan is not None and plan.status is PlanStatus.IN_REVIEW
+
+
+def test_users_create_makes_a_client_user_of_an_account(seeded, runner, session):
+    result = runner.invoke(args=["users", "create", "new.viewer@acme.example", "--role", "client_viewer",
+                                 "--account", "Acme Global Ltd", "--password", "a-long-enough-password"])
+    assert result.exit_code == 0, result.output
+    user = session.scalar(sa.select(User).where(User.email == "new.viewer@acme.example"))
+    assert user.role is Role.CLIENT_VIEWER and user.account.name == "Acme Global Ltd"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["x@acme.example", "--role", "client_viewer", "--password", "a-long-enough-password"], "account"),
+        (["x@acme.example", "--role", "client_viewer", "--account", "Nope Ltd", "--password", "a-long-enough-password"], "no account named"),
+        (["x@acme.example", "--role", "finance", "--password", "short"], "password"),
+        (["am@firm.example", "--role", "finance", "--password", "a-long-enough-password"], "already exists"),
+    ],
+)
+def test_users_create_explains_what_is_wrong(seeded, runner, args, message):
+    result = runner.invoke(args=["users", "create", *args])
+    assert result.exit_code == 2
+    assert message in result.output

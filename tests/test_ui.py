@@ -1,0 +1,47 @@
+"""The sign-in page and the home page in a real browser, in all three languages."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.models import Role
+from tests.conftest import PASSWORD, screenshot
+from tests.factories import build_account, make_user
+
+pytestmark = pytest.mark.browser
+
+SIGN_IN = {"en": "Sign in", "zh": "登录", "vi": "Đăng nhập"}
+WELCOME = {"en": "Welcome", "zh": "欢迎", "vi": "Chào mừng"}
+
+
+@pytest.mark.parametrize("language", ["en", "zh", "vi"])
+def test_sign_in_in_each_language(page, session, language):
+    world = build_account(session, "Alpha")
+    user = make_user(session, f"user.{language}@alpha.example", Role.CLIENT_APPROVER, world.account, language=language)
+    session.commit()
+
+    page.goto("/login")
+    page.select_option("#language-switch", language)  # app.js submits the switcher on change
+    page.wait_for_load_state("networkidle")
+    assert page.locator("html").get_attribute("lang").startswith(language)
+    assert page.locator("h1").inner_text() == SIGN_IN[language]
+    screenshot(page, f"login-{language}")
+
+    page.fill("input[name=email]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("input[type=submit]").click()
+    page.wait_for_url("**/")
+    assert WELCOME[language] in page.locator("h1").inner_text()
+    assert "Account Alpha" in page.content()
+    screenshot(page, f"home-{language}")
+
+
+def test_wrong_password_shows_an_error_and_stays_on_sign_in(page, session):
+    build_account(session, "Alpha")
+    session.commit()
+    page.goto("/login")
+    page.fill("input[name=email]", "client.approver@alpha.example")
+    page.fill("input[name=password]", "not the password")
+    page.locator("input[type=submit]").click()
+    assert "not correct" in page.locator(".flashes").inner_text()
+    assert page.url.endswith("/login")
