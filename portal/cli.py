@@ -7,7 +7,7 @@ import sys
 import click
 import sqlalchemy as sa
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from portal.extensions import db
 from portal.models import Account, Role
@@ -21,6 +21,7 @@ def register(app: Flask) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--password", default=None, help="Password for every demo user (default: see the README).")
 @click.option("--if-empty", is_flag=True, help="Do nothing (exit 0) when the database already holds data.")
 def seed_demo(password: str | None, if_empty: bool) -> None:

@@ -1,11 +1,1173 @@
-"""Demo data (placeholder; filled in by the demo-data work)."""
+"""Demo data for ``flask seed-demo``: three client accounts and the firm's team.
+
+The demo has to show every workflow of the product on first sign-in, in each of its
+three languages, so the data is a small but complete story per account: a contract in
+force today, a year of invoices and KPI actuals (with the overdue invoice, the dispute,
+the red KPI and the service credit that the pages are built to surface), open requests
+with SLA clocks, the action registry, change requests in each state and a JBP under
+review. Everything is dated relative to today, so the story stays current whenever the
+demo is loaded.
+
+The data is written as plain tables per account (``ACCOUNTS``); the builders below turn
+them into rows through the same services the portal uses (``create_user``,
+``new_change_request``/``submit``, ``submit_for_review``), so demo CRs and plans carry
+real version hashes and audit events. ``load`` only flushes; the CLI commits.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from portal import audit
+from portal.admin.service import create_user
+from portal.change_requests.service import new_change_request, price_impact, submit
+from portal.models import (
+    Account,
+    ActionItem,
+    ActionSource,
+    ActionStatus,
+    Approval,
+    ApprovalStage,
+    ChangeRequest,
+    ChangeRequestLine,
+    Contract,
+    CreditNote,
+    CRStatus,
+    Decision,
+    EscalationContact,
+    Feedback,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Kpi,
+    KpiDirection,
+    KpiMeasurement,
+    LineChange,
+    OwnerSide,
+    Plan,
+    PlanReview,
+    PlanType,
+    Priority,
+    RequestCategory,
+    RequestComment,
+    RequestStatus,
+    ReviewDecision,
+    Role,
+    ScopeLine,
+    ServiceLocation,
+    ServiceRequest,
+    SlaTarget,
+    Tier,
+    User,
+)
+from portal.models.base import utcnow
+from portal.plans.service import submit_for_review
 
 DEFAULT_PASSWORD = "portal-demo-2026"
 
+FIRM = "Meridian Business Services Ltd"
 
-def database_is_empty(session) -> bool:
-    return True
+# A text is a plain string (English only) or a tuple in the account's document
+# languages, e.g. ("Payroll processing", "薪资核算") for ["en", "zh"].
+Text = str | tuple[str, ...]
+
+# --- tables of plain data ---------------------------------------------------------------
 
 
-def load(session, password: str) -> str:
-    return "nothing"
+class DemoUser(NamedTuple):
+    email: str
+    name: str
+    role: Role
+    accounts: tuple[str, ...]  # a client user's one account; a firm user's assignments
+    language: str
+    timezone: str
+    title: str
+
+
+ALL = ("acme", "huanan", "saoviet")
+FIRM_TEAM = {"admin": "admin@firm.example", "am": "am@firm.example", "finance": "finance@firm.example"}
+PERSON_KEYS = {Role.CLIENT_APPROVER: "approver", Role.CLIENT_VIEWER: "viewer", Role.REGIONAL_REVIEWER: "reviewer"}
+
+USERS = [
+    DemoUser("admin@firm.example", "Rachel Tan", Role.ADMIN, (), "en", "Asia/Singapore", "Account Team Lead"),
+    DemoUser("am@firm.example", "Marcus Lee", Role.ACCOUNT_MANAGER, ALL, "en", "Asia/Singapore", "Client Service Manager"),
+    DemoUser("finance@firm.example", "Priya Raman", Role.FINANCE, ALL, "en", "Asia/Singapore", "Financial Service Manager"),
+    DemoUser("reviewer.cn@firm.example", "周敏", Role.REGIONAL_REVIEWER, ("huanan",), "zh", "Asia/Shanghai",
+             "Regional Reviewer, Greater China"),
+    DemoUser("reviewer.vn@firm.example", "Nguyễn Thu Hà", Role.REGIONAL_REVIEWER, ("saoviet",), "vi", "Asia/Ho_Chi_Minh",
+             "Regional Reviewer, Vietnam"),
+    DemoUser("approver@acme.example", "Emma Richardson", Role.CLIENT_APPROVER, ("acme",), "en", "Europe/London",
+             "Finance Director"),
+    DemoUser("viewer@acme.example", "Tom Whitaker", Role.CLIENT_VIEWER, ("acme",), "en", "Europe/London", "Payroll Manager"),
+    DemoUser("approver@huanan.example", "王晓梅", Role.CLIENT_APPROVER, ("huanan",), "zh", "Asia/Shanghai", "财务总监"),
+    DemoUser("approver@saoviet.example", "Lê Thị Thanh Hương", Role.CLIENT_APPROVER, ("saoviet",), "vi", "Asia/Ho_Chi_Minh",
+             "Giám đốc Tài chính"),
+]
+
+# (first response, resolution) in business minutes; a business day is 09:00-18:00.
+SLA_MINUTES = {
+    Priority.URGENT: (60, 240),
+    Priority.HIGH: (240, 540),
+    Priority.NORMAL: (540, 1620),
+    Priority.LOW: (1080, 2700),
+}
+BUSINESS_DAY = (time(9), time(18))
+
+TAX_RATES = {"GB": Decimal("0.20"), "US": Decimal("0"), "CN": Decimal("0.06"), "HK": Decimal("0"), "VN": Decimal("0.10")}
+CURRENCY_DECIMALS = {"VND": 0}  # every other demo currency has 2
+
+
+class Location(NamedTuple):
+    country: str
+    entity_name: str
+
+
+class Scope(NamedTuple):
+    """A contracted service billed at one location. ``quantity`` is per year, so the
+    contract's ACV is the sum of the lines; 12 a year is a flat monthly fee."""
+
+    location: str
+    service: Text
+    unit: str
+    quantity: int
+    unit_price: str
+
+
+class KpiRow(NamedTuple):
+    """``months`` is the status of the last twelve full months, oldest first
+    (g green, a amber, r red); ``good`` is a typical month on target."""
+
+    code: str
+    name: Text
+    unit: str
+    target: str
+    direction: KpiDirection
+    weight: str
+    amber_tolerance: str
+    service_credit_percent: str | None  # set for the KPIs that are SLAs
+    good: str
+    months: str
+
+
+class Comment(NamedTuple):
+    author: str  # a person key: am, admin, finance, approver, viewer
+    after_hours: float
+    body: str
+    internal: bool = False
+
+
+class RequestRow(NamedTuple):
+    category: RequestCategory
+    priority: Priority
+    status: RequestStatus
+    by: str
+    hours_ago: float
+    subject: str  # "{invoice}" is replaced by the disputed invoice's number
+    description: str
+    comments: tuple[Comment, ...]
+    escalation_level: int = 1
+    disputes_invoice: bool = False
+    feedback: tuple[int, str] | None = None  # rating, comment (resolved requests)
+
+
+class ActionRow(NamedTuple):
+    title: str
+    description: str
+    source: ActionSource
+    owner: str  # a person key
+    created_days_ago: int
+    due_after_days: int
+    status: ActionStatus = ActionStatus.OPEN
+    closed_days_ago: int | None = None
+    kpi: str | None = None  # KPI code
+    request: int | None = None  # index into the account's requests
+
+
+class CRRow(NamedTuple):
+    """Lines: ("add", description, unit, quantity, unit_price), ("remove", scope index)
+    or ("modify", scope index, new annual quantity or None, new unit price or None)."""
+
+    title: Text
+    description: Text
+    lines: tuple[tuple, ...]
+    outcome: CRStatus  # draft, submitted (lands where the threshold says) or approved
+    effective_in_months: int = 2
+    in_scope: bool = False
+
+
+class PlanRow(NamedTuple):
+    objectives: tuple[Text, ...]
+    kpis: tuple[tuple[Text, str, str, str], ...]  # name, baseline, target, unit
+    initiatives: tuple[tuple[Text, str, str, str], ...]  # title, owner, due (MM-DD in the FY), status
+    budget: tuple[tuple[Text, str], ...]
+    risks: tuple[tuple[Text, Text, str], ...]  # risk, mitigation, owner
+    review: tuple[str, str] | None = None  # section, comment by the regional reviewer
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    key: str
+    name: str
+    code: str  # prefix of invoice numbers
+    country: str
+    timezone: str
+    tier: Tier
+    languages: tuple[str, ...]
+    currency: str
+    threshold: str
+    contract_number: str  # "{year}" is the start year
+    contract_title: Text
+    started_months_ago: int
+    term_months: int
+    locations: tuple[Location, ...]
+    scope: tuple[Scope, ...]
+    kpis: tuple[KpiRow, ...]
+    senior_manager: tuple[str, str, str, str]  # name, title, e-mail, phone
+    po_number: str  # "{year}" and "{loc}" are filled per invoice
+    pays_after_days: int
+    requests: tuple[RequestRow, ...]
+    actions: tuple[ActionRow, ...]
+    change_requests: tuple[CRRow, ...]
+    plan: PlanRow
+
+
+HIGHER, LOWER = KpiDirection.HIGHER, KpiDirection.LOWER
+R, P = RequestCategory, Priority
+S = RequestStatus
+
+ACME = DemoAccount(
+    key="acme",
+    name="Acme Global Ltd",
+    code="ACM",
+    country="GB",
+    timezone="Europe/London",
+    tier=Tier.STRATEGIC,
+    languages=("en",),
+    currency="USD",
+    threshold="50000",
+    contract_number="MSA-{year}-018",
+    contract_title="Master Services Agreement for Finance, Payroll and IT Services",
+    started_months_ago=28,
+    term_months=36,
+    locations=(Location("GB", "Acme Global Ltd"), Location("US", "Acme Global Inc.")),
+    scope=(
+        Scope("GB", "Outsourced accounting and bookkeeping, UK entity", "entity-month", 12, "9500.00"),
+        Scope("GB", "Payroll processing, UK", "payslip", 4200, "14.50"),
+        Scope("GB", "Managed IT service desk", "user-month", 5400, "38.00"),
+        Scope("US", "Payroll processing, US", "payslip", 2880, "16.00"),
+        Scope("US", "Statutory accounting and tax compliance, US entity", "entity-month", 12, "7800.00"),
+    ),
+    kpis=(
+        KpiRow("PAY-ACC", "Payroll accuracy", "%", "99.50", HIGHER, "0.25", "0.005", "5", "99.85", "ggggggrggggg"),
+        KpiRow("PAY-OT", "Payroll delivered on time", "%", "100", HIGHER, "0.20", "0.02", "5", "100", "gggggggggggg"),
+        KpiRow("CLOSE", "Month-end close", "days", "5", LOWER, "0.20", "0.20", None, "4", "ggagggggggga"),
+        KpiRow("SD-RES", "Incidents resolved within SLA", "%", "95", HIGHER, "0.20", "0.05", "3", "97", "gggggaggggga"),
+        KpiRow("SD-FCR", "Service desk first-contact resolution", "%", "75", HIGHER, "0.15", "0.05", None, "79",
+               "gaggggggaggg"),
+    ),
+    senior_manager=("Jonathan Reeve", "Managing Director, Europe", "jonathan.reeve@firm.example", "+44 20 7946 0321"),
+    po_number="ACME-{loc}-PO-{year}-0117",
+    pays_after_days=27,
+    requests=(
+        RequestRow(
+            R.SERVICE, P.URGENT, S.IN_PROGRESS, "approver", 30,
+            "Payroll: approved overtime missing for 14 warehouse staff",
+            "This month's payroll run for the Manchester warehouse did not include the approved overtime for "
+            "14 employees. Please correct the payslips and confirm the supplementary payment before the BACS cut-off.",
+            (
+                Comment("am", 1, "Thank you, Emma. The overtime file from your time-and-attendance system arrived "
+                                 "after the payroll cut-off. The payroll team is recalculating the 14 payslips now."),
+                Comment("am", 2, "Root cause: the T&A export landed at 18:40, after the 17:00 cut-off, and the run "
+                                 "did not pick it up. We need a late-file check in the cut-off checklist.", True),
+                Comment("admin", 26, "I have taken this over as the resolution time was exceeded. Corrected payslips "
+                                     "go out today and a supplementary BACS payment is booked for tomorrow; a written "
+                                     "incident summary will follow."),
+                Comment("approver", 27, "Thank you. Please include the affected employee numbers in the summary."),
+            ),
+            escalation_level=2,
+        ),
+        RequestRow(
+            R.BILLING, P.HIGH, S.IN_PROGRESS, "viewer", 50,
+            "Invoice {invoice}: payslip count does not match our headcount",
+            "Invoice {invoice} bills more US payslips than our payroll register shows for the period "
+            "(231 employees paid). Please review it and issue a credit note if the count is confirmed.",
+            (
+                Comment("finance", 3, "We are reconciling the payslip count with the US payroll register for the "
+                                      "period and will come back to you within two business days."),
+                Comment("finance", 5, "The extra payslips are off-cycle payments for leavers: billable under the "
+                                      "contract, but the invoice should list them as a separate line.", True),
+                Comment("viewer", 20, "Thanks. If they are off-cycle payments, please show them separately on the "
+                                      "reissued invoice."),
+            ),
+            disputes_invoice=True,
+        ),
+        RequestRow(
+            R.SCOPE, P.NORMAL, S.WAITING_CLIENT, "approver", 170,
+            "Quote for IT services at the new Manchester site",
+            "We open a new site in Manchester next quarter with about 120 staff. Please quote for extending "
+            "managed IT services to it, including on-site network support.",
+            (
+                Comment("am", 6, "We have drafted a change request for managed network services at the Manchester "
+                                 "site; it is in our internal approval. Could you confirm the go-live date and the "
+                                 "number of network devices?"),
+                Comment("approver", 30, "Go-live is planned for the first week of next quarter; I will confirm the "
+                                        "device count once the floor plan is final."),
+            ),
+        ),
+        RequestRow(
+            R.SERVICE, P.NORMAL, S.RESOLVED, "viewer", 300,
+            "Access for our new payroll administrator",
+            "Please set up portal and payroll system access for Sarah Collins, who joins as payroll administrator.",
+            (
+                Comment("am", 4, "Access has been created; Sarah has received her welcome e-mail."),
+                Comment("viewer", 6, "Confirmed, she can sign in. Thank you."),
+            ),
+            feedback=(5, "Quick and painless, thank you."),
+        ),
+    ),
+    actions=(
+        ActionRow("Add a late-file check to the payroll cut-off checklist",
+                  "Follow-up of the missing-overtime escalation: a late time-and-attendance file must stop the run.",
+                  ActionSource.ESCALATION, "am", 1, 14, request=0),
+        ActionRow("Confirm go-live date and device count for the Manchester site",
+                  "Needed to finalise the managed network services change request.",
+                  ActionSource.MEETING, "approver", 6, 14),
+        ActionRow("Review the incident backlog behind last month's resolution rate",
+                  "Incidents resolved within SLA was amber last month; analyse the backlog and agree a recovery plan.",
+                  ActionSource.KPI, "am", 20, 21, ActionStatus.IN_PROGRESS, kpi="SD-RES"),
+        ActionRow("Send the updated UK holiday calendar for next year's payroll",
+                  "Agreed at the quarterly service review; needed to set next year's pay dates.",
+                  ActionSource.REVIEW, "viewer", 40, 30),
+        ActionRow("Share the quarterly service review pack",
+                  "Scorecard, invoices and change request tracker for the quarter.",
+                  ActionSource.MEETING, "am", 35, 7, ActionStatus.DONE, closed_days_ago=29),
+    ),
+    change_requests=(
+        CRRow("Increase UK payroll volume to 400 payslips a month",
+              "Acme's UK headcount has grown with the Leeds distribution centre. The contracted payroll volume "
+              "rises from 350 to 400 payslips a month at the existing unit price.",
+              (("modify", 1, 4800, None),), CRStatus.APPROVED, effective_in_months=1, in_scope=True),
+        CRRow("Extend service desk hours to Saturdays",
+              "Saturday cover from 08:00 to 14:00 UK time for the warehouse and retail teams. The price per user "
+              "and month rises from USD 38.00 to USD 41.00.",
+              (("modify", 2, None, "41.00"),), CRStatus.PENDING_CLIENT_APPROVAL),
+        CRRow("Managed network services for the Manchester site",
+              "LAN, Wi-Fi and firewall management for the new Manchester site, with on-site installation and cut-over.",
+              (("add", "Managed network services, Manchester site (LAN, Wi-Fi, firewall)", "site-month", 12, "5200.00"),
+               ("add", "On-site network installation and cut-over, Manchester", "project", 1, "18500.00")),
+              CRStatus.PENDING_INTERNAL_APPROVAL, effective_in_months=3),
+        CRRow("Monthly management reporting pack",
+              "A monthly pack for the UK and US entities: P&L, balance sheet, cash flow and KPI commentary.",
+              (("add", "Monthly management reporting pack (UK and US)", "report", 12, "1650.00"),),
+              CRStatus.DRAFT),
+    ),
+    plan=PlanRow(
+        objectives=(
+            "Keep payroll accuracy at or above 99.5 % in every month, in the UK and the US.",
+            "Close the books by working day 4 for both entities by the end of the second quarter.",
+            "Bring the new Manchester site onto managed IT services without disruption.",
+        ),
+        kpis=(
+            ("Payroll accuracy", "99.62", "99.80", "%"),
+            ("Month-end close", "4.6", "4.0", "days"),
+            ("Incidents resolved within SLA", "95.8", "97.0", "%"),
+        ),
+        initiatives=(
+            ("Agree the KPI baseline for the year with Acme Finance", "approver", "01-31", "done"),
+            ("Automate the time-and-attendance feed into UK payroll", "am", "03-31", "in_progress"),
+            ("Manchester site network roll-out", "admin", "06-30", "planned"),
+            ("Quarterly continuous-improvement review with Acme Finance", "am", "12-31", "planned"),
+        ),
+        budget=(
+            ("Payroll automation (time-and-attendance integration)", "24000"),
+            ("Manchester on-site network installation", "18500"),
+            ("Service improvement workshops", "6000"),
+        ),
+        risks=(
+            ("Late time-and-attendance files delay payroll",
+             "Automated feed with a cut-off alert 24 hours before each run", "am"),
+            ("The Manchester opening date slips",
+             "Phase the network roll-out and keep the installation team on a flexible booking", "approver"),
+        ),
+    ),
+)
+
+HUANAN = DemoAccount(
+    key="huanan",
+    name="华南精密制造有限公司",
+    code="HNP",
+    country="CN",
+    timezone="Asia/Shanghai",
+    tier=Tier.KEY,
+    languages=("en", "zh"),
+    currency="CNY",
+    threshold="50000",
+    contract_number="MSA-{year}-027",
+    contract_title=("Master Services Agreement for Outsourced Accounting, Payroll and IT Services",
+                    "会计、薪资及IT外包服务主服务协议"),
+    started_months_ago=20,
+    term_months=36,
+    locations=(Location("CN", "华南精密制造有限公司"), Location("HK", "华南精密（香港）有限公司")),
+    scope=(
+        Scope("CN", ("Monthly bookkeeping and financial statements", "月度记账及财务报表编制"), "entity-month", 12,
+              "38000.00"),
+        Scope("CN", ("Payroll processing and individual income tax filing", "薪资核算及个人所得税申报"), "payslip",
+              14400, "45.00"),
+        Scope("CN", ("Managed IT service desk", "IT服务台托管服务"), "user-month", 4200, "180.00"),
+        Scope("HK", ("Statutory accounting and audit support, Hong Kong", "香港法定会计及审计支持"), "entity-month", 12,
+              "15000.00"),
+        Scope("HK", ("Payroll and MPF administration, Hong Kong", "香港薪资及强积金管理"), "payslip", 480, "120.00"),
+    ),
+    kpis=(
+        KpiRow("PAY-ACC", ("Payroll accuracy", "薪资核算准确率"), "%", "99.50", HIGHER, "0.25", "0.005", "5", "99.90",
+               "ggaggggggggg"),
+        KpiRow("IIT-OT", ("Individual income tax filed on time", "个人所得税按时申报率"), "%", "100", HIGHER, "0.20", "0.02",
+               "5", "100", "gggggggggggr"),
+        KpiRow("CLOSE", ("Month-end close", "月结完成时间"), "days", "5", LOWER, "0.20", "0.20", None, "4.2",
+               "gggaggggggga"),
+        KpiRow("AP-ACC", ("Accounts payable processing accuracy", "应付账款处理准确率"), "%", "99.00", HIGHER, "0.15",
+               "0.01", None, "99.60", "gggggggggggg"),
+        KpiRow("SD-RES", ("Incidents resolved within SLA", "事件按SLA时限解决率"), "%", "95", HIGHER, "0.20", "0.05", "3",
+               "96.5", "ggggggrggagg"),
+    ),
+    senior_manager=("Catherine Wong", "Managing Director, Greater China", "catherine.wong@firm.example",
+                    "+86 755 8610 2233"),
+    po_number="HNJM-{year}-{loc}-031",
+    pays_after_days=34,
+    requests=(
+        RequestRow(
+            R.BILLING, P.NORMAL, S.IN_PROGRESS, "approver", 75,
+            "关于发票 {invoice} 的疑问",
+            "发票 {invoice} 所列香港公司工资单数量与我们当月实际发薪人数（36人）不符，请核实后重新开具发票或开具贷项通知单。",
+            (
+                Comment("finance", 4, "Thank you for raising this. We are reconciling the payslip count with the Hong "
+                                      "Kong payroll register and will reply within two business days.\n"
+                                      "感谢您的反馈。我们正在核对香港薪资记录中的工资单数量，将在两个工作日内回复。"),
+                Comment("approver", 22, "补充说明：当月有3名员工在月中离职，其工资已在最后一期工资中结算，不应单独计费。"),
+                Comment("finance", 26, "Three leavers were billed as separate off-cycle payslips. If the client "
+                                       "confirms they were settled in the regular run, credit 3 payslips.", True),
+            ),
+            disputes_invoice=True,
+        ),
+        RequestRow(
+            R.SERVICE, P.HIGH, S.OPEN, "approver", 3,
+            "上月个人所得税申报回执尚未收到",
+            "我们至今仍未收到上月个人所得税申报回执及完税凭证。请尽快提供，并说明部分新员工未按时申报的原因。",
+            (
+                Comment("approver", 1, "另外请确认本月申报是否会受到影响。"),
+                Comment("am", 2, "IIT-OT was red last month: 23 new joiners were filed late because their ID documents "
+                                 "arrived after the filing deadline. Send the receipts with a short explanation.", True),
+            ),
+        ),
+        RequestRow(
+            R.SCOPE, P.NORMAL, S.WAITING_CLIENT, "approver", 150,
+            "越南子公司薪资服务报价",
+            "我司在越南北宁新设立的子公司预计明年初有约80名员工，请提供越南薪资核算及社保申报服务的报价。",
+            (
+                Comment("am", 5, "Thank you for the enquiry. We have submitted the change request \"Add payroll for "
+                                 "Vietnam entity\" in the portal for your approval.\n"
+                                 "感谢您的询价。我们已在门户中提交变更请求“新增越南实体薪资服务”，请审批。"),
+                Comment("approver", 8, "收到，我们将在本周内完成内部审批。"),
+            ),
+        ),
+        RequestRow(
+            R.SERVICE, P.NORMAL, S.RESOLVED, "approver", 600,
+            "年度审计资料准备",
+            "请协助准备年度审计所需的总账、明细账及银行对账单，审计师将于下月初进场。",
+            (
+                Comment("am", 20, "The audit pack has been uploaded to the shared folder.\n审计资料已上传至共享文件夹。"),
+                Comment("approver", 30, "已收到，谢谢。"),
+            ),
+            feedback=(4, "资料齐全，但希望今后能提前两天提供。"),
+        ),
+        RequestRow(
+            R.SERVICE, P.HIGH, S.RESOLVED, "approver", 960,
+            "工资条发送延迟",
+            "本月工资条比约定时间晚了两天才发送给员工，引起员工投诉，请说明原因。",
+            (
+                Comment("am", 6, "The payslips were held by a mail-server error and have now been sent. We apologise.\n"
+                                 "工资条因邮件服务器故障被延迟发送，现已全部发出。对此深表歉意。"),
+                Comment("approver", 9, "已确认员工均已收到。"),
+            ),
+            feedback=(2, "问题虽已解决，但沟通不及时。希望发薪日前加强确认。"),
+        ),
+    ),
+    actions=(
+        ActionRow("Root cause and recovery plan for late IIT filings",
+                  "Individual income tax filed on time was red last month (23 late filings for new joiners).",
+                  ActionSource.KPI, "am", 10, 14, ActionStatus.IN_PROGRESS, kpi="IIT-OT"),
+        ActionRow("Call the client about the payslip delay complaint",
+                  "Follow-up of the rating of 2 on the payslip delay request.",
+                  ActionSource.FEEDBACK, "am", 38, 7, ActionStatus.DONE, closed_days_ago=35, request=4),
+        ActionRow("提供越南子公司员工名单及入职日期",
+                  "用于越南薪资系统设置及首次发薪前的并行测试。",
+                  ActionSource.MEETING, "approver", 5, 20),
+        ActionRow("Align the JBP budget with the client's procurement plan",
+                  "Raised in the JBP review: the bank reconciliation robot needs a phased payment schedule.",
+                  ActionSource.REVIEW, "am", 2, 14),
+        ActionRow("确认年度审计时间表",
+                  "季度业务回顾会议上约定，由客户确认审计师进场及报告出具时间。",
+                  ActionSource.MEETING, "approver", 45, 30),
+    ),
+    change_requests=(
+        CRRow(("Add payroll for Vietnam entity", "新增越南实体薪资服务"),
+              ("Extend payroll processing to Huanan Precision Vietnam Co., Ltd. (Bac Ninh) from its first pay cycle: "
+               "monthly payroll for about 80 employees, including personal income tax and social insurance filings, "
+               "and a one-off set-up.",
+               "自越南子公司（北宁）首个发薪周期起为其提供薪资服务：约80名员工的月度薪资核算（含个人所得税及社会保险申报），"
+               "以及一次性系统设置。"),
+              (("add", ("Payroll processing, Vietnam entity (incl. PIT and social insurance filings)",
+                        "越南实体薪资核算（含个人所得税及社会保险申报）"), "payslip", 960, "38.00"),
+               ("add", ("One-off payroll set-up, Vietnam entity", "越南实体薪资系统一次性设置"), "project", 1, "6500.00")),
+              CRStatus.PENDING_CLIENT_APPROVAL),
+        CRRow(("Transfer Hong Kong payroll in-house", "香港薪资转为内部处理"),
+              ("Huanan's Hong Kong team takes payroll in-house; we keep a quarterly review of its payroll and MPF "
+               "contributions.",
+               "华南香港团队将薪资工作转为内部处理；我方保留对其薪资及强积金供款的季度复核。"),
+              (("remove", 4),
+               ("add", ("Payroll and MPF review, Hong Kong, quarterly", "香港薪资及强积金季度复核"), "quarter", 4,
+                "3200.00")),
+              CRStatus.DRAFT),
+    ),
+    plan=PlanRow(
+        objectives=(
+            ("Run the Vietnam entity's payroll from its first pay cycle with zero errors.",
+             "越南实体自首个发薪周期起实现薪资零差错。"),
+            ("Bring on-time individual income tax filing back to 100 % and keep it there.",
+             "个人所得税按时申报率恢复并保持在100%。"),
+            ("Shorten the month-end close from 5 to 4 working days.", "月结时间由5个工作日缩短至4个工作日。"),
+        ),
+        kpis=(
+            (("Individual income tax filed on time", "个人所得税按时申报率"), "97.5", "100.0", "%"),
+            (("Month-end close", "月结完成时间"), "5.0", "4.0", "days"),
+            (("Payroll accuracy", "薪资核算准确率"), "99.70", "99.90", "%"),
+        ),
+        initiatives=(
+            (("FY KPI baseline agreed with Huanan Finance", "与华南财务部确定本财年KPI基线"), "approver", "01-31", "done"),
+            (("Vietnam payroll set-up and parallel run", "越南薪资系统设置及并行测试"), "am", "03-31", "in_progress"),
+            (("New-joiner document checklist for IIT registration", "新员工个税登记资料清单"), "approver", "03-31",
+             "in_progress"),
+            (("Close calendar with daily checkpoints", "月结日历及每日检查点"), "am", "06-30", "planned"),
+        ),
+        budget=(
+            (("Vietnam payroll set-up", "越南薪资系统设置"), "6500"),
+            (("Close-process automation (bank reconciliation robot)", "月结流程自动化（银行对账机器人）"), "85000"),
+            (("Joint process workshops in Shenzhen", "深圳联合流程研讨会"), "12000"),
+        ),
+        risks=(
+            (("New joiners' ID documents arrive after the filing deadline", "新员工身份证明材料晚于申报截止日提供"),
+             ("Checklist at onboarding and a weekly reminder to HR in the last week of each month",
+              "入职时使用资料清单，并在每月最后一周每周提醒人力资源部"), "approver"),
+            (("Vietnamese payroll rules change during the year (minimum wage, social insurance caps)",
+              "越南薪资法规年内调整（最低工资、社会保险缴费基数上限）"),
+             ("The local payroll team tracks regulatory changes and applies them in the next pay cycle",
+              "由当地薪资团队跟踪法规变化，并在下一发薪周期内落实"), "am"),
+        ),
+        review=("risks", "整体计划清晰。建议在“风险”部分补充越南子公司首次发薪前并行测试的验收标准，"
+                         "并在预算中注明银行对账机器人项目的分期付款安排。"),
+    ),
+)
+
+SAO_VIET = DemoAccount(
+    key="saoviet",
+    name="Công ty TNHH Sao Việt",
+    code="SVT",
+    country="VN",
+    timezone="Asia/Ho_Chi_Minh",
+    tier=Tier.KEY,
+    languages=("en", "vi"),
+    currency="VND",
+    threshold="1000000000",
+    contract_number="MSA-{year}-031",
+    contract_title=("Master Services Agreement for Accounting, Payroll and IT Support Services",
+                    "Hợp đồng khung dịch vụ kế toán, tiền lương và hỗ trợ công nghệ thông tin"),
+    started_months_ago=14,
+    term_months=24,
+    locations=(Location("VN", "Công ty TNHH Sao Việt"),),
+    scope=(
+        Scope("VN", ("Outsourced accounting and bookkeeping", "Dịch vụ kế toán và ghi sổ trọn gói"), "entity-month", 12,
+              "85000000"),
+        Scope("VN", ("Payroll processing and personal income tax filing", "Tính lương và kê khai thuế thu nhập cá nhân"),
+              "payslip", 7200, "120000"),
+        Scope("VN", ("Social, health and unemployment insurance administration",
+                     "Quản lý bảo hiểm xã hội, bảo hiểm y tế và bảo hiểm thất nghiệp"), "employee-month", 7200, "45000"),
+        Scope("VN", ("Managed IT service desk", "Dịch vụ hỗ trợ người dùng CNTT"), "user-month", 2400, "350000"),
+    ),
+    kpis=(
+        KpiRow("PAY-ACC", ("Payroll accuracy", "Độ chính xác của bảng lương"), "%", "99.50", HIGHER, "0.25", "0.005",
+               "5", "99.80", "ggggggrggggg"),
+        KpiRow("SI-OT", ("Social insurance filings on time", "Tỷ lệ nộp hồ sơ bảo hiểm xã hội đúng hạn"), "%", "100",
+               HIGHER, "0.20", "0.02", None, "100", "ggggagggggga"),
+        KpiRow("TAX-OT", ("Tax returns filed on time", "Tỷ lệ nộp tờ khai thuế đúng hạn"), "%", "100", HIGHER, "0.20",
+               "0.02", "5", "100", "gggggggggggg"),
+        KpiRow("CLOSE", ("Month-end close", "Thời gian khóa sổ cuối tháng"), "days", "6", LOWER, "0.15", "0.20", None,
+               "5", "gaggggggggag"),
+        KpiRow("SD-RESP", ("Service desk first response time", "Thời gian phản hồi đầu tiên của bộ phận hỗ trợ CNTT"),
+               "hours", "2", LOWER, "0.20", "0.25", None, "1.5", "ggggggggggar"),
+    ),
+    senior_manager=("Phạm Quang Huy", "Country Managing Director, Vietnam", "huy.pham@firm.example", "+84 28 3822 0456"),
+    po_number="SV-PO-{year}-{loc}-008",
+    pays_after_days=41,
+    requests=(
+        RequestRow(
+            R.BILLING, P.HIGH, S.IN_PROGRESS, "approver", 96,
+            "Khiếu nại hóa đơn {invoice}",
+            "Hóa đơn {invoice} tính phí hỗ trợ CNTT theo số người dùng cao hơn thực tế: trong kỳ này chúng tôi chỉ có "
+            "184 tài khoản đang hoạt động. Đề nghị kiểm tra và điều chỉnh hóa đơn.",
+            (
+                Comment("finance", 3, "We are checking the active user list against the service desk records and will "
+                                      "reply within two business days.\n"
+                                      "Chúng tôi đang đối chiếu danh sách người dùng đang hoạt động với dữ liệu của bộ "
+                                      "phận hỗ trợ và sẽ phản hồi trong vòng hai ngày làm việc."),
+                Comment("finance", 5, "16 accounts belong to leavers that the client's HR has not asked us to disable. "
+                                      "Billable under the contract, but propose a one-off goodwill credit.", True),
+                Comment("approver", 28, "Chúng tôi sẽ gửi danh sách nhân viên đã nghỉ việc trong kỳ để anh chị đối chiếu."),
+            ),
+            disputes_invoice=True,
+        ),
+        RequestRow(
+            R.SERVICE, P.NORMAL, S.OPEN, "approver", 20,
+            "Đăng ký bảo hiểm xã hội cho 25 nhân viên mới",
+            "Công ty vừa tuyển 25 nhân viên cho cửa hàng mới tại Thủ Đức. Đề nghị đăng ký tham gia bảo hiểm xã hội, "
+            "bảo hiểm y tế cho các nhân viên này và đưa họ vào kỳ lương tới.",
+            (
+                Comment("approver", 1, "Danh sách nhân viên và bản sao căn cước công dân đã được gửi qua email cho bộ "
+                                       "phận tiền lương."),
+                Comment("am", 3, "Payroll team to file the 25 social insurance registrations and make sure the "
+                                 "joiners are on next month's run.", True),
+            ),
+        ),
+        RequestRow(
+            R.OTHER, P.LOW, S.WAITING_CLIENT, "approver", 190,
+            "Thay đổi địa chỉ email nhận hóa đơn",
+            "Kể từ tháng này, vui lòng gửi hóa đơn điện tử đến địa chỉ ketoan@saoviet.example thay cho địa chỉ cũ.",
+            (
+                Comment("finance", 7, "Noted. Should the new address also receive payment reminders?\n"
+                                      "Chúng tôi đã ghi nhận. Xin vui lòng cho biết địa chỉ mới có cần nhận cả thông "
+                                      "báo nhắc thanh toán hay không?"),
+            ),
+        ),
+        RequestRow(
+            R.SERVICE, P.NORMAL, S.RESOLVED, "approver", 720,
+            "Điều chỉnh bảng lương tháng trước cho 3 nhân viên",
+            "Bảng lương tháng trước tính thiếu phụ cấp ăn trưa cho 3 nhân viên bộ phận kho. Đề nghị điều chỉnh và "
+            "chi trả bổ sung.",
+            (
+                Comment("am", 5, "The three allowances were paid in a supplementary run the same day.\n"
+                                 "Phụ cấp của ba nhân viên đã được chi trả bổ sung ngay trong ngày."),
+                Comment("approver", 8, "Chúng tôi đã xác nhận với bộ phận kho. Cảm ơn anh chị."),
+            ),
+            feedback=(5, "Xử lý nhanh và chính xác. Cảm ơn các anh chị."),
+        ),
+    ),
+    actions=(
+        ActionRow("Bring service desk first response time back under 2 hours",
+                  "First response time was red last month after two agents left; hire two agents and add cover "
+                  "from the regional desk meanwhile.",
+                  ActionSource.KPI, "am", 12, 30, ActionStatus.IN_PROGRESS, kpi="SD-RESP"),
+        ActionRow("Agree a goodwill credit for inactive IT user accounts",
+                  "Raised by the invoice dispute: 16 user accounts of leavers were billed.",
+                  ActionSource.ESCALATION, "finance", 3, 10, request=0),
+        ActionRow("Cung cấp danh sách tài khoản CNTT của nhân viên đã nghỉ việc cần khóa",
+                  "Thống nhất tại cuộc họp rà soát dịch vụ hằng tháng.",
+                  ActionSource.MEETING, "approver", 35, 21),
+        ActionRow("Send the quarterly tax filing calendar",
+                  "Deadlines for VAT, PIT and CIT returns for the coming quarter.",
+                  ActionSource.MEETING, "am", 50, 14, ActionStatus.DONE, closed_days_ago=40),
+    ),
+    change_requests=(
+        CRRow(("Increase payroll to 700 employees and add e-invoice reconciliation",
+               "Tăng số lượng nhân viên tính lương lên 700 người và bổ sung dịch vụ đối soát hóa đơn điện tử"),
+              ("Sao Viet opens 15 new stores: payroll and insurance administration rise from 600 to 700 employees a "
+               "month, and we add monthly reconciliation of purchase e-invoices.",
+               "Sao Việt khai trương 15 cửa hàng mới: số nhân viên tính lương và quản lý bảo hiểm tăng từ 600 lên 700 "
+               "người mỗi tháng, đồng thời bổ sung dịch vụ đối soát hóa đơn điện tử đầu vào hằng tháng."),
+              (("modify", 1, 8400, None),
+               ("modify", 2, 8400, None),
+               ("add", ("Purchase e-invoice reconciliation", "Đối soát hóa đơn điện tử đầu vào"), "month", 12,
+                "18000000")),
+              CRStatus.PENDING_CLIENT_APPROVAL),
+        CRRow(("Reduce service desk users to 180", "Giảm số người dùng dịch vụ hỗ trợ CNTT xuống 180"),
+              ("The head office moves 20 users to the group's own IT team.",
+               "Văn phòng chính chuyển 20 người dùng sang bộ phận CNTT của tập đoàn."),
+              (("modify", 3, 2160, None),), CRStatus.DRAFT),
+    ),
+    plan=PlanRow(
+        objectives=(
+            ("File every social insurance and tax return on time, every month.",
+             "Nộp đúng hạn toàn bộ hồ sơ bảo hiểm xã hội và tờ khai thuế hằng tháng."),
+            ("Bring the service desk's first response time back under 2 hours.",
+             "Đưa thời gian phản hồi đầu tiên của bộ phận hỗ trợ CNTT về dưới 2 giờ."),
+            ("Support the opening of 15 new stores with payroll and IT ready on day one.",
+             "Hỗ trợ khai trương 15 cửa hàng mới với dịch vụ tiền lương và CNTT sẵn sàng ngay từ ngày đầu."),
+        ),
+        kpis=(
+            (("Service desk first response time", "Thời gian phản hồi đầu tiên của bộ phận hỗ trợ CNTT"), "2.6", "1.5",
+             "hours"),
+            (("Payroll accuracy", "Độ chính xác của bảng lương"), "99.60", "99.80", "%"),
+            (("Tax returns filed on time", "Tỷ lệ nộp tờ khai thuế đúng hạn"), "100.0", "100.0", "%"),
+        ),
+        initiatives=(
+            (("Agree the FY KPI baseline", "Thống nhất mức cơ sở KPI của năm tài chính"), "approver", "01-31", "done"),
+            (("Hire and train two additional service desk agents", "Tuyển dụng và đào tạo thêm hai nhân viên hỗ trợ CNTT"),
+             "am", "03-31", "in_progress"),
+            (("E-invoice reconciliation go-live", "Triển khai dịch vụ đối soát hóa đơn điện tử"), "finance", "03-31",
+             "planned"),
+            (("Store-opening playbook: payroll, social insurance and IT accounts",
+              "Quy trình chuẩn khai trương cửa hàng: tiền lương, bảo hiểm xã hội và tài khoản CNTT"), "approver",
+             "06-30", "planned"),
+        ),
+        budget=(
+            (("Two additional service desk agents (12 months)", "Hai nhân viên hỗ trợ CNTT bổ sung (12 tháng)"),
+             "360000000"),
+            (("Store-opening support (15 stores)", "Hỗ trợ khai trương cửa hàng (15 cửa hàng)"), "225000000"),
+            (("E-invoice reconciliation set-up", "Thiết lập dịch vụ đối soát hóa đơn điện tử"), "40000000"),
+        ),
+        risks=(
+            (("High staff turnover in stores delays social insurance registration",
+              "Tỷ lệ nghỉ việc cao tại cửa hàng làm chậm việc đăng ký bảo hiểm xã hội"),
+             ("A weekly joiner and leaver file from Sao Viet HR with a fixed cut-off day",
+              "Phòng Nhân sự Sao Việt gửi danh sách nhân viên vào làm, nghỉ việc hằng tuần theo ngày chốt cố định"),
+             "approver"),
+            (("Service desk recruitment takes longer than planned",
+              "Việc tuyển dụng nhân viên hỗ trợ CNTT kéo dài hơn dự kiến"),
+             ("Temporary cover from the regional service desk in Singapore",
+              "Bố trí hỗ trợ tạm thời từ bộ phận hỗ trợ khu vực tại Singapore"), "am"),
+        ),
+        review=("initiatives", "Kế hoạch rõ ràng và bám sát các KPI hiện tại. Đề nghị bổ sung mốc thời gian cụ thể cho "
+                               "việc tuyển dụng hai nhân viên hỗ trợ CNTT và làm rõ ngân sách khai trương được tính cho "
+                               "mỗi cửa hàng hay cho cả 15 cửa hàng."),
+    ),
+)
+
+ACCOUNTS = (ACME, HUANAN, SAO_VIET)
+
+# --- small helpers --------------------------------------------------------------------
+
+
+def money(value: Any, currency: str) -> Decimal:
+    """Round to the currency's minor unit the way invoices do (half up)."""
+    places = CURRENCY_DECIMALS.get(currency, 2)
+    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def month_start(today: date, months_ago: int) -> date:
+    index = today.year * 12 + today.month - 1 - months_ago
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_end(first: date) -> date:
+    return month_start(first, -1) - timedelta(days=1)
+
+
+def first_weekday(first: date) -> date:
+    return first + timedelta(days={5: 2, 6: 1}.get(first.weekday(), 0))
+
+
+def add_business_minutes(start: datetime, minutes: int, tz: str) -> datetime:
+    """Roughly what the SLA clock does: count only 09:00-18:00 on weekdays in the
+    account's time zone (holidays are ignored, which is close enough for demo data)."""
+    local, left = start.astimezone(ZoneInfo(tz)), timedelta(minutes=minutes)
+    while True:
+        opens = local.replace(hour=BUSINESS_DAY[0].hour, minute=0, second=0, microsecond=0)
+        closes = local.replace(hour=BUSINESS_DAY[1].hour, minute=0, second=0, microsecond=0)
+        if local.weekday() < 5 and local < closes:
+            local = max(local, opens)
+            if local + left <= closes:
+                return (local + left).astimezone(timezone.utc)
+            left -= closes - local
+        local = opens + timedelta(days=1)
+
+
+def localized(value: Text, languages: tuple[str, ...]) -> dict[str, str]:
+    texts = (value,) if isinstance(value, str) else value
+    return dict(zip(languages, texts, strict=True))
+
+
+# --- builders -------------------------------------------------------------------------
+
+
+def database_is_empty(session: Session) -> bool:
+    """The demo only loads into a fresh database: no accounts and no users."""
+    return session.scalar(sa.select(Account.id).limit(1)) is None and session.scalar(sa.select(User.id).limit(1)) is None
+
+
+def load(session: Session, password: str) -> str:
+    """Create the demo (inside ``unscoped()``); flush only. Returns a one-line summary."""
+    today, now = date.today(), utcnow()
+    accounts = {spec.key: _create_account(session, spec) for spec in ACCOUNTS}
+    users = _create_users(session, password, accounts)
+    for spec in ACCOUNTS:
+        _AccountBuilder(session, spec, accounts[spec.key], users, today, now).build()
+    session.flush()
+    return _summary(session)
+
+
+def _create_account(session: Session, spec: DemoAccount) -> Account:
+    account = Account(
+        name=spec.name, country=spec.country, timezone=spec.timezone, tier=spec.tier,
+        document_languages=list(spec.languages), cr_approval_threshold=money(spec.threshold, spec.currency),
+    )
+    session.add(account)
+    session.flush()
+    return account
+
+
+def _create_users(session: Session, password: str, accounts: dict[str, Account]) -> dict[str, User]:
+    users = {}
+    for row in USERS:
+        mine = [accounts[key] for key in row.accounts]
+        users[row.email] = create_user(
+            session, email=row.email, name=row.name, role=row.role, password=password,
+            account=mine[0] if row.role.is_client else None, assigned=None if row.role.is_client else mine,
+            language=row.language, timezone=row.timezone, title=row.title,
+        )
+    return users
+
+
+def _summary(session: Session) -> str:
+    counted = [
+        ("accounts", Account), ("users", User), ("contracts", Contract), ("invoices", Invoice),
+        ("credit notes", CreditNote), ("KPIs", Kpi), ("KPI actuals", KpiMeasurement),
+        ("service requests", ServiceRequest), ("action items", ActionItem), ("change requests", ChangeRequest),
+        ("plans", Plan),
+    ]
+    return ", ".join(f"{session.scalar(sa.select(sa.func.count()).select_from(model))} {label}" for label, model in counted)
+
+
+class _AccountBuilder:
+    """Builds one account's story. The sections depend on each other in this order:
+    the contract first; KPI actuals, then invoices (a red SLA month earns a credit
+    note); requests linked to the disputed invoice; feedback and actions linked to
+    requests and KPIs; then CRs and the plan."""
+
+    def __init__(self, session: Session, spec: DemoAccount, account: Account, users: dict[str, User], today: date,
+                 now: datetime):
+        self.session, self.spec, self.account, self.today, self.now = session, spec, account, today, now
+        self.currency = spec.currency
+        # Deterministic "noise" (volumes, payment days) so every load tells the same story.
+        self.rng = random.Random(spec.key)
+        # The tables name people by role: the firm's team, and this account's approver,
+        # viewer and regional reviewer.
+        self.people = {key: users[email] for key, email in FIRM_TEAM.items()}
+        self.people.update({PERSON_KEYS[row.role]: users[row.email] for row in USERS
+                            if row.role in PERSON_KEYS and spec.key in row.accounts})
+
+    def text(self, value: Text) -> dict[str, str]:
+        return localized(value, self.spec.languages)
+
+    def flat(self, value: Text) -> str:
+        """One line for plain-text fields (invoice lines): every language, " / " between."""
+        return " / ".join(self.text(value).values())
+
+    def add(self, obj: Any) -> Any:
+        """Add a row of this account (children added through relationships carry
+        their own ``account_id``)."""
+        obj.account_id = self.account.id
+        self.session.add(obj)
+        return obj
+
+    def build(self) -> None:
+        self.contract = self._contract()
+        self._escalation_matrix()
+        self.kpi_months = self._kpi_actuals()
+        self.invoices = self._invoices()
+        self.session.flush()
+        self.requests = self._requests()
+        self.session.flush()
+        self._feedback()
+        self._actions()
+        self._change_requests()
+        self._plan()
+
+    # contract ---------------------------------------------------------------------
+
+    def _contract(self) -> Contract:
+        spec = self.spec
+        start = month_start(self.today, spec.started_months_ago)
+        scope = [
+            ScopeLine(account_id=self.account.id, position=i, service=self.text(row.service), unit=row.unit,
+                      quantity=Decimal(row.quantity), unit_price=money(row.unit_price, self.currency), added_on=start)
+            for i, row in enumerate(spec.scope)
+        ]
+        contract = self.add(Contract(
+            number=spec.contract_number.format(year=start.year), title=self.text(spec.contract_title),
+            start_date=start, end_date=month_start(start, -spec.term_months) - timedelta(days=1),
+            signed_on=start - timedelta(days=18), currency=self.currency,
+            annual_value=money(sum(line.quantity * line.unit_price for line in scope), self.currency),
+            scope_lines=scope,
+            locations=[ServiceLocation(account_id=self.account.id, country=loc.country, entity_name=loc.entity_name)
+                       for loc in spec.locations],
+            sla_targets=[SlaTarget(account_id=self.account.id, priority=priority, first_response_minutes=first,
+                                   resolution_minutes=resolution, business_hours=True)
+                         for priority, (first, resolution) in SLA_MINUTES.items()],
+        ))
+        contract.kpis = [
+            Kpi(account_id=self.account.id, position=i, code=row.code, name=self.text(row.name), unit=row.unit,
+                target=Decimal(row.target), direction=row.direction, weight=Decimal(row.weight),
+                amber_tolerance=Decimal(row.amber_tolerance), is_sla=row.service_credit_percent is not None,
+                service_credit_percent=Decimal(row.service_credit_percent) if row.service_credit_percent else None)
+            for i, row in enumerate(spec.kpis)
+        ]
+        self.session.flush()
+        self.scope_lines = scope
+        self.kpis = {kpi.code: kpi for kpi in contract.kpis}
+        return contract
+
+    def _escalation_matrix(self) -> None:
+        for level, key in ((1, "am"), (2, "admin")):
+            person = self.people[key]
+            self.add(EscalationContact(level=level, user_id=person.id, name=person.name, title=person.title,
+                                       email=person.email))
+        name, title, email, phone = self.spec.senior_manager
+        self.add(EscalationContact(level=3, name=name, title=title, email=email, phone=phone))
+
+    # KPI actuals --------------------------------------------------------------------
+
+    def _kpi_actuals(self) -> dict[str, list[date]]:
+        """A year of monthly actuals from each KPI's status string; returns the red
+        months per KPI (a red SLA month earns the client a service credit)."""
+        red_months = {}
+        for row in self.spec.kpis:
+            kpi = self.kpis[row.code]
+            red_months[row.code] = []
+            for i, status in enumerate(row.months):
+                period = month_start(self.today, 12 - i)
+                if status == "r":
+                    red_months[row.code].append(period)
+                self.add(KpiMeasurement(
+                    kpi=kpi, period=period, actual=self._actual(row, status, i),
+                    # Actuals are imported on the 5th of the following month.
+                    imported_at=min(self.now, datetime.combine(month_start(period, -1) + timedelta(days=4), time(2),
+                                                               tzinfo=timezone.utc)),
+                ))
+        return red_months
+
+    @staticmethod
+    def _actual(row: KpiRow, status: str, month: int) -> Decimal:
+        """A value that the scorecard rates as ``status``: green between the target and
+        a typical good month, amber within the tolerance, red well beyond it."""
+        target, tolerance = Decimal(row.target), Decimal(row.amber_tolerance)
+        worse = Decimal(-1 if row.direction is HIGHER else 1)
+        if status == "g":
+            value = target + (Decimal(row.good) - target) * Decimal((10, 8, 6, 9, 7)[month % 5]) / 10
+        elif status == "a":
+            value = target * (1 + worse * tolerance / 2)
+        else:
+            value = target * (1 + worse * tolerance * 2)
+        return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    # invoices -----------------------------------------------------------------------
+
+    def _invoices(self) -> list[Invoice]:
+        """Monthly invoices per service location for the previous month's service,
+        issued in each of the last twelve months. Most are paid; the first location's
+        invoice of two months ago is overdue, the last location's of three months ago
+        disputed, and the month of the first red SLA KPI earns a credit note."""
+        invoices = []
+        for months_ago in range(11, -1, -1):
+            for loc_index, location in enumerate(self.spec.locations):
+                special = {(0, 2): "overdue", (len(self.spec.locations) - 1, 3): "disputed"}.get((loc_index, months_ago))
+                invoices.append(self._invoice(location.country, months_ago, special))
+        self._service_credit(invoices)
+        return invoices
+
+    def _invoice(self, country: str, months_ago: int, special: str | None) -> Invoice:
+        period = month_start(self.today, months_ago + 1)
+        issued = min(first_weekday(month_start(self.today, months_ago)), self.today)
+        lines = []
+        for row in (row for row in self.spec.scope if row.location == country):
+            monthly = Decimal(row.quantity) / 12
+            if row.quantity != 12:  # volumes vary a little from month to month; flat fees do not
+                monthly = (monthly * Decimal(1 + self.rng.uniform(-0.03, 0.03))).quantize(Decimal(1))
+            price = money(row.unit_price, self.currency)
+            lines.append(InvoiceLine(account_id=self.account.id, position=len(lines), description=self.flat(row.service),
+                                     quantity=monthly, unit_price=price, amount=money(monthly * price, self.currency)))
+        subtotal = sum((line.amount for line in lines), Decimal(0))
+        tax = money(subtotal * TAX_RATES[country], self.currency)
+        invoice = self.add(Invoice(
+            number=f"INV-{self.spec.code}-{country}-{issued:%Y%m}", contract_id=self.contract.id,
+            service_location=country, period_start=period, period_end=month_end(period), issue_date=issued,
+            due_date=issued + timedelta(days=30), currency=self.currency, subtotal=subtotal, tax=tax,
+            total=subtotal + tax, po_number=self.spec.po_number.format(year=period.year, loc=country), lines=lines,
+        ))
+        if special == "disputed":
+            invoice.status = InvoiceStatus.DISPUTED
+            self.disputed_invoice = invoice
+        elif special is None and invoice.due_date < self.today:
+            invoice.status = InvoiceStatus.PAID
+            paid = issued + timedelta(days=self.spec.pays_after_days + self.rng.randint(-4, 4))
+            invoice.paid_on = min(paid, self.today)
+        # else: issued, and overdue once its due date has passed (computed, not stored)
+        return invoice
+
+    def _service_credit(self, invoices: list[Invoice]) -> None:
+        """A credit note on the first location's invoice for the first month an SLA KPI
+        was red (not the latest month, which has not been invoiced yet)."""
+        first_country = self.spec.locations[0].country
+        for row in self.spec.kpis:
+            months = [m for m in self.kpi_months[row.code] if m < month_start(self.today, 1)]
+            if row.service_credit_percent and months:
+                invoice = next(i for i in invoices if i.service_location == first_country and i.period_start == months[0])
+                percent = Decimal(row.service_credit_percent)
+                name = self.text(row.name)["en"]
+                self.add(CreditNote(
+                    number=invoice.number.replace("INV-", "CRN-"), invoice=invoice,
+                    issue_date=min(invoice.issue_date + timedelta(days=11), self.today), currency=self.currency,
+                    amount=money(invoice.total * percent / 100, self.currency),
+                    reason=f"Service credit of {percent:g} % under the SLA: {name} missed its target in "
+                           f"{months[0]:%B %Y}.",
+                ))
+                return
+
+    # requests and feedback --------------------------------------------------------
+
+    def _requests(self) -> list[ServiceRequest]:
+        requests = []
+        for row in self.spec.requests:
+            created = self.now - timedelta(hours=row.hours_ago)
+            first, resolution = SLA_MINUTES[row.priority]
+            invoice = self.disputed_invoice if row.disputes_invoice else None
+            number = invoice.number if invoice else ""
+            request = self.add(ServiceRequest(
+                category=row.category, subject=row.subject.format(invoice=number),
+                description=row.description.format(invoice=number), priority=row.priority, status=row.status,
+                created_by_id=self.people[row.by].id, assignee_id=self.people["am"].id,
+                escalation_level=row.escalation_level, invoice_id=invoice.id if invoice else None,
+                first_response_due_at=add_business_minutes(created, first, self.spec.timezone),
+                resolution_due_at=add_business_minutes(created, resolution, self.spec.timezone),
+                created_at=created, updated_at=created,
+            ))
+            for comment in row.comments:
+                at = min(created + timedelta(hours=comment.after_hours), self.now)
+                author = self.people[comment.author]
+                request.comments.append(RequestComment(account_id=self.account.id, author_id=author.id,
+                                                       body=comment.body, internal=comment.internal, created_at=at))
+                request.updated_at = at
+                if author.is_firm and not comment.internal:
+                    request.first_responded_at = request.first_responded_at or at
+                    if row.status is S.WAITING_CLIENT:
+                        request.waiting_since = at
+            if row.status is S.RESOLVED:
+                request.resolved_at = request.updated_at
+            requests.append(request)
+        return requests
+
+    def _feedback(self) -> None:
+        for row, request in zip(self.spec.requests, self.requests):
+            if row.feedback:
+                rating, comment = row.feedback
+                self.add(Feedback(request_id=request.id, user_id=request.created_by_id, rating=rating, comment=comment,
+                                  created_at=request.resolved_at + timedelta(hours=2)))
+
+    # action registry ----------------------------------------------------------------
+
+    def _actions(self) -> None:
+        for row in self.spec.actions:
+            created = self.today - timedelta(days=row.created_days_ago)
+            owner = self.people[row.owner]
+            self.add(ActionItem(
+                title=row.title, description=row.description, source=row.source,
+                owner_side=OwnerSide.CLIENT if owner.is_client else OwnerSide.FIRM, owner_id=owner.id,
+                owner_name=owner.name, due_date=created + timedelta(days=row.due_after_days), status=row.status,
+                closed_on=self.today - timedelta(days=row.closed_days_ago) if row.closed_days_ago is not None else None,
+                kpi_id=self.kpis[row.kpi].id if row.kpi else None,
+                request_id=self.requests[row.request].id if row.request is not None else None,
+                created_by_id=self.people["am"].id,
+                created_at=datetime.combine(created, time(8), tzinfo=timezone.utc),
+            ))
+
+    # change requests ------------------------------------------------------------------
+
+    def _change_requests(self) -> None:
+        am = self.people["am"]
+        for row in self.spec.change_requests:
+            cr = new_change_request(
+                self.session, self.contract, created_by=am, title=self.text(row.title),
+                description=self.text(row.description), in_scope=row.in_scope,
+                effective_date=month_start(self.today, -row.effective_in_months),
+            )
+            cr.lines = [self._cr_line(spec, position) for position, spec in enumerate(row.lines)]
+            if row.outcome is CRStatus.DRAFT:
+                cr.price_impact = price_impact(cr.lines)  # submit sets it; a draft shows it too
+                continue
+            # Hash what the database holds (4 decimal places), as a later request would.
+            self.session.flush()
+            for line in cr.lines:
+                self.session.expire(line)
+            submit(self.session, cr, self.account, am)
+            # An approved CR went through client approval, so it must land there first.
+            expected = CRStatus.PENDING_CLIENT_APPROVAL if row.outcome is CRStatus.APPROVED else row.outcome
+            if cr.status is not expected:
+                raise AssertionError(f"demo {cr.number} of {self.account.name} landed in {cr.status}, not {expected}")
+            if row.outcome is CRStatus.APPROVED:
+                self._approve(cr)
+
+    def _cr_line(self, spec: tuple, position: int) -> ChangeRequestLine:
+        change = LineChange(spec[0])
+        line = ChangeRequestLine(account_id=self.account.id, position=position, change=change)
+        if change is LineChange.ADD:
+            _, description, line.unit, quantity, price = spec
+            line.description = self.text(description)
+            line.quantity, line.unit_price = Decimal(quantity), money(price, self.currency)
+            return line
+        scope_line = self.scope_lines[spec[1]]
+        line.scope_line, line.description, line.unit = scope_line, dict(scope_line.service), scope_line.unit
+        line.quantity, line.unit_price = scope_line.quantity, scope_line.unit_price
+        if change is LineChange.MODIFY:
+            _, _, quantity, price = spec
+            line.old_quantity, line.old_unit_price = scope_line.quantity, scope_line.unit_price
+            if quantity is not None:
+                line.quantity = Decimal(quantity)
+            if price is not None:
+                line.unit_price = money(price, self.currency)
+        return line
+
+    def _approve(self, cr: ChangeRequest) -> None:
+        """The client approver's decision on the submitted version, as the approval
+        service records it: an Approval row and a chained audit event."""
+        approver = self.people["approver"]
+        cr.status, cr.decided_at = CRStatus.APPROVED, self.now
+        self.add(Approval(change_request_id=cr.id, version_hash=cr.version, stage=ApprovalStage.CLIENT,
+                          decision=Decision.APPROVED, user_id=approver.id, signature_name=approver.name,
+                          decided_at=self.now))
+        self.session.flush()
+        audit.record(self.session, "change_request.approved", cr, actor=approver, chained=True,
+                     data={"version": cr.version, "stage": "client", "signature_name": approver.name})
+
+    # joint business plan -----------------------------------------------------------
+
+    def _plan(self) -> None:
+        """Next financial year's JBP, submitted for review, with the regional
+        reviewer's comment in the client's language."""
+        fiscal_year, row = self.today.year + 1, self.spec.plan
+        content = {
+            "objectives": [self.text(objective) for objective in row.objectives],
+            "kpis": [{"name": self.text(name), "baseline": baseline, "target": target, "unit": unit}
+                     for name, baseline, target, unit in row.kpis],
+            "initiatives": [{"title": self.text(title), "owner": self.people[owner].name,
+                             "due": f"{fiscal_year}-{due}", "status": status}
+                            for title, owner, due, status in row.initiatives],
+            "budget": [{"item": self.text(item), "amount": str(money(amount, self.currency))}
+                       for item, amount in row.budget],
+            "risks": [{"risk": self.text(risk), "mitigation": self.text(mitigation), "owner": self.people[owner].name}
+                      for risk, mitigation, owner in row.risks],
+        }
+        plan = self.add(Plan(contract_id=self.contract.id, plan_type=PlanType.JBP, period=f"FY{fiscal_year}",
+                             currency=self.currency, content=content, created_by_id=self.people["am"].id))
+        submit_for_review(self.session, plan, self.people["am"])
+        if row.review:
+            reviewer = self.people["reviewer"]
+            section, body = row.review
+            self.add(PlanReview(plan_id=plan.id, version_hash=plan.version, reviewer_id=reviewer.id,
+                                decision=ReviewDecision.COMMENT, section=section, body=body,
+                                language=reviewer.language))
+

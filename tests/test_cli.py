@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 import sqlalchemy as sa
 
 from portal import demo
-from portal.models import Account, ChangeRequest, CRStatus, Invoice, KpiMeasurement, Plan, PlanStatus, Role, User
+from portal.models import Account, ChangeRequest, CRStatus, Invoice, KpiMeasurement, Plan, PlanStatus, PlanType, Role, User
 from tests.conftest import bearer
 
 DEMO_USERS = {
@@ -64,8 +66,9 @@ def test_seed_demo_accounts_hold_what_the_spec_promises(seeded, session):
         months = session.scalars(sa.select(Invoice.issue_date).where(Invoice.account_id == account.id)).all()
         assert len({(d.year, d.month) for d in months}) == 12
         assert session.scalar(sa.select(sa.func.count()).select_from(KpiMeasurement).where(KpiMeasurement.account_id == account.id)) > 0
-        plan = session.scalar(sa.select(Plan).where(Plan.account_id == account.id, Plan.period == "FY2027"))
+        plan = session.scalar(sa.select(Plan).where(Plan.account_id == account.id, Plan.plan_type == PlanType.JBP))
         assert plan is not None and plan.status is PlanStatus.IN_REVIEW
+        assert plan.period == f"FY{date.today().year + 1}"
 
 
 def test_users_create_makes_a_client_user_of_an_account(seeded, runner, session):

@@ -29,6 +29,8 @@ def _windows(email: str, address: str):
 
 def retry_after(email: str, address: str) -> int | None:
     """Seconds until another attempt is allowed, or None when it is allowed now."""
+    if not limiter.enabled:
+        return None
     try:
         for item, key in _windows(email, address):
             if not limiter.limiter.test(item, key):
@@ -40,6 +42,8 @@ def retry_after(email: str, address: str) -> int | None:
 
 
 def record_failure(email: str, address: str) -> None:
+    if not limiter.enabled:
+        return
     try:
         for item, key in _windows(email, address):
             limiter.limiter.hit(item, key)

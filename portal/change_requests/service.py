@@ -55,6 +55,15 @@ def new_change_request(session: Session, contract: Contract, *, created_by: User
     return cr
 
 
+STORED = Decimal("0.0001")  # the scale the database keeps decimals at
+
+
+def _exact(value: Decimal | None) -> Decimal | None:
+    """Decimals at their stored scale, so that a version hashed before a flush equals
+    the same version recomputed from the database ("38.00" and "38.0000" agree)."""
+    return None if value is None else Decimal(value).quantize(STORED)
+
+
 def canonical_content(cr: ChangeRequest) -> dict[str, Any]:
     """Everything the client approves, and nothing else."""
     return {
@@ -70,15 +79,15 @@ def canonical_content(cr: ChangeRequest) -> dict[str, Any]:
                 "change": line.change,
                 "description": line.description,
                 "unit": line.unit,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price,
-                "old_quantity": line.old_quantity,
-                "old_unit_price": line.old_unit_price,
-                "amount": line_impact(line),
+                "quantity": _exact(line.quantity),
+                "unit_price": _exact(line.unit_price),
+                "old_quantity": _exact(line.old_quantity),
+                "old_unit_price": _exact(line.old_unit_price),
+                "amount": _exact(line_impact(line)),
             }
             for line in cr.lines
         ],
-        "price_impact": price_impact(cr.lines),
+        "price_impact": _exact(price_impact(cr.lines)),
     }
 
 
