@@ -11,7 +11,7 @@ from decimal import Decimal
 from zoneinfo import available_timezones
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import format_date, format_datetime, get_locale, lazy_gettext as _l
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, lazy_gettext as _l
 from flask_login import current_user
 
 LANGUAGE_NAMES = {"en": "English", "zh": "中文", "vi": "Tiếng Việt"}
@@ -87,6 +87,13 @@ def money(amount: Decimal | None, currency: str) -> str:
     return format_money(amount, currency, current_language())
 
 
+def number(value: Decimal | int | None) -> str:
+    """A quantity or KPI value in the UI's locale, without trailing zeros."""
+    if value is None:
+        return ""
+    return format_decimal(value, format="#,##0.####")
+
+
 def when(value: datetime | None, fmt: str = "medium") -> str:
     """A UTC time shown in the signed-in user's time zone."""
     if value is None:
@@ -112,7 +119,7 @@ def localized(text: dict[str, str] | str | None, language: str | None = None) ->
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(money=money, when=when, day=day, localized=localized)
+    app.jinja_env.filters.update(money=money, number=number, when=when, day=day, localized=localized)
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, current_language=current_language, label=label)
 
 
