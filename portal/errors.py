@@ -11,6 +11,7 @@ import logging
 import secrets
 
 from flask import Flask, g, jsonify, make_response, render_template, request
+from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -53,6 +54,11 @@ def error_response(status: int, message: str | None = None, *, code: str | None 
         if error_id:
             body["error"]["id"] = error_id
         response = jsonify(body)
+    elif request_ctx.url_adapter is None:
+        # The request was refused before routing (an untrusted Host): no URL can be
+        # built, so no page either.
+        response = make_response(message)
+        response.mimetype = "text/plain"
     else:
         response = make_response(render_template("errors/error.html", status=status, message=message, error_id=error_id))
     response.status_code = status

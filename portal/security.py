@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from flask import abort, has_request_context
 from flask_login import current_user
 from sqlalchemy import event
+from sqlalchemy.sql import util as sql_util
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from portal.models import Account, AccountOwned, Role
@@ -97,8 +98,24 @@ def current_scope() -> Scope:
     raise ScopeNotSet("account-owned data queried outside a request without scoped_to()/unscoped()")
 
 
+def _is_account_owned(cls: type) -> bool:
+    return issubclass(cls, (AccountOwned, Account))
+
+
+@functools.cache
+def _account_tables() -> frozenset[sa.Table]:
+    from portal.models import Base
+
+    return frozenset(m.local_table for m in Base.registry.mappers if _is_account_owned(m.class_))
+
+
 def _touches_accounts(state: ORMExecuteState) -> bool:
-    return any(issubclass(m.class_, (AccountOwned, Account)) for m in state.all_mappers)
+    """Whether the statement reads or writes account-owned rows anywhere: as its
+    entities, or only in a FROM, an EXISTS or a subquery (``count()`` of a model)."""
+    if any(_is_account_owned(m.class_) for m in state.all_mappers):
+        return True
+    tables = _account_tables()
+    return any(t in tables for t in sql_util.find_tables(state.statement, include_crud=True))
 
 
 def _add_scope_criteria(state: ORMExecuteState) -> None:

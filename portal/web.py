@@ -8,6 +8,7 @@ from flask import Flask, current_app, g, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from portal.errors import wants_json
 from portal.models import Role
 from portal.security import FIRM_STAFF
 
@@ -82,7 +83,7 @@ def init_app(app: Flask) -> None:
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         user = g.get("_login_user")
-        if request.endpoint != "static" and (request.blueprint == "api" or (user is not None and user.is_authenticated)):
+        if request.endpoint != "static" and (wants_json() or (user is not None and user.is_authenticated)):
             headers["Cache-Control"] = "no-store"
             headers.add("Vary", "Cookie")
         return response

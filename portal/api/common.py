@@ -176,7 +176,9 @@ def decode_cursor(cursor: str, columns: Sequence[sa.ColumnElement]) -> list[Any]
             elif python_type is date:
                 out.append(date.fromisoformat(value))
             elif python_type is int:
-                out.append(int(value))
+                if type(value) is not int or not -(2**63) <= value < 2**63:
+                    raise ValueError("not a 64-bit integer")
+                out.append(value)
             else:
                 out.append(value)
         return out

@@ -1,0 +1,325 @@
+"""What every HTML page shares: security headers, no inline script, error pages without
+debug output, 503 on a lost database, a trusted Host, language and time zone
+(battery items 24, 29, 30 in part)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+
+import pytest
+import sqlalchemy as sa
+
+from portal import create_app
+from portal.admin.service import assign
+from portal.extensions import db
+from portal.models import Role, User, UserSession
+from tests.conftest import Browser, base_config, csrf_token
+from tests.factories import make_account, make_user
+
+AM = "am@firm.example"
+CLIENT = "approver@alpha.example"
+
+
+@pytest.fixture
+def users(session):
+    account = make_account(session, "Account Alpha")
+    make_user(session, CLIENT, Role.CLIENT_APPROVER, account)
+    assign(session, make_user(session, AM, Role.ACCOUNT_MANAGER), account)
+    session.commit()
+
+
+def signed_in_browser(new_browser, email: str = AM) -> Browser:
+    browser = new_browser()
+    assert browser.login(email).status_code == 302
+    return browser
+
+
+def csp_directives(header: str) -> dict[str, list[str]]:
+    directives = {}
+    for part in header.split(";"):
+        words = part.split()
+        if words:
+            directives[words[0].lower()] = words[1:]
+    return directives
+
+
+class InlineScriptFinder(HTMLParser):
+    """Collects what a strict CSP would block: inline script bodies, ``on...=``
+    handlers and ``javascript:`` URLs."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name.lower().startswith("on"):
+                self.problems.append(f"<{tag} {name}=...>")
+            if name.lower() in ("href", "src", "action", "formaction") and (value or "").strip().lower().startswith("javascript:"):
+                self.problems.append(f"<{tag} {name}={value!r}>")
+        if tag == "script":
+            self._in_script = True
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script and data.strip():
+            self.problems.append(f"inline <script>: {data.strip()[:60]!r}")
+
+
+def inline_script(html: str) -> list[str]:
+    finder = InlineScriptFinder()
+    finder.feed(html)
+    finder.close()
+    return finder.problems
+
+
+# Each page: (who is signed in, path, expected status).
+PAGES = {
+    "login-signed-out": (None, "/login", 200),
+    "home": (AM, "/", 200),
+    "account-settings": (AM, "/account", 200),
+    "accounts": (AM, "/accounts", 200),
+    "client-home": (CLIENT, "/", 200),
+    "not-found-signed-in": (AM, "/accounts/987654", 404),
+    "forbidden-signed-in": (CLIENT, "/accounts", 403),
+}
+
+
+@pytest.fixture
+def page(request, client, new_browser, users):
+    who, path, status = PAGES[request.param]
+    browser = signed_in_browser(new_browser, who) if who else Browser(client)
+    response = browser.get(path)
+    assert response.status_code == status
+    assert response.mimetype == "text/html"
+    return who, response
+
+
+@pytest.mark.parametrize("page", list(PAGES), indirect=True)
+def test_every_page_sends_the_security_headers(page):
+    _who, response = page
+    csp = csp_directives(response.headers["Content-Security-Policy"])
+    assert csp["frame-ancestors"] == ["'none'"]
+    script_src = csp.get("script-src", csp.get("default-src"))
+    assert script_src is not None
+    assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
+    assert "'unsafe-inline'" not in csp.get("default-src", [])
+    assert csp.get("object-src") == ["'none'"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] in ("no-referrer", "same-origin", "strict-origin",
+                                                   "strict-origin-when-cross-origin")
+
+
+@pytest.mark.parametrize("page", [p for p, (who, _, _) in PAGES.items() if who], indirect=True)
+def test_signed_in_pages_are_not_stored(page):
+    _who, response = page
+    assert "no-store" in response.headers["Cache-Control"]
+
+
+@pytest.mark.parametrize("page", list(PAGES), indirect=True)
+def test_no_page_contains_inline_script(page):
+    _who, response = page
+    assert inline_script(response.text) == []
+
+
+@pytest.mark.parametrize(
+    "html",
+    ['<script>alert(1)</script>', '<a href="#" onclick="x()">x</a>', '<a href="javascript:x()">x</a>',
+     '<body onload="x()">'],
+)
+def test_the_inline_script_check_finds_inline_script(html):
+    assert inline_script(html)
+
+
+def test_hsts_is_sent_over_tls_only(client):
+    assert "max-age=" in client.get("/login", base_url="https://localhost").headers["Strict-Transport-Security"]
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+
+
+@pytest.mark.parametrize(
+    "path", [pytest.param("/login"), "/api/v1/me"]
+)
+@pytest.mark.parametrize("host", ["evil.example", "localhost.evil.example", "evil.example:80"])
+def test_a_forged_host_header_gets_400(client, host, path):
+    response = client.get(path, headers={"Host": host})
+    assert response.status_code == 400
+    assert host not in response.get_data(as_text=True)
+
+
+def test_a_trusted_host_is_served(client):
+    assert client.get("/login", headers={"Host": "127.0.0.1"}).status_code == 200
+
+
+# --- unexpected errors -----------------------------------------------------------------------
+
+SECRET_DETAIL = "internal detail 7f3a: password=hunter2"
+
+
+@pytest.fixture
+def raising_app(app):
+    """The app with two routes that raise, registered before its first request."""
+
+    def explode():
+        raise RuntimeError(SECRET_DETAIL)
+
+    app.add_url_rule("/test-only/explode", "test_explode", explode)
+    app.add_url_rule("/api/v1/test-only/explode", "test_api_explode", explode)
+    return app
+
+
+def test_a_route_that_raises_shows_a_generic_page_with_an_error_reference(raising_app, new_browser, users, caplog):
+    browser = signed_in_browser(new_browser)
+    with caplog.at_level(logging.ERROR, logger="portal.errors"):
+        response = browser.get("/test-only/explode")
+    assert response.status_code == 500
+    assert response.mimetype == "text/html"
+    body = response.text
+    match = re.search(r"Error reference: ([0-9a-f]{8,})", body)
+    assert match, "the page quotes an error reference"
+    for leak in ("Traceback", "RuntimeError", SECRET_DETAIL, "hunter2", "test_web.py", "File &#34;", 'File "'):
+        assert leak not in body
+    logged = [r for r in caplog.records if match.group(1) in r.getMessage()]
+    assert logged and logged[0].exc_info, "the reference is logged with the traceback"
+
+
+def test_a_route_that_raises_under_the_api_answers_in_the_error_shape(raising_app, new_browser, users):
+    browser = signed_in_browser(new_browser)
+    response = browser.get("/api/v1/test-only/explode")
+    assert response.status_code == 500
+    assert response.mimetype == "application/json"
+    error = response.json["error"]
+    assert error["code"] == "server_error" and error["message"]
+    assert re.fullmatch(r"[0-9a-f]{8,}", error["id"])
+    assert SECRET_DETAIL not in response.get_data(as_text=True)
+
+
+# --- a lost database --------------------------------------------------------------------------
+
+OUTAGE_URLS = {
+    "postgresql-closed-port": lambda tmp_path: "postgresql+psycopg://postgres@127.0.0.1:1/portal?connect_timeout=2",
+    "sqlite-unreachable-path": lambda tmp_path: f"sqlite:///{tmp_path / 'no-such-directory' / 'portal.db'}",
+}
+
+
+@pytest.fixture(params=list(OUTAGE_URLS))
+def outage_client(request, tmp_path, database_url):
+    config = {**base_config(database_url), "SQLALCHEMY_DATABASE_URI": OUTAGE_URLS[request.param](tmp_path)}
+    app = create_app(config)
+    yield app.test_client()
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def assert_outage(response, mimetype: str):
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0
+    assert response.mimetype == mimetype
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_a_lost_database_answers_503_on_a_page(outage_client):
+    page = outage_client.get("/login")  # the sign-in form itself needs no database
+    response = outage_client.post("/login", data={"email": CLIENT, "password": "x" * 10,
+                                                  "csrf_token": csrf_token(page.text)})
+    assert_outage(response, "text/html")
+
+
+def test_a_lost_database_answers_503_to_a_signed_in_browser(outage_client):
+    outage_client.get("/login")
+    with outage_client.session_transaction() as cookie_session:
+        cookie_session["_user_id"] = "a-session-token"
+        cookie_session["_fresh"] = True
+    assert_outage(outage_client.get("/account"), "text/html")
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        lambda c: c.post("/api/v1/auth/token", json={"email": CLIENT, "password": "x" * 10}),
+        lambda c: c.get("/api/v1/me", headers={"Authorization": "Bearer some-token"}),
+    ],
+    ids=["token", "me"],
+)
+def test_a_lost_database_answers_503_in_the_api_error_shape(outage_client, send):
+    response = send(outage_client)
+    assert_outage(response, "application/json")
+    assert response.json["error"]["code"] == "unavailable"
+
+
+# --- language and time zone -------------------------------------------------------------------
+
+
+def html_lang(response) -> str:
+    return re.search(r'<html lang="([^"]+)"', response.text).group(1)
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "lang"),
+    [("zh-CN", "zh-Hans"), ("zh-Hans-CN,zh;q=0.9", "zh-Hans"), ("vi", "vi"), ("vi-VN,en;q=0.5", "vi"),
+     ("fr-FR, vi;q=0.8", "vi"), ("fr", "en"), ("en-GB", "en"), (None, "en")],
+)
+def test_the_language_follows_accept_language(client, accept_language, lang):
+    headers = {"Accept-Language": accept_language} if accept_language else {}
+    assert html_lang(client.get("/login", headers=headers)) == lang
+
+
+def test_the_language_switcher_sets_a_signed_out_visitors_language(client):
+    zh = {"Accept-Language": "zh-CN"}
+    page = client.get("/login", headers=zh)
+    response = client.post("/language", headers=zh, data={"language": "vi", "next": "/login",
+                                                           "csrf_token": csrf_token(page.text)})
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert html_lang(client.get("/login", headers=zh)) == "vi"
+
+
+@pytest.mark.parametrize("csrf", [None, "forged"], ids=["missing", "forged"])
+def test_the_language_switcher_needs_a_csrf_token(client, csrf):
+    client.get("/login")
+    response = client.post("/language", data={"language": "vi", **({"csrf_token": csrf} if csrf else {})})
+    assert response.status_code == 400
+    assert html_lang(client.get("/login")) == "en"
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "https://evil.example", "/\\evil.example"])
+def test_the_language_switcher_returns_only_to_same_site_paths(client, target):
+    page = client.get("/login")
+    response = client.post("/language", data={"language": "vi", "next": target, "csrf_token": csrf_token(page.text)})
+    assert response.headers["Location"] == "/"
+
+
+def test_a_signed_in_user_sees_the_language_of_their_setting(session, new_browser, users):
+    session.execute(sa.update(User).where(User.email == AM).values(language="zh"))
+    session.commit()
+    browser = signed_in_browser(new_browser)
+    assert html_lang(browser.get("/account", headers={"Accept-Language": "vi"})) == "zh-Hans"
+
+    browser.post_form("/language", {"language": "vi", "next": "/account"})
+    assert html_lang(browser.get("/account", headers={"Accept-Language": "zh-CN"})) == "vi"
+    session.rollback()
+    assert session.scalar(sa.select(User.language).where(User.email == AM)) == "vi", "the setting is saved"
+
+
+@pytest.mark.parametrize(
+    ("tz", "local_time"),
+    [("Asia/Shanghai", "11:07:09"), ("Asia/Ho_Chi_Minh", "10:07:09"), ("America/New_York", "10:07:09"), ("UTC", "3:07:09")],
+)
+def test_times_are_shown_in_the_users_time_zone(session, new_browser, users, tz, local_time):
+    session.execute(sa.update(User).where(User.email == AM).values(timezone=tz))
+    session.commit()
+    browser = signed_in_browser(new_browser)
+    signed_in_at = datetime(2024, 1, 15, 3, 7, 9, tzinfo=timezone.utc)
+    session.execute(sa.update(UserSession).values(created_at=signed_in_at))
+    session.commit()
+    page = browser.get("/account").text
+    table = page[page.index("<tbody>"):page.index("</tbody>")]
+    assert re.search(rf"(?<![0-9]){re.escape(local_time)}", table), table
+    if tz != "UTC":
+        assert not re.search(r"(?<![0-9])3:07:09", table), "not the UTC time"
