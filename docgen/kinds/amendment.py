@@ -1,0 +1,97 @@
+"""Contract amendment: the approved change request it rests on, priced scope changes, terms."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from docgen.i18n import N_, Localized, _l
+from docgen.kinds import common
+from docgen.layout import Column, Field, Layout, Styles
+from docgen.schema import Code, ContractDocument, Day, Items, Line, LocalText, Moment, Record, VersionHash
+
+CHANGES = {"add": N_("Add"), "remove": N_("Remove"), "modify": N_("Modify")}
+
+
+class ChangeRequest(Record):
+    number: Code
+    title: LocalText
+    description: LocalText | None = None
+    approved_by: Code
+    approved_at: Moment
+    version: VersionHash
+
+
+class AmendmentLine(Line):
+    """A scope change; a removed line lowers the price."""
+
+    change: Literal["add", "remove", "modify"]
+
+    @property
+    def amount(self) -> Decimal:
+        amount = self.quantity * self.unit_price
+        return -amount if self.change == "remove" else amount
+
+
+class Amendment(ContractDocument):
+    kind: Literal["amendment"]
+    effective_date: Day
+    change_request: ChangeRequest
+    lines: Items[AmendmentLine] = []
+    clauses: list[LocalText] = []
+
+
+def title(document: Amendment) -> Localized:
+    return _l("Contract amendment")
+
+
+def subject(document: Amendment) -> Localized:
+    return document.change_request.title
+
+
+def build(layout: Layout, document: Amendment) -> None:
+    common.contract_opening(
+        layout,
+        document,
+        title(document),
+        N_("This amendment to the %(contract)s is made on %(date)s between the parties below."),
+    )
+    layout.fields([Field(_l("Effective date"), lambda lang: lang.date(document.effective_date))])
+
+    request = document.change_request
+    layout.heading(_l("Approved change request"))
+    fields = [
+        Field(_l("Change request"), _l("%(number)s: %(title)s", number=request.number, title=request.title)),
+        Field(_l("Approved by"), _l("%(name)s (typed signature)", name=request.approved_by)),
+        Field(_l("Approved at"), lambda lang: lang.moment(request.approved_at)),
+        Field(_l("Version hash"), lambda lang: request.version, Styles.HASH),
+    ]
+    if request.description is not None:
+        fields.insert(1, Field(_l("Description"), request.description))
+    layout.fields(fields)
+
+    layout.heading(_l("Changes in scope and price"))
+    change = Column(_l("Change"), lambda line, lang: lang.gettext(CHANGES[line.change]), weight=1.4)
+    common.priced_table(layout, common.line_columns(change), document.lines, _l("Price impact"))
+
+    contract_title = document.contract.title
+    layout.heading(_l("Terms"))
+    layout.numbered(
+        [
+            _l(
+                "This amendment takes effect on %(date)s and forms an integral part of the %(contract)s.",
+                date=lambda lang: lang.date(document.effective_date),
+                contract=contract_title,
+            ),
+            *document.clauses,
+            _l(
+                "All other terms of the %(contract)s remain unchanged and in full force.",
+                contract=contract_title,
+            ),
+            _l("This amendment is made in two originals of equal legal effect, one for each party."),
+        ]
+    )
+    common.signatures(layout, document, contract=True)
+
+
+KIND = common.Kind(name="amendment", model=Amendment, title=title, subject=subject, build=build, contract=True)

@@ -1,0 +1,39 @@
+"""Fixtures for docgen: example inputs (tests/docgen/inputs) and rendering helpers."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+INPUTS = Path(__file__).with_name("inputs")
+KIND_NAMES = ("amendment", "work_order", "plan")
+LANGUAGE_SETS = (["en"], ["zh"], ["vi"], ["en", "zh"], ["en", "vi"], ["zh", "vi"])
+
+
+def load_input(kind: str) -> dict:
+    return json.loads((INPUTS / f"{kind}.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def amendment() -> dict:
+    return load_input("amendment")
+
+
+@pytest.fixture
+def work_order() -> dict:
+    return load_input("work_order")
+
+
+@pytest.fixture
+def plan() -> dict:
+    return load_input("plan")
+
+
+@pytest.fixture
+def example():
+    """A fresh copy of a kind's example input: ``example("plan")``."""
+    cache = {kind: load_input(kind) for kind in KIND_NAMES}
+    return lambda kind: copy.deepcopy(cache[kind])
