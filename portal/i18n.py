@@ -94,6 +94,13 @@ def number(value: Decimal | int | None) -> str:
     return format_decimal(value, format="#,##0.####")
 
 
+def unit(code: str | None) -> str:
+    """A unit of measure (a code such as "user-month") in the UI's language."""
+    from docgen.units import unit_label
+
+    return unit_label(code or "", current_language())
+
+
 def when(value: datetime | None, fmt: str = "medium") -> str:
     """A UTC time shown in the signed-in user's time zone."""
     if value is None:
@@ -119,7 +126,7 @@ def localized(text: dict[str, str] | str | None, language: str | None = None) ->
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(money=money, number=number, when=when, day=day, localized=localized)
+    app.jinja_env.filters.update(money=money, number=number, unit=unit, when=when, day=day, localized=localized)
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, current_language=current_language, label=label)
 
 

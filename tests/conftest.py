@@ -243,11 +243,23 @@ def chromium():
 
 @pytest.fixture
 def page(chromium, live_server):
-    """A fresh browser tab whose console errors (CSP violations included) fail the test."""
+    """A fresh browser tab whose console errors (CSP violations included) and failed
+    subresources (a missing stylesheet or script) fail the test. A page answered with
+    4xx on purpose (a failed sign-in is 401) is not an error."""
     context = chromium.new_context(base_url=live_server, locale="en-US", viewport={"width": 1280, "height": 900})
     tab = context.new_page()
     errors: list[str] = []
-    tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+
+    def on_console(message):
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            errors.append(message.text)
+
+    def on_response(response):
+        if response.status >= 400 and response.request.resource_type != "document":
+            errors.append(f"{response.status} {response.url}")
+
+    tab.on("console", on_console)
+    tab.on("response", on_response)
     tab.on("pageerror", lambda error: errors.append(str(error)))
     yield tab
     context.close()

@@ -286,8 +286,6 @@ def _message_for(client, session, account, language: str) -> str:
     return assert_error(response, 422)["message"]
 
 
-@pytest.mark.xfail(strict=False, reason="the zh catalog (translations/zh/LC_MESSAGES) is not translated and "
-                                         "compiled yet; passes once it is")
 def test_error_messages_follow_the_users_language(client, session, account):
     english = _message_for(client, session, account, "en")
     chinese = _message_for(client, session, account, "zh")

@@ -42,7 +42,7 @@ def test_every_marked_string_is_translated(language):
         translation = message.string if isinstance(message.string, str) else (message.string or [""])[0]
         if not translation or message.fuzzy:
             untranslated.append(msgid)
-        elif sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(translation)):
+        elif set(PLACEHOLDER.findall(msgid)) != set(PLACEHOLDER.findall(translation)):
             broken.append(msgid)
     assert not missing, f"{language}: not in the catalog (run make translations-update): {missing[:20]}"
     assert not untranslated, f"{language}: untranslated or fuzzy: {untranslated[:20]}"
