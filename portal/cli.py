@@ -18,6 +18,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(users)
     app.cli.add_command(audit_group)
+    app.cli.add_command(sla_group)
+    app.cli.add_command(mail_group)
 
 
 @click.command("seed-demo")
@@ -94,3 +96,42 @@ def audit_verify() -> None:
     click.echo(f"Audit chain broken at event #{report.broken_at}: {report.reason} "
                f"({report.checked} events before it are intact).", err=True)
     sys.exit(1)
+
+
+sla_group = AppGroup("sla", help="Service-level clocks.")
+
+
+@sla_group.command("check")
+def sla_check() -> None:
+    """Escalate requests whose response or resolution target has passed (idempotent:
+    run it from a scheduler every few minutes)."""
+    from portal.service_requests.service import check_sla
+
+    with unscoped():
+        escalations = check_sla(db.session)
+        db.session.commit()
+    click.echo(f"{len(escalations)} escalation(s).")
+    for escalation in escalations:
+        click.echo(f"  request #{escalation.request_id}: level {escalation.from_level} -> {escalation.to_level} "
+                   f"({escalation.trigger.value})")
+
+
+mail_group = AppGroup("mail", help="The e-mail outbox.")
+
+
+@mail_group.command("send")
+@click.option("--loop", is_flag=True, help="Keep sending, every --interval seconds, until stopped.")
+@click.option("--interval", default=30, show_default=True, help="Seconds between rounds with --loop.")
+def mail_send(loop: bool, interval: int) -> None:
+    """Send the notifications that are due (SMTP when MAIL_SERVER is set, else the log)."""
+    import time
+
+    from portal.notifications import send_due
+
+    with unscoped():
+        while True:
+            sent, failed = send_due(db.session)
+            click.echo(f"{sent} sent, {failed} failed (will retry).")
+            if not loop:
+                return
+            time.sleep(interval)

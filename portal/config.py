@@ -59,6 +59,8 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
     redis_url = env.get("REDIS_URL")
     config = {
         "PORTAL_ENV": portal_env,
+        # Where e-mails link to.
+        "PORTAL_URL": env.get("PORTAL_URL", "http://127.0.0.1:5000").rstrip("/"),
         "TESTING": portal_env == "testing",
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url,

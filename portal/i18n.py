@@ -142,6 +142,24 @@ LABELS = {
     },
     "tier": {"strategic": _l("Strategic"), "key": _l("Key"), "standard": _l("Standard")},
     "priority": {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"), "urgent": _l("Urgent")},
+    "request_status": {
+        "open": _l("Open"),
+        "in_progress": _l("In progress"),
+        "waiting_client": _l("Waiting for client"),
+        "resolved": _l("Resolved"),
+        "closed": _l("Closed"),
+    },
+    "category": {
+        "billing": _l("Billing enquiry"),
+        "service": _l("Service issue"),
+        "scope": _l("Scope question"),
+        "other": _l("Other"),
+    },
+    "escalation_trigger": {
+        "client": _l("Escalated by the client"),
+        "first_response_breach": _l("First response target missed"),
+        "resolution_breach": _l("Resolution target missed"),
+    },
 }
 
 

@@ -42,6 +42,8 @@ ALL_ROLES = tuple(Role)
 NAV: list[NavItem] = [
     NavItem("main.home", _l("Home"), ALL_ROLES),
     NavItem("main.accounts", _l("Accounts"), FIRM_STAFF),
+    NavItem("requests.index", _l("Requests"), ALL_ROLES),
+    NavItem("requests.csat", _l("CSAT"), (Role.ACCOUNT_MANAGER, Role.FINANCE, Role.ADMIN)),
     NavItem("admin.users", _l("Users"), (Role.ADMIN,)),
 ]
 

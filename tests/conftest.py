@@ -105,6 +105,16 @@ def database_url(database_template, tmp_path):
     engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _dispose_engines():
+    """Close the pooled connections of every app a test created (some tests build
+    their own apps), so none is garbage-collected open in a later test."""
+    yield
+    for engines in list(db._app_engines.values()):
+        for engine in engines.values():
+            engine.dispose()
+
+
 @pytest.fixture
 def app_config(database_url) -> dict:
     """Override in a test module to change the app's configuration."""

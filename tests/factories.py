@@ -29,7 +29,9 @@ from portal.models import (
     Decision,
     Document,
     DocumentKind,
+    Escalation,
     EscalationContact,
+    EscalationTrigger,
     Feedback,
     Invoice,
     InvoiceLine,
@@ -133,11 +135,13 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
     session.flush()
     attachment = Attachment(account_id=account.id, request_id=request.id, comment_id=comment.id, file_id=stored.id)
     feedback = Feedback(account_id=account.id, request_id=request.id, user_id=client_user.id, rating=5)
+    escalation = Escalation(account_id=account.id, request_id=request.id, from_level=1, to_level=2,
+                            trigger=EscalationTrigger.CLIENT, reason="Too slow")
     invoice = Invoice(account_id=account.id, number=f"INV-{key}-0001", contract_id=contract.id, service_location="GB",
                       period_start=today.replace(day=1), period_end=today, issue_date=today,
                       due_date=today + timedelta(days=30), currency=currency, subtotal=Decimal("1000.00"),
                       tax=Decimal("200.00"), total=Decimal("1200.00"), po_number=f"PO-{key}")
-    session.add_all([attachment, feedback, invoice])
+    session.add_all([attachment, feedback, escalation, invoice])
     session.flush()
     session.add(InvoiceLine(account_id=account.id, invoice_id=invoice.id, description="Payroll", quantity=Decimal(100),
                             unit_price=Decimal("10.00"), amount=Decimal("1000.00")))
@@ -167,7 +171,7 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
 
     world.objects.update(
         contract=contract, scope_line=scope_line, kpi=kpi, request=request, comment=comment, attachment=attachment,
-        file=stored, feedback=feedback, invoice=invoice, credit_note=credit_note, action=action,
+        file=stored, feedback=feedback, escalation=escalation, invoice=invoice, credit_note=credit_note, action=action,
         change_request=cr, change_request_version=version, approval=approval, document=document, plan=plan,
         plan_review=review, user=client_user,
     )

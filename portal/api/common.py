@@ -7,6 +7,7 @@ import base64
 import binascii
 import functools
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -20,7 +21,9 @@ from flask_login import current_user
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
+from portal.extensions import db
 from portal.models import Role
+from portal.security import get_or_404
 
 
 class ApiError(HTTPException):
@@ -64,11 +67,15 @@ def route(
     query: dict[str, str] | None = None,
     public: bool = False,
     tag: str = "",
+    load: dict[str, type] | None = None,
 ) -> Callable:
     """Register an API view and describe it for the OpenAPI document.
 
-    Views are signed-in only unless ``public``; ``roles`` answers 403 to others. With
-    ``body``, the JSON body is validated and passed as the ``body`` argument."""
+    Views are signed-in only unless ``public``; ``roles`` answers 403 to others.
+    ``load`` maps path ids to models: each is loaded through the account scope (404
+    for another account's, before anything else is looked at) and passed as the
+    model's snake_case name (``{"request_id": ServiceRequest}`` → ``service_request``).
+    With ``body``, the JSON body is then validated and passed as ``body``."""
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -77,6 +84,8 @@ def route(
                 raise ApiError(401)
             if roles is not None and current_user.role not in roles:
                 raise ApiError(403)
+            for arg, model in (load or {}).items():
+                kwargs[snake_case(model.__name__)] = get_or_404(db.session, model, kwargs.pop(arg))
             if body is not None:
                 kwargs["body"] = parse_body(body)
             return view(*args, **kwargs)
@@ -89,6 +98,10 @@ def route(
         return wrapped
 
     return decorator
+
+
+def snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def parse_body(model: type[BaseModel]) -> BaseModel:

@@ -20,8 +20,11 @@ from portal.models.files import StoredFile
 from portal.models.invoice import CreditNote, Invoice, InvoiceLine, InvoiceStatus
 from portal.models.kpi import KpiMeasurement
 from portal.models.plan import Plan, PlanReview, PlanSignoff, PlanStatus, PlanType, PlanVersion, ReviewDecision
+from portal.models.notification import Notification, NotificationStatus
 from portal.models.request import (
     Attachment,
+    Escalation,
+    EscalationTrigger,
     Feedback,
     RequestCategory,
     RequestComment,

@@ -49,4 +49,5 @@ class ActionItem(AccountOwned, TimestampMixin, Base):
     extension_reason: Mapped[str] = mapped_column(sa.Text, default="")
     kpi_id: Mapped[int | None] = mapped_column(sa.ForeignKey("kpis.id", ondelete="SET NULL"))
     request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_requests.id", ondelete="SET NULL"))
+    feedback_id: Mapped[int | None] = mapped_column(sa.ForeignKey("feedback.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))

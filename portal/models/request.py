@@ -56,6 +56,10 @@ class ServiceRequest(AccountOwned, TimestampMixin, Base):
     waiting_since: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # When each target was found breached (by `flask sla check`); set once, so the
+    # automatic escalation for a breach happens once.
+    first_response_breached_at: Mapped[datetime | None]
+    resolution_breached_at: Mapped[datetime | None]
     # A billing enquiry raised by disputing an invoice.
     invoice_id: Mapped[int | None] = mapped_column(sa.ForeignKey("invoices.id", ondelete="SET NULL"), index=True)
 
@@ -67,6 +71,9 @@ class ServiceRequest(AccountOwned, TimestampMixin, Base):
     )
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="request", cascade="all, delete-orphan"
+    )
+    escalations: Mapped[list[Escalation]] = relationship(
+        back_populates="request", order_by="Escalation.created_at", cascade="all, delete-orphan"
     )
 
 
@@ -99,6 +106,30 @@ class Attachment(AccountOwned, Base):
     file: Mapped[StoredFile] = relationship()
 
 
+class EscalationTrigger(enum.StrEnum):
+    CLIENT = "client"  # raised by hand, with a reason
+    FIRST_RESPONSE_BREACH = "first_response_breach"
+    RESOLUTION_BREACH = "resolution_breach"
+
+
+class Escalation(AccountOwned, Base):
+    """A step up the client escalation matrix."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("service_requests.id", ondelete="CASCADE"), index=True)
+    from_level: Mapped[int]
+    to_level: Mapped[int]
+    trigger: Mapped[EscalationTrigger] = mapped_column(str_enum(EscalationTrigger))
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    request: Mapped[ServiceRequest] = relationship(back_populates="escalations")
+    created_by: Mapped[User | None] = relationship()
+
+
 class Feedback(AccountOwned, Base):
     __tablename__ = "feedback"
     __table_args__ = (sa.CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),)
@@ -109,3 +140,5 @@ class Feedback(AccountOwned, Base):
     rating: Mapped[int]
     comment: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User | None] = relationship()

@@ -1,0 +1,167 @@
+"""E-mail notifications through an outbox.
+
+``notify`` writes one row per recipient in the current transaction, rendered in the
+recipient's language; ``send_due`` (the ``flask mail send`` command, run by a scheduler
+or a worker) sends what is due, over SMTP when ``MAIL_SERVER`` is set and to the log
+otherwise, and retries failures with back-off. A request is therefore never lost for
+want of mail, and no mail reports a change that was rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from babel.dates import format_datetime
+from flask import current_app, render_template
+from flask_babel import force_locale, get_locale
+from sqlalchemy.orm import Session
+
+from portal.models import EscalationContact, Notification, NotificationStatus, User
+from portal.models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    language: str = "en"
+    timezone: str = "UTC"
+    user_id: int | None = None
+    name: str = ""
+
+    @classmethod
+    def of_user(cls, user: User) -> Recipient:
+        return cls(user.email, user.language, user.timezone, user.id, user.name)
+
+    @classmethod
+    def of_contact(cls, contact: EscalationContact, user: User | None = None) -> Recipient:
+        if user is not None:
+            return cls.of_user(user)
+        return cls(contact.email, "en", "UTC", None, contact.name)
+
+
+def unique(recipients: Iterable[Recipient]) -> list[Recipient]:
+    seen, out = set(), []
+    for recipient in recipients:
+        if recipient.email.lower() not in seen:
+            seen.add(recipient.email.lower())
+            out.append(recipient)
+    return out
+
+
+def link(endpoint_path: str) -> str:
+    return current_app.config["PORTAL_URL"] + endpoint_path
+
+
+def notify(session: Session, kind: str, recipients: Iterable[Recipient], *, account_id: int | None, **context) -> list[Notification]:
+    """Queue ``notifications/<kind>.txt`` for each recipient, in their language and
+    time zone. The template's first line is the subject."""
+    rows = []
+    for recipient in unique(recipients):
+        with force_locale(recipient.language):
+            text = render_template(f"notifications/{kind}.txt", recipient=recipient,
+                                   local_time=lambda dt, r=recipient: _local_time(dt, r), **context)
+        subject, _, body = text.strip().partition("\n")
+        rows.append(Notification(
+            account_id=account_id, recipient_id=recipient.user_id, to_email=recipient.email,
+            language=recipient.language, kind=kind, subject=subject.strip()[:300], body=body.strip() + "\n",
+        ))
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def _local_time(value: datetime | None, recipient: Recipient) -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, "medium", tzinfo=ZoneInfo(recipient.timezone), locale=get_locale()) + f" ({recipient.timezone})"
+
+
+# --- sending ---------------------------------------------------------------------------
+
+
+class LogTransport:
+    """Development: the message goes to the log instead of a mail server."""
+
+    def send(self, message: EmailMessage) -> None:
+        log.info("mail to %s: %s\n%s", message["To"], message["Subject"], message.get_content())
+
+
+class SmtpTransport:
+    def __init__(self, config):
+        self.config = config
+
+    def send(self, message: EmailMessage) -> None:
+        c = self.config
+        with smtplib.SMTP(c["MAIL_SERVER"], c["MAIL_PORT"], timeout=30) as smtp:
+            if c["MAIL_USE_TLS"]:
+                smtp.starttls()
+            if c["MAIL_USERNAME"]:
+                smtp.login(c["MAIL_USERNAME"], c["MAIL_PASSWORD"] or "")
+            smtp.send_message(message)
+
+
+def transport():
+    """The configured transport (tests put their own in ``app.extensions``)."""
+    override = current_app.extensions.get("portal_mail_transport")
+    if override is not None:
+        return override
+    return SmtpTransport(current_app.config) if current_app.config["MAIL_SERVER"] else LogTransport()
+
+
+def _message(row: Notification) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_SENDER"]
+    message["To"] = row.to_email
+    message["Subject"] = row.subject
+    message["Content-Language"] = row.language
+    message.set_content(row.body)
+    return message
+
+
+def send_due(session: Session, *, now: datetime | None = None, limit: int = 100) -> tuple[int, int]:
+    """Send the notifications that are due; return (sent, failed attempts).
+
+    One row at a time: it is locked (``SKIP LOCKED``, so parallel senders take other
+    rows), sent, and committed before the next, so a crash never sends one twice."""
+    now = now or utcnow()
+    sender = transport()
+    sent = failed = 0
+    next_due = (
+        sa.select(Notification)
+        .where(Notification.status == NotificationStatus.PENDING, Notification.next_attempt_at <= now)
+        .order_by(Notification.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    for _ in range(limit):
+        row = session.scalar(next_due)
+        if row is None:
+            break
+        try:
+            sender.send(_message(row))
+        except Exception as error:  # any transport failure: retry later
+            row.attempts += 1
+            row.last_error = f"{type(error).__name__}: {error}"[:2000]
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = NotificationStatus.FAILED
+                log.error("giving up on notification %s to %s: %s", row.id, row.to_email, row.last_error)
+            else:
+                row.next_attempt_at = now + BACKOFF[row.attempts - 1]
+            failed += 1
+        else:
+            row.status, row.sent_at, row.attempts = NotificationStatus.SENT, now, row.attempts + 1
+            sent += 1
+        session.commit()
+    return sent, failed

@@ -1,0 +1,1 @@
+"""Service requests (and billing enquiries), their SLA clocks, escalation and feedback."""
