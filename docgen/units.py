@@ -24,6 +24,7 @@ def _labels(t) -> dict[str, str]:
         "document": t.pgettext("unit", "document"),
         "transaction": t.pgettext("unit", "transaction"),
         "user": t.pgettext("unit", "user"),
+        "project": t.pgettext("unit", "project"),
         "%": "%",
     }
 

@@ -106,6 +106,9 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
         "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "WTF_CSRF_SSL_STRICT": True,
+        # The firm, as documents name it
+        "FIRM_NAME": env.get("FIRM_NAME", "Meridian Business Services Ltd"),
+        "FIRM_ADDRESS": env.get("FIRM_ADDRESS", "1 Raffles Place, #20-01, Singapore 048616"),
         # Mail
         "MAIL_SERVER": env.get("MAIL_SERVER"),
         "MAIL_PORT": int(env.get("MAIL_PORT", "587")),

@@ -220,6 +220,7 @@ class DemoAccount:
     country: str
     timezone: str
     tier: Tier
+    address: Text
     languages: tuple[str, ...]
     currency: str
     threshold: str
@@ -250,6 +251,7 @@ ACME = DemoAccount(
     country="GB",
     timezone="Europe/London",
     tier=Tier.STRATEGIC,
+    address="30 Finsbury Square, London EC2A 1AG, United Kingdom",
     languages=("en",),
     currency="USD",
     threshold="50000",
@@ -407,6 +409,7 @@ HUANAN = DemoAccount(
     country="CN",
     timezone="Asia/Shanghai",
     tier=Tier.KEY,
+    address=("Building 8, Science and Technology Park South, Nanshan District, Shenzhen", "深圳市南山区科技园南区 8 栋"),
     languages=("en", "zh"),
     currency="CNY",
     threshold="50000",
@@ -583,6 +586,8 @@ SAO_VIET = DemoAccount(
     country="VN",
     timezone="Asia/Ho_Chi_Minh",
     tier=Tier.KEY,
+    address=("12th floor, Song Da Building, 165 Cau Giay Street, Hanoi",
+             "Tầng 12, Tòa nhà Sông Đà, 165 phố Cầu Giấy, Hà Nội"),
     languages=("en", "vi"),
     currency="VND",
     threshold="1000000000",
@@ -815,6 +820,7 @@ def _create_account(session: Session, spec: DemoAccount) -> Account:
     account = Account(
         name=spec.name, country=spec.country, timezone=spec.timezone, tier=spec.tier,
         document_languages=list(spec.languages), cr_approval_threshold=money(spec.threshold, spec.currency),
+        address=localized(spec.address, spec.languages),
     )
     session.add(account)
     session.flush()

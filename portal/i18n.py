@@ -155,6 +155,22 @@ LABELS = {
         "scope": _l("Scope question"),
         "other": _l("Other"),
     },
+    "cr_status": {
+        "draft": _l("Draft"),
+        "pending_internal_approval": _l("Pending internal approval"),
+        "pending_client_approval": _l("Pending client approval"),
+        "approved": _l("Approved"),
+        "rejected": _l("Rejected"),
+        "withdrawn": _l("Withdrawn"),
+        "implemented": _l("Implemented"),
+    },
+    "line_change": {"add": _l("Add"), "remove": _l("Remove"), "modify": _l("Modify")},
+    "document_kind": {
+        "amendment": _l("Contract amendment"),
+        "work_order": _l("Work order"),
+        "plan": _l("Business plan"),
+        "review_pack": _l("Monthly service review"),
+    },
     "escalation_trigger": {
         "client": _l("Escalated by the client"),
         "first_response_breach": _l("First response target missed"),

@@ -8,7 +8,7 @@ from typing import Literal
 from docgen.i18n import N_, Localized, _l
 from docgen.kinds import common
 from docgen.layout import Column, Field, Layout, Styles
-from docgen.schema import Code, ContractDocument, Day, Items, Line, LocalText, Moment, Record, VersionHash
+from docgen.schema import Amount, Code, ContractDocument, Day, Items, Line, LocalText, Moment, Record, VersionHash
 
 CHANGES = {"add": N_("Add"), "remove": N_("Remove"), "modify": N_("Modify")}
 
@@ -23,14 +23,29 @@ class ChangeRequest(Record):
 
 
 class AmendmentLine(Line):
-    """A scope change; a removed line lowers the price."""
+    """A scope change; a removed line lowers the price, a modified line (with its old
+    quantity and unit price) changes it by the difference."""
 
     change: Literal["add", "remove", "modify"]
+    old_quantity: Amount | None = None
+    old_unit_price: Amount | None = None
 
     @property
     def amount(self) -> Decimal:
         amount = self.quantity * self.unit_price
-        return -amount if self.change == "remove" else amount
+        if self.change == "remove":
+            return -amount
+        if self.change == "modify" and self.old_quantity is not None and self.old_unit_price is not None:
+            return amount - self.old_quantity * self.old_unit_price
+        return amount
+
+
+def change_label(line: AmendmentLine, lang) -> str:
+    """"Add", "Remove", or "Modify (was 120 × 85.00)" when the old terms are known."""
+    if line.change == "modify" and line.old_quantity is not None and line.old_unit_price is not None:
+        return lang.gettext(N_("Modify (was %(quantity)s × %(price)s)")) % {
+            "quantity": lang.number(line.old_quantity), "price": lang.amount(line.old_unit_price)}
+    return lang.gettext(CHANGES[line.change])
 
 
 class Amendment(ContractDocument):
@@ -71,7 +86,7 @@ def build(layout: Layout, document: Amendment) -> None:
     layout.fields(fields)
 
     layout.heading(_l("Changes in scope and price"))
-    change = Column(_l("Change"), lambda line, lang: lang.gettext(CHANGES[line.change]), weight=1.4)
+    change = Column(_l("Change"), lambda line, lang: change_label(line, lang), weight=1.4)
     common.priced_table(layout, common.line_columns(change), document.lines, _l("Price impact"))
 
     contract_title = document.contract.title

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -68,6 +69,7 @@ def route(
     public: bool = False,
     tag: str = "",
     load: dict[str, type] | None = None,
+    idempotent: bool = False,
 ) -> Callable:
     """Register an API view and describe it for the OpenAPI document.
 
@@ -75,7 +77,8 @@ def route(
     ``load`` maps path ids to models: each is loaded through the account scope (404
     for another account's, before anything else is looked at) and passed as the
     model's snake_case name (``{"request_id": ServiceRequest}`` → ``service_request``).
-    With ``body``, the JSON body is then validated and passed as ``body``."""
+    With ``body``, the JSON body is then validated and passed as ``body``.
+    ``idempotent`` views honour an ``Idempotency-Key`` header (see ``_replay_or_run``)."""
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -88,6 +91,8 @@ def route(
                 kwargs[snake_case(model.__name__)] = get_or_404(db.session, model, kwargs.pop(arg))
             if body is not None:
                 kwargs["body"] = parse_body(body)
+            if idempotent and request.headers.get("Idempotency-Key"):
+                return _replay_or_run(view, args, kwargs)
             return view(*args, **kwargs)
 
         wrapped.public = public
@@ -98,6 +103,42 @@ def route(
         return wrapped
 
     return decorator
+
+
+def _replay_or_run(view: Callable, args, kwargs):
+    """Answer a retried request (same ``Idempotency-Key``, same body) with the stored
+    answer instead of doing it twice; the same key with another body is a 422.
+
+    The key is inserted in the view's own transaction, so it is stored exactly when the
+    view's change is, and a concurrent duplicate waits on the unique index and then
+    finds the stored answer. A view that fails stores nothing: the retry runs again."""
+    from portal.models import IdempotencyKey
+
+    key = request.headers["Idempotency-Key"].strip()
+    if not 1 <= len(key) <= 200:
+        raise ApiError(422, _("Some fields are not valid."), fields={"Idempotency-Key": "1 to 200 characters"})
+    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode() + request.get_data(cache=True)).hexdigest()
+    lookup = sa.select(IdempotencyKey).where(IdempotencyKey.user_id == current_user.id, IdempotencyKey.key == key)
+    for _attempt in range(2):
+        stored = db.session.scalar(lookup)
+        if stored is not None:
+            if stored.request_hash != digest:
+                raise ApiError(422, _("This Idempotency-Key was used for a different request."), code="idempotency_key_reused")
+            if stored.status_code is None:
+                raise ApiError(409, _("The first request with this Idempotency-Key is still running."))
+            return stored.response, stored.status_code
+        record = IdempotencyKey(user_id=current_user.id, key=key, request_hash=digest)
+        db.session.add(record)
+        try:
+            db.session.flush()
+        except sa.exc.IntegrityError:  # a concurrent duplicate won: read its answer
+            db.session.rollback()
+            continue
+        body, status = view(*args, **kwargs)
+        record.status_code, record.response = status, body
+        db.session.commit()
+        return body, status
+    raise ApiError(409, _("The first request with this Idempotency-Key is still running."))
 
 
 def snake_case(name: str) -> str:

@@ -9,6 +9,7 @@ from flask_login import current_user
 from portal.auth.routes import safe_next
 from portal.extensions import db
 from portal.i18n import normalise_language
+from portal.change_requests import service as change_requests
 from portal.main import service
 from portal.models import Account
 from portal.security import FIRM_STAFF, get_or_404, require_role
@@ -20,7 +21,8 @@ bp = Blueprint("main", __name__)
 def home():
     accounts = service.visible_accounts(db.session)
     summaries = service.account_summaries(db.session, accounts)
-    return render_template("main/home.html", accounts=accounts, summaries=summaries)
+    waiting = change_requests.pending_for(db.session, current_user)
+    return render_template("main/home.html", accounts=accounts, summaries=summaries, waiting=waiting)
 
 
 @bp.route("/accounts")

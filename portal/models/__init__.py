@@ -15,7 +15,7 @@ from portal.models.change_request import (
     LineChange,
 )
 from portal.models.contract import Contract, Kpi, KpiDirection, Priority, ScopeLine, ServiceLocation, SlaTarget
-from portal.models.document import Document, DocumentKind, NumberSequence
+from portal.models.document import Document, DocumentKind, IdempotencyKey, NumberSequence
 from portal.models.files import StoredFile
 from portal.models.invoice import CreditNote, Invoice, InvoiceLine, InvoiceStatus
 from portal.models.kpi import KpiMeasurement

@@ -41,6 +41,8 @@ class Account(Base):
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     tier: Mapped[Tier] = mapped_column(str_enum(Tier), default=Tier.STANDARD)
     document_languages: Mapped[list[str]] = mapped_column(default=lambda: ["en"])
+    # The registered address as it appears in contracts, per language ({"en": ..., "zh": ...}).
+    address: Mapped[dict[str, str]] = mapped_column(default=dict)
     # A change request whose price impact exceeds this needs internal approval first.
     cr_approval_threshold: Mapped[Decimal] = mapped_column(Money(), default=Decimal("50000"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

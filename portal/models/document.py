@@ -24,7 +24,8 @@ class DocumentKind(enum.StrEnum):
 
 class Document(AccountOwned, Base):
     __tablename__ = "documents"
-    __table_args__ = (sa.UniqueConstraint("account_id", "number"),)
+    # Numbers run per contract (AMD-2026-0003 of MSA-2024-018).
+    __table_args__ = (sa.UniqueConstraint("contract_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contracts.id", ondelete="SET NULL"), index=True)
@@ -53,3 +54,19 @@ class NumberSequence(Base):
 
     key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
     last_value: Mapped[int] = mapped_column(default=0)
+
+
+class IdempotencyKey(Base):
+    """A request the API has answered, by the caller's ``Idempotency-Key``: a retry
+    (after a timeout or a 503) gets the same answer instead of a second document."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(sa.String(200))
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    status_code: Mapped[int | None]
+    response: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,352 @@
+"""/change-requests and their decisions, amendments; /work-orders; /documents."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+import sqlalchemy as sa
+from flask import request
+from flask_babel import gettext as _
+from flask_login import current_user
+from pydantic import BaseModel, Field
+
+from portal.api import bp
+from portal.api.common import PAGE_QUERY, ApiError, iso_date, iso_time, money, paginate, route
+from portal.change_requests import service
+from portal.documents import service as documents
+from portal.extensions import db
+from portal.files import download_response
+from portal.main.service import current_contract
+from portal.models import Account, ChangeRequest, Contract, CRStatus, Decision, Document, LineChange, Role
+from portal.security import ISSUERS, get_or_404
+
+Text = str | dict[Literal["en", "zh", "vi"], str]
+
+
+def _texts(value: Text | None) -> dict[str, str]:
+    if value is None:
+        return {}
+    return {"en": value} if isinstance(value, str) else dict(value)
+
+
+class LineIn(BaseModel):
+    change: Literal["add", "remove", "modify"]
+    description: Text = ""
+    quantity: Decimal = Field(ge=0, max_digits=16, decimal_places=4)
+    unit: str = Field(default="", max_length=60)
+    unit_price: Decimal = Field(ge=0, max_digits=16, decimal_places=4)
+    scope_line_id: int | None = None  # the contract line a remove or modify acts on
+
+
+class ChangeRequestIn(BaseModel):
+    account_id: int
+    contract_id: int | None = None
+    title: Text
+    description: Text = ""
+    in_scope: bool = False
+    effective_date: date
+    lines: list[LineIn] = Field(min_length=1, max_length=200)
+
+
+class DecisionIn(BaseModel):
+    version: str = Field(min_length=64, max_length=64)
+    signature_name: str = Field(default="", max_length=200)
+    reason: str = Field(default="", max_length=5000)
+
+
+class InternalDecisionIn(DecisionIn):
+    decision: Literal["approve", "reject"]
+
+
+class LanguagesIn(BaseModel):
+    languages: list[Literal["en", "zh", "vi"]] = Field(min_length=1, max_length=2)
+
+
+class WorkOrderLineIn(BaseModel):
+    description: Text
+    quantity: Decimal = Field(ge=0, max_digits=16, decimal_places=4)
+    unit: str = Field(min_length=1, max_length=60)
+    unit_price: Decimal = Field(ge=0, max_digits=16, decimal_places=4)
+
+
+class WorkOrderIn(LanguagesIn):
+    account_id: int
+    contract_id: int | None = None
+    title: Text
+    description: Text = ""
+    po_number: str = Field(min_length=1, max_length=60)
+    start_date: date
+    end_date: date
+    lines: list[WorkOrderLineIn] = Field(min_length=1, max_length=2000)
+    acceptance_criteria: list[Text] = []
+
+
+class LineOut(BaseModel):
+    change: str
+    description: dict[str, str]
+    quantity: str
+    unit: str
+    unit_price: str
+    old_quantity: str | None
+    old_unit_price: str | None
+    amount: str
+    scope_line_id: int | None
+
+
+class ChangeRequestOut(BaseModel):
+    id: int
+    account_id: int
+    contract_id: int
+    number: str
+    title: dict[str, str]
+    description: dict[str, str]
+    in_scope: bool
+    effective_date: str
+    status: str
+    version: str | None
+    version_number: int
+    price_impact: str
+    currency: str
+    lines: list[LineOut]
+    submitted_at: str | None
+    decided_at: str | None
+    created_at: str
+
+
+class ChangeRequestList(BaseModel):
+    items: list[ChangeRequestOut]
+    next_cursor: str | None
+
+
+class DocumentOut(BaseModel):
+    id: int
+    account_id: int
+    contract_id: int | None
+    kind: str
+    number: str
+    title: str
+    languages: list[str]
+    sha256: str
+    size: int
+    change_request_id: int | None
+    created_at: str
+    file_url: str
+
+
+class DocumentList(BaseModel):
+    items: list[DocumentOut]
+    next_cursor: str | None
+
+
+def cr_json(cr: ChangeRequest) -> dict:
+    return {
+        "id": cr.id, "account_id": cr.account_id, "contract_id": cr.contract_id, "number": cr.number, "title": cr.title,
+        "description": cr.description, "in_scope": cr.in_scope, "effective_date": iso_date(cr.effective_date),
+        "status": cr.status.value, "version": cr.version, "version_number": cr.version_number,
+        "price_impact": money(cr.price_impact, cr.currency), "currency": cr.currency,
+        "lines": [{
+            "change": line.change.value, "description": line.description, "quantity": money(line.quantity),
+            "unit": line.unit, "unit_price": money(line.unit_price, cr.currency),
+            "old_quantity": money(line.old_quantity), "old_unit_price": money(line.old_unit_price, cr.currency),
+            "amount": money(service.line_impact(line), cr.currency), "scope_line_id": line.scope_line_id,
+        } for line in cr.lines],
+        "submitted_at": iso_time(cr.submitted_at), "decided_at": iso_time(cr.decided_at), "created_at": iso_time(cr.created_at),
+    }
+
+
+def document_json(document: Document) -> dict:
+    return {
+        "id": document.id, "account_id": document.account_id, "contract_id": document.contract_id,
+        "kind": document.kind.value, "number": document.number, "title": document.title,
+        "languages": document.languages, "sha256": document.sha256, "size": document.file.size,
+        "change_request_id": document.change_request_id, "created_at": iso_time(document.created_at),
+        "file_url": f"/api/v1/documents/{document.id}/file",
+    }
+
+
+def _refuse(error: service.ChangeRequestError):
+    db.session.rollback()
+    codes = {409: "conflict", 403: "forbidden", 422: "validation_failed"}
+    raise ApiError(error.status, str(error.message), code=codes.get(error.status), fields=error.fields) from None
+
+
+def _account(account_id: int) -> Account:
+    return get_or_404(db.session, Account, account_id)
+
+
+def _contract(account: Account, contract_id: int | None) -> Contract:
+    if contract_id is None:
+        contract = current_contract(db.session, account)
+        if contract is None:
+            raise ApiError(422, _("This account has no contract yet."), fields={"contract_id": "required"})
+        return contract
+    contract = get_or_404(db.session, Contract, contract_id)
+    if contract.account_id != account.id:
+        raise ApiError(422, _("Some fields are not valid."), fields={"contract_id": "not a contract of this account"})
+    return contract
+
+
+# --- change requests -----------------------------------------------------------------
+
+
+@route(bp, "/change-requests", "GET", "Change requests, newest first", response=ChangeRequestList,
+       query={**PAGE_QUERY, "status": "a CR status"}, tag="change requests")
+def list_change_requests():
+    query = sa.select(ChangeRequest)
+    wanted = request.args.get("status")
+    if wanted:
+        if wanted not in {s.value for s in CRStatus}:
+            raise ApiError(422, _("Some fields are not valid."), fields={"status": "unknown status"})
+        query = query.where(ChangeRequest.status == CRStatus(wanted))
+    return paginate(db.session, query, [ChangeRequest.created_at, ChangeRequest.id], cr_json)
+
+
+@route(bp, "/change-requests/<int:change_request_id>", "GET", "A change request with its lines",
+       response=ChangeRequestOut, load={"change_request_id": ChangeRequest}, tag="change requests")
+def get_change_request(change_request: ChangeRequest):
+    return cr_json(change_request)
+
+
+@route(bp, "/change-requests", "POST", "Draft a change request", roles=ISSUERS, body=ChangeRequestIn,
+       response=ChangeRequestOut, status=201, tag="change requests")
+def create_change_request(body: ChangeRequestIn):
+    account = _account(body.account_id)
+    contract = _contract(account, body.contract_id)
+    lines = [service.LineInput(change=LineChange(line.change), description=_texts(line.description), unit=line.unit,
+                               quantity=line.quantity, unit_price=line.unit_price, scope_line_id=line.scope_line_id)
+             for line in body.lines]
+    try:
+        cr = service.create_draft(db.session, contract, current_user, title=_texts(body.title),
+                                  description=_texts(body.description), in_scope=body.in_scope,
+                                  effective_date=body.effective_date, lines=lines)
+    except service.ChangeRequestError as error:
+        _refuse(error)
+    db.session.commit()
+    return cr_json(cr), 201
+
+
+@route(bp, "/change-requests/<int:change_request_id>/submit", "POST", "Freeze a version and send it for approval",
+       roles=ISSUERS, response=ChangeRequestOut, load={"change_request_id": ChangeRequest}, tag="change requests")
+def submit_change_request(change_request: ChangeRequest):
+    try:
+        service.submit(db.session, change_request, _account(change_request.account_id), current_user)
+    except service.ChangeRequestError as error:
+        _refuse(error)
+    db.session.commit()
+    return cr_json(change_request)
+
+
+@route(bp, "/change-requests/<int:change_request_id>/internal-decision", "POST",
+       "An administrator's approval above the account's threshold", roles=(Role.ADMIN,), body=InternalDecisionIn,
+       response=ChangeRequestOut, load={"change_request_id": ChangeRequest}, tag="change requests")
+def internal_decision(change_request: ChangeRequest, body: InternalDecisionIn):
+    try:
+        service.decide_internally(db.session, change_request, _account(change_request.account_id), current_user,
+                                  version=body.version, reason=body.reason, ip=request.remote_addr or "",
+                                  decision=Decision.APPROVED if body.decision == "approve" else Decision.REJECTED,
+                                  user_agent=request.user_agent.string)
+    except service.ChangeRequestError as error:
+        _refuse(error)
+    db.session.commit()
+    return cr_json(change_request)
+
+
+def _decide(change_request: ChangeRequest, body: DecisionIn, decision: Decision):
+    try:
+        service.decide(db.session, change_request, _account(change_request.account_id), current_user,
+                       version=body.version, decision=decision, signature_name=body.signature_name,
+                       reason=body.reason, ip=request.remote_addr or "", user_agent=request.user_agent.string)
+    except service.ChangeRequestError as error:
+        _refuse(error)
+    db.session.commit()
+    return cr_json(change_request)
+
+
+@route(bp, "/change-requests/<int:change_request_id>/approve", "POST",
+       "Approve the current version with the approver's typed full name", roles=(Role.CLIENT_APPROVER,),
+       body=DecisionIn, response=ChangeRequestOut, load={"change_request_id": ChangeRequest}, tag="change requests")
+def approve_change_request(change_request: ChangeRequest, body: DecisionIn):
+    return _decide(change_request, body, Decision.APPROVED)
+
+
+@route(bp, "/change-requests/<int:change_request_id>/reject", "POST", "Reject the current version with a reason",
+       roles=(Role.CLIENT_APPROVER,), body=DecisionIn, response=ChangeRequestOut,
+       load={"change_request_id": ChangeRequest}, tag="change requests")
+def reject_change_request(change_request: ChangeRequest, body: DecisionIn):
+    return _decide(change_request, body, Decision.REJECTED)
+
+
+@route(bp, "/change-requests/<int:change_request_id>/implement", "POST",
+       "Apply an approved change request to its contract", roles=ISSUERS, response=ChangeRequestOut,
+       load={"change_request_id": ChangeRequest}, tag="change requests")
+def implement_change_request(change_request: ChangeRequest):
+    try:
+        service.implement(db.session, change_request, current_user)
+    except service.ChangeRequestError as error:
+        _refuse(error)
+    db.session.commit()
+    return cr_json(change_request)
+
+
+@route(bp, "/change-requests/<int:change_request_id>/amendment", "POST",
+       "Issue the contract amendment of an approved change request", roles=ISSUERS, body=LanguagesIn,
+       response=DocumentOut, status=201, load={"change_request_id": ChangeRequest}, idempotent=True,
+       tag="documents")
+def issue_amendment(change_request: ChangeRequest, body: LanguagesIn):
+    account = _account(change_request.account_id)
+    try:
+        document = documents.issue_amendment(db.session, change_request, account, current_user, list(body.languages))
+    except service.ChangeRequestError as error:
+        _refuse(error)
+    db.session.commit()
+    return document_json(document), 201
+
+
+# --- work orders and documents -------------------------------------------------------
+
+
+@route(bp, "/work-orders", "POST", "Issue a work order", roles=ISSUERS, body=WorkOrderIn, response=DocumentOut,
+       status=201, idempotent=True, tag="documents")
+def issue_work_order(body: WorkOrderIn):
+    account = _account(body.account_id)
+    contract = _contract(account, body.contract_id)
+    lines = [{"description": _texts(line.description), "quantity": format(line.quantity, "f"), "unit": line.unit,
+              "unit_price": format(line.unit_price, "f")} for line in body.lines]
+    try:
+        document = documents.issue_work_order(
+            db.session, account, contract, current_user, title=_texts(body.title), description=_texts(body.description),
+            po_number=body.po_number, start_date=body.start_date, end_date=body.end_date, lines=lines,
+            acceptance_criteria=[_texts(c) for c in body.acceptance_criteria], languages=list(body.languages),
+        )
+    except service.ChangeRequestError as error:
+        _refuse(error)
+    db.session.commit()
+    return document_json(document), 201
+
+
+@route(bp, "/documents", "GET", "Documents, newest first", response=DocumentList,
+       query={**PAGE_QUERY, "kind": "amendment, work_order, plan or review_pack"}, tag="documents")
+def list_documents():
+    query = sa.select(Document)
+    kind = request.args.get("kind")
+    if kind:
+        from portal.models import DocumentKind
+
+        if kind not in {k.value for k in DocumentKind}:
+            raise ApiError(422, _("Some fields are not valid."), fields={"kind": "unknown kind"})
+        query = query.where(Document.kind == DocumentKind(kind))
+    return paginate(db.session, query, [Document.created_at, Document.id], document_json)
+
+
+@route(bp, "/documents/<int:document_id>", "GET", "A document's metadata", response=DocumentOut,
+       load={"document_id": Document}, tag="documents")
+def get_document(document: Document):
+    return document_json(document)
+
+
+@route(bp, "/documents/<int:document_id>/file", "GET", "The document's .docx", load={"document_id": Document},
+       tag="documents")
+def get_document_file(document: Document):
+    return download_response(f"{document.number}.docx", documents.DOCX, document.file.data)

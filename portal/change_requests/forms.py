@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from portal.forms import choices
+from portal.i18n import LANGUAGE_NAMES
+
+CHANGES = {"add": _l("Add"), "remove": _l("Remove"), "modify": _l("Modify")}
+MAX_LINES = 200
+
+
+class LineForm(Form):
+    """One line of a CR (a subform: the CR form carries the CSRF token)."""
+
+    change = SelectField(_l("Change"), choices=choices(CHANGES.items()))
+    scope_line = SelectField(_l("Contract line"), coerce=int, validate_choice=False, default=0)
+    description_en = StringField(_l("Description (English)"), validators=[Length(max=500)])
+    description_zh = StringField(_l("Description (Chinese)"), validators=[Length(max=500)])
+    description_vi = StringField(_l("Description (Vietnamese)"), validators=[Length(max=500)])
+    unit = StringField(_l("Unit"), validators=[Length(max=60)])
+    quantity = DecimalField(_l("Quantity"), places=None, validators=[InputRequired(), NumberRange(min=0)])
+    unit_price = DecimalField(_l("Unit price"), places=None, validators=[InputRequired(), NumberRange(min=0)])
+    delete = BooleanField(_l("Remove this line"))
+
+
+class ChangeRequestForm(FlaskForm):
+    title_en = StringField(_l("Title (English)"), validators=[DataRequired(), Length(max=200)])
+    title_zh = StringField(_l("Title (Chinese)"), validators=[Length(max=200)])
+    title_vi = StringField(_l("Title (Vietnamese)"), validators=[Length(max=200)])
+    description_en = TextAreaField(_l("Description (English)"), validators=[Length(max=20_000)])
+    description_zh = TextAreaField(_l("Description (Chinese)"), validators=[Length(max=20_000)])
+    description_vi = TextAreaField(_l("Description (Vietnamese)"), validators=[Length(max=20_000)])
+    in_scope = SelectField(_l("Scope"), choices=choices([("out", _l("Out of scope")), ("in", _l("In scope"))]))
+    effective_date = DateField(_l("Effective date"), validators=[DataRequired()])
+    lines = FieldList(FormField(LineForm), min_entries=1, max_entries=MAX_LINES)
+    add_line = SubmitField(_l("Add a line"))
+    save = SubmitField(_l("Save draft"))
+
+
+class SubmitForm(FlaskForm):
+    submit = SubmitField(_l("Submit for approval"))
+
+
+class WithdrawForm(FlaskForm):
+    submit = SubmitField(_l("Withdraw"))
+
+
+class ImplementForm(FlaskForm):
+    submit = SubmitField(_l("Mark as implemented"))
+
+
+class ApproveForm(FlaskForm):
+    version = HiddenField(validators=[DataRequired()])
+    signature_name = StringField(_l("Type your full name to sign"), validators=[DataRequired(), Length(max=200)])
+    consent = BooleanField(_l("I approve this change request, version shown above, on behalf of my company."),
+                           validators=[DataRequired(message=_l("Tick the box to confirm your approval."))])
+    approve = SubmitField(_l("Approve"))
+
+
+class RejectForm(FlaskForm):
+    version = HiddenField(validators=[DataRequired()])
+    reason = TextAreaField(_l("Reason for rejecting"), validators=[DataRequired(), Length(max=5000)])
+    reject = SubmitField(_l("Reject"))
+
+
+class InternalDecisionForm(FlaskForm):
+    version = HiddenField(validators=[DataRequired()])
+    reason = TextAreaField(_l("Comment (required to reject)"), validators=[Length(max=5000)])
+    approve = SubmitField(_l("Approve internally"))
+    reject = SubmitField(_l("Reject"))
+
+
+class AmendmentForm(FlaskForm):
+    languages = SelectField(_l("Languages"), validate_choice=True)
+    submit = SubmitField(_l("Issue amendment"))
+
+
+def language_options(document_languages: list[str]) -> list:
+    """One language alone, or two side by side (the account's first language left)."""
+    langs = document_languages or ["en"]
+    options = [(lang, LANGUAGE_NAMES[lang]) for lang in langs]
+    for i, first in enumerate(langs):
+        for second in langs[i + 1:]:
+            options.append((f"{first}+{second}", f"{LANGUAGE_NAMES[first]} + {LANGUAGE_NAMES[second]}"))
+    return choices(options)
+

@@ -1,0 +1,383 @@
+"""Pages for change requests: the tracker, drafting with lines, the approval chain,
+implementation and issuing the amendment."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_fresh
+from sqlalchemy.orm import selectinload
+
+from portal.change_requests import service
+from portal.change_requests.forms import (
+    AmendmentForm,
+    ApproveForm,
+    ChangeRequestForm,
+    ImplementForm,
+    InternalDecisionForm,
+    LineForm,
+    RejectForm,
+    SubmitForm,
+    WithdrawForm,
+    language_options,
+)
+from portal.documents.service import DocumentError, issue_amendment
+from portal.exports import table_response
+from portal.extensions import db
+from portal.forms import choices
+from portal.i18n import label, localized
+from portal.main.service import current_contract, visible_accounts
+from portal.models import Account, ChangeRequest, Contract, CRStatus, Decision, Document, LineChange, Role
+from portal.security import ISSUERS, get_or_404, require_role
+
+bp = Blueprint("change_requests", __name__)
+
+
+def _load(change_request_id: int) -> ChangeRequest:
+    return get_or_404(db.session, ChangeRequest, change_request_id,
+                      selectinload(ChangeRequest.lines), selectinload(ChangeRequest.approvals),
+                      selectinload(ChangeRequest.versions), selectinload(ChangeRequest.contract))
+
+
+def _account(cr: ChangeRequest) -> Account:
+    return get_or_404(db.session, Account, cr.account_id)
+
+
+def _detail(cr: ChangeRequest):
+    return redirect(url_for("change_requests.detail", change_request_id=cr.id))
+
+
+def _refused(error: service.ChangeRequestError) -> None:
+    db.session.rollback()
+    flash(str(error.message), "error")
+
+
+# --- lists -------------------------------------------------------------------------
+
+
+@bp.route("/change-requests")
+def index():
+    status = request.args.get("status") or None
+    account_id = request.args.get("account", type=int)
+    wanted = CRStatus(status) if status in {s.value for s in CRStatus} else None
+    rows = service.tracker(db.session, status=wanted, account_id=account_id)
+    return render_template("change_requests/index.html", rows=rows, accounts=visible_accounts(db.session),
+                           statuses=CRStatus, args=request.args, contract=None)
+
+
+@bp.route("/contracts/<int:contract_id>/change-requests")
+def tracker(contract_id: int):
+    """The Change Request Note tracker of one contract, also as CSV or XLSX."""
+    contract = get_or_404(db.session, Contract, contract_id)
+    status = request.args.get("status")
+    wanted = CRStatus(status) if status in {s.value for s in CRStatus} else None
+    rows = service.tracker(db.session, contract=contract, status=wanted)
+    fmt = request.args.get("format")
+    if fmt:
+        return table_response(fmt, f"{contract.number}-change-requests", *_tracker_table(rows))
+    return render_template("change_requests/index.html", rows=rows, accounts=[], statuses=CRStatus,
+                           args=request.args, contract=contract)
+
+
+def _tracker_table(rows: list[ChangeRequest]):
+    header = [_("Number"), _("Title"), _("Status"), _("Scope"), _("Price impact"), _("Currency"), _("Effective date"),
+              _("Submitted"), _("Decided"), _("Implemented"), _("Approved by"), _("Version")]
+    table = []
+    for cr in rows:
+        approval = service.client_approval(cr)
+        table.append([
+            cr.number, localized(cr.title), label("cr_status", cr.status), _("In scope") if cr.in_scope else _("Out of scope"),
+            cr.price_impact, cr.currency, cr.effective_date, _day(cr.submitted_at), _day(cr.decided_at),
+            _day(cr.implemented_at), approval.signature_name if approval else "", cr.version or "",
+        ])
+    return header, table
+
+
+def _day(value):
+    from portal.i18n import when
+
+    return when(value, "short") if value else ""
+
+
+# --- drafting ----------------------------------------------------------------------
+
+
+def _line_choices(contract: Contract):
+    return choices([(0, "—")] + [(s.id, f"{localized(s.service)} · {s.quantity.normalize():f} × {s.unit_price.normalize():f}")
+                                 for s in contract.active_scope_lines])
+
+
+def _prepare(form: ChangeRequestForm, contract: Contract) -> None:
+    line_choices = _line_choices(contract)
+    for entry in form.lines:
+        entry.form.scope_line.choices = line_choices
+
+
+def _text(form, prefix: str) -> dict[str, str]:
+    return {lang: getattr(form, f"{prefix}_{lang}").data or "" for lang in ("en", "zh", "vi")}
+
+
+def _lines(form: ChangeRequestForm) -> list[service.LineInput]:
+    lines = []
+    for entry in form.lines:
+        line = entry.form
+        if line.delete.data:
+            continue
+        lines.append(service.LineInput(
+            change=LineChange(line.change.data), description=_text(line, "description"), unit=line.unit.data or "",
+            quantity=line.quantity.data or Decimal(0), unit_price=line.unit_price.data or Decimal(0),
+            scope_line_id=line.scope_line.data or None,
+        ))
+    return lines
+
+
+def _round_trip(form: ChangeRequestForm) -> bool:
+    """Without JavaScript, "Add a line" and "Remove" work by posting the form back."""
+    if form.add_line.data:
+        form.lines.append_entry()
+        return True
+    return False
+
+
+def _form_page(form, account: Account, contract: Contract, cr: ChangeRequest | None = None):
+    _prepare(form, contract)
+    blank = LineForm(prefix="lines-__index__-")  # what cr_lines.js clones for "Add a line"
+    blank.scope_line.choices = _line_choices(contract)
+    return render_template("change_requests/form.html", form=form, account=account, contract=contract, cr=cr,
+                           blank=blank, languages=account.document_languages or ["en"])
+
+
+@bp.route("/change-requests/new", methods=["GET", "POST"])
+@require_role(*ISSUERS)
+def new():
+    account = get_or_404(db.session, Account, request.args.get("account", type=int))
+    contract = current_contract(db.session, account)
+    if contract is None:
+        flash(_("This account has no contract yet."), "error")
+        return redirect(url_for("main.account", account_id=account.id))
+    form = ChangeRequestForm()
+    _prepare(form, contract)
+    if request.method == "POST" and not _round_trip(form) and form.validate_on_submit():
+        try:
+            cr = service.create_draft(db.session, contract, current_user, title=_text(form, "title"),
+                                      description=_text(form, "description"), in_scope=form.in_scope.data == "in",
+                                      effective_date=form.effective_date.data, lines=_lines(form))
+        except service.ChangeRequestError as error:
+            _refused(error)
+        else:
+            db.session.commit()
+            flash(_("Draft %(number)s saved. Submit it when it is ready for approval.", number=cr.number), "success")
+            return _detail(cr)
+    return _form_page(form, account, contract)
+
+
+@bp.route("/change-requests/<int:change_request_id>/edit", methods=["GET", "POST"])
+@require_role(*ISSUERS)
+def edit(change_request_id: int):
+    cr = _load(change_request_id)
+    account = _account(cr)
+    if cr.status not in service.EDITABLE:
+        flash(_("A decided change request cannot be edited."), "error")
+        return _detail(cr)
+    form = ChangeRequestForm(obj=None)
+    if request.method == "GET":
+        for lang in ("en", "zh", "vi"):
+            getattr(form, f"title_{lang}").data = cr.title.get(lang, "")
+            getattr(form, f"description_{lang}").data = cr.description.get(lang, "")
+        form.in_scope.data = "in" if cr.in_scope else "out"
+        form.effective_date.data = cr.effective_date
+        while len(form.lines) < len(cr.lines):
+            form.lines.append_entry()
+        for entry, line in zip(form.lines, cr.lines):
+            entry.form.change.data = line.change.value
+            entry.form.scope_line.data = line.scope_line_id or 0
+            for lang in ("en", "zh", "vi"):
+                getattr(entry.form, f"description_{lang}").data = line.description.get(lang, "")
+            entry.form.unit.data, entry.form.quantity.data, entry.form.unit_price.data = line.unit, line.quantity, line.unit_price
+    _prepare(form, cr.contract)
+    if request.method == "POST" and not _round_trip(form) and form.validate_on_submit():
+        was_pending = cr.status in service.PENDING
+        try:
+            service.edit(db.session, cr, account, current_user, title=_text(form, "title"),
+                         description=_text(form, "description"), in_scope=form.in_scope.data == "in",
+                         effective_date=form.effective_date.data, lines=_lines(form))
+        except service.ChangeRequestError as error:
+            _refused(error)
+        else:
+            db.session.commit()
+            flash(_("Saved as version %(n)d; it replaces the version awaiting approval.", n=cr.version_number)
+                  if was_pending else _("Changes saved."), "success")
+            return _detail(cr)
+    return _form_page(form, account, cr.contract, cr)
+
+
+# --- the page and its decisions ----------------------------------------------------
+
+
+@bp.route("/change-requests/<int:change_request_id>")
+def detail(change_request_id: int):
+    cr = _load(change_request_id)
+    account = _account(cr)
+    contract = db.session.scalar(sa.select(Contract).where(Contract.id == cr.contract_id)
+                                 .options(selectinload(Contract.scope_lines)))
+    amendment = AmendmentForm()
+    amendment.languages.choices = language_options(account.document_languages)
+    documents = db.session.scalars(sa.select(Document).where(Document.change_request_id == cr.id)
+                                   .order_by(Document.created_at.desc())).all()
+    return render_template(
+        "change_requests/detail.html", cr=cr, account=account, contract=contract,
+        before=contract.active_scope_lines, after=service.scope_after(contract, cr),
+        impacts={line.id: service.line_impact(line) for line in cr.lines},
+        approval=service.client_approval(cr), documents=documents, fresh=login_fresh(),
+        submit_form=SubmitForm(), withdraw_form=WithdrawForm(), implement_form=ImplementForm(),
+        approve_form=ApproveForm(version=cr.version), reject_form=RejectForm(version=cr.version),
+        internal_form=InternalDecisionForm(version=cr.version), amendment_form=amendment,
+        is_issuer=current_user.role in ISSUERS,
+    )
+
+
+@bp.route("/change-requests/<int:change_request_id>/submit", methods=["POST"])
+@require_role(*ISSUERS)
+def submit(change_request_id: int):
+    cr = _load(change_request_id)
+    if SubmitForm().validate_on_submit():
+        try:
+            service.submit(db.session, cr, _account(cr), current_user)
+        except service.ChangeRequestError as error:
+            _refused(error)
+        else:
+            db.session.commit()
+            flash(_("Submitted for approval (version %(n)d).", n=cr.version_number), "success")
+    return _detail(cr)
+
+
+@bp.route("/change-requests/<int:change_request_id>/withdraw", methods=["POST"])
+@require_role(*ISSUERS)
+def withdraw(change_request_id: int):
+    cr = _load(change_request_id)
+    if WithdrawForm().validate_on_submit():
+        try:
+            service.withdraw(db.session, cr, current_user)
+        except service.ChangeRequestError as error:
+            _refused(error)
+        else:
+            db.session.commit()
+            flash(_("The change request is withdrawn."), "success")
+    return _detail(cr)
+
+
+def _needs_fresh_login(cr: ChangeRequest):
+    """Decisions need a fresh sign-in, not a session restored from remember-me."""
+    if login_fresh():
+        return None
+    flash(_("Confirm your password before deciding on a change request."), "info")
+    return redirect(url_for("auth.reauthenticate", next=url_for("change_requests.detail", change_request_id=cr.id)))
+
+
+def _client_ip() -> str:
+    return request.remote_addr or ""
+
+
+@bp.route("/change-requests/<int:change_request_id>/internal-decision", methods=["POST"])
+@require_role(Role.ADMIN)
+def internal_decision(change_request_id: int):
+    cr = _load(change_request_id)
+    stale = _needs_fresh_login(cr)
+    if stale:
+        return stale
+    form = InternalDecisionForm()
+    if form.validate_on_submit():
+        decision = Decision.APPROVED if form.approve.data else Decision.REJECTED
+        try:
+            service.decide_internally(db.session, cr, _account(cr), current_user, version=form.version.data,
+                                      decision=decision, reason=form.reason.data or "", ip=_client_ip(),
+                                      user_agent=request.user_agent.string)
+        except service.ChangeRequestError as error:
+            _refused(error)
+        else:
+            db.session.commit()
+            flash(_("Approved internally; the client can now decide.") if decision is Decision.APPROVED
+                  else _("Rejected internally."), "success")
+    return _detail(cr)
+
+
+@bp.route("/change-requests/<int:change_request_id>/approve", methods=["POST"])
+@require_role(Role.CLIENT_APPROVER)
+def approve(change_request_id: int):
+    cr = _load(change_request_id)
+    stale = _needs_fresh_login(cr)
+    if stale:
+        return stale
+    form = ApproveForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(" ".join(str(e) for e in errors), "error")
+        return _detail(cr)
+    try:
+        service.decide(db.session, cr, _account(cr), current_user, version=form.version.data, decision=Decision.APPROVED,
+                       signature_name=form.signature_name.data, ip=_client_ip(), user_agent=request.user_agent.string)
+    except service.ChangeRequestError as error:
+        _refused(error)
+    else:
+        db.session.commit()
+        flash(_("You approved %(number)s.", number=cr.number), "success")
+    return _detail(cr)
+
+
+@bp.route("/change-requests/<int:change_request_id>/reject", methods=["POST"])
+@require_role(Role.CLIENT_APPROVER)
+def reject(change_request_id: int):
+    cr = _load(change_request_id)
+    stale = _needs_fresh_login(cr)
+    if stale:
+        return stale
+    form = RejectForm()
+    if not form.validate_on_submit():
+        flash(_("Give a reason for the rejection."), "error")
+        return _detail(cr)
+    try:
+        service.decide(db.session, cr, _account(cr), current_user, version=form.version.data, decision=Decision.REJECTED,
+                       reason=form.reason.data, ip=_client_ip(), user_agent=request.user_agent.string)
+    except service.ChangeRequestError as error:
+        _refused(error)
+    else:
+        db.session.commit()
+        flash(_("You rejected %(number)s.", number=cr.number), "success")
+    return _detail(cr)
+
+
+@bp.route("/change-requests/<int:change_request_id>/implement", methods=["POST"])
+@require_role(*ISSUERS)
+def implement(change_request_id: int):
+    cr = _load(change_request_id)
+    if ImplementForm().validate_on_submit():
+        try:
+            service.implement(db.session, cr, current_user)
+        except service.ChangeRequestError as error:
+            _refused(error)
+        else:
+            db.session.commit()
+            flash(_("Implemented: the contract's scope and annual value are updated."), "success")
+    return _detail(cr)
+
+
+@bp.route("/change-requests/<int:change_request_id>/amendment", methods=["POST"])
+@require_role(*ISSUERS)
+def amendment(change_request_id: int):
+    cr = _load(change_request_id)
+    account = _account(cr)
+    form = AmendmentForm()
+    form.languages.choices = language_options(account.document_languages)
+    if form.validate_on_submit():
+        try:
+            document = issue_amendment(db.session, cr, account, current_user, form.languages.data.split("+"))
+        except (DocumentError, service.ChangeRequestError) as error:
+            _refused(error)
+        else:
+            db.session.commit()
+            flash(_("Amendment %(number)s issued.", number=document.number), "success")
+    return _detail(cr)
+

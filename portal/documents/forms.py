@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, DecimalField, FieldList, Form, FormField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+
+class WorkOrderLineForm(Form):
+    description_en = StringField(_l("Description (English)"), validators=[Length(max=500)])
+    description_zh = StringField(_l("Description (Chinese)"), validators=[Length(max=500)])
+    description_vi = StringField(_l("Description (Vietnamese)"), validators=[Length(max=500)])
+    unit = StringField(_l("Unit"), validators=[Length(max=60)])
+    quantity = DecimalField(_l("Quantity"), places=None, validators=[InputRequired(), NumberRange(min=0)])
+    unit_price = DecimalField(_l("Unit price"), places=None, validators=[InputRequired(), NumberRange(min=0)])
+    delete = BooleanField(_l("Remove this line"))
+
+
+class WorkOrderForm(FlaskForm):
+    title_en = StringField(_l("Title (English)"), validators=[DataRequired(), Length(max=200)])
+    title_zh = StringField(_l("Title (Chinese)"), validators=[Length(max=200)])
+    title_vi = StringField(_l("Title (Vietnamese)"), validators=[Length(max=200)])
+    description_en = TextAreaField(_l("Description (English)"), validators=[Length(max=20_000)])
+    description_zh = TextAreaField(_l("Description (Chinese)"), validators=[Length(max=20_000)])
+    description_vi = TextAreaField(_l("Description (Vietnamese)"), validators=[Length(max=20_000)])
+    po_number = StringField(_l("Purchase order (PO) number"), validators=[DataRequired(), Length(max=60)])
+    start_date = DateField(_l("Start date"), validators=[DataRequired()])
+    end_date = DateField(_l("End date"), validators=[DataRequired()])
+    acceptance = TextAreaField(_l("Acceptance criteria (one per line)"), validators=[Length(max=20_000)])
+    languages = SelectField(_l("Languages"))
+    lines = FieldList(FormField(WorkOrderLineForm), min_entries=1, max_entries=2000)
+    add_line = SubmitField(_l("Add a line"))
+    save = SubmitField(_l("Issue work order"))

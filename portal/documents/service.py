@@ -1,0 +1,179 @@
+"""Documents issued from the portal: contract amendments and work orders rendered by
+docgen, numbered without gaps per contract and year, stored immutably with their
+SHA-256, each issue a chained audit event."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import docgen
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from portal import audit
+from portal.change_requests.service import ChangeRequestError, client_approval
+from portal.models import (
+    Account,
+    ChangeRequest,
+    Contract,
+    CRStatus,
+    Document,
+    DocumentKind,
+    StoredFile,
+    User,
+)
+from portal.sequences import next_value
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PREFIXES = {DocumentKind.AMENDMENT: "AMD", DocumentKind.WORK_ORDER: "WO"}
+
+
+class DocumentError(ChangeRequestError):
+    """The document cannot be issued as asked."""
+
+
+def check_languages(account: Account, languages: list[str]) -> list[str]:
+    """One language or two side by side, from the account's document languages."""
+    allowed = account.document_languages or ["en"]
+    if not 1 <= len(languages) <= 2 or len(set(languages)) != len(languages) or any(l not in allowed for l in languages):
+        raise DocumentError(_l("Choose one or two of this account's document languages: %(languages)s",
+                               languages=", ".join(allowed)), status=422, fields={"languages": "not allowed"})
+    return languages
+
+
+def _local_date(account: Account) -> date:
+    from portal.models.base import utcnow
+
+    return utcnow().astimezone(ZoneInfo(account.timezone)).date()
+
+
+def provider(issuer: User) -> dict[str, Any]:
+    config = current_app.config
+    return {"name": config["FIRM_NAME"], "address": config["FIRM_ADDRESS"], "representative": issuer.name,
+            "title": issuer.title or None}
+
+
+def client_party(account: Account, representative: User | None) -> dict[str, Any]:
+    party: dict[str, Any] = {"name": account.name, "timezone": account.timezone}
+    if account.address:
+        party["address"] = account.address
+    if representative is not None:
+        party["representative"] = representative.name
+        if representative.title:
+            party["title"] = representative.title
+    return party
+
+
+def contract_part(contract: Contract) -> dict[str, Any]:
+    part = {"number": contract.number, "title": contract.title, "currency": contract.currency}
+    if contract.signed_on:
+        part["signed_on"] = contract.signed_on.isoformat()
+    return part
+
+
+def _money(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
+
+
+def amendment_input(cr: ChangeRequest, account: Account, issuer: User, number: str, languages: list[str]) -> dict:
+    """docgen's input for the amendment resting on ``cr``'s client approval."""
+    from docgen.units import unit_text
+
+    approval = client_approval(cr)
+    lines = []
+    for line in cr.lines:
+        item = {"change": line.change.value, "description": line.description, "quantity": _money(line.quantity),
+                "unit": unit_text(line.unit), "unit_price": _money(line.unit_price)}
+        if line.old_quantity is not None and line.old_unit_price is not None:
+            item["old_quantity"], item["old_unit_price"] = _money(line.old_quantity), _money(line.old_unit_price)
+        lines.append(item)
+    request_part = {"number": cr.number, "title": cr.title, "approved_by": approval.signature_name,
+                    "approved_at": approval.decided_at.isoformat().replace("+00:00", "Z"), "version": cr.version}
+    if cr.description:
+        request_part["description"] = cr.description
+    return {
+        "kind": "amendment", "languages": languages, "number": number, "date": _local_date(account).isoformat(),
+        "effective_date": cr.effective_date.isoformat(), "contract": contract_part(cr.contract),
+        "provider": provider(issuer), "client": client_party(account, approval.user), "change_request": request_part,
+        "lines": lines,
+    }
+
+
+def _store(session: Session, account: Account, contract: Contract | None, kind: DocumentKind, number: str, data: dict,
+           by: User, **links: Any) -> Document:
+    try:
+        content = docgen.render(data)
+    except docgen.ValidationError as error:
+        raise DocumentError(_l("The document could not be made from this data."), status=422,
+                            fields={path: message for path, message in error.errors}) from None
+    digest = hashlib.sha256(content).hexdigest()
+    stored = StoredFile(account_id=account.id, filename=f"{number}.docx", content_type=DOCX, size=len(content),
+                        sha256=digest, data=content)
+    session.add(stored)
+    session.flush()
+    document = Document(account_id=account.id, contract_id=contract.id if contract else None, kind=kind,
+                        number=number, title=_title(data), languages=list(data["languages"]), sha256=digest,
+                        file_id=stored.id, source=data, created_by_id=by.id, **links)
+    session.add(document)
+    session.flush()
+    audit.record(session, "document.issued", document, actor=by, chained=True,
+                 data={"kind": kind.value, "number": number, "sha256": digest, "languages": data["languages"]})
+    return document
+
+
+def _title(data: dict) -> str:
+    if data["kind"] == "amendment":
+        title = data["change_request"]["title"]
+    else:
+        title = data.get("title", "")
+    if isinstance(title, dict):
+        title = title.get("en") or next(iter(title.values()), "")
+    return str(title)[:300]
+
+
+def next_number(session: Session, contract: Contract, kind: DocumentKind, year: int) -> str:
+    """AMD-2026-0003: per contract, kind and year, gap-free under concurrency (the
+    counter's row lock is held until the issuing transaction ends)."""
+    prefix = PREFIXES[kind]
+    value = next_value(session, f"doc:{prefix}:{contract.id}:{year}")
+    return f"{prefix}-{year}-{value:04d}"
+
+
+def issue_amendment(session: Session, cr: ChangeRequest, account: Account, by: User, languages: list[str]) -> Document:
+    """Render and store the amendment for an approved (or implemented) CR."""
+    if cr.status not in (CRStatus.APPROVED, CRStatus.IMPLEMENTED) or client_approval(cr) is None:
+        raise DocumentError(_l("An amendment is issued from an approved change request."))
+    languages = check_languages(account, languages)
+    number = next_number(session, cr.contract, DocumentKind.AMENDMENT, _local_date(account).year)
+    data = amendment_input(cr, account, by, number, languages)
+    return _store(session, account, cr.contract, DocumentKind.AMENDMENT, number, data, by, change_request_id=cr.id)
+
+
+def issue_work_order(session: Session, account: Account, contract: Contract, by: User, *, title: dict[str, str],
+                     description: dict[str, str], po_number: str, start_date: date, end_date: date,
+                     lines: list[dict[str, Any]], acceptance_criteria: list[dict[str, str]],
+                     languages: list[str]) -> Document:
+    """Render and store a work order under ``contract``."""
+    from docgen.units import unit_text
+
+    if end_date < start_date:
+        raise DocumentError(_l("The end date is before the start date."), status=422, fields={"end_date": "before start_date"})
+    if not lines:
+        raise DocumentError(_l("Add at least one line."), status=422, fields={"lines": "required"})
+    languages = check_languages(account, languages)
+    number = next_number(session, contract, DocumentKind.WORK_ORDER, _local_date(account).year)
+    data = {
+        "kind": "work_order", "languages": languages, "number": number, "date": _local_date(account).isoformat(),
+        "contract": contract_part(contract), "provider": provider(by), "client": client_party(account, None),
+        "po_number": po_number, "title": title, "description": description,
+        "start_date": start_date.isoformat(), "end_date": end_date.isoformat(),
+        "lines": [{**line, "unit": unit_text(line["unit"]) if isinstance(line["unit"], str) else line["unit"]}
+                  for line in lines],
+        "acceptance_criteria": acceptance_criteria,
+    }
+    return _store(session, account, contract, DocumentKind.WORK_ORDER, number, data, by)
