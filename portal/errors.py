@@ -36,7 +36,7 @@ def _messages() -> dict[int, tuple[str, str]]:
         404: ("not_found", _("This page does not exist, or you do not have access to it.")),
         405: ("method_not_allowed", _("This action is not available here.")),
         409: ("conflict", _("This was changed by someone else in the meantime.")),
-        413: ("too_large", _("The upload is too large.")),
+        413: ("too_large", _("The upload is too large. Attach at most 5 files of 10 MB each.")),
         422: ("invalid", _("Some fields are not valid.")),
         429: ("too_many_requests", _("Too many attempts. Please wait and try again.")),
         500: ("server_error", _("Something went wrong on our side.")),

@@ -125,8 +125,8 @@ def _message(row: Notification) -> EmailMessage:
     message["From"] = current_app.config["MAIL_SENDER"]
     message["To"] = row.to_email
     message["Subject"] = row.subject
-    message["Content-Language"] = row.language
     message.set_content(row.body)
+    message["Content-Language"] = row.language  # after set_content, which drops Content-* headers
     return message
 
 

@@ -132,7 +132,10 @@ class Escalation(AccountOwned, Base):
 
 class Feedback(AccountOwned, Base):
     __tablename__ = "feedback"
-    __table_args__ = (sa.CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),)
+    __table_args__ = (
+        sa.CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
+        sa.UniqueConstraint("request_id"),  # one rating per request; account feedback has none
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_requests.id", ondelete="SET NULL"), index=True)

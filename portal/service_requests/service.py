@@ -233,7 +233,7 @@ def create_request(
     _attach(session, request, list(files), by, None)
     session.flush()
     audit.record(session, "request.created", request, actor=by, data={"priority": priority.value, "category": category.value})
-    notify(session, "request_created", [Recipient.of_user(m) for m in managers], account_id=account.id,
+    notify(session, "request_created", [Recipient.of_user(m) for m in managers if m.id != by.id], account_id=account.id,
            request=request, account=account, url=_link(request))
     return request
 
@@ -335,6 +335,19 @@ def escalate(session: Session, request: ServiceRequest, account: Account, by: Us
     return escalation
 
 
+def _claim_breach(session: Session, request: ServiceRequest, column, now: datetime) -> bool:
+    """Record the breach with a conditional UPDATE: of two overlapping `sla check`
+    runs, only one records it and escalates."""
+    result = session.execute(
+        sa.update(ServiceRequest).where(ServiceRequest.id == request.id, column.is_(None))
+        .values({column.key: now}).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    setattr(request, column.key, now)
+    return True
+
+
 def check_sla(session: Session, now: datetime | None = None) -> list[Escalation]:
     """Escalate every request whose target was breached and not yet escalated for.
     Idempotent: a breach is recorded once and escalates once. Requests waiting on the
@@ -356,11 +369,11 @@ def check_sla(session: Session, now: datetime | None = None) -> list[Escalation]
     for request in breached:
         triggers = []
         if request.first_responded_at is None and request.first_response_due_at < now and request.first_response_breached_at is None:
-            request.first_response_breached_at = now
-            triggers.append(EscalationTrigger.FIRST_RESPONSE_BREACH)
+            if _claim_breach(session, request, ServiceRequest.first_response_breached_at, now):
+                triggers.append(EscalationTrigger.FIRST_RESPONSE_BREACH)
         if request.resolution_due_at < now and request.resolution_breached_at is None:
-            request.resolution_breached_at = now
-            triggers.append(EscalationTrigger.RESOLUTION_BREACH)
+            if _claim_breach(session, request, ServiceRequest.resolution_breached_at, now):
+                triggers.append(EscalationTrigger.RESOLUTION_BREACH)
         for trigger in triggers:
             escalation = escalate(session, request, request.account, None, trigger=trigger, now=now)
             if escalation is not None:
@@ -386,7 +399,11 @@ def give_feedback(session: Session, account: Account, by: User, *, rating: int, 
     feedback = Feedback(account_id=account.id, request_id=request.id if request else None, user_id=by.id,
                         rating=rating, comment=comment.strip(), created_at=now)
     session.add(feedback)
-    session.flush()
+    try:
+        session.flush()
+    except sa.exc.IntegrityError:  # a concurrent rating of the same request won
+        session.rollback()
+        raise RequestError(_l("Feedback on this request has already been given.")) from None
     audit.record(session, "feedback.given", feedback, actor=by, data={"rating": rating})
     if rating <= LOW_RATING:
         managers = account_managers(session, account)
@@ -420,28 +437,28 @@ def awaiting_feedback(session: Session, user: User) -> list[ServiceRequest]:
 
 
 def csat_by_month(session: Session, accounts: list[Account], months: int = 12, today: date | None = None) -> list[dict]:
-    """Per account and month: number of ratings, average, and CSAT (share rated 4-5)."""
+    """Per account and local month (the last ``months`` of them, this one included):
+    number of ratings, average, and CSAT (the share rated 4 or 5)."""
     today = today or date.today()
-    start = (today.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
-    rows = session.execute(
-        sa.select(Feedback.account_id, Feedback.created_at, Feedback.rating)
-        .where(Feedback.account_id.in_([a.id for a in accounts]),
-               Feedback.created_at >= datetime.combine(start, datetime.min.time(), tzinfo=ZoneInfo("UTC")))
-    ).all()
-    zones = {a.id: ZoneInfo(a.timezone) for a in accounts}
-    table: dict[tuple[int, date], list[int]] = {}
-    for account_id, created_at, rating in rows:
-        local = created_at.astimezone(zones[account_id]).date().replace(day=1)
-        table.setdefault((account_id, local), []).append(rating)
+    year, month = divmod(today.year * 12 + today.month - 1 - (months - 1), 12)
+    first_month = date(year, month + 1, 1)
     result = []
     for account in accounts:
-        for (account_id, month), ratings in sorted(table.items(), key=lambda kv: kv[0][1], reverse=True):
-            if account_id == account.id:
-                result.append({
-                    "account": account, "month": month, "count": len(ratings),
-                    "average": sum(ratings) / len(ratings),
-                    "csat": sum(1 for r in ratings if r >= 4) / len(ratings),
-                })
+        zone = ZoneInfo(account.timezone)
+        since = datetime.combine(first_month, datetime.min.time(), tzinfo=zone)
+        rows = session.execute(
+            sa.select(Feedback.created_at, Feedback.rating)
+            .where(Feedback.account_id == account.id, Feedback.created_at >= since)
+        ).all()
+        by_month: dict[date, list[int]] = {}
+        for created_at, rating in rows:
+            by_month.setdefault(created_at.astimezone(zone).date().replace(day=1), []).append(rating)
+        for month_start, ratings in sorted(by_month.items(), reverse=True):
+            result.append({
+                "account": account, "month": month_start, "count": len(ratings),
+                "average": sum(ratings) / len(ratings),
+                "csat": sum(1 for r in ratings if r >= 4) / len(ratings),
+            })
     return result
 
 
