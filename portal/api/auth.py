@@ -33,9 +33,7 @@ def token(body: TokenRequest):
         error.retry_after = throttled.retry_after
         raise error from None
     if not result.ok:
-        db.session.commit()
         raise ApiError(401, _("The e-mail or password is not correct."), code="invalid_credentials")
     token, expires_at = service.issue_api_token(db.session, result.user)
     audit.record(db.session, "auth.token_issued", result.user, account_id=result.user.account_id, actor=result.user)
-    db.session.commit()
     return {"token": token, "expires_at": iso_time(expires_at)}, 201

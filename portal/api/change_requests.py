@@ -194,7 +194,7 @@ def _contract(account: Account, contract_id: int | None) -> Contract:
 @route(bp, "/change-requests", "GET", "Change requests, newest first", response=ChangeRequestList,
        query={**PAGE_QUERY, "status": "a CR status"}, tag="change requests")
 def list_change_requests():
-    query = sa.select(ChangeRequest)
+    query = sa.select(ChangeRequest).where(*service.visible_to(current_user))
     wanted = request.args.get("status")
     if wanted:
         if wanted not in {s.value for s in CRStatus}:
@@ -206,6 +206,8 @@ def list_change_requests():
 @route(bp, "/change-requests/<int:change_request_id>", "GET", "A change request with its lines",
        response=ChangeRequestOut, load={"change_request_id": ChangeRequest}, tag="change requests")
 def get_change_request(change_request: ChangeRequest):
+    if not service.can_see(change_request, current_user):
+        raise ApiError(404)
     return cr_json(change_request)
 
 
@@ -223,7 +225,6 @@ def create_change_request(body: ChangeRequestIn):
                                   effective_date=body.effective_date, lines=lines)
     except service.ChangeRequestError as error:
         _refuse(error)
-    db.session.commit()
     return cr_json(cr), 201
 
 
@@ -234,7 +235,6 @@ def submit_change_request(change_request: ChangeRequest):
         service.submit(db.session, change_request, _account(change_request.account_id), current_user)
     except service.ChangeRequestError as error:
         _refuse(error)
-    db.session.commit()
     return cr_json(change_request)
 
 
@@ -249,7 +249,6 @@ def internal_decision(change_request: ChangeRequest, body: InternalDecisionIn):
                                   user_agent=request.user_agent.string)
     except service.ChangeRequestError as error:
         _refuse(error)
-    db.session.commit()
     return cr_json(change_request)
 
 
@@ -260,7 +259,6 @@ def _decide(change_request: ChangeRequest, body: DecisionIn, decision: Decision)
                        reason=body.reason, ip=request.remote_addr or "", user_agent=request.user_agent.string)
     except service.ChangeRequestError as error:
         _refuse(error)
-    db.session.commit()
     return cr_json(change_request)
 
 
@@ -286,7 +284,6 @@ def implement_change_request(change_request: ChangeRequest):
         service.implement(db.session, change_request, current_user)
     except service.ChangeRequestError as error:
         _refuse(error)
-    db.session.commit()
     return cr_json(change_request)
 
 
@@ -300,7 +297,6 @@ def issue_amendment(change_request: ChangeRequest, body: LanguagesIn):
         document = documents.issue_amendment(db.session, change_request, account, current_user, list(body.languages))
     except service.ChangeRequestError as error:
         _refuse(error)
-    db.session.commit()
     return document_json(document), 201
 
 
@@ -322,7 +318,6 @@ def issue_work_order(body: WorkOrderIn):
         )
     except service.ChangeRequestError as error:
         _refuse(error)
-    db.session.commit()
     return document_json(document), 201
 
 

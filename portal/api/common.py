@@ -92,8 +92,13 @@ def route(
             if body is not None:
                 kwargs["body"] = parse_body(body)
             if idempotent and request.headers.get("Idempotency-Key"):
-                return _replay_or_run(view, args, kwargs)
-            return view(*args, **kwargs)
+                result = _replay_or_run(view, args, kwargs)
+            else:
+                result = view(*args, **kwargs)
+            # One unit of work per call: views and services only flush; what they did
+            # is committed here, once, or rolled back by the error handler.
+            db.session.commit()
+            return result
 
         wrapped.public = public
         bp.add_url_rule(rule, view_func=wrapped, methods=[method])
@@ -109,9 +114,10 @@ def _replay_or_run(view: Callable, args, kwargs):
     """Answer a retried request (same ``Idempotency-Key``, same body) with the stored
     answer instead of doing it twice; the same key with another body is a 422.
 
-    The key is inserted in the view's own transaction, so it is stored exactly when the
-    view's change is, and a concurrent duplicate waits on the unique index and then
-    finds the stored answer. A view that fails stores nothing: the retry runs again."""
+    The key, the view's change and the answer are committed together (by ``route``), so
+    a key is never left without its answer; a concurrent duplicate waits on the unique
+    index (PostgreSQL) or the write lock (SQLite) and then finds the stored answer. A
+    view that fails stores nothing: the retry runs again."""
     from portal.models import IdempotencyKey
 
     key = request.headers["Idempotency-Key"].strip()
@@ -136,7 +142,6 @@ def _replay_or_run(view: Callable, args, kwargs):
             continue
         body, status = view(*args, **kwargs)
         record.status_code, record.response = status, body
-        db.session.commit()
         return body, status
     raise ApiError(409, _("The first request with this Idempotency-Key is still running."))
 
@@ -192,7 +197,7 @@ def money(value: Decimal | None, currency: str | None = None) -> str | None:
         from docgen.formatting import quantize_money
 
         return str(quantize_money(value, currency))
-    return str(value.normalize()) if value == value.to_integral() else str(value)
+    return format(value.normalize(), "f")
 
 
 # --- pagination --------------------------------------------------------------------

@@ -138,7 +138,6 @@ def create_request(body: RequestIn):
         db.session, account, current_user, category=RequestCategory(body.category), subject=body.subject,
         description=body.description, priority=Priority(body.priority),
     )
-    db.session.commit()
     return request_json(created), 201
 
 
@@ -158,7 +157,6 @@ def add_comment(service_request: ServiceRequest, body: CommentIn):
                                       internal=body.internal and current_user.is_firm)
     except service.RequestError as error:
         _refuse(error)
-    db.session.commit()
     return comment_json(comment), 201
 
 
@@ -172,6 +170,5 @@ def give_feedback(body: FeedbackIn):
                                          request=rated)
     except service.RequestError as error:
         _refuse(error)
-    db.session.commit()
     return {"id": feedback.id, "account_id": feedback.account_id, "rating": feedback.rating, "comment": feedback.comment,
             "request_id": feedback.request_id, "created_at": iso_time(feedback.created_at)}, 201

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_fresh
 from sqlalchemy.orm import selectinload
@@ -37,9 +37,12 @@ bp = Blueprint("change_requests", __name__)
 
 
 def _load(change_request_id: int) -> ChangeRequest:
-    return get_or_404(db.session, ChangeRequest, change_request_id,
-                      selectinload(ChangeRequest.lines), selectinload(ChangeRequest.approvals),
-                      selectinload(ChangeRequest.versions), selectinload(ChangeRequest.contract))
+    cr = get_or_404(db.session, ChangeRequest, change_request_id,
+                    selectinload(ChangeRequest.lines), selectinload(ChangeRequest.approvals),
+                    selectinload(ChangeRequest.versions), selectinload(ChangeRequest.contract))
+    if not service.can_see(cr, current_user):
+        abort(404)
+    return cr
 
 
 def _account(cr: ChangeRequest) -> Account:
@@ -63,7 +66,7 @@ def index():
     status = request.args.get("status") or None
     account_id = request.args.get("account", type=int)
     wanted = CRStatus(status) if status in {s.value for s in CRStatus} else None
-    rows = service.tracker(db.session, status=wanted, account_id=account_id)
+    rows = service.tracker(db.session, current_user, status=wanted, account_id=account_id)
     return render_template("change_requests/index.html", rows=rows, accounts=visible_accounts(db.session),
                            statuses=CRStatus, args=request.args, contract=None)
 
@@ -74,7 +77,7 @@ def tracker(contract_id: int):
     contract = get_or_404(db.session, Contract, contract_id)
     status = request.args.get("status")
     wanted = CRStatus(status) if status in {s.value for s in CRStatus} else None
-    rows = service.tracker(db.session, contract=contract, status=wanted)
+    rows = service.tracker(db.session, current_user, contract=contract, status=wanted)
     fmt = request.args.get("format")
     if fmt:
         return table_response(fmt, f"{contract.number}-change-requests", *_tracker_table(rows))

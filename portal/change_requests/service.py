@@ -102,9 +102,12 @@ def _exact(value: Decimal | None) -> Decimal | None:
     return None if value is None else Decimal(value).quantize(STORED)
 
 
-def canonical_content(cr: ChangeRequest) -> dict[str, Any]:
-    """Everything the client approves, and nothing else."""
+def canonical_content(cr: ChangeRequest, version_number: int) -> dict[str, Any]:
+    """Everything the client approves, and nothing else. The version number is part of
+    it, so a resubmission of the same content is a new version with its own hash (a
+    decision on the old one cannot count for it)."""
     return {
+        "version": version_number,
         "number": cr.number,
         "contract": cr.contract.number,
         "title": cr.title,
@@ -161,6 +164,9 @@ def _build_lines(session: Session, contract: Contract, lines: list[LineInput]) -
         if line.quantity < 0 or line.unit_price < 0:
             raise ChangeRequestError(_l("Quantities and prices cannot be negative."), status=422,
                                      fields={where: "negative"})
+        if any(value != value.quantize(STORED) for value in (line.quantity, line.unit_price)):
+            # What is approved must be what is stored: no silent rounding.
+            raise ChangeRequestError(_l("Use at most 4 decimal places."), status=422, fields={where: "too many decimals"})
         row = ChangeRequestLine(account_id=contract.account_id, position=index, change=line.change,
                                 description=_clean_text(line.description), unit=line.unit.strip(),
                                 quantity=line.quantity, unit_price=line.unit_price)
@@ -228,18 +234,36 @@ def edit(
     if not title:
         raise ChangeRequestError(_l("Give the change request a title."), status=422, fields={"title": "required"})
     built = _build_lines(session, cr.contract, lines)
+    # Claim the CR as it was loaded: a decision committed since then wins, and a
+    # decision arriving now waits for this edit and then finds a new version.
+    _claim_for_edit(session, cr)
+    before = canonical_json(canonical_content(cr, cr.version_number))
     cr.lines.clear()
     session.flush()
     cr.title, cr.description, cr.in_scope, cr.effective_date = title, _clean_text(description), in_scope, effective_date
     cr.lines.extend(built)
     cr.price_impact = price_impact(built)
     session.flush()
+    if canonical_json(canonical_content(cr, cr.version_number)) == before:
+        return cr  # nothing changed: the pending version stands
     audit.record(session, "change_request.edited", cr, actor=by)
     if cr.status in PENDING:
         submit(session, cr, account, by)
     elif cr.status is CRStatus.REJECTED:
         cr.status = CRStatus.DRAFT
     return cr
+
+
+def _claim_for_edit(session: Session, cr: ChangeRequest) -> None:
+    version_as_seen = ChangeRequest.version.is_(None) if cr.version is None else ChangeRequest.version == cr.version
+    result = session.execute(
+        sa.update(ChangeRequest)
+        .where(ChangeRequest.id == cr.id, ChangeRequest.status == cr.status, version_as_seen)
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict(_l("This change request was decided or changed in the meantime. Reload it to see its current version."))
 
 
 def submit(session: Session, cr: ChangeRequest, account: Account, by: User | None) -> ChangeRequestVersion:
@@ -250,7 +274,7 @@ def submit(session: Session, cr: ChangeRequest, account: Account, by: User | Non
         raise ChangeRequestError(_l("A decided change request cannot be submitted again."))
     if not cr.lines:
         raise ChangeRequestError(_l("Add at least one line."), status=422, fields={"lines": "required"})
-    canonical = canonical_json(canonical_content(cr))
+    canonical = canonical_json(canonical_content(cr, cr.version_number + 1))
     digest = content_hash(canonical)
     now = utcnow()
     for old in cr.versions:
@@ -384,7 +408,10 @@ def implement(session: Session, cr: ChangeRequest, by: User) -> None:
     position = max((s.position for s in contract.scope_lines), default=0)
     for line in cr.lines:
         if line.change in (LineChange.REMOVE, LineChange.MODIFY):
-            old = by_id[line.scope_line_id]
+            old = by_id.get(line.scope_line_id)
+            if old is None or old.removed_at is not None:
+                raise Conflict(_l("A contract line this change request changes was changed by another one. "
+                                  "Draft a new change request on the current scope."))
             old.removed_at, old.removed_by_change_request_id = now, cr.id
         if line.change in (LineChange.ADD, LineChange.MODIFY):
             position += 1
@@ -404,10 +431,10 @@ def implement(session: Session, cr: ChangeRequest, by: User) -> None:
 # --- reading ---------------------------------------------------------------------------
 
 
-def tracker(session: Session, contract: Contract | None = None, status: CRStatus | None = None,
+def tracker(session: Session, user: User, contract: Contract | None = None, status: CRStatus | None = None,
             account_id: int | None = None) -> list[ChangeRequest]:
-    """The Change Request Note tracker: every CR (of a contract), newest first."""
-    query = (sa.select(ChangeRequest)
+    """The Change Request Note tracker: every CR (of a contract) ``user`` may see, newest first."""
+    query = (sa.select(ChangeRequest).where(*visible_to(user))
              .options(selectinload(ChangeRequest.approvals).selectinload(Approval.user),
                       selectinload(ChangeRequest.contract))
              .order_by(ChangeRequest.created_at.desc(), ChangeRequest.id.desc()))
@@ -420,6 +447,19 @@ def tracker(session: Session, contract: Contract | None = None, status: CRStatus
     return list(session.scalars(query))
 
 
+FIRM_ONLY = (CRStatus.DRAFT, CRStatus.PENDING_INTERNAL_APPROVAL)
+
+
+def visible_to(user: User) -> list:
+    """Conditions hiding what the client does not see yet: drafts and CRs awaiting the
+    firm's internal approval."""
+    return [ChangeRequest.status.not_in(FIRM_ONLY)] if user.is_client else []
+
+
+def can_see(cr: ChangeRequest, user: User) -> bool:
+    return not (user.is_client and cr.status in FIRM_ONLY)
+
+
 def pending_for(session: Session, user: User) -> list[ChangeRequest]:
     """What waits on ``user``: client approvers their account's CRs pending client
     approval; admins the CRs pending internal approval."""
@@ -429,8 +469,10 @@ def pending_for(session: Session, user: User) -> list[ChangeRequest]:
         wanted = CRStatus.PENDING_INTERNAL_APPROVAL
     else:
         return []
-    return list(session.scalars(sa.select(ChangeRequest).where(ChangeRequest.status == wanted)
-                                .order_by(ChangeRequest.submitted_at)))
+    query = sa.select(ChangeRequest).where(ChangeRequest.status == wanted).order_by(ChangeRequest.submitted_at)
+    if user.role is Role.ADMIN:  # an admin never approves their own CR
+        query = query.where(sa.or_(ChangeRequest.created_by_id.is_(None), ChangeRequest.created_by_id != user.id))
+    return list(session.scalars(query))
 
 
 # --- notifications ---------------------------------------------------------------------
