@@ -20,13 +20,16 @@ def register(app: Flask) -> None:
     app.cli.add_command(audit_group)
     app.cli.add_command(sla_group)
     app.cli.add_command(mail_group)
+    app.cli.add_command(import_group)
 
 
 @click.command("seed-demo")
 @with_appcontext
 @click.option("--password", default=None, help="Password for every demo user (default: see the README).")
 @click.option("--if-empty", is_flag=True, help="Do nothing (exit 0) when the database already holds data.")
-def seed_demo(password: str | None, if_empty: bool) -> None:
+@click.option("--scale", default=0, type=click.IntRange(min=0), metavar="N",
+              help="Also load N synthetic invoices over generated accounts (for benchmarks).")
+def seed_demo(password: str | None, if_empty: bool, scale: int) -> None:
     """Load the demo accounts, users, contracts and history into an empty database."""
     from portal import demo
 
@@ -41,6 +44,11 @@ def seed_demo(password: str | None, if_empty: bool) -> None:
             sys.exit(1)
         summary = demo.load(db.session, password=password or demo.DEFAULT_PASSWORD)
         db.session.commit()
+        if scale:
+            from portal.billing.scale import load_scale
+
+            summary += "; " + load_scale(db.session, scale, password=password or demo.DEFAULT_PASSWORD)
+            db.session.commit()
     click.echo(f"Demo data loaded: {summary}.")
     click.echo(f"Sign in as e.g. approver@huanan.example with the password {password or demo.DEFAULT_PASSWORD!r}.")
 
@@ -135,3 +143,17 @@ def mail_send(loop: bool, interval: int) -> None:
             if not loop:
                 return
             time.sleep(interval)
+
+
+import_group = AppGroup("import", help="Import data from the billing system and KPI sources.")
+
+
+@import_group.command("invoices")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_invoices(file: str) -> None:
+    """Upsert invoices and credit notes from a CSV file (format in the README): all or
+    nothing per file; a bad row is named by its line and field."""
+    from portal.billing.imports import run_invoice_import
+
+    with unscoped():
+        run_invoice_import(db.session, file)

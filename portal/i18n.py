@@ -171,6 +171,20 @@ LABELS = {
         "plan": _l("Business plan"),
         "review_pack": _l("Monthly service review"),
     },
+    "invoice_status": {
+        "issued": _l("Issued"),
+        "overdue": _l("Overdue"),
+        "paid": _l("Paid"),
+        "disputed": _l("Disputed"),
+        "credited": _l("Credited"),
+    },
+    "ageing": {
+        "current": _l("Not yet due"),
+        "1-30": _l("1-30 days"),
+        "31-60": _l("31-60 days"),
+        "61-90": _l("61-90 days"),
+        "90+": _l("Over 90 days"),
+    },
     "escalation_trigger": {
         "client": _l("Escalated by the client"),
         "first_response_breach": _l("First response target missed"),

@@ -42,6 +42,8 @@ from portal.models import (
     Plan,
     PlanReview,
     PlanType,
+    PurchaseOrder,
+    RevenueForecast,
     Priority,
     RequestCategory,
     RequestComment,
@@ -149,7 +151,11 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
                              currency=currency, amount=Decimal("120.00"), reason="Correction")
     action = ActionItem(account_id=account.id, title=f"Action of {key}", source=ActionSource.MEETING,
                         due_date=today + timedelta(days=30))
-    session.add_all([credit_note, action])
+    purchase_order = PurchaseOrder(account_id=account.id, contract_id=contract.id, number=f"PO-{key}", currency=currency,
+                                   amount=Decimal("50000.00"), issued_on=today - timedelta(days=60))
+    forecast = RevenueForecast(account_id=account.id, month=today.replace(day=1), currency=currency,
+                               amount=Decimal("10000.00"))
+    session.add_all([credit_note, action, purchase_order, forecast])
 
     cr = new_change_request(session, contract, created_by=am, title={"en": f"CR of {key}"},
                             description={"en": "More payroll"}, in_scope=False, effective_date=today + timedelta(days=30))
@@ -173,7 +179,7 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
         contract=contract, scope_line=scope_line, kpi=kpi, request=request, comment=comment, attachment=attachment,
         file=stored, feedback=feedback, escalation=escalation, invoice=invoice, credit_note=credit_note, action=action,
         change_request=cr, change_request_version=version, approval=approval, document=document, plan=plan,
-        plan_review=review, user=client_user,
+        plan_review=review, user=client_user, purchase_order=purchase_order, forecast=forecast,
     )
     return world
 

@@ -19,6 +19,7 @@ from portal.auth import passwords, throttle
 from portal.models import ApiToken, User, UserSession
 from portal.models.base import utcnow
 from portal.models.user import hash_token
+from portal.security import unscoped
 
 
 class SignInThrottled(Exception):
@@ -91,9 +92,13 @@ def load_session_user(session: Session, token: str) -> tuple[User | None, bool]:
     (at most once a minute, so reading pages seldom writes; the caller commits)."""
     if not token:
         return None, False
-    record = session.scalar(
-        sa.select(UserSession).where(UserSession.token_hash == hash_token(token)).options(sa.orm.joinedload(UserSession.user))
-    )
+    # Identity comes before scope: the user's own account is loaded with them (one
+    # query), which the account filter cannot decide before it knows who is asking.
+    with unscoped():
+        record = session.scalar(
+            sa.select(UserSession).where(UserSession.token_hash == hash_token(token))
+            .options(sa.orm.joinedload(UserSession.user).joinedload(User.account))
+        )
     now = utcnow()
     if record is None or record.revoked_at is not None or record.expires_at <= now or not record.user.active:
         return None, False
@@ -153,9 +158,11 @@ def issue_api_token(session: Session, user: User) -> tuple[str, datetime]:
 
 
 def load_token_user(session: Session, token: str) -> User | None:
-    record = session.scalar(
-        sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token)).options(sa.orm.joinedload(ApiToken.user))
-    )
+    with unscoped():
+        record = session.scalar(
+            sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token))
+            .options(sa.orm.joinedload(ApiToken.user).joinedload(User.account))
+        )
     now = utcnow()
     if record is None or record.revoked_at is not None or record.expires_at <= now or not record.user.active:
         return None

@@ -101,11 +101,12 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
-def str_enum(enum_cls: type[enum.Enum], length: int = 32) -> sa.Enum:
-    """Store an enum by value in a VARCHAR with a CHECK constraint (portable, readable)."""
+def str_enum(enum_cls: type[enum.Enum], length: int = 32, name: str | None = None) -> sa.Enum:
+    """Store an enum by value in a VARCHAR with a CHECK constraint (portable, readable).
+    ``name`` names the constraint when a table has two columns of one enum."""
     return sa.Enum(
         enum_cls,
-        name=enum_cls.__name__.lower(),
+        name=name or enum_cls.__name__.lower(),
         native_enum=False,
         create_constraint=True,
         length=length,

@@ -31,6 +31,8 @@ class Invoice(AccountOwned, TimestampMixin, Base):
     __table_args__ = (
         # Keyset pagination and the list's filters: newest first within an account.
         sa.Index("ix_invoices_account_issue", "account_id", "issue_date", "id"),
+        # Open items, overdue and ageing: unpaid invoices by due date.
+        sa.Index("ix_invoices_account_status_due", "account_id", "status", "due_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +50,10 @@ class Invoice(AccountOwned, TimestampMixin, Base):
     po_number: Mapped[str | None] = mapped_column(sa.String(60), index=True)
     status: Mapped[InvoiceStatus] = mapped_column(str_enum(InvoiceStatus), default=InvoiceStatus.ISSUED)
     paid_on: Mapped[date | None]
+    # While disputed: the status to return to when the dispute is settled.
+    status_before_dispute: Mapped[InvoiceStatus | None] = mapped_column(
+        str_enum(InvoiceStatus, name="status_before_dispute")
+    )
 
     account: Mapped[Account] = relationship()
     lines: Mapped[list[InvoiceLine]] = relationship(
@@ -83,3 +89,33 @@ class CreditNote(AccountOwned, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     invoice: Mapped[Invoice] = relationship(back_populates="credit_notes")
+
+
+class PurchaseOrder(AccountOwned, Base):
+    """A client purchase order that invoices draw down (by ``po_number``)."""
+
+    __tablename__ = "purchase_orders"
+    __table_args__ = (sa.UniqueConstraint("account_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contracts.id", ondelete="SET NULL"))
+    number: Mapped[str] = mapped_column(sa.String(60))
+    description: Mapped[str] = mapped_column(sa.String(300), default="")
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    issued_on: Mapped[date]
+    valid_until: Mapped[date | None]
+
+
+class RevenueForecast(AccountOwned, Base):
+    """The account manager's forecast of billed revenue for one month."""
+
+    __tablename__ = "revenue_forecasts"
+    __table_args__ = (sa.UniqueConstraint("account_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date]  # the first day of the month
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

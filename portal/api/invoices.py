@@ -1,0 +1,133 @@
+"""GET /invoices, GET /invoices/{id}, POST /invoices/{id}/dispute."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask import request
+from flask_babel import gettext as _
+from flask_login import current_user
+from pydantic import BaseModel, Field
+
+from portal.api import bp
+from portal.api.common import PAGE_QUERY, ApiError, iso_date, iso_time, money, paginate, route
+from portal.api.requests import RequestOut, request_json
+from portal.billing import service
+from portal.extensions import db
+from portal.models import Account, Invoice
+from portal.security import get_or_404
+from portal.service_requests.routes import CLIENTS
+
+STATUSES = ("issued", "overdue", "paid", "disputed", "credited")
+
+
+class LineOut(BaseModel):
+    description: str
+    quantity: str
+    unit_price: str
+    amount: str
+
+
+class CreditNoteOut(BaseModel):
+    number: str
+    issue_date: str
+    amount: str
+    reason: str
+
+
+class InvoiceOut(BaseModel):
+    id: int
+    account_id: int
+    contract_id: int | None
+    number: str
+    service_location: str
+    period_start: str
+    period_end: str
+    issue_date: str
+    due_date: str
+    currency: str
+    subtotal: str
+    tax: str
+    total: str
+    po_number: str | None
+    status: str
+    overdue: bool
+    paid_on: str | None
+    created_at: str
+
+
+class InvoiceDetail(InvoiceOut):
+    lines: list[LineOut]
+    credit_notes: list[CreditNoteOut]
+    outstanding: str
+
+
+class InvoiceList(BaseModel):
+    items: list[InvoiceOut]
+    next_cursor: str | None
+
+
+class DisputeIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=5000)
+    line_ids: list[int] = []
+
+
+def invoice_json(invoice: Invoice, today: date) -> dict:
+    c = invoice.currency
+    return {
+        "id": invoice.id, "account_id": invoice.account_id, "contract_id": invoice.contract_id,
+        "number": invoice.number, "service_location": invoice.service_location,
+        "period_start": iso_date(invoice.period_start), "period_end": iso_date(invoice.period_end),
+        "issue_date": iso_date(invoice.issue_date), "due_date": iso_date(invoice.due_date), "currency": c,
+        "subtotal": money(invoice.subtotal, c), "tax": money(invoice.tax, c), "total": money(invoice.total, c),
+        "po_number": invoice.po_number, "status": invoice.status.value, "overdue": service.is_overdue(invoice, today),
+        "paid_on": iso_date(invoice.paid_on), "created_at": iso_time(invoice.created_at),
+    }
+
+
+def _todays() -> dict[int, date]:
+    if current_user.is_client:
+        return service.todays([current_user.account])
+    return service.todays(list(db.session.scalars(sa.select(Account))))
+
+
+@route(bp, "/invoices", "GET", "Invoices, newest issue date first", response=InvoiceList, tag="invoices",
+       query={**PAGE_QUERY, "status": ", ".join(STATUSES)})
+def list_invoices():
+    status = request.args.get("status")
+    if status and status not in STATUSES:
+        raise ApiError(422, _("Some fields are not valid."), fields={"status": f"one of {', '.join(STATUSES)}"})
+    todays = _todays()
+    conditions = service.InvoiceFilters(status=status).conditions(todays)
+    return paginate(db.session, sa.select(Invoice).where(*conditions), [Invoice.issue_date, Invoice.id],
+                    lambda invoice: invoice_json(invoice, todays.get(invoice.account_id, date.today())))
+
+
+@route(bp, "/invoices/<int:invoice_id>", "GET", "An invoice with its lines and credit notes", response=InvoiceDetail,
+       load={"invoice_id": Invoice}, tag="invoices")
+def get_invoice(invoice: Invoice):
+    account = get_or_404(db.session, Account, invoice.account_id)
+    c = invoice.currency
+    return {
+        **invoice_json(invoice, service.local_today(account)),
+        "lines": [{"description": line.description, "quantity": money(line.quantity),
+                   "unit_price": money(line.unit_price, c), "amount": money(line.amount, c)} for line in invoice.lines],
+        "credit_notes": [{"number": n.number, "issue_date": iso_date(n.issue_date), "amount": money(n.amount, c),
+                          "reason": n.reason} for n in invoice.credit_notes],
+        "outstanding": money(service.outstanding(invoice), c),
+    }
+
+
+@route(bp, "/invoices/<int:invoice_id>/dispute", "POST", "Dispute an invoice: raises a billing enquiry",
+       roles=CLIENTS, body=DisputeIn, response=RequestOut, status=201, load={"invoice_id": Invoice}, tag="invoices")
+def dispute_invoice(invoice: Invoice, body: DisputeIn):
+    account = get_or_404(db.session, Account, invoice.account_id)
+    try:
+        enquiry = service.dispute(db.session, invoice, account, current_user, reason=body.reason,
+                                  disputed_lines=body.line_ids)
+    except service.BillingError as error:
+        db.session.rollback()
+        raise ApiError(error.status, str(error.message), code="conflict" if error.status == 409 else "invalid") from None
+    return {**request_json(enquiry), "invoice_id": invoice.id}, 201
+

@@ -1,0 +1,1 @@
+"""Invoices, credit notes, purchase orders and the numbers finance watches."""

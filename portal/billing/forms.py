@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, MultipleFileField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+
+class DisputeForm(FlaskForm):
+    reason = TextAreaField(_l("What is wrong with this invoice?"), validators=[DataRequired(), Length(max=5000)])
+    lines = SelectMultipleField(_l("Disputed lines (optional)"), coerce=int, validate_choice=False)
+    attachments = MultipleFileField(_l("Attachments"))
+    submit = SubmitField(_l("Dispute invoice"))
+
+
+class SettleForm(FlaskForm):
+    explanation = TextAreaField(_l("Explanation to the client"), validators=[DataRequired(), Length(max=5000)])
+    credit_number = StringField(_l("Credit note number (to credit)"), validators=[Optional(), Length(max=40)])
+    credit_amount = DecimalField(_l("Credit amount, tax included"), places=None, validators=[Optional(), NumberRange(min=0)])
+    submit = SubmitField(_l("Settle the dispute"))
+
+
+class ForecastForm(FlaskForm):
+    submit = SubmitField(_l("Save forecast"))

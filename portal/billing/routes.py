@@ -1,0 +1,241 @@
+"""Invoices for the client and the firm: the list, an invoice, disputes, the
+statement of account, and the finance overview of an account."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from portal import charts
+from portal.billing import service
+from portal.billing.forms import DisputeForm, ForecastForm, SettleForm
+from portal.exports import table_response
+from portal.extensions import db
+from portal.files import UploadError, check_uploads, uploads_from_request
+from portal.forms import choices
+from portal.main.service import current_contract, visible_accounts
+from portal.models import Account, Invoice, Role, ServiceRequest
+from portal.security import get_or_404, require_role
+
+bp = Blueprint("billing", __name__)
+
+FINANCE = (Role.FINANCE, Role.ADMIN)
+FIRM_FINANCE_VIEW = (Role.ACCOUNT_MANAGER, Role.FINANCE, Role.ADMIN)
+CLIENTS = (Role.CLIENT_VIEWER, Role.CLIENT_APPROVER)
+PAGE_SIZE = 50
+
+
+def _accounts() -> list[Account]:
+    """The caller's accounts; a client's comes with the signed-in user (no query)."""
+    if current_user.is_client:
+        return [current_user.account]
+    return visible_accounts(db.session)
+
+
+def _filters() -> service.InvoiceFilters:
+    args = request.args
+    period = None
+    if args.get("period"):
+        try:
+            period = date.fromisoformat(args["period"] + "-01")
+        except ValueError:
+            flash(_("Write the period as YYYY-MM."), "error")
+    return service.InvoiceFilters(
+        status=args.get("status") or None, period=period, service_location=args.get("location") or None,
+        po_number=(args.get("po") or "").strip() or None, number=(args.get("q") or "").strip()[:40] or None,
+        account_id=args.get("account", type=int) if not current_user.is_client else None,
+    )
+
+
+def _cursor(raw: str | None) -> tuple[date, int] | None:
+    if not raw:
+        return None
+    try:
+        day, ident = raw.split("_", 1)
+        return date.fromisoformat(day), int(ident)
+    except ValueError:
+        abort(400)
+
+
+@bp.route("/invoices")
+def index():
+    accounts = _accounts()
+    todays = service.todays(accounts)
+    conditions = _filters().conditions(todays)
+    rows, next_key = service.list_page(db.session, conditions, after=_cursor(request.args.get("after")), limit=PAGE_SIZE)
+    totals = service.totals_by_currency(db.session, conditions)
+    args = {k: v for k, v in request.args.items() if k != "after"}
+    next_url = url_for("billing.index", **args, after=f"{next_key[0].isoformat()}_{next_key[1]}") if next_key else None
+    return render_template("billing/index.html", rows=rows, totals=totals, next_url=next_url, args=request.args,
+                           accounts=accounts, names={a.id: a.name for a in accounts}, todays=todays,
+                           statuses=["issued", "overdue", "paid", "disputed", "credited"], first_url=url_for("billing.index", **args))
+
+
+def _load(invoice_id: int) -> Invoice:
+    return get_or_404(db.session, Invoice, invoice_id, selectinload(Invoice.lines), selectinload(Invoice.credit_notes))
+
+
+@bp.route("/invoices/<int:invoice_id>")
+def detail(invoice_id: int):
+    invoice = _load(invoice_id)
+    account = get_or_404(db.session, Account, invoice.account_id)
+    today = service.local_today(account)
+    dispute_form = DisputeForm()
+    dispute_form.lines.choices = choices((line.id, line.description) for line in invoice.lines)
+    enquiries = db.session.scalars(sa.select(ServiceRequest).where(ServiceRequest.invoice_id == invoice.id)
+                                   .order_by(ServiceRequest.created_at.desc())).all()
+    return render_template(
+        "billing/detail.html", invoice=invoice, account=account, today=today, status=service.shown_status(invoice, today),
+        outstanding=service.outstanding(invoice), credited=service.credited(invoice), enquiries=enquiries,
+        dispute_form=dispute_form, settle_form=SettleForm(), can_dispute=current_user.role in CLIENTS,
+        can_settle=current_user.role in FINANCE,
+    )
+
+
+@bp.route("/invoices/<int:invoice_id>/dispute", methods=["POST"])
+@require_role(*CLIENTS)
+def dispute(invoice_id: int):
+    invoice = _load(invoice_id)
+    account = get_or_404(db.session, Account, invoice.account_id)
+    form = DisputeForm()
+    form.lines.choices = choices((line.id, line.description) for line in invoice.lines)
+    if not form.validate_on_submit():
+        flash(_("Say what is wrong with the invoice."), "error")
+        return redirect(url_for("billing.detail", invoice_id=invoice.id))
+    try:
+        files = check_uploads(uploads_from_request())
+        enquiry = service.dispute(db.session, invoice, account, current_user, reason=form.reason.data,
+                                  disputed_lines=form.lines.data or [], files=files)
+    except UploadError as error:
+        flash(str(error.message), "error")
+    except service.BillingError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(_("Your billing enquiry #%(id)d is raised; the invoice shows as disputed until it is settled.", id=enquiry.id), "success")
+        return redirect(url_for("requests.detail", request_id=enquiry.id))
+    return redirect(url_for("billing.detail", invoice_id=invoice.id))
+
+
+@bp.route("/invoices/<int:invoice_id>/settle", methods=["POST"])
+@require_role(*FINANCE)
+def settle(invoice_id: int):
+    invoice = _load(invoice_id)
+    account = get_or_404(db.session, Account, invoice.account_id)
+    form = SettleForm()
+    if form.validate_on_submit():
+        credit = None
+        if form.credit_amount.data:
+            if not form.credit_number.data:
+                flash(_("Give the credit note a number."), "error")
+                return redirect(url_for("billing.detail", invoice_id=invoice.id))
+            credit = (form.credit_number.data.strip(), form.credit_amount.data)
+        try:
+            service.settle_dispute(db.session, invoice, account, current_user, explanation=form.explanation.data,
+                                   credit=credit)
+        except service.BillingError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+        else:
+            db.session.commit()
+            flash(_("The dispute is settled."), "success")
+    else:
+        flash(_("Explain how the dispute is settled."), "error")
+    return redirect(url_for("billing.detail", invoice_id=invoice.id))
+
+
+# --- statement -----------------------------------------------------------------------------
+
+
+@bp.route("/invoices/statement")
+def statement():
+    accounts = _accounts()
+    account_id = request.args.get("account", type=int) or accounts[0].id if accounts else None
+    if account_id is None:
+        abort(404)
+    account = get_or_404(db.session, Account, account_id)
+    result = service.statement(db.session, account)
+    fmt = request.args.get("format")
+    if fmt:
+        header = [_("Invoice"), _("Issue date"), _("Due date"), _("Currency"), _("Open amount"), _("Days overdue"), _("Ageing")]
+        rows = [[inv.number, inv.issue_date, inv.due_date, inv.currency, amount, days, bucket]
+                for inv, amount, bucket, days in result.items]
+        return table_response(fmt, f"statement-{account.id}-{result.today.isoformat()}", header, rows)
+    return render_template("billing/statement.html", account=account, accounts=accounts, result=result,
+                           buckets=service.BUCKETS)
+
+
+# --- the firm's finance overview ---------------------------------------------------------
+
+
+@bp.route("/accounts/<int:account_id>/finance", methods=["GET", "POST"])
+@require_role(*FIRM_FINANCE_VIEW)
+def finance(account_id: int):
+    account = get_or_404(db.session, Account, account_id)
+    contract = current_contract(db.session, account)
+    today = service.local_today(account)
+    months = service.months_back(today, 12)
+    form = ForecastForm()
+    if form.validate_on_submit() and current_user.role in (Role.ACCOUNT_MANAGER, Role.ADMIN) and contract:
+        try:
+            for month in months:
+                raw = (request.form.get(f"forecast-{month.isoformat()}") or "").strip().replace(",", "")
+                service.set_forecast(db.session, account, current_user, month, Decimal(raw) if raw else None,
+                                     contract.currency)
+        except (InvalidOperation, service.BillingError):
+            db.session.rollback()
+            flash(_("A forecast is an amount such as 125000.00."), "error")
+        else:
+            db.session.commit()
+            flash(_("Forecast saved."), "success")
+            return redirect(url_for("billing.finance", account_id=account.id))
+    billed = service.billed_by_month(db.session, account, months)
+    forecast = service.forecasts(db.session, account, months)
+    dso_now = service.dso(db.session, account, today)
+    return render_template(
+        "billing/finance.html", account=account, contract=contract, months=months, billed=billed, forecast=forecast,
+        dso=dso_now, dso_trend=service.dso_trend(db.session, account, months),
+        ytd=service.revenue_ytd(db.session, account, contract, today) if contract else None,
+        orders=service.purchase_orders(db.session, account), form=form,
+        can_forecast=current_user.role in (Role.ACCOUNT_MANAGER, Role.ADMIN),
+    )
+
+
+def _month_labels(months: list[date]) -> list[str]:
+    return [format_date(m, "MMM yy") for m in months]
+
+
+@bp.route("/accounts/<int:account_id>/finance/revenue.svg")
+@require_role(*FIRM_FINANCE_VIEW)
+def revenue_chart(account_id: int):
+    account = get_or_404(db.session, Account, account_id)
+    contract = current_contract(db.session, account)
+    months = service.months_back(service.local_today(account), 12)
+    billed = service.billed_by_month(db.session, account, months)
+    forecast = service.forecasts(db.session, account, months)
+    monthly_acv = [contract.annual_value / 12 if contract else None] * len(months)
+    svg = charts.bars_and_lines(
+        _month_labels(months), (_("Billed"), [billed[m] for m in months]),
+        [(_("ACV per month"), monthly_acv), (_("Forecast"), [forecast[m] for m in months])],
+        title=_("Billed revenue against the ACV"), y_label=contract.currency if contract else "",
+    )
+    return charts.svg_response(svg)
+
+
+@bp.route("/accounts/<int:account_id>/finance/dso.svg")
+@require_role(*FIRM_FINANCE_VIEW)
+def dso_chart(account_id: int):
+    account = get_or_404(db.session, Account, account_id)
+    months = service.months_back(service.local_today(account), 12)
+    trend = service.dso_trend(db.session, account, months)
+    svg = charts.line(_month_labels(months), [(_("Debtor days (DSO)"), [v for _m, v in trend])],
+                      title=_("Debtor days, month by month"), y_label=_("days"))
+    return charts.svg_response(svg)
+

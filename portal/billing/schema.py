@@ -1,0 +1,80 @@
+"""What an invoice or credit note looks like coming in, from the billing system's CSV
+files (``flask import invoices``) or its API calls (``POST /api/v1/invoices``): one set
+of rules for both."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+COUNTRY_PATTERN = r"^[A-Z]{2}$"
+
+
+class LineIn(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    description: str = Field(min_length=1, max_length=500)
+    quantity: Decimal = Field(ge=0, max_digits=16, decimal_places=4)
+    unit_price: Decimal = Field(ge=0, max_digits=16, decimal_places=4)
+
+
+class InvoiceIn(BaseModel):
+    """One invoice (``kind="invoice"``) or credit note (``kind="credit_note"``, with
+    ``credits`` naming the invoice it credits). Accounts and contracts are named by
+    their names and numbers, as the billing system knows them."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    kind: Literal["invoice", "credit_note"] = "invoice"
+    number: str = Field(min_length=1, max_length=40)
+    account: str = Field(min_length=1, max_length=200)
+    contract: str | None = Field(default=None, max_length=40)
+    service_location: str | None = Field(default=None, pattern=COUNTRY_PATTERN)
+    period_start: date | None = None
+    period_end: date | None = None
+    issue_date: date
+    due_date: date | None = None
+    currency: str = Field(pattern=CURRENCY_PATTERN)
+    lines: list[LineIn] = Field(default_factory=list, max_length=2000)
+    tax: Decimal = Field(default=Decimal(0), ge=0, max_digits=16, decimal_places=4)
+    po_number: str | None = Field(default=None, max_length=60)
+    status: Literal["issued", "paid", "disputed", "credited"] = "issued"
+    paid_on: date | None = None
+    credits: str | None = Field(default=None, max_length=40)  # credit notes: the invoice number
+    amount: Decimal | None = Field(default=None, ge=0, max_digits=16, decimal_places=4)  # credit notes
+    reason: str = Field(default="", max_length=2000)
+
+    @field_validator("po_number", "contract", "credits", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InvoiceIn:
+        if self.kind == "invoice":
+            missing = [name for name in ("service_location", "period_start", "period_end", "due_date")
+                       if getattr(self, name) is None]
+            if missing:
+                raise ValueError(f"{missing[0]}: required for an invoice")
+            if not self.lines:
+                raise ValueError("lines: an invoice needs at least one line")
+            if self.period_end < self.period_start:
+                raise ValueError("period_end: before period_start")
+            if self.due_date < self.issue_date:
+                raise ValueError("due_date: before issue_date")
+            if self.status == "paid" and self.paid_on is None:
+                raise ValueError("paid_on: required when the status is paid")
+        else:
+            if not self.credits:
+                raise ValueError("credits: a credit note names the invoice it credits")
+            if self.amount is None and not self.lines:
+                raise ValueError("amount: a credit note needs an amount or lines")
+        return self
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.quantity * line.unit_price for line in self.lines), Decimal(0))

@@ -1,0 +1,411 @@
+"""Invoices as the client and the firm read them: overdue, open items and ageing,
+debtor days, billed revenue against the ACV, forecast against actuals, purchase
+orders, and the dispute flow (a billing enquiry on the invoice).
+
+"Today" is the account's date: an invoice due on the 5th is overdue on the 6th in
+Hanoi, whatever the server's clock says.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from docgen.formatting import quantize_money
+from portal import audit
+from portal.files import CheckedFile
+from portal.models import (
+    Account,
+    CreditNote,
+    Invoice,
+    InvoiceStatus,
+    Priority,
+    PurchaseOrder,
+    RequestCategory,
+    RequestStatus,
+    RevenueForecast,
+    ServiceRequest,
+    User,
+)
+from portal.models.base import utcnow
+from portal.service_requests import service as requests
+
+UNPAID = (InvoiceStatus.ISSUED, InvoiceStatus.DISPUTED)
+BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
+DSO_DAYS = 90
+
+
+class BillingError(requests.RequestError):
+    """The billing workflow says no; ``message`` is for the user."""
+
+
+def local_today(account: Account, now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(ZoneInfo(account.timezone)).date()
+
+
+def is_overdue(invoice: Invoice, today: date) -> bool:
+    return invoice.status in UNPAID and invoice.due_date < today
+
+
+def shown_status(invoice: Invoice, today: date) -> str:
+    """The status a reader sees: ``overdue`` is an unpaid invoice past its due date."""
+    if invoice.status is InvoiceStatus.ISSUED and invoice.due_date < today:
+        return "overdue"
+    return invoice.status.value
+
+
+def credited(invoice: Invoice) -> Decimal:
+    return sum((note.amount for note in invoice.credit_notes), Decimal(0))
+
+
+def outstanding(invoice: Invoice) -> Decimal:
+    """What the client still owes on the invoice."""
+    if invoice.status not in UNPAID:
+        return Decimal(0)
+    return max(invoice.total - credited(invoice), Decimal(0))
+
+
+def bucket(days_past_due: int) -> str:
+    if days_past_due <= 0:
+        return "current"
+    if days_past_due <= 30:
+        return "1-30"
+    if days_past_due <= 60:
+        return "31-60"
+    if days_past_due <= 90:
+        return "61-90"
+    return "90+"
+
+
+# --- the list --------------------------------------------------------------------------
+
+
+@dataclass
+class InvoiceFilters:
+    status: str | None = None  # issued, paid, disputed, credited or overdue
+    period: date | None = None  # the month an invoice's period starts in
+    service_location: str | None = None
+    po_number: str | None = None
+    number: str | None = None  # part of the invoice number
+    account_id: int | None = None
+
+    def conditions(self, todays: dict[int, date]) -> list:
+        """SQL conditions; ``todays`` is each visible account's local date."""
+        conditions = []
+        if self.account_id:
+            conditions.append(Invoice.account_id == self.account_id)
+        if self.status == "overdue":
+            conditions.append(Invoice.status == InvoiceStatus.ISSUED)
+            conditions.append(sa.or_(*(sa.and_(Invoice.account_id == a, Invoice.due_date < d) for a, d in todays.items()))
+                              if todays else sa.false())
+        elif self.status in {s.value for s in InvoiceStatus}:
+            conditions.append(Invoice.status == InvoiceStatus(self.status))
+        if self.period:
+            last = (self.period.replace(day=28) + timedelta(days=4)).replace(day=1)
+            conditions.append(Invoice.period_start >= self.period)
+            conditions.append(Invoice.period_start < last)
+        if self.service_location:
+            conditions.append(Invoice.service_location == self.service_location.upper())
+        if self.po_number:
+            conditions.append(Invoice.po_number == self.po_number)
+        if self.number:
+            escaped = self.number.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            conditions.append(Invoice.number.ilike(f"%{escaped}%", escape="\\"))
+        return conditions
+
+
+def todays(accounts: list[Account]) -> dict[int, date]:
+    return {a.id: local_today(a) for a in accounts}
+
+
+def totals_by_currency(session: Session, conditions: list) -> list[tuple[str, int, Decimal]]:
+    """(currency, number of invoices, total) of the filtered list, in one query."""
+    query = (sa.select(Invoice.currency, sa.func.count(), sa.func.sum(Invoice.total))
+             .where(*conditions).group_by(Invoice.currency).order_by(Invoice.currency))
+    return [(currency, count, total or Decimal(0)) for currency, count, total in session.execute(query)]
+
+
+LIST_COLUMNS = (Invoice.id, Invoice.account_id, Invoice.number, Invoice.service_location, Invoice.period_start,
+                Invoice.issue_date, Invoice.due_date, Invoice.currency, Invoice.total, Invoice.po_number,
+                Invoice.status)
+
+
+def list_page(session: Session, conditions: list, *, after: tuple[date, int] | None, limit: int = 50):
+    """One keyset page, newest first: rows of ``LIST_COLUMNS`` (no ORM objects, no
+    lazy loads) and the key of the next page. Any page costs one index range scan."""
+    query = sa.select(*LIST_COLUMNS).where(*conditions)
+    if after is not None:
+        query = query.where(sa.tuple_(Invoice.issue_date, Invoice.id) < sa.tuple_(*after))
+    rows = session.execute(query.order_by(Invoice.issue_date.desc(), Invoice.id.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, ((rows[-1].issue_date, rows[-1].id) if more and rows else None)
+
+
+# --- statement of account ------------------------------------------------------------------
+
+
+@dataclass
+class Statement:
+    today: date
+    items: list[tuple[Invoice, Decimal, str, int]] = field(default_factory=list)  # invoice, open amount, bucket, days
+    ageing: dict[str, dict[str, Decimal]] = field(default_factory=dict)  # currency -> bucket -> amount
+
+    @property
+    def currencies(self) -> list[str]:
+        return sorted(self.ageing)
+
+
+def statement(session: Session, account: Account, today: date | None = None) -> Statement:
+    """Open items of the account with their ageing per currency."""
+    today = today or local_today(account)
+    invoices = session.scalars(
+        sa.select(Invoice).where(Invoice.account_id == account.id, Invoice.status.in_(UNPAID))
+        .options(sa.orm.selectinload(Invoice.credit_notes)).order_by(Invoice.due_date, Invoice.id)
+    ).all()
+    result = Statement(today)
+    for invoice in invoices:
+        amount = outstanding(invoice)
+        if amount <= 0:
+            continue
+        days = (today - invoice.due_date).days
+        name = bucket(days)
+        result.items.append((invoice, amount, name, max(days, 0)))
+        per_currency = result.ageing.setdefault(invoice.currency, {b: Decimal(0) for b in BUCKETS})
+        per_currency[name] += amount
+    return result
+
+
+# --- the firm's numbers ------------------------------------------------------------------
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def months_back(today: date, count: int) -> list[date]:
+    """The first days of the last ``count`` months, oldest first, this month included."""
+    year, month = today.year, today.month
+    out = []
+    for _ in range(count):
+        out.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return list(reversed(out))
+
+
+def billed_by_month(session: Session, account: Account, months: list[date]) -> dict[date, Decimal]:
+    """Billed revenue (invoice subtotals net of credit notes, before tax) by issue month."""
+    start = months[0]
+    totals: dict[date, Decimal] = defaultdict(Decimal)
+    for issue_date, subtotal in session.execute(
+        sa.select(Invoice.issue_date, Invoice.subtotal).where(Invoice.account_id == account.id, Invoice.issue_date >= start)
+    ):
+        totals[month_start(issue_date)] += subtotal
+    for issue_date, amount, subtotal, total in session.execute(
+        sa.select(CreditNote.issue_date, CreditNote.amount, Invoice.subtotal, Invoice.total)
+        .join(Invoice, Invoice.id == CreditNote.invoice_id)
+        .where(CreditNote.account_id == account.id, CreditNote.issue_date >= start)
+    ):
+        # A credit note includes tax; revenue is net of it, in the invoice's proportion.
+        totals[month_start(issue_date)] -= amount * subtotal / total if total else amount
+    return {m: totals.get(m, Decimal(0)) for m in months}
+
+
+@dataclass
+class Dso:
+    """Debtor days: receivables ÷ revenue billed over the last ``days`` days × days."""
+
+    receivables: Decimal
+    billed: Decimal
+    days: int
+
+    @property
+    def value(self) -> Decimal | None:
+        if self.billed <= 0:
+            return None
+        return (self.receivables / self.billed * self.days).quantize(Decimal("0.1"))
+
+
+def dso(session: Session, account: Account, on: date | None = None, days: int = DSO_DAYS) -> Dso:
+    """DSO on ``on``: receivables are invoices issued by then and not paid by then
+    (total less credit notes), billed is invoice totals issued in the ``days`` before."""
+    on = on or local_today(account)
+    since = on - timedelta(days=days)
+    unpaid_then = sa.or_(Invoice.paid_on.is_(None), Invoice.paid_on > on)
+    receivable = session.scalar(
+        sa.select(sa.func.sum(Invoice.total)).where(
+            Invoice.account_id == account.id, Invoice.issue_date <= on, unpaid_then,
+            Invoice.status != InvoiceStatus.CREDITED)
+    ) or Decimal(0)
+    credited_then = session.scalar(
+        sa.select(sa.func.sum(CreditNote.amount)).join(Invoice, Invoice.id == CreditNote.invoice_id).where(
+            CreditNote.account_id == account.id, CreditNote.issue_date <= on, Invoice.issue_date <= on, unpaid_then,
+            Invoice.status != InvoiceStatus.CREDITED)
+    ) or Decimal(0)
+    billed = session.scalar(
+        sa.select(sa.func.sum(Invoice.total)).where(
+            Invoice.account_id == account.id, Invoice.issue_date > since, Invoice.issue_date <= on)
+    ) or Decimal(0)
+    return Dso(max(receivable - credited_then, Decimal(0)), billed, days)
+
+
+def dso_trend(session: Session, account: Account, months: list[date]) -> list[tuple[date, Decimal | None]]:
+    """DSO at the end of each month (today for the current one)."""
+    today = local_today(account)
+    points = []
+    for first in months:
+        end = min((first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1), today)
+        points.append((first, dso(session, account, end).value))
+    return points
+
+
+@dataclass
+class RevenueYtd:
+    acv: Decimal
+    billed: Decimal
+    expected: Decimal  # the ACV pro rata to today
+
+    @property
+    def variance(self) -> Decimal:
+        return self.billed - self.expected
+
+
+def revenue_ytd(session: Session, account: Account, contract, today: date | None = None) -> RevenueYtd:
+    """Billed revenue this calendar year against the ACV pro rata to today."""
+    today = today or local_today(account)
+    months = months_back(today, today.month)
+    billed = sum(billed_by_month(session, account, months).values(), Decimal(0))
+    year_days = (date(today.year + 1, 1, 1) - date(today.year, 1, 1)).days
+    elapsed = (today - date(today.year, 1, 1)).days + 1
+    expected = quantize_money(contract.annual_value * elapsed / year_days, contract.currency)
+    return RevenueYtd(contract.annual_value, quantize_money(billed, contract.currency), expected)
+
+
+def forecasts(session: Session, account: Account, months: list[date]) -> dict[date, Decimal | None]:
+    rows = session.execute(sa.select(RevenueForecast.month, RevenueForecast.amount)
+                           .where(RevenueForecast.account_id == account.id, RevenueForecast.month.in_(months)))
+    found = dict(rows.all())
+    return {m: found.get(m) for m in months}
+
+
+def set_forecast(session: Session, account: Account, by: User, month: date, amount: Decimal | None, currency: str) -> None:
+    """Enter (or clear, with None) the forecast of one month."""
+    row = session.scalar(sa.select(RevenueForecast).where(RevenueForecast.account_id == account.id,
+                                                          RevenueForecast.month == month_start(month)))
+    if amount is None:
+        if row is not None:
+            session.delete(row)
+        return
+    if amount < 0:
+        raise BillingError(_l("A forecast cannot be negative."), status=422)
+    if row is None:
+        row = RevenueForecast(account_id=account.id, month=month_start(month), currency=currency, amount=amount)
+        session.add(row)
+    row.amount, row.updated_by_id = amount, by.id
+    session.flush()
+
+
+@dataclass
+class PoBalance:
+    order: PurchaseOrder
+    invoiced: Decimal
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.order.amount - self.invoiced
+
+
+def purchase_orders(session: Session, account: Account) -> list[PoBalance]:
+    """Each PO with what has been invoiced against it (net of credit notes)."""
+    orders = session.scalars(sa.select(PurchaseOrder).where(PurchaseOrder.account_id == account.id)
+                             .order_by(PurchaseOrder.issued_on.desc())).all()
+    invoiced = dict(session.execute(
+        sa.select(Invoice.po_number, sa.func.sum(Invoice.total))
+        .where(Invoice.account_id == account.id, Invoice.po_number.in_([o.number for o in orders]))
+        .group_by(Invoice.po_number)
+    ).all())
+    credits = dict(session.execute(
+        sa.select(Invoice.po_number, sa.func.sum(CreditNote.amount)).join(Invoice, Invoice.id == CreditNote.invoice_id)
+        .where(CreditNote.account_id == account.id, Invoice.po_number.in_([o.number for o in orders]))
+        .group_by(Invoice.po_number)
+    ).all())
+    return [PoBalance(o, (invoiced.get(o.number) or Decimal(0)) - (credits.get(o.number) or Decimal(0))) for o in orders]
+
+
+# --- disputes ------------------------------------------------------------------------------
+
+
+def dispute(session: Session, invoice: Invoice, account: Account, by: User, *, reason: str,
+            disputed_lines: list[int] = (), files: list[CheckedFile] = ()) -> ServiceRequest:
+    """A client disputes the invoice: a billing enquiry is raised on it (with its SLA
+    clock) and the invoice shows ``disputed`` until finance settles it."""
+    if invoice.status not in UNPAID:
+        raise BillingError(_l("Only an unpaid invoice can be disputed."))
+    if invoice.status is InvoiceStatus.DISPUTED:
+        raise BillingError(_l("This invoice is already disputed."))
+    if not reason.strip():
+        raise BillingError(_l("Say what is wrong with the invoice."), status=422)
+    lines = [line for line in invoice.lines if line.id in set(disputed_lines)]
+    description = reason.strip()
+    if lines:
+        description += "\n\n" + "\n".join(f"- {line.description}: {line.quantity.normalize():f} × {line.unit_price.normalize():f}"
+                                          for line in lines)
+    enquiry = requests.create_request(
+        session, account, by, category=RequestCategory.BILLING, priority=Priority.NORMAL,
+        subject=str(_l("Dispute of invoice %(number)s", number=invoice.number)), description=description,
+        files=list(files), invoice_id=invoice.id,
+    )
+    invoice.status_before_dispute, invoice.status = invoice.status, InvoiceStatus.DISPUTED
+    session.flush()
+    audit.record(session, "invoice.disputed", invoice, actor=by, data={"request": enquiry.id, "lines": disputed_lines})
+    return enquiry
+
+
+def issue_credit_note(session: Session, invoice: Invoice, by: User, *, number: str, amount: Decimal, reason: str,
+                      issue_date: date) -> CreditNote:
+    """Credit (part of) an invoice. Fully credited, it is ``credited``."""
+    amount = quantize_money(amount, invoice.currency)
+    if amount <= 0:
+        raise BillingError(_l("A credit note is for a positive amount."), status=422)
+    if credited(invoice) + amount > invoice.total:
+        raise BillingError(_l("The credit notes would exceed the invoice total."), status=422)
+    if session.scalar(sa.select(CreditNote.id).where(CreditNote.number == number)) is not None:
+        raise BillingError(_l("A credit note with this number exists already."), status=422)
+    note = CreditNote(account_id=invoice.account_id, invoice_id=invoice.id, number=number, issue_date=issue_date,
+                      currency=invoice.currency, amount=amount, reason=reason.strip())
+    invoice.credit_notes.append(note)
+    session.flush()
+    if credited(invoice) >= invoice.total:
+        invoice.status = InvoiceStatus.CREDITED
+    audit.record(session, "invoice.credited", invoice, actor=by, data={"credit_note": number, "amount": str(amount)})
+    return note
+
+
+def settle_dispute(session: Session, invoice: Invoice, account: Account, by: User, *, explanation: str,
+                   credit: tuple[str, Decimal] | None = None) -> None:
+    """Finance settles the dispute: with a credit note, or explained and closed. The
+    invoice leaves ``disputed``; the billing enquiry is resolved with the explanation."""
+    if invoice.status is not InvoiceStatus.DISPUTED:
+        raise BillingError(_l("This invoice is not disputed."))
+    if not explanation.strip():
+        raise BillingError(_l("Explain how the dispute is settled."), status=422)
+    invoice.status = invoice.status_before_dispute or InvoiceStatus.ISSUED
+    invoice.status_before_dispute = None
+    if credit is not None:
+        number, amount = credit
+        issue_credit_note(session, invoice, by, number=number, amount=amount, reason=explanation,
+                          issue_date=local_today(account))
+    enquiries = session.scalars(sa.select(ServiceRequest).where(
+        ServiceRequest.invoice_id == invoice.id, ServiceRequest.status.in_(requests.OPEN_STATUSES))).all()
+    for enquiry in enquiries:
+        requests.add_comment(session, enquiry, account, by, explanation)
+        requests.change_status(session, enquiry, account, by, RequestStatus.RESOLVED)
+    audit.record(session, "invoice.dispute_settled", invoice, actor=by,
+                 data={"credit_note": credit[0] if credit else None})
