@@ -41,7 +41,9 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.admin.routes import bp as admin_bp
     from portal.api import bp as api_bp
     from portal.auth.routes import bp as auth_bp
+    from portal.actions.routes import bp as actions_bp
     from portal.billing.routes import bp as billing_bp
+    from portal.kpis.routes import bp as scorecards_bp
     from portal.change_requests.routes import bp as change_requests_bp
     from portal.documents.routes import bp as documents_bp
     from portal.main.routes import bp as main_bp
@@ -53,6 +55,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(change_requests_bp)
     app.register_blueprint(documents_bp)
     app.register_blueprint(billing_bp)
+    app.register_blueprint(scorecards_bp)
+    app.register_blueprint(actions_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie

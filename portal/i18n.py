@@ -10,8 +10,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import available_timezones
 
+from babel.dates import format_skeleton
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import format_date, format_datetime, format_decimal, get_locale, lazy_gettext as _l
+from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale, lazy_gettext as _l
 from flask_login import current_user
 
 LANGUAGE_NAMES = {"en": "English", "zh": "中文", "vi": "Tiếng Việt"}
@@ -94,6 +95,13 @@ def number(value: Decimal | int | None) -> str:
     return format_decimal(value, format="#,##0.####")
 
 
+def percent(value: Decimal | None) -> str:
+    """A ratio (0.8125) as a percentage in the UI's locale, one decimal (81.3%)."""
+    if value is None:
+        return ""
+    return format_percent(value, "#,##0.0%")
+
+
 def unit(code: str | None) -> str:
     """A unit of measure (a code such as "user-month") in the UI's language."""
     from docgen.units import unit_label
@@ -106,6 +114,13 @@ def when(value: datetime | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
     return format_datetime(value, fmt)
+
+
+def month(value: date | None, skeleton: str = "yMMMM") -> str:
+    """A month in the locale's own words: October 2026, 2026年10月, tháng 10 năm 2026."""
+    if value is None:
+        return ""
+    return format_skeleton(skeleton, value, locale=get_locale())
 
 
 def day(value: date | None, fmt: str = "medium") -> str:
@@ -126,7 +141,7 @@ def localized(text: dict[str, str] | str | None, language: str | None = None) ->
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(money=money, number=number, unit=unit, when=when, day=day, localized=localized)
+    app.jinja_env.filters.update(money=money, number=number, percent=percent, unit=unit, month=month, when=when, day=day, localized=localized)
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, current_language=current_language, label=label)
 
 
@@ -185,6 +200,17 @@ LABELS = {
         "61-90": _l("61-90 days"),
         "90+": _l("Over 90 days"),
     },
+    "rag": {"green": _l("Green"), "amber": _l("Amber"), "red": _l("Red"), "none": _l("No data")},
+    "action_status": {"open": _l("Open"), "in_progress": _l("In progress"), "done": _l("Done"), "cancelled": _l("Cancelled")},
+    "action_source": {
+        "meeting": _l("Meeting"),
+        "escalation": _l("Escalation"),
+        "kpi": _l("KPI"),
+        "review": _l("Review"),
+        "feedback": _l("Feedback"),
+    },
+    "owner_side": {"firm": _l("Service provider"), "client": _l("Client")},
+    "age": {"0-30": _l("0-30 days"), "31-60": _l("31-60 days"), "60+": _l("Over 60 days")},
     "escalation_trigger": {
         "client": _l("Escalated by the client"),
         "first_response_breach": _l("First response target missed"),

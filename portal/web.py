@@ -46,6 +46,8 @@ NAV: list[NavItem] = [
     NavItem("change_requests.index", _l("Change requests"), ALL_ROLES),
     NavItem("documents.index", _l("Documents"), ALL_ROLES),
     NavItem("billing.index", _l("Invoices"), ALL_ROLES),
+    NavItem("scorecards.index", _l("Scorecards"), ALL_ROLES),
+    NavItem("actions.index", _l("Actions"), ALL_ROLES),
     NavItem("requests.csat", _l("CSAT"), (Role.ACCOUNT_MANAGER, Role.FINANCE, Role.ADMIN)),
     NavItem("admin.users", _l("Users"), (Role.ADMIN,)),
 ]

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, gettext as _
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
@@ -209,7 +209,7 @@ def finance(account_id: int):
 
 
 def _month_labels(months: list[date]) -> list[str]:
-    return [format_date(m, "MMM yy") for m in months]
+    return [f"{m:%Y-%m}" for m in months]
 
 
 @bp.route("/accounts/<int:account_id>/finance/revenue.svg")

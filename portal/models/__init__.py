@@ -1,7 +1,7 @@
 """All models, importable from one place (Alembic and the app import this module)."""
 
 from portal.models.account import Account, EscalationContact, Tier, account_members
-from portal.models.action import ActionItem, ActionSource, ActionStatus, OwnerSide
+from portal.models.action import ActionComment, ActionItem, ActionSource, ActionStatus, OwnerSide
 from portal.models.audit import AuditChainHead, AuditEvent
 from portal.models.base import AccountOwned, Base
 from portal.models.change_request import (
@@ -18,7 +18,7 @@ from portal.models.contract import Contract, Kpi, KpiDirection, Priority, ScopeL
 from portal.models.document import Document, DocumentKind, IdempotencyKey, NumberSequence
 from portal.models.files import StoredFile
 from portal.models.invoice import CreditNote, Invoice, InvoiceLine, InvoiceStatus, PurchaseOrder, RevenueForecast
-from portal.models.kpi import KpiMeasurement
+from portal.models.kpi import KpiComment, KpiMeasurement, ScorecardAcknowledgement
 from portal.models.plan import Plan, PlanReview, PlanSignoff, PlanStatus, PlanType, PlanVersion, ReviewDecision
 from portal.models.notification import Notification, NotificationStatus
 from portal.models.request import (

@@ -6,9 +6,10 @@ import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import AccountOwned, Base, TimestampMixin, str_enum
+from portal.models.base import AccountOwned, Base, TimestampMixin, str_enum, utcnow
+from portal.models.user import User
 
 
 class ActionSource(enum.StrEnum):
@@ -51,3 +52,18 @@ class ActionItem(AccountOwned, TimestampMixin, Base):
     request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_requests.id", ondelete="SET NULL"))
     feedback_id: Mapped[int | None] = mapped_column(sa.ForeignKey("feedback.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    comments: Mapped[list[ActionComment]] = relationship(order_by="ActionComment.created_at", cascade="all, delete-orphan")
+
+
+class ActionComment(AccountOwned, Base):
+    __tablename__ = "action_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(sa.ForeignKey("action_items.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship()

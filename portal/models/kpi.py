@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import AccountOwned, Base, ExactDecimal, utcnow
 from portal.models.contract import Kpi
+from portal.models.user import User
 
 
 class KpiMeasurement(AccountOwned, Base):
@@ -24,3 +25,33 @@ class KpiMeasurement(AccountOwned, Base):
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     kpi: Mapped[Kpi] = relationship()
+
+
+class ScorecardAcknowledgement(AccountOwned, Base):
+    """The client has read the month's scorecard."""
+
+    __tablename__ = "scorecard_acknowledgements"
+    __table_args__ = (sa.UniqueConstraint("account_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[date]
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    acknowledged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+
+class KpiComment(AccountOwned, Base):
+    """A thread on one KPI in one month: the client asks, the account manager answers."""
+
+    __tablename__ = "kpi_comments"
+    __table_args__ = (sa.Index("ix_kpi_comments_kpi_period", "kpi_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kpi_id: Mapped[int] = mapped_column(sa.ForeignKey("kpis.id", ondelete="CASCADE"))
+    period: Mapped[date]
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship()

@@ -1,0 +1,1 @@
+"""The Master Action Registry."""

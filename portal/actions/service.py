@@ -1,0 +1,200 @@
+"""The Master Action Registry: what was agreed, who owns it, and whether it closed in
+time. Items are due 30 days after they are raised unless said otherwise, and never
+more than 60 days after without an administrator's recorded extension."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session, selectinload
+
+from portal import audit
+from portal.models import (
+    Account,
+    ActionComment,
+    ActionItem,
+    ActionSource,
+    ActionStatus,
+    OwnerSide,
+    Role,
+    User,
+)
+from portal.models.base import utcnow
+
+DEFAULT_DAYS, MAX_DAYS = 30, 60
+OPEN = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
+AGE_BUCKETS = ("0-30", "31-60", "60+")
+
+
+class ActionError(ValueError):
+    def __init__(self, message, status: int = 422, fields: dict | None = None):
+        super().__init__(str(message))
+        self.message, self.status, self.fields = message, status, fields
+
+
+def local_day(account: Account, when=None) -> date:
+    return (when or utcnow()).astimezone(ZoneInfo(account.timezone)).date()
+
+
+def raised_on(item: ActionItem, account: Account) -> date:
+    return local_day(account, item.created_at)
+
+
+def is_overdue(item: ActionItem, today: date) -> bool:
+    return item.status in OPEN and item.due_date < today
+
+
+def age_bucket(item: ActionItem, account: Account, today: date) -> str:
+    """How long the item has been open (or took to close): 0-30, 31-60 or over 60 days."""
+    end = item.closed_on or today
+    days = (end - raised_on(item, account)).days
+    return "0-30" if days <= 30 else ("31-60" if days <= 60 else "60+")
+
+
+def closed_on_time(item: ActionItem) -> bool:
+    return item.status is ActionStatus.DONE and item.closed_on is not None and item.closed_on <= item.due_date
+
+
+def _check_due(due: date, raised: date, by: User, reason: str) -> tuple[int | None, str]:
+    """The 60-day rule: beyond it only an admin may set the date, with a reason."""
+    if due < raised:
+        raise ActionError(_l("The due date is before the item was raised."), fields={"due_date": "before creation"})
+    if due > raised + timedelta(days=MAX_DAYS):
+        if by.role is not Role.ADMIN:
+            raise ActionError(_l("An item is due within 60 days; only an administrator can extend it."),
+                              status=403 if by.is_firm else 422, fields={"due_date": "more than 60 days after creation"})
+        if not reason.strip():
+            raise ActionError(_l("Give a reason for the extension."), fields={"extension_reason": "required"})
+        return by.id, reason.strip()
+    return None, ""
+
+
+def create(session: Session, account: Account, by: User, *, title: str, description: str = "",
+           owner_side: OwnerSide = OwnerSide.FIRM, owner: User | None = None, owner_name: str = "",
+           source: ActionSource = ActionSource.MEETING, due_date: date | None = None, extension_reason: str = "",
+           kpi_id: int | None = None, request_id: int | None = None) -> ActionItem:
+    """Raise an item (firm users)."""
+    title = title.strip()
+    if not title:
+        raise ActionError(_l("Give the action item a title."), fields={"title": "required"})
+    today = local_day(account)
+    due_date = due_date or today + timedelta(days=DEFAULT_DAYS)
+    extended_by, reason = _check_due(due_date, today, by, extension_reason)
+    item = ActionItem(
+        account_id=account.id, title=title[:200], description=description.strip(), owner_side=owner_side,
+        owner_id=owner.id if owner else None, owner_name=(owner.name if owner else owner_name.strip())[:200],
+        source=source, due_date=due_date, status=ActionStatus.OPEN, kpi_id=kpi_id, request_id=request_id,
+        created_by_id=by.id, extended_by_id=extended_by, extension_reason=reason,
+    )
+    session.add(item)
+    session.flush()
+    audit.record(session, "action.created", item, actor=by, data={"due": due_date.isoformat(), "source": source.value})
+    return item
+
+
+def update(session: Session, item: ActionItem, account: Account, by: User, *, title: str | None = None,
+           description: str | None = None, owner_side: OwnerSide | None = None, owner: User | None = None,
+           owner_name: str | None = None, due_date: date | None = None, extension_reason: str = "",
+           status: ActionStatus | None = None) -> ActionItem:
+    """The firm edits an item; moving the due date beyond 60 days needs an admin."""
+    if title is not None:
+        if not title.strip():
+            raise ActionError(_l("Give the action item a title."), fields={"title": "required"})
+        item.title = title.strip()[:200]
+    if description is not None:
+        item.description = description.strip()
+    if owner_side is not None:
+        item.owner_side = owner_side
+    if owner is not None:
+        item.owner_id, item.owner_name = owner.id, owner.name
+    elif owner_name is not None:
+        item.owner_id, item.owner_name = None, owner_name.strip()[:200]
+    if due_date is not None and due_date != item.due_date:
+        extended_by, reason = _check_due(due_date, raised_on(item, account), by, extension_reason)
+        item.due_date = due_date
+        if extended_by:
+            item.extended_by_id, item.extension_reason = extended_by, reason
+    if status is not None:
+        _set_status(item, account, status)
+    session.flush()
+    audit.record(session, "action.updated", item, actor=by)
+    return item
+
+
+def _set_status(item: ActionItem, account: Account, status: ActionStatus) -> None:
+    item.status = status
+    item.closed_on = local_day(account) if status in (ActionStatus.DONE, ActionStatus.CANCELLED) else None
+
+
+def mark_done_by_client(session: Session, item: ActionItem, account: Account, by: User) -> None:
+    """A client user closes an item the client owns."""
+    if item.owner_side is not OwnerSide.CLIENT:
+        raise ActionError(_l("Only items your company owns can be marked done here."), status=403)
+    if item.status not in OPEN:
+        raise ActionError(_l("This item is already closed."), status=409)
+    _set_status(item, account, ActionStatus.DONE)
+    session.flush()
+    audit.record(session, "action.done", item, actor=by)
+
+
+def comment(session: Session, item: ActionItem, by: User, body: str) -> ActionComment:
+    if not body.strip():
+        raise ActionError(_l("Write a comment first."), fields={"body": "required"})
+    note = ActionComment(account_id=item.account_id, action_id=item.id, author_id=by.id, body=body.strip())
+    item.comments.append(note)
+    session.flush()
+    return note
+
+
+# --- the registry ------------------------------------------------------------------------
+
+
+def quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
+    first = date(year, 3 * (quarter - 1) + 1, 1)
+    last = date(year + (quarter == 4), 1 if quarter == 4 else 3 * quarter + 1, 1)
+    return first, last
+
+
+def registry_query(*, account_id: int | None = None, status: str | None = None, owner_side: str | None = None,
+                   quarter: tuple[int, int] | None = None) -> sa.Select:
+    query = sa.select(ActionItem).options(selectinload(ActionItem.owner))
+    if account_id:
+        query = query.where(ActionItem.account_id == account_id)
+    if status == "open":
+        query = query.where(ActionItem.status.in_(OPEN))
+    elif status in {s.value for s in ActionStatus}:
+        query = query.where(ActionItem.status == ActionStatus(status))
+    if owner_side in {s.value for s in OwnerSide}:
+        query = query.where(ActionItem.owner_side == OwnerSide(owner_side))
+    if quarter:
+        first, last = quarter_bounds(*quarter)
+        # The Q2 registry: what fell due in Q2.
+        query = query.where(ActionItem.due_date >= first, ActionItem.due_date < last)
+    return query.order_by(ActionItem.due_date, ActionItem.id)
+
+
+@dataclass
+class QuarterSummary:
+    total: int
+    closed: int
+    on_time: int
+    overdue: int
+
+    @property
+    def on_time_share(self):
+        from decimal import Decimal
+
+        return (Decimal(self.on_time) / self.total).quantize(Decimal("0.0001")) if self.total else None
+
+
+def summarize(items: list[ActionItem], todays: dict[int, date]) -> QuarterSummary:
+    return QuarterSummary(
+        total=len(items),
+        closed=sum(1 for i in items if i.status is ActionStatus.DONE),
+        on_time=sum(1 for i in items if closed_on_time(i)),
+        overdue=sum(1 for i in items if is_overdue(i, todays[i.account_id])),
+    )

@@ -1,0 +1,1 @@
+"""KPI definitions, monthly actuals and the scorecard."""

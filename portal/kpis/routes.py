@@ -1,0 +1,111 @@
+"""The scorecard pages: a month's KPIs, trends, the client's acknowledgement and
+comments, and the monthly review pack."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import charts
+from portal.extensions import db
+from portal.i18n import localized, month as month_name
+from portal.kpis import service
+from portal.main.service import visible_accounts
+from portal.models import Account, Kpi, Role
+from portal.security import ISSUERS, get_or_404, require_role
+
+bp = Blueprint("scorecards", __name__)
+
+COMMENTERS = (Role.CLIENT_VIEWER, Role.CLIENT_APPROVER, Role.ACCOUNT_MANAGER, Role.ADMIN)
+
+
+def _period(account: Account) -> date:
+    """The month asked for, else last month (this month's actuals come in on the 5th)."""
+    raw = request.args.get("period")
+    if raw:
+        period = service.parse_period(raw)
+        if period is None:
+            abort(404)
+        return period
+    from portal.billing.service import local_today
+
+    return service.previous_month(local_today(account).replace(day=1))
+
+
+@bp.route("/scorecards")
+def index():
+    accounts = visible_accounts(db.session)
+    if len(accounts) == 1:
+        return redirect(url_for("scorecards.show", account_id=accounts[0].id))
+    cards = [service.scorecard(db.session, a, _period(a)) for a in accounts]
+    return render_template("scorecards/index.html", cards=cards)
+
+
+@bp.route("/scorecards/<int:account_id>")
+def show(account_id: int):
+    account = get_or_404(db.session, Account, account_id)
+    period = _period(account)
+    card = service.scorecard(db.session, account, period)
+    trend = service.trend(db.session, account, period)
+    return render_template(
+        "scorecards/show.html", account=account, card=card, trend=trend, period=period,
+        previous=service.previous_month(period), following=(period.replace(day=28) + timedelta(days=4)).replace(day=1),
+        acknowledgement=service.acknowledgement(db.session, account, period),
+        threads=service.comments(db.session, account, period), bar=service.MET_BAR,
+        can_comment=current_user.role in COMMENTERS, can_act=current_user.role in ISSUERS,
+    )
+
+
+@bp.route("/scorecards/<int:account_id>/trend.svg")
+def trend_chart(account_id: int):
+    """The 12-month trend of one KPI (``?kpi=``) or of the overall attainment."""
+    account = get_or_404(db.session, Account, account_id)
+    period = _period(account)
+    trend = service.trend(db.session, account, period)
+    labels = [f"{m:%Y-%m}" for m in trend.months]
+    kpi_id = request.args.get("kpi", type=int)
+    if kpi_id:
+        kpi = get_or_404(db.session, Kpi, kpi_id)
+        if kpi.id not in trend.per_kpi:
+            abort(404)
+        series = [(localized(kpi.name), [v * 100 if v is not None else None for v in trend.per_kpi[kpi.id]])]
+        svg = charts.line(labels, series, title=_("Attainment of %(kpi)s", kpi=localized(kpi.name)), y_label="%",
+                          target=100, target_label=_("Target"))
+    else:
+        series = [(_("Overall attainment"), [v * 100 if v is not None else None for v in trend.overall]),
+                  (_("KPIs met"), [v * 100 if v is not None else None for v in trend.met_ratio])]
+        svg = charts.line(labels, series, title=_("Overall attainment and share of KPIs met"), y_label="%",
+                          target=float(service.MET_BAR * 100), target_label=_("85 % bar"))
+    return charts.svg_response(svg)
+
+
+@bp.route("/scorecards/<int:account_id>/acknowledge", methods=["POST"])
+@require_role(Role.CLIENT_VIEWER, Role.CLIENT_APPROVER)
+def acknowledge(account_id: int):
+    account = get_or_404(db.session, Account, account_id)
+    period = _period(account)
+    service.acknowledge(db.session, account, current_user, period)
+    db.session.commit()
+    flash(_("Thank you: the scorecard for %(month)s is acknowledged.", month=month_name(period)), "success")
+    return redirect(url_for("scorecards.show", account_id=account.id, period=f"{period:%Y-%m}"))
+
+
+@bp.route("/scorecards/<int:account_id>/kpis/<int:kpi_id>/comments", methods=["POST"])
+@require_role(*COMMENTERS)
+def comment(account_id: int, kpi_id: int):
+    account = get_or_404(db.session, Account, account_id)
+    kpi = get_or_404(db.session, Kpi, kpi_id)
+    if kpi.account_id != account.id:
+        abort(404)
+    period = _period(account)
+    try:
+        service.add_comment(db.session, account, kpi, current_user, period, request.form.get("body", "")[:5000])
+    except service.ScorecardError as error:
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(_("Your comment is added."), "success")
+    return redirect(url_for("scorecards.show", account_id=account.id, period=f"{period:%Y-%m}", _anchor=f"kpi-{kpi.id}"))

@@ -1,0 +1,243 @@
+"""The monthly scorecard: per KPI the attainment and a red/amber/green status, the
+share of KPIs met against the 85 % bar, the weighted overall attainment, and trends.
+
+* Attainment is actual ÷ target where higher is better, target ÷ actual where lower is
+  better (a lower-is-better actual of 0 meets any target: attainment 1).
+* Green when the target is met (attainment ≥ 1); amber when it misses by no more than
+  the KPI's tolerance (attainment ≥ 1 − tolerance); red beyond.
+* The overall attainment is the weighted mean of the KPIs' attainments, each capped at
+  100 %, so that over-delivering on one KPI cannot hide a miss on another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session, selectinload
+
+from portal import audit
+from portal.billing.service import months_back
+from portal.models import (
+    Account,
+    Contract,
+    Kpi,
+    KpiComment,
+    KpiDirection,
+    KpiMeasurement,
+    ScorecardAcknowledgement,
+    User,
+)
+from portal.models.base import utcnow
+from portal.notifications import Recipient, link, notify
+
+MET_BAR = Decimal("0.85")  # the seeds' bar: over 85 % of KPIs met, month over month
+RATIO = Decimal("0.0001")
+
+
+class ScorecardError(ValueError):
+    def __init__(self, message, status: int = 422):
+        super().__init__(str(message))
+        self.message = message
+        self.status = status
+
+
+def attainment(kpi: Kpi, actual: Decimal) -> Decimal:
+    if kpi.direction is KpiDirection.HIGHER:
+        value = actual / kpi.target if kpi.target else Decimal(1)
+    else:
+        value = kpi.target / actual if actual else Decimal(1)
+    return value.quantize(RATIO, ROUND_HALF_UP)
+
+
+def status(kpi: Kpi, value: Decimal) -> str:
+    if value >= 1:
+        return "green"
+    if value >= 1 - kpi.amber_tolerance:
+        return "amber"
+    return "red"
+
+
+@dataclass
+class KpiRow:
+    kpi: Kpi
+    target: Decimal
+    actual: Decimal | None
+    attainment: Decimal | None
+    status: str  # green, amber, red, or none (no actual this month)
+    change: Decimal | None  # attainment change from last month
+    comment: str
+
+    @property
+    def met(self) -> bool:
+        return self.status == "green"
+
+
+@dataclass
+class Scorecard:
+    account: Account
+    contract: Contract | None
+    period: date
+    rows: list[KpiRow]
+
+    @property
+    def measured(self) -> list[KpiRow]:
+        return [row for row in self.rows if row.attainment is not None]
+
+    @property
+    def kpis_met_ratio(self) -> Decimal | None:
+        measured = self.measured
+        if not measured:
+            return None
+        return (Decimal(sum(row.met for row in measured)) / len(measured)).quantize(RATIO, ROUND_HALF_UP)
+
+    @property
+    def meets_bar(self) -> bool:
+        ratio = self.kpis_met_ratio
+        return ratio is not None and ratio > MET_BAR
+
+    @property
+    def overall_attainment(self) -> Decimal | None:
+        measured = self.measured
+        weight = sum((row.kpi.weight for row in measured), Decimal(0))
+        if not measured or not weight:
+            return None
+        total = sum((row.kpi.weight * min(row.attainment, Decimal(1)) for row in measured), Decimal(0))
+        return (total / weight).quantize(RATIO, ROUND_HALF_UP)
+
+
+def parse_period(value: str | None) -> date | None:
+    """``YYYY-MM`` → the first day of that month (None when malformed)."""
+    try:
+        year, month = (value or "").split("-")
+        return date(int(year), int(month), 1) if len(year) == 4 and len(month) == 2 else None
+    except ValueError:
+        return None
+
+
+def previous_month(period: date) -> date:
+    return (period - timedelta(days=1)).replace(day=1)
+
+
+def contract_on(session: Session, account: Account, period: date) -> Contract | None:
+    """The account's contract in force in ``period`` (else its latest)."""
+    return session.scalar(
+        sa.select(Contract).where(Contract.account_id == account.id)
+        .options(selectinload(Contract.kpis))
+        .order_by((Contract.start_date <= period).desc(), Contract.start_date.desc()).limit(1)
+    )
+
+
+def _actuals(session: Session, kpis: list[Kpi], periods: list[date]) -> dict[tuple[int, date], KpiMeasurement]:
+    if not kpis:
+        return {}
+    rows = session.scalars(sa.select(KpiMeasurement).where(
+        KpiMeasurement.kpi_id.in_([k.id for k in kpis]), KpiMeasurement.period.in_(periods)))
+    return {(m.kpi_id, m.period): m for m in rows}
+
+
+def scorecard(session: Session, account: Account, period: date) -> Scorecard:
+    contract = contract_on(session, account, period)
+    kpis = list(contract.kpis) if contract else []
+    last = previous_month(period)
+    actuals = _actuals(session, kpis, [period, last])
+    rows = []
+    for kpi in kpis:
+        now, before = actuals.get((kpi.id, period)), actuals.get((kpi.id, last))
+        value = attainment(kpi, now.actual) if now else None
+        previous = attainment(kpi, before.actual) if before else None
+        rows.append(KpiRow(
+            kpi=kpi, target=kpi.target, actual=now.actual if now else None, attainment=value,
+            status=status(kpi, value) if value is not None else "none",
+            change=(value - previous) if value is not None and previous is not None else None,
+            comment=now.comment if now else "",
+        ))
+    return Scorecard(account, contract, period, rows)
+
+
+@dataclass
+class Trend:
+    months: list[date]
+    per_kpi: dict[int, list[Decimal | None]]  # kpi id → attainment per month
+    overall: list[Decimal | None]
+    met_ratio: list[Decimal | None]
+
+
+def trend(session: Session, account: Account, period: date, months: int = 12) -> Trend:
+    """Attainment per KPI, overall attainment and share met, for the ``months`` to ``period``."""
+    periods = months_back(period, months)
+    contract = contract_on(session, account, period)
+    kpis = list(contract.kpis) if contract else []
+    actuals = _actuals(session, kpis, periods)
+    per_kpi: dict[int, list[Decimal | None]] = {}
+    for kpi in kpis:
+        per_kpi[kpi.id] = [attainment(kpi, actuals[(kpi.id, p)].actual) if (kpi.id, p) in actuals else None
+                           for p in periods]
+    overall, met = [], []
+    for index, p in enumerate(periods):
+        rows = [KpiRow(k, k.target, None, per_kpi[k.id][index],
+                       status(k, per_kpi[k.id][index]) if per_kpi[k.id][index] is not None else "none", None, "")
+                for k in kpis]
+        card = Scorecard(account, contract, p, rows)
+        overall.append(card.overall_attainment)
+        met.append(card.kpis_met_ratio)
+    return Trend(periods, per_kpi, overall, met)
+
+
+# --- the client's side -----------------------------------------------------------------
+
+
+def acknowledgement(session: Session, account: Account, period: date) -> ScorecardAcknowledgement | None:
+    return session.scalar(sa.select(ScorecardAcknowledgement).where(
+        ScorecardAcknowledgement.account_id == account.id, ScorecardAcknowledgement.period == period))
+
+
+def acknowledge(session: Session, account: Account, by: User, period: date) -> ScorecardAcknowledgement:
+    """The client confirms having reviewed the month (once per month and account)."""
+    existing = acknowledgement(session, account, period)
+    if existing is not None:
+        return existing
+    ack = ScorecardAcknowledgement(account_id=account.id, period=period, user_id=by.id, acknowledged_at=utcnow())
+    session.add(ack)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except sa.exc.IntegrityError:  # acknowledged at the same moment by a colleague
+        return acknowledgement(session, account, period)
+    audit.record(session, "scorecard.acknowledged", ack, actor=by, data={"period": period.isoformat()})
+    return ack
+
+
+def comments(session: Session, account: Account, period: date) -> dict[int, list[KpiComment]]:
+    rows = session.scalars(sa.select(KpiComment).where(KpiComment.account_id == account.id, KpiComment.period == period)
+                           .options(selectinload(KpiComment.author)).order_by(KpiComment.created_at))
+    threads: dict[int, list[KpiComment]] = {}
+    for comment in rows:
+        threads.setdefault(comment.kpi_id, []).append(comment)
+    return threads
+
+
+def add_comment(session: Session, account: Account, kpi: Kpi, by: User, period: date, body: str) -> KpiComment:
+    """Comment on a KPI's month. A client's comment asks the account managers; their
+    answer goes back to the client users who wrote in the thread."""
+    body = body.strip()
+    if not body:
+        raise ScorecardError(_l("Write a comment first."))
+    comment = KpiComment(account_id=account.id, kpi_id=kpi.id, period=period, author_id=by.id, body=body)
+    session.add(comment)
+    session.flush()
+    from portal.service_requests.service import account_managers
+
+    if by.is_client:
+        recipients = [Recipient.of_user(u) for u in account_managers(session, account)]
+    else:
+        earlier = session.scalars(sa.select(KpiComment).where(KpiComment.kpi_id == kpi.id, KpiComment.period == period)
+                                  .options(selectinload(KpiComment.author))).all()
+        recipients = [Recipient.of_user(c.author) for c in earlier if c.author and c.author.is_client]
+    notify(session, "kpi_comment", [r for r in recipients if r.user_id != by.id], account_id=account.id,
+           kpi=kpi, comment=comment, author=by, period=period,
+           url=link(f"/scorecards/{account.id}?period={period:%Y-%m}#kpi-{kpi.id}"))
+    return comment
