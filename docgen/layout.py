@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,9 @@ from typing import TYPE_CHECKING, Any
 import docx
 from docx.document import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.image.exceptions import InvalidImageStreamError, UnexpectedEndOfFileError, UnrecognizedImageError
+from docx.image.image import Image
 from docx.shared import Emu, Mm
 from docx.text.paragraph import Paragraph
 
@@ -37,6 +41,8 @@ A4 = (Mm(210), Mm(297))
 # Left cell margin of the "Layout Grid" table style: where text starts in a grid column.
 GRID_CELL_MARGIN = Mm(2)
 BILINGUAL_SEPARATOR = " / "
+# A picture is as wide as the text, or narrower so as to be at most this share of its height.
+PICTURE_MAX_HEIGHT = 0.6
 _PLACEHOLDER = re.compile(r"%\((page|pages)\)s")
 _FIELDS = {"page": "PAGE", "pages": "NUMPAGES"}
 
@@ -80,6 +86,7 @@ class Column:
     ``per_language`` column (long free text) becomes one column per language, which
     share its weight; a ``numeric`` one is right-aligned and written in the first
     language's format; any other shows each language's distinct text, ``month / 月``.
+    ``fill(row)``, when given, is a cell's background colour (``RRGGBB``) or None.
     """
 
     label: Localized
@@ -87,6 +94,7 @@ class Column:
     weight: float = 1.0
     numeric: bool = False
     per_language: bool = False
+    fill: Callable[[Any], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,7 @@ class Layout:
         section = self._document.sections[0]
         section.page_width, section.page_height = A4
         self._width = section.page_width - section.left_margin - section.right_margin
+        self._height = section.page_height - section.top_margin - section.bottom_margin
         latin = "vi-VN" if self.primary.code == "vi" else "en-US"
         ooxml.set_language(ooxml.doc_defaults_rpr(self._document.styles.element), latin, "zh-CN")
 
@@ -203,11 +212,37 @@ class Layout:
         table = ooxml.new_table(widths, self._style_id(Styles.DATA_TABLE))
         labels = [self.in_all(column.label) if lang is None else column.label(lang) for column, lang in slots]
         table.append(header(labels))
+        filled = any(column.fill is not None for column, _ in slots)
         for number, row in enumerate(rows, start=1):
-            table.append(body([self._cell(column, lang, row, number) for column, lang in slots]))
+            texts = [self._cell(column, lang, row, number) for column, lang in slots]
+            fills = [column.fill and column.fill(row) for column, _ in slots] if filled else None
+            table.append(body(texts, fills))
         for label, amount in totals:
             table.append(total([self.in_all(label), amount(self.primary)]))
         self._append_block(table)
+
+    def picture(self, image: bytes, title: Localized) -> None:
+        """Write a picture (PNG or JPEG bytes) across the page, under its title.
+
+        The picture is as wide as the text, or narrower when it would otherwise take
+        more than ``PICTURE_MAX_HEIGHT`` of the page's text height. The title is in
+        every language of the document, kept on the picture's page, and is the
+        picture's alternative text.
+        """
+        self._grid = None
+        self._separate_tables()
+        flow = _Flow(self._document, self._style_id)
+        description = self.in_all(title)
+        caption = flow.paragraph("", Styles.NORMAL)
+        ooxml.add_run(caption, description, self._style_id(Styles.FIELD_LABEL))
+        caption.paragraph_format.keep_with_next = True
+        holder = flow.paragraph("", Styles.NORMAL)
+        holder.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        pixel_width, pixel_height = image_pixels(image)
+        width = min(self._width, int(self._height * PICTURE_MAX_HEIGHT * pixel_width / pixel_height))
+        height = max(1, round(width * pixel_height / pixel_width))
+        shape = holder.add_run().add_picture(BytesIO(image), Emu(width), Emu(height))
+        ooxml.set_alt_text(shape._inline, description)
 
     def signatures(self, signatories: Sequence[Signatory]) -> None:
         """Write a signature block per party, side by side, labelled in every language."""
@@ -319,6 +354,30 @@ class Layout:
     def _labelled(self, paragraph: Paragraph, label: str, value: str, value_style: str | None = None) -> None:
         ooxml.add_run(paragraph, label, self._style_id(Styles.FIELD_LABEL))
         ooxml.add_run(paragraph, value, self._style_id(value_style) if value_style else None)
+
+
+def image_pixels(image: bytes) -> tuple[int, int]:
+    """The width and height in pixels of a picture ``Layout.picture`` can place.
+
+    Raises ``ValueError`` when the bytes are not an image python-docx can read.
+    """
+    try:
+        found = Image.from_blob(image)
+        size = found.px_width, found.px_height
+    except (
+        UnrecognizedImageError,
+        InvalidImageStreamError,
+        UnexpectedEndOfFileError,
+        struct.error,
+        ArithmeticError,
+        LookupError,
+        ValueError,
+    ) as error:
+        # A damaged header fails in the format's parser: a short read, a bad offset.
+        raise ValueError("not a readable image") from error
+    if min(size) < 1:
+        raise ValueError("not a readable image")
+    return size
 
 
 class _Flow:

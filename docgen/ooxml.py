@@ -27,6 +27,7 @@ Element = etree._Element
 W_R = qn("w:r")
 W_T = qn("w:t")
 W_TBL = qn("w:tbl")
+W_TC = qn("w:tc")
 W_STYLE = qn("w:style")
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
@@ -37,6 +38,11 @@ _THEME_FONT_ATTRIBUTES = tuple(
 )
 # Children of w:rPr that must follow w:lang (CT_RPr sequence in ECMA-376).
 _AFTER_LANG = ("w:eastAsianLayout", "w:specVanish", "w:oMath")
+# Children of w:tcPr that must follow w:shd (CT_TcPr sequence in ECMA-376).
+_AFTER_SHD = (
+    "w:noWrap", "w:tcMar", "w:textDirection", "w:tcFitText", "w:vAlign", "w:hideMark",
+    "w:headers", "w:cellIns", "w:cellDel", "w:cellMerge", "w:tcPrChange",
+)
 _FIRST_TAG = re.compile(r"^<w:\w+")
 
 
@@ -285,12 +291,34 @@ class RowStamp:
         )
         self._prototype = _w(f"<w:tr><w:trPr>{row_properties}</w:trPr>{tcs}</w:tr>")
 
-    def __call__(self, texts: Sequence[str]) -> Element:
-        """Return a new ``w:tr`` with ``texts`` in its cells, in order."""
+    def __call__(self, texts: Sequence[str], fills: Sequence[str | None] | None = None) -> Element:
+        """Return a new ``w:tr`` with ``texts`` in its cells, in order, and each cell
+        with a ``fills`` colour shaded with it."""
         row = deepcopy(self._prototype)
         for t, text in zip(row.iter(W_T), texts, strict=True):
             set_text(t, text)
+        if fills is not None:
+            for tc, fill in zip(row.iterchildren(W_TC), fills, strict=True):
+                if fill:
+                    shade_cell(tc, fill)
         return row
+
+
+def shade_cell(tc: Element, fill: str) -> None:
+    """Give a table cell (``w:tc``) a background colour, ``RRGGBB``, over the table style's."""
+    properties = tc.get_or_add_tcPr()
+    remove_children(properties, "w:shd")
+    properties.insert_element_before(
+        _w(f'<w:shd w:val="clear" w:color="auto" w:fill="{fill}"/>'), *_AFTER_SHD
+    )
+
+
+# -- pictures -----------------------------------------------------------------
+
+
+def set_alt_text(inline: Element, description: str) -> None:
+    """Give an inline picture (``wp:inline``) its alternative text, ``wp:docPr/@descr``."""
+    inline.docPr.set("descr", description)
 
 
 def set_text(t: Element, text: str) -> None:

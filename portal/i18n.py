@@ -13,6 +13,7 @@ from zoneinfo import available_timezones
 from babel.dates import format_skeleton
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale, lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user
 
 LANGUAGE_NAMES = {"en": "English", "zh": "中文", "vi": "Tiếng Việt"}
@@ -186,12 +187,13 @@ LABELS = {
         "plan": _l("Business plan"),
         "review_pack": _l("Monthly service review"),
     },
+    # A context of their own: "Issued" the status is not "Issued" the date column.
     "invoice_status": {
-        "issued": _l("Issued"),
-        "overdue": _l("Overdue"),
-        "paid": _l("Paid"),
-        "disputed": _l("Disputed"),
-        "credited": _l("Credited"),
+        "issued": _lp("invoice status", "Issued"),
+        "overdue": _lp("invoice status", "Overdue"),
+        "paid": _lp("invoice status", "Paid"),
+        "disputed": _lp("invoice status", "Disputed"),
+        "credited": _lp("invoice status", "Credited"),
     },
     "ageing": {
         "current": _l("Not yet due"),

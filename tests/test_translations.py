@@ -11,18 +11,19 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "N_": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "N_": None,
+            "pgettext": ((1, "c"), 2), "_lp": ((1, "c"), 2)}
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]|\{\w*\}")
 
 
-def _code_messages() -> set[str]:
+def _code_messages() -> set[tuple[str, str | None]]:
     with open(ROOT / "babel.cfg") as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
     ids = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
+    for _file, _line, message, _comments, context in extract_from_dir(
         ROOT, method_map, options_map, keywords=KEYWORDS
     ):
-        ids.add(message if isinstance(message, str) else message[0])
+        ids.add((message if isinstance(message, str) else message[0], context))
     return ids
 
 
@@ -34,8 +35,8 @@ def test_every_marked_string_is_translated(language):
     with open(ROOT / "translations" / language / "LC_MESSAGES" / "messages.po", "rb") as po:
         catalog = read_po(po)
     missing, untranslated, broken = [], [], []
-    for msgid in sorted(CODE_MESSAGES):
-        message = catalog.get(msgid)
+    for msgid, context in sorted(CODE_MESSAGES, key=lambda m: (m[0], m[1] or "")):
+        message = catalog.get(msgid, context=context)
         if message is None:
             missing.append(msgid)
             continue

@@ -7,9 +7,9 @@ writes the document on a ``Layout``. Adding a kind is adding a module here and i
 
 from __future__ import annotations
 
-from docgen.kinds import amendment, plan, work_order
+from docgen.kinds import amendment, plan, review_pack, work_order
 from docgen.kinds.common import Kind
 
-KINDS: dict[str, Kind] = {kind.name: kind for kind in (amendment.KIND, work_order.KIND, plan.KIND)}
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (amendment.KIND, work_order.KIND, plan.KIND, review_pack.KIND)}
 
 __all__ = ["KINDS", "Kind"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 INPUTS = Path(__file__).with_name("inputs")
-KIND_NAMES = ("amendment", "work_order", "plan")
+KIND_NAMES = ("amendment", "work_order", "plan", "review_pack")
 LANGUAGE_SETS = (["en"], ["zh"], ["vi"], ["en", "zh"], ["en", "vi"], ["zh", "vi"])
 
 
@@ -30,6 +30,11 @@ def work_order() -> dict:
 @pytest.fixture
 def plan() -> dict:
     return load_input("plan")
+
+
+@pytest.fixture
+def review_pack() -> dict:
+    return load_input("review_pack")
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ def docgen(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 def test_kinds_lists_the_kinds():
     result = docgen("kinds")
     assert result.returncode == 0
-    assert result.stdout.split() == ["amendment", "work_order", "plan"]
+    assert result.stdout.split() == ["amendment", "work_order", "plan", "review_pack"]
 
 
 def test_render_writes_the_document(tmp_path):
