@@ -35,6 +35,13 @@ def _style() -> dict:
     }
 
 
+def _png(fig) -> bytes:
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return out.getvalue()
+
+
 def _svg(fig) -> bytes:
     out = io.BytesIO()
     fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
@@ -65,8 +72,9 @@ def bars_and_lines(labels: Sequence[str], bars: tuple[str, Sequence], lines: Seq
 
 
 def line(labels: Sequence[str], series: Sequence[tuple[str, Sequence]], *, title: str = "", y_label: str = "",
-         target: float | None = None, target_label: str = "") -> bytes:
-    """One or more lines over months, with an optional horizontal target."""
+         target: float | None = None, target_label: str = "", fmt: str = "svg") -> bytes:
+    """One or more lines over months, with an optional horizontal target; SVG for
+    pages, PNG (``fmt="png"``) for documents."""
     with plt.rc_context(_style()):
         fig, ax = plt.subplots(figsize=(8, 3.2))
         for (name, values), color in zip(series, (PRIMARY, ACCENT, SECONDARY)):
@@ -77,7 +85,7 @@ def line(labels: Sequence[str], series: Sequence[tuple[str, Sequence]], *, title
         ax.set_ylabel(y_label)
         ax.tick_params(axis="x", labelrotation=45)
         ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.02), ncols=3)
-        return _svg(fig)
+        return _png(fig) if fmt == "png" else _svg(fig)
 
 
 def svg_response(data: bytes):

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from portal.extensions import db
-from portal.models import Account, Role
+from portal.models import Account, Role, User
 from portal.security import unscoped
 
 
@@ -21,6 +21,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(sla_group)
     app.cli.add_command(mail_group)
     app.cli.add_command(import_group)
+    app.cli.add_command(review_pack_command)
 
 
 @click.command("seed-demo")
@@ -157,3 +158,29 @@ def import_invoices(file: str) -> None:
 
     with unscoped():
         run_invoice_import(db.session, file)
+
+
+@click.command("review-pack")
+@click.argument("account_name")
+@click.argument("period")
+@click.option("--languages", default=None, help="e.g. en+zh (default: the account's document languages).")
+@with_appcontext
+def review_pack_command(account_name: str, period: str, languages: str | None) -> None:
+    """Make and store the monthly service review pack of ACCOUNT (name or id) for PERIOD (YYYY-MM)."""
+    from portal.kpis.review_pack import issue
+    from portal.kpis.service import parse_period
+
+    month = parse_period(period)
+    if month is None:
+        raise click.BadParameter("use YYYY-MM", param_hint="PERIOD")
+    with unscoped():
+        account = db.session.scalar(sa.select(Account).where(
+            Account.id == int(account_name) if account_name.isdigit() else Account.name == account_name))
+        if account is None:
+            raise click.BadParameter(f"no account named {account_name!r}", param_hint="ACCOUNT")
+        issuer = db.session.scalar(sa.select(User).where(User.role == Role.ADMIN, User.active).order_by(User.id))
+        if issuer is None:
+            raise click.ClickException("an active administrator must exist to sign the pack as the provider")
+        document = issue(db.session, account, month, issuer, languages.split("+") if languages else None)
+        db.session.commit()
+        click.echo(f"{document.number}: {document.file.size} bytes, sha256 {document.sha256} (document #{document.id}).")

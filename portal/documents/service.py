@@ -104,8 +104,10 @@ def amendment_input(cr: ChangeRequest, account: Account, issuer: User, number: s
     }
 
 
-def _store(session: Session, account: Account, contract: Contract | None, kind: DocumentKind, number: str, data: dict,
-           by: User, **links: Any) -> Document:
+def store_document(session: Session, account: Account, contract: Contract | None, kind: DocumentKind, number: str,
+                   data: dict, by: User, **links: Any) -> Document:
+    """Render ``data`` with docgen and store it immutably with its SHA-256; the issue
+    is a chained audit event."""
     try:
         content = docgen.render(data)
     except docgen.ValidationError as error:
@@ -129,6 +131,8 @@ def _store(session: Session, account: Account, contract: Contract | None, kind: 
 def _title(data: dict) -> str:
     if data["kind"] == "amendment":
         title = data["change_request"]["title"]
+    elif data["kind"] == "review_pack":
+        title = f"Monthly service review {data['period']}"
     else:
         title = data.get("title", "")
     if isinstance(title, dict):
@@ -151,7 +155,7 @@ def issue_amendment(session: Session, cr: ChangeRequest, account: Account, by: U
     languages = check_languages(account, languages)
     number = next_number(session, cr.contract, DocumentKind.AMENDMENT, _local_date(account).year)
     data = amendment_input(cr, account, by, number, languages)
-    return _store(session, account, cr.contract, DocumentKind.AMENDMENT, number, data, by, change_request_id=cr.id)
+    return store_document(session, account, cr.contract, DocumentKind.AMENDMENT, number, data, by, change_request_id=cr.id)
 
 
 def issue_work_order(session: Session, account: Account, contract: Contract, by: User, *, title: dict[str, str],
@@ -176,4 +180,4 @@ def issue_work_order(session: Session, account: Account, contract: Contract, by:
                   for line in lines],
         "acceptance_criteria": acceptance_criteria,
     }
-    return _store(session, account, contract, DocumentKind.WORK_ORDER, number, data, by)
+    return store_document(session, account, contract, DocumentKind.WORK_ORDER, number, data, by)

@@ -109,3 +109,23 @@ def comment(account_id: int, kpi_id: int):
         db.session.commit()
         flash(_("Your comment is added."), "success")
     return redirect(url_for("scorecards.show", account_id=account.id, period=f"{period:%Y-%m}", _anchor=f"kpi-{kpi.id}"))
+
+
+@bp.route("/scorecards/<int:account_id>/review-pack", methods=["POST"])
+@require_role(*ISSUERS)
+def review_pack(account_id: int):
+    """One click: the month's review pack in the account's document languages."""
+    from portal.documents.service import DocumentError
+    from portal.kpis.review_pack import issue
+
+    account = get_or_404(db.session, Account, account_id)
+    period = _period(account)
+    try:
+        document = issue(db.session, account, period, current_user)
+    except (DocumentError, service.ScorecardError) as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(url_for("scorecards.show", account_id=account.id, period=f"{period:%Y-%m}"))
+    db.session.commit()
+    flash(_("Review pack %(number)s is ready.", number=document.number), "success")
+    return redirect(url_for("documents.download", document_id=document.id))
