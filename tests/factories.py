@@ -18,6 +18,7 @@ from portal.admin.service import assign, create_user
 from portal.change_requests.service import new_change_request, submit
 from portal.models import (
     Account,
+    ActionComment,
     ActionItem,
     ActionSource,
     Approval,
@@ -37,6 +38,7 @@ from portal.models import (
     InvoiceLine,
     Kpi,
     KpiDirection,
+    KpiComment,
     KpiMeasurement,
     LineChange,
     Plan,
@@ -44,6 +46,7 @@ from portal.models import (
     PlanType,
     PurchaseOrder,
     RevenueForecast,
+    ScorecardAcknowledgement,
     Priority,
     RequestCategory,
     RequestComment,
@@ -156,6 +159,12 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
     forecast = RevenueForecast(account_id=account.id, month=today.replace(day=1), currency=currency,
                                amount=Decimal("10000.00"))
     session.add_all([credit_note, action, purchase_order, forecast])
+    session.flush()
+    action_comment = ActionComment(account_id=account.id, action_id=action.id, author_id=client_user.id, body="On it")
+    kpi_comment = KpiComment(account_id=account.id, kpi_id=kpi.id, period=today.replace(day=1), author_id=client_user.id,
+                             body="Why below target?")
+    acknowledgement = ScorecardAcknowledgement(account_id=account.id, period=today.replace(day=1), user_id=client_user.id)
+    session.add_all([action_comment, kpi_comment, acknowledgement])
 
     cr = new_change_request(session, contract, created_by=am, title={"en": f"CR of {key}"},
                             description={"en": "More payroll"}, in_scope=False, effective_date=today + timedelta(days=30))
@@ -180,6 +189,7 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
         file=stored, feedback=feedback, escalation=escalation, invoice=invoice, credit_note=credit_note, action=action,
         change_request=cr, change_request_version=version, approval=approval, document=document, plan=plan,
         plan_review=review, user=client_user, purchase_order=purchase_order, forecast=forecast,
+        action_comment=action_comment, kpi_comment=kpi_comment, acknowledgement=acknowledgement,
     )
     return world
 

@@ -170,9 +170,13 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
 def field_errors(error: ValidationError) -> dict[str, str]:
     fields: dict[str, str] = {}
     for problem in error.errors():
-        path = ".".join(str(part) for part in problem["loc"]) or "body"
+        path = ".".join(str(part) for part in problem["loc"])
         message = "required" if problem["type"] == "missing" else problem["msg"]
-        fields.setdefault(path, message)
+        if not path and problem["type"] == "value_error":
+            # A rule across fields names its field itself: "due_date: before issue_date".
+            message = message.removeprefix("Value error, ")
+            path, _, message = message.partition(": ") if ": " in message else ("body", "", message)
+        fields.setdefault(path or "body", message)
     return fields
 
 

@@ -4,22 +4,36 @@ of rules for both."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from decimal import Decimal
-from typing import Literal
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 COUNTRY_PATTERN = r"^[A-Z]{2}$"
+# Amounts the money columns hold with room to spare (SQLite keeps 10^-4 units in 64 bits).
+MAX_AMOUNT = Decimal("100000000000")  # 10^11
+def _iso_day(value):
+    """Dates are YYYY-MM-DD only: no times, no Unix timestamps."""
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        raise ValueError("not a valid date (YYYY-MM-DD)")
+    if isinstance(value, (int, float)):
+        raise ValueError("not a valid date (YYYY-MM-DD)")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
+Amount = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=16, decimal_places=4)]
 
 
 class LineIn(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     description: str = Field(min_length=1, max_length=500)
-    quantity: Decimal = Field(ge=0, max_digits=16, decimal_places=4)
-    unit_price: Decimal = Field(ge=0, max_digits=16, decimal_places=4)
+    quantity: Amount
+    unit_price: Amount
 
 
 class InvoiceIn(BaseModel):
@@ -34,18 +48,18 @@ class InvoiceIn(BaseModel):
     account: str = Field(min_length=1, max_length=200)
     contract: str | None = Field(default=None, max_length=40)
     service_location: str | None = Field(default=None, pattern=COUNTRY_PATTERN)
-    period_start: date | None = None
-    period_end: date | None = None
-    issue_date: date
-    due_date: date | None = None
+    period_start: Day | None = None
+    period_end: Day | None = None
+    issue_date: Day
+    due_date: Day | None = None
     currency: str = Field(pattern=CURRENCY_PATTERN)
     lines: list[LineIn] = Field(default_factory=list, max_length=2000)
-    tax: Decimal = Field(default=Decimal(0), ge=0, max_digits=16, decimal_places=4)
+    tax: Amount = Decimal(0)
     po_number: str | None = Field(default=None, max_length=60)
     status: Literal["issued", "paid", "disputed", "credited"] = "issued"
-    paid_on: date | None = None
+    paid_on: Day | None = None
     credits: str | None = Field(default=None, max_length=40)  # credit notes: the invoice number
-    amount: Decimal | None = Field(default=None, ge=0, max_digits=16, decimal_places=4)  # credit notes
+    amount: Amount | None = None  # credit notes
     reason: str = Field(default="", max_length=2000)
 
     @field_validator("po_number", "contract", "credits", mode="before")
@@ -77,4 +91,6 @@ class InvoiceIn(BaseModel):
 
     @property
     def subtotal(self) -> Decimal:
-        return sum((line.quantity * line.unit_price for line in self.lines), Decimal(0))
+        """Each line at the stored scale (4 decimals), summed: the stored rule."""
+        quantum = Decimal("0.0001")
+        return sum(((line.quantity * line.unit_price).quantize(quantum, ROUND_HALF_UP) for line in self.lines), Decimal(0))
