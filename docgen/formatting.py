@@ -43,19 +43,27 @@ def _locale(lang: str) -> Locale:
     return Locale.parse(LOCALES[lang])
 
 
+@functools.cache
+def _quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-get_currency_precision(currency))
+
+
 def quantize_money(amount: Decimal | int | str, currency: str) -> Decimal:
     """Round ``amount`` half-up to the currency's own decimals (VND: none, USD: 2).
 
     Babel rounds half-even (0.125 USD would print as $0.12), so amounts are
     quantised here before they are formatted or written in words.
     """
-    exponent = Decimal(1).scaleb(-get_currency_precision(currency))
-    return Decimal(amount).quantize(exponent, rounding=ROUND_HALF_UP)
+    return Decimal(amount).quantize(_quantum(currency), rounding=ROUND_HALF_UP)
 
 
 def format_money(amount: Decimal, currency: str, lang: str) -> str:
     """Format an amount with its currency in the language's locale (``¥1,234.50``)."""
-    return format_currency(quantize_money(amount, currency), currency, locale=_locale(lang))
+    locale = _locale(lang)
+    # The locale's own standard currency pattern, applied directly: what format_currency
+    # does, without looking the pattern up again for every amount of a long list.
+    return locale.currency_formats["standard"].apply(quantize_money(amount, currency), locale, currency=currency,
+                                                     currency_digits=True)
 
 
 def format_amount(amount: Decimal, currency: str, lang: str) -> str:

@@ -6,13 +6,14 @@ switcher, else the browser's Accept-Language (zh-CN, zh-Hans → zh), else Engli
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import available_timezones
 
-from babel.dates import format_skeleton
+from babel.dates import format_date as babel_format_date, format_skeleton
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale, lazy_gettext as _l
+from flask_babel import format_datetime, format_decimal, format_percent, get_locale, lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user
 
@@ -22,6 +23,7 @@ LANGUAGE_NAMES = {"en": "English", "zh": "中文", "vi": "Tiếng Việt"}
 BABEL_LOCALES = {"en": "en_US", "zh": "zh_Hans_CN", "vi": "vi_VN"}
 
 
+@functools.lru_cache(maxsize=64)
 def normalise_language(value: str | None) -> str | None:
     if not value:
         return None
@@ -51,6 +53,8 @@ def select_timezone() -> str:
 
 
 def current_language() -> str:
+    """The language text is being written in: the UI's, or a recipient's inside
+    ``force_locale`` (so it is not cached per request)."""
     return normalise_language(str(get_locale())) or "en"
 
 
@@ -125,9 +129,10 @@ def month(value: date | None, skeleton: str = "yMMMM") -> str:
 
 
 def day(value: date | None, fmt: str = "medium") -> str:
+    """A calendar date (no time zone involved) in the UI's locale."""
     if value is None:
         return ""
-    return format_date(value, fmt)
+    return babel_format_date(value, fmt, locale=get_locale())
 
 
 def localized(text: dict[str, str] | str | None, language: str | None = None) -> str:
@@ -221,6 +226,16 @@ LABELS = {
 }
 
 
+_label_cache: dict[tuple[str, str, str], str] = {}
+
+
 def label(kind: str, value) -> str:
+    """The translated name of an enum value. Catalogs do not change while the process
+    runs, so each (language, kind, value) is translated once: list pages call this for
+    every row."""
     value = getattr(value, "value", value)
-    return str(LABELS.get(kind, {}).get(value, value))
+    key = (current_language(), kind, value)
+    text = _label_cache.get(key)
+    if text is None:
+        text = _label_cache[key] = str(LABELS.get(kind, {}).get(value, value))
+    return text

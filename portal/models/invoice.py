@@ -33,9 +33,14 @@ class Invoice(AccountOwned, TimestampMixin, Base):
         sa.Index("ix_invoices_account_issue", "account_id", "issue_date", "id"),
         # Open items, overdue and ageing: unpaid invoices by due date.
         sa.Index("ix_invoices_account_status_due", "account_id", "status", "due_date"),
+        # Totals per currency of the list, answered from the index alone on PostgreSQL.
+        sa.Index("ix_invoices_account_currency", "account_id", "currency",
+                 postgresql_include=["total", "status", "due_date"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The composite indexes above all lead with account_id: no index of its own.
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
     number: Mapped[str] = mapped_column(sa.String(40), unique=True)
     contract_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contracts.id", ondelete="SET NULL"), index=True)
     service_location: Mapped[str] = mapped_column(sa.String(2))
