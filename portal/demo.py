@@ -56,6 +56,7 @@ from portal.models import (
     PlanReview,
     PlanType,
     Priority,
+    PurchaseOrder,
     RequestCategory,
     RequestComment,
     RequestStatus,
@@ -984,7 +985,22 @@ class _AccountBuilder:
                 special = {(0, 2): "overdue", (len(self.spec.locations) - 1, 3): "disputed"}.get((loc_index, months_ago))
                 invoices.append(self._invoice(location.country, months_ago, special))
         self._service_credit(invoices)
+        self._purchase_orders(invoices)
         return invoices
+
+    def _purchase_orders(self, invoices: list[Invoice]) -> None:
+        """One PO per number the invoices quote, sized at the year's expected billing
+        with a 10 % margin (so this year's POs still have a balance to draw)."""
+        billed: dict[str, Decimal] = {}
+        for invoice in invoices:
+            billed[invoice.po_number] = billed.get(invoice.po_number, Decimal(0)) + invoice.total
+        for number, total in sorted(billed.items()):
+            year = next(int(part) for part in number.split("-") if part.isdigit() and len(part) == 4)
+            months = sum(1 for i in invoices if i.po_number == number)
+            amount = money(total / months * 12 * Decimal("1.1"), self.currency)
+            self.add(PurchaseOrder(contract_id=self.contract.id, number=number, currency=self.currency, amount=amount,
+                                   issued_on=date(year, 1, 1), valid_until=date(year, 12, 31),
+                                   description=f"Services {year}"))
 
     def _invoice(self, country: str, months_ago: int, special: str | None) -> Invoice:
         period = month_start(self.today, months_ago + 1)
