@@ -160,6 +160,17 @@ def import_invoices(file: str) -> None:
         run_invoice_import(db.session, file)
 
 
+@import_group.command("kpis")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_kpis(file: str) -> None:
+    """Upsert monthly KPI actuals from a CSV file (format in the README): all or
+    nothing per file; a bad row is named by its line and field."""
+    from portal.kpis.imports import run_kpi_import
+
+    with unscoped():
+        run_kpi_import(db.session, file)
+
+
 @click.command("review-pack")
 @click.argument("account_name")
 @click.argument("period")

@@ -14,26 +14,24 @@ is in the README, with ``samples/invoices.csv``).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import sys
-import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import nullcontext
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
-import click
 import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from docgen.formatting import quantize_money
 from portal.billing.schema import InvoiceIn, LineIn
+from portal.imports import ImportRefused as InvoiceImportError
+from portal.imports import Problem, Progress, no_progress, read_csv, run_file_import, select_in, terminal_progress
+from portal.imports import Row as _Row
+from portal.imports import batches as _batches
+from portal.imports import nfc as _nfc
 from portal.models import Account, Contract, CreditNote, Invoice, InvoiceLine, InvoiceStatus
 
 LINE_COLUMNS = {"line_description": "description", "line_quantity": "quantity", "line_unit_price": "unit_price"}
@@ -55,36 +53,6 @@ LINE_BATCH = 5000  # lines per executemany
 
 
 # --- problems --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One reason a batch is refused: a line of the file (when it came from one) and a
-    column, or a field path of the API's body."""
-
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}: " if self.line else ""
-        return f"{where}{self.field}: {self.message}"
-
-
-class InvoiceImportError(Exception):
-    """The batch was refused; nothing of it was written."""
-
-    def __init__(self, problems: Iterable[Problem]):
-        self.problems = sorted(problems)
-        super().__init__("; ".join(str(p) for p in self.problems))
-
-    @property
-    def fields(self) -> dict[str, str]:
-        """The problems as the API's ``fields`` (the first message per field)."""
-        fields: dict[str, str] = {}
-        for problem in self.problems:
-            fields.setdefault(problem.field, problem.message)
-        return fields
 
 
 @dataclass
@@ -170,12 +138,6 @@ def validate_invoice(data: Any, first_line: int = 0, line_rows: list[int] | None
 
 
 @dataclass
-class _Row:
-    line: int
-    cells: dict[str, str]
-
-
-@dataclass
 class Incoming:
     """A batch to import: what the model accepted, what it refused (the problems), and
     the numbers of the invoices it refused, which credit notes of the batch may name."""
@@ -189,15 +151,7 @@ def read_invoice_csv(content: bytes) -> Incoming:
     """The invoices and credit notes of a CSV file (UTF-8, BOM allowed, header row, one
     row per invoice line), each validated by the model. A file whose encoding or
     header is wrong raises ``InvoiceImportError`` at once."""
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = content[: error.start].count(b"\n") + 1
-        raise InvoiceImportError([Problem(line, "file", "not UTF-8 text")]) from None
-    problems: list[Problem] = []
-    header, rows = _rows(text, problems)
-    if header is None:
-        raise InvoiceImportError(problems or [Problem(1, "file", "no header row")])
+    rows, problems = read_csv(content, COLUMNS, REQUIRED_COLUMNS)
     groups: dict[str, list[_Row]] = defaultdict(list)
     for row in rows:
         if row.cells.get("number"):
@@ -220,46 +174,6 @@ def read_invoice_csv(content: bytes) -> Incoming:
             if group[0].cells.get("kind", "invoice") in ("", "invoice"):
                 incoming.refused_invoices.add(number)
     return incoming
-
-
-def _rows(text: str, problems: list[Problem]) -> tuple[list[str] | None, list[_Row]]:
-    """The header (lower-cased column names) and the non-blank rows, with the line each
-    starts on (a quoted cell may span lines). A wrong header raises at once."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
-    rows: list[_Row] = []
-    last_line = 0
-    try:
-        for cells in reader:
-            line, last_line = last_line + 1, reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
-            if header is None:
-                header = [cell.strip().lower() for cell in cells]
-                wrong = list(_header_problems(header, line))
-                if wrong:  # every row would say the same again
-                    raise InvoiceImportError(wrong)
-                continue
-            if len(cells) != len(header):
-                problems.append(Problem(line, "row", f"{len(cells)} cells, but the header has {len(header)} columns"))
-                continue
-            rows.append(_Row(line, {name: cell.strip() for name, cell in zip(header, cells)}))
-    except csv.Error as error:
-        problems.append(Problem(reader.line_num, "file", f"not valid CSV ({error})"))
-    return header, rows
-
-
-def _header_problems(header: list[str], line: int) -> Iterator[Problem]:
-    seen: set[str] = set()
-    for name in header:
-        if name not in COLUMNS:
-            yield Problem(line, name or "(empty)", "unknown column")
-        elif name in seen:
-            yield Problem(line, name, "appears twice in the header")
-        seen.add(name)
-    for name in REQUIRED_COLUMNS:
-        if name not in seen:
-            yield Problem(line, name, "missing column")
 
 
 def _disagreements(group: list[_Row]) -> list[Problem]:
@@ -365,13 +279,6 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-Progress = Callable[[list, str], Any]  # (items, label) -> a context manager giving an iterable of the items
-
-
-def no_progress(items: list, label: str):
-    return nullcontext(items)
-
-
 def upsert_invoices(session: Session, incoming: Incoming, progress: Progress = no_progress) -> ImportSummary:
     """Create or update (by number) the invoices and credit notes of one batch, or
     refuse all of it with ``InvoiceImportError``.
@@ -433,11 +340,7 @@ class _Batch:
                 self.credited_before[note.invoice_id] += note.amount
 
     def _in(self, query: sa.Select, column, values: Iterable) -> list:
-        values = sorted(values)
-        rows = []
-        for start in range(0, len(values), IN_CHUNK):
-            rows.extend(self.session.scalars(query.where(column.in_(values[start:start + IN_CHUNK]))))
-        return rows
+        return select_in(self.session, query, column, values, IN_CHUNK)
 
     # checks -----------------------------------------------------------------------
 
@@ -652,10 +555,6 @@ def _line_amount(line: LineIn) -> Decimal:
     return (line.quantity * line.unit_price).quantize(LINE_QUANTUM, rounding=ROUND_HALF_UP)
 
 
-def _batches(rows: list, size: int) -> list[list]:
-    return [rows[start:start + size] for start in range(0, len(rows), size)]
-
-
 def _statuses(existing: Invoice | None, wanted: InvoiceStatus) -> tuple[InvoiceStatus, InvoiceStatus | None]:
     """(status, status_before_dispute) of an invoice the billing system says is
     ``wanted``. While a dispute raised in the portal is open, the invoice stays
@@ -667,33 +566,11 @@ def _statuses(existing: Invoice | None, wanted: InvoiceStatus) -> tuple[InvoiceS
     return wanted, None
 
 
-def _nfc(name: str) -> str:
-    """Vietnamese names arrive composed or decomposed, depending on the exporting tool."""
-    return unicodedata.normalize("NFC", name)
-
-
 # --- the command ---------------------------------------------------------------------------
-
-
-def terminal_progress(items: list, label: str):
-    """A progress bar when a person watches (stdout is a terminal), else nothing."""
-    if items and sys.stdout.isatty():
-        return click.progressbar(items, label=label, file=sys.stdout)
-    return nullcontext(items)
 
 
 def run_invoice_import(session: Session, path: str) -> None:
     """``flask import invoices FILE``: import the file and commit, printing the counts;
     or print one line per problem and exit 2 with nothing written."""
-    try:
-        summary = upsert_invoices(session, read_invoice_csv(Path(path).read_bytes()), progress=terminal_progress)
-    except InvoiceImportError as error:
-        session.rollback()
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
-        raise SystemExit(2) from None
-    except OSError as error:
-        click.echo(f"{path}: {error.strerror or error}", err=True)
-        raise SystemExit(2) from None
-    session.commit()
-    click.echo(summary.describe(path))
+    run_file_import(session, path, lambda content: upsert_invoices(session, read_invoice_csv(content),
+                                                                   progress=terminal_progress))

@@ -1,0 +1,173 @@
+"""What the file imports (``flask import invoices``, ``flask import kpis``) share: reading
+a CSV file, the problems that refuse a batch (``line 7: due_date: not a valid date``),
+the progress bar on a terminal, and the command's end (commit and print the counts, or
+print every problem and exit 2 with nothing written)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+import unicodedata
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+# --- problems --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One reason a batch is refused: a line of the file (when it came from one) and a
+    column, or a field path of the API's body."""
+
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        return f"{where}{self.field}: {self.message}"
+
+
+class ImportRefused(Exception):
+    """The batch was refused; nothing of it was written."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = sorted(problems)
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """The problems as the API's ``fields`` (the first message per field)."""
+        fields: dict[str, str] = {}
+        for problem in self.problems:
+            fields.setdefault(problem.field, problem.message)
+        return fields
+
+
+# --- reading a file ----------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    line: int
+    cells: dict[str, str]
+
+
+def read_csv(content: bytes, columns: Collection[str], required: Iterable[str]) -> tuple[list[Row], list[Problem]]:
+    """The non-blank rows of a CSV file (UTF-8, BOM allowed, a header row naming
+    ``columns`` in any order, ``required`` among them), each with the line it starts
+    on, and the problems of rows that could not be read. A file whose encoding or
+    header is wrong raises ``ImportRefused`` at once."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = content[: error.start].count(b"\n") + 1
+        raise ImportRefused([Problem(line, "file", "not UTF-8 text")]) from None
+    problems: list[Problem] = []
+    header, rows = _rows(text, problems, columns, tuple(required))
+    if header is None:
+        raise ImportRefused(problems or [Problem(1, "file", "no header row")])
+    return rows, problems
+
+
+def _rows(text: str, problems: list[Problem], columns: Collection[str],
+          required: tuple[str, ...]) -> tuple[list[str] | None, list[Row]]:
+    """The header (lower-cased column names) and the non-blank rows, with the line each
+    starts on (a quoted cell may span lines). A wrong header raises at once."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    rows: list[Row] = []
+    last_line = 0
+    try:
+        for cells in reader:
+            line, last_line = last_line + 1, reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            if header is None:
+                header = [cell.strip().lower() for cell in cells]
+                wrong = list(_header_problems(header, line, columns, required))
+                if wrong:  # every row would say the same again
+                    raise ImportRefused(wrong)
+                continue
+            if len(cells) != len(header):
+                problems.append(Problem(line, "row", f"{len(cells)} cells, but the header has {len(header)} columns"))
+                continue
+            rows.append(Row(line, {name: cell.strip() for name, cell in zip(header, cells)}))
+    except csv.Error as error:
+        problems.append(Problem(reader.line_num, "file", f"not valid CSV ({error})"))
+    return header, rows
+
+
+def _header_problems(header: list[str], line: int, columns: Collection[str],
+                     required: tuple[str, ...]) -> Iterator[Problem]:
+    seen: set[str] = set()
+    for name in header:
+        if name not in columns:
+            yield Problem(line, name or "(empty)", "unknown column")
+        elif name in seen:
+            yield Problem(line, name, "appears twice in the header")
+        seen.add(name)
+    for name in required:
+        if name not in seen:
+            yield Problem(line, name, "missing column")
+
+
+def nfc(name: str) -> str:
+    """Vietnamese names arrive composed or decomposed, depending on the exporting tool."""
+    return unicodedata.normalize("NFC", name)
+
+
+def batches(rows: list, size: int) -> list[list]:
+    return [rows[start:start + size] for start in range(0, len(rows), size)]
+
+
+def select_in(session: Session, query: sa.Select, column, values: Iterable, chunk: int = 1000) -> list:
+    """The rows of ``query`` whose ``column`` is one of ``values``, ``chunk`` values per
+    IN (...): well below SQLite's and PostgreSQL's parameter limits."""
+    values = sorted(values)
+    rows = []
+    for start in range(0, len(values), chunk):
+        rows.extend(session.scalars(query.where(column.in_(values[start:start + chunk]))))
+    return rows
+
+
+# --- progress and the command ----------------------------------------------------------
+
+Progress = Callable[[list, str], Any]  # (items, label) -> a context manager giving an iterable of the items
+
+
+def no_progress(items: list, label: str):
+    return nullcontext(items)
+
+
+def terminal_progress(items: list, label: str):
+    """A progress bar when a person watches (stdout is a terminal), else nothing."""
+    if items and sys.stdout.isatty():
+        return click.progressbar(items, label=label, file=sys.stdout)
+    return nullcontext(items)
+
+
+def run_file_import(session: Session, path: str, load: Callable[[bytes], Any]) -> None:
+    """``flask import ... FILE``: ``load`` checks the file's bytes and writes them in the
+    session's transaction, returning a summary that can ``describe(path)``; commit and
+    print it. Or print one line per problem and exit 2 with nothing written."""
+    try:
+        summary = load(Path(path).read_bytes())
+    except ImportRefused as error:
+        session.rollback()
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        raise SystemExit(2) from None
+    except OSError as error:
+        click.echo(f"{path}: {error.strerror or error}", err=True)
+        raise SystemExit(2) from None
+    session.commit()
+    click.echo(summary.describe(path))
