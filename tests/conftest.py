@@ -99,10 +99,25 @@ def database_url(database_template, tmp_path):
         yield f"sqlite:///{path}"
         return
     yield database_template
-    engine = sa.create_engine(database_template)
+    _empty_postgres(database_template)
+
+
+def _empty_postgres(url: str) -> None:
+    """Delete every row and restart the id sequences. TRUNCATE of forty tables costs
+    about 0.65 s a test here; DELETE with triggers (foreign keys, the audit log's
+    append-only guard) switched off for this transaction costs about 20 ms."""
+    engine = sa.create_engine(url)
     with engine.begin() as conn:
         tables = [t for t in sa.inspect(conn).get_table_names() if t != "alembic_version"]
-        conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        sequences = conn.execute(sa.text(
+            "SELECT pg_get_serial_sequence(quote_ident(table_name), column_name) FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND column_default LIKE 'nextval(%'"
+        )).scalars().all()
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        for table in tables:
+            conn.execute(sa.text(f'DELETE FROM "{table}"'))
+        for sequence in sequences:
+            conn.execute(sa.text("SELECT setval(:s, 1, false)"), {"s": sequence})
         conn.execute(sa.text("INSERT INTO audit_chain_head (id, last_seq, last_hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
     engine.dispose()
 
