@@ -19,7 +19,8 @@ class ActionForm(FlaskForm):
     source = SelectField(_l("Source"), choices=choices((s.value, LABELS["action_source"][s.value]) for s in ActionSource))
     due_date = DateField(_l("Due date (30 days if empty; at most 60)"), validators=[Optional()])
     extension_reason = StringField(_l("Reason for a due date beyond 60 days (administrators)"), validators=[Length(max=500)])
-    status = SelectField(_l("Status"), choices=choices((s.value, LABELS["action_status"][s.value]) for s in ActionStatus))
+    status = SelectField(_l("Status"), default=ActionStatus.OPEN.value,
+                         choices=choices((s.value, LABELS["action_status"][s.value]) for s in ActionStatus))
     submit = SubmitField(_l("Save"))
 
 

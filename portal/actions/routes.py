@@ -37,7 +37,9 @@ def index():
     accounts = visible_accounts(db.session)
     todays = local_todays(accounts)
     quarter = _quarter()
-    query = service.registry_query(account_id=request.args.get("account", type=int), status=request.args.get("status", "open"),
+    # A quarter's registry is every item due in it, closed or not, unless filtered.
+    status = request.args.get("status") or ("all" if quarter else "open")
+    query = service.registry_query(account_id=request.args.get("account", type=int), status=status,
                                    owner_side=request.args.get("owner"), quarter=quarter)
     items = db.session.scalars(query.limit(1000)).all()
     by_id = {a.id: a for a in accounts}
@@ -54,9 +56,14 @@ def index():
         return table_response(fmt, "action-registry", header, rows)
     ages = {i.id: service.age_bucket(i, by_id[i.account_id], todays[i.account_id]) for i in items}
     age_counts = {b: sum(1 for i in items if ages[i.id] == b and i.status in service.OPEN) for b in service.AGE_BUCKETS}
+    summary = None
+    if quarter:
+        whole = db.session.scalars(service.registry_query(account_id=request.args.get("account", type=int),
+                                                          status="all", quarter=quarter)).all()
+        summary = service.summarize(whole, todays)
     return render_template("actions/index.html", items=items, accounts=accounts, names={a.id: a.name for a in accounts},
-                           todays=todays, ages=ages, age_counts=age_counts, quarter=quarter,
-                           summary=service.summarize(items, todays) if quarter else None, args=request.args,
+                           todays=todays, ages=ages, age_counts=age_counts, quarter=quarter, status=status,
+                           summary=summary, args=request.args,
                            is_overdue=service.is_overdue, can_edit=current_user.role in ISSUERS)
 
 

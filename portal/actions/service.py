@@ -118,7 +118,7 @@ def update(session: Session, item: ActionItem, account: Account, by: User, *, ti
         item.due_date = due_date
         if extended_by:
             item.extended_by_id, item.extension_reason = extended_by, reason
-    if status is not None:
+    if status is not None and status is not item.status:  # re-saving keeps the close date
         _set_status(item, account, status)
     session.flush()
     audit.record(session, "action.updated", item, actor=by)

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from docgen.formatting import quantize_money
 from portal import charts
 from portal.billing import service
 from portal.billing.forms import DisputeForm, ForecastForm, SettleForm
@@ -19,6 +20,7 @@ from portal.exports import table_response
 from portal.extensions import db
 from portal.files import UploadError, check_uploads, uploads_from_request
 from portal.forms import choices
+from portal.i18n import label
 from portal.main.service import current_contract, visible_accounts
 from portal.models import Account, Invoice, Role, ServiceRequest
 from portal.security import get_or_404, require_role
@@ -58,9 +60,12 @@ def _cursor(raw: str | None) -> tuple[date, int] | None:
         return None
     try:
         day, ident = raw.split("_", 1)
-        return date.fromisoformat(day), int(ident)
+        key = date.fromisoformat(day), int(ident)
     except ValueError:
         abort(400)
+    if not 0 < key[1] < 2**63:
+        abort(400)
+    return key
 
 
 @bp.route("/invoices")
@@ -165,8 +170,8 @@ def statement():
     fmt = request.args.get("format")
     if fmt:
         header = [_("Invoice"), _("Issue date"), _("Due date"), _("Currency"), _("Open amount"), _("Days overdue"), _("Ageing")]
-        rows = [[inv.number, inv.issue_date, inv.due_date, inv.currency, amount, days, bucket]
-                for inv, amount, bucket, days in result.items]
+        rows = [[inv.number, inv.issue_date, inv.due_date, inv.currency, quantize_money(amount, inv.currency), days,
+                 label("ageing", bucket)] for inv, amount, bucket, days in result.items]
         return table_response(fmt, f"statement-{account.id}-{result.today.isoformat()}", header, rows)
     return render_template("billing/statement.html", account=account, accounts=accounts, result=result,
                            buckets=service.BUCKETS)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from docgen.formatting import quantize_money
 from portal import audit
+from portal.billing.schema import MAX_AMOUNT
 from portal.files import CheckedFile
 from portal.models import (
     Account,
@@ -35,6 +36,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
+from portal.security import unscoped
 from portal.service_requests import service as requests
 
 UNPAID = (InvoiceStatus.ISSUED, InvoiceStatus.DISPUTED)
@@ -303,6 +305,8 @@ def set_forecast(session: Session, account: Account, by: User, month: date, amou
         if row is not None:
             session.delete(row)
         return
+    if not amount.is_finite() or amount >= MAX_AMOUNT:
+        raise BillingError(_l("A forecast is an amount such as 125000.00."), status=422)
     if amount < 0:
         raise BillingError(_l("A forecast cannot be negative."), status=422)
     if row is None:
@@ -376,7 +380,10 @@ def issue_credit_note(session: Session, invoice: Invoice, by: User, *, number: s
         raise BillingError(_l("A credit note is for a positive amount."), status=422)
     if credited(invoice) + amount > invoice.total:
         raise BillingError(_l("The credit notes would exceed the invoice total."), status=422)
-    if session.scalar(sa.select(CreditNote.id).where(CreditNote.number == number)) is not None:
+    # Credit note numbers are unique across accounts: look beyond the caller's scope.
+    with unscoped():
+        taken = session.scalar(sa.select(CreditNote.id).where(CreditNote.number == number)) is not None
+    if taken:
         raise BillingError(_l("A credit note with this number exists already."), status=422)
     note = CreditNote(account_id=invoice.account_id, invoice_id=invoice.id, number=number, issue_date=issue_date,
                       currency=invoice.currency, amount=amount, reason=reason.strip())

@@ -1,0 +1,366 @@
+"""The billing rules without HTTP: overdue by the account's date, ageing buckets at
+their boundaries, debtor days on a known data set, billed revenue against the ACV pro
+rata, forecasts, what is left on each PO, credit notes and the dispute flow.
+
+Every rule that depends on the date takes it explicitly, so nothing here depends on
+the day the tests run."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from portal.billing import service
+from portal.models import (
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    PurchaseOrder,
+    RequestCategory,
+    RequestComment,
+    RequestStatus,
+    RevenueForecast,
+    Role,
+)
+from tests.factories import build_account
+
+UTC = timezone.utc
+
+
+@pytest.fixture
+def alpha(session):
+    """Account Alpha with the factory's invoice paid, so that only this module's
+    invoices are open (the factory's invoice and credit note are issued today, after
+    every fixed date used here)."""
+    world = build_account(session, "Alpha")
+    world["invoice"].status, world["invoice"].paid_on = InvoiceStatus.PAID, world["invoice"].issue_date
+    session.flush()
+    return world
+
+
+def add_invoice(session, world, number: str, *, issued: date, due: date | None = None, total: str = "1000.00",
+                subtotal: str | None = None, currency: str = "USD", status: InvoiceStatus = InvoiceStatus.ISSUED,
+                paid_on: date | None = None, po: str | None = None, lines: list[tuple[str, str]] = ()) -> Invoice:
+    total_amount = Decimal(total)
+    net = Decimal(subtotal) if subtotal is not None else total_amount
+    invoice = Invoice(account_id=world.account.id, number=number, contract_id=world["contract"].id,
+                      service_location="GB", period_start=issued.replace(day=1), period_end=issued, issue_date=issued,
+                      due_date=due or issued + timedelta(days=30), currency=currency, subtotal=net,
+                      tax=total_amount - net, total=total_amount, po_number=po, status=status,
+                      paid_on=paid_on if paid_on or status is not InvoiceStatus.PAID else issued)
+    session.add(invoice)
+    session.flush()
+    for position, (description, amount) in enumerate(lines):
+        session.add(InvoiceLine(account_id=world.account.id, invoice_id=invoice.id, position=position,
+                                description=description, quantity=Decimal(2), unit_price=Decimal(amount) / 2,
+                                amount=Decimal(amount)))
+    session.flush()
+    return invoice
+
+
+def add_credit(session, invoice: Invoice, number: str, amount: str, issued: date) -> CreditNote:
+    note = CreditNote(account_id=invoice.account_id, number=number, invoice_id=invoice.id, issue_date=issued,
+                      currency=invoice.currency, amount=Decimal(amount), reason="Correction")
+    session.add(note)
+    session.flush()
+    session.refresh(invoice)
+    return note
+
+
+# --- overdue is the account's date ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("timezone_name", "local_date", "overdue"), [
+    ("Asia/Shanghai", date(2026, 11, 26), True),  # 01:00 on the 26th: the due date has passed
+    ("Asia/Ho_Chi_Minh", date(2026, 11, 26), True),  # 00:00 on the 26th
+    ("UTC", date(2026, 11, 25), False),
+    ("America/New_York", date(2026, 11, 25), False),  # 12:00 on the 25th: still the due date
+])
+def test_an_invoice_is_overdue_from_the_day_after_its_due_date_in_the_accounts_time_zone(
+        session, alpha, timezone_name, local_date, overdue):
+    alpha.account.timezone = timezone_name
+    invoice = add_invoice(session, alpha, "INV-TZ", issued=date(2026, 10, 26), due=date(2026, 11, 25))
+    now = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
+    today = service.local_today(alpha.account, now=now)
+    assert today == local_date
+    assert service.is_overdue(invoice, today) is overdue
+    assert service.shown_status(invoice, today) == ("overdue" if overdue else "issued")
+
+
+@pytest.mark.parametrize(("status", "shown", "overdue"), [
+    (InvoiceStatus.ISSUED, "overdue", True),
+    (InvoiceStatus.DISPUTED, "disputed", True),  # still unpaid, but it shows the dispute
+    (InvoiceStatus.PAID, "paid", False),
+    (InvoiceStatus.CREDITED, "credited", False),
+])
+def test_only_an_unpaid_invoice_is_overdue(session, alpha, status, shown, overdue):
+    invoice = add_invoice(session, alpha, "INV-S", issued=date(2026, 1, 1), due=date(2026, 1, 31), status=status)
+    assert service.is_overdue(invoice, date(2026, 3, 1)) is overdue
+    assert service.shown_status(invoice, date(2026, 3, 1)) == shown
+    assert service.shown_status(invoice, date(2026, 1, 31)) == status.value  # on its due date
+
+
+# --- ageing --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("days_past_due", "expected"), [
+    (-10, "current"), (0, "current"), (1, "1-30"), (30, "1-30"), (31, "31-60"), (60, "31-60"), (61, "61-90"),
+    (90, "61-90"), (91, "90+"), (400, "90+"),
+])
+def test_ageing_buckets_at_their_boundaries(days_past_due, expected):
+    assert service.bucket(days_past_due) == expected
+
+
+def test_the_statement_ages_each_open_invoice_per_currency(session, alpha):
+    today = date(2026, 6, 30)
+    amounts = {}
+    for days in (-10, 0, 1, 30, 31, 60, 61, 90, 91):
+        for currency, scale in (("USD", 1), ("EUR", 1000)):
+            amount = Decimal(abs(days) + 1) * scale
+            add_invoice(session, alpha, f"INV-{currency}-{days}", issued=today - timedelta(days=days + 30),
+                        due=today - timedelta(days=days), total=str(amount), currency=currency)
+            amounts[currency, days] = amount
+    partly = add_invoice(session, alpha, "INV-USD-PART", issued=date(2026, 4, 1), due=date(2026, 5, 1), total="500")
+    add_credit(session, partly, "CN-PART", "200", date(2026, 5, 2))  # 60 days past due, 300 open
+    gone = add_invoice(session, alpha, "INV-USD-GONE", issued=date(2026, 4, 1), due=date(2026, 5, 1), total="500")
+    add_credit(session, gone, "CN-GONE", "500", date(2026, 5, 2))  # fully credited: nothing open
+    add_invoice(session, alpha, "INV-USD-PAID", issued=date(2026, 1, 1), due=date(2026, 1, 31),
+                status=InvoiceStatus.PAID)
+    add_invoice(session, alpha, "INV-USD-DISPUTED", issued=date(2026, 1, 1), due=date(2026, 1, 31), total="7",
+                status=InvoiceStatus.DISPUTED)  # 150 days past due
+
+    result = service.statement(session, alpha.account, today)
+
+    def expected(currency: str) -> dict[str, Decimal]:
+        buckets = {b: Decimal(0) for b in service.BUCKETS}
+        for (c, days), amount in amounts.items():
+            if c == currency:
+                buckets[service.bucket(days)] += amount
+        return buckets
+
+    usd = expected("USD")
+    usd["31-60"] += 300
+    usd["90+"] += 7
+    assert result.currencies == ["EUR", "USD"]
+    assert result.ageing == {"EUR": expected("EUR"), "USD": usd}
+    assert usd == {"current": Decimal(11 + 1), "1-30": Decimal(2 + 31), "31-60": Decimal(32 + 61 + 300),
+                   "61-90": Decimal(62 + 91), "90+": Decimal(92 + 7)}
+    shown = {invoice.number: (amount, name, days) for invoice, amount, name, days in result.items}
+    assert "INV-USD-GONE" not in shown and "INV-USD-PAID" not in shown
+    assert shown["INV-USD-PART"] == (Decimal(300), "31-60", 60)
+    assert shown["INV-USD--10"] == (Decimal(11), "current", 0)  # not yet due: no days overdue
+    assert shown["INV-EUR-91"] == (Decimal(92000), "90+", 91)
+    assert [i.due_date for i, *_ in result.items] == sorted(i.due_date for i, *_ in result.items)
+
+
+# --- debtor days ---------------------------------------------------------------------------------
+
+ON = date(2025, 9, 30)
+
+
+@pytest.fixture
+def receivables(session, alpha):
+    """Billed 90,000 in the 90 days to 30 September 2025, 30,000 of it still open.
+
+    A: issued 12 Jul, paid 11 Aug. B: issued 11 Aug, paid 20 Sep. C: issued 10 Sep,
+    open. D: 50,000 issued 2 Jul (90 days before: outside the window), paid 1 Aug."""
+    return {
+        "A": add_invoice(session, alpha, "INV-A", issued=ON - timedelta(days=80), total="30000",
+                         status=InvoiceStatus.PAID, paid_on=ON - timedelta(days=50)),
+        "B": add_invoice(session, alpha, "INV-B", issued=ON - timedelta(days=50), total="30000",
+                         status=InvoiceStatus.PAID, paid_on=ON - timedelta(days=10)),
+        "C": add_invoice(session, alpha, "INV-C", issued=ON - timedelta(days=20), total="30000"),
+        "D": add_invoice(session, alpha, "INV-D", issued=ON - timedelta(days=90), total="50000",
+                         status=InvoiceStatus.PAID, paid_on=ON - timedelta(days=60)),
+    }
+
+
+def test_dso_is_receivables_over_revenue_billed_in_the_last_90_days_times_90(session, alpha, receivables):
+    dso = service.dso(session, alpha.account, ON)
+    assert (dso.receivables, dso.billed, dso.days) == (Decimal(30000), Decimal(90000), 90)
+    assert dso.value == Decimal("30.0")
+
+
+def test_credit_notes_reduce_the_receivables_from_the_day_they_are_issued(session, alpha, receivables):
+    add_credit(session, receivables["C"], "CN-C-1", "3000", ON - timedelta(days=5))
+    add_credit(session, receivables["C"], "CN-C-2", "6000", ON + timedelta(days=1))  # not yet on the day
+    dso = service.dso(session, alpha.account, ON)
+    assert dso.receivables == Decimal(27000) and dso.value == Decimal("27.0")
+
+
+def test_paid_and_credited_invoices_are_not_receivable(session, alpha, receivables):
+    add_invoice(session, alpha, "INV-E", issued=ON - timedelta(days=30), total="45000", status=InvoiceStatus.CREDITED)
+    dso = service.dso(session, alpha.account, ON)
+    assert dso.receivables == Decimal(30000)
+    assert dso.billed == Decimal(135000)  # billed is billed, credited later or not
+    assert dso.value == Decimal("20.0")
+
+
+def test_dso_on_an_earlier_day_counts_the_invoices_unpaid_then(session, alpha, receivables):
+    earlier = ON - timedelta(days=15)  # 15 September: B is not paid yet, D is inside the window
+    dso = service.dso(session, alpha.account, earlier)
+    assert (dso.receivables, dso.billed) == (Decimal(60000), Decimal(140000))
+    assert dso.value == Decimal("38.6")  # 60,000 ÷ 140,000 × 90 = 38.57
+
+
+def test_without_revenue_billed_there_is_no_dso(session, alpha):
+    assert service.dso(session, alpha.account, ON).value is None
+
+
+# --- billed revenue against the ACV ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("today", "expected"), [
+    (date(2025, 1, 1), "328.77"),  # 1 of 365 days of 120,000
+    (date(2025, 3, 31), "29589.04"),  # 90 of 365 days
+    (date(2024, 12, 31), "120000.00"),  # 366 of 366 days: a leap year
+])
+def test_the_acv_to_date_is_pro_rata_to_the_days_of_the_year(session, alpha, today, expected):
+    ytd = service.revenue_ytd(session, alpha.account, alpha["contract"], today)
+    assert ytd.acv == Decimal("120000") and ytd.expected == Decimal(expected)
+
+
+def test_billed_revenue_this_year_is_net_of_tax_and_credit_notes(session, alpha):
+    add_invoice(session, alpha, "INV-Y-JAN", issued=date(2025, 1, 15), total="12000", subtotal="10000")
+    feb = add_invoice(session, alpha, "INV-Y-FEB", issued=date(2025, 2, 15), total="12000", subtotal="10000")
+    add_credit(session, feb, "CN-Y-FEB", "1200", date(2025, 3, 1))  # 1,000 of revenue and 200 of tax
+    add_invoice(session, alpha, "INV-Y-LAST-YEAR", issued=date(2024, 12, 15), total="12000", subtotal="10000")
+    add_invoice(session, alpha, "INV-Y-LATER", issued=date(2025, 4, 15), total="12000", subtotal="10000")
+    ytd = service.revenue_ytd(session, alpha.account, alpha["contract"], date(2025, 3, 31))
+    assert ytd.billed == Decimal("19000.00")
+    assert ytd.variance == Decimal("19000.00") - Decimal("29589.04")
+    by_month = service.billed_by_month(session, alpha.account, service.months_back(date(2025, 3, 31), 3))
+    assert by_month == {date(2025, 1, 1): Decimal(10000), date(2025, 2, 1): Decimal(10000),
+                        date(2025, 3, 1): Decimal(-1000)}
+
+
+def test_months_back_counts_across_the_year_end():
+    assert service.months_back(date(2026, 2, 17), 4) == [date(2025, 11, 1), date(2025, 12, 1), date(2026, 1, 1),
+                                                          date(2026, 2, 1)]
+
+
+# --- forecast ------------------------------------------------------------------------------------
+
+
+def test_a_forecast_is_entered_changed_and_cleared_by_month(session, alpha):
+    am = alpha.user(Role.ACCOUNT_MANAGER)
+    months = [date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)]
+    service.set_forecast(session, alpha.account, am, date(2025, 1, 20), Decimal("9000"), "USD")
+    service.set_forecast(session, alpha.account, am, date(2025, 2, 1), Decimal("9500"), "USD")
+    service.set_forecast(session, alpha.account, am, date(2025, 2, 1), Decimal("9600"), "USD")
+    assert service.forecasts(session, alpha.account, months) == {
+        date(2025, 1, 1): Decimal(9000), date(2025, 2, 1): Decimal(9600), date(2025, 3, 1): None}
+    row = session.scalar(sa.select(RevenueForecast).where(RevenueForecast.month == date(2025, 2, 1)))
+    assert row.updated_by_id == am.id and row.currency == "USD"
+    service.set_forecast(session, alpha.account, am, date(2025, 1, 1), None, "USD")
+    session.flush()
+    assert service.forecasts(session, alpha.account, months)[date(2025, 1, 1)] is None
+    with pytest.raises(service.BillingError) as refused:
+        service.set_forecast(session, alpha.account, am, date(2025, 3, 1), Decimal("-1"), "USD")
+    assert refused.value.status == 422
+
+
+# --- purchase orders ------------------------------------------------------------------------------
+
+
+def test_a_po_shows_what_was_invoiced_against_it_net_of_credit_notes(session, alpha):
+    beta = build_account(session, "Beta")
+    second = add_invoice(session, alpha, "INV-PO-2", issued=date(2026, 1, 10), total="10000", po="PO-Alpha")
+    add_credit(session, second, "CN-PO-2", "500", date(2026, 1, 20))
+    add_invoice(session, alpha, "INV-PO-PAID", issued=date(2026, 2, 10), total="4000", po="PO-Alpha",
+                status=InvoiceStatus.PAID)
+    add_invoice(session, alpha, "INV-NO-PO", issued=date(2026, 1, 10), total="7000")
+    add_invoice(session, beta, "INV-BETA-SAME-PO", issued=date(2026, 1, 10), total="9999", po="PO-Alpha")
+    small = PurchaseOrder(account_id=alpha.account.id, number="PO-SMALL", currency="USD", amount=Decimal("1000"),
+                          issued_on=date(2026, 1, 1))
+    session.add(small)
+    session.flush()
+    add_invoice(session, alpha, "INV-OVER", issued=date(2026, 1, 10), total="1500", po="PO-SMALL")
+
+    balances = {b.order.number: b for b in service.purchase_orders(session, alpha.account)}
+    assert set(balances) == {"PO-Alpha", "PO-SMALL"}
+    # The factory's 1,200 less its 120 credit, 10,000 less 500, and 4,000 paid.
+    assert balances["PO-Alpha"].invoiced == Decimal("14580")
+    assert balances["PO-Alpha"].remaining == Decimal("35420")
+    assert balances["PO-SMALL"].remaining == Decimal("-500")  # drawn beyond the PO
+
+
+# --- credit notes ---------------------------------------------------------------------------------
+
+
+def test_an_invoice_is_credited_once_credit_notes_reach_its_total(session, alpha):
+    finance = alpha.user(Role.FINANCE)
+    invoice = add_invoice(session, alpha, "INV-CN", issued=date(2026, 1, 1), total="1000")
+    service.issue_credit_note(session, invoice, finance, number="CN-1", amount=Decimal("400"), reason="Part",
+                              issue_date=date(2026, 1, 5))
+    assert invoice.status is InvoiceStatus.ISSUED and service.outstanding(invoice) == Decimal(600)
+    for number, amount, status in [("CN-2", "0", 422), ("CN-3", "600.01", 422), ("CN-1", "1", 422)]:
+        with pytest.raises(service.BillingError) as refused:
+            service.issue_credit_note(session, invoice, finance, number=number, amount=Decimal(amount), reason="x",
+                                      issue_date=date(2026, 1, 5))
+        assert refused.value.status == status
+    service.issue_credit_note(session, invoice, finance, number="CN-4", amount=Decimal("600"), reason="Rest",
+                              issue_date=date(2026, 1, 6))
+    assert invoice.status is InvoiceStatus.CREDITED and service.outstanding(invoice) == 0
+
+
+def test_a_vnd_credit_note_is_rounded_to_whole_dong(session, alpha):
+    invoice = add_invoice(session, alpha, "INV-VND", issued=date(2026, 1, 1), total="1250000000", currency="VND")
+    note = service.issue_credit_note(session, invoice, alpha.user(Role.FINANCE), number="CN-VND",
+                                     amount=Decimal("1000.40"), reason="Rounding", issue_date=date(2026, 1, 2))
+    assert note.amount == Decimal("1000")
+
+
+# --- disputes ------------------------------------------------------------------------------------
+
+
+def test_a_dispute_raises_a_billing_enquiry_on_the_invoice(session, alpha):
+    client = alpha.user(Role.CLIENT_APPROVER)
+    invoice = add_invoice(session, alpha, "INV-DSP", issued=date(2026, 1, 1), total="300",
+                          lines=[("Payroll", "100"), ("VAT filing", "200")])
+    vat = invoice.lines[1]
+    enquiry = service.dispute(session, invoice, alpha.account, client, reason="  VAT filing was not done.  ",
+                              disputed_lines=[vat.id])
+    assert enquiry.category is RequestCategory.BILLING and enquiry.invoice_id == invoice.id
+    assert enquiry.account_id == alpha.account.id and enquiry.status is RequestStatus.OPEN
+    assert enquiry.description == "VAT filing was not done.\n\n- VAT filing: 2 × 100"
+    assert invoice.status is InvoiceStatus.DISPUTED and invoice.status_before_dispute is InvoiceStatus.ISSUED
+    with pytest.raises(service.BillingError) as twice:
+        service.dispute(session, invoice, alpha.account, client, reason="Again")
+    assert twice.value.status == 409
+
+
+@pytest.mark.parametrize(("status", "reason", "code"), [
+    (InvoiceStatus.PAID, "Wrong", 409),
+    (InvoiceStatus.CREDITED, "Wrong", 409),
+    (InvoiceStatus.ISSUED, "   ", 422),
+])
+def test_only_an_unpaid_invoice_with_a_reason_can_be_disputed(session, alpha, status, reason, code):
+    invoice = add_invoice(session, alpha, "INV-NO", issued=date(2026, 1, 1), status=status)
+    with pytest.raises(service.BillingError) as refused:
+        service.dispute(session, invoice, alpha.account, alpha.user(Role.CLIENT_APPROVER), reason=reason)
+    assert refused.value.status == code
+    assert invoice.status is status
+
+
+@pytest.mark.parametrize(("credit", "expected"), [
+    (None, InvoiceStatus.ISSUED),
+    (("CN-S", Decimal("100")), InvoiceStatus.ISSUED),
+    (("CN-S", Decimal("300")), InvoiceStatus.CREDITED),
+])
+def test_settling_a_dispute_resolves_the_enquiry_with_the_explanation(session, alpha, credit, expected):
+    invoice = add_invoice(session, alpha, "INV-SET", issued=date(2026, 1, 1), total="300")
+    enquiry = service.dispute(session, invoice, alpha.account, alpha.user(Role.CLIENT_APPROVER), reason="Too much")
+    service.settle_dispute(session, invoice, alpha.account, alpha.user(Role.FINANCE),
+                           explanation="As agreed on the call.", credit=credit)
+    assert invoice.status is expected and invoice.status_before_dispute is None
+    assert enquiry.status is RequestStatus.RESOLVED
+    bodies = session.scalars(sa.select(RequestComment.body).where(RequestComment.request_id == enquiry.id)).all()
+    assert bodies == ["As agreed on the call."]
+    with pytest.raises(service.BillingError) as again:
+        service.settle_dispute(session, invoice, alpha.account, alpha.user(Role.FINANCE), explanation="Again")
+    assert again.value.status == 409
