@@ -1171,9 +1171,12 @@ class _AccountBuilder:
         """Next financial year's JBP, submitted for review, with the regional
         reviewer's comment in the client's language."""
         fiscal_year, row = self.today.year + 1, self.spec.plan
+        # A plan KPI named as a contract KPI follows that KPI's actuals.
+        codes = {self.text(kpi.name)["en"]: kpi.code for kpi in self.spec.kpis}
         content = {
             "objectives": [self.text(objective) for objective in row.objectives],
-            "kpis": [{"name": self.text(name), "baseline": baseline, "target": target, "unit": unit}
+            "kpis": [{"name": self.text(name), "baseline": baseline, "target": target, "unit": unit,
+                      "kpi": codes.get(self.text(name)["en"])}
                      for name, baseline, target, unit in row.kpis],
             "initiatives": [{"title": self.text(title), "owner": self.people[owner].name,
                              "due": f"{fiscal_year}-{due}", "status": status}

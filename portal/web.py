@@ -48,6 +48,7 @@ NAV: list[NavItem] = [
     NavItem("billing.index", _l("Invoices"), ALL_ROLES),
     NavItem("scorecards.index", _l("Scorecards"), ALL_ROLES),
     NavItem("actions.index", _l("Actions"), ALL_ROLES),
+    NavItem("plans.index", _l("Plans"), ALL_ROLES),
     NavItem("requests.csat", _l("CSAT"), (Role.ACCOUNT_MANAGER, Role.FINANCE, Role.ADMIN)),
     NavItem("admin.users", _l("Users"), (Role.ADMIN,)),
 ]

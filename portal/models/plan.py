@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import AccountOwned, Base, TimestampMixin, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from portal.models.contract import Contract
+    from portal.models.user import User
 
 
 class PlanType(enum.StrEnum):
@@ -43,15 +47,21 @@ class Plan(AccountOwned, TimestampMixin, Base):
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("plans.id", ondelete="SET NULL"))
     status: Mapped[PlanStatus] = mapped_column(str_enum(PlanStatus), default=PlanStatus.DRAFT)
     currency: Mapped[str] = mapped_column(sa.String(3))
-    # objectives, kpis, initiatives, budget, risks; every text per language with the
-    # time each translation was written, so stale translations can be found.
+    # objectives, kpis, initiatives, budget, risks; every text per language
+    # ({"en": ..., "zh": ...}), see ``portal.plans.content``.
     content: Mapped[dict[str, Any]]
+    # When each text was written, per field and language ({"kpis.0.name": {"en": iso
+    # time, "zh": ...}}), so that a translation older than its English source is stale.
+    text_written_at: Mapped[dict[str, Any]] = mapped_column(default=dict)
     version: Mapped[str | None] = mapped_column(sa.String(64))
     version_number: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 
+    contract: Mapped[Contract | None] = relationship()
+    parent: Mapped[Plan | None] = relationship(remote_side="Plan.id")
+    created_by: Mapped[User | None] = relationship()
     versions: Mapped[list[PlanVersion]] = relationship(order_by="PlanVersion.number", cascade="all, delete-orphan")
-    reviews: Mapped[list[PlanReview]] = relationship(order_by="PlanReview.created_at", cascade="all, delete-orphan")
+    reviews: Mapped[list[PlanReview]] = relationship(order_by="PlanReview.id", cascade="all, delete-orphan")
     signoffs: Mapped[list[PlanSignoff]] = relationship(cascade="all, delete-orphan")
 
 
@@ -81,6 +91,8 @@ class PlanReview(AccountOwned, Base):
     language: Mapped[str] = mapped_column(sa.String(5), default="en")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    reviewer: Mapped[User | None] = relationship()
+
 
 class PlanSignoff(AccountOwned, Base):
     __tablename__ = "plan_signoffs"
@@ -92,4 +104,7 @@ class PlanSignoff(AccountOwned, Base):
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     signature_name: Mapped[str] = mapped_column(sa.String(200))
     ip: Mapped[str] = mapped_column(sa.String(45), default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(300), default="")
     signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User | None] = relationship()

@@ -1,0 +1,198 @@
+"""Forms of the plan pages. Every text has one field per language (``title_en``,
+``title_zh``, ``title_vi``); the page shows those of the account's document languages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length
+
+from portal.forms import choices
+from portal.plans.content import LANGUAGES, MAX_ROWS, MAX_TEXT, SECTIONS, TEXT_FIELDS, as_text
+from portal.plans.labels import DECISIONS, FIELDS, INITIATIVE_STATUSES, PLAN_TYPES, SECTIONS as SECTION_LABELS
+
+
+def _with_texts(form_class: type[Form], field: str, label, widget=StringField) -> type[Form]:
+    """Add ``field_en``, ``field_zh`` and ``field_vi`` (the page names the language)."""
+    for lang in LANGUAGES:
+        setattr(form_class, f"{field}_{lang}", widget(label, validators=[Length(max=MAX_TEXT)]))
+    return form_class
+
+
+class ObjectiveForm(Form):
+    delete = BooleanField(_l("Remove this line"))
+
+
+class KpiForm(Form):
+    baseline = StringField(FIELDS["baseline"], validators=[Length(max=40)])
+    target = StringField(FIELDS["target"], validators=[Length(max=40)])
+    unit = StringField(FIELDS["unit"], validators=[Length(max=20)])
+    kpi = SelectField(FIELDS["kpi"], validate_choice=False, default="")
+    delete = BooleanField(_l("Remove this line"))
+
+
+class InitiativeForm(Form):
+    owner = StringField(FIELDS["owner"], validators=[Length(max=200)])
+    due = StringField(FIELDS["due"], validators=[Length(max=10)])
+    status = SelectField(FIELDS["status"], choices=choices(INITIATIVE_STATUSES.items()), default="planned")
+    delete = BooleanField(_l("Remove this line"))
+
+
+class BudgetForm(Form):
+    amount = StringField(FIELDS["amount"], validators=[Length(max=30)])
+    delete = BooleanField(_l("Remove this line"))
+
+
+class RiskForm(Form):
+    owner = StringField(FIELDS["owner"], validators=[Length(max=200)])
+    delete = BooleanField(_l("Remove this line"))
+
+
+_with_texts(ObjectiveForm, "text", FIELDS["text"], TextAreaField)
+_with_texts(KpiForm, "name", FIELDS["name"])
+_with_texts(InitiativeForm, "title", FIELDS["title"])
+_with_texts(BudgetForm, "item", FIELDS["item"])
+_with_texts(RiskForm, "risk", FIELDS["risk"], TextAreaField)
+_with_texts(RiskForm, "mitigation", FIELDS["mitigation"], TextAreaField)
+
+ROW_FORMS = {"objectives": ObjectiveForm, "kpis": KpiForm, "initiatives": InitiativeForm, "budget": BudgetForm,
+             "risks": RiskForm}
+ADD_LABELS = {
+    "objectives": _l("Add an objective"),
+    "kpis": _l("Add a KPI"),
+    "initiatives": _l("Add an initiative"),
+    "budget": _l("Add a budget line"),
+    "risks": _l("Add a risk"),
+}
+
+
+class PlanForm(FlaskForm):
+    """The plan's content: a list of rows per section. "Add" buttons post the form back
+    (``plan_rows.js`` adds the row in the page instead when scripts run)."""
+
+    save = SubmitField(_l("Save"))
+
+
+for _section in SECTIONS:
+    setattr(PlanForm, _section, FieldList(FormField(ROW_FORMS[_section]), min_entries=0, max_entries=MAX_ROWS))
+    setattr(PlanForm, f"add_{_section}", SubmitField(ADD_LABELS[_section]))
+
+
+class NewPlanForm(FlaskForm):
+    plan_type = SelectField(_l("Type"), choices=choices(PLAN_TYPES.items()))
+    period = StringField(_l("Period"), validators=[DataRequired(), Length(max=10)],
+                         description=_l("FY2027 for a yearly plan, 2027-Q1 for a quarter, 2027-03 for a month"))
+    parent = SelectField(_l("Start from"), coerce=int, validate_choice=False, default=0)
+    create = SubmitField(_l("Create the draft"))
+
+
+class SubmitForm(FlaskForm):
+    submit = SubmitField(_l("Submit for review"))
+
+
+class ReviewForm(FlaskForm):
+    decision = SelectField(_l("Your review"), choices=choices(DECISIONS.items()))
+    section = SelectField(_l("About"), choices=choices([("", _l("The whole plan")), *SECTION_LABELS.items()]),
+                          default="")
+    body = TextAreaField(_l("Comment"), validators=[Length(max=10_000)])
+    language = HiddenField()
+    version = HiddenField(validators=[DataRequired()])
+    send = SubmitField(_l("Send"))
+
+
+class SignoffForm(FlaskForm):
+    version = HiddenField(validators=[DataRequired()])
+    signature_name = StringField(_l("Type your full name to sign"), validators=[DataRequired(), Length(max=200)])
+    consent = BooleanField(_l("I sign off this plan, version shown above, on behalf of my company."),
+                           validators=[DataRequired(message=_l("Tick the box to confirm your sign-off."))])
+    sign = SubmitField(_l("Sign off"))
+
+
+class DocumentForm(FlaskForm):
+    languages = SelectField(_l("Languages"), validate_choice=True)
+    submit = SubmitField(_l("Issue the plan document"))
+
+
+# --- between the form and the plan's content -------------------------------------------
+
+
+def _row_texts(section: str, row: dict[str, Any]) -> dict[str, Any]:
+    data = {}
+    for field in TEXT_FIELDS[section]:
+        text = as_text(row if field is None else row.get(field))
+        for lang in LANGUAGES:
+            data[f"{field or 'text'}_{lang}"] = text.get(lang, "")
+    return data
+
+
+def form_data(content: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The form's data for a plan's content."""
+    data = {}
+    for section in SECTIONS:
+        rows = []
+        for row in content.get(section) or []:
+            values = _row_texts(section, row)
+            if section != "objectives":
+                values.update({k: ("" if v is None else v) for k, v in row.items() if k not in TEXT_FIELDS[section]})
+            rows.append(values)
+        data[section] = rows
+    return data
+
+
+def content_from(form: PlanForm) -> dict[str, list]:
+    """The content the form describes: rows ticked "Remove" and blank rows left out.
+    ``form.kept`` remembers which entry each row came from, for ``mark_problems``."""
+    content: dict[str, list] = {}
+    form.kept = {}
+    for section in SECTIONS:
+        rows, kept = [], []
+        for index, entry in enumerate(getattr(form, section)):
+            values = {name: (f.data or "") for name, f in entry.form._fields.items() if name != "delete"}
+            if entry.form.delete.data or not any(str(v).strip() for k, v in values.items() if k != "status"):
+                continue
+            texts = {field: {lang: values.pop(f"{field or 'text'}_{lang}") for lang in LANGUAGES}
+                     for field in TEXT_FIELDS[section]}
+            rows.append(texts[None] if section == "objectives" else {**values, **texts})
+            kept.append(index)
+        content[section], form.kept[section] = rows, kept
+    return content
+
+
+def round_trip(form: PlanForm) -> bool:
+    """Without JavaScript, an "Add" button posts the form back for one more row."""
+    for section in SECTIONS:
+        if getattr(form, f"add_{section}").data:
+            getattr(form, section).append_entry()
+            return True
+    return False
+
+
+def mark_problems(form: PlanForm, fields: dict[str, str]) -> None:
+    """Put the service's problems (``kpis.0.target``) on the form's fields."""
+    from portal.plans.labels import plan_label
+
+    for path, problem in (fields or {}).items():
+        parts = path.split(".")
+        if len(parts) < 2 or parts[0] not in SECTIONS or not parts[1].isdigit():
+            continue
+        kept = getattr(form, "kept", {}).get(parts[0], [])
+        if int(parts[1]) >= len(kept):
+            continue
+        row = getattr(form, parts[0])[kept[int(parts[1])]].form
+        name = parts[2] if len(parts) > 2 else "text"
+        target = row._fields.get(name) or row._fields.get(f"{name}_en")
+        if target is not None:
+            target.errors = [*target.errors, plan_label("problem", problem)]

@@ -1,0 +1,276 @@
+"""Pages for business plans: the list, drafting (a quarterly plan from the yearly one),
+the plan page with its reviews, versions and what changed, the client's sign-off,
+progress against the plan and the plan document."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_fresh
+from sqlalchemy.orm import selectinload
+
+from portal.change_requests.forms import language_options
+from portal.documents.service import DocumentError
+from portal.extensions import db
+from portal.forms import choices
+from portal.i18n import LANGUAGE_NAMES, current_language, localized
+from portal.main.service import visible_accounts
+from portal.models import Account, Document, Plan, PlanStatus, PlanType, ReviewDecision, Role
+from portal.plans import service
+from portal.plans.content import SECTIONS, TEXT_FIELDS, budget_total, diff, pick, translation_gaps
+from portal.plans.forms import (
+    ROW_FORMS,
+    DocumentForm,
+    NewPlanForm,
+    PlanForm,
+    ReviewForm,
+    SignoffForm,
+    SubmitForm,
+    content_from,
+    form_data,
+    mark_problems,
+    round_trip,
+)
+from portal.plans.labels import DECISIONS, plan_label
+from portal.security import ISSUERS, get_or_404, require_role
+
+bp = Blueprint("plans", __name__)
+
+
+@bp.context_processor
+def _helpers():
+    return {"plan_label": plan_label, "pick": pick, "to_date": date.fromisoformat, "to_decimal": Decimal}
+
+
+def _load(plan_id: int) -> Plan:
+    plan = get_or_404(db.session, Plan, plan_id, selectinload(Plan.versions), selectinload(Plan.reviews),
+                      selectinload(Plan.signoffs), selectinload(Plan.contract))
+    if not service.can_see(plan, current_user):
+        abort(404)
+    return plan
+
+
+def _account(plan: Plan) -> Account:
+    return get_or_404(db.session, Account, plan.account_id)
+
+
+def _detail(plan: Plan, **anchor):
+    return redirect(url_for("plans.detail", plan_id=plan.id, **anchor))
+
+
+def _refused(error: service.PlanError | DocumentError) -> None:
+    db.session.rollback()
+    flash(str(error.message), "error")
+
+
+# --- the list and drafting -------------------------------------------------------------
+
+
+@bp.route("/plans")
+def index():
+    args = request.args
+    plan_type = args.get("type") if args.get("type") in {t.value for t in PlanType} else None
+    status = args.get("status") if args.get("status") in {s.value for s in PlanStatus} else None
+    rows = service.plans(db.session, current_user, account_id=args.get("account", type=int),
+                         plan_type=PlanType(plan_type) if plan_type else None,
+                         status=PlanStatus(status) if status else None)
+    accounts = visible_accounts(db.session)
+    return render_template("plans/index.html", rows=rows, accounts=accounts, names={a.id: a.name for a in accounts},
+                           types=PlanType, statuses=PlanStatus, args=args, is_issuer=current_user.role in ISSUERS)
+
+
+@bp.route("/plans/new", methods=["GET", "POST"])
+@require_role(*ISSUERS)
+def new():
+    account = get_or_404(db.session, Account, request.args.get("account", type=int))
+    form = NewPlanForm()
+    parents = [p for kind in (PlanType.QBP, PlanType.MBP) for p in service.parent_choices(db.session, account, kind)]
+    form.parent.choices = choices([(0, "—"), *((p.id, f"{plan_label('type', p.plan_type)} {p.period}") for p in parents)])
+    if form.validate_on_submit():
+        parent = get_or_404(db.session, Plan, form.parent.data) if form.parent.data else None
+        try:
+            plan = service.create_plan(db.session, account, current_user, plan_type=PlanType(form.plan_type.data),
+                                       period=form.period.data, parent=parent)
+        except service.PlanError as error:
+            _refused(error)
+        else:
+            db.session.commit()
+            flash(_("Draft saved. Write the plan, then submit it for review."), "success")
+            return redirect(url_for("plans.edit", plan_id=plan.id))
+    return render_template("plans/new.html", form=form, account=account)
+
+
+def _prepare(form: PlanForm, plan: Plan) -> PlanForm:
+    kpi_choices = choices([("", "—"), *((k.code, f"{k.code} · {localized(k.name)}") for k in
+                                        (plan.contract.kpis if plan.contract else []))])
+    for entry in form.kpis:
+        entry.form.kpi.choices = kpi_choices
+    form.blanks = {}
+    for section in SECTIONS:  # what plan_rows.js clones for "Add"
+        blank = ROW_FORMS[section](prefix=f"{section}-__index__-")
+        if section == "kpis":
+            blank.kpi.choices = kpi_choices
+        form.blanks[section] = blank
+    return form
+
+
+@bp.route("/plans/<int:plan_id>/edit", methods=["GET", "POST"])
+@require_role(*ISSUERS)
+def edit(plan_id: int):
+    plan = _load(plan_id)
+    account = _account(plan)
+    if plan.status not in service.EDITABLE:
+        flash(_("A signed-off plan cannot be changed."), "error")
+        return _detail(plan)
+    form = PlanForm(data=form_data(plan.content)) if request.method == "GET" else PlanForm()
+    if request.method == "POST" and not round_trip(form) and form.validate_on_submit():
+        under_review = plan.status in service.UNDER_REVIEW
+        before = plan.version
+        try:
+            service.edit(db.session, plan, account, current_user, content_from(form))
+        except service.PlanError as error:
+            _refused(error)
+            mark_problems(form, error.fields)
+        else:
+            db.session.commit()
+            flash(_("Saved as version %(n)d and sent for review again.", n=plan.version_number)
+                  if under_review and plan.version != before else _("Changes saved."), "success")
+            return _detail(plan)
+    _prepare(form, plan)  # after "Add a KPI": the new row's choices too
+    languages = account.document_languages or ["en"]
+    gaps = service.gaps(plan, account)
+    states = {(g.path, g.language): g.kind for g in gaps}
+    return render_template("plans/form.html", form=form, plan=plan, account=account, languages=languages,
+                           language_names=", ".join(LANGUAGE_NAMES[lang] for lang in languages), states=states,
+                           gaps=gaps, text_fields=TEXT_FIELDS)
+
+
+# --- the plan page ---------------------------------------------------------------------
+
+
+@bp.route("/plans/<int:plan_id>")
+def detail(plan_id: int):
+    plan = _load(plan_id)
+    account = _account(plan)
+    lang = current_language()
+    content = service.shown_content(plan, current_user)
+    languages = account.document_languages or ["en"]
+    states = {(g.path, g.language): g.kind
+              for g in translation_gaps(content, plan.text_written_at or {}, sorted({*languages, lang}))}
+    versions = plan.versions
+    shown = request.args.get("version", type=int) or (versions[-1].number if versions else None)
+    compared = next((v for v in versions if v.number == shown), None)
+    previous = next((v for v in versions if compared and v.number == compared.number - 1), None)
+    changes = diff(service.version_content(previous), service.version_content(compared)) if previous else []
+    review_form = ReviewForm(version=plan.version, language=lang)
+    if current_user.is_client:
+        review_form.decision.choices = [c for c in review_form.decision.choices if c.value != "approve"]
+    document_form = DocumentForm()
+    document_form.languages.choices = language_options(languages)
+    documents = db.session.scalars(sa.select(Document).where(Document.plan_id == plan.id)
+                                   .order_by(Document.created_at.desc())).all()
+    return render_template(
+        "plans/detail.html", plan=plan, account=account, content=content, lang=lang, languages=languages,
+        states=states, gaps=service.gaps(plan, account) if current_user.is_firm else [],
+        approval=service.firm_approval(db.session, plan, account), progress=service.progress(db.session, plan, content),
+        compared=compared, previous=previous, changes=changes, signoff=service.current_signoff(plan),
+        documents=documents, fresh=login_fresh(), text_fields=TEXT_FIELDS,
+        is_issuer=current_user.role in ISSUERS, can_review=current_user.role in service.REVIEWERS,
+        submit_form=SubmitForm(), review_form=review_form, signoff_form=SignoffForm(version=plan.version),
+        document_form=document_form, budget_total=budget_total(content),
+    )
+
+
+@bp.route("/plans/<int:plan_id>/submit", methods=["POST"])
+@require_role(*ISSUERS)
+def submit(plan_id: int):
+    plan = _load(plan_id)
+    if SubmitForm().validate_on_submit():
+        try:
+            service.submit_for_review(db.session, plan, current_user)
+        except service.PlanError as error:
+            _refused(error)
+        else:
+            db.session.commit()
+            flash(_("Submitted for review (version %(n)d).", n=plan.version_number), "success")
+    return _detail(plan)
+
+
+def _needs_fresh_login(plan: Plan):
+    """Decisions need a fresh sign-in, not a session restored from remember-me."""
+    if login_fresh():
+        return None
+    flash(_("Confirm your password before deciding on this plan."), "info")
+    return redirect(url_for("auth.reauthenticate", next=url_for("plans.detail", plan_id=plan.id)))
+
+
+@bp.route("/plans/<int:plan_id>/review", methods=["POST"])
+@require_role(*service.REVIEWERS)
+def review(plan_id: int):
+    plan = _load(plan_id)
+    form = ReviewForm()
+    decision = ReviewDecision(form.decision.data) if form.decision.data in DECISIONS else ReviewDecision.COMMENT
+    if decision is not ReviewDecision.COMMENT:
+        stale = _needs_fresh_login(plan)
+        if stale:
+            return stale
+    if not form.validate_on_submit():
+        flash(_("Reload the plan and write your review again."), "error")
+        return _detail(plan)
+    try:
+        service.review(db.session, plan, _account(plan), current_user, decision=decision, body=form.body.data or "",
+                       language=form.language.data or current_language(), section=form.section.data or None,
+                       version=form.version.data)
+    except service.PlanError as error:
+        _refused(error)
+    else:
+        db.session.commit()
+        flash(_("Your review is recorded."), "success")
+    return _detail(plan, _anchor="reviews")
+
+
+@bp.route("/plans/<int:plan_id>/signoff", methods=["POST"])
+@require_role(Role.CLIENT_APPROVER)
+def signoff(plan_id: int):
+    plan = _load(plan_id)
+    stale = _needs_fresh_login(plan)
+    if stale:
+        return stale
+    form = SignoffForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(" ".join(str(e) for e in errors), "error")
+        return _detail(plan)
+    try:
+        service.sign_off(db.session, plan, _account(plan), current_user, version=form.version.data,
+                         signature_name=form.signature_name.data, ip=request.remote_addr or "",
+                         user_agent=request.user_agent.string)
+    except service.PlanError as error:
+        _refused(error)
+    else:
+        db.session.commit()
+        flash(_("You signed off %(plan)s %(period)s.", plan=plan_label("type", plan.plan_type), period=plan.period),
+              "success")
+    return _detail(plan)
+
+
+@bp.route("/plans/<int:plan_id>/document", methods=["POST"])
+@require_role(*ISSUERS)
+def document(plan_id: int):
+    plan = _load(plan_id)
+    account = _account(plan)
+    form = DocumentForm()
+    form.languages.choices = language_options(account.document_languages)
+    if form.validate_on_submit():
+        try:
+            issued = service.issue_document(db.session, plan, account, current_user, form.languages.data.split("+"))
+        except (service.PlanError, DocumentError) as error:
+            _refused(error)
+        else:
+            db.session.commit()
+            flash(_("Document %(number)s issued.", number=issued.number), "success")
+    return _detail(plan)
