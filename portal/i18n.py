@@ -52,6 +52,11 @@ def select_timezone() -> str:
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
+def current_locale() -> str:
+    """The Babel locale of the text being written (``zh``, ``vi``, ``en``)."""
+    return str(get_locale())
+
+
 def current_language() -> str:
     """The language text is being written in: the UI's, or a recipient's inside
     ``force_locale`` (so it is not cached per request)."""
@@ -84,13 +89,14 @@ COMMON_TIMEZONES = (
 )
 
 
-def money(amount: Decimal | None, currency: str) -> str:
-    """An amount in the UI's locale with the currency's own decimals (VND: none)."""
+def money(amount: Decimal | None, currency: str, lang: str | None = None) -> str:
+    """An amount in the UI's locale with the currency's own decimals (VND: none).
+    Long lists pass ``lang`` (``current_language()``, looked up once)."""
     if amount is None:
         return ""
     from docgen.formatting import format_money
 
-    return format_money(amount, currency, current_language())
+    return format_money(amount, currency, lang or current_language())
 
 
 def number(value: Decimal | int | None) -> str:
@@ -128,11 +134,18 @@ def month(value: date | None, skeleton: str = "yMMMM") -> str:
     return format_skeleton(skeleton, value, locale=get_locale())
 
 
-def day(value: date | None, fmt: str = "medium") -> str:
-    """A calendar date (no time zone involved) in the UI's locale."""
+def day(value: date | None, fmt: str = "medium", locale: str | None = None) -> str:
+    """A calendar date (no time zone involved) in the UI's locale. Long lists pass
+    ``locale`` (``current_locale()``, looked up once)."""
     if value is None:
         return ""
-    return babel_format_date(value, fmt, locale=get_locale())
+    return _day(value, fmt, locale or current_locale())
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(value: date, fmt: str, locale: str) -> str:
+    # Lists repeat a few dates (issue and due dates of a billing run) on every row.
+    return babel_format_date(value, fmt, locale=locale)
 
 
 def localized(text: dict[str, str] | str | None, language: str | None = None) -> str:
@@ -148,7 +161,8 @@ def localized(text: dict[str, str] | str | None, language: str | None = None) ->
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(money=money, number=number, percent=percent, unit=unit, month=month, when=when, day=day, localized=localized)
-    app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, current_language=current_language, label=label)
+    app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, current_language=current_language, current_locale=current_locale,
+                              label=label)
 
 
 # Labels for enum values shown in the UI, marked for translation once here.
