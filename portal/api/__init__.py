@@ -27,4 +27,4 @@ def authenticate_bearer() -> None:
 
 from portal.api import accounts, auth, change_requests, invoice_imports, invoices, openapi, plans, requests, scorecards  # noqa: E402  (modules register routes on bp)
 
-__all__ = ["bp", "accounts", "auth", "change_requests", "invoices", "openapi", "requests", "scorecards"]
+__all__ = ["bp", "accounts", "auth", "change_requests", "invoice_imports", "invoices", "openapi", "plans", "requests", "scorecards"]
