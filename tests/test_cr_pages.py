@@ -163,7 +163,7 @@ def test_add_a_line_works_without_javascript(session, alpha, new_browser):
     [
         ({"title_en": ""}, "This field is required."),
         ({"lines-0-quantity": "-1"}, "Number must be at least 0."),
-        ({"lines-0-unit_price": "eight"}, "Not a valid decimal value."),
+        ({"lines-0-unit_price": "eight"}, "Enter a number such as 99.5."),
         ({"effective_date": "next week"}, '<small class="errors" id="effective_date-errors">'),
         ({"lines-0-change": "remove"}, "Choose the contract line to change or remove."),
         ({"lines-0-description_en": ""}, "A new line needs a description and a unit."),

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, MultipleFileField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms import MultipleFileField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from portal.forms import NumberField
 
 
 class DisputeForm(FlaskForm):
@@ -16,7 +18,7 @@ class DisputeForm(FlaskForm):
 class SettleForm(FlaskForm):
     explanation = TextAreaField(_l("Explanation to the client"), validators=[DataRequired(), Length(max=5000)])
     credit_number = StringField(_l("Credit note number (to credit)"), validators=[Optional(), Length(max=40)])
-    credit_amount = DecimalField(_l("Credit amount, tax included"), places=None, validators=[Optional(), NumberRange(min=0)])
+    credit_amount = NumberField(_l("Credit amount, tax included"), validators=[Optional(), NumberRange(min=0)])
     submit = SubmitField(_l("Settle the dispute"))
 
 

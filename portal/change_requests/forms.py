@@ -5,7 +5,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     FieldList,
     Form,
     FormField,
@@ -17,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from portal.forms import choices
+from portal.forms import NumberField, choices
 from portal.i18n import LANGUAGE_NAMES
 
 CHANGES = {"add": _l("Add"), "remove": _l("Remove"), "modify": _l("Modify")}
@@ -33,8 +32,8 @@ class LineForm(Form):
     description_zh = StringField(_l("Description (Chinese)"), validators=[Length(max=500)])
     description_vi = StringField(_l("Description (Vietnamese)"), validators=[Length(max=500)])
     unit = StringField(_l("Unit"), validators=[Length(max=60)])
-    quantity = DecimalField(_l("Quantity"), places=None, validators=[InputRequired(), NumberRange(min=0)])
-    unit_price = DecimalField(_l("Unit price"), places=None, validators=[InputRequired(), NumberRange(min=0)])
+    quantity = NumberField(_l("Quantity"), validators=[InputRequired(), NumberRange(min=0)])
+    unit_price = NumberField(_l("Unit price"), validators=[InputRequired(), NumberRange(min=0)])
     delete = BooleanField(_l("Remove this line"))
 
 

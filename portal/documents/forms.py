@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, DecimalField, FieldList, Form, FormField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, DateField, FieldList, Form, FormField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from portal.forms import NumberField
 
 
 class WorkOrderLineForm(Form):
@@ -11,8 +13,8 @@ class WorkOrderLineForm(Form):
     description_zh = StringField(_l("Description (Chinese)"), validators=[Length(max=500)])
     description_vi = StringField(_l("Description (Vietnamese)"), validators=[Length(max=500)])
     unit = StringField(_l("Unit"), validators=[Length(max=60)])
-    quantity = DecimalField(_l("Quantity"), places=None, validators=[InputRequired(), NumberRange(min=0)])
-    unit_price = DecimalField(_l("Unit price"), places=None, validators=[InputRequired(), NumberRange(min=0)])
+    quantity = NumberField(_l("Quantity"), validators=[InputRequired(), NumberRange(min=0)])
+    unit_price = NumberField(_l("Unit price"), validators=[InputRequired(), NumberRange(min=0)])
     delete = BooleanField(_l("Remove this line"))
 
 

@@ -4,6 +4,7 @@ comments, and the monthly review pack."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,8 +14,9 @@ from portal import charts
 from portal.extensions import db
 from portal.i18n import localized, month as month_name
 from portal.kpis import service
+from portal.kpis.forms import KpiDefinitionForm
 from portal.main.service import visible_accounts
-from portal.models import Account, Kpi, Role
+from portal.models import Account, Contract, Kpi, KpiDirection, Role
 from portal.security import ISSUERS, get_or_404, require_role
 
 bp = Blueprint("scorecards", __name__)
@@ -129,3 +131,58 @@ def review_pack(account_id: int):
     db.session.commit()
     flash(_("Review pack %(number)s is ready.", number=document.number), "success")
     return redirect(url_for("documents.download", document_id=document.id))
+
+
+# --- KPI definitions (the firm) -------------------------------------------------------
+
+
+def _plain(value: Decimal | None) -> Decimal | None:
+    """99.5 for 99.5000 and 100 for 100.00, as a person writes them (not 1E+2)."""
+    return None if value is None else Decimal(format(value.normalize(), "f"))
+
+
+def _definition(form: KpiDefinitionForm) -> service.KpiDefinition:
+    return service.KpiDefinition(
+        code=form.code.data or "", name={"en": form.name_en.data, "zh": form.name_zh.data, "vi": form.name_vi.data},
+        unit=form.unit.data or "", target=form.target.data, direction=KpiDirection(form.direction.data),
+        weight=form.weight.data, amber_tolerance=form.amber_tolerance.data / 100, is_sla=form.is_sla.data,
+        service_credit_percent=form.service_credit_percent.data,
+    )
+
+
+def _save_kpi(form: KpiDefinitionForm, contract: Contract, kpi: Kpi | None):
+    """Save on a valid post and go back to the account; else the form with its errors."""
+    if form.validate_on_submit():
+        try:
+            saved = service.save_kpi(db.session, contract, current_user, _definition(form), kpi)
+        except service.KpiDefinitionError as error:
+            db.session.rollback()
+            getattr(form, error.field).errors = [str(error.message)]
+        else:
+            db.session.commit()
+            flash(_("KPI %(code)s saved.", code=saved.code), "success")
+            return redirect(url_for("main.account", account_id=contract.account_id, _anchor="kpis"))
+    return render_template("scorecards/kpi_form.html", form=form, contract=contract, kpi=kpi,
+                           account=get_or_404(db.session, Account, contract.account_id))
+
+
+@bp.route("/contracts/<int:contract_id>/kpis/new", methods=["GET", "POST"])
+@require_role(*ISSUERS)
+def new_kpi(contract_id: int):
+    contract = get_or_404(db.session, Contract, contract_id)
+    return _save_kpi(KpiDefinitionForm(), contract, None)
+
+
+@bp.route("/kpis/<int:kpi_id>/edit", methods=["GET", "POST"])
+@require_role(*ISSUERS)
+def edit_kpi(kpi_id: int):
+    kpi = get_or_404(db.session, Kpi, kpi_id)
+    contract = get_or_404(db.session, Contract, kpi.contract_id)
+    form = KpiDefinitionForm()
+    if request.method == "GET":
+        form.code.data, form.unit.data, form.target.data = kpi.code, kpi.unit, _plain(kpi.target)
+        form.name_en.data, form.name_zh.data, form.name_vi.data = (kpi.name.get(lang, "") for lang in ("en", "zh", "vi"))
+        form.direction.data, form.weight.data, form.is_sla.data = kpi.direction.value, _plain(kpi.weight), kpi.is_sla
+        form.amber_tolerance.data = _plain(kpi.amber_tolerance * 100)
+        form.service_credit_percent.data = _plain(kpi.service_credit_percent)
+    return _save_kpi(form, contract, kpi)

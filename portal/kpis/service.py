@@ -11,6 +11,7 @@ share of KPIs met against the 85 % bar, the weighted overall attainment, and tre
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -241,3 +242,82 @@ def add_comment(session: Session, account: Account, kpi: Kpi, by: User, period: 
            kpi=kpi, comment=comment, author=by, period=period,
            url=link(f"/scorecards/{account.id}?period={period:%Y-%m}#kpi-{kpi.id}"))
     return comment
+
+
+# --- KPI definitions --------------------------------------------------------------------
+
+KPI_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
+
+
+@dataclass
+class KpiDefinition:
+    """What the firm writes of a contract KPI; ``amber_tolerance`` is a share (0.05)."""
+
+    code: str
+    name: dict[str, str]
+    unit: str
+    target: Decimal
+    direction: KpiDirection
+    weight: Decimal = Decimal(1)
+    amber_tolerance: Decimal = Decimal("0.05")
+    is_sla: bool = False
+    service_credit_percent: Decimal | None = None
+
+
+class KpiDefinitionError(ScorecardError):
+    """A definition the contract cannot take; ``field`` names the form field at fault."""
+
+    def __init__(self, message, field: str, status: int = 422):
+        super().__init__(message, status)
+        self.field = field
+
+
+def save_kpi(session: Session, contract: Contract, by: User, definition: KpiDefinition, kpi: Kpi | None = None) -> Kpi:
+    """Add a KPI to ``contract``, or change ``kpi``. Codes are unique per contract
+    (imports and plans name KPIs by code). The change is an audit event with the
+    values before and after: a new target also changes past months' attainment."""
+    code = definition.code.strip()
+    if not KPI_CODE.fullmatch(code):
+        raise KpiDefinitionError(_l("A code is up to 40 letters, digits, '-', '_' or '.'."), "code")
+    name = {lang: text.strip() for lang, text in definition.name.items() if text and text.strip()}
+    if not name.get("en"):
+        raise KpiDefinitionError(_l("Name the KPI in English."), "name_en")
+    if definition.is_sla and definition.service_credit_percent is None:
+        raise KpiDefinitionError(_l("An SLA needs its service credit."), "service_credit_percent")
+    taken = sa.select(Kpi.id).where(Kpi.contract_id == contract.id, Kpi.code == code)
+    if kpi is not None:
+        taken = taken.where(Kpi.id != kpi.id)
+    if session.scalar(taken) is not None:
+        raise KpiDefinitionError(_l("This contract has a KPI with this code already."), "code", status=409)
+    values = {
+        "code": code, "name": name, "unit": definition.unit.strip(), "target": definition.target,
+        "direction": definition.direction, "weight": definition.weight, "amber_tolerance": definition.amber_tolerance,
+        "is_sla": definition.is_sla,
+        "service_credit_percent": definition.service_credit_percent if definition.is_sla else None,
+    }
+    before = None
+    if kpi is None:
+        position = session.scalar(sa.select(sa.func.max(Kpi.position)).where(Kpi.contract_id == contract.id))
+        kpi = Kpi(account_id=contract.account_id, contract_id=contract.id, position=(position or 0) + 1)
+        session.add(kpi)
+    else:
+        before = _definition_json(kpi)
+    for key, value in values.items():
+        setattr(kpi, key, value)
+    session.flush()
+    after = _definition_json(kpi)
+    if before == after:
+        return kpi
+    audit.record(session, "kpi.created" if before is None else "kpi.updated", kpi, actor=by,
+                 data={"contract": contract.number, "before": before, "after": after})
+    return kpi
+
+
+def _definition_json(kpi: Kpi) -> dict:
+    def plain(value: Decimal | None) -> str | None:  # 99.5 whether read back as 99.5000 or not
+        return None if value is None else format(Decimal(value).normalize(), "f")
+
+    return {"code": kpi.code, "name": dict(kpi.name), "unit": kpi.unit, "target": plain(kpi.target),
+            "direction": kpi.direction.value, "weight": plain(kpi.weight),
+            "amber_tolerance": plain(kpi.amber_tolerance), "is_sla": kpi.is_sla,
+            "service_credit_percent": plain(kpi.service_credit_percent)}

@@ -1,0 +1,32 @@
+"""The form of a contract KPI's definition (admins and account managers)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from portal.forms import NumberField, choices
+
+NUMBER = _l("Enter a number such as 99.5.")
+
+
+class KpiDefinitionForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
+    name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=200)])
+    name_zh = StringField(_l("Name (Chinese)"), validators=[Length(max=200)])
+    name_vi = StringField(_l("Name (Vietnamese)"), validators=[Length(max=200)])
+    unit = StringField(_l("Unit"), validators=[DataRequired(), Length(max=20)])
+    target = NumberField(_l("Target"), validators=[InputRequired(NUMBER), NumberRange(min=0, max=10**9)])
+    direction = SelectField(_l("Better when"), choices=choices([("higher", _l("higher")), ("lower", _l("lower"))]))
+    weight = NumberField(_l("Weight in the overall attainment"), default=Decimal(1),
+                         validators=[InputRequired(NUMBER), NumberRange(min=0, max=1000)])
+    amber_tolerance = NumberField(_l("Amber within (percent of the target)"), default=Decimal(5),
+                                  validators=[InputRequired(NUMBER), NumberRange(min=0, max=100)])
+    is_sla = BooleanField(_l("An SLA with service credits"))
+    service_credit_percent = NumberField(_l("Service credit (percent of the monthly fee)"),
+                                         validators=[Optional(), NumberRange(min=0, max=100)])
+    submit = SubmitField(_l("Save"))
