@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 
+import sqlalchemy as sa
 from flask import Flask, g, jsonify, make_response, render_template, request
 from flask.globals import request_ctx
 from flask_babel import gettext as _
@@ -67,6 +68,15 @@ def error_response(status: int, message: str | None = None, *, code: str | None 
     return response
 
 
+def _out_of_range(error: Exception) -> bool:
+    """A number from the request beyond what the database stores (an id of 2**63 in a
+    query string): the caller's mistake, not ours. SQLite's driver raises
+    OverflowError; PostgreSQL answers "numeric value out of range" (SQLSTATE 22003)."""
+    if isinstance(error, OverflowError):
+        return True
+    return isinstance(error, sa.exc.DataError) and getattr(getattr(error, "orig", None), "sqlstate", None) == "22003"
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
@@ -98,6 +108,8 @@ def init_app(app: Flask) -> None:
             if "_login_user" not in g:  # render the page without asking the database who this is
                 g._login_user = login_manager.anonymous_user()
             return error_response(503, headers={"Retry-After": str(RETRY_AFTER_OUTAGE)})
+        if _out_of_range(error):
+            return error_response(400, _("A number in this request is too large."), code="out_of_range")
         error_id = secrets.token_hex(6)
         log.exception("unhandled error %s on %s %s", error_id, request.method, request.path)
         return error_response(500, error_id=error_id)

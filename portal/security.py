@@ -189,6 +189,8 @@ def get_or_404(session: Session, model: type[T], ident: Any, *options: Any) -> T
         ident = int(ident)
     except (TypeError, ValueError):
         abort(404)
+    if not 0 < ident < 2**63:  # no row has such a key, and the database would refuse the number
+        abort(404)
     obj = session.scalar(sa.select(model).where(model.id == ident).options(*options))
     if obj is None:
         abort(404)

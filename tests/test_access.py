@@ -200,3 +200,29 @@ def test_public_routes_are_only_the_allowlist(app):
     from portal.web import PUBLIC_ENDPOINTS
 
     assert (public | PUBLIC_ENDPOINTS) == PUBLIC
+
+
+HUGE_ID = 2**63  # one past what the databases store in a BIGINT
+
+
+def test_ids_beyond_the_database_range_are_refused_never_a_500(app, session, two_accounts):
+    """In the path (404, as a missing id) and in the query strings of lists (4xx or the
+    list without it): SQLite's driver and PostgreSQL refuse such numbers."""
+    alpha, _ = two_accounts
+    for email in (alpha.user(Role.ACCOUNT_MANAGER).email, "admin@firm.example"):
+        client = app.test_client()
+        Browser(client).login(email)
+        csrf = csrf_token(client.get("/account").text)
+        token = api_token(client, email)
+        for rule in id_rules(app):
+            url = rule.build({arg: HUGE_ID for arg in rule.arguments}, append_unknown=False)[1]
+            for method in methods_of(rule):
+                status = send(client, method, url, token=token, csrf=csrf).status_code
+                assert status in (403, 404, 405), f"{method} {rule.rule} with id {HUGE_ID}: {status}"
+        for rule in app.url_map.iter_rules():
+            if rule.arguments or "GET" not in rule.methods or rule.endpoint in PUBLIC:
+                continue
+            headers = bearer(token) if rule.rule.startswith("/api/") else {}
+            for name in ("account", "account_id", "contract_id", "kpi", "kpi_id", "owner_id", "after", "cursor"):
+                status = client.get(f"{rule.rule}?{name}={HUGE_ID}", headers=headers).status_code
+                assert status < 500, f"GET {rule.rule}?{name}={HUGE_ID}: {status}"

@@ -232,3 +232,24 @@ def test_the_plan_list_is_newest_first_in_pages(client, auth, alpha):
     assert everything["next_cursor"] is None
     assert client.get("/api/v1/plans?status=draft", headers=auth(AM)).json["items"][0]["status"] == "draft"
     assert_error(client.get("/api/v1/plans?status=nope", headers=auth(AM)), 422)
+
+
+# --- odd input is a 4xx, never a 500 --------------------------------------------------------
+
+
+@pytest.mark.parametrize("overrides", [
+    {"period": "FY0000"}, {"period": "2028-Q5"}, {"period": "2028-13"}, {"period": ""}, {"plan_type": "weekly"},
+    {"kpis": [{"name": "Accuracy", "target": "NaN"}]}, {"kpis": [{"name": "Accuracy", "target": "Infinity"}]},
+    {"kpis": [{"name": "Accuracy", "target": "1e400"}]}, {"kpis": [{"name": "", "target": "1"}]},
+    {"kpis": [{"name": {"de": "Genauigkeit"}, "target": "1"}]}, {"kpis": [{"name": "Accuracy", "target": []}]},
+    {"budget": [{"item": "Robot", "amount": "-1"}]}, {"budget": [{"item": "Robot", "amount": "1e30"}]},
+    {"budget": [{"item": "Robot", "amount": "12.345678"}]}, {"budget": [{"item": "Robot", "amount": "sNaN"}]},
+    {"initiatives": [{"title": "Go live", "owner": "Lena", "due": "2028-02-30"}]},
+    {"initiatives": [{"title": "Go live", "owner": "Lena", "status": "finished"}]},
+    {"objectives": ["x" * 100_000]}, {"objectives": [None]}, {"objectives": "Close faster"},
+    {"risks": [{"risk": "Late files"}]}, {"parent_id": 2**63}, {"parent_id": -1}, {"account_id": 2**63},
+])
+def test_odd_plans_are_refused_with_a_4xx(client, auth, alpha, overrides):
+    response = post(client, "/api/v1/plans", auth(AM), {**new_plan(alpha.account.id), **overrides})
+    assert 400 <= response.status_code < 500, response.get_data(as_text=True)[:500]
+    assert response.json["error"]["message"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from portal.admin import service
@@ -48,9 +48,7 @@ def users():
 def toggle_user(user_id: int):
     form = ToggleUserForm()
     if form.validate_on_submit():
-        user = db.session.scalar(sa.select(User).where(User.id == user_id))
-        if user is None:
-            abort(404)
+        user = get_or_404(db.session, User, user_id)
         service.set_user_active(db.session, user, not user.active)
         db.session.commit()
         flash(_("%(email)s is now enabled.", email=user.email) if user.active

@@ -57,6 +57,8 @@ CLOSED = ("done", "cancelled")
 MAX_ROWS = 200
 MAX_TEXT = 2000
 WORDS_LIMIT = Decimal(10) ** 15  # docgen writes totals in words up to here
+FIGURE_LIMIT = Decimal(10) ** 12  # a KPI's baseline or target
+YEARS = range(2000, 2100)  # the periods a plan may cover
 
 PERIODS = {
     PlanType.JBP: re.compile(r"FY(\d{4})"),
@@ -84,7 +86,8 @@ class Conflict(PlanError):
 def check_period(plan_type: PlanType, period: str) -> str:
     """``period`` in its type's form: FY2027 (yearly), 2027-Q1 (quarterly), 2027-03 (monthly)."""
     period = (period or "").strip().upper()
-    if not PERIODS[plan_type].fullmatch(period):
+    match = PERIODS[plan_type].fullmatch(period)
+    if not match or int(match[1]) not in YEARS:
         raise PlanError(_l("Write the period as %(example)s.", example=PERIOD_EXAMPLES[plan_type]), status=422,
                         fields={"period": f"expected the form {PERIOD_EXAMPLES[plan_type]}"})
     return period
@@ -164,9 +167,12 @@ def _clean_string(value: Any, limit: int) -> str:
     return text[:limit]
 
 
-def _clean_text(value: Any) -> dict[str, str]:
-    return {lang: _clean_string(text, MAX_TEXT) for lang, text in as_text(value).items()
-            if lang in LANGUAGES and _clean_string(text, MAX_TEXT)}
+def _clean_text(value: Any, problems: _Problems, path: str) -> dict[str, str]:
+    """A text per language, trimmed; a text over ``MAX_TEXT`` is refused, not cut."""
+    texts_ = {lang: _clean_string(text, MAX_TEXT + 1) for lang, text in as_text(value).items() if lang in LANGUAGES}
+    if any(len(text) > MAX_TEXT for text in texts_.values()):
+        problems.add(path, f"at most {MAX_TEXT} characters")
+    return {lang: text[:MAX_TEXT] for lang, text in texts_.items() if text}
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -212,7 +218,7 @@ def clean(raw: Mapping[str, Any], currency: str, kpi_codes: frozenset[str] = fro
         for index, row in enumerate(rows):
             where = f"{section}.{index}"
             if section == "objectives":
-                row = _clean_text(row)
+                row = _clean_text(row, problems, where)
                 if SOURCE not in row:
                     problems.add(where, "required")
                 content[section].append(row)
@@ -220,14 +226,17 @@ def clean(raw: Mapping[str, Any], currency: str, kpi_codes: frozenset[str] = fro
             row = dict(row or {})
             out: dict[str, Any] = {}
             for field in TEXT_FIELDS[section]:
-                out[field] = _clean_text(row.get(field))
+                out[field] = _clean_text(row.get(field), problems, f"{where}.{field}")
                 if SOURCE not in out[field]:
                     problems.add(f"{where}.{field}", "required")
             if section == "kpis":
                 for field in ("baseline", "target"):
                     text = _clean_string(row.get(field), 40)
-                    if text and _decimal(text) is None:
+                    number = _decimal(text) if text else None
+                    if text and number is None:
                         problems.add(f"{where}.{field}", "not a number")
+                    elif number is not None and abs(number) >= FIGURE_LIMIT:
+                        problems.add(f"{where}.{field}", "out of range")
                     out[field] = text or None
                 if out["target"] is None:
                     problems.add(f"{where}.target", "required")

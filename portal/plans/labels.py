@@ -47,6 +47,9 @@ PROBLEMS = {
     "not a date (YYYY-MM-DD)": _l("Enter a date."),
     "unknown status": _l("Choose a status."),
     "not a KPI of the contract": _l("Choose a KPI of the contract."),
+    "out of range": _l("This number is too large."),
+    "too many decimals": _l("Too many decimals for this currency."),
+    "at most": _l("Too long."),
 }
 GAPS = {"missing": _l("translation missing"), "stale": _l("translation out of date")}
 
@@ -56,4 +59,6 @@ def plan_label(kind: str, value) -> str:
     tables = {"type": PLAN_TYPES, "status": STATUSES, "decision": DECISIONS, "section": SECTIONS, "field": FIELDS,
               "initiative_status": INITIATIVE_STATUSES, "problem": PROBLEMS, "gap": GAPS}
     value = getattr(value, "value", value)
+    if kind == "problem" and value not in PROBLEMS:  # "too many decimals for VND", "at most 2000 characters"
+        value = next((key for key in PROBLEMS if str(value).startswith(key)), value)
     return str(tables[kind].get(value, value))
