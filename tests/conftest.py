@@ -122,6 +122,18 @@ def _empty_postgres(url: str) -> None:
     engine.dispose()
 
 
+# Every engine that connected during the test, held until the test ends: an app a test
+# builds inline (create_app(...).test_client()) may be freed before teardown, and its
+# pooled PostgreSQL connections would then be garbage-collected open, later, in another
+# test (psycopg warns, and warnings are errors here).
+_connected_engines: set[sa.Engine] = set()
+
+
+@sa.event.listens_for(sa.Engine, "engine_connect")
+def _remember_engine(connection: sa.Connection) -> None:
+    _connected_engines.add(connection.engine)
+
+
 @pytest.fixture(autouse=True)
 def _dispose_engines():
     """Close the pooled connections of every app a test created (some tests build
@@ -130,6 +142,8 @@ def _dispose_engines():
     for engines in list(db._app_engines.values()):
         for engine in engines.values():
             engine.dispose()
+    while _connected_engines:
+        _connected_engines.pop().dispose()
 
 
 @pytest.fixture
