@@ -109,6 +109,7 @@ def init_app(app: Flask) -> None:
                 g._login_user = login_manager.anonymous_user()
             return error_response(503, headers={"Retry-After": str(RETRY_AFTER_OUTAGE)})
         if _out_of_range(error):
+            log.warning("refused an out-of-range number on %s %s: %s", request.method, request.path, error)
             return error_response(400, _("A number in this request is too large."), code="out_of_range")
         error_id = secrets.token_hex(6)
         log.exception("unhandled error %s on %s %s", error_id, request.method, request.path)
