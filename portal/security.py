@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import abort, has_request_context
-from flask_login import current_user
+from flask import abort, flash, has_request_context, redirect, url_for
+from flask_login import current_user, login_fresh
 from sqlalchemy import event
 from sqlalchemy.sql import util as sql_util
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
@@ -195,6 +195,16 @@ def get_or_404(session: Session, model: type[T], ident: Any, *options: Any) -> T
     if obj is None:
         abort(404)
     return obj
+
+
+def fresh_login_or_redirect(message: str, next_url: str):
+    """Decisions need a fresh sign-in, not a session restored from remember-me: ``None``
+    when the sign-in is fresh, else the redirect to confirm the password, which comes
+    back to ``next_url`` (the page of the decision: the decision itself is a POST)."""
+    if login_fresh():
+        return None
+    flash(message, "info")
+    return redirect(url_for("auth.reauthenticate", next=next_url))
 
 
 def has_role(user: Any, *roles: Role) -> bool:

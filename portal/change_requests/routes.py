@@ -31,7 +31,7 @@ from portal.forms import choices
 from portal.i18n import label, localized
 from portal.main.service import current_contract, visible_accounts
 from portal.models import Account, ChangeRequest, Contract, CRStatus, Decision, Document, LineChange, Role
-from portal.security import ISSUERS, get_or_404, require_role
+from portal.security import ISSUERS, fresh_login_or_redirect, get_or_404, require_role
 
 bp = Blueprint("change_requests", __name__)
 
@@ -147,7 +147,7 @@ def _round_trip(form: ChangeRequestForm) -> bool:
 
 def _form_page(form, account: Account, contract: Contract, cr: ChangeRequest | None = None):
     _prepare(form, contract)
-    blank = LineForm(prefix="lines-__index__-")  # what cr_lines.js clones for "Add a line"
+    blank = LineForm(prefix="lines-__index__-")  # what rows.js clones for "Add a line"
     blank.scope_line.choices = _line_choices(contract)
     return render_template("change_requests/form.html", form=form, account=account, contract=contract, cr=cr,
                            blank=blank, languages=account.document_languages or ["en"])
@@ -273,11 +273,8 @@ def withdraw(change_request_id: int):
 
 
 def _needs_fresh_login(cr: ChangeRequest):
-    """Decisions need a fresh sign-in, not a session restored from remember-me."""
-    if login_fresh():
-        return None
-    flash(_("Confirm your password before deciding on a change request."), "info")
-    return redirect(url_for("auth.reauthenticate", next=url_for("change_requests.detail", change_request_id=cr.id)))
+    return fresh_login_or_redirect(_("Confirm your password before deciding on a change request."),
+                                   url_for("change_requests.detail", change_request_id=cr.id))
 
 
 def _client_ip() -> str:

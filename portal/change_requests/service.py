@@ -321,7 +321,10 @@ def _transition(session: Session, cr: ChangeRequest, from_statuses, to_status: C
     session.refresh(cr)
 
 
-def _same_name(typed: str, name: str) -> bool:
+def same_name(typed: str, name: str) -> bool:
+    """Whether a typed signature is the registered name, case, width and spacing aside
+    (the sign-offs of change requests and plans)."""
+
     def norm(text: str) -> str:
         return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
@@ -373,7 +376,7 @@ def decide(session: Session, cr: ChangeRequest, account: Account, by: User, *, v
     the version is not the current one."""
     if by.role is not Role.CLIENT_APPROVER or by.account_id != cr.account_id:
         raise ChangeRequestError(_l("Only the client's approver decides on a change request."), status=403)
-    if decision is Decision.APPROVED and not _same_name(signature_name, by.name):
+    if decision is Decision.APPROVED and not same_name(signature_name, by.name):
         raise ChangeRequestError(_l("Type your full name as registered: %(name)s", name=by.name), status=422,
                                  fields={"signature_name": "does not match the approver's full name"})
     if decision is Decision.REJECTED and not reason.strip():

@@ -4,7 +4,6 @@ comments, and the monthly review pack."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -136,11 +135,6 @@ def review_pack(account_id: int):
 # --- KPI definitions (the firm) -------------------------------------------------------
 
 
-def _plain(value: Decimal | None) -> Decimal | None:
-    """99.5 for 99.5000 and 100 for 100.00, as a person writes them (not 1E+2)."""
-    return None if value is None else Decimal(format(value.normalize(), "f"))
-
-
 def _definition(form: KpiDefinitionForm) -> service.KpiDefinition:
     return service.KpiDefinition(
         code=form.code.data or "", name={"en": form.name_en.data, "zh": form.name_zh.data, "vi": form.name_vi.data},
@@ -180,9 +174,10 @@ def edit_kpi(kpi_id: int):
     contract = get_or_404(db.session, Contract, kpi.contract_id)
     form = KpiDefinitionForm()
     if request.method == "GET":
-        form.code.data, form.unit.data, form.target.data = kpi.code, kpi.unit, _plain(kpi.target)
+        # The form shows the figures as stored (the tolerance in percent), written plainly.
+        form.code.data, form.unit.data, form.target.data = kpi.code, kpi.unit, service.plain(kpi.target)
         form.name_en.data, form.name_zh.data, form.name_vi.data = (kpi.name.get(lang, "") for lang in ("en", "zh", "vi"))
-        form.direction.data, form.weight.data, form.is_sla.data = kpi.direction.value, _plain(kpi.weight), kpi.is_sla
-        form.amber_tolerance.data = _plain(kpi.amber_tolerance * 100)
-        form.service_credit_percent.data = _plain(kpi.service_credit_percent)
+        form.direction.data, form.weight.data, form.is_sla.data = kpi.direction.value, service.plain(kpi.weight), kpi.is_sla
+        form.amber_tolerance.data = service.plain(kpi.amber_tolerance * 100)
+        form.service_credit_percent.data = service.plain(kpi.service_credit_percent)
     return _save_kpi(form, contract, kpi)

@@ -313,10 +313,12 @@ def save_kpi(session: Session, contract: Contract, by: User, definition: KpiDefi
     return kpi
 
 
-def _definition_json(kpi: Kpi) -> dict:
-    def plain(value: Decimal | None) -> str | None:  # 99.5 whether read back as 99.5000 or not
-        return None if value is None else format(Decimal(value).normalize(), "f")
+def plain(value: Decimal | None) -> str | None:
+    """A figure as a person writes it: 99.5 for 99.5000, 100 for 100.00 (not 1E+2)."""
+    return None if value is None else format(Decimal(value).normalize(), "f")
 
+
+def _definition_json(kpi: Kpi) -> dict:
     return {"code": kpi.code, "name": dict(kpi.name), "unit": kpi.unit, "target": plain(kpi.target),
             "direction": kpi.direction.value, "weight": plain(kpi.weight),
             "amber_tolerance": plain(kpi.amber_tolerance), "is_sla": kpi.is_sla,

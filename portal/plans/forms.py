@@ -81,7 +81,7 @@ ADD_LABELS = {
 
 class PlanForm(FlaskForm):
     """The plan's content: a list of rows per section. "Add" buttons post the form back
-    (``plan_rows.js`` adds the row in the page instead when scripts run)."""
+    (``rows.js`` adds the row in the page instead when scripts run)."""
 
     save = SubmitField(_l("Save"))
 

@@ -36,7 +36,7 @@ from portal.plans.forms import (
     round_trip,
 )
 from portal.plans.labels import DECISIONS, plan_label
-from portal.security import ISSUERS, get_or_404, require_role
+from portal.security import ISSUERS, fresh_login_or_redirect, get_or_404, require_role
 
 bp = Blueprint("plans", __name__)
 
@@ -110,7 +110,7 @@ def _prepare(form: PlanForm, plan: Plan) -> PlanForm:
     for entry in form.kpis:
         entry.form.kpi.choices = kpi_choices
     form.blanks = {}
-    for section in SECTIONS:  # what plan_rows.js clones for "Add"
+    for section in SECTIONS:  # what rows.js clones for "Add"
         blank = ROW_FORMS[section](prefix=f"{section}-__index__-")
         if section == "kpis":
             blank.kpi.choices = kpi_choices
@@ -201,11 +201,8 @@ def submit(plan_id: int):
 
 
 def _needs_fresh_login(plan: Plan):
-    """Decisions need a fresh sign-in, not a session restored from remember-me."""
-    if login_fresh():
-        return None
-    flash(_("Confirm your password before deciding on this plan."), "info")
-    return redirect(url_for("auth.reauthenticate", next=url_for("plans.detail", plan_id=plan.id)))
+    return fresh_login_or_redirect(_("Confirm your password before deciding on this plan."),
+                                   url_for("plans.detail", plan_id=plan.id))
 
 
 @bp.route("/plans/<int:plan_id>/review", methods=["POST"])

@@ -36,7 +36,7 @@ from flask_babel import force_locale, gettext, lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from portal import audit
-from portal.change_requests.service import _same_name
+from portal.change_requests.service import same_name
 from portal.documents.service import check_languages, client_party, provider, store_document
 from portal.models import (
     Account,
@@ -364,7 +364,7 @@ def sign_off(session: Session, plan: Plan, account: Account, by: User, *, versio
     current one."""
     if by.role is not Role.CLIENT_APPROVER or by.account_id != plan.account_id:
         raise PlanError(_l("Only the client's approver signs off a plan."), status=403)
-    if not _same_name(signature_name, by.name):
+    if not same_name(signature_name, by.name):
         raise PlanError(_l("Type your full name as registered: %(name)s", name=by.name), status=422,
                         fields={"signature_name": "does not match the approver's full name"})
     if plan.status is PlanStatus.PENDING_SIGNOFF and version == plan.version:

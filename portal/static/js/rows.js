@@ -1,6 +1,7 @@
-// Plan sections: "Add ..." clones the section's blank row here instead of a round trip
-// to the server, and a ticked "Remove" dims the row (the server drops ticked rows).
-// Without this file both still work by posting the form back.
+// Rows of a form (change request and work order lines, plan sections): "Add ..." clones
+// the blank row of its [data-rows] container here instead of a round trip to the server,
+// and a ticked "Remove" dims the row (the server drops ticked rows). Without this file
+// both still work by posting the form back.
 (() => {
   document.querySelectorAll("[data-add-row]").forEach((button) => {
     const section = button.dataset.addRow;
