@@ -19,6 +19,7 @@ from portal.models import (
     Invoice,
     InvoiceLine,
     InvoiceStatus,
+    InvoiceTotal,
     PurchaseOrder,
     RequestCategory,
     RequestComment,
@@ -102,6 +103,65 @@ def test_only_an_unpaid_invoice_is_overdue(session, alpha, status, shown, overdu
     assert service.is_overdue(invoice, date(2026, 3, 1)) is overdue
     assert service.shown_status(invoice, date(2026, 3, 1)) == shown
     assert service.shown_status(invoice, date(2026, 1, 31)) == status.value  # on its due date
+
+
+# --- totals kept by the database ----------------------------------------------------------------
+
+
+def summed(session) -> dict[tuple[int, str, str], tuple[int, Decimal]]:
+    """What ``invoice_totals`` must say: the invoices counted and summed now."""
+    rows = session.execute(sa.select(Invoice.account_id, Invoice.currency, Invoice.status, sa.func.count(),
+                                     sa.func.sum(Invoice.total))
+                           .group_by(Invoice.account_id, Invoice.currency, Invoice.status))
+    return {(a, c, s.value): (n, t) for a, c, s, n, t in rows}
+
+
+def kept(session) -> dict[tuple[int, str, str], tuple[int, Decimal]]:
+    rows = session.execute(sa.select(InvoiceTotal).where(InvoiceTotal.invoices != 0)).scalars()
+    return {(r.account_id, r.currency, r.status.value): (r.invoices, r.total) for r in rows}
+
+
+def test_invoice_totals_follow_every_kind_of_write(session, alpha):
+    beta = build_account(session, "Beta")
+    one = add_invoice(session, alpha, "T-1", issued=date(2026, 1, 5), total="100.10")
+    add_invoice(session, alpha, "T-2", issued=date(2026, 2, 5), total="0.05", currency="EUR")
+    assert kept(session) == summed(session)
+    assert kept(session)[(alpha.account.id, "EUR", "issued")] == (1, Decimal("0.05"))
+
+    one.status, one.total = InvoiceStatus.PAID, Decimal("99.99")  # an ORM update of two counted columns
+    session.flush()
+    assert kept(session) == summed(session)
+    assert (alpha.account.id, "USD", "paid") in kept(session)
+
+    # Core statements, as the import, the API and COPY write: many rows at once.
+    session.execute(sa.insert(Invoice), [
+        dict(account_id=beta.account.id, number=f"B-{n}", service_location="VN", period_start=date(2026, 3, 1),
+             period_end=date(2026, 3, 31), issue_date=date(2026, 3, 31), due_date=date(2026, 4, 30), currency="VND",
+             subtotal=Decimal(1_000_000 * n), tax=Decimal(0), total=Decimal(1_000_000 * n),
+             status=InvoiceStatus.ISSUED) for n in range(1, 6)])
+    session.execute(sa.update(Invoice).where(Invoice.number.in_(["B-1", "B-2"])).values(status=InvoiceStatus.DISPUTED))
+    assert kept(session)[(beta.account.id, "VND", "disputed")] == (2, Decimal(3_000_000))
+    session.execute(sa.update(Invoice).where(Invoice.number == "T-2").values(account_id=beta.account.id))
+    session.execute(sa.delete(Invoice).where(Invoice.number.in_(["B-3", "T-1"])))
+    assert kept(session) == summed(session)
+    assert kept(session)[(beta.account.id, "VND", "issued")] == (2, Decimal(9_000_000))
+    assert (alpha.account.id, "EUR", "issued") not in kept(session)
+
+
+@pytest.mark.parametrize("status", [None, "issued", "paid", "disputed", "overdue", "nonsense"])
+def test_list_totals_from_the_kept_sums_equal_the_invoices_summed(session, alpha, status):
+    add_invoice(session, alpha, "S-1", issued=date(2026, 1, 5), total="10.00")
+    add_invoice(session, alpha, "S-2", issued=date(2026, 1, 6), total="2.50", status=InvoiceStatus.PAID)
+    add_invoice(session, alpha, "S-3", issued=date(2026, 1, 7), total="1000", currency="VND",
+                status=InvoiceStatus.DISPUTED)
+    todays = {alpha.account.id: date(2026, 11, 26)}
+    kept_filters = service.InvoiceFilters(status=status, account_id=alpha.account.id)
+    # A part of the invoice number that every invoice of the account has forces the summing path.
+    summed_filters = service.InvoiceFilters(status=status, account_id=alpha.account.id, number="-")
+    assert kept_filters.summarised is (status != "overdue") and not summed_filters.summarised
+    totals = service.totals_by_currency(session, kept_filters, todays)
+    assert totals == service.totals_by_currency(session, summed_filters, todays)
+    assert totals  # every status here matches an invoice of this account
 
 
 # --- ageing --------------------------------------------------------------------------------------

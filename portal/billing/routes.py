@@ -72,9 +72,10 @@ def _cursor(raw: str | None) -> tuple[date, int] | None:
 def index():
     accounts = _accounts()
     todays = service.todays(accounts)
-    conditions = _filters().conditions(todays)
-    rows, next_key = service.list_page(db.session, conditions, after=_cursor(request.args.get("after")), limit=PAGE_SIZE)
-    totals = service.totals_by_currency(db.session, conditions)
+    filters = _filters()
+    rows, next_key = service.list_page(db.session, filters.conditions(todays), after=_cursor(request.args.get("after")),
+                                       limit=PAGE_SIZE)
+    totals = service.totals_by_currency(db.session, filters, todays)
     args = {k: v for k, v in request.args.items() if k != "after"}
     next_url = url_for("billing.index", **args, after=f"{next_key[0].isoformat()}_{next_key[1]}") if next_key else None
     return render_template("billing/index.html", rows=rows, totals=totals, next_url=next_url, args=request.args,

@@ -17,7 +17,15 @@ from portal.models.change_request import (
 from portal.models.contract import Contract, Kpi, KpiDirection, Priority, ScopeLine, ServiceLocation, SlaTarget
 from portal.models.document import Document, DocumentKind, IdempotencyKey, NumberSequence
 from portal.models.files import StoredFile
-from portal.models.invoice import CreditNote, Invoice, InvoiceLine, InvoiceStatus, PurchaseOrder, RevenueForecast
+from portal.models.invoice import (
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    InvoiceTotal,
+    PurchaseOrder,
+    RevenueForecast,
+)
 from portal.models.kpi import KpiComment, KpiMeasurement, ScorecardAcknowledgement
 from portal.models.plan import Plan, PlanReview, PlanSignoff, PlanStatus, PlanType, PlanVersion, ReviewDecision
 from portal.models.notification import Notification, NotificationStatus

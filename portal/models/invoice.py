@@ -124,3 +124,24 @@ class RevenueForecast(AccountOwned, Base):
     amount: Mapped[Decimal] = mapped_column(Money())
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class InvoiceTotal(AccountOwned, Base):
+    """How many invoices an account has and what they add up to, per currency and
+    stored status: the totals above the invoice list without reading the account's
+    invoices on every page.
+
+    Kept by the database itself, by triggers on ``invoices`` (migration 0007), so every
+    write counts: the ORM, Core, COPY, an operator's SQL. The application only reads it.
+    Rows are not deleted when their count drops to zero; readers skip those. (On SQLite,
+    a later migration that rebuilds ``invoices`` through ``batch_alter_table`` drops the
+    triggers with the old table and must create them again.)
+    """
+
+    __tablename__ = "invoice_totals"
+
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    currency: Mapped[str] = mapped_column(sa.String(3), primary_key=True)
+    status: Mapped[InvoiceStatus] = mapped_column(str_enum(InvoiceStatus), primary_key=True)
+    invoices: Mapped[int] = mapped_column(sa.BigInteger)
+    total: Mapped[Decimal] = mapped_column(Money())
