@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import cn2an
@@ -21,6 +22,8 @@ from babel.numbers import (
     get_currency_name,
     get_currency_precision,
     get_currency_symbol,
+    get_decimal_symbol,
+    get_group_symbol,
     parse_pattern,
 )
 from num2words import num2words
@@ -57,13 +60,47 @@ def quantize_money(amount: Decimal | int | str, currency: str) -> Decimal:
     return Decimal(amount).quantize(_quantum(currency), rounding=ROUND_HALF_UP)
 
 
-def format_money(amount: Decimal, currency: str, lang: str) -> str:
-    """Format an amount with its currency in the language's locale (``¥1,234.50``)."""
+class _MoneyPattern(NamedTuple):
+    """A locale's standard currency pattern resolved for one currency: the text
+    around the number (positive, negative), the decimals, and the separators as a
+    ``str.translate`` table from Python's ``1,234.50``."""
+
+    around: tuple[tuple[str, str], tuple[str, str]]
+    spec: str
+    separators: dict[int, str]
+
+
+@functools.cache
+def _money_pattern(currency: str, lang: str) -> _MoneyPattern | None:
+    """The pattern, or None where Python's grouping in threes does not write the
+    locale's numbers (Babel then formats the amount itself)."""
     locale = _locale(lang)
-    # The locale's own standard currency pattern, applied directly: what format_currency
-    # does, without looking the pattern up again for every amount of a long list.
-    return locale.currency_formats["standard"].apply(quantize_money(amount, currency), locale, currency=currency,
-                                                     currency_digits=True)
+    pattern = locale.currency_formats["standard"]
+    if pattern.grouping != (3, 3) or pattern.exp_prec or "@" in pattern.pattern or "'" in pattern.pattern:
+        return None
+    symbol = get_currency_symbol(currency, locale)
+
+    def text(part: str) -> str:
+        return part.replace("¤¤", currency.upper()).replace("¤", symbol)
+
+    around = tuple((text(pattern.prefix[sign]), text(pattern.suffix[sign])) for sign in (0, 1))
+    separators = str.maketrans({",": get_group_symbol(locale), ".": get_decimal_symbol(locale)})
+    return _MoneyPattern(around, f",.{get_currency_precision(currency)}f", separators)
+
+
+def format_money(amount: Decimal, currency: str, lang: str) -> str:
+    """Format an amount with its currency in the language's locale (``¥1,234.50``).
+
+    The locale's own standard currency pattern, as Babel applies it, resolved once per
+    currency and language: a list of a hundred amounts formats in well under a
+    millisecond. (A rounded zero is never written negative.)"""
+    amount = quantize_money(amount, currency)
+    pattern = _money_pattern(currency, lang)
+    if pattern is None:
+        locale = _locale(lang)
+        return locale.currency_formats["standard"].apply(amount, locale, currency=currency, currency_digits=True)
+    prefix, suffix = pattern.around[amount < 0]
+    return prefix + format(abs(amount), pattern.spec).translate(pattern.separators) + suffix
 
 
 def format_amount(amount: Decimal, currency: str, lang: str) -> str:

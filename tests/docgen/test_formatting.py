@@ -7,8 +7,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel import Locale
 
 from docgen.formatting import (
+    LOCALES,
     amount_in_words,
     format_amount,
     format_date_long,
@@ -53,6 +55,22 @@ def test_quantize_money_rounds_half_up_to_the_currency_decimals(amount, currency
 )
 def test_format_money_uses_each_locale_and_the_currency_decimals(amount, currency, lang, expected):
     assert format_money(Decimal(amount), currency, lang) == expected
+
+
+@pytest.mark.parametrize("lang", ["en", "zh", "vi"])
+@pytest.mark.parametrize("currency", ["USD", "EUR", "CNY", "VND", "SGD", "JPY", "KWD", "GBP"])
+def test_format_money_writes_what_babel_writes(lang, currency):
+    """The resolved pattern is Babel's own, for small, large, negative and rounded amounts."""
+    locale = Locale.parse(LOCALES[lang])
+    for text in ("0", "0.5", "7", "999.995", "1000", "-1000", "12345.678", "-0.01", "999999999999.99", "1e3", "-42"):
+        amount = quantize_money(Decimal(text), currency)
+        amount = amount if amount else abs(amount)  # Babel writes -0.01 in yen as "-¥0"; see below
+        expected = locale.currency_formats["standard"].apply(amount, locale, currency=currency, currency_digits=True)
+        assert format_money(Decimal(text), currency, lang) == expected, text
+
+
+def test_a_rounded_zero_is_not_negative():
+    assert format_money(Decimal("-0.001"), "USD", "en") == "$0.00"
 
 
 def test_format_amount_drops_the_symbol_but_keeps_the_decimals():
