@@ -64,7 +64,8 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
         "TESTING": portal_env == "testing",
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No pool_pre_ping: portal.database pings the connections that sat idle.
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         # Five 10 MB attachments and the rest of the form; beyond it, 413 before reading.
         "MAX_CONTENT_LENGTH": 51 * 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 2 * 1024 * 1024,

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 import pytest
 import sqlalchemy as sa
 
-from portal import create_app
+from portal import create_app, database
 from portal.admin.service import assign
 from portal.extensions import db
 from portal.models import Role, User, UserSession
@@ -252,6 +252,31 @@ def test_a_lost_database_answers_503_in_the_api_error_shape(outage_client, send)
     response = send(outage_client)
     assert_outage(response, "application/json")
     assert response.json["error"]["code"] == "unavailable"
+
+
+@pytest.mark.parametrize("path", ["/account", "/invoices"], ids=["page", "read-only page"])
+def test_a_connection_the_database_dropped_while_idle_is_replaced_unseen(users, app, new_browser, session, monkeypatch,
+                                                                         path):
+    """Battery item 30 after an idle restart: pooled connections that sat idle are
+    tested before use, so the first request after the restart is answered."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server to lose")
+    browser = signed_in_browser(new_browser, CLIENT)
+    assert browser.get(path).status_code == 200
+
+    def drop_the_pooled_connection():
+        with app.app_context():
+            pid = db.session.connection().connection.driver_connection.info.backend_pid
+            db.session.remove()
+        session.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    drop_the_pooled_connection()
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_S", 0.0)  # every connection counts as idle
+    assert browser.get(path).status_code == 200
+    drop_the_pooled_connection()
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_S", 3600.0)  # no connection counts as idle
+    assert_outage(browser.get(path), "text/html")  # the request that meets it: a 503, never a 500
+    assert browser.get(path).status_code == 200  # and the pool starts over
 
 
 # --- language and time zone -------------------------------------------------------------------

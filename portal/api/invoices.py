@@ -14,6 +14,7 @@ from portal.api import bp
 from portal.api.common import PAGE_QUERY, ApiError, iso_date, iso_time, money, paginate, route
 from portal.api.requests import RequestOut, request_json
 from portal.billing import service
+from portal.database import reads_only
 from portal.extensions import db
 from portal.models import Account, Invoice
 from portal.security import get_or_404
@@ -94,6 +95,7 @@ def _todays() -> dict[int, date]:
 
 @route(bp, "/invoices", "GET", "Invoices, newest issue date first", response=InvoiceList, tag="invoices",
        query={**PAGE_QUERY, "status": ", ".join(STATUSES)})
+@reads_only
 def list_invoices():
     status = request.args.get("status")
     if status and status not in STATUSES:
