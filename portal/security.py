@@ -128,8 +128,15 @@ def _add_scope_criteria(state: ORMExecuteState) -> None:
     scope = current_scope()
     if scope.is_all:
         return
-    ids = sorted(scope.account_ids)
-    state.statement = state.statement.options(
+    state.statement = state.statement.options(*_scope_criteria(scope.account_ids))
+
+
+@functools.lru_cache(maxsize=1024)
+def _scope_criteria(account_ids: frozenset[int]) -> tuple:
+    """The criteria of one scope, built once per set of accounts (a worker sees a few
+    hundred users at most): each statement then only attaches them."""
+    ids = sorted(account_ids)
+    return (
         with_loader_criteria(AccountOwned, lambda cls: cls.account_id.in_(ids), include_aliases=True),
         with_loader_criteria(Account, lambda cls: cls.id.in_(ids), include_aliases=True),
     )

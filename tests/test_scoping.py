@@ -84,7 +84,7 @@ def test_select_of_an_account_owned_model_returns_only_the_scope_accounts_rows(s
     assert {alpha, bravo} <= account_ids_of(session, model), f"the factory should make {model.__name__} rows for A and B"
     with scoped_to(only(alpha)):
         rows = session.scalars(sa.select(model)).all()
-        counted = session.scalar(sa.select(sa.func.count(model.id)))
+        counted = session.scalar(sa.select(sa.func.count(model.account_id)))
     assert rows, f"A's {model.__name__} rows are visible"
     assert {row.account_id for row in rows} == {alpha}
     assert counted == len(rows), "an aggregate over the entity's column is filtered too"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -16,13 +17,14 @@ from docgen.formatting import quantize_money
 from portal import charts
 from portal.billing import service
 from portal.billing.forms import DisputeForm, ForecastForm, SettleForm
+from portal.database import reads_only
 from portal.exports import table_response
 from portal.extensions import db
 from portal.files import UploadError, check_uploads, uploads_from_request
 from portal.forms import choices
-from portal.i18n import label
+from portal.i18n import current_language, current_locale, day, label, money
 from portal.main.service import current_contract, visible_accounts
-from portal.models import Account, Invoice, Role, ServiceRequest
+from portal.models import Account, Invoice, InvoiceStatus, Role, ServiceRequest
 from portal.security import get_or_404, require_role
 
 bp = Blueprint("billing", __name__)
@@ -31,6 +33,7 @@ FINANCE = (Role.FINANCE, Role.ADMIN)
 FIRM_FINANCE_VIEW = (Role.ACCOUNT_MANAGER, Role.FINANCE, Role.ADMIN)
 CLIENTS = (Role.CLIENT_VIEWER, Role.CLIENT_APPROVER)
 PAGE_SIZE = 50
+STATUSES = ("issued", "overdue", "paid", "disputed", "credited")
 
 
 def _accounts() -> list[Account]:
@@ -68,7 +71,37 @@ def _cursor(raw: str | None) -> tuple[date, int] | None:
     return key
 
 
+class Listed(NamedTuple):
+    """One row of the invoice list, formatted: the template only places the texts."""
+
+    id: int
+    number: str
+    account: str
+    location: str
+    period: str
+    issued: str
+    due: str
+    po: str
+    status: str
+    total: str
+
+
+def _listed(rows, todays: dict[int, date], names: dict[int, str]) -> list[Listed]:
+    """Format a page of rows with the language and locale looked up once (a page
+    formats 150 dates and 50 amounts; dates repeat and are cached per locale)."""
+    lang, locale = current_language(), current_locale()
+    issued = InvoiceStatus.ISSUED
+    return [
+        Listed(r.id, r.number, names.get(r.account_id, ""), r.service_location, day(r.period_start, "yyyy-MM", locale),
+               day(r.issue_date, "short", locale), day(r.due_date, "short", locale), r.po_number or "",
+               "overdue" if r.status is issued and r.due_date < todays[r.account_id] else r.status.value,
+               money(r.total, r.currency, lang))
+        for r in rows
+    ]
+
+
 @bp.route("/invoices")
+@reads_only
 def index():
     accounts = _accounts()
     todays = service.todays(accounts)
@@ -78,9 +111,10 @@ def index():
     totals = service.totals_by_currency(db.session, filters, todays)
     args = {k: v for k, v in request.args.items() if k != "after"}
     next_url = url_for("billing.index", **args, after=f"{next_key[0].isoformat()}_{next_key[1]}") if next_key else None
-    return render_template("billing/index.html", rows=rows, totals=totals, next_url=next_url, args=request.args,
-                           accounts=accounts, names={a.id: a.name for a in accounts}, todays=todays,
-                           statuses=["issued", "overdue", "paid", "disputed", "credited"], first_url=url_for("billing.index", **args))
+    names = {a.id: a.name for a in accounts} if not current_user.is_client else {}
+    return render_template("billing/index.html", rows=_listed(rows, todays, names), totals=totals, next_url=next_url,
+                           args=request.args, accounts=accounts, statuses=STATUSES,
+                           first_url=url_for("billing.index", **args))
 
 
 def _load(invoice_id: int) -> Invoice:
