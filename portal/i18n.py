@@ -13,7 +13,7 @@ from zoneinfo import available_timezones
 
 from babel.dates import format_date as babel_format_date, format_skeleton
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import format_datetime, format_decimal, format_percent, get_locale, lazy_gettext as _l
+from flask_babel import format_datetime, format_decimal, format_percent, get_locale, get_translations, lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user
 
@@ -159,7 +159,29 @@ def localized(text: dict[str, str] | str | None, language: str | None = None) ->
     return text.get(language) or text.get("en") or next(iter(text.values()), "")
 
 
+def _catalogue():
+    """The translations of the locale being written, as Flask-Babel finds them, kept per
+    locale: Flask-Babel looks the request's domain, locale and cache up again for each
+    of the forty-odd strings of a page. (Catalogues do not change while the process runs;
+    ``force_locale`` changes the locale, hence the key.)"""
+    locale = get_locale()
+    translations = _CATALOGUES.get(locale)
+    if translations is None:
+        translations = _CATALOGUES[locale] = get_translations()
+    return translations
+
+
+_CATALOGUES: dict = {}
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _catalogue().ugettext(s),
+        ngettext=lambda s, p, n: _catalogue().ungettext(s, p, n),
+        pgettext=lambda c, s: _catalogue().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     app.jinja_env.filters.update(money=money, number=number, percent=percent, unit=unit, month=month, when=when, day=day, localized=localized)
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, current_language=current_language, current_locale=current_locale,
                               label=label)

@@ -55,17 +55,26 @@ NAV: list[NavItem] = [
 
 
 def navigation() -> list[tuple[str, object, bool]]:
-    """(url, label, active) for what the signed-in user's role may open."""
+    """(url, label, active) for what the signed-in user's role may open. Built once per
+    role and page kind, kept on the app; labels stay lazy (translated when shown), so
+    one list serves every language."""
     if not current_user.is_authenticated:
         return []
-    items = []
-    for item in NAV:
-        if current_user.role in item.roles and item.endpoint in current_app.view_functions:
-            active = request.endpoint == item.endpoint or (
-                request.blueprint and item.endpoint.split(".")[0] == request.blueprint and item.endpoint != "main.home"
-            )
-            items.append((url_for(item.endpoint), item.label, bool(active)))
+    key = (current_user.role, request.endpoint, request.blueprint, request.script_root)
+    built = current_app.extensions.setdefault("portal_navigation", {})
+    items = built.get(key)
+    if items is None:
+        items = built[key] = [
+            (url_for(item.endpoint), item.label, _is_active(item.endpoint))
+            for item in NAV
+            if current_user.role in item.roles and item.endpoint in current_app.view_functions
+        ]
     return items
+
+
+def _is_active(endpoint: str) -> bool:
+    return request.endpoint == endpoint or bool(
+        request.blueprint and endpoint.split(".")[0] == request.blueprint and endpoint != "main.home")
 
 
 def init_app(app: Flask) -> None:
