@@ -20,7 +20,7 @@ from portal.models import Account, Invoice
 from portal.security import get_or_404
 from portal.service_requests.routes import CLIENTS
 
-STATUSES = ("issued", "overdue", "paid", "disputed", "credited")
+STATUSES = service.SHOWN_STATUSES
 
 
 class LineOut(BaseModel):

@@ -24,7 +24,7 @@ from portal.files import UploadError, check_uploads, uploads_from_request
 from portal.forms import choices
 from portal.i18n import current_language, current_locale, day, label, money
 from portal.main.service import current_contract, visible_accounts
-from portal.models import Account, Invoice, InvoiceStatus, Role, ServiceRequest
+from portal.models import Account, Invoice, Role, ServiceRequest
 from portal.security import get_or_404, require_role
 
 bp = Blueprint("billing", __name__)
@@ -33,7 +33,6 @@ FINANCE = (Role.FINANCE, Role.ADMIN)
 FIRM_FINANCE_VIEW = (Role.ACCOUNT_MANAGER, Role.FINANCE, Role.ADMIN)
 CLIENTS = (Role.CLIENT_VIEWER, Role.CLIENT_APPROVER)
 PAGE_SIZE = 50
-STATUSES = ("issued", "overdue", "paid", "disputed", "credited")
 
 
 def _accounts() -> list[Account]:
@@ -90,11 +89,10 @@ def _listed(rows, todays: dict[int, date], names: dict[int, str]) -> list[Listed
     """Format a page of rows with the language and locale looked up once (a page
     formats 150 dates and 50 amounts; dates repeat and are cached per locale)."""
     lang, locale = current_language(), current_locale()
-    issued = InvoiceStatus.ISSUED
     return [
         Listed(r.id, r.number, names.get(r.account_id, ""), r.service_location, day(r.period_start, "yyyy-MM", locale),
                day(r.issue_date, "short", locale), day(r.due_date, "short", locale), r.po_number or "",
-               "overdue" if r.status is issued and r.due_date < todays[r.account_id] else r.status.value,
+               service.shown_status(r, todays[r.account_id]),
                money(r.total, r.currency, lang))
         for r in rows
     ]
@@ -113,7 +111,7 @@ def index():
     next_url = url_for("billing.index", **args, after=f"{next_key[0].isoformat()}_{next_key[1]}") if next_key else None
     names = {a.id: a.name for a in accounts} if not current_user.is_client else {}
     return render_template("billing/index.html", rows=_listed(rows, todays, names), totals=totals, next_url=next_url,
-                           args=request.args, accounts=accounts, statuses=STATUSES,
+                           args=request.args, accounts=accounts, statuses=service.SHOWN_STATUSES,
                            first_url=url_for("billing.index", **args))
 
 

@@ -44,6 +44,8 @@ UNPAID = (InvoiceStatus.ISSUED, InvoiceStatus.DISPUTED)
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 DSO_DAYS = 90
 STORED_STATUSES = frozenset(s.value for s in InvoiceStatus)
+# What a reader sees and filters by: the stored statuses and ``overdue`` (see shown_status).
+SHOWN_STATUSES = ("issued", "overdue", "paid", "disputed", "credited")
 
 
 class BillingError(requests.RequestError):
@@ -59,7 +61,8 @@ def is_overdue(invoice: Invoice, today: date) -> bool:
 
 
 def shown_status(invoice: Invoice, today: date) -> str:
-    """The status a reader sees: ``overdue`` is an unpaid invoice past its due date."""
+    """The status a reader sees: ``overdue`` is an unpaid invoice past its due date.
+    (An invoice or a row of ``LIST_COLUMNS``: only ``status`` and ``due_date`` are read.)"""
     if invoice.status is InvoiceStatus.ISSUED and invoice.due_date < today:
         return "overdue"
     return invoice.status.value
