@@ -21,13 +21,12 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, **proxies)
 
     from portal import database, errors, i18n, security, web
-    from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from portal.extensions import babel, csrf, db, login_manager, migrate
     
     db.init_app(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
-    limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     security.init_app(app)
 

@@ -95,7 +95,6 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
         "LOGIN_FAILURES_PER_ACCOUNT": env.get("LOGIN_FAILURES_PER_ACCOUNT", "10 per 15 minutes"),
         "LOGIN_FAILURES_PER_ADDRESS": env.get("LOGIN_FAILURES_PER_ADDRESS", "50 per 15 minutes"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
-        "RATELIMIT_HEADERS_ENABLED": True,
         "REDIS_URL": redis_url,
         # Password hashing (argon2id); tests lower the cost.
         "ARGON2_TIME_COST": int(env.get("ARGON2_TIME_COST", "3")),

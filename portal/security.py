@@ -112,6 +112,9 @@ def _account_tables() -> frozenset[sa.Table]:
 def _touches_accounts(state: ORMExecuteState) -> bool:
     """Whether the statement reads or writes account-owned rows anywhere: as its
     entities, or only in a FROM, an EXISTS or a subquery (``count()`` of a model)."""
+    mapper = state.bind_mapper  # the first entity's: cheap, and the answer for most statements
+    if mapper is not None and _is_account_owned(mapper.class_):
+        return True
     if any(_is_account_owned(m.class_) for m in state.all_mappers):
         return True
     tables = _account_tables()
@@ -122,6 +125,9 @@ def _add_scope_criteria(state: ORMExecuteState) -> None:
     if state.is_column_load:  # refreshing a row already loaded under this scope
         return
     if not (state.is_select or state.is_update or state.is_delete):
+        return
+    explicit = _explicit_scope.get()
+    if explicit is not None and explicit.is_all:  # unscoped(): nothing to add, nothing to inspect
         return
     if not _touches_accounts(state):
         return

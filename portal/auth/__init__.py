@@ -11,8 +11,9 @@ from portal.extensions import db
 
 
 def init_app(app: Flask, login_manager: LoginManager) -> None:
-    from portal.auth import service
+    from portal.auth import service, throttle
 
+    throttle.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to continue.")

@@ -82,8 +82,20 @@ def start_session(session: Session, user: User, *, remember: bool, ip: str, user
     )
     session.add(record)
     session.flush()
-    user.session_token, user.current_session = token, record
+    user.session_token, user.session_id = token, record.id
     return token
+
+
+# Built once: the user behind a session token (with a client's account, which every
+# page of a client shows) and what decides whether the session still holds. Only the
+# user is an ORM object: reading a page needs no UserSession instance.
+_SESSION_USER = (
+    sa.select(User, UserSession.id, UserSession.remember, UserSession.last_seen_at, UserSession.expires_at,
+              UserSession.revoked_at)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(UserSession.token_hash == sa.bindparam("token_hash"))
+    .options(sa.orm.joinedload(User.account))
+)
 
 
 def load_session_user(session: Session, token: str) -> tuple[User | None, bool]:
@@ -95,21 +107,19 @@ def load_session_user(session: Session, token: str) -> tuple[User | None, bool]:
     # Identity comes before scope: the user's own account is loaded with them (one
     # query), which the account filter cannot decide before it knows who is asking.
     with unscoped():
-        record = session.scalar(
-            sa.select(UserSession).where(UserSession.token_hash == hash_token(token))
-            .options(sa.orm.joinedload(UserSession.user).joinedload(User.account))
-        )
+        row = session.execute(_SESSION_USER, {"token_hash": hash_token(token)}).first()
+    if row is None:
+        return None, False
+    user, session_id, remember, last_seen_at, expires_at, revoked_at = row
     now = utcnow()
-    if record is None or record.revoked_at is not None or record.expires_at <= now or not record.user.active:
+    if revoked_at is not None or expires_at <= now or not user.active:
         return None, False
-    idle = current_app.config["SESSION_IDLE_TIMEOUT"]
-    if not record.remember and now - record.last_seen_at > idle:
+    if not remember and now - last_seen_at > current_app.config["SESSION_IDLE_TIMEOUT"]:
         return None, False
-    touched = now - record.last_seen_at > timedelta(minutes=1)
+    touched = now - last_seen_at > timedelta(minutes=1)
     if touched:
-        session.execute(sa.update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now))
-    user = record.user
-    user.session_token, user.current_session = token, record
+        session.execute(sa.update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now))
+    user.session_token, user.session_id = token, session_id
     return user, touched
 
 
@@ -157,13 +167,20 @@ def issue_api_token(session: Session, user: User) -> tuple[str, datetime]:
     return token, expires_at
 
 
+_TOKEN_USER = (
+    sa.select(User, ApiToken.expires_at, ApiToken.revoked_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == sa.bindparam("token_hash"))
+    .options(sa.orm.joinedload(User.account))
+)
+
+
 def load_token_user(session: Session, token: str) -> User | None:
     with unscoped():
-        record = session.scalar(
-            sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token))
-            .options(sa.orm.joinedload(ApiToken.user).joinedload(User.account))
-        )
-    now = utcnow()
-    if record is None or record.revoked_at is not None or record.expires_at <= now or not record.user.active:
+        row = session.execute(_TOKEN_USER, {"token_hash": hash_token(token)}).first()
+    if row is None:
         return None
-    return record.user
+    user, expires_at, revoked_at = row
+    if revoked_at is not None or expires_at <= utcnow() or not user.active:
+        return None
+    return user

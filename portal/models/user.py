@@ -68,7 +68,7 @@ class User(Base):
     # Flask-Login: the id it keeps in the cookie is the server-side session's token,
     # set on the instance by the sign-in service or the user loader.
     session_token = None  # str | None
-    current_session = None  # UserSession | None
+    session_id = None  # int | None: the UserSession row of this sign-in
 
     _account_ids = None  # frozenset[int] | None, cached per instance
 
