@@ -231,6 +231,18 @@ def test_signing_out_ends_only_this_session(two_browsers):
     assert signed_in(other)
 
 
+def test_the_settings_page_marks_the_session_it_is_read_in(browser, new_browser, user):
+    other = new_browser()
+    for b, agent in ((browser, "Browser One"), (other, "Browser Two")):
+        b.client.environ_base["HTTP_USER_AGENT"] = agent
+        b.login(user)
+    for b, own, foreign in ((browser, "Browser One", "Browser Two"), (other, "Browser Two", "Browser One")):
+        rows = b.get("/account").text.split("<tr>")
+        [own_row] = [row for row in rows if own in row]
+        [foreign_row] = [row for row in rows if foreign in row]
+        assert "This session" in own_row and "This session" not in foreign_row
+
+
 # --- timeouts ------------------------------------------------------------------------------
 
 
