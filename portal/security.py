@@ -14,6 +14,9 @@ inserted or updated outside the scope are refused at flush. Views load single ob
 with ``get_or_404``, which answers 404 for another account's object exactly as for a
 missing one. ``session.get()`` is not used for these models: it can return an object
 from the identity map without asking the database.
+
+Core statements run on a connection skip that listener. The one place that does so,
+the invoice list (the busiest page), adds ``scope_condition`` itself.
 """
 
 from __future__ import annotations
@@ -96,6 +99,24 @@ def current_scope() -> Scope:
     if has_request_context():
         return scope_for(current_user._get_current_object())
     raise ScopeNotSet("account-owned data queried outside a request without scoped_to()/unscoped()")
+
+
+def scope_condition(account_id: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
+    """The current scope as a condition on an ``account_id`` column, for a Core
+    statement, which the ORM listener below never sees."""
+    scope = current_scope()
+    if scope.is_all:
+        return sa.true()
+    return _in_accounts(account_id, scope.account_ids)
+
+
+@functools.lru_cache(maxsize=1024)
+def _in_accounts(account_id: sa.ColumnElement[int], account_ids: frozenset[int]) -> sa.ColumnElement[bool]:
+    """Built once per column and scope, as the criteria below; one account (every client
+    user) is a plain comparison, which needs no expanding of an IN list per statement."""
+    if len(account_ids) == 1:
+        return account_id == next(iter(account_ids))
+    return account_id.in_(sorted(account_ids))
 
 
 def _is_account_owned(cls: type) -> bool:

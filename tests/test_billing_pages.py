@@ -224,6 +224,23 @@ def test_a_client_lists_only_its_own_accounts_invoices(session, alpha, new_brows
     assert signed_in(new_browser, CLIENT).get(f"/invoices/{beta['invoice'].id}").status_code == 404
 
 
+@pytest.mark.parametrize("email", [CLIENT, AM])
+def test_the_list_and_its_totals_hold_only_the_callers_accounts(session, alpha, new_browser, email):
+    """The list's statements run on the connection, past the ORM's scope listener: they
+    add the scope themselves. Another account's invoices, in a currency of their own,
+    appear neither in the rows nor in the totals, whatever the filters ask."""
+    beta = build_account(session, "Beta", currency="EUR")
+    add_invoice(session, beta, "INV-BETA-EUR", currency="EUR", total="999.00")
+    session.commit()
+    browser = signed_in(new_browser, email)
+    for query in ("", f"?account={beta.account.id}", "?q=BETA", "?status=issued", "?location=GB"):
+        response = browser.get(f"/invoices{query}")
+        assert response.status_code == 200, query
+        assert beta["invoice"].number not in response.text and "INV-BETA-EUR" not in response.text, query
+        assert "EUR" not in response.text and "€" not in response.text, query
+    assert alpha["invoice"].number in browser.get("/invoices").text
+
+
 # --- the list: keyset pages and totals ---------------------------------------------------------
 
 

@@ -362,14 +362,26 @@ def test_known_limit_session_get_returns_an_object_already_in_the_identity_map(s
 # Statements that load no rows: the health check, and the bulk loader resetting a
 # sequence and refreshing statistics after COPY.
 TEXT_ALLOWED = {("portal/main/routes.py", "health"), ("portal/billing/scale.py", "load_scale")}
+# Modules that build Core statements on tables and run them on the connection, each
+# such function adding ``security.scope_condition`` itself (checked below).
+TABLE_ALLOWED = {"portal/billing/service.py"}
 
 
 def _unsafe_loading(source: str, relative: str) -> list[str]:
     """Calls that load rows without the scope filter: ``text(...)`` (except as a
     column's server default), ``<db.>session.get(...)``/``get_one`` on the SQLAlchemy
-    session, ``db.get_or_404``/``db.first_or_404``/``db.one_or_404`` and a model's
-    ``__table__`` outside ``portal/models``."""
+    session, ``db.get_or_404``/``db.first_or_404``/``db.one_or_404``, a model's
+    ``__table__`` outside ``portal/models`` (and ``TABLE_ALLOWED``), and a statement run
+    with ``connection().execute`` in a function that does not call ``scope_condition``
+    (the ORM's scope listener never sees it)."""
     tree = ast.parse(source, filename=relative)
+    def calls_scope_condition(function: ast.AST) -> bool:
+        return any(isinstance(call, ast.Call) and "scope_condition" in (getattr(call.func, "id", None),
+                                                                         getattr(call.func, "attr", None))
+                   for call in ast.walk(function))
+
+    scoping_functions = {node.name for node in ast.walk(tree)
+                         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and calls_scope_condition(node)}
     flask_session = any(
         isinstance(node, ast.ImportFrom) and node.module == "flask" and any(a.name == "session" and a.asname is None
                                                                           for a in node.names)
@@ -398,8 +410,11 @@ def _unsafe_loading(source: str, relative: str) -> list[str]:
                 if (called in ("get_or_404", "first_or_404", "one_or_404", "paginate")
                         and isinstance(receiver, ast.Name) and receiver.id == "db"):
                     problems.append(f"{where}: db.{called}()")
+                if (called == "execute" and isinstance(receiver, ast.Call)
+                        and getattr(receiver.func, "attr", None) == "connection" and function not in scoping_functions):
+                    problems.append(f"{where}: connection().execute() without scope_condition")
             if (isinstance(child, ast.Attribute) and child.attr == "__table__"
-                    and not relative.startswith("portal/models/")):
+                    and not relative.startswith("portal/models/") and relative not in TABLE_ALLOWED):
                 problems.append(f"{relative}:{child.lineno}: __table__")
             visit(child, name)
 
@@ -426,6 +441,10 @@ def test_portal_code_uses_no_unscoped_loading():
         ("from flask import session\ndef f():\n    return session.get('language')\n", []),
         ("import sqlalchemy as sa\nc = sa.Column('n', sa.Integer, server_default=sa.text('0'))\n", []),
         ("import sqlalchemy as sa\ndef f(s, Invoice):\n    s.execute(sa.select(Invoice.__table__))\n", ["__table__"]),
+        ("import sqlalchemy as sa\ndef f(s, Invoice):\n    s.connection().execute(sa.select(Invoice.id))\n",
+         ["connection().execute() without scope_condition"]),
+        ("import sqlalchemy as sa\ndef f(s, Invoice):\n"
+         "    s.connection().execute(sa.select(Invoice.id).where(scope_condition(Invoice.account_id)))\n", []),
     ],
 )
 def test_the_scan_finds_unscoped_loading(code, expected):

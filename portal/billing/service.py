@@ -37,7 +37,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.security import unscoped
+from portal.security import scope_condition, unscoped
 from portal.service_requests import service as requests
 
 UNPAID = (InvoiceStatus.ISSUED, InvoiceStatus.DISPUTED)
@@ -61,11 +61,14 @@ def is_overdue(invoice: Invoice, today: date) -> bool:
 
 
 def shown_status(invoice: Invoice, today: date) -> str:
-    """The status a reader sees: ``overdue`` is an unpaid invoice past its due date.
-    (An invoice or a row of ``LIST_COLUMNS``: only ``status`` and ``due_date`` are read.)"""
-    if invoice.status is InvoiceStatus.ISSUED and invoice.due_date < today:
+    """The status a reader sees: ``overdue`` is an unpaid invoice past its due date."""
+    return status_shown(invoice.status, invoice.due_date, today)
+
+
+def status_shown(status: InvoiceStatus, due_date: date, today: date) -> str:
+    if status is InvoiceStatus.ISSUED and due_date < today:
         return "overdue"
-    return invoice.status.value
+    return status.value
 
 
 def credited(invoice: Invoice) -> Decimal:
@@ -94,6 +97,13 @@ def bucket(days_past_due: int) -> str:
 # --- the list --------------------------------------------------------------------------
 
 
+# The list reads the tables' columns, not the ORM attributes: its statements run on
+# the session's connection (see ``list_page``), and plain columns spare the ORM's
+# annotations there too.
+INVOICES = Invoice.__table__.c
+TOTALS = InvoiceTotal.__table__.c
+
+
 @dataclass
 class InvoiceFilters:
     status: str | None = None  # issued, paid, disputed, credited or overdue
@@ -107,24 +117,24 @@ class InvoiceFilters:
         """SQL conditions; ``todays`` is each visible account's local date."""
         conditions = []
         if self.account_id:
-            conditions.append(Invoice.account_id == self.account_id)
+            conditions.append(INVOICES.account_id == self.account_id)
         if self.status == "overdue":
-            conditions.append(Invoice.status == InvoiceStatus.ISSUED)
-            conditions.append(sa.or_(*(sa.and_(Invoice.account_id == a, Invoice.due_date < d) for a, d in todays.items()))
+            conditions.append(INVOICES.status == InvoiceStatus.ISSUED)
+            conditions.append(sa.or_(*(sa.and_(INVOICES.account_id == a, INVOICES.due_date < d) for a, d in todays.items()))
                               if todays else sa.false())
         elif self.status in STORED_STATUSES:
-            conditions.append(Invoice.status == InvoiceStatus(self.status))
+            conditions.append(INVOICES.status == InvoiceStatus(self.status))
         if self.period:
             last = (self.period.replace(day=28) + timedelta(days=4)).replace(day=1)
-            conditions.append(Invoice.period_start >= self.period)
-            conditions.append(Invoice.period_start < last)
+            conditions.append(INVOICES.period_start >= self.period)
+            conditions.append(INVOICES.period_start < last)
         if self.service_location:
-            conditions.append(Invoice.service_location == self.service_location.upper())
+            conditions.append(INVOICES.service_location == self.service_location.upper())
         if self.po_number:
-            conditions.append(Invoice.po_number == self.po_number)
+            conditions.append(INVOICES.po_number == self.po_number)
         if self.number:
             escaped = self.number.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            conditions.append(Invoice.number.ilike(f"%{escaped}%", escape="\\"))
+            conditions.append(INVOICES.number.ilike(f"%{escaped}%", escape="\\"))
         return conditions
 
     @property
@@ -139,6 +149,12 @@ def todays(accounts: list[Account]) -> dict[int, date]:
     return {a.id: local_today(a) for a in accounts}
 
 
+# The statements of every list page, built once; each request adds its conditions.
+_SUMMED = (sa.select(TOTALS.currency, sa.func.sum(TOTALS.invoices), sa.func.sum(TOTALS.total))
+           .group_by(TOTALS.currency).having(sa.func.sum(TOTALS.invoices) > 0)
+           .order_by(TOTALS.currency))
+
+
 def totals_by_currency(session: Session, filters: InvoiceFilters, todays: dict[int, date]) -> list[tuple[str, int, Decimal]]:
     """(currency, number of invoices, total) of the filtered list, in one query.
 
@@ -146,31 +162,37 @@ def totals_by_currency(session: Session, filters: InvoiceFilters, todays: dict[i
     sums come from ``invoice_totals``, which the database keeps: a few rows, not a scan
     of the account's invoices. Other filters sum the invoices they select."""
     if filters.summarised:
-        query = sa.select(InvoiceTotal.currency, sa.func.sum(InvoiceTotal.invoices), sa.func.sum(InvoiceTotal.total))
+        query = _SUMMED.where(scope_condition(TOTALS.account_id))
         if filters.account_id:
-            query = query.where(InvoiceTotal.account_id == filters.account_id)
+            query = query.where(TOTALS.account_id == filters.account_id)
         if filters.status in STORED_STATUSES:
-            query = query.where(InvoiceTotal.status == InvoiceStatus(filters.status))
-        query = (query.group_by(InvoiceTotal.currency).having(sa.func.sum(InvoiceTotal.invoices) > 0)
-                 .order_by(InvoiceTotal.currency))
+            query = query.where(TOTALS.status == InvoiceStatus(filters.status))
     else:
-        query = (sa.select(Invoice.currency, sa.func.count(), sa.func.sum(Invoice.total))
-                 .where(*filters.conditions(todays)).group_by(Invoice.currency).order_by(Invoice.currency))
-    return [(currency, int(count), total or Decimal(0)) for currency, count, total in session.execute(query)]
+        query = (sa.select(INVOICES.currency, sa.func.count(), sa.func.sum(INVOICES.total))
+                 .where(scope_condition(INVOICES.account_id), *filters.conditions(todays))
+                 .group_by(INVOICES.currency).order_by(INVOICES.currency))
+    return [(currency, int(count), total or Decimal(0)) for currency, count, total in session.connection().execute(query)]
 
 
-LIST_COLUMNS = (Invoice.id, Invoice.account_id, Invoice.number, Invoice.service_location, Invoice.period_start,
-                Invoice.issue_date, Invoice.due_date, Invoice.currency, Invoice.total, Invoice.po_number,
-                Invoice.status)
+LIST_COLUMNS = (INVOICES.id, INVOICES.account_id, INVOICES.number, INVOICES.service_location, INVOICES.period_start,
+                INVOICES.issue_date, INVOICES.due_date, INVOICES.currency, INVOICES.total, INVOICES.po_number,
+                INVOICES.status)
+
+_PAGE = sa.select(*LIST_COLUMNS).order_by(INVOICES.issue_date.desc(), INVOICES.id.desc())
 
 
 def list_page(session: Session, conditions: list, *, after: tuple[date, int] | None, limit: int = 50):
-    """One keyset page, newest first: rows of ``LIST_COLUMNS`` (no ORM objects, no
-    lazy loads) and the key of the next page. Any page costs one index range scan."""
-    query = sa.select(*LIST_COLUMNS).where(*conditions)
+    """One keyset page, newest first: rows of ``LIST_COLUMNS`` and the key of the next
+    page. Any page costs one index range scan.
+
+    The list is the portal's busiest page, so its two statements (this one and
+    ``totals_by_currency``) are Core statements on the session's connection: no ORM
+    objects, none of the ORM's per-statement work, and the caller's scope added here,
+    with ``scope_condition``, where the ORM's listener would have added it."""
+    query = _PAGE.where(scope_condition(INVOICES.account_id), *conditions).limit(limit + 1)
     if after is not None:
-        query = query.where(sa.tuple_(Invoice.issue_date, Invoice.id) < sa.tuple_(*after))
-    rows = session.execute(query.order_by(Invoice.issue_date.desc(), Invoice.id.desc()).limit(limit + 1)).all()
+        query = query.where(sa.tuple_(INVOICES.issue_date, INVOICES.id) < sa.tuple_(*after))
+    rows = session.connection().execute(query).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, ((rows[-1].issue_date, rows[-1].id) if more and rows else None)
