@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import available_timezones
 
+import jinja2
 from babel.dates import format_date as babel_format_date, format_skeleton
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_datetime, format_decimal, format_percent, get_locale, get_translations, lazy_gettext as _l
@@ -172,6 +173,23 @@ def _catalogue():
 
 
 _CATALOGUES: dict = {}
+_BOUND: dict = {}
+
+
+def _bound_gettext() -> dict:
+    """Jinja's gettext functions bound to the catalogue of the locale being rendered,
+    built once per locale and handed to each template render: a page's thirty strings
+    then skip the locale lookup that the installed functions (kept for imported macros,
+    which do not see the render's context) repeat for each string."""
+    locale = get_locale()
+    bound = _BOUND.get(locale)
+    if bound is None:
+        catalogue = _catalogue()
+        builder = jinja2.Environment(extensions=["jinja2.ext.i18n"])
+        builder.install_gettext_callables(catalogue.ugettext, catalogue.ungettext, newstyle=True,
+                                          pgettext=catalogue.upgettext, npgettext=catalogue.unpgettext)
+        bound = _BOUND[locale] = {name: builder.globals[name] for name in ("gettext", "ngettext", "pgettext", "npgettext")}
+    return bound
 
 
 def init_app(app: Flask) -> None:
@@ -182,6 +200,7 @@ def init_app(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
         newstyle=True,
     )
+    app.context_processor(_bound_gettext)
     app.jinja_env.filters.update(money=money, number=number, percent=percent, unit=unit, month=month, when=when, day=day, localized=localized)
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, current_language=current_language, current_locale=current_locale,
                               label=label)

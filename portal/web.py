@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.errors import wants_json
+from portal.i18n import current_language
 from portal.models import Role
 from portal.security import FIRM_STAFF
 
@@ -54,18 +55,17 @@ NAV: list[NavItem] = [
 ]
 
 
-def navigation() -> list[tuple[str, object, bool]]:
+def navigation() -> list[tuple[str, str, bool]]:
     """(url, label, active) for what the signed-in user's role may open. Built once per
-    role and page kind, kept on the app; labels stay lazy (translated when shown), so
-    one list serves every language."""
+    role, page kind and language, translated, and kept on the app: every page shows it."""
     if not current_user.is_authenticated:
         return []
-    key = (current_user.role, request.endpoint, request.blueprint, request.script_root)
+    key = (current_user.role, request.endpoint, request.blueprint, request.script_root, current_language())
     built = current_app.extensions.setdefault("portal_navigation", {})
     items = built.get(key)
     if items is None:
         items = built[key] = [
-            (url_for(item.endpoint), item.label, _is_active(item.endpoint))
+            (url_for(item.endpoint), str(item.label), _is_active(item.endpoint))
             for item in NAV
             if current_user.role in item.roles and item.endpoint in current_app.view_functions
         ]

@@ -332,6 +332,22 @@ def test_a_signed_in_user_sees_the_language_of_their_setting(session, new_browse
     assert session.scalar(sa.select(User.language).where(User.email == AM)) == "vi", "the setting is saved"
 
 
+def navigation_labels(response) -> list[str]:
+    header = re.search(r'<header class="site-header">.*?</header>', response.text, re.S).group(0)
+    return re.findall(r'<li><a href="/[^"]*"(?: aria-current="page")?>([^<]+)</a></li>', header)
+
+
+def test_the_navigation_is_in_each_users_language(session, new_browser, users):
+    """The navigation is built once per role and page and kept: each language keeps its own."""
+    english = navigation_labels(signed_in_browser(new_browser).get("/account"))
+    session.execute(sa.update(User).where(User.email == AM).values(language="zh"))
+    session.commit()
+    chinese = navigation_labels(signed_in_browser(new_browser).get("/account"))
+    assert "Invoices" in english and "Home" in english
+    assert "发票" in chinese and len(chinese) == len(english)
+    assert not set(english) & set(chinese)
+
+
 @pytest.mark.parametrize(
     ("tz", "local_time"),
     [("Asia/Shanghai", "11:07:09"), ("Asia/Ho_Chi_Minh", "10:07:09"), ("America/New_York", "10:07:09"), ("UTC", "3:07:09")],
