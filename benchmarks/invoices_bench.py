@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import sqlalchemy as sa
 
@@ -216,11 +216,13 @@ def request(port: int, method: str, path: str, body: str | None = None,
         connection.close()
 
 
-def session_cookie(headers: http.client.HTTPMessage) -> str:
+def session_cookie(headers: http.client.HTTPMessage, default: str | None = None) -> str:
     for value in headers.get_all("Set-Cookie") or []:
         if value.startswith("portal_session="):
             return value.split(";", 1)[0]
-    sys.exit("no portal_session cookie in the answer")
+    if default is None:
+        sys.exit("no portal_session cookie in the answer")
+    return default
 
 
 def tag_attribute(page: str, tag: str, attribute: str) -> str | None:
@@ -240,7 +242,13 @@ def sign_in(port: int) -> str:
         "Cookie": session_cookie(headers), "Content-Type": "application/x-www-form-urlencoded"})
     if status != 302:
         sys.exit(f"signing in as {BENCH_EMAIL} answered {status}")
-    return session_cookie(headers)
+    cookie = session_cookie(headers)
+    # The page the sign-in leads to gives the session its CSRF token: a browser keeps
+    # the cookie it gets there, and so does wrk (else every request would store one).
+    landing = urlsplit(headers["Location"])
+    _, headers, _ = request(port, "GET", landing.path + (f"?{landing.query}" if landing.query else ""),
+                            headers={"Cookie": cookie})
+    return session_cookie(headers, default=cookie)
 
 
 def api_token(port: int) -> str:
