@@ -241,6 +241,29 @@ def test_the_list_and_its_totals_hold_only_the_callers_accounts(session, alpha, 
     assert alpha["invoice"].number in browser.get("/invoices").text
 
 
+def test_the_rows_escape_what_the_database_holds_and_show_the_firm_the_account(session, alpha, new_browser):
+    """The rows are written in Python (billing.routes._rows): every text from the
+    database is escaped there, and firm users get the account column."""
+    alpha.account.name = 'Alpha & <Sons> "Ltd"'
+    add_invoice(session, alpha, "INV-<i>-1", po="<script>alert(1)</script>", location="GB")
+    session.commit()
+    page = signed_in(new_browser, AM).get("/invoices").text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert ">INV-&lt;i&gt;-1</a>" in page
+    assert "<td>Alpha &amp; &lt;Sons&gt; &quot;Ltd&quot;</td>" in page
+    client_page = signed_in(new_browser, CLIENT).get("/invoices").text
+    assert "INV-&lt;i&gt;-1" in client_page and "<td>Alpha &amp;" not in client_page, "no account column for a client"
+
+
+@pytest.mark.parametrize(("language", "message"), [("en", "No invoices match these filters."),
+                                                    ("zh", "没有符合筛选条件的发票。")])
+def test_a_filter_that_matches_nothing_says_so(session, alpha, new_browser, language, message):
+    alpha.users[Role.CLIENT_APPROVER].language = language
+    session.commit()
+    page = signed_in(new_browser, CLIENT).get("/invoices?q=NOTHING-LIKE-THIS").text
+    assert message in page and not listed(page)
+
+
 # --- the list: keyset pages and totals ---------------------------------------------------------
 
 
