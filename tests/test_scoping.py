@@ -375,6 +375,7 @@ def _unsafe_loading(source: str, relative: str) -> list[str]:
     with ``connection().execute`` in a function that does not call ``scope_condition``
     (the ORM's scope listener never sees it)."""
     tree = ast.parse(source, filename=relative)
+
     def calls_scope_condition(function: ast.AST) -> bool:
         return any(isinstance(call, ast.Call) and "scope_condition" in (getattr(call.func, "id", None),
                                                                          getattr(call.func, "attr", None))
