@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from portal.billing import service
 from portal.models import (
+    Account,
     CreditNote,
     Invoice,
     InvoiceLine,
@@ -146,6 +147,43 @@ def test_invoice_totals_follow_every_kind_of_write(session, alpha):
     assert kept(session) == summed(session)
     assert kept(session)[(beta.account.id, "VND", "issued")] == (2, Decimal(9_000_000))
     assert (alpha.account.id, "EUR", "issued") not in kept(session)
+
+
+def test_every_write_to_an_accounts_invoices_bumps_its_version_and_no_other(session, alpha):
+    """The invoice list's cached body is keyed by ``accounts.invoices_version``
+    (migration 0008): every kind of write must bump it, for the accounts written only."""
+    beta, gamma = build_account(session, "Beta"), build_account(session, "Gamma")
+    session.flush()
+
+    def versions():
+        rows = session.execute(sa.select(Account.id, Account.invoices_version))
+        return {ident: version for ident, version in rows}
+
+    def bumped(write) -> set[int]:
+        before = versions()
+        write()
+        session.flush()
+        after = versions()
+        assert all(after[a] >= before[a] for a in before)
+        return {a for a in before if after[a] != before[a]}
+
+    one = add_invoice(session, alpha, "V-1", issued=date(2026, 1, 5))
+    assert bumped(lambda: add_invoice(session, alpha, "V-2", issued=date(2026, 2, 5))) == {alpha.account.id}
+    assert bumped(lambda: setattr(one, "po_number", "PO-V")) == {alpha.account.id}  # a column no total counts
+    assert bumped(lambda: session.execute(sa.insert(Invoice), [
+        dict(account_id=account_id, number=f"V-B-{account_id}", service_location="VN", period_start=date(2026, 3, 1),
+             period_end=date(2026, 3, 31), issue_date=date(2026, 3, 31), due_date=date(2026, 4, 30), currency="VND",
+             subtotal=Decimal(1000), tax=Decimal(0), total=Decimal(1000), status=InvoiceStatus.ISSUED)
+        for account_id in (beta.account.id, gamma.account.id)])) == {beta.account.id, gamma.account.id}
+    assert bumped(lambda: session.execute(
+        sa.update(Invoice).where(Invoice.number == "V-B-%d" % beta.account.id).values(due_date=date(2026, 5, 1)))
+    ) == {beta.account.id}
+    assert bumped(lambda: session.execute(
+        sa.update(Invoice).where(Invoice.number == "V-2").values(account_id=gamma.account.id))
+    ) == {alpha.account.id, gamma.account.id}
+    assert bumped(lambda: session.execute(sa.delete(Invoice).where(Invoice.number == "V-1"))) == {alpha.account.id}
+    assert bumped(lambda: session.execute(
+        sa.update(Invoice).where(Invoice.number == "NO-SUCH").values(po_number="X"))) == set()
 
 
 @pytest.mark.parametrize("status", [None, "issued", "paid", "disputed", "overdue", "nonsense"])

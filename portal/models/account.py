@@ -46,6 +46,9 @@ class Account(Base):
     # A change request whose price impact exceeds this needs internal approval first.
     cr_approval_threshold: Mapped[Decimal] = mapped_column(Money(), default=Decimal("50000"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Bumped by the database on every write to the account's invoices (migration 0008);
+    # the invoice list's cached body is keyed by it. Never written by the app.
+    invoices_version: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
 
     contracts: Mapped[list[Contract]] = relationship(
         back_populates="account", order_by="Contract.start_date.desc()", viewonly=True
