@@ -69,6 +69,8 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
         # Five 10 MB attachments and the rest of the form; beyond it, 413 before reading.
         "MAX_CONTENT_LENGTH": 51 * 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 2 * 1024 * 1024,
+        # Rendered invoice lists each worker keeps in memory (portal/fragments.py); 0: none.
+        "INVOICE_LIST_CACHE_SIZE": int(env.get("INVOICE_LIST_CACHE_SIZE", "512")),
         "TRUSTED_HOSTS": _list(env.get("TRUSTED_HOSTS"), None if production else ["localhost", "127.0.0.1", "[::1]"]),
         # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
         "PROXY_FIX_X_FOR": int(env.get("PROXY_FIX_X_FOR", "0")),

@@ -13,9 +13,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -25,6 +26,7 @@ from sqlalchemy import event
 from portal.billing import service
 from portal.extensions import db
 from portal.models import (
+    Account,
     CreditNote,
     Invoice,
     InvoiceLine,
@@ -141,6 +143,104 @@ def test_the_clients_invoice_list_runs_the_same_few_statements_for_5_or_50_invoi
         counts[shown] = list(statements)
     assert any("FROM invoices" in s for s in counts[50])  # the listener sees the page's statements
     assert len(counts[5]) == len(counts[50]) <= 3, "\n\n".join(counts[50])
+
+
+# --- the list: kept rendered, never stale --------------------------------------------------------
+# Each worker keeps the list's rendered body under a key that holds the accounts' invoice
+# versions, which the database bumps on every write (portal/fragments.py, migration 0008).
+
+
+def test_the_list_is_read_from_memory_until_something_it_shows_changes(session, alpha, new_browser, statements):
+    browser = signed_in(new_browser, CLIENT)
+    first = listed(browser.get("/invoices").text)
+    statements.clear()
+    assert listed(browser.get("/invoices").text) == first
+    assert not [s for s in statements if "FROM invoice" in s], "the second reading ran the list's statements again"
+    assert len(browser.get("/invoices?status=paid").text) and any("FROM invoices" in s for s in statements)
+
+
+def _add_by_core(session, world):
+    invoice = world["invoice"]
+    session.execute(sa.insert(Invoice), [dict(
+        account_id=world.account.id, number="INV-CORE", service_location="GB", period_start=invoice.period_start,
+        period_end=invoice.period_end, issue_date=invoice.issue_date, due_date=invoice.due_date, currency="USD",
+        subtotal=Decimal("5.00"), tax=Decimal(0), total=Decimal("5.00"), status=InvoiceStatus.ISSUED)])
+
+
+def _set_po_by_orm(session, world):
+    world["invoice"].po_number = "PO-CHANGED"
+
+
+def _make_overdue_by_core(session, world):
+    session.execute(sa.update(Invoice).where(Invoice.id == world["invoice"].id)
+                    .values(due_date=today_of(world) - timedelta(days=3), status=InvoiceStatus.ISSUED))
+
+
+def _delete(session, world):
+    session.execute(sa.delete(Invoice).where(Invoice.id == world["invoice"].id))
+
+
+def _move_to_another_account(session, world):
+    beta = build_account(session, "Beta")
+    session.execute(sa.update(Invoice).where(Invoice.id == world["invoice"].id).values(account_id=beta.account.id))
+
+
+@pytest.mark.parametrize(("write", "shows"), [
+    (_add_by_core, lambda page, number: "INV-CORE" in listed(page)),
+    (_set_po_by_orm, lambda page, number: "<td>PO-CHANGED</td>" in page),
+    (_make_overdue_by_core, lambda page, number: listed(page) == [number]),
+    (_delete, lambda page, number: number not in listed(page)),
+    (_move_to_another_account, lambda page, number: number not in listed(page)),
+], ids=["insert", "orm-update", "core-update", "delete", "move"])
+def test_the_list_shows_every_write_to_the_invoices_at_once(session, alpha, new_browser, write, shows):
+    """Whoever writes (the app, an import, a statement by hand), the next page shows it."""
+    number = alpha["invoice"].number
+    browser = signed_in(new_browser, CLIENT)
+    for query in ("", "?status=overdue"):
+        assert browser.get(f"/invoices{query}").status_code == 200  # now kept in memory
+    write(latest(session), alpha)
+    session.commit()
+    page = browser.get("/invoices?status=overdue" if write is _make_overdue_by_core else "/invoices").text
+    assert shows(page, number)
+
+
+def test_an_invoice_turns_overdue_in_the_kept_list_when_the_accounts_day_ends(session, alpha, new_browser,
+                                                                                monkeypatch):
+    due = today_of(alpha)
+    add_invoice(session, alpha, "INV-DUE-TODAY", issued=due - timedelta(days=30), due=due)
+    session.commit()
+    browser = signed_in(new_browser, CLIENT)
+    assert "INV-DUE-TODAY" not in listed(browser.get("/invoices?status=overdue").text)
+    tomorrow = datetime.combine(due + timedelta(days=1), time(12), ZoneInfo(alpha.account.timezone))
+    monkeypatch.setattr(service, "utcnow", lambda: tomorrow.astimezone(timezone.utc))
+    assert "INV-DUE-TODAY" in listed(browser.get("/invoices?status=overdue").text)
+
+
+def test_two_accounts_at_the_same_version_each_keep_their_own_list(session, alpha, new_browser):
+    beta = build_account(session, "Beta")
+    session.commit()
+    versions = session.execute(sa.select(Account.invoices_version).where(
+        Account.id.in_([alpha.account.id, beta.account.id]))).scalars().all()
+    assert len(set(versions)) == 1  # the key must tell them apart by more than the version
+    assert listed(signed_in(new_browser, CLIENT).get("/invoices").text) == [alpha["invoice"].number]
+    beta_page = signed_in(new_browser, "client.approver@beta.example").get("/invoices").text
+    assert listed(beta_page) == [beta["invoice"].number]
+
+
+def test_the_kept_list_follows_the_account_name_and_the_readers_language(session, alpha, new_browser):
+    am = signed_in(new_browser, AM)
+    assert "<td>Account Alpha</td>" in am.get("/invoices").text
+    latest(session)
+    alpha.account.name = "Alpha Renamed Holdings"
+    session.commit()
+    assert "<td>Alpha Renamed Holdings</td>" in am.get("/invoices").text
+
+    client = signed_in(new_browser, CLIENT)
+    assert ">Apply filters</button>" in client.get("/invoices").text
+    client.post_form("/language", {"language": "zh", "next": "/invoices"})
+    chinese = client.get("/invoices").text
+    assert f">{translations('zh').gettext('Apply filters')}</button>" in chinese
+    assert ">Apply filters</button>" not in chinese
 
 
 # --- the list: filters ------------------------------------------------------------------------

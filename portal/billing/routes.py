@@ -8,7 +8,17 @@ from decimal import Decimal, InvalidOperation
 from html import escape
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, get_template_attribute, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    get_template_attribute,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -23,12 +33,16 @@ from portal.exports import table_response
 from portal.extensions import db
 from portal.files import UploadError, check_uploads, uploads_from_request
 from portal.forms import choices
+from portal.fragments import FragmentCache
 from portal.i18n import current_language, current_locale, day, label, money
 from portal.main.service import current_contract, visible_accounts
 from portal.models import Account, Invoice, Role, ServiceRequest
 from portal.security import get_or_404, require_role
 
 bp = Blueprint("billing", __name__)
+# Each worker keeps the invoice list's rendered bodies (the list is the busiest page).
+bp.record_once(lambda state: state.app.extensions.setdefault(
+    "invoice_lists", FragmentCache(state.app.config["INVOICE_LIST_CACHE_SIZE"])))
 
 FINANCE = (Role.FINANCE, Role.ADMIN)
 FIRM_FINANCE_VIEW = (Role.ACCOUNT_MANAGER, Role.FINANCE, Role.ADMIN)
@@ -104,16 +118,28 @@ def _rows(rows, todays: dict[int, date], names: dict[int, str] | None) -> Markup
 def index():
     accounts = _accounts()
     todays = service.todays(accounts)
-    filters = _filters()
-    rows, next_key = service.list_page(db.session, filters.conditions(todays), after=_cursor(request.args.get("after")),
-                                       limit=PAGE_SIZE)
+    filters = _filters()  # before the cache: a bad period is flashed on every request
+    after = _cursor(request.args.get("after"))
+    firm = not current_user.is_client
+    # What the body shows depends on this and nothing else. The accounts' versions are
+    # read before the invoices (with the signed-in user, or with the firm's accounts).
+    key = (current_language(), request.script_root, firm, tuple(sorted(request.args.items(multi=True))),
+           tuple((a.id, a.invoices_version, todays[a.id], a.name if firm else None) for a in accounts))
+    body = current_app.extensions["invoice_lists"].get_or_render(
+        key, lambda: _list_body(accounts, todays, filters, after, firm))
+    return render_template("billing/index.html", body=body)
+
+
+def _list_body(accounts: list[Account], todays: dict[int, date], filters: service.InvoiceFilters,
+               after: tuple[date, int] | None, firm: bool) -> Markup:
+    rows, next_key = service.list_page(db.session, filters.conditions(todays), after=after, limit=PAGE_SIZE)
     totals = service.totals_by_currency(db.session, filters, todays)
     args = {k: v for k, v in request.args.items() if k != "after"}
     next_url = url_for("billing.index", **args, after=f"{next_key[0].isoformat()}_{next_key[1]}") if next_key else None
-    names = {a.id: a.name for a in accounts} if not current_user.is_client else None
-    return render_template("billing/index.html", rows=_rows(rows, todays, names), totals=totals, next_url=next_url,
-                           args=request.args, accounts=accounts, statuses=service.SHOWN_STATUSES,
-                           first_url=url_for("billing.index", **args))
+    names = {a.id: a.name for a in accounts} if firm else None
+    return Markup(render_template(
+        "billing/_list.html", rows=_rows(rows, todays, names), totals=totals, next_url=next_url, args=request.args,
+        accounts=accounts, statuses=service.SHOWN_STATUSES, first_url=url_for("billing.index", **args), firm=firm))
 
 
 def _load(invoice_id: int) -> Invoice:
