@@ -11,7 +11,10 @@ returning a constant string. Signed in as ``bench@client.example`` (an account o
 20,000 invoices), wrk loads the first page of ``/invoices``, its 100th keyset page
 (reached through the pages' "next" links) and ``/api/v1/invoices`` (bearer token) with 16
 connections, then each with one connection, in 3 rounds interleaved with the bare route;
-the figures are the medians of the rounds. Last come ``EXPLAIN (ANALYZE, BUFFERS)`` of the
+the figures are the medians of the rounds. Each worker keeps the list's rendered body until
+the invoices change (``portal/fragments.py``), so repeated loads of one page read it from
+memory; "not cached" is the first page from a second server with
+``INVOICE_LIST_CACHE_SIZE=0``, which renders it on every request, as after a write. Last come ``EXPLAIN (ANALYZE, BUFFERS)`` of the
 page's queries.
 
 Targets, reported and not asserted: the first page at >= 0.15 of the bare route's
@@ -80,7 +83,8 @@ def main() -> None:
 
     env = {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(32),
            "DATABASE_URL": database_url, "TRUSTED_HOSTS": "127.0.0.1"}
-    with serve("wsgi:app", env) as portal, serve("benchmarks.bare_app:app", env) as bare:
+    with serve("wsgi:app", env) as portal, serve("benchmarks.bare_app:app", env) as bare, \
+            serve("wsgi:app", {**env, "INVOICE_LIST_CACHE_SIZE": "0"}) as uncached:
         cookie = {"Cookie": sign_in(portal)}
         bearer = {"Authorization": "Bearer " + api_token(portal)}
         targets = {
@@ -88,6 +92,7 @@ def main() -> None:
             "/invoices": (portal, "/invoices", cookie),
             "/invoices, page 100": (portal, hundredth_page(portal, cookie), cookie),
             "/api/v1/invoices": (portal, "/api/v1/invoices", bearer),
+            "/invoices, not cached": (uncached, "/invoices", cookie),
         }
         for target in targets.values():
             wrk(*target, LOADED, 2)  # warm-up: workers, templates, the database's cache
