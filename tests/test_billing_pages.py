@@ -396,6 +396,20 @@ def test_the_next_links_walk_every_invoice_once_newest_first(session, alpha, new
     assert seen == expected
 
 
+@pytest.mark.parametrize(("language", "count"), [("en", "1,001 invoices · USD"), ("zh", "1,001 张发票 · USD"),
+                                                  ("vi", "1.001 hóa đơn · USD")])
+def test_the_totals_count_invoices_in_the_readers_digits(session, alpha, new_browser, language, count):
+    invoice = alpha["invoice"]
+    session.execute(sa.insert(Invoice), [dict(
+        account_id=alpha.account.id, number=f"INV-MANY-{n:04d}", service_location="GB",
+        period_start=invoice.period_start, period_end=invoice.period_end, issue_date=invoice.issue_date,
+        due_date=invoice.due_date, currency="USD", subtotal=Decimal(1), tax=Decimal(0), total=Decimal(1),
+        status=InvoiceStatus.ISSUED) for n in range(1000)])
+    alpha.users[Role.CLIENT_APPROVER].language = language
+    session.commit()
+    assert count in signed_in(new_browser, CLIENT).get("/invoices").text
+
+
 def test_the_next_link_keeps_the_filters(session, alpha, new_browser):
     today = today_of(alpha)
     for n in range(60):
