@@ -123,7 +123,7 @@ def index():
     firm = not current_user.is_client
     # What the body shows depends on this and nothing else. The accounts' versions are
     # read before the invoices (with the signed-in user, or with the firm's accounts).
-    key = (current_language(), request.script_root, firm, tuple(sorted(request.args.items(multi=True))),
+    key = (current_locale(), request.script_root, firm, tuple(sorted(request.args.items(multi=True))),
            tuple((a.id, a.invoices_version, todays[a.id], a.name if firm else None) for a in accounts))
     body = current_app.extensions["invoice_lists"].get_or_render(
         key, lambda: _list_body(accounts, todays, filters, after, firm))
