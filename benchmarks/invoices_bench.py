@@ -14,8 +14,8 @@ connections, then each with one connection, in 3 rounds interleaved with the bar
 the figures are the medians of the rounds. Each worker keeps the list's rendered body until
 the invoices change (``portal/fragments.py``), so repeated loads of one page read it from
 memory; "not cached" is the first page from a second server with
-``INVOICE_LIST_CACHE_SIZE=0``, which renders it on every request, as after a write. Last come ``EXPLAIN (ANALYZE, BUFFERS)`` of the
-page's queries.
+``INVOICE_LIST_CACHE_SIZE=0``, which renders it on every request, as after a write. Last
+come ``EXPLAIN (ANALYZE, BUFFERS)`` of the page's queries.
 
 Targets, reported and not asserted: the first page at >= 0.15 of the bare route's
 requests/s, the 100th page at >= 0.9 of the first, one-connection p99 <= 12 ms.

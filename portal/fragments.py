@@ -1,10 +1,10 @@
 """Rendered parts of pages, kept in each worker's memory.
 
-Keys expire nothing by being deleted: a fragment's key holds everything that decides
-what it shows, including a version the database bumps on every write to the data under
-it (``accounts.invoices_version``, kept by triggers on ``invoices``). A write therefore
-makes a new key, whichever process or tool wrote, and the old fragment is never read
-again; it leaves when the least recently used go, or after ``TTL`` seconds at most.
+Nothing is deleted to expire a fragment: its key holds everything that decides what it
+shows, including a version the database bumps on every write to the data under it
+(``accounts.invoices_version``, kept by triggers on ``invoices``). A write therefore makes
+a new key, whichever process or tool wrote, and the old fragment is never read again; it
+leaves with the least recently used, or after ``TTL`` seconds at most.
 
 The caller must read the version before the data it renders: a fragment may then be
 newer than its key says, never older.
@@ -38,6 +38,3 @@ class FragmentCache:
             with self._lock:
                 self._fragments[key] = fragment
         return fragment
-
-    def __len__(self) -> int:
-        return len(self._fragments) if self._fragments is not None else 0
