@@ -176,7 +176,7 @@ def test_every_write_to_an_accounts_invoices_bumps_its_version_and_no_other(sess
              subtotal=Decimal(1000), tax=Decimal(0), total=Decimal(1000), status=InvoiceStatus.ISSUED)
         for account_id in (beta.account.id, gamma.account.id)])) == {beta.account.id, gamma.account.id}
     assert bumped(lambda: session.execute(
-        sa.update(Invoice).where(Invoice.number == "V-B-%d" % beta.account.id).values(due_date=date(2026, 5, 1)))
+        sa.update(Invoice).where(Invoice.number == f"V-B-{beta.account.id}").values(due_date=date(2026, 5, 1)))
     ) == {beta.account.id}
     assert bumped(lambda: session.execute(
         sa.update(Invoice).where(Invoice.number == "V-2").values(account_id=gamma.account.id))
