@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, selectinload
 
 from portal import audit
+from portal.domain import Conflict, DomainError
 from portal.models import (
     Account,
     ActionComment,
@@ -23,25 +23,14 @@ from portal.models import (
     Role,
     User,
 )
-from portal.models.base import utcnow
 
 DEFAULT_DAYS, MAX_DAYS = 30, 60
 OPEN = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
 AGE_BUCKETS = ("0-30", "31-60", "60+")
 
 
-class ActionError(ValueError):
-    def __init__(self, message, status: int = 422, fields: dict | None = None):
-        super().__init__(str(message))
-        self.message, self.status, self.fields = message, status, fields
-
-
-def local_day(account: Account, when=None) -> date:
-    return (when or utcnow()).astimezone(ZoneInfo(account.timezone)).date()
-
-
 def raised_on(item: ActionItem, account: Account) -> date:
-    return local_day(account, item.created_at)
+    return account.local_date(item.created_at)
 
 
 def is_overdue(item: ActionItem, today: date) -> bool:
@@ -62,15 +51,29 @@ def closed_on_time(item: ActionItem) -> bool:
 def _check_due(due: date, raised: date, by: User, reason: str) -> tuple[int | None, str]:
     """The 60-day rule: beyond it only an admin may set the date, with a reason."""
     if due < raised:
-        raise ActionError(_l("The due date is before the item was raised."), fields={"due_date": "before creation"})
+        raise DomainError(_l("The due date is before the item was raised."), fields={"due_date": "before creation"})
     if due > raised + timedelta(days=MAX_DAYS):
         if by.role is not Role.ADMIN:
-            raise ActionError(_l("An item is due within 60 days; only an administrator can extend it."),
+            raise DomainError(_l("An item is due within 60 days; only an administrator can extend it."),
                               status=403 if by.is_firm else 422, fields={"due_date": "more than 60 days after creation"})
         if not reason.strip():
-            raise ActionError(_l("Give a reason for the extension."), fields={"extension_reason": "required"})
+            raise DomainError(_l("Give a reason for the extension."), fields={"extension_reason": "required"})
         return by.id, reason.strip()
     return None, ""
+
+
+def _check_owner(account: Account, owner_side: OwnerSide, owner: User | None) -> None:
+    """An item is owned by a firm user of its account (an administrator, or one assigned
+    to it), or, when the client owns the item, by one of the client's own users."""
+    if owner is None:
+        return
+    if owner.is_firm:
+        allowed = owner.active and (owner.role is Role.ADMIN or account.id in owner.account_ids)
+    else:
+        allowed = owner.active and owner_side is OwnerSide.CLIENT and owner.account_id == account.id
+    if not allowed:
+        raise DomainError(_l("Choose an owner from the account's people."),
+                          fields={"owner_id": "not a user of this account who may own this item"})
 
 
 def create(session: Session, account: Account, by: User, *, title: str, description: str = "",
@@ -80,8 +83,9 @@ def create(session: Session, account: Account, by: User, *, title: str, descript
     """Raise an item (firm users)."""
     title = title.strip()
     if not title:
-        raise ActionError(_l("Give the action item a title."), fields={"title": "required"})
-    today = local_day(account)
+        raise DomainError(_l("Give the action item a title."), fields={"title": "required"})
+    _check_owner(account, owner_side, owner)
+    today = account.today()
     due_date = due_date or today + timedelta(days=DEFAULT_DAYS)
     extended_by, reason = _check_due(due_date, today, by, extension_reason)
     item = ActionItem(
@@ -103,10 +107,13 @@ def update(session: Session, item: ActionItem, account: Account, by: User, *, ti
     """The firm edits an item; moving the due date beyond 60 days needs an admin."""
     if title is not None:
         if not title.strip():
-            raise ActionError(_l("Give the action item a title."), fields={"title": "required"})
+            raise DomainError(_l("Give the action item a title."), fields={"title": "required"})
         item.title = title.strip()[:200]
     if description is not None:
         item.description = description.strip()
+    kept_owner = item.owner if owner is None and owner_name is None else None
+    if owner is not None or (owner_side is not None and owner_side is not item.owner_side):
+        _check_owner(account, owner_side or item.owner_side, owner or kept_owner)
     if owner_side is not None:
         item.owner_side = owner_side
     if owner is not None:
@@ -127,15 +134,15 @@ def update(session: Session, item: ActionItem, account: Account, by: User, *, ti
 
 def _set_status(item: ActionItem, account: Account, status: ActionStatus) -> None:
     item.status = status
-    item.closed_on = local_day(account) if status in (ActionStatus.DONE, ActionStatus.CANCELLED) else None
+    item.closed_on = account.today() if status in (ActionStatus.DONE, ActionStatus.CANCELLED) else None
 
 
 def mark_done_by_client(session: Session, item: ActionItem, account: Account, by: User) -> None:
     """A client user closes an item the client owns."""
     if item.owner_side is not OwnerSide.CLIENT:
-        raise ActionError(_l("Only items your company owns can be marked done here."), status=403)
+        raise DomainError(_l("Only items your company owns can be marked done here."), status=403)
     if item.status not in OPEN:
-        raise ActionError(_l("This item is already closed."), status=409)
+        raise Conflict(_l("This item is already closed."))
     _set_status(item, account, ActionStatus.DONE)
     session.flush()
     audit.record(session, "action.done", item, actor=by)
@@ -143,7 +150,7 @@ def mark_done_by_client(session: Session, item: ActionItem, account: Account, by
 
 def comment(session: Session, item: ActionItem, by: User, body: str) -> ActionComment:
     if not body.strip():
-        raise ActionError(_l("Write a comment first."), fields={"body": "required"})
+        raise DomainError(_l("Write a comment first."), fields={"body": "required"})
     note = ActionComment(account_id=item.account_id, action_id=item.id, author_id=by.id, body=body.strip())
     item.comments.append(note)
     session.flush()

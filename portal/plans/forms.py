@@ -85,6 +85,19 @@ class PlanForm(FlaskForm):
 
     save = SubmitField(_l("Save"))
 
+    def field_at(self, path: str):
+        """The field of a problem's path (``kpis.0.target``): the index counts the rows
+        of the content, which leaves out rows removed or blank (see ``content_from``)."""
+        parts = path.split(".")
+        if len(parts) < 2 or parts[0] not in SECTIONS or not parts[1].isdigit():
+            return None
+        kept = getattr(self, "kept", {}).get(parts[0], [])
+        if int(parts[1]) >= len(kept):
+            return None
+        row = getattr(self, parts[0])[kept[int(parts[1])]].form
+        name = parts[2] if len(parts) > 2 else "text"
+        return row._fields.get(name) or row._fields.get(f"{name}_en")
+
 
 for _section in SECTIONS:
     setattr(PlanForm, _section, FieldList(FormField(ROW_FORMS[_section]), min_entries=0, max_entries=MAX_ROWS))
@@ -154,7 +167,7 @@ def form_data(content: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 def content_from(form: PlanForm) -> dict[str, list]:
     """The content the form describes: rows ticked "Remove" and blank rows left out.
-    ``form.kept`` remembers which entry each row came from, for ``mark_problems``."""
+    ``form.kept`` remembers which entry each row came from, for ``field_at``."""
     content: dict[str, list] = {}
     form.kept = {}
     for section in SECTIONS:
@@ -178,21 +191,3 @@ def round_trip(form: PlanForm) -> bool:
             getattr(form, section).append_entry()
             return True
     return False
-
-
-def mark_problems(form: PlanForm, fields: dict[str, str]) -> None:
-    """Put the service's problems (``kpis.0.target``) on the form's fields."""
-    from portal.plans.labels import plan_label
-
-    for path, problem in (fields or {}).items():
-        parts = path.split(".")
-        if len(parts) < 2 or parts[0] not in SECTIONS or not parts[1].isdigit():
-            continue
-        kept = getattr(form, "kept", {}).get(parts[0], [])
-        if int(parts[1]) >= len(kept):
-            continue
-        row = getattr(form, parts[0])[kept[int(parts[1])]].form
-        name = parts[2] if len(parts) > 2 else "text"
-        target = row._fields.get(name) or row._fields.get(f"{name}_en")
-        if target is not None:
-            target.errors = [*target.errors, plan_label("problem", problem)]
