@@ -27,7 +27,7 @@ from portal.change_requests.forms import (
 from portal.documents.service import DocumentError, issue_amendment
 from portal.exports import table_response
 from portal.extensions import db
-from portal.forms import choices
+from portal.forms import choices, fill_texts, texts
 from portal.i18n import label, localized
 from portal.main.service import current_contract, visible_accounts
 from portal.models import Account, ChangeRequest, Contract, CRStatus, Decision, Document, LineChange, Role
@@ -119,10 +119,6 @@ def _prepare(form: ChangeRequestForm, contract: Contract) -> None:
         entry.form.scope_line.choices = line_choices
 
 
-def _text(form, prefix: str) -> dict[str, str]:
-    return {lang: getattr(form, f"{prefix}_{lang}").data or "" for lang in ("en", "zh", "vi")}
-
-
 def _lines(form: ChangeRequestForm) -> list[service.LineInput]:
     lines = []
     for entry in form.lines:
@@ -130,7 +126,7 @@ def _lines(form: ChangeRequestForm) -> list[service.LineInput]:
         if line.delete.data:
             continue
         lines.append(service.LineInput(
-            change=LineChange(line.change.data), description=_text(line, "description"), unit=line.unit.data or "",
+            change=LineChange(line.change.data), description=texts(line, "description"), unit=line.unit.data or "",
             quantity=line.quantity.data or Decimal(0), unit_price=line.unit_price.data or Decimal(0),
             scope_line_id=line.scope_line.data or None,
         ))
@@ -165,8 +161,8 @@ def new():
     _prepare(form, contract)
     if request.method == "POST" and not _round_trip(form) and form.validate_on_submit():
         try:
-            cr = service.create_draft(db.session, contract, current_user, title=_text(form, "title"),
-                                      description=_text(form, "description"), in_scope=form.in_scope.data == "in",
+            cr = service.create_draft(db.session, contract, current_user, title=texts(form, "title"),
+                                      description=texts(form, "description"), in_scope=form.in_scope.data == "in",
                                       effective_date=form.effective_date.data, lines=_lines(form))
         except service.ChangeRequestError as error:
             _refused(error)
@@ -187,9 +183,8 @@ def edit(change_request_id: int):
         return _detail(cr)
     form = ChangeRequestForm(obj=None)
     if request.method == "GET":
-        for lang in ("en", "zh", "vi"):
-            getattr(form, f"title_{lang}").data = cr.title.get(lang, "")
-            getattr(form, f"description_{lang}").data = cr.description.get(lang, "")
+        fill_texts(form, "title", cr.title)
+        fill_texts(form, "description", cr.description)
         form.in_scope.data = "in" if cr.in_scope else "out"
         form.effective_date.data = cr.effective_date
         while len(form.lines) < len(cr.lines):
@@ -197,15 +192,14 @@ def edit(change_request_id: int):
         for entry, line in zip(form.lines, cr.lines):
             entry.form.change.data = line.change.value
             entry.form.scope_line.data = line.scope_line_id or 0
-            for lang in ("en", "zh", "vi"):
-                getattr(entry.form, f"description_{lang}").data = line.description.get(lang, "")
+            fill_texts(entry.form, "description", line.description)
             entry.form.unit.data, entry.form.quantity.data, entry.form.unit_price.data = line.unit, line.quantity, line.unit_price
     _prepare(form, cr.contract)
     if request.method == "POST" and not _round_trip(form) and form.validate_on_submit():
         was_pending = cr.status in service.PENDING
         try:
-            service.edit(db.session, cr, account, current_user, title=_text(form, "title"),
-                         description=_text(form, "description"), in_scope=form.in_scope.data == "in",
+            service.edit(db.session, cr, account, current_user, title=texts(form, "title"),
+                         description=texts(form, "description"), in_scope=form.in_scope.data == "in",
                          effective_date=form.effective_date.data, lines=_lines(form))
         except service.ChangeRequestError as error:
             _refused(error)
