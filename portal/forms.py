@@ -28,7 +28,7 @@ def choices(pairs: Iterable[tuple[object, object]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-def with_texts(name: str, widget=StringField, *, max_length: int, label=None,
+def with_texts(name: str, field_class=StringField, *, max_length: int, label=None,
                required: bool = False) -> Callable[[type[Form]], type[Form]]:
     """A class decorator that adds one field per language, ``{name}_en``, ``{name}_zh``,
     ``{name}_vi``, each at most ``max_length`` long and labelled ``TEXT_LABELS[name]`` in its
@@ -38,8 +38,8 @@ def with_texts(name: str, widget=StringField, *, max_length: int, label=None,
     def add_fields(form_class: type[Form]) -> type[Form]:
         for lang in LANGUAGES:
             validators = [DataRequired()] if required and lang == "en" else []
-            setattr(form_class, f"{name}_{lang}", widget(TEXT_LABELS[name][lang] if label is None else label,
-                                                         validators=[*validators, Length(max=max_length)]))
+            setattr(form_class, f"{name}_{lang}", field_class(TEXT_LABELS[name][lang] if label is None else label,
+                                                              validators=[*validators, Length(max=max_length)]))
         return form_class
 
     return add_fields
