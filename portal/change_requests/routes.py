@@ -27,7 +27,7 @@ from portal.change_requests.forms import (
 from portal.documents.service import issue_amendment
 from portal.exports import table_response
 from portal.extensions import db
-from portal.forms import choices, flash_errors
+from portal.forms import choices, fill_texts, flash_errors, texts
 from portal.i18n import label, localized
 from portal.accounts import current_contract, visible_accounts
 from portal.models import Account, ChangeRequest, Contract, CRStatus, Decision, Document, LineChange, Role
@@ -112,10 +112,6 @@ def _prepare(form: ChangeRequestForm, contract: Contract) -> None:
         entry.form.scope_line.choices = line_choices
 
 
-def _text(form, prefix: str) -> dict[str, str]:
-    return {lang: getattr(form, f"{prefix}_{lang}").data or "" for lang in ("en", "zh", "vi")}
-
-
 def _lines(form: ChangeRequestForm) -> list[service.LineInput]:
     lines = []
     for entry in form.lines:
@@ -123,7 +119,7 @@ def _lines(form: ChangeRequestForm) -> list[service.LineInput]:
         if line.delete.data:
             continue
         lines.append(service.LineInput(
-            change=LineChange(line.change.data), description=_text(line, "description"), unit=line.unit.data or "",
+            change=LineChange(line.change.data), description=texts(line, "description"), unit=line.unit.data or "",
             quantity=line.quantity.data or Decimal(0), unit_price=line.unit_price.data or Decimal(0),
             scope_line_id=line.scope_line.data or None,
         ))
@@ -158,8 +154,8 @@ def new():
     _prepare(form, contract)
     page = keep_form(form, lambda: _form_page(form, account, contract))
     if request.method == "POST" and not _round_trip(form) and form.validate_on_submit():
-        cr = service.create_draft(db.session, contract, current_user, title=_text(form, "title"),
-                                  description=_text(form, "description"), in_scope=form.in_scope.data == "in",
+        cr = service.create_draft(db.session, contract, current_user, title=texts(form, "title"),
+                                  description=texts(form, "description"), in_scope=form.in_scope.data == "in",
                                   effective_date=form.effective_date.data, lines=_lines(form))
         flash(_("Draft %(number)s saved. Submit it when it is ready for approval.", number=cr.number), "success")
         return _detail(cr)
@@ -176,9 +172,8 @@ def edit(change_request_id: int):
         return _detail(cr)
     form = ChangeRequestForm(obj=None)
     if request.method == "GET":
-        for lang in ("en", "zh", "vi"):
-            getattr(form, f"title_{lang}").data = cr.title.get(lang, "")
-            getattr(form, f"description_{lang}").data = cr.description.get(lang, "")
+        fill_texts(form, "title", cr.title)
+        fill_texts(form, "description", cr.description)
         form.in_scope.data = "in" if cr.in_scope else "out"
         form.effective_date.data = cr.effective_date
         while len(form.lines) < len(cr.lines):
@@ -186,15 +181,14 @@ def edit(change_request_id: int):
         for entry, line in zip(form.lines, cr.lines):
             entry.form.change.data = line.change.value
             entry.form.scope_line.data = line.scope_line_id or 0
-            for lang in ("en", "zh", "vi"):
-                getattr(entry.form, f"description_{lang}").data = line.description.get(lang, "")
+            fill_texts(entry.form, "description", line.description)
             entry.form.unit.data, entry.form.quantity.data, entry.form.unit_price.data = line.unit, line.quantity, line.unit_price
     _prepare(form, cr.contract)
     page = keep_form(form, lambda: _form_page(form, account, cr.contract, cr))
     if request.method == "POST" and not _round_trip(form) and form.validate_on_submit():
         was_pending = cr.status in service.PENDING
-        service.edit(db.session, cr, account, current_user, title=_text(form, "title"),
-                     description=_text(form, "description"), in_scope=form.in_scope.data == "in",
+        service.edit(db.session, cr, account, current_user, title=texts(form, "title"),
+                     description=texts(form, "description"), in_scope=form.in_scope.data == "in",
                      effective_date=form.effective_date.data, lines=_lines(form))
         flash(_("Saved as version %(n)d; it replaces the version awaiting approval.", n=cr.version_number)
               if was_pending else _("Changes saved."), "success")

@@ -14,6 +14,7 @@ from portal.documents.forms import WorkOrderForm, WorkOrderLineForm
 from portal.extensions import db
 from portal.files import download_response
 from portal.accounts import current_contract, visible_accounts
+from portal.forms import texts
 from portal.models import Account, Document, DocumentKind
 from portal.security import ISSUERS, get_or_404, require_role
 from portal.web import Blueprint, keep_form
@@ -41,11 +42,6 @@ def download(document_id: int):
     return download_response(f"{document.number}.docx", service.DOCX, document.file.data)
 
 
-def _text(form, prefix: str) -> dict[str, str]:
-    return {lang: (getattr(form, f"{prefix}_{lang}").data or "").strip() for lang in ("en", "zh", "vi")
-            if (getattr(form, f"{prefix}_{lang}").data or "").strip()}
-
-
 @bp.route("/work-orders/new", methods=["GET", "POST"])
 @require_role(*ISSUERS)
 def new_work_order():
@@ -61,15 +57,15 @@ def new_work_order():
         form.lines.append_entry()
     elif form.validate_on_submit():
         lines = [
-            {"description": _text(entry.form, "description"), "unit": entry.form.unit.data or "",
+            {"description": texts(entry.form, "description"), "unit": entry.form.unit.data or "",
              "quantity": plain_decimal(entry.form.quantity.data),
              "unit_price": plain_decimal(entry.form.unit_price.data)}
             for entry in form.lines if not entry.form.delete.data
         ]
         criteria = [{"en": line.strip()} for line in (form.acceptance.data or "").splitlines() if line.strip()]
         document = service.issue_work_order(
-            db.session, account, contract, current_user, title=_text(form, "title"),
-            description=_text(form, "description"), po_number=form.po_number.data.strip(),
+            db.session, account, contract, current_user, title=texts(form, "title"),
+            description=texts(form, "description"), po_number=form.po_number.data.strip(),
             start_date=form.start_date.data, end_date=form.end_date.data, lines=lines,
             acceptance_criteria=criteria, languages=form.languages.data.split("+"),
         )

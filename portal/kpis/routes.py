@@ -12,6 +12,7 @@ from flask_login import current_user
 from docgen.formatting import plain_decimal
 from portal import charts
 from portal.extensions import db
+from portal.forms import fill_texts, texts
 from portal.i18n import localized, month as month_name
 from portal.kpis import service
 from portal.kpis.forms import KpiDefinitionForm
@@ -124,7 +125,7 @@ def review_pack(account_id: int):
 
 def _definition(form: KpiDefinitionForm) -> service.KpiDefinition:
     return service.KpiDefinition(
-        code=form.code.data or "", name={"en": form.name_en.data, "zh": form.name_zh.data, "vi": form.name_vi.data},
+        code=form.code.data or "", name=texts(form, "name"),
         unit=form.unit.data or "", target=form.target.data, direction=KpiDirection(form.direction.data),
         weight=form.weight.data, amber_tolerance=form.amber_tolerance.data / 100, is_sla=form.is_sla.data,
         service_credit_percent=form.service_credit_percent.data,
@@ -158,7 +159,7 @@ def edit_kpi(kpi_id: int):
     if request.method == "GET":
         # The form shows the figures as stored (the tolerance in percent), written plainly.
         form.code.data, form.unit.data, form.target.data = kpi.code, kpi.unit, plain_decimal(kpi.target)
-        form.name_en.data, form.name_zh.data, form.name_vi.data = (kpi.name.get(lang, "") for lang in ("en", "zh", "vi"))
+        fill_texts(form, "name", kpi.name)
         form.direction.data, form.weight.data, form.is_sla.data = kpi.direction.value, plain_decimal(kpi.weight), kpi.is_sla
         form.amber_tolerance.data = plain_decimal(kpi.amber_tolerance * 100)
         form.service_credit_percent.data = plain_decimal(kpi.service_credit_percent)

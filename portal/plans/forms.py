@@ -20,22 +20,17 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length
 
-from portal.forms import choices
+from portal.forms import choices, with_texts
 from portal.plans.content import LANGUAGES, MAX_ROWS, MAX_TEXT, SECTIONS, TEXT_FIELDS, as_text
 from portal.plans.labels import DECISIONS, FIELDS, INITIATIVE_STATUSES, PLAN_TYPES, SECTIONS as SECTION_LABELS
 
 
-def _with_texts(form_class: type[Form], field: str, label, widget=StringField) -> type[Form]:
-    """Add ``field_en``, ``field_zh`` and ``field_vi`` (the page names the language)."""
-    for lang in LANGUAGES:
-        setattr(form_class, f"{field}_{lang}", widget(label, validators=[Length(max=MAX_TEXT)]))
-    return form_class
-
-
+@with_texts("text", TextAreaField, label=FIELDS["text"], max_length=MAX_TEXT)
 class ObjectiveForm(Form):
     delete = BooleanField(_l("Remove this line"))
 
 
+@with_texts("name", label=FIELDS["name"], max_length=MAX_TEXT)
 class KpiForm(Form):
     baseline = StringField(FIELDS["baseline"], validators=[Length(max=40)])
     target = StringField(FIELDS["target"], validators=[Length(max=40)])
@@ -44,6 +39,7 @@ class KpiForm(Form):
     delete = BooleanField(_l("Remove this line"))
 
 
+@with_texts("title", label=FIELDS["title"], max_length=MAX_TEXT)
 class InitiativeForm(Form):
     owner = StringField(FIELDS["owner"], validators=[Length(max=200)])
     due = StringField(FIELDS["due"], validators=[Length(max=10)])
@@ -51,22 +47,18 @@ class InitiativeForm(Form):
     delete = BooleanField(_l("Remove this line"))
 
 
+@with_texts("item", label=FIELDS["item"], max_length=MAX_TEXT)
 class BudgetForm(Form):
     amount = StringField(FIELDS["amount"], validators=[Length(max=30)])
     delete = BooleanField(_l("Remove this line"))
 
 
+@with_texts("mitigation", TextAreaField, label=FIELDS["mitigation"], max_length=MAX_TEXT)
+@with_texts("risk", TextAreaField, label=FIELDS["risk"], max_length=MAX_TEXT)
 class RiskForm(Form):
     owner = StringField(FIELDS["owner"], validators=[Length(max=200)])
     delete = BooleanField(_l("Remove this line"))
 
-
-_with_texts(ObjectiveForm, "text", FIELDS["text"], TextAreaField)
-_with_texts(KpiForm, "name", FIELDS["name"])
-_with_texts(InitiativeForm, "title", FIELDS["title"])
-_with_texts(BudgetForm, "item", FIELDS["item"])
-_with_texts(RiskForm, "risk", FIELDS["risk"], TextAreaField)
-_with_texts(RiskForm, "mitigation", FIELDS["mitigation"], TextAreaField)
 
 ROW_FORMS = {"objectives": ObjectiveForm, "kpis": KpiForm, "initiatives": InitiativeForm, "budget": BudgetForm,
              "risks": RiskForm}
