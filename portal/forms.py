@@ -7,12 +7,21 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DecimalField, Field, FieldList, Form, FormField, SelectChoice, StringField
-from wtforms.validators import DataRequired, Length
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    Field,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectChoice,
+    StringField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from portal.i18n import LANGUAGE_NAMES
-
-LANGUAGES = tuple(LANGUAGE_NAMES)
+from docgen.i18n import LANGUAGES
 
 # The labels of the per-language fields, a whole message each: every catalogue words and
 # punctuates them its own way (标题（英文）, Tiêu đề (tiếng Anh)).
@@ -57,6 +66,14 @@ def fill_texts(form: Form, name: str, text: Mapping[str, str]) -> None:
     """Put a stored ``{lang: text}`` in the fields ``with_texts`` added (an edit page)."""
     for lang in LANGUAGES:
         form[f"{name}_{lang}"].data = text.get(lang, "")
+
+
+class SignatureForm(FlaskForm):
+    """What a signature binds: the version shown, and the signer's typed full name. A
+    decision's form adds its consent box and its button."""
+
+    version = HiddenField(validators=[DataRequired()])
+    signature_name = StringField(_l("Type your full name to sign"), validators=[DataRequired(), Length(max=200)])
 
 
 class NumberField(DecimalField):
@@ -125,3 +142,13 @@ def flash_errors(form: Any) -> None:
 
     for errors in form.errors.values():
         flash(" ".join(str(e) for e in errors), "error")
+
+
+class PricedLineForm(Form):
+    """The priced part of a line of a change request or a work order (a subform: the
+    page's form carries the CSRF token): unit, quantity, unit price, and "Remove"."""
+
+    unit = StringField(_l("Unit"), validators=[Length(max=60)])
+    quantity = NumberField(_l("Quantity"), validators=[InputRequired(), NumberRange(min=0)])
+    unit_price = NumberField(_l("Unit price"), validators=[InputRequired(), NumberRange(min=0)])
+    delete = BooleanField(_l("Remove this line"))

@@ -6,17 +6,15 @@ from wtforms import (
     BooleanField,
     DateField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     SelectField,
-    StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, Length
 
-from portal.forms import NumberField, choices, with_texts
+from portal.forms import PricedLineForm, SignatureForm, choices, with_texts
 from portal.i18n import LANGUAGE_NAMES
 
 CHANGES = {"add": _l("Add"), "remove": _l("Remove"), "modify": _l("Modify")}
@@ -24,15 +22,11 @@ MAX_LINES = 200
 
 
 @with_texts("description", max_length=500)
-class LineForm(Form):
-    """One line of a CR (a subform: the CR form carries the CSRF token)."""
+class LineForm(PricedLineForm):
+    """One line of a CR: what it changes, and the contract line a change or removal acts on."""
 
     change = SelectField(_l("Change"), choices=choices(CHANGES.items()))
     scope_line = SelectField(_l("Contract line"), coerce=int, validate_choice=False, default=0)
-    unit = StringField(_l("Unit"), validators=[Length(max=60)])
-    quantity = NumberField(_l("Quantity"), validators=[InputRequired(), NumberRange(min=0)])
-    unit_price = NumberField(_l("Unit price"), validators=[InputRequired(), NumberRange(min=0)])
-    delete = BooleanField(_l("Remove this line"))
 
 
 @with_texts("description", TextAreaField, max_length=20_000)
@@ -57,9 +51,7 @@ class ImplementForm(FlaskForm):
     submit = SubmitField(_l("Mark as implemented"))
 
 
-class ApproveForm(FlaskForm):
-    version = HiddenField(validators=[DataRequired()])
-    signature_name = StringField(_l("Type your full name to sign"), validators=[DataRequired(), Length(max=200)])
+class ApproveForm(SignatureForm):
     consent = BooleanField(_l("I approve this change request, version shown above, on behalf of my company."),
                            validators=[DataRequired(message=_l("Tick the box to confirm your approval."))])
     approve = SubmitField(_l("Approve"))

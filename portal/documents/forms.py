@@ -2,18 +2,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, FieldList, Form, FormField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms import DateField, FieldList, FormField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
-from portal.forms import NumberField, with_texts
+from portal.forms import PricedLineForm, with_texts
 
 
 @with_texts("description", max_length=500)
-class WorkOrderLineForm(Form):
-    unit = StringField(_l("Unit"), validators=[Length(max=60)])
-    quantity = NumberField(_l("Quantity"), validators=[InputRequired(), NumberRange(min=0)])
-    unit_price = NumberField(_l("Unit price"), validators=[InputRequired(), NumberRange(min=0)])
-    delete = BooleanField(_l("Remove this line"))
+class WorkOrderLineForm(PricedLineForm):
+    """One line of a work order."""
 
 
 @with_texts("description", TextAreaField, max_length=20_000)

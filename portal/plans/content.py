@@ -27,6 +27,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from docgen.i18n import LANGUAGES
 from docgen.kinds import plan as document
 from flask_babel import lazy_gettext as _l
 
@@ -34,7 +35,6 @@ from portal.domain import DomainError
 from portal.models import PlanType
 
 SOURCE = "en"
-LANGUAGES = ("en", "zh", "vi")
 SECTIONS = ("objectives", "kpis", "initiatives", "budget", "risks")
 # The texts of each section's rows; ``None``: the row is itself a text (an objective).
 TEXT_FIELDS: dict[str, tuple[str | None, ...]] = {

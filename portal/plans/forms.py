@@ -20,7 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length
 
-from portal.forms import choices, with_texts
+from portal.forms import SignatureForm, choices, with_texts
 from portal.plans.content import LANGUAGES, MAX_ROWS, MAX_TEXT, SECTIONS, TEXT_FIELDS, as_text
 from portal.plans.labels import DECISIONS, FIELDS, INITIATIVE_STATUSES, PLAN_TYPES, SECTIONS as SECTION_LABELS
 
@@ -118,9 +118,7 @@ class ReviewForm(FlaskForm):
     send = SubmitField(_l("Send"))
 
 
-class SignoffForm(FlaskForm):
-    version = HiddenField(validators=[DataRequired()])
-    signature_name = StringField(_l("Type your full name to sign"), validators=[DataRequired(), Length(max=200)])
+class SignoffForm(SignatureForm):
     consent = BooleanField(_l("I sign off this plan, version shown above, on behalf of my company."),
                            validators=[DataRequired(message=_l("Tick the box to confirm your sign-off."))])
     sign = SubmitField(_l("Sign off"))
