@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -43,6 +42,7 @@ from portal.models import (
     CRStatus,
     Decision,
     EscalationContact,
+    EscalationTrigger,
     Feedback,
     Invoice,
     InvoiceLine,
@@ -58,7 +58,6 @@ from portal.models import (
     Priority,
     PurchaseOrder,
     RequestCategory,
-    RequestComment,
     RequestStatus,
     ReviewDecision,
     Role,
@@ -71,6 +70,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.plans.service import submit_for_review
+from portal.service_requests.service import add_comment, change_status, create_request, escalate
 
 DEFAULT_PASSWORD = "portal-demo-2026"
 
@@ -113,14 +113,13 @@ USERS = [
              "Giám đốc Tài chính"),
 ]
 
-# (first response, resolution) in business minutes; a business day is 09:00-18:00.
+# The contracts' SLA targets: (first response, resolution) in business minutes.
 SLA_MINUTES = {
     Priority.URGENT: (60, 240),
     Priority.HIGH: (240, 540),
     Priority.NORMAL: (540, 1620),
     Priority.LOW: (1080, 2700),
 }
-BUSINESS_DAY = (time(9), time(18))
 
 TAX_RATES = {"GB": Decimal("0.20"), "US": Decimal("0"), "CN": Decimal("0.06"), "HK": Decimal("0"), "VN": Decimal("0.10")}
 CURRENCY_DECIMALS = {"VND": 0}  # every other demo currency has 2
@@ -165,7 +164,28 @@ class Comment(NamedTuple):
     internal: bool = False
 
 
+class StatusChange(NamedTuple):
+    """The firm moves the request on. Replies move it by themselves: the firm's first
+    public one to in progress, and the client's reply to a request waiting on them
+    back to in progress."""
+
+    by: str
+    after_hours: float
+    status: RequestStatus
+
+
+class Escalated(NamedTuple):
+    """The client escalates the request one level, by hand, with a reason."""
+
+    by: str
+    after_hours: float
+    reason: str
+
+
 class RequestRow(NamedTuple):
+    """``thread`` is what happens to the request, in order; ``status`` is where that
+    leaves it."""
+
     category: RequestCategory
     priority: Priority
     status: RequestStatus
@@ -173,8 +193,7 @@ class RequestRow(NamedTuple):
     hours_ago: float
     subject: str  # "{invoice}" is replaced by the disputed invoice's number
     description: str
-    comments: tuple[Comment, ...]
-    escalation_level: int = 1
+    thread: tuple[Comment | StatusChange | Escalated, ...]
     disputes_invoice: bool = False
     feedback: tuple[int, str] | None = None  # rating, comment (resolved requests)
 
@@ -290,12 +309,13 @@ ACME = DemoAccount(
                                  "after the payroll cut-off. The payroll team is recalculating the 14 payslips now."),
                 Comment("am", 2, "Root cause: the T&A export landed at 18:40, after the 17:00 cut-off, and the run "
                                  "did not pick it up. We need a late-file check in the cut-off checklist.", True),
+                Escalated("approver", 25, "A day later the 14 payslips are still not corrected, and the "
+                                          "supplementary payment must reach the staff this week."),
                 Comment("admin", 26, "I have taken this over as the resolution time was exceeded. Corrected payslips "
                                      "go out today and a supplementary BACS payment is booked for tomorrow; a written "
                                      "incident summary will follow."),
                 Comment("approver", 27, "Thank you. Please include the affected employee numbers in the summary."),
             ),
-            escalation_level=2,
         ),
         RequestRow(
             R.BILLING, P.HIGH, S.IN_PROGRESS, "viewer", 50,
@@ -321,8 +341,10 @@ ACME = DemoAccount(
                 Comment("am", 6, "We have drafted a change request for managed network services at the Manchester "
                                  "site; it is in our internal approval. Could you confirm the go-live date and the "
                                  "number of network devices?"),
+                StatusChange("am", 6.1, S.WAITING_CLIENT),
                 Comment("approver", 30, "Go-live is planned for the first week of next quarter; I will confirm the "
                                         "device count once the floor plan is final."),
+                StatusChange("am", 31, S.WAITING_CLIENT),
             ),
         ),
         RequestRow(
@@ -332,6 +354,7 @@ ACME = DemoAccount(
             (
                 Comment("am", 4, "Access has been created; Sarah has received her welcome e-mail."),
                 Comment("viewer", 6, "Confirmed, she can sign in. Thank you."),
+                StatusChange("am", 6.1, S.RESOLVED),
             ),
             feedback=(5, "Quick and painless, thank you."),
         ),
@@ -479,7 +502,9 @@ HUANAN = DemoAccount(
                 Comment("am", 5, "Thank you for the enquiry. We have submitted the change request \"Add payroll for "
                                  "Vietnam entity\" in the portal for your approval.\n"
                                  "感谢您的询价。我们已在门户中提交变更请求“新增越南实体薪资服务”，请审批。"),
+                StatusChange("am", 5.1, S.WAITING_CLIENT),
                 Comment("approver", 8, "收到，我们将在本周内完成内部审批。"),
+                StatusChange("am", 9, S.WAITING_CLIENT),
             ),
         ),
         RequestRow(
@@ -489,6 +514,7 @@ HUANAN = DemoAccount(
             (
                 Comment("am", 20, "The audit pack has been uploaded to the shared folder.\n审计资料已上传至共享文件夹。"),
                 Comment("approver", 30, "已收到，谢谢。"),
+                StatusChange("am", 30.1, S.RESOLVED),
             ),
             feedback=(4, "资料齐全，但希望今后能提前两天提供。"),
         ),
@@ -500,6 +526,7 @@ HUANAN = DemoAccount(
                 Comment("am", 6, "The payslips were held by a mail-server error and have now been sent. We apologise.\n"
                                  "工资条因邮件服务器故障被延迟发送，现已全部发出。对此深表歉意。"),
                 Comment("approver", 9, "已确认员工均已收到。"),
+                StatusChange("am", 9.1, S.RESOLVED),
             ),
             feedback=(2, "问题虽已解决，但沟通不及时。希望发薪日前加强确认。"),
         ),
@@ -659,6 +686,7 @@ SAO_VIET = DemoAccount(
                 Comment("finance", 7, "Noted. Should the new address also receive payment reminders?\n"
                                       "Chúng tôi đã ghi nhận. Xin vui lòng cho biết địa chỉ mới có cần nhận cả thông "
                                       "báo nhắc thanh toán hay không?"),
+                StatusChange("finance", 7.1, S.WAITING_CLIENT),
             ),
         ),
         RequestRow(
@@ -670,6 +698,7 @@ SAO_VIET = DemoAccount(
                 Comment("am", 5, "The three allowances were paid in a supplementary run the same day.\n"
                                  "Phụ cấp của ba nhân viên đã được chi trả bổ sung ngay trong ngày."),
                 Comment("approver", 8, "Chúng tôi đã xác nhận với bộ phận kho. Cảm ơn anh chị."),
+                StatusChange("am", 8.1, S.RESOLVED),
             ),
             feedback=(5, "Xử lý nhanh và chính xác. Cảm ơn các anh chị."),
         ),
@@ -776,21 +805,6 @@ def month_end(first: date) -> date:
 
 def first_weekday(first: date) -> date:
     return first + timedelta(days={5: 2, 6: 1}.get(first.weekday(), 0))
-
-
-def add_business_minutes(start: datetime, minutes: int, tz: str) -> datetime:
-    """Roughly what the SLA clock does: count only 09:00-18:00 on weekdays in the
-    account's time zone (holidays are ignored, which is close enough for demo data)."""
-    local, left = start.astimezone(ZoneInfo(tz)), timedelta(minutes=minutes)
-    while True:
-        opens = local.replace(hour=BUSINESS_DAY[0].hour, minute=0, second=0, microsecond=0)
-        closes = local.replace(hour=BUSINESS_DAY[1].hour, minute=0, second=0, microsecond=0)
-        if local.weekday() < 5 and local < closes:
-            local = max(local, opens)
-            if local + left <= closes:
-                return (local + left).astimezone(timezone.utc)
-            left -= closes - local
-        local = opens + timedelta(days=1)
 
 
 def localized(value: Text, languages: tuple[str, ...]) -> dict[str, str]:
@@ -1053,35 +1067,36 @@ class _AccountBuilder:
     # requests and feedback --------------------------------------------------------
 
     def _requests(self) -> list[ServiceRequest]:
+        """Each request raised by its client user and taken through its thread by the
+        request services, every step at its own time: the SLA clocks run on the account's
+        business calendar, and the audit log and the outbox hold what they would."""
         requests = []
         for row in self.spec.requests:
             created = self.now - timedelta(hours=row.hours_ago)
-            first, resolution = SLA_MINUTES[row.priority]
             invoice = self.disputed_invoice if row.disputes_invoice else None
             number = invoice.number if invoice else ""
-            request = self.add(ServiceRequest(
-                category=row.category, subject=row.subject.format(invoice=number),
-                description=row.description.format(invoice=number), priority=row.priority, status=row.status,
-                created_by_id=self.people[row.by].id, assignee_id=self.people["am"].id,
-                escalation_level=row.escalation_level, invoice_id=invoice.id if invoice else None,
-                first_response_due_at=add_business_minutes(created, first, self.spec.timezone),
-                resolution_due_at=add_business_minutes(created, resolution, self.spec.timezone),
-                created_at=created, updated_at=created,
-            ))
-            for comment in row.comments:
-                at = min(created + timedelta(hours=comment.after_hours), self.now)
-                author = self.people[comment.author]
-                request.comments.append(RequestComment(account_id=self.account.id, author_id=author.id,
-                                                       body=comment.body, internal=comment.internal, created_at=at))
-                request.updated_at = at
-                if author.is_firm and not comment.internal:
-                    request.first_responded_at = request.first_responded_at or at
-                    if row.status is S.WAITING_CLIENT:
-                        request.waiting_since = at
-            if row.status is S.RESOLVED:
-                request.resolved_at = request.updated_at
+            request = create_request(
+                self.session, self.account, self.people[row.by], category=row.category,
+                subject=row.subject.format(invoice=number), description=row.description.format(invoice=number),
+                priority=row.priority, invoice_id=invoice.id if invoice else None, now=created,
+            )
+            for step in row.thread:
+                self._request_step(request, step, min(created + timedelta(hours=step.after_hours), self.now))
+            if request.status is not row.status:
+                raise AssertionError(f"demo request {row.subject!r} of {self.account.name} ended {request.status}, "
+                                     f"not {row.status}")
             requests.append(request)
         return requests
+
+    def _request_step(self, request: ServiceRequest, step: Comment | StatusChange | Escalated, at: datetime) -> None:
+        if isinstance(step, Comment):
+            add_comment(self.session, request, self.account, self.people[step.author], step.body,
+                        internal=step.internal, now=at)
+        elif isinstance(step, StatusChange):
+            change_status(self.session, request, self.account, self.people[step.by], step.status, now=at)
+        else:
+            escalate(self.session, request, self.account, self.people[step.by], trigger=EscalationTrigger.CLIENT,
+                     reason=step.reason, now=at)
 
     def _feedback(self) -> None:
         for row, request in zip(self.spec.requests, self.requests):
