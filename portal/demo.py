@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal import audit
+from portal.actions import service as actions
 from portal.admin.service import create_user
 from portal.change_requests.service import new_change_request, price_impact, submit
 from portal.models import (
@@ -70,7 +71,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.plans.service import submit_for_review
-from portal.service_requests.service import add_comment, change_status, create_request, escalate
+from portal.service_requests.service import add_comment, change_status, create_request, escalate, give_feedback
 
 DEFAULT_PASSWORD = "portal-demo-2026"
 
@@ -199,6 +200,11 @@ class RequestRow(NamedTuple):
 
 
 class ActionRow(NamedTuple):
+    """An item the account manager raises ``created_days_ago`` and moves to ``status``
+    (closing it ``closed_days_ago``). A ``feedback`` item on a request is instead the
+    one that request's low rating raised, dated by the rating: the account manager
+    gives it the row's title and description."""
+
     title: str
     description: str
     source: ActionSource
@@ -1099,28 +1105,49 @@ class _AccountBuilder:
                      reason=step.reason, now=at)
 
     def _feedback(self) -> None:
+        """The client's rating of a resolved request, two hours after it was resolved (a
+        low one raises an action item for the account manager)."""
         for row, request in zip(self.spec.requests, self.requests):
             if row.feedback:
                 rating, comment = row.feedback
-                self.add(Feedback(request_id=request.id, user_id=request.created_by_id, rating=rating, comment=comment,
-                                  created_at=request.resolved_at + timedelta(hours=2)))
+                give_feedback(self.session, self.account, self.people[row.by], rating=rating, comment=comment,
+                              request=request, now=request.resolved_at + timedelta(hours=2))
 
     # action registry ----------------------------------------------------------------
 
     def _actions(self) -> None:
+        am = self.people["am"]
         for row in self.spec.actions:
-            created = self.today - timedelta(days=row.created_days_ago)
-            owner = self.people[row.owner]
-            self.add(ActionItem(
-                title=row.title, description=row.description, source=row.source,
-                owner_side=OwnerSide.CLIENT if owner.is_client else OwnerSide.FIRM, owner_id=owner.id,
-                owner_name=owner.name, due_date=created + timedelta(days=row.due_after_days), status=row.status,
-                closed_on=self.today - timedelta(days=row.closed_days_ago) if row.closed_days_ago is not None else None,
-                kpi_id=self.kpis[row.kpi].id if row.kpi else None,
-                request_id=self.requests[row.request].id if row.request is not None else None,
-                created_by_id=self.people["am"].id,
-                created_at=datetime.combine(created, time(8), tzinfo=timezone.utc),
-            ))
+            raised = self._days_ago(row.created_days_ago)
+            if row.source is ActionSource.FEEDBACK:
+                item, changes = self._raised_by_rating(row), {"title": row.title, "description": row.description}
+            else:
+                owner = self.people[row.owner]
+                item, changes = actions.create(
+                    self.session, self.account, am, title=row.title, description=row.description,
+                    owner_side=OwnerSide.CLIENT if owner.is_client else OwnerSide.FIRM, owner=owner, source=row.source,
+                    due_date=raised.date() + timedelta(days=row.due_after_days),
+                    kpi_id=self.kpis[row.kpi].id if row.kpi else None,
+                    request_id=self.requests[row.request].id if row.request is not None else None, now=raised,
+                ), {}
+            if row.status is not ActionStatus.OPEN:
+                changes["status"] = row.status
+            if changes:
+                closed = row.closed_days_ago
+                actions.update(self.session, item, self.account, am, **changes,
+                               now=raised if closed is None else self._days_ago(closed))
+
+    def _raised_by_rating(self, row: ActionRow) -> ActionItem:
+        request = self.requests[row.request]
+        item = self.session.scalar(sa.select(ActionItem).join(Feedback, ActionItem.feedback_id == Feedback.id)
+                                   .where(Feedback.request_id == request.id))
+        if item is None:
+            raise AssertionError(f"demo action {row.title!r}: the rating of {request.subject!r} raised no action item")
+        return item
+
+    def _days_ago(self, days: int) -> datetime:
+        """08:00 UTC that many days ago: the same day in each demo account's time zone."""
+        return min(self.now, datetime.combine(self.today - timedelta(days=days), time(8), tzinfo=timezone.utc))
 
     # change requests ------------------------------------------------------------------
 
