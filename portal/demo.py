@@ -28,7 +28,9 @@ from sqlalchemy.orm import Session
 from portal import audit
 from portal.actions import service as actions
 from portal.admin.service import create_user
+from portal.billing import imports as invoice_imports
 from portal.change_requests.service import new_change_request, price_impact, submit
+from portal.kpis import imports as kpi_imports
 from portal.models import (
     Account,
     ActionItem,
@@ -46,7 +48,6 @@ from portal.models import (
     EscalationTrigger,
     Feedback,
     Invoice,
-    InvoiceLine,
     InvoiceStatus,
     Kpi,
     KpiDirection,
@@ -960,22 +961,20 @@ class _AccountBuilder:
     # KPI actuals --------------------------------------------------------------------
 
     def _kpi_actuals(self) -> dict[str, list[date]]:
-        """A year of monthly actuals from each KPI's status string; returns the red
-        months per KPI (a red SLA month earns the client a service credit)."""
-        red_months = {}
-        for row in self.spec.kpis:
-            kpi = self.kpis[row.code]
-            red_months[row.code] = []
-            for i, status in enumerate(row.months):
-                period = month_start(self.today, 12 - i)
-                if status == "r":
+        """A year of monthly actuals from each KPI's status string, imported month by
+        month through the KPI import on the 5th of the following month, as the
+        measurement sources send them. Returns the red months per KPI (a red SLA month
+        earns the client a service credit)."""
+        red_months: dict[str, list[date]] = {row.code: [] for row in self.spec.kpis}
+        for i in range(12):
+            period, actuals = month_start(self.today, 12 - i), []
+            for row in self.spec.kpis:
+                if row.months[i] == "r":
                     red_months[row.code].append(period)
-                self.add(KpiMeasurement(
-                    kpi=kpi, period=period, actual=self._actual(row, status, i),
-                    # Actuals are imported on the 5th of the following month.
-                    imported_at=min(self.now, datetime.combine(month_start(period, -1) + timedelta(days=4), time(2),
-                                                               tzinfo=timezone.utc)),
-                ))
+                actuals.append(kpi_imports.Actual(0, self.account.name, row.code, period,
+                                                  self._actual(row, row.months[i], i), ""))
+            imported = datetime.combine(month_start(period, -1) + timedelta(days=4), time(2), tzinfo=timezone.utc)
+            kpi_imports.upsert_kpi_actuals(self.session, kpi_imports.Incoming(actuals), now=min(self.now, imported))
         return red_months
 
     @staticmethod
@@ -996,17 +995,26 @@ class _AccountBuilder:
 
     def _invoices(self) -> list[Invoice]:
         """Monthly invoices per service location for the previous month's service,
-        issued in each of the last twelve months. Most are paid; the first location's
-        invoice of two months ago is overdue, the last location's of three months ago
-        disputed, and the month of the first red SLA KPI earns a credit note."""
-        invoices = []
+        issued in each of the last twelve months, imported through the billing
+        system's import. Most are paid; the first location's invoice of two months ago
+        is overdue, the last location's of three months ago disputed, and the month of
+        the first red SLA KPI earns a credit note."""
+        batch = []
         for months_ago in range(11, -1, -1):
             for loc_index, location in enumerate(self.spec.locations):
                 special = {(0, 2): "overdue", (len(self.spec.locations) - 1, 3): "disputed"}.get((loc_index, months_ago))
-                invoices.append(self._invoice(location.country, months_ago, special))
+                batch.append(self._invoice(location.country, months_ago, special))
+        self._import(batch)
+        invoices = list(self.session.scalars(sa.select(Invoice).where(Invoice.account_id == self.account.id)))
+        self.disputed_invoice = next(i for i in invoices if i.status is InvoiceStatus.DISPUTED)
         self._service_credit(invoices)
         self._purchase_orders(invoices)
         return invoices
+
+    def _import(self, batch: list[dict[str, Any]]) -> None:
+        """Invoices and credit notes as the billing system sends them (``POST /invoices``)."""
+        items = [invoice_imports.validate_invoice(data) for data in batch]
+        invoice_imports.upsert_invoices(self.session, invoice_imports.Incoming(items))
 
     def _purchase_orders(self, invoices: list[Invoice]) -> None:
         """One PO per number the invoices quote, sized at the year's expected billing
@@ -1022,7 +1030,7 @@ class _AccountBuilder:
                                    issued_on=date(year, 1, 1), valid_until=date(year, 12, 31),
                                    description=f"Services {year}"))
 
-    def _invoice(self, country: str, months_ago: int, special: str | None) -> Invoice:
+    def _invoice(self, country: str, months_ago: int, special: str | None) -> dict[str, Any]:
         period = month_start(self.today, months_ago + 1)
         issued = min(first_weekday(month_start(self.today, months_ago)), self.today)
         lines = []
@@ -1030,24 +1038,21 @@ class _AccountBuilder:
             monthly = Decimal(row.quantity) / 12
             if row.quantity != 12:  # volumes vary a little from month to month; flat fees do not
                 monthly = (monthly * Decimal(1 + self.rng.uniform(-0.03, 0.03))).quantize(Decimal(1))
-            price = money(row.unit_price, self.currency)
-            lines.append(InvoiceLine(account_id=self.account.id, position=len(lines), description=self.flat(row.service),
-                                     quantity=monthly, unit_price=price, amount=money(monthly * price, self.currency)))
-        subtotal = sum((line.amount for line in lines), Decimal(0))
-        tax = money(subtotal * TAX_RATES[country], self.currency)
-        invoice = self.add(Invoice(
-            number=f"INV-{self.spec.code}-{country}-{issued:%Y%m}", contract_id=self.contract.id,
-            service_location=country, period_start=period, period_end=month_end(period), issue_date=issued,
-            due_date=issued + timedelta(days=30), currency=self.currency, subtotal=subtotal, tax=tax,
-            total=subtotal + tax, po_number=self.spec.po_number.format(year=period.year, loc=country), lines=lines,
-        ))
+            lines.append({"description": self.flat(row.service), "quantity": monthly,
+                          "unit_price": money(row.unit_price, self.currency)})
+        subtotal = sum((money(line["quantity"] * line["unit_price"], self.currency) for line in lines), Decimal(0))
+        invoice = {
+            "number": f"INV-{self.spec.code}-{country}-{issued:%Y%m}", "account": self.account.name,
+            "contract": self.contract.number, "service_location": country, "period_start": period,
+            "period_end": month_end(period), "issue_date": issued, "due_date": issued + timedelta(days=30),
+            "currency": self.currency, "lines": lines, "tax": money(subtotal * TAX_RATES[country], self.currency),
+            "po_number": self.spec.po_number.format(year=period.year, loc=country), "status": "issued",
+        }
         if special == "disputed":
-            invoice.status = InvoiceStatus.DISPUTED
-            self.disputed_invoice = invoice
-        elif special is None and invoice.due_date < self.today:
-            invoice.status = InvoiceStatus.PAID
+            invoice["status"] = "disputed"
+        elif special is None and invoice["due_date"] < self.today:
             paid = issued + timedelta(days=self.spec.pays_after_days + self.rng.randint(-4, 4))
-            invoice.paid_on = min(paid, self.today)
+            invoice.update(status="paid", paid_on=min(paid, self.today))
         # else: issued, and overdue once its due date has passed (computed, not stored)
         return invoice
 
@@ -1061,13 +1066,14 @@ class _AccountBuilder:
                 invoice = next(i for i in invoices if i.service_location == first_country and i.period_start == months[0])
                 percent = Decimal(row.service_credit_percent)
                 name = self.text(row.name)["en"]
-                self.add(CreditNote(
-                    number=invoice.number.replace("INV-", "CRN-"), invoice=invoice,
-                    issue_date=min(invoice.issue_date + timedelta(days=11), self.today), currency=self.currency,
-                    amount=money(invoice.total * percent / 100, self.currency),
-                    reason=f"Service credit of {percent:g} % under the SLA: {name} missed its target in "
-                           f"{months[0]:%B %Y}.",
-                ))
+                self._import([{
+                    "kind": "credit_note", "number": invoice.number.replace("INV-", "CRN-"),
+                    "account": self.account.name, "credits": invoice.number,
+                    "issue_date": min(invoice.issue_date + timedelta(days=11), self.today), "currency": self.currency,
+                    "amount": money(invoice.total * percent / 100, self.currency),
+                    "reason": f"Service credit of {percent:g} % under the SLA: {name} missed its target in "
+                              f"{months[0]:%B %Y}.",
+                }])
                 return
 
     # requests and feedback --------------------------------------------------------
