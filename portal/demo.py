@@ -25,21 +25,17 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from portal import audit
 from portal.actions import service as actions
 from portal.admin.service import create_user
 from portal.billing import imports as invoice_imports
-from portal.change_requests.service import new_change_request, price_impact, submit
+from portal.change_requests.service import LineInput, create_draft, decide, submit
 from portal.kpis import imports as kpi_imports
 from portal.models import (
     Account,
     ActionItem,
     ActionSource,
     ActionStatus,
-    Approval,
-    ApprovalStage,
     ChangeRequest,
-    ChangeRequestLine,
     Contract,
     CreditNote,
     CRStatus,
@@ -1158,60 +1154,37 @@ class _AccountBuilder:
     # change requests ------------------------------------------------------------------
 
     def _change_requests(self) -> None:
+        """Drafted and submitted by the account manager; the approved one decided by the
+        client's approver, signing with their name."""
         am = self.people["am"]
         for row in self.spec.change_requests:
-            cr = new_change_request(
-                self.session, self.contract, created_by=am, title=self.text(row.title),
-                description=self.text(row.description), in_scope=row.in_scope,
-                effective_date=month_start(self.today, -row.effective_in_months),
+            cr = create_draft(
+                self.session, self.contract, am, title=self.text(row.title), description=self.text(row.description),
+                in_scope=row.in_scope, effective_date=month_start(self.today, -row.effective_in_months),
+                lines=[self._cr_line(spec) for spec in row.lines],
             )
-            cr.lines = [self._cr_line(spec, position) for position, spec in enumerate(row.lines)]
             if row.outcome is CRStatus.DRAFT:
-                cr.price_impact = price_impact(cr.lines)  # submit sets it; a draft shows it too
                 continue
-            # Hash what the database holds (4 decimal places), as a later request would.
-            self.session.flush()
-            for line in cr.lines:
-                self.session.expire(line)
             submit(self.session, cr, self.account, am)
             # An approved CR went through client approval, so it must land there first.
             expected = CRStatus.PENDING_CLIENT_APPROVAL if row.outcome is CRStatus.APPROVED else row.outcome
             if cr.status is not expected:
                 raise AssertionError(f"demo {cr.number} of {self.account.name} landed in {cr.status}, not {expected}")
             if row.outcome is CRStatus.APPROVED:
-                self._approve(cr)
+                approver = self.people["approver"]
+                decide(self.session, cr, self.account, approver, version=cr.version, decision=Decision.APPROVED,
+                       signature_name=approver.name)
 
-    def _cr_line(self, spec: tuple, position: int) -> ChangeRequestLine:
+    def _cr_line(self, spec: tuple) -> LineInput:
         change = LineChange(spec[0])
-        line = ChangeRequestLine(account_id=self.account.id, position=position, change=change)
         if change is LineChange.ADD:
-            _, description, line.unit, quantity, price = spec
-            line.description = self.text(description)
-            line.quantity, line.unit_price = Decimal(quantity), money(price, self.currency)
-            return line
+            _, description, unit, quantity, price = spec
+            return LineInput(change, self.text(description), unit, Decimal(quantity), money(price, self.currency))
         scope_line = self.scope_lines[spec[1]]
-        line.scope_line, line.description, line.unit = scope_line, dict(scope_line.service), scope_line.unit
-        line.quantity, line.unit_price = scope_line.quantity, scope_line.unit_price
-        if change is LineChange.MODIFY:
-            _, _, quantity, price = spec
-            line.old_quantity, line.old_unit_price = scope_line.quantity, scope_line.unit_price
-            if quantity is not None:
-                line.quantity = Decimal(quantity)
-            if price is not None:
-                line.unit_price = money(price, self.currency)
-        return line
-
-    def _approve(self, cr: ChangeRequest) -> None:
-        """The client approver's decision on the submitted version, as the approval
-        service records it: an Approval row and a chained audit event."""
-        approver = self.people["approver"]
-        cr.status, cr.decided_at = CRStatus.APPROVED, self.now
-        self.add(Approval(change_request_id=cr.id, version_hash=cr.version, stage=ApprovalStage.CLIENT,
-                          decision=Decision.APPROVED, user_id=approver.id, signature_name=approver.name,
-                          decided_at=self.now))
-        self.session.flush()
-        audit.record(self.session, "change_request.approved", cr, actor=approver, chained=True,
-                     data={"version": cr.version, "stage": "client", "signature_name": approver.name})
+        quantity, price = (spec[2], spec[3]) if change is LineChange.MODIFY else (None, None)
+        return LineInput(change, {}, "", scope_line.quantity if quantity is None else Decimal(quantity),
+                         scope_line.unit_price if price is None else money(price, self.currency),
+                         scope_line_id=scope_line.id)
 
     # joint business plan -----------------------------------------------------------
 

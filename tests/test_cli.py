@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from portal import demo
 from portal.models import (
     Account,
+    ApprovalStage,
     AuditEvent,
     ChangeRequest,
     CRStatus,
+    Decision,
     Invoice,
     KpiMeasurement,
     Plan,
@@ -109,6 +111,22 @@ def test_seed_demo_requests_are_raised_by_create_request_with_its_sla_clock(seed
         assert (demo_request.first_response_due_at, demo_request.resolution_due_at) == (
             fresh.first_response_due_at, fresh.resolution_due_at), demo_request.subject
     session.rollback()
+
+
+def test_seed_demo_approval_is_the_client_approvers_decision_in_the_audit_chain(seeded, session, runner):
+    """The approved demo CR was decided through the approval service: a client-stage
+    approval of its version by Acme's approver, signed with her name, and the service's
+    chained event; no event under a name of the demo's own."""
+    (approved,) = session.scalars(sa.select(ChangeRequest).where(ChangeRequest.status == CRStatus.APPROVED)).all()
+    approver = session.scalar(sa.select(User).where(User.email == "approver@acme.example"))
+    assert [(a.stage, a.decision, a.user_id, a.signature_name, a.version_hash) for a in approved.approvals] == [
+        (ApprovalStage.CLIENT, Decision.APPROVED, approver.id, approver.name, approved.version)]
+    (decided,) = events(session, "change_request.client_approved")
+    assert (decided.object_id, decided.actor_id, decided.data["version"]) == (approved.id, approver.id, approved.version)
+    assert decided.chain_seq is not None
+    assert events(session, "change_request.approved") == []
+    verified = runner.invoke(args=["audit", "verify"])
+    assert verified.exit_code == 0 and "intact" in verified.output, verified.output
 
 
 def test_users_create_makes_a_client_user_of_an_account(seeded, runner, session):
