@@ -51,7 +51,6 @@ from portal.models import (
     LineChange,
     OwnerSide,
     Plan,
-    PlanReview,
     PlanType,
     Priority,
     PurchaseOrder,
@@ -67,7 +66,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.plans.service import submit_for_review
+from portal.plans.service import create_plan, review, submit_for_review
 from portal.service_requests.service import add_comment, change_status, create_request, escalate, give_feedback
 
 DEFAULT_PASSWORD = "portal-demo-2026"
@@ -1189,8 +1188,8 @@ class _AccountBuilder:
     # joint business plan -----------------------------------------------------------
 
     def _plan(self) -> None:
-        """Next financial year's JBP, submitted for review, with the regional
-        reviewer's comment in the client's language."""
+        """Next financial year's JBP, drafted and submitted for review by the account
+        manager, with the regional reviewer's comment in the reviewer's language."""
         fiscal_year, row = self.today.year + 1, self.spec.plan
         # A plan KPI named as a contract KPI follows that KPI's actuals.
         codes = {self.text(kpi.name)["en"]: kpi.code for kpi in self.spec.kpis}
@@ -1207,13 +1206,12 @@ class _AccountBuilder:
             "risks": [{"risk": self.text(risk), "mitigation": self.text(mitigation), "owner": self.people[owner].name}
                       for risk, mitigation, owner in row.risks],
         }
-        plan = self.add(Plan(contract_id=self.contract.id, plan_type=PlanType.JBP, period=f"FY{fiscal_year}",
-                             currency=self.currency, content=content, created_by_id=self.people["am"].id))
-        submit_for_review(self.session, plan, self.people["am"])
+        am = self.people["am"]
+        plan = create_plan(self.session, self.account, am, plan_type=PlanType.JBP, period=f"FY{fiscal_year}",
+                           content=content)
+        submit_for_review(self.session, plan, am)
         if row.review:
-            reviewer = self.people["reviewer"]
             section, body = row.review
-            self.add(PlanReview(plan_id=plan.id, version_hash=plan.version, reviewer_id=reviewer.id,
-                                decision=ReviewDecision.COMMENT, section=section, body=body,
-                                language=reviewer.language))
+            review(self.session, plan, self.account, self.people["reviewer"], decision=ReviewDecision.COMMENT, body=body,
+                   section=section)
 
