@@ -9,9 +9,17 @@ review. Everything is dated relative to today, so the story stays current whenev
 demo is loaded.
 
 The data is written as plain tables per account (``ACCOUNTS``); the builders below turn
-them into rows through the same services the portal uses (``create_user``,
-``new_change_request``/``submit``, ``submit_for_review``), so demo CRs and plans carry
-real version hashes and audit events. ``load`` only flushes; the CLI commits.
+them into rows through the services the portal itself uses, so the demo cannot drift
+from what the portal makes: users, requests and their threads, ratings, action items,
+change requests and their approval, plans and their reviews, and the invoices, credit
+notes and KPI actuals through the imports the billing system and the measurement
+sources use. Each step is taken by the person who would take it (the account manager
+drafts and submits, the client's approver decides, the client raises and rates its
+requests) and under the services' rules, at its own time (the services' ``now``), so
+the SLA clocks run on the account's business calendar. The audit log and the
+notification outbox hold what the services write, stamped with the time of the load.
+Accounts, contracts (scope, KPIs, SLA targets), escalation matrices and purchase orders
+have no service yet and are written as rows. ``load`` only flushes; the CLI commits.
 """
 
 from __future__ import annotations
