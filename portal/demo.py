@@ -1127,24 +1127,24 @@ class _AccountBuilder:
     def _actions(self) -> None:
         am = self.people["am"]
         for row in self.spec.actions:
-            raised = self._days_ago(row.created_days_ago)
+            raised, changes = self._days_ago(row.created_days_ago), {}
             if row.source is ActionSource.FEEDBACK:
-                item, changes = self._raised_by_rating(row), {"title": row.title, "description": row.description}
+                item = self._raised_by_rating(row)
+                changes.update(title=row.title, description=row.description)
             else:
                 owner = self.people[row.owner]
-                item, changes = actions.create(
+                item = actions.create(
                     self.session, self.account, am, title=row.title, description=row.description,
                     owner_side=OwnerSide.CLIENT if owner.is_client else OwnerSide.FIRM, owner=owner, source=row.source,
                     due_date=raised.date() + timedelta(days=row.due_after_days),
                     kpi_id=self.kpis[row.kpi].id if row.kpi else None,
                     request_id=self.requests[row.request].id if row.request is not None else None, now=raised,
-                ), {}
+                )
             if row.status is not ActionStatus.OPEN:
                 changes["status"] = row.status
             if changes:
-                closed = row.closed_days_ago
-                actions.update(self.session, item, self.account, am, **changes,
-                               now=raised if closed is None else self._days_ago(closed))
+                moved = raised if row.closed_days_ago is None else self._days_ago(row.closed_days_ago)
+                actions.update(self.session, item, self.account, am, **changes, now=moved)
 
     def _raised_by_rating(self, row: ActionRow) -> ActionItem:
         request = self.requests[row.request]
