@@ -75,6 +75,20 @@ def test_an_item_is_due_30_days_after_it_is_raised_by_default(session, alpha):
     assert item.status is ActionStatus.OPEN and item.extended_by_id is None
 
 
+def test_an_item_raised_and_closed_in_the_past_counts_from_those_days(session, alpha):
+    """``now`` dates an item raised and closed earlier (the demo's registry): the
+    default due date, the 60-day rule and the close date count in the account's days."""
+    alpha.account.timezone = "Asia/Shanghai"
+    am = alpha.user(Role.ACCOUNT_MANAGER)
+    raised = datetime(2026, 3, 1, 20, tzinfo=UTC)  # already 2 March in Shanghai
+    item = service.create(session, alpha.account, am, title="Send the SOP", now=raised)
+    assert (item.created_at, item.due_date) == (raised, date(2026, 4, 1))
+    with pytest.raises(DomainError):
+        service.create(session, alpha.account, am, title="Late", due_date=date(2026, 5, 2), now=raised)
+    service.update(session, item, alpha.account, am, status=ActionStatus.DONE, now=datetime(2026, 3, 20, 17, tzinfo=UTC))
+    assert item.closed_on == date(2026, 3, 21)
+
+
 def test_sixty_days_is_the_most_a_non_admin_may_give(session, alpha):
     am = alpha.user(Role.ACCOUNT_MANAGER)
     today = today_of(alpha)

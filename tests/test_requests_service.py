@@ -450,6 +450,7 @@ def test_a_rating_of_two_or_less_opens_an_action_for_the_account_manager_due_in_
     [action] = actions
     assert action.owner_id == manager_of(alpha).id
     assert (action.source, action.due_date) == (ActionSource.FEEDBACK, date(2026, 3, 21))
+    assert action.created_at == utc(2026, 3, 13, 20)  # raised when the rating was given
     assert action.account_id == alpha.account.id
     assert [n.to_email for n in notifications(session, "feedback_low")] == ["account.manager@alpha.example"]
 

@@ -5,7 +5,7 @@ more than 60 days after without an administrator's recorded extension."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -23,6 +23,7 @@ from portal.models import (
     Role,
     User,
 )
+from portal.models.base import utcnow
 
 DEFAULT_DAYS, MAX_DAYS = 30, 60
 OPEN = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
@@ -79,20 +80,22 @@ def _check_owner(account: Account, owner_side: OwnerSide, owner: User | None) ->
 def create(session: Session, account: Account, by: User, *, title: str, description: str = "",
            owner_side: OwnerSide = OwnerSide.FIRM, owner: User | None = None, owner_name: str = "",
            source: ActionSource = ActionSource.MEETING, due_date: date | None = None, extension_reason: str = "",
-           kpi_id: int | None = None, request_id: int | None = None) -> ActionItem:
-    """Raise an item (firm users)."""
+           kpi_id: int | None = None, request_id: int | None = None, now: datetime | None = None) -> ActionItem:
+    """Raise an item (firm users). ``now`` (default: the present) is when it is raised,
+    for an item raised in the past (the demo data)."""
     title = title.strip()
     if not title:
         raise DomainError(_l("Give the action item a title."), fields={"title": "required"})
     _check_owner(account, owner_side, owner)
-    today = account.today()
+    now = now or utcnow()
+    today = account.today(now)
     due_date = due_date or today + timedelta(days=DEFAULT_DAYS)
     extended_by, reason = _check_due(due_date, today, by, extension_reason)
     item = ActionItem(
         account_id=account.id, title=title[:200], description=description.strip(), owner_side=owner_side,
         owner_id=owner.id if owner else None, owner_name=(owner.name if owner else owner_name.strip())[:200],
         source=source, due_date=due_date, status=ActionStatus.OPEN, kpi_id=kpi_id, request_id=request_id,
-        created_by_id=by.id, extended_by_id=extended_by, extension_reason=reason,
+        created_by_id=by.id, extended_by_id=extended_by, extension_reason=reason, created_at=now,
     )
     session.add(item)
     session.flush()
@@ -103,8 +106,9 @@ def create(session: Session, account: Account, by: User, *, title: str, descript
 def update(session: Session, item: ActionItem, account: Account, by: User, *, title: str | None = None,
            description: str | None = None, owner_side: OwnerSide | None = None, owner: User | None = None,
            owner_name: str | None = None, due_date: date | None = None, extension_reason: str = "",
-           status: ActionStatus | None = None) -> ActionItem:
-    """The firm edits an item; moving the due date beyond 60 days needs an admin."""
+           status: ActionStatus | None = None, now: datetime | None = None) -> ActionItem:
+    """The firm edits an item; moving the due date beyond 60 days needs an admin.
+    ``now`` (default: the present) dates a close, for an item closed in the past."""
     if title is not None:
         if not title.strip():
             raise DomainError(_l("Give the action item a title."), fields={"title": "required"})
@@ -126,15 +130,15 @@ def update(session: Session, item: ActionItem, account: Account, by: User, *, ti
         if extended_by:
             item.extended_by_id, item.extension_reason = extended_by, reason
     if status is not None and status is not item.status:  # re-saving keeps the close date
-        _set_status(item, account, status)
+        _set_status(item, account, status, now)
     session.flush()
     audit.record(session, "action.updated", item, actor=by)
     return item
 
 
-def _set_status(item: ActionItem, account: Account, status: ActionStatus) -> None:
+def _set_status(item: ActionItem, account: Account, status: ActionStatus, now: datetime | None = None) -> None:
     item.status = status
-    item.closed_on = account.today() if status in (ActionStatus.DONE, ActionStatus.CANCELLED) else None
+    item.closed_on = account.today(now) if status in (ActionStatus.DONE, ActionStatus.CANCELLED) else None
 
 
 def mark_done_by_client(session: Session, item: ActionItem, account: Account, by: User) -> None:

@@ -197,7 +197,8 @@ def create_draft(
 
 
 def new_change_request(session: Session, contract: Contract, *, created_by: User | None, **fields: Any) -> ChangeRequest:
-    """A draft CR whose lines the caller appends itself (seeding, tests)."""
+    """A draft CR whose lines the caller appends itself (the tests' factories; the demo
+    drafts through ``create_draft``)."""
     number = next_value(session, f"cr:{contract.id}")
     cr = ChangeRequest(account_id=contract.account_id, contract=contract, number=f"CR-{number:04d}",
                        currency=contract.currency, created_by=created_by, status=CRStatus.DRAFT,

@@ -357,7 +357,8 @@ def check_sla(session: Session, now: datetime | None = None) -> list[Escalation]
 def give_feedback(session: Session, account: Account, by: User, *, rating: int, comment: str = "",
                   request: ServiceRequest | None = None, now: datetime | None = None) -> Feedback:
     """Record a rating (1-5). A low rating (2 or less) opens an action item for the
-    account manager, due in 7 days, and tells them."""
+    account manager, due in 7 days, and tells them. ``now`` dates the rating and that
+    item."""
     now = now or utcnow()
     if not 1 <= rating <= 5:
         raise DomainError(_l("A rating is from 1 to 5."))
@@ -384,6 +385,7 @@ def give_feedback(session: Session, account: Account, by: User, *, rating: int, 
             owner_name=owner.name if owner else "", source=ActionSource.FEEDBACK,
             due_date=today + timedelta(days=LOW_RATING_ACTION_DAYS),
             request_id=request.id if request else None, feedback_id=feedback.id, created_by_id=by.id,
+            created_at=now,
         )
         session.add(action)
         session.flush()
