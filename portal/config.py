@@ -93,6 +93,8 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
         "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=12),
         "SESSION_REMEMBER_LIFETIME": timedelta(days=30),
         "API_TOKEN_LIFETIME": timedelta(hours=int(env.get("API_TOKEN_HOURS", "12"))),
+        # A decision through the API needs a token minted this recently, or the password.
+        "FRESH_SIGN_IN": timedelta(minutes=int(env.get("FRESH_SIGN_IN_MINUTES", "15"))),
         # Sign-in throttling: failures per e-mail and per client address.
         "LOGIN_FAILURES_PER_ACCOUNT": env.get("LOGIN_FAILURES_PER_ACCOUNT", "10 per 15 minutes"),
         "LOGIN_FAILURES_PER_ADDRESS": env.get("LOGIN_FAILURES_PER_ADDRESS", "50 per 15 minutes"),

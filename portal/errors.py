@@ -103,7 +103,9 @@ def refused(error: DomainError):
 
         form, render = kept
         mark_problems(form, error.fields or {}, message)
-        return render()  # as a form WTForms found wrong is shown again
+        # Shown again as a form WTForms found wrong is (200), but for more than a request
+        # may carry (413: files too large or too many).
+        return render(), 413 if error.status == 413 else 200
     back = getattr(current_app.view_functions.get(request.endpoint), "refused_back", None)
     if back and request.method != "GET":  # with the query the page was posted from (?period=)
         return redirect(url_for(back, **{**request.args.to_dict(), **(request.view_args or {})}))

@@ -11,6 +11,7 @@ from decimal import Decimal
 from flask import Response
 from werkzeug.exceptions import NotFound
 
+from portal.edge import scrub
 from portal.files import download_response
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -18,7 +19,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _safe_text(value: str) -> str:
-    """Text a spreadsheet will not run as a formula (CSV injection)."""
+    """Text a spreadsheet will not run as a formula (CSV injection), and can hold."""
+    value = scrub(value)
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
@@ -45,7 +47,7 @@ def to_xlsx(header: Sequence[str], rows: Iterable[Sequence], sheet: str = "Sheet
 
     workbook = Workbook(write_only=True)
     worksheet = workbook.create_sheet(title=sheet[:31])
-    worksheet.append([str(h) for h in header])
+    worksheet.append([_safe_text(str(h)) for h in header])
     for row in rows:
         worksheet.append([_xlsx_value(v) for v in row])
     out = io.BytesIO()

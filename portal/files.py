@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from flask import Response, request, send_file
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+from wtforms import MultipleFileField
 
 from portal.domain import DomainError
 
@@ -110,7 +111,8 @@ class UploadError(DomainError):
     "empty" or "archive_too_large"."""
 
     def __init__(self, code: str, message: LazyString) -> None:
-        super().__init__(message, code=code, fields={"attachments": code})
+        too_much = code in ("too_large", "too_many")  # 413: the request carried more than allowed
+        super().__init__(message, code=code, fields={"attachments": code}, status=413 if too_much else None)
 
 
 @dataclass(frozen=True)
@@ -321,3 +323,13 @@ def download_response(filename: str, content_type: str, data: bytes) -> Response
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def upload_field(label: LazyString) -> MultipleFileField:
+    """A form's attachments: the page checks the limits before sending (``app.js``), so
+    a file too large keeps what was typed without a round trip; the server checks again."""
+    return MultipleFileField(label, render_kw={
+        "data-max-files": MAX_FILES, "data-max-bytes": MAX_FILE_BYTES,
+        "data-too-many": _l("Attach at most %(limit)s files at a time.", limit=MAX_FILES),
+        "data-too-large": _l("%(name)s is larger than %(limit)s MB.", name="{name}", limit=MAX_FILE_MB),
+    })

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -68,6 +69,19 @@ def fill_texts(form: Form, name: str, text: Mapping[str, str]) -> None:
         form[f"{name}_{lang}"].data = text.get(lang, "")
 
 
+def once_token() -> str:
+    """A form's one-time token (``OnceForm`` carries one; a form written by hand in a
+    template asks for one with ``once_token()``)."""
+    return secrets.token_urlsafe(24)
+
+
+class OnceForm(FlaskForm):
+    """A form that creates something: it carries a one-time token, so the same form sent
+    twice creates one thing (``web.unit_of_work`` keeps the page it led to)."""
+
+    once = HiddenField(default=once_token)
+
+
 class SignatureForm(FlaskForm):
     """What a signature binds: the version shown, and the signer's typed full name. A
     decision's form adds its consent box and its button."""
@@ -78,7 +92,11 @@ class SignatureForm(FlaskForm):
 
 class NumberField(DecimalField):
     """A decimal number; "NaN", "Infinity" and words are refused with a message in the
-    user's language (WTForms' own field takes the first two as numbers)."""
+    user's language (WTForms' own field takes the first two as numbers), and so is a
+    number no amount or figure of the portal reaches (``1e400``, 26 digits): the
+    database keeps 16 digits before the point."""
+
+    LIMIT = Decimal(10) ** 15
 
     def __init__(self, label=None, validators=None, *, message=None, **kwargs):
         super().__init__(label, validators, places=None, **kwargs)
@@ -98,6 +116,9 @@ class NumberField(DecimalField):
         if value is None or not value.is_finite():
             self.data = None
             raise ValueError(str(self.message))
+        if abs(value) >= self.LIMIT:
+            self.data = None
+            raise ValueError(str(_l("This number is too large.")))
         self.data = value
 
 

@@ -11,17 +11,21 @@ was typed (``keep_form``), or the page named by the route's ``back``.
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import flask
-from flask import Flask, current_app, g, request, url_for
+import sqlalchemy as sa
+from flask import Flask, current_app, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.errors import wants_json
 from portal.extensions import db
+from portal.forms import once_token
 from portal.i18n import current_language
 from portal.models import Role
 from portal.security import FIRM_STAFF
@@ -45,17 +49,77 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+class Response(flask.Response):
+    """A response whose text is encoded whatever it holds: a lone surrogate stored before
+    the edge refused them (``portal.edge``) is written as "?" instead of failing the page."""
+
+    def set_data(self, value: bytes | str) -> None:
+        if isinstance(value, str):
+            value = value.encode("utf-8", "replace")
+        super().set_data(value)
+
+
 def unit_of_work(view: Callable) -> Callable:
     """Commit what the view did, once, when it returns. An exception (a refused rule, a
-    lost database, a bug) goes to the error handlers instead, which roll it all back."""
+    lost database, a bug) goes to the error handlers instead, which roll it all back.
+
+    A form that creates something carries a one-time token (``forms.OnceForm``): the
+    page it led to is kept with the work, so the same form sent again (a double click, a
+    resubmit after a 503) goes to that page and creates nothing more."""
 
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
+        once = _once_key()
+        if once is not None and (done := _sent_before(once)) is not None:
+            return done
         result = view(*args, **kwargs)
+        if once is not None and not _remember(once, result):
+            db.session.rollback()  # a twin of this form won the race: keep its work, not ours
+            return _sent_before(once)
         db.session.commit()
         return result
 
     return wrapped
+
+
+ONCE_FIELD = "once"
+
+
+def _once_key() -> str | None:
+    token = request.form.get(ONCE_FIELD) if request.method == "POST" and request.mimetype != "application/json" else None
+    if not token or not current_user.is_authenticated or not 16 <= len(token) <= 64:
+        return None
+    return f"form:{token}"
+
+
+def _sent_before(key: str):
+    """The page a form with this token already led to, or None."""
+    from portal.models import IdempotencyKey
+
+    stored = db.session.scalar(sa.select(IdempotencyKey.response).where(
+        IdempotencyKey.user_id == current_user.id, IdempotencyKey.key == key, IdempotencyKey.status_code.is_not(None)))
+    if stored is None:
+        return None
+    flash(_("This form was sent already: here is what it did."), "info")
+    return redirect(stored["location"])
+
+
+def _remember(key: str, result: Any) -> bool:
+    """Keep where a form that did its work led (a redirect); False when a twin sent at
+    the same moment kept its own first."""
+    from portal.models import IdempotencyKey
+
+    response = current_app.make_response(result)
+    if not 300 <= response.status_code < 400:
+        return True  # shown again (a mistake, "add a line"): it may be sent again
+    record = IdempotencyKey(user_id=current_user.id, key=key, request_hash=hashlib.sha256(request.path.encode()).hexdigest(),
+                            status_code=response.status_code, response={"location": response.location})
+    try:
+        with db.session.begin_nested():
+            db.session.add(record)
+    except sa.exc.IntegrityError:
+        return False
+    return True
 
 
 class Blueprint(flask.Blueprint):
@@ -127,7 +191,8 @@ def _is_active(endpoint: str) -> bool:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals["navigation"] = navigation
+    app.response_class = Response
+    app.jinja_env.globals.update(navigation=navigation, once_token=once_token)
 
     @app.before_request
     def require_sign_in():

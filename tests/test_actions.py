@@ -314,7 +314,7 @@ def form_fields(html: str) -> set[str]:
 def test_the_account_manager_raises_an_item_due_in_30_days_from_the_page(session, alpha, new_browser):
     url = f"/actions/new?account={alpha.account.id}"
     browser = signed_in(new_browser, AM)
-    assert form_fields(browser.get(url).text) == {"csrf_token", *new_item_form()}  # what the page's form posts
+    assert form_fields(browser.get(url).text) == {"csrf_token", "once", *new_item_form()}  # what the page's form posts
     response = browser.post_form(url, new_item_form(), page=url)
     item = latest(session).scalar(sa.select(ActionItem).where(ActionItem.title == "Send the SOP"))
     assert item is not None and response.location == f"/actions/{item.id}"

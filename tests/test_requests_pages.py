@@ -157,25 +157,29 @@ def test_a_firm_user_raises_a_request_for_one_of_its_accounts(session, alpha, ne
 
 
 @pytest.mark.parametrize(
-    ("files", "message"),
+    ("files", "message", "status"),
     [
-        pytest.param([("big.pdf", PDF_BYTES.ljust(MAX_FILE_BYTES + 1, b" "))], "big.pdf is larger than 10 MB.",
+        pytest.param([("big.pdf", PDF_BYTES.ljust(MAX_FILE_BYTES + 1, b" "))], "big.pdf is larger than 10 MB.", 413,
                      id="too-big"),
         pytest.param([("ok.pdf", PDF_BYTES), ("tool.pdf", WINDOWS_EXE)], "tool.pdf is not an allowed type of file.",
-                     id="disallowed-type"),
+                     200, id="disallowed-type"),
         pytest.param([(f"scan{i}.pdf", PDF_BYTES) for i in range(MAX_FILES + 1)], "Attach at most 5 files at a time.",
-                     id="too-many"),
+                     413, id="too-many"),
     ],
 )
-def test_a_refused_attachment_saves_nothing_of_the_request_and_says_why(session, alpha, new_browser, files, message):
+def test_a_refused_attachment_saves_nothing_of_the_request_and_says_why(session, alpha, new_browser, files, message,
+                                                                        status):
+    """Too large or too many is 413 (more than a request may carry); the form is shown
+    again with what was typed and the problem beside the attachments either way."""
     before = {model: count(session, model) for model in (ServiceRequest, StoredFile, Attachment)}
     browser = signed_in(new_browser, CLIENT)
     uploads = [(io.BytesIO(data), name) for name, data in files]
     response = browser.post_form("/requests/new", {**new_request_form(), "attachments": uploads},
                                  content_type="multipart/form-data")
     response.request.environ["wsgi.input"].close()  # a large test body is spooled to a temporary file
-    assert response.status_code == 200
+    assert response.status_code == status
     assert message in response.text
+    assert 'id="attachments-errors"' in response.text, "the problem stands beside the field"
     assert 'value="Invoice 42 is wrong"' in response.text  # what was typed is kept
     latest(session)
     assert {model: count(session, model) for model in before} == before

@@ -369,7 +369,7 @@ TABLE_ALLOWED = {"portal/billing/service.py"}
 
 def _unsafe_loading(source: str, relative: str) -> list[str]:
     """Calls that load rows without the scope filter: ``text(...)`` (except as a
-    column's server default), ``<db.>session.get(...)``/``get_one`` on the SQLAlchemy
+    column's server default or a partial index's condition), ``<db.>session.get(...)``/``get_one`` on the SQLAlchemy
     session, ``db.get_or_404``/``db.first_or_404``/``db.one_or_404``, a model's
     ``__table__`` outside ``portal/models`` (and ``TABLE_ALLOWED``), and a statement run
     with ``connection().execute`` in a function that does not call ``scope_condition``
@@ -389,7 +389,8 @@ def _unsafe_loading(source: str, relative: str) -> list[str]:
         for node in ast.walk(tree)
     )
     defaults = {id(kw.value) for node in ast.walk(tree) if isinstance(node, ast.Call)
-                for kw in node.keywords if kw.arg in ("server_default", "server_onupdate")}
+                for kw in node.keywords
+                if kw.arg in ("server_default", "server_onupdate", "postgresql_where", "sqlite_where")}
     problems = []
 
     def visit(node, function: str | None):

@@ -5,12 +5,12 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.forms import choices
+from portal.forms import OnceForm, choices
 from portal.i18n import LABELS
 from portal.models import ActionSource, ActionStatus, OwnerSide
 
 
-class ActionForm(FlaskForm):
+class ActionForm(OnceForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
     owner_side = SelectField(_l("Owned by"), choices=choices((s.value, LABELS["owner_side"][s.value]) for s in OwnerSide))
@@ -24,7 +24,7 @@ class ActionForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class ActionCommentForm(FlaskForm):
+class ActionCommentForm(OnceForm):
     body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=5000)])
     submit = SubmitField(_l("Add comment"))
 

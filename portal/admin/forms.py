@@ -5,12 +5,12 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from portal.forms import choices
+from portal.forms import OnceForm, choices
 from portal.i18n import COMMON_TIMEZONES, LABELS, LANGUAGE_NAMES
 from portal.models import Role
 
 
-class UserForm(FlaskForm):
+class UserForm(OnceForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     role = SelectField(_l("Role"), choices=choices((r.value, LABELS["role"][r.value]) for r in Role))

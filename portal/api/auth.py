@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import request
 from flask_babel import gettext as _
 from pydantic import BaseModel, Field
 
 from portal import audit
 from portal.api import bp
-from portal.api.common import ApiError, iso_time, route
+from portal.api.common import ApiError, authenticate, iso_time, route
 from portal.auth import service
 from portal.extensions import db
 
@@ -26,12 +25,7 @@ class TokenResponse(BaseModel):
 @route(bp, "/auth/token", "POST", "Exchange e-mail and password for a bearer token", body=TokenRequest,
        response=TokenResponse, status=201, public=True, tag="auth")
 def token(body: TokenRequest):
-    try:
-        result = service.authenticate(db.session, body.email, body.password, request.remote_addr or "")
-    except service.SignInThrottled as throttled:
-        error = ApiError(429, _("Too many failed sign-ins. Please wait and try again."))
-        error.retry_after = throttled.retry_after
-        raise error from None
+    result = authenticate(body.email, body.password)
     if not result.ok:
         raise ApiError(401, _("The e-mail or password is not correct."), code="invalid_credentials")
     token, expires_at = service.issue_api_token(db.session, result.user)

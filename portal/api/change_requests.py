@@ -13,7 +13,17 @@ from flask_login import current_user
 from pydantic import BaseModel, Field
 
 from portal.api import bp
-from portal.api.common import PAGE_QUERY, ApiError, iso_date, iso_time, money, paginate, route
+from portal.api.common import (
+    PAGE_QUERY,
+    ApiError,
+    FreshProof,
+    iso_date,
+    iso_time,
+    money,
+    paginate,
+    require_fresh_sign_in,
+    route,
+)
 from portal.change_requests import service
 from portal.documents import service as documents
 from portal.extensions import db
@@ -50,7 +60,7 @@ class ChangeRequestIn(BaseModel):
     lines: list[LineIn] = Field(min_length=1, max_length=200)
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(FreshProof):
     version: str = Field(min_length=64, max_length=64)
     signature_name: str = Field(default="", max_length=200)
     reason: str = Field(default="", max_length=5000)
@@ -228,6 +238,7 @@ def submit_change_request(change_request: ChangeRequest):
        "An administrator's approval above the account's threshold", roles=(Role.ADMIN,), body=InternalDecisionIn,
        response=ChangeRequestOut, load={"change_request_id": ChangeRequest}, tag="change requests")
 def internal_decision(change_request: ChangeRequest, body: InternalDecisionIn):
+    require_fresh_sign_in(body)
     service.decide_internally(db.session, change_request, _account(change_request.account_id), current_user,
                               version=body.version, reason=body.reason, ip=request.remote_addr or "",
                               decision=Decision.APPROVED if body.decision == "approve" else Decision.REJECTED,
@@ -236,6 +247,7 @@ def internal_decision(change_request: ChangeRequest, body: InternalDecisionIn):
 
 
 def _decide(change_request: ChangeRequest, body: DecisionIn, decision: Decision):
+    require_fresh_sign_in(body)
     service.decide(db.session, change_request, _account(change_request.account_id), current_user,
                    version=body.version, decision=decision, signature_name=body.signature_name,
                    reason=body.reason, ip=request.remote_addr or "", user_agent=request.user_agent.string)
@@ -266,7 +278,7 @@ def implement_change_request(change_request: ChangeRequest):
 
 @route(bp, "/change-requests/<int:change_request_id>/amendment", "POST",
        "Issue the contract amendment of an approved change request", roles=ISSUERS, body=LanguagesIn,
-       response=DocumentOut, status=201, load={"change_request_id": ChangeRequest}, idempotent=True,
+       response=DocumentOut, status=201, load={"change_request_id": ChangeRequest},
        tag="documents")
 def issue_amendment(change_request: ChangeRequest, body: LanguagesIn):
     account = _account(change_request.account_id)
@@ -278,7 +290,7 @@ def issue_amendment(change_request: ChangeRequest, body: LanguagesIn):
 
 
 @route(bp, "/work-orders", "POST", "Issue a work order", roles=ISSUERS, body=WorkOrderIn, response=DocumentOut,
-       status=201, idempotent=True, tag="documents")
+       status=201, tag="documents")
 def issue_work_order(body: WorkOrderIn):
     account = _account(body.account_id)
     contract = _contract(account, body.contract_id)

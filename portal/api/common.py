@@ -19,10 +19,11 @@ import sqlalchemy as sa
 from flask import Blueprint, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from docgen.formatting import plain_decimal, quantize_money
+from portal.edge import json_body
 from portal.extensions import db
 from portal.models import Role
 from portal.security import get_or_404
@@ -70,7 +71,6 @@ def route(
     public: bool = False,
     tag: str = "",
     load: dict[str, type] | None = None,
-    idempotent: bool = False,
 ) -> Callable:
     """Register an API view and describe it for the OpenAPI document.
 
@@ -79,9 +79,12 @@ def route(
     for another account's, before anything else is looked at) and passed as the
     model's snake_case name (``{"request_id": ServiceRequest}`` → ``service_request``).
     With ``body``, the JSON body is then validated and passed as ``body``.
-    ``idempotent`` views honour an ``Idempotency-Key`` header (see ``_replay_or_run``).
+    Every signed-in view that changes something honours an ``Idempotency-Key`` header
+    (see ``_replay_or_run``): a retry after a timeout or a 503 is answered once.
     Each view is one unit of work (``portal.web.Blueprint``): committed when it returns;
     a refused rule (``DomainError``) is rolled back and answered as the API's error."""
+
+    idempotent = method != "GET" and not public
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -137,7 +140,8 @@ def _replay_or_run(view: Callable, args, kwargs):
                 db.session.add(record)
         except sa.exc.IntegrityError:  # a concurrent duplicate won: read its answer
             continue
-        body, status = view(*args, **kwargs)
+        result = view(*args, **kwargs)
+        body, status = result if isinstance(result, tuple) else (result, 200)
         record.status_code, record.response = status, body
         return body, status
     raise ApiError(409, _("The first request with this Idempotency-Key is still running."))
@@ -151,9 +155,8 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     """The request's JSON validated by ``model``: 400 when it is not JSON, 422 naming
     each bad field (by dotted path) when it does not fit. Unknown fields are ignored,
     so extra keys such as ``status`` or ``account_id`` cannot assign anything."""
-    raw = request.get_data(cache=True)
     try:
-        data = json.loads(raw or b"null")
+        data = json_body()  # parsed and checked once, at the edge
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, _("The body is not valid JSON."), code="malformed_json") from None
     if not isinstance(data, dict):
@@ -260,3 +263,40 @@ def paginate(session, query: sa.Select, order: Sequence[sa.ColumnElement], seria
         next_cursor = encode_cursor([getattr(last, c.key) for c in order])
     return {"items": [serialize(row) for row in rows], "next_cursor": next_cursor}
 
+
+# --- decisions --------------------------------------------------------------------
+
+
+class FreshProof(BaseModel):
+    """A decision's proof that the decider is present: a token minted by a sign-in in
+    the last minutes (``FRESH_SIGN_IN``), or else the password in the body."""
+
+    password: str | None = Field(default=None, max_length=1024)
+
+
+def authenticate(email: str, password: str):
+    """The sign-in service's answer for these credentials; 429 with Retry-After when the
+    e-mail or the address has failed too often."""
+    from portal.auth import service as auth_service
+
+    try:
+        return auth_service.authenticate(db.session, email, password, request.remote_addr or "")
+    except auth_service.SignInThrottled as throttled:
+        error = ApiError(429, _("Too many failed sign-ins. Please wait and try again."))
+        error.retry_after = throttled.retry_after
+        raise error from None
+
+
+def require_fresh_sign_in(body: FreshProof) -> None:
+    """401 ``fresh_sign_in_required`` unless the token is fresh or ``body.password`` is
+    the caller's; a wrong password counts as a failed sign-in (429 when throttled)."""
+    from portal.auth.service import token_is_fresh
+
+    if token_is_fresh(current_user):
+        return
+    if body.password:
+        result = authenticate(current_user.email, body.password)
+        if result.ok and result.user.id == current_user.id:
+            return
+    raise ApiError(401, _("Sign in again, or send your password with the decision: it needs a recent sign-in."),
+                   code="fresh_sign_in_required")

@@ -59,7 +59,7 @@ def posted_json(written: imports.Written) -> dict:
 
 
 @route(bp, "/invoices", "POST", "Create or update (by number) an invoice or a credit note: 201 new, 200 updated",
-       roles=BILLING_SYSTEM, response=Posted, status=201, idempotent=True, tag="invoices")
+       roles=BILLING_SYSTEM, response=Posted, status=201, tag="invoices")
 def post_invoice():
     data = parse_body(_JsonObject).model_extra
     written = imports.upsert_invoices(db.session, imports.Incoming([imports.validate_invoice(data)])).written[0]

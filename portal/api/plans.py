@@ -15,7 +15,16 @@ from pydantic import BaseModel, Field
 
 from portal.api import bp
 from portal.api.change_requests import DocumentOut, LanguagesIn, document_json
-from portal.api.common import PAGE_QUERY, ApiError, iso_time, money, paginate, route
+from portal.api.common import (
+    PAGE_QUERY,
+    ApiError,
+    FreshProof,
+    iso_time,
+    money,
+    paginate,
+    require_fresh_sign_in,
+    route,
+)
 from portal.extensions import db
 from portal.models import Account, Plan, PlanReview, PlanStatus, PlanType, ReviewDecision, Role
 from portal.plans import service
@@ -78,7 +87,7 @@ class PlanPatch(BaseModel):
     risks: list[RiskIn] | None = Field(default=None, max_length=200)
 
 
-class ReviewIn(BaseModel):
+class ReviewIn(FreshProof):
     decision: Literal["comment", "approve", "request_changes"]
     body: str = Field(default="", max_length=10_000)
     language: Literal["en", "zh", "vi"] | None = None
@@ -87,7 +96,7 @@ class ReviewIn(BaseModel):
                                 description="the version reviewed; 409 when it is no longer the current one")
 
 
-class SignoffIn(BaseModel):
+class SignoffIn(FreshProof):
     version: str = Field(min_length=64, max_length=64)
     signature_name: str = Field(max_length=200)
 
@@ -246,6 +255,8 @@ def submit_plan(plan: Plan):
 @route(bp, "/plans/<int:plan_id>/reviews", "POST", "Comment on, approve or request changes to the current version",
        roles=service.REVIEWERS, body=ReviewIn, response=ReviewOut, status=201, load={"plan_id": Plan}, tag="plans")
 def review_plan(plan: Plan, body: ReviewIn):
+    if body.decision != "comment":  # approving or sending back is a decision; a comment is not
+        require_fresh_sign_in(body)
     entry = service.review(db.session, plan, get_or_404(db.session, Account, plan.account_id), current_user,
                            decision=ReviewDecision(body.decision), body=body.body, language=body.language,
                            section=body.section, version=body.version)
@@ -255,6 +266,7 @@ def review_plan(plan: Plan, body: ReviewIn):
 @route(bp, "/plans/<int:plan_id>/signoff", "POST", "Sign off the version awaiting sign-off with the typed full name",
        roles=(Role.CLIENT_APPROVER,), body=SignoffIn, response=PlanOut, load={"plan_id": Plan}, tag="plans")
 def sign_off_plan(plan: Plan, body: SignoffIn):
+    require_fresh_sign_in(body)
     service.sign_off(db.session, plan, get_or_404(db.session, Account, plan.account_id), current_user,
                      version=body.version, signature_name=body.signature_name, ip=request.remote_addr or "",
                      user_agent=request.user_agent.string)
@@ -262,7 +274,7 @@ def sign_off_plan(plan: Plan, body: SignoffIn):
 
 
 @route(bp, "/plans/<int:plan_id>/document", "POST", "Issue the plan's latest version as a document", roles=ISSUERS,
-       body=LanguagesIn, response=DocumentOut, status=201, load={"plan_id": Plan}, idempotent=True, tag="documents")
+       body=LanguagesIn, response=DocumentOut, status=201, load={"plan_id": Plan}, tag="documents")
 def issue_plan_document(plan: Plan, body: LanguagesIn):
     document = service.issue_document(db.session, plan, get_or_404(db.session, Account, plan.account_id),
                                       current_user, list(body.languages))

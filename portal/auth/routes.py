@@ -42,34 +42,39 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def _credentials(email: str, password: str):
+    """(the user these credentials sign in or None, the page's status, its headers):
+    401 for wrong ones, 429 with Retry-After and a flash when the e-mail or the address
+    has failed too often."""
+    try:
+        result = service.authenticate(db.session, email, password, request.remote_addr or "")
+    except service.SignInThrottled as throttled:
+        flash(_("Too many failed sign-ins. Please wait %(minutes)d minutes and try again.",
+                minutes=max(1, throttled.retry_after // 60)), "error")
+        return None, 429, {"Retry-After": str(throttled.retry_after)}
+    return (result.user, 200, {}) if result.ok else (None, 401, {})
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
-    status = 200
-    headers = {}
+    status, headers = 200, {}
     if form.validate_on_submit():
-        try:
-            result = service.authenticate(db.session, form.email.data, form.password.data, request.remote_addr or "")
-        except service.SignInThrottled as throttled:
-            flash(_("Too many failed sign-ins. Please wait %(minutes)d minutes and try again.",
-                    minutes=max(1, throttled.retry_after // 60)), "error")
-            status, headers = 429, {"Retry-After": str(throttled.retry_after)}
-        else:
-            if result.ok:
-                user = result.user
-                next_url = safe_next(request.args.get("next"))
-                session.clear()  # a new session: no fixation, a new CSRF token
-                service.start_session(
-                    db.session, user, remember=form.remember.data,
-                    ip=request.remote_addr or "", user_agent=request.user_agent.string,
-                )
-                login_user(user, remember=form.remember.data, fresh=True)
-                audit.record(db.session, "auth.signed_in", user, account_id=user.account_id, actor=user)
-                return redirect(next_url or url_for("main.home"))
+        user, status, headers = _credentials(form.email.data, form.password.data)
+        if user is not None:
+            next_url = safe_next(request.args.get("next"))
+            session.clear()  # a new session: no fixation, a new CSRF token
+            service.start_session(
+                db.session, user, remember=form.remember.data,
+                ip=request.remote_addr or "", user_agent=request.user_agent.string,
+            )
+            login_user(user, remember=form.remember.data, fresh=True)
+            audit.record(db.session, "auth.signed_in", user, account_id=user.account_id, actor=user)
+            return redirect(next_url or url_for("main.home"))
+        if status == 401:
             flash(_("The e-mail or password is not correct."), "error")
-            status = 401
     elif request.method == "POST":
         status = 400
     return render_template("auth/login.html", form=form), status, headers
@@ -89,15 +94,18 @@ def logout():
 @bp.route("/reauthenticate", methods=["GET", "POST"])
 @login_required
 def reauthenticate():
-    """Confirm the password before a decision that needs a fresh sign-in."""
+    """Confirm the password before a decision that needs a fresh sign-in. Wrong
+    passwords count as failed sign-ins: a copied remember-me cookie allows no guessing."""
     form = ReauthenticateForm()
+    status, headers = 200, {}
     if form.validate_on_submit():
-        ok, _new_hash = verify_password(current_user.password_hash, form.password.data)
-        if ok:
+        user, status, headers = _credentials(current_user.email, form.password.data)
+        if user is not None and user.id == current_user.id:
             confirm_login()
             return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
-        flash(_("The password is not correct."), "error")
-    return render_template("auth/reauthenticate.html", form=form)
+        if status == 401:
+            flash(_("The password is not correct."), "error")
+    return render_template("auth/reauthenticate.html", form=form), status, headers
 
 
 @bp.route("/account", methods=["GET", "POST"])

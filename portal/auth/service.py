@@ -168,7 +168,7 @@ def issue_api_token(session: Session, user: User) -> tuple[str, datetime]:
 
 
 _TOKEN_USER = (
-    sa.select(User, ApiToken.expires_at, ApiToken.revoked_at)
+    sa.select(User, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.created_at)
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == sa.bindparam("token_hash"))
     .options(sa.orm.joinedload(User.account))
@@ -180,7 +180,15 @@ def load_token_user(session: Session, token: str) -> User | None:
         row = session.execute(_TOKEN_USER, {"token_hash": hash_token(token)}).first()
     if row is None:
         return None
-    user, expires_at, revoked_at = row
+    user, expires_at, revoked_at, created_at = row
     if revoked_at is not None or expires_at <= utcnow() or not user.active:
         return None
+    user.signed_in_at = created_at  # a token is minted by a sign-in: see token_is_fresh
     return user
+
+
+def token_is_fresh(user: User) -> bool:
+    """Whether the caller's API token was minted by a sign-in recent enough to decide
+    (``FRESH_SIGN_IN``, as the web asks a remembered session to confirm the password)."""
+    signed_in_at = getattr(user, "signed_in_at", None)
+    return signed_in_at is not None and utcnow() - signed_in_at <= current_app.config["FRESH_SIGN_IN"]

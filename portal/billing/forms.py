@@ -2,20 +2,21 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import MultipleFileField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms import SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from portal.forms import NumberField
+from portal.files import upload_field
+from portal.forms import NumberField, OnceForm
 
 
-class DisputeForm(FlaskForm):
+class DisputeForm(OnceForm):
     reason = TextAreaField(_l("What is wrong with this invoice?"), validators=[DataRequired(), Length(max=5000)])
     lines = SelectMultipleField(_l("Disputed lines (optional)"), coerce=int, validate_choice=False)
-    attachments = MultipleFileField(_l("Attachments"))
+    attachments = upload_field(_l("Attachments"))
     submit = SubmitField(_l("Dispute invoice"))
 
 
-class SettleForm(FlaskForm):
+class SettleForm(OnceForm):
     explanation = TextAreaField(_l("Explanation to the client"), validators=[DataRequired(), Length(max=5000)])
     credit_number = StringField(_l("Credit note number (to credit)"), validators=[Optional(), Length(max=40)])
     credit_amount = NumberField(_l("Credit amount, tax included"), validators=[Optional(), NumberRange(min=0)])

@@ -383,25 +383,37 @@ def purchase_orders(session: Session, account: Account) -> list[PoBalance]:
 def dispute(session: Session, invoice: Invoice, account: Account, by: User, *, reason: str,
             disputed_lines: list[int] = (), files: list[CheckedFile] = ()) -> ServiceRequest:
     """A client disputes the invoice: a billing enquiry is raised on it (with its SLA
-    clock) and the invoice shows ``disputed`` until finance settles it."""
+    clock) and the invoice shows ``disputed`` until finance settles it. Of concurrent
+    disputes one wins: the invoice is claimed with a conditional update, and the
+    database keeps one open enquiry per invoice (migration 0009)."""
     if invoice.status not in UNPAID:
         raise Conflict(_l("Only an unpaid invoice can be disputed."))
     if invoice.status is InvoiceStatus.DISPUTED:
         raise Conflict(_l("This invoice is already disputed."))
     if not reason.strip():
         raise DomainError(_l("Say what is wrong with the invoice."))
+    claimed = session.execute(
+        sa.update(Invoice).where(Invoice.id == invoice.id, Invoice.status == InvoiceStatus.ISSUED)
+        .values(status=InvoiceStatus.DISPUTED, status_before_dispute=InvoiceStatus.ISSUED)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise Conflict(_l("This invoice is already disputed."))
+    session.refresh(invoice)
     lines = [line for line in invoice.lines if line.id in set(disputed_lines)]
     description = reason.strip()
     if lines:
         description += "\n\n" + "\n".join(f"- {line.description}: {line.quantity.normalize():f} × {line.unit_price.normalize():f}"
                                           for line in lines)
-    enquiry = requests.create_request(
-        session, account, by, category=RequestCategory.BILLING, priority=Priority.NORMAL,
-        subject=str(_l("Dispute of invoice %(number)s", number=invoice.number)), description=description,
-        files=list(files), invoice_id=invoice.id,
-    )
-    invoice.status_before_dispute, invoice.status = invoice.status, InvoiceStatus.DISPUTED
-    session.flush()
+    try:
+        with session.begin_nested():
+            enquiry = requests.create_request(
+                session, account, by, category=RequestCategory.BILLING, priority=Priority.NORMAL,
+                subject=str(_l("Dispute of invoice %(number)s", number=invoice.number)), description=description,
+                files=list(files), invoice_id=invoice.id,
+            )
+    except sa.exc.IntegrityError:  # an enquiry is open on the invoice already
+        raise Conflict(_l("This invoice is already disputed.")) from None
     audit.record(session, "invoice.disputed", invoice, actor=by, data={"request": enquiry.id, "lines": disputed_lines})
     return enquiry
 

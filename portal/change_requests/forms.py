@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length
 
-from portal.forms import PricedLineForm, SignatureForm, choices, with_texts
+from portal.forms import OnceForm, PricedLineForm, SignatureForm, choices, with_texts
 from portal.i18n import LANGUAGE_NAMES
 
 CHANGES = {"add": _l("Add"), "remove": _l("Remove"), "modify": _l("Modify")}
@@ -31,7 +31,7 @@ class LineForm(PricedLineForm):
 
 @with_texts("description", TextAreaField, max_length=20_000)
 @with_texts("title", max_length=200, required=True)
-class ChangeRequestForm(FlaskForm):
+class ChangeRequestForm(OnceForm):
     in_scope = SelectField(_l("Scope"), choices=choices([("out", _l("Out of scope")), ("in", _l("In scope"))]))
     effective_date = DateField(_l("Effective date"), validators=[DataRequired()])
     lines = FieldList(FormField(LineForm), min_entries=1, max_entries=MAX_LINES)
@@ -70,7 +70,7 @@ class InternalDecisionForm(FlaskForm):
     reject = SubmitField(_l("Reject"))
 
 
-class AmendmentForm(FlaskForm):
+class AmendmentForm(OnceForm):
     languages = SelectField(_l("Languages"), validate_choice=True)
     submit = SubmitField(_l("Issue amendment"))
 

@@ -297,10 +297,11 @@ def _record(session: Session, cr: ChangeRequest, by: User, *, version: str, stag
 def decide_internally(session: Session, cr: ChangeRequest, account: Account, by: User, *, version: str,
                       decision: Decision, reason: str = "", ip: str = "", user_agent: str = "") -> Approval:
     """An admin's approval (or rejection) above the threshold. The admin must be
-    someone other than the author of the CR: a second pair of eyes."""
+    someone who wrote none of the CR: not its author, nor the author of any of its
+    versions (an admin who edited it wrote one): a second pair of eyes."""
     if by.role is not Role.ADMIN:
         raise DomainError(_l("Only an administrator approves internally."), status=403)
-    if cr.created_by_id == by.id:
+    if by.id in authors(cr):
         raise DomainError(_l("Someone other than the author of the change request must approve it."), status=403)
     if decision is Decision.REJECTED and not reason.strip():
         raise DomainError(_l("Give a reason for the rejection."), fields={"reason": "required"})
@@ -333,6 +334,11 @@ def decide(session: Session, cr: ChangeRequest, account: Account, by: User, *, v
                        ip=ip, user_agent=user_agent)
     _notify_decision(session, cr, account, approval)
     return approval
+
+
+def authors(cr: ChangeRequest) -> set[int]:
+    """Who wrote the CR: its author and the author of each of its versions."""
+    return {user_id for user_id in (cr.created_by_id, *(v.created_by_id for v in cr.versions)) if user_id}
 
 
 def client_approval(cr: ChangeRequest) -> Approval | None:
@@ -406,9 +412,10 @@ def pending_for(session: Session, user: User) -> list[ChangeRequest]:
     else:
         return []
     query = sa.select(ChangeRequest).where(ChangeRequest.status == wanted).order_by(ChangeRequest.submitted_at)
-    if user.role is Role.ADMIN:  # an admin never approves their own CR
-        query = query.where(sa.or_(ChangeRequest.created_by_id.is_(None), ChangeRequest.created_by_id != user.id))
-    return list(session.scalars(query))
+    waiting = list(session.scalars(query.options(selectinload(ChangeRequest.versions))))
+    if user.role is Role.ADMIN:  # an admin never approves a CR they wrote any of
+        waiting = [cr for cr in waiting if user.id not in authors(cr)]
+    return waiting
 
 
 # --- notifications ---------------------------------------------------------------------

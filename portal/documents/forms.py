@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, FieldList, FormField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from portal.forms import PricedLineForm, with_texts
+from portal.forms import OnceForm, PricedLineForm, with_texts
 
 
 @with_texts("description", max_length=500)
@@ -15,7 +14,7 @@ class WorkOrderLineForm(PricedLineForm):
 
 @with_texts("description", TextAreaField, max_length=20_000)
 @with_texts("title", max_length=200, required=True)
-class WorkOrderForm(FlaskForm):
+class WorkOrderForm(OnceForm):
     po_number = StringField(_l("Purchase order (PO) number"), validators=[DataRequired(), Length(max=60)])
     start_date = DateField(_l("Start date"), validators=[DataRequired()])
     end_date = DateField(_l("End date"), validators=[DataRequired()])

@@ -5,17 +5,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from portal.forms import NumberField, choices, with_texts
+from portal.forms import NumberField, OnceForm, choices, with_texts
 
 NUMBER = _l("Enter a number such as 99.5.")
 
 
 @with_texts("name", max_length=200, required=True)
-class KpiDefinitionForm(FlaskForm):
+class KpiDefinitionForm(OnceForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
     unit = StringField(_l("Unit"), validators=[DataRequired(), Length(max=20)])
     target = NumberField(_l("Target"), validators=[InputRequired(NUMBER), NumberRange(min=0, max=10**9)])

@@ -34,11 +34,17 @@ class RequestStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+OPEN_ON_INVOICE = "status IN ('open', 'in_progress', 'waiting_client') AND invoice_id IS NOT NULL"
+
+
 class ServiceRequest(AccountOwned, TimestampMixin, Base):
     __tablename__ = "service_requests"
     __table_args__ = (
         sa.CheckConstraint("escalation_level BETWEEN 1 AND 3", name="escalation_level_range"),
         sa.Index("ix_service_requests_account_status", "account_id", "status"),
+        # One open billing enquiry per invoice (migration 0009): concurrent disputes raise one.
+        sa.Index("uq_service_requests_open_invoice", "invoice_id", unique=True,
+                 postgresql_where=sa.text(OPEN_ON_INVOICE), sqlite_where=sa.text(OPEN_ON_INVOICE)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

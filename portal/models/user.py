@@ -69,6 +69,7 @@ class User(Base):
     # set on the instance by the sign-in service or the user loader.
     session_token = None  # str | None
     session_id = None  # int | None: the UserSession row of this sign-in
+    signed_in_at = None  # datetime | None: when the API token in use was minted
 
     _account_ids = None  # frozenset[int] | None, cached per instance
 

@@ -255,6 +255,8 @@ def clean(raw: Mapping[str, Any], currency: str, kpi_codes: frozenset[str] = fro
                 amount = _decimal(row.get("amount"))
                 if amount is None:
                     problems.add(f"{where}.amount", "not a number")
+                elif abs(amount) >= WORDS_LIMIT:
+                    problems.add(f"{where}.amount", "out of range")
                 elif amount < 0:
                     problems.add(f"{where}.amount", "negative")
                 elif quantize_money(amount, currency) != amount:

@@ -20,7 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length
 
-from portal.forms import SignatureForm, choices, with_texts
+from portal.forms import OnceForm, SignatureForm, choices, with_texts
 from portal.plans.content import LANGUAGES, MAX_ROWS, MAX_TEXT, SECTIONS, TEXT_FIELDS, as_text
 from portal.plans.labels import DECISIONS, FIELDS, INITIATIVE_STATUSES, PLAN_TYPES, SECTIONS as SECTION_LABELS
 
@@ -96,7 +96,7 @@ for _section in SECTIONS:
     setattr(PlanForm, f"add_{_section}", SubmitField(ADD_LABELS[_section]))
 
 
-class NewPlanForm(FlaskForm):
+class NewPlanForm(OnceForm):
     plan_type = SelectField(_l("Type"), choices=choices(PLAN_TYPES.items()))
     period = StringField(_l("Period"), validators=[DataRequired(), Length(max=10)],
                          description=_l("FY2027 for a yearly plan, 2027-Q1 for a quarter, 2027-03 for a month"))
@@ -108,7 +108,7 @@ class SubmitForm(FlaskForm):
     submit = SubmitField(_l("Submit for review"))
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(OnceForm):
     decision = SelectField(_l("Your review"), choices=choices(DECISIONS.items()))
     section = SelectField(_l("About"), choices=choices([("", _l("The whole plan")), *SECTION_LABELS.items()]),
                           default="")
@@ -124,7 +124,7 @@ class SignoffForm(SignatureForm):
     sign = SubmitField(_l("Sign off"))
 
 
-class DocumentForm(FlaskForm):
+class DocumentForm(OnceForm):
     languages = SelectField(_l("Languages"), validate_choice=True)
     submit = SubmitField(_l("Issue the plan document"))
 

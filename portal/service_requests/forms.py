@@ -2,31 +2,32 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, MultipleFileField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.forms import choices
+from portal.files import upload_field
+from portal.forms import OnceForm, choices
 from portal.i18n import LABELS
 from portal.models import Priority, RequestCategory, RequestStatus
 
 MAX_TEXT = 20_000
 
 
-class RequestForm(FlaskForm):
+class RequestForm(OnceForm):
     account = SelectField(_l("Account"), coerce=int, validators=[Optional()])
     category = SelectField(_l("Category"), choices=choices((c.value, LABELS["category"][c.value]) for c in RequestCategory))
     priority = SelectField(_l("Priority"), default=Priority.NORMAL.value,
                            choices=choices((p.value, LABELS["priority"][p.value]) for p in Priority))
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[DataRequired(), Length(max=MAX_TEXT)])
-    attachments = MultipleFileField(_l("Attachments (up to 5 files of 10 MB: PDF, PNG, JPEG, DOCX, XLSX, CSV, TXT)"))
+    attachments = upload_field(_l("Attachments (up to 5 files of 10 MB: PDF, PNG, JPEG, DOCX, XLSX, CSV, TXT)"))
     submit = SubmitField(_l("Submit request"))
 
 
-class CommentForm(FlaskForm):
+class CommentForm(OnceForm):
     body = TextAreaField(_l("Reply"), validators=[DataRequired(), Length(max=MAX_TEXT)])
     internal = BooleanField(_l("Internal note (only the firm sees it)"))
-    attachments = MultipleFileField(_l("Attachments"))
+    attachments = upload_field(_l("Attachments"))
     submit = SubmitField(_l("Send"))
 
 
@@ -40,12 +41,12 @@ class AssignForm(FlaskForm):
     submit = SubmitField(_l("Assign"))
 
 
-class EscalateForm(FlaskForm):
+class EscalateForm(OnceForm):
     reason = TextAreaField(_l("Why does this need escalating?"), validators=[DataRequired(), Length(max=2000)])
     submit = SubmitField(_l("Escalate"))
 
 
-class FeedbackForm(FlaskForm):
+class FeedbackForm(OnceForm):
     rating = RadioField(_l("How satisfied are you?"), coerce=int, validators=[DataRequired()],
                         choices=choices([(5, _l("5 – Very satisfied")), (4, _l("4 – Satisfied")), (3, _l("3 – Neutral")),
                                          (2, _l("2 – Dissatisfied")), (1, _l("1 – Very dissatisfied"))]))
