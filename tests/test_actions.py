@@ -20,6 +20,7 @@ from portal.actions import service
 from portal.models import ActionComment, ActionItem, ActionSource, ActionStatus, OwnerSide, Role
 from tests.conftest import api_token, bearer
 from tests.factories import build_account, build_admin
+from tests.helpers import latest, signed_in
 
 CLIENT = "client.approver@alpha.example"
 VIEWER = "client.viewer@alpha.example"
@@ -51,17 +52,6 @@ def add_item(session, world, title: str, *, raised: date, due: date, status=Acti
     session.add(item)
     session.flush()
     return item
-
-
-def signed_in(new_browser, email):
-    browser = new_browser()
-    assert browser.login(email).status_code == 302
-    return browser
-
-
-def latest(session):
-    session.rollback()
-    return session
 
 
 # --- due dates -----------------------------------------------------------------------------------

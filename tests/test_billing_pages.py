@@ -39,6 +39,7 @@ from portal.models import (
     ServiceRequest,
 )
 from tests.factories import build_account
+from tests.helpers import latest, signed_in
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT = "client.approver@alpha.example"
@@ -54,18 +55,6 @@ def alpha(session):
     world = build_account(session, "Alpha")
     session.commit()
     return world
-
-
-def signed_in(new_browser, email):
-    browser = new_browser()
-    assert browser.login(email).status_code == 302
-    return browser
-
-
-def latest(session):
-    """Read what the requests committed (SQLite in WAL mode keeps the old snapshot)."""
-    session.rollback()
-    return session
 
 
 def today_of(world) -> date:

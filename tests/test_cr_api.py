@@ -20,6 +20,7 @@ from portal.change_requests import service
 from portal.models import ChangeRequest, CRStatus, Decision, Document, DocumentKind, IdempotencyKey, Role
 from tests.conftest import api_token, bearer
 from tests.factories import build_account, build_admin, make_user
+from tests.helpers import latest
 
 AM = "account.manager@alpha.example"
 CLIENT = "client.approver@alpha.example"
@@ -58,12 +59,6 @@ def auth(client):
         return tokens[email]
 
     return headers
-
-
-def latest(session):
-    """End the test session's transaction so that it sees what the API committed."""
-    session.rollback()
-    return session
 
 
 def assert_error(response, status: int, code: str | None = None) -> dict:

@@ -27,6 +27,7 @@ from portal.models import Approval, ApprovalStage, ChangeRequest, CRStatus, Deci
 from tests.conftest import PASSWORD, screenshot
 from tests.docgen.reading import full_text, open_docx
 from tests.factories import build_account, build_admin, make_user
+from tests.helpers import latest, signed_in
 from tests.test_sessions import REMEMBER_COOKIE, only_cookie
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,17 +44,6 @@ def alpha(session):
     world = build_account(session, "Alpha")
     session.commit()
     return world
-
-
-def signed_in(new_browser, email, **kwargs):
-    browser = new_browser()
-    assert browser.login(email, **kwargs).status_code == 302
-    return browser
-
-
-def latest(session):
-    session.rollback()  # a new transaction: see what the requests committed
-    return session
 
 
 def translated(language: str, message: str) -> str:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from portal.models import Contract, CreditNote, Invoice, InvoiceLine, InvoiceStatus
 from tests.conftest import ROOT, api_token, bearer
 from tests.factories import build_account, build_admin, make_account
+from tests.helpers import latest
 
 COLUMNS = ["kind", "number", "account", "contract", "service_location", "period_start", "period_end", "issue_date",
            "due_date", "currency", "line_description", "line_quantity", "line_unit_price", "tax", "po_number", "status",
@@ -80,12 +81,6 @@ def write_csv(tmp_path: Path, rows: list[dict], name: str = "invoices.csv") -> s
 
 def import_file(runner, path: str):
     return runner.invoke(args=["import", "invoices", path])
-
-
-def latest(session):
-    """End the test session's transaction so that it sees what the command committed."""
-    session.rollback()
-    return session
 
 
 def invoice(session, number: str) -> Invoice:

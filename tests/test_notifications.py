@@ -32,6 +32,7 @@ from portal.security import _explicit_scope
 from portal.service_requests import service
 from tests.conftest import api_token, bearer
 from tests.factories import build_account
+from tests.helpers import signed_in
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT = "client.approver@alpha.example"
@@ -90,12 +91,6 @@ def last_id(session) -> int:
 
 def all_rows(session) -> list[Notification]:
     return rows_after(session, 0)
-
-
-def signed_in(new_browser, email):
-    browser = new_browser()
-    assert browser.login(email).status_code == 302
-    return browser
 
 
 @contextmanager

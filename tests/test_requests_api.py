@@ -23,6 +23,7 @@ from portal.models import (
 from portal.service_requests import service
 from tests.conftest import api_token, bearer
 from tests.factories import build_account
+from tests.helpers import latest
 
 CLIENT = "client.approver@alpha.example"
 VIEWER = "client.viewer@alpha.example"
@@ -59,12 +60,6 @@ def auth(client):
         return tokens[email]
 
     return headers
-
-
-def latest(session):
-    """End the test session's transaction so that it sees what the API committed."""
-    session.rollback()
-    return session
 
 
 def assert_error(response, status: int, code: str | None = None) -> dict:

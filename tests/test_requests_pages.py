@@ -37,6 +37,7 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.service_requests import service
 from tests.factories import build_account
+from tests.helpers import latest, signed_in
 from tests.test_files import PDF_BYTES, PNG_1X1, WINDOWS_EXE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,12 +62,6 @@ def alpha(session):
     return world
 
 
-def signed_in(new_browser, email):
-    browser = new_browser()
-    assert browser.login(email).status_code == 302
-    return browser
-
-
 def raise_request(session, world, *, now=None, priority=Priority.NORMAL, category=RequestCategory.SERVICE,
                   subject="Payroll run failed", by=None):
     request = service.create_request(session, world.account, by or world.user(Role.CLIENT_APPROVER), category=category,
@@ -78,13 +73,6 @@ def raise_request(session, world, *, now=None, priority=Priority.NORMAL, categor
 
 def count(session, model) -> int:
     return session.scalar(sa.select(sa.func.count()).select_from(model))
-
-
-def latest(session):
-    """End the test session's transaction, so that it reads what the requests committed
-    (on SQLite in WAL mode a transaction keeps reading the snapshot it began with)."""
-    session.rollback()
-    return session
 
 
 def status_of(session, request_id: int) -> RequestStatus:

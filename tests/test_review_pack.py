@@ -37,6 +37,7 @@ from portal.models import (
 from portal.service_requests import service as requests
 from tests.docgen.reading import full_text, open_docx
 from tests.factories import build_account, build_admin
+from tests.helpers import signed_in
 
 AM = "account.manager@alpha.example"
 CLIENT = "client.approver@alpha.example"
@@ -177,12 +178,6 @@ def test_the_command_needs_an_administrator_to_sign(session, runner):
 
 
 # --- the button ----------------------------------------------------------------------------------
-
-
-def signed_in(new_browser, email):
-    browser = new_browser()
-    assert browser.login(email).status_code == 302
-    return browser
 
 
 @pytest.mark.parametrize("languages", [["en", "zh"], ["en", "vi"]])

@@ -30,6 +30,7 @@ from portal.models import (
 )
 from tests.conftest import api_token, bearer
 from tests.factories import build_account
+from tests.helpers import latest, signed_in
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT = "client.approver@alpha.example"
@@ -253,17 +254,6 @@ def test_another_accounts_scorecard_is_not_found(session, alpha, client, auth):
 
 
 # --- acknowledgement and comments ------------------------------------------------------------------
-
-
-def signed_in(new_browser, email):
-    browser = new_browser()
-    assert browser.login(email).status_code == 302
-    return browser
-
-
-def latest(session):
-    session.rollback()
-    return session
 
 
 def test_the_client_acknowledges_a_month_once(session, june, new_browser):

@@ -18,6 +18,7 @@ from portal.extensions import db
 from portal.models import Role, User, UserSession
 from tests.conftest import Browser, base_config, csrf_token
 from tests.factories import make_account, make_user
+from tests.helpers import signed_in
 
 AM = "am@firm.example"
 CLIENT = "approver@alpha.example"
@@ -29,12 +30,6 @@ def users(session):
     make_user(session, CLIENT, Role.CLIENT_APPROVER, account)
     assign(session, make_user(session, AM, Role.ACCOUNT_MANAGER), account)
     session.commit()
-
-
-def signed_in_browser(new_browser, email: str = AM) -> Browser:
-    browser = new_browser()
-    assert browser.login(email).status_code == 302
-    return browser
 
 
 def csp_directives(header: str) -> dict[str, list[str]]:
@@ -95,7 +90,7 @@ PAGES = {
 @pytest.fixture
 def page(request, client, new_browser, users):
     who, path, status = PAGES[request.param]
-    browser = signed_in_browser(new_browser, who) if who else Browser(client)
+    browser = signed_in(new_browser, who) if who else Browser(client)
     response = browser.get(path)
     assert response.status_code == status
     assert response.mimetype == "text/html"
@@ -175,7 +170,7 @@ def raising_app(app):
 
 
 def test_a_route_that_raises_shows_a_generic_page_with_an_error_reference(raising_app, new_browser, users, caplog):
-    browser = signed_in_browser(new_browser)
+    browser = signed_in(new_browser, AM)
     with caplog.at_level(logging.ERROR, logger="portal.errors"):
         response = browser.get("/test-only/explode")
     assert response.status_code == 500
@@ -190,7 +185,7 @@ def test_a_route_that_raises_shows_a_generic_page_with_an_error_reference(raisin
 
 
 def test_a_route_that_raises_under_the_api_answers_in_the_error_shape(raising_app, new_browser, users):
-    browser = signed_in_browser(new_browser)
+    browser = signed_in(new_browser, AM)
     response = browser.get("/api/v1/test-only/explode")
     assert response.status_code == 500
     assert response.mimetype == "application/json"
@@ -261,7 +256,7 @@ def test_a_connection_the_database_dropped_while_idle_is_replaced_unseen(users, 
     tested before use, so the first request after the restart is answered."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has no server to lose")
-    browser = signed_in_browser(new_browser, CLIENT)
+    browser = signed_in(new_browser, CLIENT)
     assert browser.get(path).status_code == 200
 
     def drop_the_pooled_connection():
@@ -323,7 +318,7 @@ def test_the_language_switcher_returns_only_to_same_site_paths(client, target):
 def test_a_signed_in_user_sees_the_language_of_their_setting(session, new_browser, users):
     session.execute(sa.update(User).where(User.email == AM).values(language="zh"))
     session.commit()
-    browser = signed_in_browser(new_browser)
+    browser = signed_in(new_browser, AM)
     assert html_lang(browser.get("/account", headers={"Accept-Language": "vi"})) == "zh-Hans"
 
     browser.post_form("/language", {"language": "vi", "next": "/account"})
@@ -339,10 +334,10 @@ def navigation_labels(response) -> list[str]:
 
 def test_the_navigation_is_in_each_users_language(session, new_browser, users):
     """The navigation is built once per role and page and kept: each language keeps its own."""
-    english = navigation_labels(signed_in_browser(new_browser).get("/account"))
+    english = navigation_labels(signed_in(new_browser, AM).get("/account"))
     session.execute(sa.update(User).where(User.email == AM).values(language="zh"))
     session.commit()
-    chinese = navigation_labels(signed_in_browser(new_browser).get("/account"))
+    chinese = navigation_labels(signed_in(new_browser, AM).get("/account"))
     assert "Invoices" in english and "Home" in english
     assert "发票" in chinese and len(chinese) == len(english)
     assert not set(english) & set(chinese)
@@ -355,7 +350,7 @@ def test_the_navigation_is_in_each_users_language(session, new_browser, users):
 def test_times_are_shown_in_the_users_time_zone(session, new_browser, users, tz, local_time):
     session.execute(sa.update(User).where(User.email == AM).values(timezone=tz))
     session.commit()
-    browser = signed_in_browser(new_browser)
+    browser = signed_in(new_browser, AM)
     signed_in_at = datetime(2024, 1, 15, 3, 7, 9, tzinfo=timezone.utc)
     session.execute(sa.update(UserSession).values(created_at=signed_in_at))
     session.commit()
