@@ -243,6 +243,19 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+@pytest.fixture
+def auth(client):
+    """``auth(email)``: bearer headers for that user, its token asked for once per test."""
+    tokens: dict[str, dict] = {}
+
+    def headers(email: str) -> dict:
+        if email not in tokens:
+            tokens[email] = bearer(api_token(client, email))
+        return tokens[email]
+
+    return headers
+
+
 # --- the UI in headless Chromium -----------------------------------------------------
 
 CHROMIUM = "/usr/bin/chromium"

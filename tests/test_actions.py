@@ -18,7 +18,6 @@ import sqlalchemy as sa
 
 from portal.actions import service
 from portal.models import ActionComment, ActionItem, ActionSource, ActionStatus, OwnerSide, Role
-from tests.conftest import api_token, bearer
 from tests.factories import build_account, build_admin
 from tests.helpers import latest, signed_in
 
@@ -356,18 +355,6 @@ def test_a_client_exports_only_its_own_accounts_items(session, alpha, new_browse
 
 
 # --- the API -----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def auth(client):
-    tokens: dict[str, dict] = {}
-
-    def headers(email: str) -> dict:
-        if email not in tokens:
-            tokens[email] = bearer(api_token(client, email))
-        return tokens[email]
-
-    return headers
 
 
 def test_the_api_lists_the_callers_items_newest_first(session, alpha, client, auth):

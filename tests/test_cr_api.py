@@ -18,7 +18,6 @@ import sqlalchemy as sa
 
 from portal.change_requests import service
 from portal.models import ChangeRequest, CRStatus, Decision, Document, DocumentKind, IdempotencyKey, Role
-from tests.conftest import api_token, bearer
 from tests.factories import build_account, build_admin, make_user
 from tests.helpers import latest
 
@@ -46,19 +45,6 @@ def worlds(session):
 @pytest.fixture
 def alpha(worlds):
     return worlds[0]
-
-
-@pytest.fixture
-def auth(client):
-    """``auth(email)``: bearer headers for that user (tokens are cached per test)."""
-    tokens: dict[str, dict] = {}
-
-    def headers(email: str) -> dict:
-        if email not in tokens:
-            tokens[email] = bearer(api_token(client, email))
-        return tokens[email]
-
-    return headers
 
 
 def assert_error(response, status: int, code: str | None = None) -> dict:

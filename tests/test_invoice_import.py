@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.models import Contract, CreditNote, Invoice, InvoiceLine, InvoiceStatus
-from tests.conftest import ROOT, api_token, bearer
+from tests.conftest import ROOT
 from tests.factories import build_account, build_admin, make_account
 from tests.helpers import latest
 
@@ -242,13 +242,11 @@ def invoice_body(number: str = "API-A-1", account: str = "Account Alpha", **fiel
 
 
 @pytest.fixture
-def post(client):
-    tokens: dict[str, str] = {}
+def post(client, auth):
+    """``post(email, body)``: ``body`` posted to /api/v1/invoices as that user."""
 
     def post(email: str, body: dict, **headers):
-        if email not in tokens:
-            tokens[email] = api_token(client, email)
-        return client.post("/api/v1/invoices", json=body, headers={**bearer(tokens[email]), **headers})
+        return client.post("/api/v1/invoices", json=body, headers={**auth(email), **headers})
 
     return post
 

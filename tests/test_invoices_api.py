@@ -15,7 +15,6 @@ import sqlalchemy as sa
 
 from portal.billing import service
 from portal.models import Invoice, InvoiceLine, InvoiceStatus, RequestCategory, ServiceRequest
-from tests.conftest import api_token, bearer
 from tests.factories import build_account
 
 CLIENT = "client.approver@alpha.example"
@@ -38,19 +37,6 @@ def worlds(session):
 @pytest.fixture
 def alpha(worlds):
     return worlds[0]
-
-
-@pytest.fixture
-def auth(client):
-    """``auth(email)``: bearer headers for that user (cached per test)."""
-    tokens: dict[str, dict] = {}
-
-    def headers(email: str) -> dict:
-        if email not in tokens:
-            tokens[email] = bearer(api_token(client, email))
-        return tokens[email]
-
-    return headers
 
 
 def add_invoice(session, world, number: str, *, days_ago: int = 0, due_in: int = 30, total: str = "1000.00",

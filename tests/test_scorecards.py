@@ -28,7 +28,6 @@ from portal.models import (
     Role,
     ScorecardAcknowledgement,
 )
-from tests.conftest import api_token, bearer
 from tests.factories import build_account
 from tests.helpers import latest, signed_in
 
@@ -188,18 +187,6 @@ def test_the_trend_covers_the_twelve_months_to_the_period(session, june):
 
 
 # --- the API ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def auth(client):
-    tokens: dict[str, dict] = {}
-
-    def headers(email: str) -> dict:
-        if email not in tokens:
-            tokens[email] = bearer(api_token(client, email))
-        return tokens[email]
-
-    return headers
 
 
 def test_the_scorecard_api_answers_as_api_md_shows(june, client, auth):
