@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from portal.models import ApiToken, Role
 from tests.conftest import PASSWORD, api_token, bearer
 from tests.factories import build_admin, make_account, make_user
+from tests.helpers import assert_error
 
 ROLES = list(Role)
 
@@ -36,17 +37,6 @@ def users(session, account):
         make_user(session, email_of(role), role, account, language="vi", timezone="Asia/Ho_Chi_Minh")
     session.commit()
     return {"id": account.id, "name": account.name}
-
-
-def assert_error(response, status: int, code: str | None = None):
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    error = response.json["error"]
-    assert isinstance(error["code"], str) and error["code"]
-    assert isinstance(error["message"], str) and error["message"]
-    if code:
-        assert error["code"] == code
-    return error
 
 
 # --- tokens and /me ----------------------------------------------------------------------

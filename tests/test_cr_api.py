@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from portal.change_requests import service
 from portal.models import ChangeRequest, CRStatus, Decision, Document, DocumentKind, IdempotencyKey, Role
 from tests.factories import build_account, build_admin, make_user
-from tests.helpers import latest
+from tests.helpers import assert_error, latest, post
 
 AM = "account.manager@alpha.example"
 CLIENT = "client.approver@alpha.example"
@@ -47,16 +47,6 @@ def alpha(worlds):
     return worlds[0]
 
 
-def assert_error(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    error = response.json["error"]
-    assert error["code"] and error["message"]
-    if code:
-        assert error["code"] == code
-    return error
-
-
 def new_cr(account_id: int, **overrides) -> dict:
     return {
         "account_id": account_id, "title": {"en": "Payroll in Vietnam", "zh": "越南薪资"},
@@ -74,10 +64,6 @@ def new_work_order(account_id: int, **overrides) -> dict:
         "lines": [{"description": "Audit day", "quantity": "12", "unit": "day", "unit_price": "950.00"}],
         **overrides,
     }
-
-
-def post(client, url, headers, body=None, **extra_headers):
-    return client.post(url, json=body if body is not None else {}, headers={**headers, **extra_headers})
 
 
 def approved_cr(session, world):

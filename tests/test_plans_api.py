@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from portal.models import Document, DocumentKind
 from tests.docgen.reading import full_text, open_docx
 from tests.factories import build_account, build_admin
-from tests.test_cr_api import assert_error, post
+from tests.helpers import assert_error, post
 
 AM = "account.manager@alpha.example"
 REVIEWER = "regional.reviewer@alpha.example"

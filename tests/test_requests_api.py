@@ -22,7 +22,7 @@ from portal.models import (
 )
 from portal.service_requests import service
 from tests.factories import build_account
-from tests.helpers import latest
+from tests.helpers import assert_error, latest
 
 CLIENT = "client.approver@alpha.example"
 VIEWER = "client.viewer@alpha.example"
@@ -46,16 +46,6 @@ def worlds(session):
 @pytest.fixture
 def alpha(worlds):
     return worlds[0]
-
-
-def assert_error(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    error = response.json["error"]
-    assert error["code"] and error["message"]
-    if code:
-        assert error["code"] == code
-    return error
 
 
 def raise_request(session, world, **kwargs) -> ServiceRequest:
