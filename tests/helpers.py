@@ -7,6 +7,17 @@ functions a test calls itself, kept here once rather than copied into each modul
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from babel.support import Translations
+
+from portal.models import Notification, Role
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+
 
 def signed_in(new_browser, email: str, **login):
     """A browser of its own, signed in as ``email`` through the form (``login``:
@@ -39,3 +50,56 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
 def post(client, url, headers, body=None, **extra_headers):
     """POST ``body`` (default ``{}``) as JSON to the API with ``headers`` and any more given."""
     return client.post(url, json=body if body is not None else {}, headers={**headers, **extra_headers})
+
+
+# --- people of an account ------------------------------------------------------------
+
+
+def manager_of(world):
+    """The account manager of ``world`` (factories.build_account), who drafts and submits."""
+    return world.user(Role.ACCOUNT_MANAGER)
+
+
+def approver_of(world):
+    """The client approver of ``world``, who raises requests and decides."""
+    return world.user(Role.CLIENT_APPROVER)
+
+
+# --- what the database holds -----------------------------------------------------------
+
+
+def count(session, model) -> int:
+    """How many rows of ``model`` the database holds."""
+    return session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def notifications(session, kind: str) -> list[Notification]:
+    """The outbox's notifications of ``kind``, oldest first."""
+    return list(session.scalars(sa.select(Notification).where(Notification.kind == kind).order_by(Notification.id)))
+
+
+def utc(*fields: int) -> datetime:
+    """``datetime(*fields)`` in UTC: the instants the services are given."""
+    return datetime(*fields, tzinfo=UTC)
+
+
+# --- what a page says ------------------------------------------------------------------
+
+
+def translations(language: str) -> Translations:
+    """The portal's compiled messages in ``language``, as the app loads them."""
+    return Translations.load(str(TRANSLATIONS), [language])
+
+
+def translated(language: str, message: str) -> str:
+    """``message`` in ``language``; a message left untranslated fails the test, which
+    would otherwise find the English text and prove nothing."""
+    text = translations(language).gettext(message)
+    assert text != message, f"{message!r} is not translated into {language}"
+    return text
+
+
+def flashes(html: str) -> str:
+    """The page's flashed messages, or "" where it has none."""
+    match = re.search(r'class="flashes".*?</(?:ul|div|section)>', html, re.S)
+    return match.group(0) if match else ""

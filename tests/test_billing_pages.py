@@ -15,12 +15,10 @@ import io
 import re
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from babel.support import Translations
 from sqlalchemy import event
 
 from portal.billing import service
@@ -39,9 +37,8 @@ from portal.models import (
     ServiceRequest,
 )
 from tests.factories import build_account
-from tests.helpers import latest, signed_in
+from tests.helpers import latest, signed_in, translations
 
-ROOT = Path(__file__).resolve().parent.parent
 CLIENT = "client.approver@alpha.example"
 VIEWER = "client.viewer@alpha.example"
 AM = "account.manager@alpha.example"
@@ -88,10 +85,6 @@ def add_invoice(session, world, number: str, *, issued: date | None = None, due:
 def listed(html: str) -> list[str]:
     """Invoice numbers in the order the list shows them."""
     return [number for _id, number in INVOICE_LINK.findall(html)]
-
-
-def translations(language: str) -> Translations:
-    return Translations.load(str(ROOT / "translations"), [language])
 
 
 # --- the list: a constant number of SQL statements -------------------------------------------

@@ -19,7 +19,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from babel.support import Translations
 
 from portal.change_requests import service
 from portal.documents.service import issue_amendment
@@ -27,10 +26,9 @@ from portal.models import Approval, ApprovalStage, ChangeRequest, CRStatus, Deci
 from tests.conftest import PASSWORD, screenshot
 from tests.docgen.reading import full_text, open_docx
 from tests.factories import build_account, build_admin, make_user
-from tests.helpers import latest, signed_in
+from tests.helpers import latest, signed_in, translated
 from tests.test_sessions import REMEMBER_COOKIE, only_cookie
 
-ROOT = Path(__file__).resolve().parent.parent
 AM = "account.manager@alpha.example"
 CLIENT = "client.approver@alpha.example"
 VIEWER = "client.viewer@alpha.example"
@@ -44,17 +42,6 @@ def alpha(session):
     world = build_account(session, "Alpha")
     session.commit()
     return world
-
-
-def translated(language: str, message: str) -> str:
-    text = Translations.load(str(ROOT / "translations"), [language]).gettext(message)
-    assert text != message, f"{message!r} is not translated into {language}"
-    return text
-
-
-def flashes(html: str) -> str:
-    match = re.search(r'class="flashes".*?</(?:ul|div|section)>', html, re.S)
-    return match.group(0) if match else ""
 
 
 def cr_form(**fields) -> dict:

@@ -10,13 +10,11 @@ import hashlib
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import docgen
 import pytest
 import sqlalchemy as sa
-from babel.support import Translations
 
 from portal.change_requests import service
 from portal.change_requests.service import ChangeRequestError, LineInput
@@ -36,8 +34,8 @@ from portal.models import (
 )
 from tests.docgen.reading import full_text, open_docx
 from tests.factories import build_account
+from tests.helpers import manager_of, translations
 
-ROOT = Path(__file__).resolve().parent.parent
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 APPROVER_NAME = "王小明"
 TITLE = {"en": "Payroll & benefits <Vietnam>", "zh": "越南薪资与福利"}
@@ -54,20 +52,16 @@ def alpha(session):
     return world
 
 
-def manager(world):
-    return world.user(Role.ACCOUNT_MANAGER)
-
-
 def approved(session, world, lines=None, *, contract=None, title=None):
     """A CR drafted, submitted and approved by the client with a typed name."""
     contract = contract or world["contract"]
     lines = lines or [LineInput(LineChange.ADD, {"en": "Payroll, Vietnam", "zh": "越南薪资"}, "payslip", Decimal(10),
                                 Decimal("8.50"))]
-    cr = service.create_draft(session, contract, manager(world), title=title or TITLE,
+    cr = service.create_draft(session, contract, manager_of(world), title=title or TITLE,
                               description={"en": "Ten more payslips a month."}, in_scope=False,
                               effective_date=date(2027, 1, 1), lines=lines)
     session.commit()
-    service.submit(session, cr, world.account, manager(world))
+    service.submit(session, cr, world.account, manager_of(world))
     session.commit()
     service.decide(session, cr, world.account, world.user(Role.CLIENT_APPROVER), version=cr.version,
                    decision=Decision.APPROVED, signature_name=APPROVER_NAME, ip="198.51.100.4")
@@ -76,7 +70,7 @@ def approved(session, world, lines=None, *, contract=None, title=None):
 
 
 def amend(session, world, cr, languages=("en",)) -> Document:
-    document = issue_amendment(session, cr, world.account, manager(world), list(languages))
+    document = issue_amendment(session, cr, world.account, manager_of(world), list(languages))
     session.commit()
     return document
 
@@ -132,7 +126,7 @@ def test_a_modified_line_shows_its_old_terms_and_a_removed_line_its_reduction(se
 
 def test_a_bilingual_amendment_has_both_languages_and_the_same_evidence(session, alpha):
     cr = approved(session, alpha)
-    zh = Translations.load(str(ROOT / "translations"), ["zh"])
+    zh = translations("zh")
     text = text_of(amend(session, alpha, cr, ("en", "zh")))
     for label in ("Contract amendment", "Approved by", "Version hash"):
         assert label in text and zh.gettext(label) in text and zh.gettext(label) != label
@@ -143,7 +137,7 @@ def test_a_bilingual_amendment_has_both_languages_and_the_same_evidence(session,
 def test_an_amendment_needs_the_clients_approval(session, alpha):
     pending = alpha["change_request"]
     with pytest.raises(DocumentError) as refused:
-        issue_amendment(session, pending, alpha.account, manager(alpha), ["en"])
+        issue_amendment(session, pending, alpha.account, manager_of(alpha), ["en"])
     session.rollback()
     assert refused.value.status == 409
     assert session.scalar(sa.select(Document).where(Document.change_request_id == pending.id)) is None
@@ -153,14 +147,14 @@ def test_an_amendment_needs_the_clients_approval(session, alpha):
 def test_an_amendment_only_in_the_accounts_languages(session, alpha, languages):
     cr = approved(session, alpha)
     with pytest.raises(DocumentError) as refused:
-        issue_amendment(session, cr, alpha.account, manager(alpha), languages)
+        issue_amendment(session, cr, alpha.account, manager_of(alpha), languages)
     session.rollback()
     assert (refused.value.status, refused.value.fields) == (422, {"languages": "not allowed"})
 
 
 def test_an_implemented_cr_still_gets_its_amendment(session, alpha):
     cr = approved(session, alpha)
-    service.implement(session, cr, manager(alpha))
+    service.implement(session, cr, manager_of(alpha))
     session.commit()
     assert cr.status is CRStatus.IMPLEMENTED
     assert cr.number in text_of(amend(session, alpha, cr))
@@ -240,7 +234,7 @@ def test_a_failed_issue_gives_its_number_back(session, alpha, monkeypatch):
 
     monkeypatch.setattr(docgen, "render", broken)
     with pytest.raises(ChangeRequestError) as refused:
-        issue_amendment(session, cr, alpha.account, manager(alpha), ["en"])
+        issue_amendment(session, cr, alpha.account, manager_of(alpha), ["en"])
     session.rollback()
     assert (refused.value.status, refused.value.fields) == (422, {"lines.0.unit": "unknown unit"})
     monkeypatch.setattr(docgen, "render", render)
@@ -259,7 +253,7 @@ def work_order(session, world, *, contract=None, languages=("en",), **overrides)
         "acceptance_criteria": [{"en": "Findings report accepted by the client."}],
         **overrides,
     }
-    document = documents.issue_work_order(session, world.account, contract or world["contract"], manager(world),
+    document = documents.issue_work_order(session, world.account, contract or world["contract"], manager_of(world),
                                           languages=list(languages), **fields)
     session.commit()
     return document
@@ -278,7 +272,7 @@ def test_a_work_order_renders_its_terms(session, alpha):
 
 def test_a_bilingual_work_order(session, alpha):
     text = text_of(work_order(session, alpha, languages=("en", "zh")))
-    zh = Translations.load(str(ROOT / "translations"), ["zh"])
+    zh = translations("zh")
     assert "年终薪资审计" in text and "审计日" in text and zh.gettext("Work order") in text
 
 

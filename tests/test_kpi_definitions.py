@@ -14,8 +14,7 @@ import sqlalchemy as sa
 
 from portal.models import AuditEvent, Kpi, KpiDirection, Role
 from tests.factories import build_account
-from tests.helpers import signed_in
-from tests.test_cr_pages import translated
+from tests.helpers import signed_in, translated
 
 AM = "account.manager@alpha.example"
 CLIENT = "client.approver@alpha.example"

@@ -7,11 +7,9 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from babel.support import Translations
 from flask import current_app
 
 from portal import notifications
@@ -32,9 +30,8 @@ from portal.security import _explicit_scope
 from portal.service_requests import service
 from tests.conftest import api_token, bearer
 from tests.factories import build_account
-from tests.helpers import signed_in
+from tests.helpers import signed_in, translations
 
-ROOT = Path(__file__).resolve().parent.parent
 CLIENT = "client.approver@alpha.example"
 AM = "account.manager@alpha.example"
 
@@ -191,10 +188,6 @@ def test_notifications_roll_back_with_the_change(session, alpha):
 # --- languages -------------------------------------------------------------------------
 
 
-def catalog(language: str) -> Translations:
-    return Translations.load(str(ROOT / "translations"), [language])
-
-
 @pytest.mark.parametrize("language", ["zh", "vi"])
 def test_each_message_is_in_the_recipients_language(session, alpha, language):
     client_user = alpha.user(Role.CLIENT_APPROVER)
@@ -210,7 +203,7 @@ def test_each_message_is_in_the_recipients_language(session, alpha, language):
     msgid = "Reply on request #%(id)d: %(subject)s"
     values = {"id": request.id, "subject": request.subject}
     english = msgid % values
-    translated = catalog(language).gettext(msgid)
+    translated = translations(language).gettext(msgid)
     if translated == msgid:
         pytest.skip(f"the {language} catalog does not translate {msgid!r} yet: only the language column is checked")
     assert to_client.subject == translated % values
@@ -230,7 +223,7 @@ def test_replies_through_the_pages_are_in_each_recipients_language(session, alph
     assert (replies[AM].language, replies[AM].subject) == ("en", f"Reply on request #{request.id}: Payroll run failed")
     assert replies[CLIENT].language == "zh"
     msgid = "Reply on request #%(id)d: %(subject)s"
-    translated = catalog("zh").gettext(msgid)
+    translated = translations("zh").gettext(msgid)
     if translated == msgid:
         pytest.skip("the zh catalog does not translate the reply subject yet")
     assert replies[CLIENT].subject == translated % {"id": request.id, "subject": "Payroll run failed"}

@@ -17,8 +17,7 @@ from portal.models import Document, Plan, PlanStatus, PlanType, ReviewDecision, 
 from portal.plans import service
 from tests.conftest import PASSWORD, csrf_token, screenshot
 from tests.factories import build_account
-from tests.helpers import latest, signed_in
-from tests.test_cr_pages import flashes, translated
+from tests.helpers import flashes, latest, signed_in, translated
 from tests.test_sessions import REMEMBER_COOKIE, only_cookie
 
 AM = "account.manager@alpha.example"

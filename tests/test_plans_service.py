@@ -272,13 +272,13 @@ def test_the_translation_gate_holds_the_plan_until_every_text_is_translated(sess
         ("budget.0.item", "zh", "missing"), ("budget.1.item", "zh", "missing"), ("risks.0.risk", "zh", "missing"),
         ("risks.0.mitigation", "zh", "missing"),
     }
-    service.edit(session, plan, alpha.account, alpha.user(Role.ACCOUNT_MANAGER), translated(jbp_content()))
+    service.edit(session, plan, alpha.account, alpha.user(Role.ACCOUNT_MANAGER), with_chinese(jbp_content()))
     assert service.gaps(plan, alpha.account) == []
     review(session, alpha, plan, Role.REGIONAL_REVIEWER, APPROVE)
     assert plan.status is PlanStatus.PENDING_SIGNOFF
 
 
-def translated(content: dict) -> dict:
+def with_chinese(content: dict) -> dict:
     """Every text of ``content`` with a Chinese translation."""
     content = json.loads(json.dumps(content))
     for ref in plan_content.texts(content):
@@ -290,10 +290,10 @@ def translated(content: dict) -> dict:
 
 def test_a_changed_english_text_makes_its_translation_stale(session, alpha):
     alpha.account.document_languages = ["en", "zh"]
-    plan = new_plan(session, alpha, content=translated(jbp_content()))
+    plan = new_plan(session, alpha, content=with_chinese(jbp_content()))
     assert service.gaps(plan, alpha.account) == []
     written = dict(plan.text_written_at["objectives.0"])
-    later = translated(jbp_content())
+    later = with_chinese(jbp_content())
     later["objectives"][0]["en"] = "Keep payroll accuracy at 99.8 % or better."
     later["risks"][0]["risk"]["zh"] = "迟交文件"  # a new translation of an unchanged English text
     service.edit(session, plan, alpha.account, alpha.user(Role.ACCOUNT_MANAGER), later)
@@ -308,7 +308,7 @@ def test_a_changed_english_text_makes_its_translation_stale(session, alpha):
 
 
 def test_a_removed_row_does_not_make_the_rows_after_it_look_new(session, alpha):
-    before = translated(jbp_content(objectives=[{"en": "First"}, {"en": "Second"}]))
+    before = with_chinese(jbp_content(objectives=[{"en": "First"}, {"en": "Second"}]))
     times = plan_content.written_times({}, {}, before, utcnow() - timedelta(days=2))
     after = json.loads(json.dumps(before))
     after["objectives"] = after["objectives"][1:]

@@ -9,13 +9,11 @@ from __future__ import annotations
 import io
 import re
 from datetime import timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 from babel.dates import format_datetime
-from babel.support import Translations
 
 from portal.files import MAX_FILE_BYTES, MAX_FILES
 from portal.models import (
@@ -37,10 +35,9 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.service_requests import service
 from tests.factories import build_account
-from tests.helpers import latest, signed_in
+from tests.helpers import count, latest, signed_in, translations
 from tests.test_files import PDF_BYTES, PNG_1X1, WINDOWS_EXE
 
-ROOT = Path(__file__).resolve().parent.parent
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CLIENT = "client.approver@alpha.example"
 VIEWER = "client.viewer@alpha.example"
@@ -69,10 +66,6 @@ def raise_request(session, world, *, now=None, priority=Priority.NORMAL, categor
                                      now=now)
     session.commit()
     return request
-
-
-def count(session, model) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
 def status_of(session, request_id: int) -> RequestStatus:
@@ -448,10 +441,6 @@ def test_csat_is_for_the_firms_handlers(alpha, new_browser, email):
 # --- languages -------------------------------------------------------------------------
 
 
-def catalog(language: str) -> Translations:
-    return Translations.load(str(ROOT / "translations"), [language])
-
-
 @pytest.mark.parametrize(("language", "html_lang"), [("zh", "zh-Hans"), ("vi", "vi")])
 def test_list_and_detail_pages_render_in_the_clients_language(session, alpha, new_browser, language, html_lang):
     client_user = alpha.user(Role.CLIENT_APPROVER)
@@ -464,7 +453,7 @@ def test_list_and_detail_pages_render_in_the_clients_language(session, alpha, ne
     resolved = raise_request(session, alpha, subject="Done")
     service.change_status(session, resolved, alpha.account, manager, RequestStatus.RESOLVED)
     session.commit()
-    translations = catalog(language)
+    messages = translations(language)
 
     browser = signed_in(new_browser, CLIENT)
     for url, strings in [
@@ -478,4 +467,4 @@ def test_list_and_detail_pages_render_in_the_clients_language(session, alpha, ne
         assert response.status_code == 200, url
         assert f'<html lang="{html_lang}"' in response.text, url
         for msgid in strings:
-            assert translations.gettext(msgid) in response.text, (url, msgid)
+            assert messages.gettext(msgid) in response.text, (url, msgid)

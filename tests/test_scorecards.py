@@ -12,11 +12,9 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from babel.support import Translations
 
 from portal.kpis import service
 from portal.models import (
@@ -29,9 +27,8 @@ from portal.models import (
     ScorecardAcknowledgement,
 )
 from tests.factories import build_account
-from tests.helpers import latest, signed_in
+from tests.helpers import latest, signed_in, translations
 
-ROOT = Path(__file__).resolve().parent.parent
 CLIENT = "client.approver@alpha.example"
 VIEWER = "client.viewer@alpha.example"
 AM = "account.manager@alpha.example"
@@ -335,7 +332,7 @@ def test_a_bad_period_on_the_page_is_not_found(alpha, new_browser):
 def test_the_scorecard_page_in_chinese_and_vietnamese(session, june, new_browser, language, html_lang):
     june.user(Role.CLIENT_APPROVER).language = language
     session.commit()
-    catalog = Translations.load(str(ROOT / "translations"), [language])
+    catalog = translations(language)
     page = signed_in(new_browser, CLIENT).get(f"/scorecards/{june.account.id}?period=2026-06")
     assert page.status_code == 200 and f'<html lang="{html_lang}"' in page.text
     for msgid in ("Scorecard", "Overall attainment", "Change from last month", "Green", "Red", "Below the bar",
