@@ -185,6 +185,48 @@ def runner(app):
     return app.test_cli_runner()
 
 
+# --- accounts ----------------------------------------------------------------------
+# factories imports PASSWORD from here, so these fixtures import factories when they run.
+
+
+@pytest.fixture
+def alpha(session):
+    """Account Alpha from ``factories.build_account``: a user of every role (the firm's
+    assigned to Alpha only) and one row of every account-owned model, committed."""
+    from tests.factories import build_account
+
+    world = build_account(session, "Alpha")
+    session.commit()
+    return world
+
+
+@pytest.fixture
+def bravo(session):
+    """Account Bravo, built as Alpha is: the other client, none of whose rows Alpha's
+    users may see."""
+    from tests.factories import build_account
+
+    world = build_account(session, "Bravo")
+    session.commit()
+    return world
+
+
+@pytest.fixture
+def worlds(alpha, bravo):
+    """``(alpha, bravo)``, Alpha built first: for tests that hold one account against the other."""
+    return alpha, bravo
+
+
+@pytest.fixture
+def admin(session):
+    """The firm's administrator (admin@firm.example), who sees every account."""
+    from tests.factories import build_admin
+
+    user = build_admin(session)
+    session.commit()
+    return user
+
+
 # --- signing in --------------------------------------------------------------------
 
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')

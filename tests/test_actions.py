@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from portal.actions import service
 from portal.models import ActionComment, ActionItem, ActionSource, ActionStatus, OwnerSide, Role
-from tests.factories import build_account, build_admin
+from tests.factories import build_account
 from tests.helpers import latest, signed_in
 
 CLIENT = "client.approver@alpha.example"
@@ -32,11 +32,10 @@ FIELDS = {"id", "account_id", "title", "description", "owner_side", "owner_name"
 
 
 @pytest.fixture
-def alpha(session):
-    world = build_account(session, "Alpha")
-    world.objects["admin"] = build_admin(session)
-    session.commit()
-    return world
+def alpha(alpha, admin):
+    """Alpha, with the firm's admin as ``alpha["admin"]``."""
+    alpha.objects["admin"] = admin
+    return alpha
 
 
 def today_of(world) -> date:

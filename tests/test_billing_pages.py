@@ -47,13 +47,6 @@ INVOICE_LINK = re.compile(r'<a href="/invoices/(\d+)">([^<]+)</a>')
 NEXT_LINK = re.compile(r'<a href="([^"]+)" rel="next">')
 
 
-@pytest.fixture
-def alpha(session):
-    world = build_account(session, "Alpha")
-    session.commit()
-    return world
-
-
 def today_of(world) -> date:
     return service.local_today(world.account)
 

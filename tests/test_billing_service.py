@@ -34,14 +34,13 @@ UTC = timezone.utc
 
 
 @pytest.fixture
-def alpha(session):
-    """Account Alpha with the factory's invoice paid, so that only this module's
-    invoices are open (the factory's invoice and credit note are issued today, after
-    every fixed date used here)."""
-    world = build_account(session, "Alpha")
-    world["invoice"].status, world["invoice"].paid_on = InvoiceStatus.PAID, world["invoice"].issue_date
+def alpha(alpha, session):
+    """Alpha with the factory's invoice paid, so that only this module's invoices are
+    open (the factory's invoice and credit note are issued today, after every fixed
+    date used here)."""
+    alpha["invoice"].status, alpha["invoice"].paid_on = InvoiceStatus.PAID, alpha["invoice"].issue_date
     session.flush()
-    return world
+    return alpha
 
 
 def add_invoice(session, world, number: str, *, issued: date, due: date | None = None, total: str = "1000.00",

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from portal.change_requests import service
 from portal.models import ChangeRequest, CRStatus, Decision, Document, DocumentKind, IdempotencyKey, Role
-from tests.factories import build_account, build_admin, make_user
+from tests.factories import build_account, make_user
 from tests.helpers import assert_error, latest, post
 
 AM = "account.manager@alpha.example"
@@ -34,17 +34,10 @@ ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
 @pytest.fixture
-def worlds(session):
-    alpha = build_account(session, "Alpha")
-    bravo = build_account(session, "Bravo")
-    build_admin(session)
-    session.commit()
-    return alpha, bravo
-
-
-@pytest.fixture
-def alpha(worlds):
-    return worlds[0]
+def alpha(alpha, bravo, admin):
+    """Alpha, with Bravo and the firm's admin beside it in every test: no answer may
+    include Bravo's rows, and the admin may approve internally."""
+    return alpha
 
 
 def new_cr(account_id: int, **overrides) -> dict:

@@ -25,7 +25,7 @@ from portal.documents.service import issue_amendment
 from portal.models import Approval, ApprovalStage, ChangeRequest, CRStatus, Decision, Document, LineChange, Role
 from tests.conftest import PASSWORD, screenshot
 from tests.docgen.reading import full_text, open_docx
-from tests.factories import build_account, build_admin, make_user
+from tests.factories import build_admin, make_user
 from tests.helpers import latest, signed_in, translated
 from tests.test_sessions import REMEMBER_COOKIE, only_cookie
 
@@ -35,13 +35,6 @@ VIEWER = "client.viewer@alpha.example"
 APPROVER_NAME = "Client.Approver"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 EFFECTIVE = date.today() + timedelta(days=30)
-
-
-@pytest.fixture
-def alpha(session):
-    world = build_account(session, "Alpha")
-    session.commit()
-    return world
 
 
 def cr_form(**fields) -> dict:

@@ -54,17 +54,16 @@ EFFECTIVE = date.today() + timedelta(days=30)
 
 
 @pytest.fixture
-def alpha(session):
-    """Account Alpha with a second, large contract line and an approver with a full name."""
-    world = build_account(session, "Alpha")
-    big = ScopeLine(account_id=world.account.id, contract=world["contract"], position=1,
+def alpha(alpha, session):
+    """Alpha with a second, large contract line and an approver with a full name."""
+    big = ScopeLine(account_id=alpha.account.id, contract=alpha["contract"], position=1,
                     service={"en": "Accounts payable"}, unit="document", quantity=Decimal(1000),
                     unit_price=Decimal("100.00"))
     session.add(big)
-    world.objects["big_line"] = big
-    world.user(Role.CLIENT_APPROVER).name = APPROVER_NAME
+    alpha.objects["big_line"] = big
+    alpha.user(Role.CLIENT_APPROVER).name = APPROVER_NAME
     session.commit()
-    return world
+    return alpha
 
 
 @pytest.fixture

@@ -33,7 +33,6 @@ from portal.models import (
     ScopeLine,
 )
 from tests.docgen.reading import full_text, open_docx
-from tests.factories import build_account
 from tests.helpers import manager_of, translations
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -42,14 +41,13 @@ TITLE = {"en": "Payroll & benefits <Vietnam>", "zh": "越南薪资与福利"}
 
 
 @pytest.fixture
-def alpha(session):
-    """Account Alpha in Shanghai, documents in English and Chinese, a Chinese approver."""
-    world = build_account(session, "Alpha")
-    world.account.timezone = "Asia/Shanghai"
-    world.account.document_languages = ["en", "zh"]
-    world.user(Role.CLIENT_APPROVER).name = APPROVER_NAME
+def alpha(alpha, session):
+    """Alpha in Shanghai, documents in English and Chinese, a Chinese approver."""
+    alpha.account.timezone = "Asia/Shanghai"
+    alpha.account.document_languages = ["en", "zh"]
+    alpha.user(Role.CLIENT_APPROVER).name = APPROVER_NAME
     session.commit()
-    return world
+    return alpha
 
 
 def approved(session, world, lines=None, *, contract=None, title=None):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from portal.models import Contract, CreditNote, Invoice, InvoiceLine, InvoiceStatus
 from tests.conftest import ROOT
-from tests.factories import build_account, build_admin, make_account
+from tests.factories import build_admin, make_account
 from tests.helpers import latest
 
 COLUMNS = ["kind", "number", "account", "contract", "service_location", "period_start", "period_end", "issue_date",
@@ -59,15 +59,14 @@ GOOD_ROWS = [
 
 
 @pytest.fixture
-def worlds(session):
-    alpha = build_account(session, "Alpha")
-    bravo = build_account(session, "Bravo")
+def worlds(worlds, session):
+    """Alpha and Bravo, and an Account Gamma in Vietnam with a VND contract and no users."""
     gamma = make_account(session, "Account Gamma", country="VN")
     session.add(Contract(account_id=gamma.id, number="MSA-Gamma-001", title={"en": "Services for Gamma"},
                          start_date=TODAY - timedelta(days=365), end_date=TODAY + timedelta(days=365), currency="VND",
                          annual_value=Decimal("1200000000")))
     session.commit()
-    return alpha, bravo
+    return worlds
 
 
 def write_csv(tmp_path: Path, rows: list[dict], name: str = "invoices.csv") -> str:

@@ -27,16 +27,9 @@ FIELDS = {"id", "account_id", "contract_id", "number", "service_location", "peri
 
 
 @pytest.fixture
-def worlds(session):
-    alpha = build_account(session, "Alpha")
-    bravo = build_account(session, "Bravo")
-    session.commit()
-    return alpha, bravo
-
-
-@pytest.fixture
-def alpha(worlds):
-    return worlds[0]
+def alpha(alpha, bravo):
+    """Alpha, with Bravo beside it in every test: no answer may include Bravo's rows."""
+    return alpha
 
 
 def add_invoice(session, world, number: str, *, days_ago: int = 0, due_in: int = 30, total: str = "1000.00",

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from portal.kpis.service import previous_month, scorecard
 from portal.models import Account, KpiMeasurement
 from tests.conftest import ROOT
-from tests.factories import build_account
 
 COLUMNS = ["account", "kpi", "month", "actual", "comment"]
 THIS_MONTH = date.today().replace(day=1)
@@ -36,13 +35,6 @@ GOOD_ROWS = [
     row(month=THIS_MONTH, actual="97.1234", comment="Two late payslips, Leeds: see request SR-12"),
     row("Account Bravo", actual="100", comment="Đúng hạn, 按时"),
 ]
-
-
-@pytest.fixture
-def worlds(session):
-    alpha, bravo = build_account(session, "Alpha"), build_account(session, "Bravo")
-    session.commit()
-    return alpha, bravo
 
 
 def write_csv(tmp_path: Path, rows: list[dict], name: str = "kpis.csv") -> str:

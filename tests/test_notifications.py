@@ -29,7 +29,6 @@ from portal.notifications import BACKOFF, MAX_ATTEMPTS, send_due
 from portal.security import _explicit_scope
 from portal.service_requests import service
 from tests.conftest import api_token, bearer
-from tests.factories import build_account
 from tests.helpers import signed_in, translations
 
 CLIENT = "client.approver@alpha.example"
@@ -51,14 +50,14 @@ class RecordingTransport:
 
 
 @pytest.fixture
-def alpha(session):
-    world = build_account(session, "Alpha")
-    world.account.timezone, world.account.country = "Asia/Shanghai", "CN"
-    session.add(EscalationContact(account_id=world.account.id, level=2, name="Level Two", email="l2@alpha.example"))
+def alpha(alpha, session):
+    """Alpha in Shanghai with a second escalation level, and an empty outbox."""
+    alpha.account.timezone, alpha.account.country = "Asia/Shanghai", "CN"
+    session.add(EscalationContact(account_id=alpha.account.id, level=2, name="Level Two", email="l2@alpha.example"))
     # Start from an empty outbox: building the account (its change request) queues mail too.
     session.execute(sa.delete(Notification))
     session.commit()
-    return world
+    return alpha
 
 
 @pytest.fixture

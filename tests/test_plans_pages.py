@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from portal.models import Document, Plan, PlanStatus, PlanType, ReviewDecision, Role
 from portal.plans import service
 from tests.conftest import PASSWORD, csrf_token, screenshot
-from tests.factories import build_account
 from tests.helpers import flashes, latest, signed_in, translated
 from tests.test_sessions import REMEMBER_COOKIE, only_cookie
 
@@ -28,11 +27,11 @@ APPROVER_NAME = "Client.Approver"
 
 
 @pytest.fixture
-def alpha(session):
-    world = build_account(session, "Alpha")
-    world.account.document_languages = ["en", "zh"]
+def alpha(alpha, session):
+    """Alpha, its documents in English and Chinese."""
+    alpha.account.document_languages = ["en", "zh"]
     session.commit()
-    return world
+    return alpha
 
 
 def plan_content(**overrides) -> dict:

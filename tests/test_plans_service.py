@@ -32,13 +32,6 @@ APPROVE, CHANGES, COMMENT = ReviewDecision.APPROVE, ReviewDecision.REQUEST_CHANG
 APPROVER_NAME = "Client.Approver"
 
 
-@pytest.fixture
-def alpha(session):
-    world = build_account(session, "Alpha")
-    session.commit()
-    return world
-
-
 def jbp_content(**overrides) -> dict:
     return {
         "objectives": [{"en": "Keep payroll accuracy at 99.5 % or better."}],

@@ -21,7 +21,6 @@ from portal.models import (
     ServiceRequest,
 )
 from portal.service_requests import service
-from tests.factories import build_account
 from tests.helpers import assert_error, latest
 
 CLIENT = "client.approver@alpha.example"
@@ -36,16 +35,9 @@ NEW_REQUEST = {"category": "scope", "subject": "Does the MSA cover Vietnam?", "d
 
 
 @pytest.fixture
-def worlds(session):
-    alpha = build_account(session, "Alpha")
-    bravo = build_account(session, "Bravo")
-    session.commit()
-    return alpha, bravo
-
-
-@pytest.fixture
-def alpha(worlds):
-    return worlds[0]
+def alpha(alpha, bravo):
+    """Alpha, with Bravo beside it in every test: no answer may include Bravo's rows."""
+    return alpha
 
 
 def raise_request(session, world, **kwargs) -> ServiceRequest:

@@ -48,15 +48,14 @@ REQUEST_LINK = re.compile(r'href="/requests/(\d+)"')
 
 
 @pytest.fixture
-def alpha(session):
-    """Account Alpha in Shanghai; its users work in Shanghai time too."""
-    world = build_account(session, "Alpha")
-    world.account.timezone, world.account.country = "Asia/Shanghai", "CN"
-    for user in world.users.values():
+def alpha(alpha, session):
+    """Alpha in Shanghai with a second escalation level; its users work in Shanghai time too."""
+    alpha.account.timezone, alpha.account.country = "Asia/Shanghai", "CN"
+    for user in alpha.users.values():
         user.timezone = "Asia/Shanghai"
-    session.add(EscalationContact(account_id=world.account.id, level=2, name="Level Two", email="l2@alpha.example"))
+    session.add(EscalationContact(account_id=alpha.account.id, level=2, name="Level Two", email="l2@alpha.example"))
     session.commit()
-    return world
+    return alpha
 
 
 def raise_request(session, world, *, now=None, priority=Priority.NORMAL, category=RequestCategory.SERVICE,

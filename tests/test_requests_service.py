@@ -45,16 +45,15 @@ FRIDAY_EVENING = cst(2026, 3, 13, 17, 30)
 
 
 @pytest.fixture
-def alpha(session):
-    """Account Alpha in Shanghai with a three-level escalation matrix."""
-    world = build_account(session, "Alpha")
-    world.account.timezone, world.account.country = "Asia/Shanghai", "CN"
+def alpha(alpha, session):
+    """Alpha in Shanghai with a three-level escalation matrix."""
+    alpha.account.timezone, alpha.account.country = "Asia/Shanghai", "CN"
     session.add_all([
-        EscalationContact(account_id=world.account.id, level=2, name="Level Two", email="l2@alpha.example"),
-        EscalationContact(account_id=world.account.id, level=3, name="Level Three", email="l3@alpha.example"),
+        EscalationContact(account_id=alpha.account.id, level=2, name="Level Two", email="l2@alpha.example"),
+        EscalationContact(account_id=alpha.account.id, level=3, name="Level Three", email="l3@alpha.example"),
     ])
     session.commit()
-    return world
+    return alpha
 
 
 def raise_request(session, world, *, priority=Priority.NORMAL, now=FRIDAY_EVENING, by=None,

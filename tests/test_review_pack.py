@@ -36,7 +36,7 @@ from portal.models import (
 )
 from portal.service_requests import service as requests
 from tests.docgen.reading import full_text, open_docx
-from tests.factories import build_account, build_admin
+from tests.factories import build_account
 from tests.helpers import signed_in
 
 AM = "account.manager@alpha.example"
@@ -45,12 +45,12 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @pytest.fixture
-def month(session):
+def month(alpha, admin, session):
     """Account Alpha's month: OTP amber (98.5 of 99), TAT red, ACC green; two requests
     opened and one resolved; the factory's CR approved; a paid invoice issued and an
-    older one overdue."""
-    world = build_account(session, "Alpha")
-    world.objects["admin"] = build_admin(session)
+    older one overdue; the firm's admin as ``month["admin"]``."""
+    world = alpha
+    world.objects["admin"] = admin
     account, contract = world.account, world["contract"]
     today = local_today(account)
     period = today.replace(day=1)

@@ -115,17 +115,17 @@ def test_a_period_is_yyyy_mm(raw, period):
 
 
 @pytest.fixture
-def alpha(session):
-    """OTP (higher is better, 99, weight 1) and TAT (lower is better, 2 days, weight 2)."""
-    world = build_account(session, "Alpha")
-    tat = Kpi(account_id=world.account.id, contract_id=world["contract"].id, position=1, code="TAT",
+def alpha(alpha, session):
+    """Alpha with two KPIs: OTP (higher is better, 99, weight 1) and TAT (lower is
+    better, 2 days, weight 2)."""
+    tat = Kpi(account_id=alpha.account.id, contract_id=alpha["contract"].id, position=1, code="TAT",
               name={"en": "Turnaround time", "zh": "周转时间", "vi": "Thời gian xử lý"}, unit="day",
               target=Decimal(2), direction=LOWER, weight=Decimal(2))
     session.add(tat)
     session.flush()
-    world.objects["tat"] = tat
+    alpha.objects["tat"] = tat
     session.commit()
-    return world
+    return alpha
 
 
 def measure(session, world, code: str, period: date, actual: str, comment: str = "") -> None:
