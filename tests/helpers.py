@@ -7,6 +7,7 @@ functions a test calls itself, kept here once rather than copied into each modul
 
 from __future__ import annotations
 
+import csv
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,3 +104,22 @@ def flashes(html: str) -> str:
     """The page's flashed messages, or "" where it has none."""
     match = re.search(r'class="flashes".*?</(?:ul|div|section)>', html, re.S)
     return match.group(0) if match else ""
+
+
+# --- importing files -------------------------------------------------------------------
+
+
+def write_csv(tmp_path: Path, rows: list[dict], *, columns: list[str], name: str) -> str:
+    """Write ``rows`` under ``columns`` to ``tmp_path / name`` as Excel saves a CSV (UTF-8
+    with a BOM); return the path for the import command."""
+    path = tmp_path / name
+    with path.open("w", newline="", encoding="utf-8-sig") as file:
+        writer = csv.DictWriter(file, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return str(path)
+
+
+def import_file(runner, path: str, *, kind: str):
+    """Run the command ``import KIND PATH`` (``kind``: invoices or kpis); return its result."""
+    return runner.invoke(args=["import", kind, path])

@@ -5,15 +5,15 @@ each problem named by line and column, credit notes, and the API's roles, scopin
 
 from __future__ import annotations
 
-import csv
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
 
 from portal.models import Contract, CreditNote, Invoice, InvoiceLine, InvoiceStatus
+from tests import helpers
 from tests.conftest import ROOT
 from tests.factories import build_admin, make_account
 from tests.helpers import latest
@@ -69,17 +69,9 @@ def worlds(worlds, session):
     return worlds
 
 
-def write_csv(tmp_path: Path, rows: list[dict], name: str = "invoices.csv") -> str:
-    path = tmp_path / name
-    with path.open("w", newline="", encoding="utf-8-sig") as file:  # as Excel saves it: with a BOM
-        writer = csv.DictWriter(file, COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return str(path)
-
-
-def import_file(runner, path: str):
-    return runner.invoke(args=["import", "invoices", path])
+# The shared CSV writer and import command, for this module's columns and command.
+write_csv = partial(helpers.write_csv, columns=COLUMNS, name="invoices.csv")
+import_file = partial(helpers.import_file, kind="invoices")
 
 
 def invoice(session, number: str) -> Invoice:

@@ -8,13 +8,14 @@ import csv
 import unicodedata
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
 
 from portal.kpis.service import previous_month, scorecard
 from portal.models import Account, KpiMeasurement
+from tests import helpers
 from tests.conftest import ROOT
 
 COLUMNS = ["account", "kpi", "month", "actual", "comment"]
@@ -37,17 +38,9 @@ GOOD_ROWS = [
 ]
 
 
-def write_csv(tmp_path: Path, rows: list[dict], name: str = "kpis.csv") -> str:
-    path = tmp_path / name
-    with path.open("w", newline="", encoding="utf-8-sig") as file:  # as Excel saves it: with a BOM
-        writer = csv.DictWriter(file, COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return str(path)
-
-
-def import_file(runner, path: str):
-    return runner.invoke(args=["import", "kpis", path])
+# The shared CSV writer and import command, for this module's columns and command.
+write_csv = partial(helpers.write_csv, columns=COLUMNS, name="kpis.csv")
+import_file = partial(helpers.import_file, kind="kpis")
 
 
 def actuals(session) -> dict[tuple[str, str, date], tuple[Decimal, str]]:
