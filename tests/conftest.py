@@ -30,6 +30,7 @@ REQUIRE_ALL = os.environ.get("PORTAL_REQUIRE_ALL") == "1"  # CI: a skipped brows
 
 FAST_HASHING = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024, "ARGON2_PARALLELISM": 1}
 PASSWORD = "correct horse battery staple"
+USER_EMAIL = "approver@alpha.example"  # the ``user`` fixture's
 
 
 def pytest_report_header(config):
@@ -215,6 +216,19 @@ def bravo(session):
 def worlds(alpha, bravo):
     """``(alpha, bravo)``, Alpha built first: for tests that hold one account against the other."""
     return alpha, bravo
+
+
+@pytest.fixture
+def user(session):
+    """A client approver (``USER_EMAIL``, password ``PASSWORD``) of an Account Alpha that
+    holds nothing else, for the tests of signing in; the fixture's value is the email."""
+    from portal.models import Role
+    from tests.factories import make_account, make_user
+
+    account = make_account(session, "Account Alpha")
+    make_user(session, USER_EMAIL, Role.CLIENT_APPROVER, account)
+    session.commit()
+    return USER_EMAIL
 
 
 @pytest.fixture

@@ -12,21 +12,12 @@ import sqlalchemy as sa
 from portal import create_app
 from portal.config import ConfigError
 from portal.extensions import db
-from portal.models import ApiToken, Role, User, UserSession
+from portal.models import ApiToken, User, UserSession
 from portal.models.user import hash_token
 from tests.conftest import FAST_HASHING, PASSWORD, Browser, api_token, bearer, csrf_token
-from tests.factories import build_admin, make_account, make_user
+from tests.factories import build_admin
 
-EMAIL = "approver@alpha.example"
 SESSION_COOKIE, REMEMBER_COOKIE = "portal_session", "portal_remember"
-
-
-@pytest.fixture
-def user(session):
-    account = make_account(session, "Account Alpha")
-    make_user(session, EMAIL, Role.CLIENT_APPROVER, account)
-    session.commit()
-    return EMAIL
 
 
 def is_signed_in(browser: Browser) -> bool:
