@@ -61,6 +61,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.plans.service import submit_for_review
+from portal.service_requests.service import create_request
 from tests.conftest import PASSWORD
 
 
@@ -196,3 +197,14 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
 
 def build_admin(session: Session) -> User:
     return make_user(session, "admin@firm.example", Role.ADMIN)
+
+
+def raise_request(session: Session, world: AccountWorld, *, by: User | None = None,
+                  category: RequestCategory = RequestCategory.SERVICE, subject: str = "Payroll run failed",
+                  priority: Priority = Priority.NORMAL, **kwargs) -> ServiceRequest:
+    """A service request raised, and committed, by ``world``'s client approver (or ``by``);
+    ``kwargs`` as ``create_request`` takes them (``now``, ``files``, ``invoice_id``)."""
+    request = create_request(session, world.account, by or world.user(Role.CLIENT_APPROVER), category=category,
+                             subject=subject, description="March payroll did not run.", priority=priority, **kwargs)
+    session.commit()
+    return request

@@ -29,6 +29,7 @@ from portal.notifications import BACKOFF, MAX_ATTEMPTS, send_due
 from portal.security import _explicit_scope
 from portal.service_requests import service
 from tests.conftest import api_token, bearer
+from tests.factories import raise_request
 from tests.helpers import signed_in, translations
 
 CLIENT = "client.approver@alpha.example"
@@ -67,14 +68,6 @@ def transport(session):
     current_app.extensions["portal_mail_transport"] = fake
     yield fake
     current_app.extensions.pop("portal_mail_transport", None)
-
-
-def raise_request(session, world, **kwargs):
-    request = service.create_request(session, world.account, world.user(Role.CLIENT_APPROVER),
-                                     category=RequestCategory.SERVICE, subject="Payroll run failed",
-                                     description="March payroll did not run.", priority=Priority.NORMAL, **kwargs)
-    session.commit()
-    return request
 
 
 def rows_after(session, last_id: int) -> list[Notification]:

@@ -13,14 +13,13 @@ from portal.models import (
     ActionItem,
     Feedback,
     Notification,
-    Priority,
-    RequestCategory,
     RequestComment,
     RequestStatus,
     Role,
     ServiceRequest,
 )
 from portal.service_requests import service
+from tests.factories import raise_request
 from tests.helpers import assert_error, latest
 
 CLIENT = "client.approver@alpha.example"
@@ -38,14 +37,6 @@ NEW_REQUEST = {"category": "scope", "subject": "Does the MSA cover Vietnam?", "d
 def alpha(alpha, bravo):
     """Alpha, with Bravo beside it in every test: no answer may include Bravo's rows."""
     return alpha
-
-
-def raise_request(session, world, **kwargs) -> ServiceRequest:
-    request = service.create_request(session, world.account, world.user(Role.CLIENT_APPROVER),
-                                     category=RequestCategory.SERVICE, subject="Payroll run failed",
-                                     description="March payroll did not run.", priority=Priority.NORMAL, **kwargs)
-    session.commit()
-    return request
 
 
 def resolve(session, world, request):

@@ -34,7 +34,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.service_requests import service
-from tests.factories import build_account
+from tests.factories import build_account, raise_request
 from tests.helpers import count, latest, signed_in, translations
 from tests.test_files import PDF_BYTES, PNG_1X1, WINDOWS_EXE
 
@@ -56,15 +56,6 @@ def alpha(alpha, session):
     session.add(EscalationContact(account_id=alpha.account.id, level=2, name="Level Two", email="l2@alpha.example"))
     session.commit()
     return alpha
-
-
-def raise_request(session, world, *, now=None, priority=Priority.NORMAL, category=RequestCategory.SERVICE,
-                  subject="Payroll run failed", by=None):
-    request = service.create_request(session, world.account, by or world.user(Role.CLIENT_APPROVER), category=category,
-                                     subject=subject, description="March payroll did not run.", priority=priority,
-                                     now=now)
-    session.commit()
-    return request
 
 
 def status_of(session, request_id: int) -> RequestStatus:

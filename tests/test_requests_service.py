@@ -9,6 +9,7 @@ below can be checked by hand against a calendar (business day 09:00-18:00)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,6 +32,7 @@ from portal.models import (
 )
 from portal.service_requests import service
 from portal.service_requests.service import RequestError
+from tests import factories
 from tests.factories import build_account, build_admin
 from tests.helpers import approver_of, manager_of, notifications, utc
 
@@ -42,6 +44,7 @@ def cst(*fields: int) -> datetime:
 
 
 FRIDAY_EVENING = cst(2026, 3, 13, 17, 30)
+raise_request = partial(factories.raise_request, now=FRIDAY_EVENING)  # unless a test says when
 
 
 @pytest.fixture
@@ -54,16 +57,6 @@ def alpha(alpha, session):
     ])
     session.commit()
     return alpha
-
-
-def raise_request(session, world, *, priority=Priority.NORMAL, now=FRIDAY_EVENING, by=None,
-                  category=RequestCategory.SERVICE, subject="Payroll run failed"):
-    request = service.create_request(
-        session, world.account, by or approver_of(world), category=category, subject=subject,
-        description="March payroll did not run.", priority=priority, now=now,
-    )
-    session.commit()
-    return request
 
 
 def escalations_of(session, request) -> list[Escalation]:
