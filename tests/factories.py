@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from portal.admin.service import assign, create_user
+from portal.billing.service import local_today
 from portal.change_requests.service import new_change_request, submit
 from portal.models import (
     Account,
@@ -36,6 +37,7 @@ from portal.models import (
     Feedback,
     Invoice,
     InvoiceLine,
+    InvoiceStatus,
     Kpi,
     KpiDirection,
     KpiComment,
@@ -208,3 +210,37 @@ def raise_request(session: Session, world: AccountWorld, *, by: User | None = No
                              subject=subject, description="March payroll did not run.", priority=priority, **kwargs)
     session.commit()
     return request
+
+
+def add_invoice(session: Session, world: AccountWorld, number: str, *, issued: date | None = None, days_ago: int = 0,
+                due: date | None = None, due_in: int = 30, total: str = "1000.00", subtotal: str | None = None,
+                currency: str = "USD", status: InvoiceStatus = InvoiceStatus.ISSUED, paid_on: date | None = None,
+                location: str = "GB", po: str | None = None, period: date | None = None,
+                lines: int | list[tuple[str, int, str]] = (), credit: str | None = None) -> Invoice:
+    """An invoice on ``world``'s contract, flushed. Issued on ``issued``, else ``days_ago``
+    days before the account's today; due ``due``, else ``due_in`` days later; ``total``
+    of which ``subtotal`` is net (no tax by default); a paid one paid on its issue day
+    unless ``paid_on``; for the four weeks from ``period`` (default the first of the issue
+    month). ``lines``: (description, quantity, unit price) each, or a number of equal
+    lines "Line N of NUMBER" of quantity 1. ``credit``: the amount of a credit note on it."""
+    issued = issued or local_today(world.account) - timedelta(days=days_ago)
+    period = period or issued.replace(day=1)
+    net = Decimal(subtotal) if subtotal is not None else Decimal(total)
+    invoice = Invoice(account_id=world.account.id, number=number, contract_id=world["contract"].id,
+                      service_location=location, period_start=period, period_end=period + timedelta(days=27),
+                      issue_date=issued, due_date=due or issued + timedelta(days=due_in), currency=currency,
+                      subtotal=net, tax=Decimal(total) - net, total=Decimal(total), po_number=po, status=status,
+                      paid_on=paid_on or (issued if status is InvoiceStatus.PAID else None))
+    session.add(invoice)
+    session.flush()
+    if isinstance(lines, int):
+        lines = [(f"Line {n} of {number}", 1, Decimal(total) / lines) for n in range(lines)]
+    for position, (description, quantity, unit_price) in enumerate(lines):
+        session.add(InvoiceLine(account_id=world.account.id, invoice_id=invoice.id, position=position,
+                                description=description, quantity=Decimal(quantity), unit_price=Decimal(unit_price),
+                                amount=Decimal(quantity) * Decimal(unit_price)))
+    if credit:
+        session.add(CreditNote(account_id=world.account.id, number=f"CN-{number}", invoice_id=invoice.id,
+                               issue_date=issued, currency=currency, amount=Decimal(credit), reason="Correction"))
+    session.flush()
+    return invoice

@@ -15,6 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from babel.support import Translations
 
+from portal.billing.service import local_today
 from portal.models import Notification, Role
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
@@ -123,3 +124,8 @@ def write_csv(tmp_path: Path, rows: list[dict], *, columns: list[str], name: str
 def import_file(runner, path: str, *, kind: str):
     """Run the command ``import KIND PATH`` (``kind``: invoices or kpis); return its result."""
     return runner.invoke(args=["import", kind, path])
+
+
+def today_of(world):
+    """The date in ``world``'s account's time zone, as the portal counts days."""
+    return local_today(world.account)

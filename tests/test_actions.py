@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from portal.actions import service
 from portal.models import ActionComment, ActionItem, ActionSource, ActionStatus, OwnerSide, Role
 from tests.factories import build_account
-from tests.helpers import latest, signed_in
+from tests.helpers import latest, signed_in, today_of
 
 CLIENT = "client.approver@alpha.example"
 VIEWER = "client.viewer@alpha.example"
@@ -36,10 +36,6 @@ def alpha(alpha, admin):
     """Alpha, with the firm's admin as ``alpha["admin"]``."""
     alpha.objects["admin"] = admin
     return alpha
-
-
-def today_of(world) -> date:
-    return service.local_day(world.account)
 
 
 def add_item(session, world, title: str, *, raised: date, due: date, status=ActionStatus.OPEN,

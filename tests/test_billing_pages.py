@@ -36,8 +36,8 @@ from portal.models import (
     Role,
     ServiceRequest,
 )
-from tests.factories import build_account
-from tests.helpers import latest, signed_in, translations
+from tests.factories import add_invoice, build_account
+from tests.helpers import latest, signed_in, today_of, translations
 
 CLIENT = "client.approver@alpha.example"
 VIEWER = "client.viewer@alpha.example"
@@ -45,34 +45,6 @@ AM = "account.manager@alpha.example"
 FINANCE = "finance@alpha.example"
 INVOICE_LINK = re.compile(r'<a href="/invoices/(\d+)">([^<]+)</a>')
 NEXT_LINK = re.compile(r'<a href="([^"]+)" rel="next">')
-
-
-def today_of(world) -> date:
-    return service.local_today(world.account)
-
-
-def add_invoice(session, world, number: str, *, issued: date | None = None, due: date | None = None,
-                total: str = "1000.00", currency: str = "USD", status: InvoiceStatus = InvoiceStatus.ISSUED,
-                location: str = "GB", po: str | None = None, period: date | None = None, lines: int = 0,
-                credit: str | None = None) -> Invoice:
-    issued = issued or today_of(world)
-    period = period or issued.replace(day=1)
-    invoice = Invoice(account_id=world.account.id, number=number, contract_id=world["contract"].id,
-                      service_location=location, period_start=period, period_end=period + timedelta(days=27),
-                      issue_date=issued, due_date=due or issued + timedelta(days=30), currency=currency,
-                      subtotal=Decimal(total), tax=Decimal(0), total=Decimal(total), po_number=po, status=status,
-                      paid_on=issued if status is InvoiceStatus.PAID else None)
-    session.add(invoice)
-    session.flush()
-    for position in range(lines):
-        session.add(InvoiceLine(account_id=world.account.id, invoice_id=invoice.id, position=position,
-                                description=f"Line {position} of {number}", quantity=Decimal(1),
-                                unit_price=Decimal(total) / lines, amount=Decimal(total) / lines))
-    if credit:
-        session.add(CreditNote(account_id=world.account.id, number=f"CN-{number}", invoice_id=invoice.id,
-                               issue_date=issued, currency=currency, amount=Decimal(credit), reason="Correction"))
-    session.flush()
-    return invoice
 
 
 def listed(html: str) -> list[str]:

@@ -7,7 +7,7 @@ Another account's ids answering 404 on every id route is proven in ``test_access
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from portal.billing import service
 from portal.models import Invoice, InvoiceLine, InvoiceStatus, RequestCategory, ServiceRequest
-from tests.factories import build_account
+from tests.factories import add_invoice, build_account
 
 CLIENT = "client.approver@alpha.example"
 VIEWER = "client.viewer@alpha.example"
@@ -30,20 +30,6 @@ FIELDS = {"id", "account_id", "contract_id", "number", "service_location", "peri
 def alpha(alpha, bravo):
     """Alpha, with Bravo beside it in every test: no answer may include Bravo's rows."""
     return alpha
-
-
-def add_invoice(session, world, number: str, *, days_ago: int = 0, due_in: int = 30, total: str = "1000.00",
-                currency: str = "USD", status: InvoiceStatus = InvoiceStatus.ISSUED) -> Invoice:
-    today = service.local_today(world.account)
-    issued = today - timedelta(days=days_ago)
-    invoice = Invoice(account_id=world.account.id, number=number, contract_id=world["contract"].id,
-                      service_location="GB", period_start=issued.replace(day=1), period_end=issued, issue_date=issued,
-                      due_date=issued + timedelta(days=due_in), currency=currency, subtotal=Decimal(total),
-                      tax=Decimal(0), total=Decimal(total), status=status,
-                      paid_on=issued if status is InvoiceStatus.PAID else None)
-    session.add(invoice)
-    session.flush()
-    return invoice
 
 
 def error_of(response) -> dict:
