@@ -45,6 +45,7 @@ from portal.models import (
     LineChange,
     Plan,
     PlanReview,
+    PlanStatus,
     PlanType,
     PurchaseOrder,
     RevenueForecast,
@@ -52,6 +53,7 @@ from portal.models import (
     Priority,
     RequestCategory,
     RequestComment,
+    ReviewDecision,
     Role,
     ScopeLine,
     ServiceLocation,
@@ -62,7 +64,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.plans.service import submit_for_review
+from portal.plans.service import create_plan, review, submit_for_review
 from portal.service_requests.service import create_request
 from tests.conftest import PASSWORD
 
@@ -244,3 +246,23 @@ def add_invoice(session: Session, world: AccountWorld, number: str, *, issued: d
                                issue_date=issued, currency=currency, amount=Decimal(credit), reason="Correction"))
     session.flush()
     return invoice
+
+
+def plan_in_review(session: Session, world: AccountWorld, content: dict) -> Plan:
+    """``world``'s JBP FY2028 with ``content``, drafted and submitted for review by its
+    account manager; committed."""
+    manager = world.user(Role.ACCOUNT_MANAGER)
+    plan = create_plan(session, world.account, manager, plan_type=PlanType.JBP, period="FY2028", content=content)
+    submit_for_review(session, plan, manager)
+    session.commit()
+    return plan
+
+
+def plan_awaiting_signoff(session: Session, world: AccountWorld, content: dict) -> Plan:
+    """A plan in review that ``world``'s regional reviewer approved, now the client
+    approver's to sign off; committed."""
+    plan = plan_in_review(session, world, content)
+    review(session, plan, world.account, world.user(Role.REGIONAL_REVIEWER), decision=ReviewDecision.APPROVE)
+    session.commit()
+    assert plan.status is PlanStatus.PENDING_SIGNOFF
+    return plan

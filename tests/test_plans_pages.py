@@ -13,9 +13,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from portal.models import Document, Plan, PlanStatus, PlanType, ReviewDecision, Role
+from portal.models import Document, Plan, PlanStatus, ReviewDecision, Role
 from portal.plans import service
 from tests.conftest import PASSWORD, csrf_token, screenshot
+from tests.factories import plan_awaiting_signoff, plan_in_review
 from tests.helpers import flashes, latest, signed_in, translated
 from tests.test_sessions import REMEMBER_COOKIE, only_cookie
 
@@ -46,12 +47,8 @@ def plan_content(**overrides) -> dict:
     }
 
 
-def in_review(session, world, content=None) -> Plan:
-    plan = service.create_plan(session, world.account, world.user(Role.ACCOUNT_MANAGER), plan_type=PlanType.JBP,
-                               period="FY2028", content=content or plan_content())
-    service.submit_for_review(session, plan, world.user(Role.ACCOUNT_MANAGER))
-    session.commit()
-    return plan
+def in_review(session, world) -> Plan:
+    return plan_in_review(session, world, plan_content())
 
 
 def latest_plan(session, plan_id: int) -> Plan:
@@ -186,11 +183,7 @@ def test_a_viewer_cannot_review_or_sign(session, alpha, new_browser):
 
 def awaiting_signoff(session, world) -> Plan:
     content = plan_content(kpis=[{"name": {"en": "On-time payroll", "zh": "准时发薪率"}, "target": "99.5"}])
-    plan = in_review(session, world, content)
-    service.review(session, plan, world.account, world.user(Role.REGIONAL_REVIEWER), decision=ReviewDecision.APPROVE)
-    session.commit()
-    assert plan.status is PlanStatus.PENDING_SIGNOFF
-    return plan
+    return plan_awaiting_signoff(session, world, content)
 
 
 def test_the_client_approver_signs_off_with_name_and_consent_and_the_page_shows_it(session, alpha, new_browser):

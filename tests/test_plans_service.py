@@ -26,7 +26,7 @@ from portal.plans import content as plan_content
 from portal.plans import service
 from portal.plans.content import Conflict, PlanError
 from portal.versioning import canonical_json, content_hash
-from tests.factories import build_account, build_admin, make_user
+from tests.factories import build_account, build_admin, make_user, plan_awaiting_signoff, plan_in_review
 
 APPROVE, CHANGES, COMMENT = ReviewDecision.APPROVE, ReviewDecision.REQUEST_CHANGES, ReviewDecision.COMMENT
 APPROVER_NAME = "Client.Approver"
@@ -53,10 +53,8 @@ def review(session, world, plan, role, decision, body="", **kwargs):
     return service.review(session, plan, world.account, world.user(role), decision=decision, body=body, **kwargs)
 
 
-def submitted(session, world, **kwargs) -> Plan:
-    plan = new_plan(session, world, **kwargs)
-    service.submit_for_review(session, plan, world.user(Role.ACCOUNT_MANAGER))
-    return plan
+def submitted(session, world) -> Plan:
+    return plan_in_review(session, world, jbp_content())
 
 
 # --- drafting ----------------------------------------------------------------------------
@@ -322,10 +320,7 @@ def test_a_reader_sees_their_language_else_english_marked_as_such():
 
 
 def awaiting_signoff(session, world) -> Plan:
-    plan = submitted(session, world)
-    review(session, world, plan, Role.REGIONAL_REVIEWER, APPROVE)
-    assert plan.status is PlanStatus.PENDING_SIGNOFF
-    return plan
+    return plan_awaiting_signoff(session, world, jbp_content())
 
 
 def test_the_client_approver_signs_off_the_version_with_their_name_in_the_audit_chain(session, alpha):
