@@ -17,8 +17,10 @@ from babel.support import Translations
 
 from portal.billing.service import local_today
 from portal.models import Notification, Role
+from tests.conftest import Browser
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+SESSION_COOKIE, REMEMBER_COOKIE = "portal_session", "portal_remember"
 
 
 def signed_in(new_browser, email: str, **login):
@@ -27,6 +29,19 @@ def signed_in(new_browser, email: str, **login):
     browser = new_browser()
     assert browser.login(email, **login).status_code == 302
     return browser
+
+
+def copy_cookie(source: Browser, target: Browser, name: str) -> None:
+    cookie = source.client.get_cookie(name)
+    assert cookie is not None, f"no {name} cookie"
+    target.client.set_cookie(name, cookie.value)
+
+
+def only_cookie(app, source: Browser, name: str) -> Browser:
+    """A fresh browser holding nothing but a copy of ``source``'s cookie ``name``."""
+    copy = Browser(app.test_client())
+    copy_cookie(source, copy, name)
+    return copy
 
 
 def latest(session):

@@ -26,8 +26,7 @@ from portal.models import Approval, ApprovalStage, ChangeRequest, CRStatus, Deci
 from tests.conftest import PASSWORD, screenshot
 from tests.docgen.reading import full_text, open_docx
 from tests.factories import build_admin, make_user
-from tests.helpers import latest, signed_in, translated
-from tests.test_sessions import REMEMBER_COOKIE, only_cookie
+from tests.helpers import REMEMBER_COOKIE, latest, only_cookie, signed_in, translated
 
 AM = "account.manager@alpha.example"
 CLIENT = "client.approver@alpha.example"

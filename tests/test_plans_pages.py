@@ -17,8 +17,7 @@ from portal.models import Document, Plan, PlanStatus, ReviewDecision, Role
 from portal.plans import service
 from tests.conftest import PASSWORD, csrf_token, screenshot
 from tests.factories import plan_awaiting_signoff, plan_in_review
-from tests.helpers import flashes, latest, signed_in, translated
-from tests.test_sessions import REMEMBER_COOKIE, only_cookie
+from tests.helpers import REMEMBER_COOKIE, flashes, latest, only_cookie, signed_in, translated
 
 AM = "account.manager@alpha.example"
 REVIEWER = "regional.reviewer@alpha.example"

@@ -16,8 +16,7 @@ from portal.models import ApiToken, User, UserSession
 from portal.models.user import hash_token
 from tests.conftest import FAST_HASHING, PASSWORD, Browser, api_token, bearer, csrf_token
 from tests.factories import build_admin
-
-SESSION_COOKIE, REMEMBER_COOKIE = "portal_session", "portal_remember"
+from tests.helpers import REMEMBER_COOKIE, SESSION_COOKIE, only_cookie
 
 
 def is_signed_in(browser: Browser) -> bool:
@@ -28,19 +27,6 @@ def is_signed_in(browser: Browser) -> bool:
         return False
     assert response.status_code == 200
     return True
-
-
-def copy_cookie(source: Browser, target: Browser, name: str) -> None:
-    cookie = source.client.get_cookie(name)
-    assert cookie is not None, f"no {name} cookie"
-    target.client.set_cookie(name, cookie.value)
-
-
-def only_cookie(app, source: Browser, name: str) -> Browser:
-    """A fresh browser holding nothing but a copy of ``source``'s cookie ``name``."""
-    copy = Browser(app.test_client())
-    copy_cookie(source, copy, name)
-    return copy
 
 
 def live_sessions(session, email: str) -> list[UserSession]:
