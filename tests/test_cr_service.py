@@ -44,7 +44,7 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.versioning import canonical_json, content_hash
 from tests.conftest import ROOT
-from tests.factories import build_account, build_admin, make_user
+from tests.factories import build_account, make_user
 from tests.helpers import approver_of, count, manager_of, notifications
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -67,12 +67,11 @@ def alpha(alpha, session):
 
 
 @pytest.fixture
-def admins(session, alpha):
+def admins(session, alpha, admin):
     """Two administrators: one drafts, the other approves internally."""
-    first = build_admin(session)
     second = make_user(session, "second.admin@firm.example", Role.ADMIN, name="Second Admin")
     session.commit()
-    return first, second
+    return admin, second
 
 
 def add(quantity="10", unit_price="8.50", description="Payroll, Vietnam", unit="payslip") -> LineInput:
