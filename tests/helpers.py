@@ -1,5 +1,5 @@
 """Plain helpers that several test modules call: signing in a browser, reading what the
-app committed, the API's error shape, and small counts and lookups.
+app committed, the API's error shape, dates, translations, CSV imports.
 
 Fixtures live in ``conftest.py`` and data builders in ``factories.py``; these are the
 functions a test calls itself, kept here once rather than copied into each module.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -21,6 +21,9 @@ from tests.conftest import Browser
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 SESSION_COOKIE, REMEMBER_COOKIE = "portal_session", "portal_remember"
+
+
+# --- browsers and the API ----------------------------------------------------------
 
 
 def signed_in(new_browser, email: str, **login):
@@ -44,13 +47,6 @@ def only_cookie(app, source: Browser, name: str) -> Browser:
     return copy
 
 
-def latest(session):
-    """``session`` in a new transaction, to read what the requests or a command committed
-    (on SQLite in WAL mode a transaction keeps reading the snapshot it began with)."""
-    session.rollback()
-    return session
-
-
 def assert_error(response, status: int, code: str | None = None) -> dict:
     """Check that ``response`` is the API's error: ``status``, JSON, a non-empty ``code``
     and ``message`` (and ``code`` the one given); return the error for further checks."""
@@ -69,20 +65,14 @@ def post(client, url, headers, body=None, **extra_headers):
     return client.post(url, json=body if body is not None else {}, headers={**headers, **extra_headers})
 
 
-# --- people of an account ------------------------------------------------------------
+# --- what the database holds -------------------------------------------------------
 
 
-def manager_of(world):
-    """The account manager of ``world`` (factories.build_account), who drafts and submits."""
-    return world.user(Role.ACCOUNT_MANAGER)
-
-
-def approver_of(world):
-    """The client approver of ``world``, who raises requests and decides."""
-    return world.user(Role.CLIENT_APPROVER)
-
-
-# --- what the database holds -----------------------------------------------------------
+def latest(session):
+    """``session`` in a new transaction, to read what the requests or a command committed
+    (on SQLite in WAL mode a transaction keeps reading the snapshot it began with)."""
+    session.rollback()
+    return session
 
 
 def count(session, model) -> int:
@@ -95,12 +85,30 @@ def notifications(session, kind: str) -> list[Notification]:
     return list(session.scalars(sa.select(Notification).where(Notification.kind == kind).order_by(Notification.id)))
 
 
+# --- people and days of an account -------------------------------------------------
+
+
+def manager_of(world):
+    """The account manager of ``world`` (factories.build_account), who drafts and submits."""
+    return world.user(Role.ACCOUNT_MANAGER)
+
+
+def approver_of(world):
+    """The client approver of ``world``, who raises requests and decides."""
+    return world.user(Role.CLIENT_APPROVER)
+
+
+def today_of(world) -> date:
+    """The date in ``world``'s account's time zone, as the portal counts days."""
+    return local_today(world.account)
+
+
 def utc(*fields: int) -> datetime:
     """``datetime(*fields)`` in UTC: the instants the services are given."""
     return datetime(*fields, tzinfo=UTC)
 
 
-# --- what a page says ------------------------------------------------------------------
+# --- what a page says --------------------------------------------------------------
 
 
 def translations(language: str) -> Translations:
@@ -122,7 +130,7 @@ def flashes(html: str) -> str:
     return match.group(0) if match else ""
 
 
-# --- importing files -------------------------------------------------------------------
+# --- importing files ---------------------------------------------------------------
 
 
 def write_csv(tmp_path: Path, rows: list[dict], *, columns: list[str], name: str) -> str:
@@ -139,8 +147,3 @@ def write_csv(tmp_path: Path, rows: list[dict], *, columns: list[str], name: str
 def import_file(runner, path: str, *, kind: str):
     """Run the command ``import KIND PATH`` (``kind``: invoices or kpis); return its result."""
     return runner.invoke(args=["import", kind, path])
-
-
-def today_of(world):
-    """The date in ``world``'s account's time zone, as the portal counts days."""
-    return local_today(world.account)
