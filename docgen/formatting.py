@@ -60,6 +60,12 @@ def quantize_money(amount: Decimal | int | str, currency: str) -> Decimal:
     return Decimal(amount).quantize(_quantum(currency), rounding=ROUND_HALF_UP)
 
 
+def plain_decimal(value: Decimal | int | str | None) -> str | None:
+    """A figure as a person writes it and a program reads it back: ``99.5`` for
+    99.5000, ``100`` for 100.00 (never ``1E+2``); no grouping, ``.`` as the point."""
+    return None if value is None else format(Decimal(value).normalize(), "f")
+
+
 class _MoneyPattern(NamedTuple):
     """A locale's standard currency pattern resolved for one currency: the text
     around the number (positive, negative), the decimals, and the separators as a

@@ -29,6 +29,7 @@ from docgen import formatting
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "translations"
 DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"
+LANGUAGES = ("en", "zh", "vi")  # every language the documents and the portal are written in
 
 # Typography, not vocabulary: Chinese uses full-width punctuation.
 _COLON = {"en": ": ", "zh": "：", "vi": ": "}

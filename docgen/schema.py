@@ -23,9 +23,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, PlainValidator
 from pydantic_core import PydanticCustomError
 
 from docgen.formatting import WORDS_LIMIT
-from docgen.i18n import Localized, _l
+from docgen.i18n import LANGUAGES, Localized, _l
 
-LANGUAGES = ("en", "zh", "vi")
 
 # XML 1.0 allows tab, LF, CR and everything from U+0020 except surrogates and
 # U+FFFE/U+FFFF; python-docx raises on anything else.

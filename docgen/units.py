@@ -3,9 +3,8 @@ language. Codes not listed here are shown as given."""
 
 from __future__ import annotations
 
-from docgen.i18n import translations
+from docgen.i18n import LANGUAGES, translations
 
-LANGUAGES = ("en", "zh", "vi")
 
 
 def _labels(t) -> dict[str, str]:

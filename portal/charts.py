@@ -1,18 +1,22 @@
 """Charts as SVG, drawn server-side by matplotlib (served as images, so the page's
-CSP needs no inline style). Every chart has its numbers in a table beside it too."""
+CSP needs no inline style). Every chart has its numbers in a table beside it too.
+
+Drawn on ``matplotlib.figure.Figure`` objects of their own, without pyplot and its
+process-wide registry of figures."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
 
 import matplotlib
-
-matplotlib.use("Agg")  # no display; must precede pyplot
-
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 PRIMARY, SECONDARY, ACCENT, GRID = "#1d5fa8", "#9bb8d8", "#c2410c", "#d7dde5"
 
@@ -35,17 +39,32 @@ def _style() -> dict:
     }
 
 
-def _png(fig) -> bytes:
+# The style is matplotlib's rcParams, which are global to the process and read while a
+# chart is drawn and while it is saved (the fonts of tick labels made at drawing time,
+# svg.hashsalt): an rc_context in one thread would restyle, or undo the style of, a
+# chart another thread is drawing. So one chart at a time is drawn in the style, under
+# this lock; nothing else in the portal sets rcParams. (A chart takes tens of
+# milliseconds; gunicorn's sync workers draw one at a time anyway.)
+_DRAWING = threading.Lock()
+
+
+@contextmanager
+def _chart() -> Iterator[tuple[Figure, Axes]]:
+    """A figure and its axes in the charts' style; save it before the block ends."""
+    with _DRAWING, matplotlib.rc_context(_style()):
+        figure = Figure(figsize=(8, 3.2))
+        yield figure, figure.subplots()
+
+
+def _png(fig: Figure) -> bytes:
     out = io.BytesIO()
     fig.savefig(out, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
     return out.getvalue()
 
 
-def _svg(fig) -> bytes:
+def _svg(fig: Figure) -> bytes:
     out = io.BytesIO()
     fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
-    plt.close(fig)
     return out.getvalue()
 
 
@@ -56,8 +75,7 @@ def _numbers(values: Sequence[Decimal | float | None]) -> list[float]:
 def bars_and_lines(labels: Sequence[str], bars: tuple[str, Sequence], lines: Sequence[tuple[str, Sequence]],
                    *, title: str = "", y_label: str = "") -> bytes:
     """Monthly bars (e.g. billed revenue) with lines over them (e.g. ACV per month, forecast)."""
-    with plt.rc_context(_style()):
-        fig, ax = plt.subplots(figsize=(8, 3.2))
+    with _chart() as (fig, ax):
         name, values = bars
         ax.bar(labels, _numbers(values), color=SECONDARY, label=name, zorder=2)
         for (line_name, line_values), color in zip(lines, (PRIMARY, ACCENT)):
@@ -67,7 +85,7 @@ def bars_and_lines(labels: Sequence[str], bars: tuple[str, Sequence], lines: Seq
         ax.set_ylabel(y_label)
         ax.tick_params(axis="x", labelrotation=45)
         ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.02), ncols=3)
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
         return _svg(fig)
 
 
@@ -75,8 +93,7 @@ def line(labels: Sequence[str], series: Sequence[tuple[str, Sequence]], *, title
          target: float | None = None, target_label: str = "", fmt: str = "svg") -> bytes:
     """One or more lines over months, with an optional horizontal target; SVG for
     pages, PNG (``fmt="png"``) for documents."""
-    with plt.rc_context(_style()):
-        fig, ax = plt.subplots(figsize=(8, 3.2))
+    with _chart() as (fig, ax):
         for (name, values), color in zip(series, (PRIMARY, ACCENT, SECONDARY)):
             ax.plot(labels, _numbers(values), color=color, marker="o", markersize=3, linewidth=1.6, label=name)
         if target is not None:

@@ -67,7 +67,8 @@ users = AppGroup("users", help="Manage users.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def create_user_command(email, role, account_name, name, language, timezone, password) -> None:
     """Create a user; asks for the password unless --password is given."""
-    from portal.admin.service import UserError, assign, create_user
+    from portal.admin.service import assign, create_user
+    from portal.domain import DomainError
 
     role = Role(role)
     with unscoped():
@@ -79,7 +80,7 @@ def create_user_command(email, role, account_name, name, language, timezone, pas
         try:
             user = create_user(db.session, email=email, name=name, role=role, password=password,
                                account=account if role.is_client else None, language=language, timezone=timezone)
-        except UserError as error:
+        except DomainError as error:
             for field, message in error.fields.items():
                 click.echo(f"{field}: {message}", err=True)
             sys.exit(2)

@@ -103,7 +103,6 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
         "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", str(64 * 1024))),
         "ARGON2_PARALLELISM": int(env.get("ARGON2_PARALLELISM", "4")),
         # i18n
-        "LANGUAGES": ("en", "zh", "vi"),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),

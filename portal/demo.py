@@ -9,9 +9,17 @@ review. Everything is dated relative to today, so the story stays current whenev
 demo is loaded.
 
 The data is written as plain tables per account (``ACCOUNTS``); the builders below turn
-them into rows through the same services the portal uses (``create_user``,
-``new_change_request``/``submit``, ``submit_for_review``), so demo CRs and plans carry
-real version hashes and audit events. ``load`` only flushes; the CLI commits.
+them into rows through the services the portal itself uses, so the demo cannot drift
+from what the portal makes: users, requests and their threads, ratings, action items,
+change requests and their approval, plans and their reviews, and the invoices, credit
+notes and KPI actuals through the imports the billing system and the measurement
+sources use. Each step is taken by the person who would take it (the account manager
+drafts and submits, the client's approver decides, the client raises and rates its
+requests) and under the services' rules, at its own time (the services' ``now``), so
+the SLA clocks run on the account's business calendar. The audit log and the
+notification outbox hold what the services write, stamped with the time of the load.
+Accounts, contracts (scope, KPIs, SLA targets), escalation matrices and purchase orders
+have no service yet and are written as rows. ``load`` only flushes; the CLI commits.
 """
 
 from __future__ import annotations
@@ -21,31 +29,30 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from portal import audit
+from docgen.formatting import quantize_money
+from portal.actions import service as actions
 from portal.admin.service import create_user
-from portal.change_requests.service import new_change_request, price_impact, submit
+from portal.billing import imports as invoice_imports
+from portal.change_requests.service import LineInput, create_draft, decide, submit
+from portal.kpis import imports as kpi_imports
 from portal.models import (
     Account,
     ActionItem,
     ActionSource,
     ActionStatus,
-    Approval,
-    ApprovalStage,
     ChangeRequest,
-    ChangeRequestLine,
     Contract,
     CreditNote,
     CRStatus,
     Decision,
     EscalationContact,
+    EscalationTrigger,
     Feedback,
     Invoice,
-    InvoiceLine,
     InvoiceStatus,
     Kpi,
     KpiDirection,
@@ -53,12 +60,10 @@ from portal.models import (
     LineChange,
     OwnerSide,
     Plan,
-    PlanReview,
     PlanType,
     Priority,
     PurchaseOrder,
     RequestCategory,
-    RequestComment,
     RequestStatus,
     ReviewDecision,
     Role,
@@ -70,7 +75,8 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.plans.service import submit_for_review
+from portal.plans.service import create_plan, review, submit_for_review
+from portal.service_requests.service import add_comment, change_status, create_request, escalate, give_feedback
 
 DEFAULT_PASSWORD = "portal-demo-2026"
 
@@ -113,17 +119,15 @@ USERS = [
              "Giám đốc Tài chính"),
 ]
 
-# (first response, resolution) in business minutes; a business day is 09:00-18:00.
+# The contracts' SLA targets: (first response, resolution) in business minutes.
 SLA_MINUTES = {
     Priority.URGENT: (60, 240),
     Priority.HIGH: (240, 540),
     Priority.NORMAL: (540, 1620),
     Priority.LOW: (1080, 2700),
 }
-BUSINESS_DAY = (time(9), time(18))
 
 TAX_RATES = {"GB": Decimal("0.20"), "US": Decimal("0"), "CN": Decimal("0.06"), "HK": Decimal("0"), "VN": Decimal("0.10")}
-CURRENCY_DECIMALS = {"VND": 0}  # every other demo currency has 2
 
 
 class Location(NamedTuple):
@@ -165,7 +169,28 @@ class Comment(NamedTuple):
     internal: bool = False
 
 
+class StatusChange(NamedTuple):
+    """The firm moves the request on. Replies move it by themselves: the firm's first
+    public one to in progress, and the client's reply to a request waiting on them
+    back to in progress."""
+
+    by: str
+    after_hours: float
+    status: RequestStatus
+
+
+class Escalated(NamedTuple):
+    """The client escalates the request one level, by hand, with a reason."""
+
+    by: str
+    after_hours: float
+    reason: str
+
+
 class RequestRow(NamedTuple):
+    """``thread`` is what happens to the request, in order; ``status`` is where that
+    leaves it."""
+
     category: RequestCategory
     priority: Priority
     status: RequestStatus
@@ -173,13 +198,17 @@ class RequestRow(NamedTuple):
     hours_ago: float
     subject: str  # "{invoice}" is replaced by the disputed invoice's number
     description: str
-    comments: tuple[Comment, ...]
-    escalation_level: int = 1
+    thread: tuple[Comment | StatusChange | Escalated, ...]
     disputes_invoice: bool = False
     feedback: tuple[int, str] | None = None  # rating, comment (resolved requests)
 
 
 class ActionRow(NamedTuple):
+    """An item the account manager raises ``created_days_ago`` and moves to ``status``
+    (closing it ``closed_days_ago``). A ``feedback`` item on a request is instead the
+    one that request's low rating raised, dated by the rating: the account manager
+    gives it the row's title and description."""
+
     title: str
     description: str
     source: ActionSource
@@ -290,12 +319,13 @@ ACME = DemoAccount(
                                  "after the payroll cut-off. The payroll team is recalculating the 14 payslips now."),
                 Comment("am", 2, "Root cause: the T&A export landed at 18:40, after the 17:00 cut-off, and the run "
                                  "did not pick it up. We need a late-file check in the cut-off checklist.", True),
+                Escalated("approver", 25, "A day later the 14 payslips are still not corrected, and the "
+                                          "supplementary payment must reach the staff this week."),
                 Comment("admin", 26, "I have taken this over as the resolution time was exceeded. Corrected payslips "
                                      "go out today and a supplementary BACS payment is booked for tomorrow; a written "
                                      "incident summary will follow."),
                 Comment("approver", 27, "Thank you. Please include the affected employee numbers in the summary."),
             ),
-            escalation_level=2,
         ),
         RequestRow(
             R.BILLING, P.HIGH, S.IN_PROGRESS, "viewer", 50,
@@ -321,8 +351,10 @@ ACME = DemoAccount(
                 Comment("am", 6, "We have drafted a change request for managed network services at the Manchester "
                                  "site; it is in our internal approval. Could you confirm the go-live date and the "
                                  "number of network devices?"),
+                StatusChange("am", 6.1, S.WAITING_CLIENT),
                 Comment("approver", 30, "Go-live is planned for the first week of next quarter; I will confirm the "
                                         "device count once the floor plan is final."),
+                StatusChange("am", 31, S.WAITING_CLIENT),
             ),
         ),
         RequestRow(
@@ -332,6 +364,7 @@ ACME = DemoAccount(
             (
                 Comment("am", 4, "Access has been created; Sarah has received her welcome e-mail."),
                 Comment("viewer", 6, "Confirmed, she can sign in. Thank you."),
+                StatusChange("am", 6.1, S.RESOLVED),
             ),
             feedback=(5, "Quick and painless, thank you."),
         ),
@@ -479,7 +512,9 @@ HUANAN = DemoAccount(
                 Comment("am", 5, "Thank you for the enquiry. We have submitted the change request \"Add payroll for "
                                  "Vietnam entity\" in the portal for your approval.\n"
                                  "感谢您的询价。我们已在门户中提交变更请求“新增越南实体薪资服务”，请审批。"),
+                StatusChange("am", 5.1, S.WAITING_CLIENT),
                 Comment("approver", 8, "收到，我们将在本周内完成内部审批。"),
+                StatusChange("am", 9, S.WAITING_CLIENT),
             ),
         ),
         RequestRow(
@@ -489,6 +524,7 @@ HUANAN = DemoAccount(
             (
                 Comment("am", 20, "The audit pack has been uploaded to the shared folder.\n审计资料已上传至共享文件夹。"),
                 Comment("approver", 30, "已收到，谢谢。"),
+                StatusChange("am", 30.1, S.RESOLVED),
             ),
             feedback=(4, "资料齐全，但希望今后能提前两天提供。"),
         ),
@@ -500,6 +536,7 @@ HUANAN = DemoAccount(
                 Comment("am", 6, "The payslips were held by a mail-server error and have now been sent. We apologise.\n"
                                  "工资条因邮件服务器故障被延迟发送，现已全部发出。对此深表歉意。"),
                 Comment("approver", 9, "已确认员工均已收到。"),
+                StatusChange("am", 9.1, S.RESOLVED),
             ),
             feedback=(2, "问题虽已解决，但沟通不及时。希望发薪日前加强确认。"),
         ),
@@ -659,6 +696,7 @@ SAO_VIET = DemoAccount(
                 Comment("finance", 7, "Noted. Should the new address also receive payment reminders?\n"
                                       "Chúng tôi đã ghi nhận. Xin vui lòng cho biết địa chỉ mới có cần nhận cả thông "
                                       "báo nhắc thanh toán hay không?"),
+                StatusChange("finance", 7.1, S.WAITING_CLIENT),
             ),
         ),
         RequestRow(
@@ -670,6 +708,7 @@ SAO_VIET = DemoAccount(
                 Comment("am", 5, "The three allowances were paid in a supplementary run the same day.\n"
                                  "Phụ cấp của ba nhân viên đã được chi trả bổ sung ngay trong ngày."),
                 Comment("approver", 8, "Chúng tôi đã xác nhận với bộ phận kho. Cảm ơn anh chị."),
+                StatusChange("am", 8.1, S.RESOLVED),
             ),
             feedback=(5, "Xử lý nhanh và chính xác. Cảm ơn các anh chị."),
         ),
@@ -759,12 +798,6 @@ ACCOUNTS = (ACME, HUANAN, SAO_VIET)
 # --- small helpers --------------------------------------------------------------------
 
 
-def money(value: Any, currency: str) -> Decimal:
-    """Round to the currency's minor unit the way invoices do (half up)."""
-    places = CURRENCY_DECIMALS.get(currency, 2)
-    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-
-
 def month_start(today: date, months_ago: int) -> date:
     index = today.year * 12 + today.month - 1 - months_ago
     return date(index // 12, index % 12 + 1, 1)
@@ -776,21 +809,6 @@ def month_end(first: date) -> date:
 
 def first_weekday(first: date) -> date:
     return first + timedelta(days={5: 2, 6: 1}.get(first.weekday(), 0))
-
-
-def add_business_minutes(start: datetime, minutes: int, tz: str) -> datetime:
-    """Roughly what the SLA clock does: count only 09:00-18:00 on weekdays in the
-    account's time zone (holidays are ignored, which is close enough for demo data)."""
-    local, left = start.astimezone(ZoneInfo(tz)), timedelta(minutes=minutes)
-    while True:
-        opens = local.replace(hour=BUSINESS_DAY[0].hour, minute=0, second=0, microsecond=0)
-        closes = local.replace(hour=BUSINESS_DAY[1].hour, minute=0, second=0, microsecond=0)
-        if local.weekday() < 5 and local < closes:
-            local = max(local, opens)
-            if local + left <= closes:
-                return (local + left).astimezone(timezone.utc)
-            left -= closes - local
-        local = opens + timedelta(days=1)
 
 
 def localized(value: Text, languages: tuple[str, ...]) -> dict[str, str]:
@@ -820,7 +838,7 @@ def load(session: Session, password: str) -> str:
 def _create_account(session: Session, spec: DemoAccount) -> Account:
     account = Account(
         name=spec.name, country=spec.country, timezone=spec.timezone, tier=spec.tier,
-        document_languages=list(spec.languages), cr_approval_threshold=money(spec.threshold, spec.currency),
+        document_languages=list(spec.languages), cr_approval_threshold=quantize_money(spec.threshold, spec.currency),
         address=localized(spec.address, spec.languages),
     )
     session.add(account)
@@ -902,14 +920,14 @@ class _AccountBuilder:
         start = month_start(self.today, spec.started_months_ago)
         scope = [
             ScopeLine(account_id=self.account.id, position=i, service=self.text(row.service), unit=row.unit,
-                      quantity=Decimal(row.quantity), unit_price=money(row.unit_price, self.currency), added_on=start)
+                      quantity=Decimal(row.quantity), unit_price=quantize_money(row.unit_price, self.currency), added_on=start)
             for i, row in enumerate(spec.scope)
         ]
         contract = self.add(Contract(
             number=spec.contract_number.format(year=start.year), title=self.text(spec.contract_title),
             start_date=start, end_date=month_start(start, -spec.term_months) - timedelta(days=1),
             signed_on=start - timedelta(days=18), currency=self.currency,
-            annual_value=money(sum(line.quantity * line.unit_price for line in scope), self.currency),
+            annual_value=quantize_money(sum(line.quantity * line.unit_price for line in scope), self.currency),
             scope_lines=scope,
             locations=[ServiceLocation(account_id=self.account.id, country=loc.country, entity_name=loc.entity_name)
                        for loc in spec.locations],
@@ -940,22 +958,20 @@ class _AccountBuilder:
     # KPI actuals --------------------------------------------------------------------
 
     def _kpi_actuals(self) -> dict[str, list[date]]:
-        """A year of monthly actuals from each KPI's status string; returns the red
-        months per KPI (a red SLA month earns the client a service credit)."""
-        red_months = {}
-        for row in self.spec.kpis:
-            kpi = self.kpis[row.code]
-            red_months[row.code] = []
-            for i, status in enumerate(row.months):
-                period = month_start(self.today, 12 - i)
-                if status == "r":
+        """A year of monthly actuals from each KPI's status string, imported month by
+        month through the KPI import on the 5th of the following month, as the
+        measurement sources send them. Returns the red months per KPI (a red SLA month
+        earns the client a service credit)."""
+        red_months: dict[str, list[date]] = {row.code: [] for row in self.spec.kpis}
+        for i in range(12):
+            period, actuals = month_start(self.today, 12 - i), []
+            for row in self.spec.kpis:
+                if row.months[i] == "r":
                     red_months[row.code].append(period)
-                self.add(KpiMeasurement(
-                    kpi=kpi, period=period, actual=self._actual(row, status, i),
-                    # Actuals are imported on the 5th of the following month.
-                    imported_at=min(self.now, datetime.combine(month_start(period, -1) + timedelta(days=4), time(2),
-                                                               tzinfo=timezone.utc)),
-                ))
+                actuals.append(kpi_imports.Actual(0, self.account.name, row.code, period,
+                                                  self._actual(row, row.months[i], i), ""))
+            imported = datetime.combine(month_start(period, -1) + timedelta(days=4), time(2), tzinfo=timezone.utc)
+            kpi_imports.upsert_kpi_actuals(self.session, kpi_imports.Incoming(actuals), now=min(self.now, imported))
         return red_months
 
     @staticmethod
@@ -976,17 +992,26 @@ class _AccountBuilder:
 
     def _invoices(self) -> list[Invoice]:
         """Monthly invoices per service location for the previous month's service,
-        issued in each of the last twelve months. Most are paid; the first location's
-        invoice of two months ago is overdue, the last location's of three months ago
-        disputed, and the month of the first red SLA KPI earns a credit note."""
-        invoices = []
+        issued in each of the last twelve months, imported through the billing
+        system's import. Most are paid; the first location's invoice of two months ago
+        is overdue, the last location's of three months ago disputed, and the month of
+        the first red SLA KPI earns a credit note."""
+        batch = []
         for months_ago in range(11, -1, -1):
             for loc_index, location in enumerate(self.spec.locations):
                 special = {(0, 2): "overdue", (len(self.spec.locations) - 1, 3): "disputed"}.get((loc_index, months_ago))
-                invoices.append(self._invoice(location.country, months_ago, special))
+                batch.append(self._invoice(location.country, months_ago, special))
+        self._import(batch)
+        invoices = list(self.session.scalars(sa.select(Invoice).where(Invoice.account_id == self.account.id)))
+        self.disputed_invoice = next(i for i in invoices if i.status is InvoiceStatus.DISPUTED)
         self._service_credit(invoices)
         self._purchase_orders(invoices)
         return invoices
+
+    def _import(self, batch: list[dict[str, Any]]) -> None:
+        """Invoices and credit notes as the billing system sends them (``POST /invoices``)."""
+        items = [invoice_imports.validate_invoice(data) for data in batch]
+        invoice_imports.upsert_invoices(self.session, invoice_imports.Incoming(items))
 
     def _purchase_orders(self, invoices: list[Invoice]) -> None:
         """One PO per number the invoices quote, sized at the year's expected billing
@@ -997,12 +1022,12 @@ class _AccountBuilder:
         for number, total in sorted(billed.items()):
             year = next(int(part) for part in number.split("-") if part.isdigit() and len(part) == 4)
             months = sum(1 for i in invoices if i.po_number == number)
-            amount = money(total / months * 12 * Decimal("1.1"), self.currency)
+            amount = quantize_money(total / months * 12 * Decimal("1.1"), self.currency)
             self.add(PurchaseOrder(contract_id=self.contract.id, number=number, currency=self.currency, amount=amount,
                                    issued_on=date(year, 1, 1), valid_until=date(year, 12, 31),
                                    description=f"Services {year}"))
 
-    def _invoice(self, country: str, months_ago: int, special: str | None) -> Invoice:
+    def _invoice(self, country: str, months_ago: int, special: str | None) -> dict[str, Any]:
         period = month_start(self.today, months_ago + 1)
         issued = min(first_weekday(month_start(self.today, months_ago)), self.today)
         lines = []
@@ -1010,24 +1035,21 @@ class _AccountBuilder:
             monthly = Decimal(row.quantity) / 12
             if row.quantity != 12:  # volumes vary a little from month to month; flat fees do not
                 monthly = (monthly * Decimal(1 + self.rng.uniform(-0.03, 0.03))).quantize(Decimal(1))
-            price = money(row.unit_price, self.currency)
-            lines.append(InvoiceLine(account_id=self.account.id, position=len(lines), description=self.flat(row.service),
-                                     quantity=monthly, unit_price=price, amount=money(monthly * price, self.currency)))
-        subtotal = sum((line.amount for line in lines), Decimal(0))
-        tax = money(subtotal * TAX_RATES[country], self.currency)
-        invoice = self.add(Invoice(
-            number=f"INV-{self.spec.code}-{country}-{issued:%Y%m}", contract_id=self.contract.id,
-            service_location=country, period_start=period, period_end=month_end(period), issue_date=issued,
-            due_date=issued + timedelta(days=30), currency=self.currency, subtotal=subtotal, tax=tax,
-            total=subtotal + tax, po_number=self.spec.po_number.format(year=period.year, loc=country), lines=lines,
-        ))
+            lines.append({"description": self.flat(row.service), "quantity": monthly,
+                          "unit_price": quantize_money(row.unit_price, self.currency)})
+        subtotal = sum((quantize_money(line["quantity"] * line["unit_price"], self.currency) for line in lines), Decimal(0))
+        invoice = {
+            "number": f"INV-{self.spec.code}-{country}-{issued:%Y%m}", "account": self.account.name,
+            "contract": self.contract.number, "service_location": country, "period_start": period,
+            "period_end": month_end(period), "issue_date": issued, "due_date": issued + timedelta(days=30),
+            "currency": self.currency, "lines": lines, "tax": quantize_money(subtotal * TAX_RATES[country], self.currency),
+            "po_number": self.spec.po_number.format(year=period.year, loc=country), "status": "issued",
+        }
         if special == "disputed":
-            invoice.status = InvoiceStatus.DISPUTED
-            self.disputed_invoice = invoice
-        elif special is None and invoice.due_date < self.today:
-            invoice.status = InvoiceStatus.PAID
+            invoice["status"] = "disputed"
+        elif special is None and invoice["due_date"] < self.today:
             paid = issued + timedelta(days=self.spec.pays_after_days + self.rng.randint(-4, 4))
-            invoice.paid_on = min(paid, self.today)
+            invoice.update(status="paid", paid_on=min(paid, self.today))
         # else: issued, and overdue once its due date has passed (computed, not stored)
         return invoice
 
@@ -1041,135 +1063,135 @@ class _AccountBuilder:
                 invoice = next(i for i in invoices if i.service_location == first_country and i.period_start == months[0])
                 percent = Decimal(row.service_credit_percent)
                 name = self.text(row.name)["en"]
-                self.add(CreditNote(
-                    number=invoice.number.replace("INV-", "CRN-"), invoice=invoice,
-                    issue_date=min(invoice.issue_date + timedelta(days=11), self.today), currency=self.currency,
-                    amount=money(invoice.total * percent / 100, self.currency),
-                    reason=f"Service credit of {percent:g} % under the SLA: {name} missed its target in "
-                           f"{months[0]:%B %Y}.",
-                ))
+                self._import([{
+                    "kind": "credit_note", "number": invoice.number.replace("INV-", "CRN-"),
+                    "account": self.account.name, "credits": invoice.number,
+                    "issue_date": min(invoice.issue_date + timedelta(days=11), self.today), "currency": self.currency,
+                    "amount": quantize_money(invoice.total * percent / 100, self.currency),
+                    "reason": f"Service credit of {percent:g} % under the SLA: {name} missed its target in "
+                              f"{months[0]:%B %Y}.",
+                }])
                 return
 
     # requests and feedback --------------------------------------------------------
 
     def _requests(self) -> list[ServiceRequest]:
+        """Each request raised by its client user and taken through its thread by the
+        request services, every step at its own time: the SLA clocks run on the account's
+        business calendar, and the audit log and the outbox hold what they would."""
         requests = []
         for row in self.spec.requests:
             created = self.now - timedelta(hours=row.hours_ago)
-            first, resolution = SLA_MINUTES[row.priority]
             invoice = self.disputed_invoice if row.disputes_invoice else None
             number = invoice.number if invoice else ""
-            request = self.add(ServiceRequest(
-                category=row.category, subject=row.subject.format(invoice=number),
-                description=row.description.format(invoice=number), priority=row.priority, status=row.status,
-                created_by_id=self.people[row.by].id, assignee_id=self.people["am"].id,
-                escalation_level=row.escalation_level, invoice_id=invoice.id if invoice else None,
-                first_response_due_at=add_business_minutes(created, first, self.spec.timezone),
-                resolution_due_at=add_business_minutes(created, resolution, self.spec.timezone),
-                created_at=created, updated_at=created,
-            ))
-            for comment in row.comments:
-                at = min(created + timedelta(hours=comment.after_hours), self.now)
-                author = self.people[comment.author]
-                request.comments.append(RequestComment(account_id=self.account.id, author_id=author.id,
-                                                       body=comment.body, internal=comment.internal, created_at=at))
-                request.updated_at = at
-                if author.is_firm and not comment.internal:
-                    request.first_responded_at = request.first_responded_at or at
-                    if row.status is S.WAITING_CLIENT:
-                        request.waiting_since = at
-            if row.status is S.RESOLVED:
-                request.resolved_at = request.updated_at
+            request = create_request(
+                self.session, self.account, self.people[row.by], category=row.category,
+                subject=row.subject.format(invoice=number), description=row.description.format(invoice=number),
+                priority=row.priority, invoice_id=invoice.id if invoice else None, now=created,
+            )
+            for step in row.thread:
+                self._request_step(request, step, min(created + timedelta(hours=step.after_hours), self.now))
+            if request.status is not row.status:
+                raise AssertionError(f"demo request {row.subject!r} of {self.account.name} ended {request.status}, "
+                                     f"not {row.status}")
             requests.append(request)
         return requests
 
+    def _request_step(self, request: ServiceRequest, step: Comment | StatusChange | Escalated, at: datetime) -> None:
+        if isinstance(step, Comment):
+            add_comment(self.session, request, self.account, self.people[step.author], step.body,
+                        internal=step.internal, now=at)
+        elif isinstance(step, StatusChange):
+            change_status(self.session, request, self.account, self.people[step.by], step.status, now=at)
+        else:
+            escalate(self.session, request, self.account, self.people[step.by], trigger=EscalationTrigger.CLIENT,
+                     reason=step.reason, now=at)
+
     def _feedback(self) -> None:
+        """The client's rating of a resolved request, two hours after it was resolved (a
+        low one raises an action item for the account manager)."""
         for row, request in zip(self.spec.requests, self.requests):
             if row.feedback:
                 rating, comment = row.feedback
-                self.add(Feedback(request_id=request.id, user_id=request.created_by_id, rating=rating, comment=comment,
-                                  created_at=request.resolved_at + timedelta(hours=2)))
+                give_feedback(self.session, self.account, self.people[row.by], rating=rating, comment=comment,
+                              request=request, now=request.resolved_at + timedelta(hours=2))
 
     # action registry ----------------------------------------------------------------
 
     def _actions(self) -> None:
+        am = self.people["am"]
         for row in self.spec.actions:
-            created = self.today - timedelta(days=row.created_days_ago)
-            owner = self.people[row.owner]
-            self.add(ActionItem(
-                title=row.title, description=row.description, source=row.source,
-                owner_side=OwnerSide.CLIENT if owner.is_client else OwnerSide.FIRM, owner_id=owner.id,
-                owner_name=owner.name, due_date=created + timedelta(days=row.due_after_days), status=row.status,
-                closed_on=self.today - timedelta(days=row.closed_days_ago) if row.closed_days_ago is not None else None,
-                kpi_id=self.kpis[row.kpi].id if row.kpi else None,
-                request_id=self.requests[row.request].id if row.request is not None else None,
-                created_by_id=self.people["am"].id,
-                created_at=datetime.combine(created, time(8), tzinfo=timezone.utc),
-            ))
+            raised, changes = self._days_ago(row.created_days_ago), {}
+            if row.source is ActionSource.FEEDBACK:
+                item = self._raised_by_rating(row)
+                changes.update(title=row.title, description=row.description)
+            else:
+                owner = self.people[row.owner]
+                item = actions.create(
+                    self.session, self.account, am, title=row.title, description=row.description,
+                    owner_side=OwnerSide.CLIENT if owner.is_client else OwnerSide.FIRM, owner=owner, source=row.source,
+                    due_date=raised.date() + timedelta(days=row.due_after_days),
+                    kpi_id=self.kpis[row.kpi].id if row.kpi else None,
+                    request_id=self.requests[row.request].id if row.request is not None else None, now=raised,
+                )
+            if row.status is not ActionStatus.OPEN:
+                changes["status"] = row.status
+            if changes:
+                moved = raised if row.closed_days_ago is None else self._days_ago(row.closed_days_ago)
+                actions.update(self.session, item, self.account, am, **changes, now=moved)
+
+    def _raised_by_rating(self, row: ActionRow) -> ActionItem:
+        request = self.requests[row.request]
+        item = self.session.scalar(sa.select(ActionItem).join(Feedback, ActionItem.feedback_id == Feedback.id)
+                                   .where(Feedback.request_id == request.id))
+        if item is None:
+            raise AssertionError(f"demo action {row.title!r}: the rating of {request.subject!r} raised no action item")
+        return item
+
+    def _days_ago(self, days: int) -> datetime:
+        """08:00 UTC that many days ago: the same day in each demo account's time zone."""
+        return min(self.now, datetime.combine(self.today - timedelta(days=days), time(8), tzinfo=timezone.utc))
 
     # change requests ------------------------------------------------------------------
 
     def _change_requests(self) -> None:
+        """Drafted and submitted by the account manager; the approved one decided by the
+        client's approver, signing with their name."""
         am = self.people["am"]
         for row in self.spec.change_requests:
-            cr = new_change_request(
-                self.session, self.contract, created_by=am, title=self.text(row.title),
-                description=self.text(row.description), in_scope=row.in_scope,
-                effective_date=month_start(self.today, -row.effective_in_months),
+            cr = create_draft(
+                self.session, self.contract, am, title=self.text(row.title), description=self.text(row.description),
+                in_scope=row.in_scope, effective_date=month_start(self.today, -row.effective_in_months),
+                lines=[self._cr_line(spec) for spec in row.lines],
             )
-            cr.lines = [self._cr_line(spec, position) for position, spec in enumerate(row.lines)]
             if row.outcome is CRStatus.DRAFT:
-                cr.price_impact = price_impact(cr.lines)  # submit sets it; a draft shows it too
                 continue
-            # Hash what the database holds (4 decimal places), as a later request would.
-            self.session.flush()
-            for line in cr.lines:
-                self.session.expire(line)
             submit(self.session, cr, self.account, am)
             # An approved CR went through client approval, so it must land there first.
             expected = CRStatus.PENDING_CLIENT_APPROVAL if row.outcome is CRStatus.APPROVED else row.outcome
             if cr.status is not expected:
                 raise AssertionError(f"demo {cr.number} of {self.account.name} landed in {cr.status}, not {expected}")
             if row.outcome is CRStatus.APPROVED:
-                self._approve(cr)
+                approver = self.people["approver"]
+                decide(self.session, cr, self.account, approver, version=cr.version, decision=Decision.APPROVED,
+                       signature_name=approver.name)
 
-    def _cr_line(self, spec: tuple, position: int) -> ChangeRequestLine:
+    def _cr_line(self, spec: tuple) -> LineInput:
         change = LineChange(spec[0])
-        line = ChangeRequestLine(account_id=self.account.id, position=position, change=change)
         if change is LineChange.ADD:
-            _, description, line.unit, quantity, price = spec
-            line.description = self.text(description)
-            line.quantity, line.unit_price = Decimal(quantity), money(price, self.currency)
-            return line
+            _, description, unit, quantity, price = spec
+            return LineInput(change, self.text(description), unit, Decimal(quantity), quantize_money(price, self.currency))
         scope_line = self.scope_lines[spec[1]]
-        line.scope_line, line.description, line.unit = scope_line, dict(scope_line.service), scope_line.unit
-        line.quantity, line.unit_price = scope_line.quantity, scope_line.unit_price
-        if change is LineChange.MODIFY:
-            _, _, quantity, price = spec
-            line.old_quantity, line.old_unit_price = scope_line.quantity, scope_line.unit_price
-            if quantity is not None:
-                line.quantity = Decimal(quantity)
-            if price is not None:
-                line.unit_price = money(price, self.currency)
-        return line
-
-    def _approve(self, cr: ChangeRequest) -> None:
-        """The client approver's decision on the submitted version, as the approval
-        service records it: an Approval row and a chained audit event."""
-        approver = self.people["approver"]
-        cr.status, cr.decided_at = CRStatus.APPROVED, self.now
-        self.add(Approval(change_request_id=cr.id, version_hash=cr.version, stage=ApprovalStage.CLIENT,
-                          decision=Decision.APPROVED, user_id=approver.id, signature_name=approver.name,
-                          decided_at=self.now))
-        self.session.flush()
-        audit.record(self.session, "change_request.approved", cr, actor=approver, chained=True,
-                     data={"version": cr.version, "stage": "client", "signature_name": approver.name})
+        quantity, price = (spec[2], spec[3]) if change is LineChange.MODIFY else (None, None)
+        return LineInput(change, {}, "", scope_line.quantity if quantity is None else Decimal(quantity),
+                         scope_line.unit_price if price is None else quantize_money(price, self.currency),
+                         scope_line_id=scope_line.id)
 
     # joint business plan -----------------------------------------------------------
 
     def _plan(self) -> None:
-        """Next financial year's JBP, submitted for review, with the regional
-        reviewer's comment in the client's language."""
+        """Next financial year's JBP, drafted and submitted for review by the account
+        manager, with the regional reviewer's comment in the reviewer's language."""
         fiscal_year, row = self.today.year + 1, self.spec.plan
         # A plan KPI named as a contract KPI follows that KPI's actuals.
         codes = {self.text(kpi.name)["en"]: kpi.code for kpi in self.spec.kpis}
@@ -1181,18 +1203,17 @@ class _AccountBuilder:
             "initiatives": [{"title": self.text(title), "owner": self.people[owner].name,
                              "due": f"{fiscal_year}-{due}", "status": status}
                             for title, owner, due, status in row.initiatives],
-            "budget": [{"item": self.text(item), "amount": str(money(amount, self.currency))}
+            "budget": [{"item": self.text(item), "amount": str(quantize_money(amount, self.currency))}
                        for item, amount in row.budget],
             "risks": [{"risk": self.text(risk), "mitigation": self.text(mitigation), "owner": self.people[owner].name}
                       for risk, mitigation, owner in row.risks],
         }
-        plan = self.add(Plan(contract_id=self.contract.id, plan_type=PlanType.JBP, period=f"FY{fiscal_year}",
-                             currency=self.currency, content=content, created_by_id=self.people["am"].id))
-        submit_for_review(self.session, plan, self.people["am"])
+        am = self.people["am"]
+        plan = create_plan(self.session, self.account, am, plan_type=PlanType.JBP, period=f"FY{fiscal_year}",
+                           content=content)
+        submit_for_review(self.session, plan, am)
         if row.review:
-            reviewer = self.people["reviewer"]
             section, body = row.review
-            self.add(PlanReview(plan_id=plan.id, version_hash=plan.version, reviewer_id=reviewer.id,
-                                decision=ReviewDecision.COMMENT, section=section, body=body,
-                                language=reviewer.language))
+            review(self.session, plan, self.account, self.people["reviewer"], decision=ReviewDecision.COMMENT, body=body,
+                   section=section)
 

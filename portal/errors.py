@@ -3,6 +3,11 @@
 Nothing here shows a traceback. An unexpected error gets an error id that is logged
 with the traceback, so a user can quote it. A lost database answers 503 with
 Retry-After, and the request's unfinished work is rolled back.
+
+A rule a service refuses (``portal.domain.DomainError``) is answered here too, once for
+every feature: the request's work is rolled back; the API answers its JSON error; a page
+flashes the message in the user's language and shows the form again with what was typed
+(``web.keep_form``), or goes back to the route's ``back`` page.
 """
 
 from __future__ import annotations
@@ -11,13 +16,14 @@ import logging
 import secrets
 
 import sqlalchemy as sa
-from flask import Flask, g, jsonify, make_response, render_template, request
+from flask import Flask, current_app, flash, g, jsonify, make_response, redirect, render_template, request, url_for
 from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from portal.database import is_outage
+from portal.domain import DomainError
 from portal.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
@@ -77,7 +83,36 @@ def _out_of_range(error: Exception) -> bool:
     return isinstance(error, sa.exc.DataError) and getattr(getattr(error, "orig", None), "sqlstate", None) == "22003"
 
 
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception as error:  # the connection is gone; the pool replaces it on next checkout
+        log.debug("rollback failed: %s", type(error).__name__)
+
+
+def refused(error: DomainError):
+    """The answer to a rule the caller broke, with nothing of the request kept."""
+    _rollback()
+    message = str(error.message)
+    if wants_json():
+        return error_response(error.status, message, code=error.code, fields=error.fields)
+    flash(message, "error")
+    kept = g.pop("refused_form", None)
+    if kept is not None:
+        from portal.forms import mark_problems
+
+        form, render = kept
+        mark_problems(form, error.fields or {}, message)
+        return render()  # as a form WTForms found wrong is shown again
+    back = getattr(current_app.view_functions.get(request.endpoint), "refused_back", None)
+    if back and request.method != "GET":  # with the query the page was posted from (?period=)
+        return redirect(url_for(back, **{**request.args.to_dict(), **(request.view_args or {})}))
+    return error_response(error.status, message)
+
+
 def init_app(app: Flask) -> None:
+    app.register_error_handler(DomainError, refused)
+
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         return error_response(400, _("The form expired or was sent from elsewhere. Please reload the page and try again."), code="csrf")
@@ -99,10 +134,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
-        try:
-            db.session.rollback()
-        except Exception:  # the connection is gone; the pool replaces it on next checkout
-            log.debug("rollback failed after %s", type(error).__name__)
+        _rollback()
         if is_outage(error):
             log.warning("database unavailable: %s", type(error).__name__)
             if "_login_user" not in g:  # render the page without asking the database who this is

@@ -38,6 +38,8 @@ from flask import Response, request, send_file
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from portal.domain import DomainError
+
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_FILES = 5
 MAX_FILE_MB = MAX_FILE_BYTES // (1024 * 1024)
@@ -101,15 +103,14 @@ EDGE_SPACE_AND_DOTS = re.compile(r"^[\s.]+|[\s.]+$")
 DRIVE_PREFIX = re.compile(r"^[A-Za-z]:")
 
 
-class UploadError(ValueError):
+class UploadError(DomainError):
     """An upload the user must change: ``message`` is shown to them (translated when it
-    is rendered, in the request's language), ``code`` is for the caller and for tests:
-    "too_large", "too_many", "type_not_allowed", "empty" or "archive_too_large"."""
+    is rendered, in the request's language) beside the form's ``attachments`` field;
+    ``code`` is the API's error code: "too_large", "too_many", "type_not_allowed",
+    "empty" or "archive_too_large"."""
 
     def __init__(self, code: str, message: LazyString) -> None:
-        super().__init__(code)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code, fields={"attachments": code})
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,78 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DecimalField, SelectChoice
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    Field,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectChoice,
+    StringField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from docgen.i18n import LANGUAGES
+
+# The labels of the per-language fields, a whole message each: every catalogue words and
+# punctuates them its own way (标题（英文）, Tiêu đề (tiếng Anh)).
+TEXT_LABELS = {
+    "title": {"en": _l("Title (English)"), "zh": _l("Title (Chinese)"), "vi": _l("Title (Vietnamese)")},
+    "description": {"en": _l("Description (English)"), "zh": _l("Description (Chinese)"),
+                    "vi": _l("Description (Vietnamese)")},
+    "name": {"en": _l("Name (English)"), "zh": _l("Name (Chinese)"), "vi": _l("Name (Vietnamese)")},
+}
 
 
 def choices(pairs: Iterable[tuple[object, object]]) -> list[SelectChoice]:
     """``SelectField`` choices from (value, label) pairs; labels may be lazy strings."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def with_texts(name: str, field_class=StringField, *, max_length: int, label=None,
+               required: bool = False) -> Callable[[type[Form]], type[Form]]:
+    """A class decorator that adds one field per language, ``{name}_en``, ``{name}_zh``,
+    ``{name}_vi``, each at most ``max_length`` long and labelled ``TEXT_LABELS[name]`` in its
+    language, or ``label`` in all of them where the page names the language itself.
+    ``required``: the English text (the source every translation is made from) must be given."""
+
+    def add_fields(form_class: type[Form]) -> type[Form]:
+        for lang in LANGUAGES:
+            validators = [DataRequired()] if required and lang == "en" else []
+            setattr(form_class, f"{name}_{lang}", field_class(TEXT_LABELS[name][lang] if label is None else label,
+                                                              validators=[*validators, Length(max=max_length)]))
+        return form_class
+
+    return add_fields
+
+
+def texts(form: Form, name: str) -> dict[str, str]:
+    """What was typed in the fields ``with_texts`` added, ``{lang: text}`` trimmed; the
+    languages left blank are left out."""
+    typed = {lang: (form[f"{name}_{lang}"].data or "").strip() for lang in LANGUAGES}
+    return {lang: text for lang, text in typed.items() if text}
+
+
+def fill_texts(form: Form, name: str, text: Mapping[str, str]) -> None:
+    """Put a stored ``{lang: text}`` in the fields ``with_texts`` added (an edit page)."""
+    for lang in LANGUAGES:
+        form[f"{name}_{lang}"].data = text.get(lang, "")
+
+
+class SignatureForm(FlaskForm):
+    """What a signature binds: the version shown, and the signer's typed full name. A
+    decision's form adds its consent box and its button."""
+
+    version = HiddenField(validators=[DataRequired()])
+    signature_name = StringField(_l("Type your full name to sign"), validators=[DataRequired(), Length(max=200)])
 
 
 class NumberField(DecimalField):
@@ -37,3 +99,56 @@ class NumberField(DecimalField):
             self.data = None
             raise ValueError(str(self.message))
         self.data = value
+
+
+def field_at(form: Any, path: str) -> Field | None:
+    """The form's field for a service's field path: ``title`` (or its English field
+    ``title_en``), ``lines.0.quantity`` (an entry of a list of subforms). A form whose
+    rows are not its paths' indexes (rows left out) answers itself, with ``field_at``."""
+    own = getattr(form, "field_at", None)
+    if own is not None:
+        return own(path)
+    node: Any = form
+    for part in path.split("."):
+        if isinstance(node, FormField):
+            node = node.form
+        if isinstance(node, FieldList):
+            node = node.entries[int(part)] if part.isdigit() and int(part) < len(node.entries) else None
+        elif hasattr(node, "_fields"):
+            node = node._fields.get(part) or node._fields.get(f"{part}_en")
+        else:
+            node = None
+        if node is None:
+            return None
+    return node if isinstance(node, Field) and not isinstance(node, (FormField, FieldList)) else None
+
+
+def mark_problems(form: Any, fields: dict[str, str], message: str) -> None:
+    """Put a refusal's problems beside their fields, in the user's words: a known
+    problem's own, else the refusal's ``message`` when it names one field (it is about
+    that field), else the problem as the service wrote it."""
+    from portal.i18n import problem
+
+    for path, text in fields.items():
+        field = field_at(form, path)
+        if field is not None:
+            field.errors = [*field.errors, problem(text, message if len(fields) == 1 else text)]
+
+
+def flash_errors(form: Any) -> None:
+    """Flash a form's field errors, for a form posted from a page that is not its own
+    (a decision's, under the page's content)."""
+    from flask import flash
+
+    for errors in form.errors.values():
+        flash(" ".join(str(e) for e in errors), "error")
+
+
+class PricedLineForm(Form):
+    """The priced part of a line of a change request or a work order (a subform: the
+    page's form carries the CSRF token): unit, quantity, unit price, and "Remove"."""
+
+    unit = StringField(_l("Unit"), validators=[Length(max=60)])
+    quantity = NumberField(_l("Quantity"), validators=[InputRequired(), NumberRange(min=0)])
+    unit_price = NumberField(_l("Unit price"), validators=[InputRequired(), NumberRange(min=0)])
+    delete = BooleanField(_l("Remove this line"))

@@ -273,6 +273,19 @@ LABELS = {
     },
     "owner_side": {"firm": _l("Service provider"), "client": _l("Client")},
     "age": {"0-30": _l("0-30 days"), "31-60": _l("31-60 days"), "60+": _l("Over 60 days")},
+    # What the services' field problems ("required", "at most 2000 characters") mean to
+    # the person filling in the form (see ``problem``).
+    "problem": {
+        "required": _l("Required."),
+        "not a number": _l("Enter a number."),
+        "negative": _l("Cannot be negative."),
+        "not a date (YYYY-MM-DD)": _l("Enter a date."),
+        "unknown status": _l("Choose a status."),
+        "not a KPI of the contract": _l("Choose a KPI of the contract."),
+        "out of range": _l("This number is too large."),
+        "too many decimals": _l("Too many decimals for this currency."),
+        "at most": _l("Too long."),
+    },
     "escalation_trigger": {
         "client": _l("Escalated by the client"),
         "first_response_breach": _l("First response target missed"),
@@ -294,3 +307,12 @@ def label(kind: str, value) -> str:
     if text is None:
         text = _label_cache[key] = str(LABELS.get(kind, {}).get(value, value))
     return text
+
+
+def problem(text: str, fallback: str = "") -> str:
+    """The user's words for a service's field problem; ``fallback`` (else the problem
+    itself) when there are none. A problem may carry its detail after a known start
+    ("too many decimals for VND", "at most 2000 characters")."""
+    known = LABELS["problem"]
+    key = text if text in known else next((k for k in known if str(text).startswith(k)), None)
+    return label("problem", key) if key else (fallback or text)

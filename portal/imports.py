@@ -17,7 +17,10 @@ from typing import Any
 
 import click
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
+
+from portal.domain import DomainError
 
 # --- problems --------------------------------------------------------------------------
 
@@ -36,20 +39,19 @@ class Problem:
         return f"{where}{self.field}: {self.message}"
 
 
-class ImportRefused(Exception):
-    """The batch was refused; nothing of it was written."""
+class ImportRefused(DomainError):
+    """The batch was refused; nothing of it was written. ``problems`` are every reason,
+    in the file's order; ``fields`` the API's (the first problem per field)."""
 
     def __init__(self, problems: Iterable[Problem]):
         self.problems = sorted(problems)
-        super().__init__("; ".join(str(p) for p in self.problems))
-
-    @property
-    def fields(self) -> dict[str, str]:
-        """The problems as the API's ``fields`` (the first message per field)."""
         fields: dict[str, str] = {}
         for problem in self.problems:
             fields.setdefault(problem.field, problem.message)
-        return fields
+        super().__init__(_l("Some fields are not valid."), fields=fields)
+
+    def __str__(self) -> str:
+        return "; ".join(str(p) for p in self.problems)
 
 
 # --- reading a file ----------------------------------------------------------------------
@@ -162,7 +164,7 @@ def run_file_import(session: Session, path: str, load: Callable[[bytes], Any]) -
     try:
         summary = load(Path(path).read_bytes())
     except ImportRefused as error:
-        session.rollback()
+        session.rollback()  # the command is the unit of work: nothing of the file is kept
         for problem in error.problems:
             click.echo(str(problem), err=True)
         raise SystemExit(2) from None

@@ -11,9 +11,13 @@ Every ORM statement that touches an account-owned row (``AccountOwned`` models a
 The filter is added in ``do_orm_execute`` with ``with_loader_criteria``, so it holds for
 selects, relationship loads (lazy, selectin, joined) and ORM updates and deletes; rows
 inserted or updated outside the scope are refused at flush. Views load single objects
-with ``get_or_404``, which answers 404 for another account's object exactly as for a
-missing one. ``session.get()`` is not used for these models: it can return an object
-from the identity map without asking the database.
+with ``get_or_404`` and the API with ``route(load=...)``, which answer 404 for another
+account's object exactly as for a missing one. ``session.get()`` is not used for these
+models: it can return an object from the identity map without asking the database.
+
+Within their own account, client users see only what each model's ``client_visible``
+policy allows (not the firm's drafts and internal notes): the same filter adds it to
+their statements, so a hidden row is absent everywhere, lists and 404s alike.
 
 Core statements run on a connection skip that listener. The one place that does so,
 the invoice list (the busiest page), adds ``scope_condition`` itself.
@@ -50,9 +54,12 @@ class ScopeViolation(RuntimeError):
 
 @dataclass(frozen=True)
 class Scope:
-    """The accounts a caller may see; ``account_ids=None`` means every account."""
+    """The accounts a caller may see; ``account_ids=None`` means every account.
+    ``client``: the caller is a client user, who sees only the rows each model's
+    ``client_visible`` allows."""
 
     account_ids: frozenset[int] | None
+    client: bool = False
 
     @property
     def is_all(self) -> bool:
@@ -88,7 +95,7 @@ def scope_for(user: Any) -> Scope:
     if user.role is Role.ADMIN:
         return ALL_ACCOUNTS
     if user.is_client:
-        return Scope(frozenset({user.account_id}))
+        return Scope(frozenset({user.account_id}), client=True)
     return Scope(frozenset(user.account_ids))
 
 
@@ -155,18 +162,36 @@ def _add_scope_criteria(state: ORMExecuteState) -> None:
     scope = current_scope()
     if scope.is_all:
         return
-    state.statement = state.statement.options(*_scope_criteria(scope.account_ids))
+    state.statement = state.statement.options(*_scope_criteria(scope.account_ids, scope.client))
 
 
 @functools.lru_cache(maxsize=1024)
-def _scope_criteria(account_ids: frozenset[int]) -> tuple:
+def _scope_criteria(account_ids: frozenset[int], client: bool) -> tuple:
     """The criteria of one scope, built once per set of accounts (a worker sees a few
     hundred users at most): each statement then only attaches them."""
     ids = sorted(account_ids)
-    return (
+    accounts = (
         with_loader_criteria(AccountOwned, lambda cls: cls.account_id.in_(ids), include_aliases=True),
         with_loader_criteria(Account, lambda cls: cls.id.in_(ids), include_aliases=True),
     )
+    return accounts + _client_policies() if client else accounts
+
+
+@functools.cache
+def _client_policies() -> tuple:
+    """Each model's ``client_visible`` as a criterion of every statement of a client user."""
+    from portal.models import Base
+
+    return tuple(
+        with_loader_criteria(mapper.class_, lambda cls: cls.client_visible, include_aliases=True)
+        for mapper in Base.registry.mappers if "client_visible" in mapper.all_orm_descriptors
+    )
+
+
+def client_may_see(user: Any, obj: Any) -> bool:
+    """Whether ``user`` may see ``obj`` of an account it sees: what the filter decides
+    for rows it loads, for a row loaded in another scope (a job, an e-mail)."""
+    return not getattr(user, "is_client", False) or getattr(obj, "client_visible", True)
 
 
 def _check_write(mapper, connection, target) -> None:

@@ -1,14 +1,27 @@
-"""What every HTML response shares: sign-in by default, security headers, navigation."""
+"""What every view shares: one unit of work, sign-in by default, security headers,
+navigation, and where a refused request goes back to.
+
+The shape of a view (see CONTRIBUTING.md): load through ``security``, validate the
+form, call one service, flash, redirect. The view does not commit and does not catch
+the services' ``DomainError``: the blueprint commits once when the view returns, and
+the error handler rolls back and answers (``portal.errors``): the form again with what
+was typed (``keep_form``), or the page named by the route's ``back``.
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+import flask
 from flask import Flask, current_app, g, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.errors import wants_json
+from portal.extensions import db
 from portal.i18n import current_language
 from portal.models import Role
 from portal.security import FIRM_STAFF
@@ -30,6 +43,42 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+
+def unit_of_work(view: Callable) -> Callable:
+    """Commit what the view did, once, when it returns. An exception (a refused rule, a
+    lost database, a bug) goes to the error handlers instead, which roll it all back."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        result = view(*args, **kwargs)
+        db.session.commit()
+        return result
+
+    return wrapped
+
+
+class Blueprint(flask.Blueprint):
+    """A feature's blueprint: each of its views is one ``unit_of_work``.
+
+    A route that acts on an object without a form page of its own names the page a
+    refusal goes back to, with the same path values: ``@bp.route("/plans/<int:plan_id>/submit",
+    methods=["POST"], back="plans.detail")``."""
+
+    def add_url_rule(self, rule: str, endpoint: str | None = None, view_func: Callable | None = None,
+                     provide_automatic_options: bool | None = None, **options: Any) -> None:
+        back = options.pop("back", None)
+        if view_func is not None:
+            view_func = unit_of_work(view_func)
+            view_func.refused_back = back
+        super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **options)
+
+
+def keep_form(form: Any, render: Callable[[], Any]) -> Callable[[], Any]:
+    """Should a service refuse this request, answer with ``render()``: the form again,
+    with what was typed and each problem beside its field. Returns ``render``."""
+    g.refused_form = (form, render)
+    return render
 
 
 @dataclass(frozen=True)

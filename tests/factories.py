@@ -15,7 +15,6 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from portal.admin.service import assign, create_user
-from portal.billing.service import local_today
 from portal.change_requests.service import new_change_request, submit
 from portal.models import (
     Account,
@@ -225,7 +224,7 @@ def add_invoice(session: Session, world: AccountWorld, number: str, *, issued: d
     unless ``paid_on``; for the four weeks from ``period`` (default the first of the issue
     month). ``lines``: (description, quantity, unit price) each, or a number of equal
     lines "Line N of NUMBER" of quantity 1. ``credit``: the amount of a credit note on it."""
-    issued = issued or local_today(world.account) - timedelta(days=days_ago)
+    issued = issued or world.account.today() - timedelta(days=days_ago)
     period = period or issued.replace(day=1)
     net = Decimal(subtotal) if subtotal is not None else Decimal(total)
     invoice = Invoice(account_id=world.account.id, number=number, contract_id=world["contract"].id,

@@ -15,7 +15,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from babel.support import Translations
 
-from portal.billing.service import local_today
 from portal.models import Notification, Role
 from tests.conftest import Browser
 
@@ -100,7 +99,7 @@ def approver_of(world):
 
 def today_of(world) -> date:
     """The date in ``world``'s account's time zone, as the portal counts days."""
-    return local_today(world.account)
+    return world.account.today()
 
 
 def utc(*fields: int) -> datetime:

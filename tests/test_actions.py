@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from portal.actions import service
 from portal.models import ActionComment, ActionItem, ActionSource, ActionStatus, OwnerSide, Role
+from portal.domain import DomainError
 from tests.factories import build_account
 from tests.helpers import latest, signed_in, today_of
 
@@ -54,8 +55,22 @@ def add_item(session, world, title: str, *, raised: date, due: date, status=Acti
 def test_an_item_is_due_30_days_after_it_is_raised_by_default(session, alpha):
     alpha.account.timezone = "Asia/Ho_Chi_Minh"
     item = service.create(session, alpha.account, alpha.user(Role.ACCOUNT_MANAGER), title="Send the SOP")
-    assert item.due_date == service.local_day(alpha.account) + timedelta(days=30)
+    assert item.due_date == alpha.account.today() + timedelta(days=30)
     assert item.status is ActionStatus.OPEN and item.extended_by_id is None
+
+
+def test_an_item_raised_and_closed_in_the_past_counts_from_those_days(session, alpha):
+    """``now`` dates an item raised and closed earlier (the demo's registry): the
+    default due date, the 60-day rule and the close date count in the account's days."""
+    alpha.account.timezone = "Asia/Shanghai"
+    am = alpha.user(Role.ACCOUNT_MANAGER)
+    raised = datetime(2026, 3, 1, 20, tzinfo=UTC)  # already 2 March in Shanghai
+    item = service.create(session, alpha.account, am, title="Send the SOP", now=raised)
+    assert (item.created_at, item.due_date) == (raised, date(2026, 4, 1))
+    with pytest.raises(DomainError):
+        service.create(session, alpha.account, am, title="Late", due_date=date(2026, 5, 2), now=raised)
+    service.update(session, item, alpha.account, am, status=ActionStatus.DONE, now=datetime(2026, 3, 20, 17, tzinfo=UTC))
+    assert item.closed_on == date(2026, 3, 21)
 
 
 def test_sixty_days_is_the_most_a_non_admin_may_give(session, alpha):
@@ -63,11 +78,11 @@ def test_sixty_days_is_the_most_a_non_admin_may_give(session, alpha):
     today = today_of(alpha)
     item = service.create(session, alpha.account, am, title="Sixty", due_date=today + timedelta(days=60))
     assert item.due_date == today + timedelta(days=60)
-    with pytest.raises(service.ActionError) as refused:
+    with pytest.raises(DomainError) as refused:
         service.create(session, alpha.account, am, title="Sixty-one", due_date=today + timedelta(days=61),
                        extension_reason="Because")
     assert refused.value.status == 403 and refused.value.fields == {"due_date": "more than 60 days after creation"}
-    with pytest.raises(service.ActionError) as before:
+    with pytest.raises(DomainError) as before:
         service.create(session, alpha.account, am, title="Yesterday", due_date=today - timedelta(days=1))
     assert before.value.status == 422 and "due_date" in before.value.fields
 
@@ -75,7 +90,7 @@ def test_sixty_days_is_the_most_a_non_admin_may_give(session, alpha):
 def test_an_admin_extends_beyond_sixty_days_with_a_recorded_reason(session, alpha):
     admin = alpha["admin"]
     today = today_of(alpha)
-    with pytest.raises(service.ActionError) as refused:
+    with pytest.raises(DomainError) as refused:
         service.create(session, alpha.account, admin, title="Long", due_date=today + timedelta(days=90))
     assert refused.value.status == 422 and refused.value.fields == {"extension_reason": "required"}
     item = service.create(session, alpha.account, admin, title="Long", due_date=today + timedelta(days=90),
@@ -88,7 +103,7 @@ def test_moving_the_due_date_beyond_sixty_days_of_creation_needs_an_admin(sessio
     item = add_item(session, alpha, "Old", raised=raised, due=raised + timedelta(days=30))
     am, admin = alpha.user(Role.ACCOUNT_MANAGER), alpha["admin"]
     service.update(session, item, alpha.account, am, due_date=raised + timedelta(days=60))
-    with pytest.raises(service.ActionError) as refused:
+    with pytest.raises(DomainError) as refused:
         service.update(session, item, alpha.account, am, due_date=raised + timedelta(days=61))
     assert refused.value.status == 403
     service.update(session, item, alpha.account, admin, due_date=raised + timedelta(days=75), extension_reason="Audit")
@@ -412,10 +427,42 @@ def test_the_api_names_each_bad_field(alpha, client, auth, body, field):
     assert response.status_code == 422 and field in response.json["error"]["fields"]
 
 
-def test_the_api_refuses_a_client_user_as_the_owner(alpha, client, auth):
+NOT_AN_OWNER = {"owner_id": "not a user of this account who may own this item"}
+
+
+def test_the_api_refuses_a_client_user_as_the_owner_of_the_firms_item(alpha, client, auth):
     response = client.post("/api/v1/actions", json={"account_id": alpha.account.id, "title": "Owned",
                                                     "owner_id": alpha.user(Role.CLIENT_APPROVER).id}, headers=auth(AM))
-    assert response.status_code == 422 and response.json["error"]["fields"] == {"owner_id": "not a firm user"}
+    assert response.status_code == 422 and response.json["error"]["fields"] == NOT_AN_OWNER
+
+
+def test_the_clients_item_may_be_owned_by_a_client_user_of_the_account_only(session, alpha, client, auth):
+    bravo = build_account(session, "Bravo")
+    session.commit()
+    body = {"account_id": alpha.account.id, "title": "Sign the SOP", "owner_side": "client"}
+    ours = client.post("/api/v1/actions", json={**body, "owner_id": alpha.user(Role.CLIENT_APPROVER).id},
+                       headers=auth(AM))
+    assert ours.status_code == 201 and ours.json["owner_name"] == alpha.user(Role.CLIENT_APPROVER).name
+    theirs = client.post("/api/v1/actions", json={**body, "owner_id": bravo.user(Role.CLIENT_APPROVER).id},
+                         headers=auth(AM))
+    assert theirs.status_code == 422 and theirs.json["error"]["fields"] == NOT_AN_OWNER
+
+
+def test_the_new_item_page_refuses_an_owner_from_outside_the_accounts_team(session, alpha, new_browser):
+    """The form offers the account's team; a posted id of anyone else is refused as the
+    API refuses it (it once was saved)."""
+    bravo = build_account(session, "Bravo")
+    session.commit()
+    url = f"/actions/new?account={alpha.account.id}"
+    browser = signed_in(new_browser, AM)
+    outsider = bravo.user(Role.ACCOUNT_MANAGER)
+    page = browser.post_form(url, new_item_form(title="Owned elsewhere", owner=str(outsider.id)), page=url)
+    assert page.status_code == 200 and "Choose an owner from the account&#39;s people." in page.text
+    assert 'value="Owned elsewhere"' in page.text, "what was typed is kept"
+    assert latest(session).scalar(sa.select(ActionItem).where(ActionItem.title == "Owned elsewhere")) is None
+    mine = browser.post_form(url, new_item_form(title="Owned here", owner=str(alpha.user(Role.ACCOUNT_MANAGER).id)),
+                             page=url)
+    assert mine.status_code == 302
 
 
 @pytest.mark.parametrize("email", [CLIENT, VIEWER, FINANCE])

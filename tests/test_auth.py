@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from portal.admin.service import UserError, create_user
+from portal.admin.service import create_user
 from portal.auth import passwords
 from portal.models import Role, User
+from portal.domain import DomainError
 from tests.conftest import PASSWORD, USER_EMAIL, base_config, csrf_token
 from tests.factories import make_account, make_user
 
@@ -303,7 +304,7 @@ LONG_128 = "Tr0ub4dor&3-" * 10 + "xK#9mQ2v"
     ids=["7-chars", "8-chars", "password1", "qwerty123", "common-upper-case", "128-chars", "129-chars"],
 )
 def test_password_policy(session, password, accepted):
-    with nullcontext() if accepted else pytest.raises(UserError):
+    with nullcontext() if accepted else pytest.raises(DomainError):
         create_user(session, email="new@firm.example", name="New", role=Role.FINANCE, password=password)
     assert (passwords.password_problems(password) == []) is accepted
 
@@ -325,7 +326,7 @@ def test_changing_the_password_applies_the_policy(client, browser, user, new_pas
 
 
 def test_a_password_equal_to_the_emails_name_is_refused(session):
-    with pytest.raises(UserError) as error:
+    with pytest.raises(DomainError) as error:
         create_user(session, email="margaret.thatcher@firm.example", name="M", role=Role.FINANCE,
                     password="Margaret.Thatcher")
     assert "password" in error.value.fields

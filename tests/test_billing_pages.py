@@ -160,7 +160,7 @@ def test_an_invoice_turns_overdue_in_the_kept_list_when_the_accounts_day_ends(se
     browser = signed_in(new_browser, CLIENT)
     assert "INV-DUE-TODAY" not in listed(browser.get("/invoices?status=overdue").text)
     tomorrow = datetime.combine(due + timedelta(days=1), time(12), ZoneInfo(alpha.account.timezone))
-    monkeypatch.setattr(service, "utcnow", lambda: tomorrow.astimezone(timezone.utc))
+    monkeypatch.setattr("portal.models.account.utcnow", lambda: tomorrow.astimezone(timezone.utc))
     assert "INV-DUE-TODAY" in listed(browser.get("/invoices?status=overdue").text)
 
 
@@ -738,8 +738,13 @@ def test_the_account_manager_enters_the_forecast_by_month(session, alpha, new_br
                                    .where(RevenueForecast.account_id == alpha.account.id)).all() == [this_month]
 
 
-@pytest.mark.parametrize("value", ["lots", "-5", "NaN", "Infinity", "1e400000", "12345678901234567890"])
-def test_a_forecast_that_is_not_an_amount_changes_nothing(session, alpha, new_browser, value):
+NOT_AN_AMOUNT = "A forecast is an amount such as 125000.00."
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("lots", NOT_AN_AMOUNT), ("-5", "A forecast cannot be negative."), ("NaN", NOT_AN_AMOUNT),
+    ("Infinity", NOT_AN_AMOUNT), ("1e400000", NOT_AN_AMOUNT), ("12345678901234567890", NOT_AN_AMOUNT)])
+def test_a_forecast_that_is_not_an_amount_changes_nothing(session, alpha, new_browser, value, message):
     today = today_of(alpha)
     this_month, last_month = today.replace(day=1), service.months_back(today, 2)[0]
     am = signed_in(new_browser, AM)
@@ -747,7 +752,7 @@ def test_a_forecast_that_is_not_an_amount_changes_nothing(session, alpha, new_br
     response = am.post_form(url, {f"forecast-{last_month.isoformat()}": "500",
                                   f"forecast-{this_month.isoformat()}": value, "submit": "Save forecast"}, page=url)
     assert response.status_code == 200
-    assert "A forecast is an amount such as 125000.00." in response.text
+    assert message in response.text
     assert latest(session).execute(sa.select(RevenueForecast.month, RevenueForecast.amount)
                                    .where(RevenueForecast.account_id == alpha.account.id)).all() == [
         (this_month, Decimal("10000"))]

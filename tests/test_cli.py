@@ -8,7 +8,24 @@ import pytest
 import sqlalchemy as sa
 
 from portal import demo
-from portal.models import Account, ChangeRequest, CRStatus, Invoice, KpiMeasurement, Plan, PlanStatus, PlanType, Role, User
+from portal.models import (
+    Account,
+    ApprovalStage,
+    AuditEvent,
+    ChangeRequest,
+    CRStatus,
+    Decision,
+    Invoice,
+    KpiMeasurement,
+    Plan,
+    PlanStatus,
+    PlanType,
+    RequestStatus,
+    Role,
+    ServiceRequest,
+    User,
+)
+from portal.service_requests.service import create_request
 from tests.conftest import bearer
 
 DEMO_USERS = {
@@ -69,6 +86,47 @@ def test_seed_demo_accounts_hold_what_the_spec_promises(seeded, session):
         plan = session.scalar(sa.select(Plan).where(Plan.account_id == account.id, Plan.plan_type == PlanType.JBP))
         assert plan is not None and plan.status is PlanStatus.IN_REVIEW
         assert plan.period == f"FY{date.today().year + 1}"
+
+
+def events(session, action: str) -> list[AuditEvent]:
+    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+
+
+def test_seed_demo_requests_are_raised_by_create_request_with_its_sla_clock(seeded, session):
+    """Every demo request is raised by its client user through ``create_request``; one
+    that never waited on the client (which moves its clock on) is due when a request
+    raised at the same moment is: the account's business hours and public holidays."""
+    demo_requests = session.scalars(sa.select(ServiceRequest).order_by(ServiceRequest.id)).all()
+    assert len(demo_requests) == 13
+    raised = {(e.object_id, e.actor_id) for e in events(session, "request.created")}
+    assert raised == {(r.id, r.created_by_id) for r in demo_requests}
+    waited = {e.object_id for e in events(session, "request.status_changed")
+              if e.data["to"] == RequestStatus.WAITING_CLIENT.value}
+    compared = [r for r in demo_requests if r.id not in waited]
+    assert len(compared) == 10
+    for demo_request in compared:
+        fresh = create_request(session, demo_request.account, demo_request.created_by, category=demo_request.category,
+                               subject=demo_request.subject, description=demo_request.description,
+                               priority=demo_request.priority, now=demo_request.created_at)
+        assert (demo_request.first_response_due_at, demo_request.resolution_due_at) == (
+            fresh.first_response_due_at, fresh.resolution_due_at), demo_request.subject
+    session.rollback()
+
+
+def test_seed_demo_approval_is_the_client_approvers_decision_in_the_audit_chain(seeded, session, runner):
+    """The approved demo CR was decided through the approval service: a client-stage
+    approval of its version by Acme's approver, signed with her name, and the service's
+    chained event; no event under a name of the demo's own."""
+    (approved,) = session.scalars(sa.select(ChangeRequest).where(ChangeRequest.status == CRStatus.APPROVED)).all()
+    approver = session.scalar(sa.select(User).where(User.email == "approver@acme.example"))
+    assert [(a.stage, a.decision, a.user_id, a.signature_name, a.version_hash) for a in approved.approvals] == [
+        (ApprovalStage.CLIENT, Decision.APPROVED, approver.id, approver.name, approved.version)]
+    (decided,) = events(session, "change_request.client_approved")
+    assert (decided.object_id, decided.actor_id, decided.data["version"]) == (approved.id, approver.id, approved.version)
+    assert decided.chain_seq is not None
+    assert events(session, "change_request.approved") == []
+    verified = runner.invoke(args=["audit", "verify"])
+    assert verified.exit_code == 0 and "intact" in verified.output, verified.output
 
 
 def test_users_create_makes_a_client_user_of_an_account(seeded, runner, session):

@@ -21,6 +21,7 @@ from portal import audit
 from portal.auth.service import issue_api_token
 from portal.change_requests import service
 from portal.models import Approval, ApprovalStage, AuditEvent, CRStatus, Decision, Document, DocumentKind, Role
+from portal.domain import DomainError
 from tests.conftest import bearer
 from tests.test_cr_service import add, draft
 
@@ -188,7 +189,7 @@ def test_an_edit_racing_an_approval_does_not_undo_it(app, session, alpha):
                      lines=[service.LineInput(line.change, dict(line.description), line.unit, line.quantity * 100,
                                               line.unit_price)])
         session.commit()
-    except service.ChangeRequestError as error:
+    except DomainError as error:
         session.rollback()
         assert error.status == 409
     session.expire_all()

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from portal.change_requests import service
-from portal.change_requests.service import ChangeRequestError, Conflict, LineInput
+from portal.change_requests.service import LineInput
 from portal.documents.service import issue_amendment
 from portal.models import (
     Approval,
@@ -43,6 +43,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.versioning import canonical_json, content_hash
+from portal.domain import Conflict, DomainError
 from tests.conftest import ROOT
 from tests.factories import build_account, make_user
 from tests.helpers import approver_of, count, manager_of, notifications
@@ -218,7 +219,7 @@ def _closed_line(session, world):
 )
 def test_create_draft_refuses_bad_input_naming_the_field(session, alpha, lines, title, fields):
     before = count(session, ChangeRequest)
-    with pytest.raises(ChangeRequestError) as refused:
+    with pytest.raises(DomainError) as refused:
         service.create_draft(session, alpha["contract"], manager_of(alpha), title={"en": title}, description={},
                              in_scope=True, effective_date=EFFECTIVE, lines=lines(session, alpha))
     session.rollback()
@@ -270,7 +271,7 @@ def test_more_than_four_decimals_are_refused_so_the_approved_version_is_what_is_
     what was typed, so the edit is refused and the pending version stands."""
     cr = submitted(session, alpha)
     frozen = cr.version
-    with pytest.raises(service.ChangeRequestError) as refused:
+    with pytest.raises(DomainError) as refused:
         service.edit(session, cr, alpha.account, manager_of(alpha), title={"en": "Payroll in Vietnam"}, description={},
                      in_scope=False, effective_date=EFFECTIVE, lines=[add("1.23456", "100")])
     assert refused.value.status == 422 and refused.value.fields == {"lines.0": "too many decimals"}
@@ -321,7 +322,7 @@ def test_resubmitting_a_rejected_cr_unchanged_gives_a_version_the_client_can_dec
     reject(session, alpha, cr)
     try:
         service.submit(session, cr, alpha.account, manager_of(alpha))
-    except ChangeRequestError:
+    except DomainError:
         session.rollback()
         assert reloaded(session, cr).status is CRStatus.REJECTED
         return
@@ -364,7 +365,7 @@ def test_above_the_threshold_another_admin_approves_before_the_client(session, a
         approve(session, alpha, cr)
     session.rollback()
     for who in (author, manager_of(alpha)):  # neither the author (an admin) nor a non-admin
-        with pytest.raises(ChangeRequestError) as refused:
+        with pytest.raises(DomainError) as refused:
             service.decide_internally(session, cr, alpha.account, who, version=cr.version, decision=Decision.APPROVED)
         session.rollback()
         assert refused.value.status == 403
@@ -385,7 +386,7 @@ def test_above_the_threshold_another_admin_approves_before_the_client(session, a
 def test_an_internal_rejection_needs_a_reason_and_ends_in_rejected(session, alpha, admins):
     author, other = admins
     cr = submitted(session, alpha, [add("6000", "10.00")], by=author)
-    with pytest.raises(ChangeRequestError) as refused:
+    with pytest.raises(DomainError) as refused:
         service.decide_internally(session, cr, alpha.account, other, version=cr.version, decision=Decision.REJECTED,
                                   reason="  ")
     session.rollback()
@@ -418,7 +419,7 @@ def test_a_typed_name_with_accents_matches_in_either_unicode_form(session, alpha
 @pytest.mark.parametrize("typed", ["Anna Schmidt", "Someone Else", "", "   ", "Anna Maria Schmidt Jr"])
 def test_another_name_is_refused_and_nothing_is_decided(session, alpha, typed):
     cr = submitted(session, alpha)
-    with pytest.raises(ChangeRequestError) as refused:
+    with pytest.raises(DomainError) as refused:
         approve(session, alpha, cr, name=typed)
     session.rollback()
     assert refused.value.status == 422 and set(refused.value.fields) == {"signature_name"}
@@ -447,7 +448,7 @@ def test_the_client_approval_records_who_when_where_what_name_and_which_version(
 def test_only_the_client_approver_decides(session, alpha, role):
     cr = submitted(session, alpha)
     someone = alpha.user(role)
-    with pytest.raises(ChangeRequestError) as refused:
+    with pytest.raises(DomainError) as refused:
         service.decide(session, cr, alpha.account, someone, version=cr.version, decision=Decision.APPROVED,
                        signature_name=someone.name)
     session.rollback()
@@ -457,7 +458,7 @@ def test_only_the_client_approver_decides(session, alpha, role):
 @pytest.mark.parametrize("reason", ["", "   \n "])
 def test_a_rejection_needs_a_reason(session, alpha, reason):
     cr = submitted(session, alpha)
-    with pytest.raises(ChangeRequestError) as refused:
+    with pytest.raises(DomainError) as refused:
         reject(session, alpha, cr, reason=reason)
     session.rollback()
     assert (refused.value.status, refused.value.fields) == (422, {"reason": "required"})
@@ -525,7 +526,7 @@ class ChangeRequestMachine(RuleBasedStateMachine):
     def attempt(self, allowed: bool, action) -> bool:
         try:
             action()
-        except ChangeRequestError as error:
+        except DomainError as error:
             self.session.rollback()
             assert not allowed, f"refused what the model allows: {error.message}"
             assert error.status == 409
@@ -658,7 +659,7 @@ def test_a_second_cr_changing_an_already_changed_line_is_not_implemented_twice(s
     try:
         service.implement(session, second, manager_of(alpha))
         session.commit()
-    except ChangeRequestError:
+    except DomainError:
         session.rollback()
     session.expire_all()
     contract = session.scalar(sa.select(Contract).where(Contract.id == alpha["contract"].id))

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import csv
 import unicodedata
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from functools import partial
 
 import pytest
 import sqlalchemy as sa
 
+from portal.kpis.imports import read_kpi_csv, upsert_kpi_actuals
 from portal.kpis.service import previous_month, scorecard
 from portal.models import Account, KpiMeasurement
 from tests import helpers
@@ -77,6 +78,15 @@ def test_a_good_file_imports_then_imports_again_as_updates(worlds, session, runn
     assert after["Account Alpha", "OTP", LAST_MONTH] == (Decimal("98.0000"), "Corrected by the payroll team")
     assert session.scalar(sa.select(KpiMeasurement.imported_at).where(KpiMeasurement.period == LAST_MONTH,
                                                                       KpiMeasurement.comment != "")) >= first_import
+
+
+def test_an_import_of_the_past_keeps_its_import_time(worlds, session):
+    """What was imported earlier (the demo's year of actuals) keeps when it was."""
+    earlier = datetime(2026, 2, 5, 2, tzinfo=timezone.utc)
+    incoming = read_kpi_csv(f"account,kpi,month,actual\nAccount Alpha,OTP,{LAST_MONTH:%Y-%m},99\n".encode())
+    assert upsert_kpi_actuals(session, incoming, now=earlier).new == 1
+    assert session.scalar(sa.select(KpiMeasurement.imported_at).where(KpiMeasurement.period == LAST_MONTH,
+                                                                      KpiMeasurement.account_id == worlds[0].account.id)) == earlier
 
 
 def test_the_scorecard_shows_the_imported_actual(worlds, session, runner, tmp_path):

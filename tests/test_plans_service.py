@@ -24,8 +24,8 @@ from portal.models import AuditEvent, Notification, Plan, PlanSignoff, PlanStatu
 from portal.models.base import utcnow
 from portal.plans import content as plan_content
 from portal.plans import service
-from portal.plans.content import Conflict, PlanError
 from portal.versioning import canonical_json, content_hash
+from portal.domain import Conflict, DomainError
 from tests.factories import build_account, build_admin, make_user, plan_awaiting_signoff, plan_in_review
 
 APPROVE, CHANGES, COMMENT = ReviewDecision.APPROVE, ReviewDecision.REQUEST_CHANGES, ReviewDecision.COMMENT
@@ -65,7 +65,7 @@ def submitted(session, world) -> Plan:
     (PlanType.MBP, "2027-13"), (PlanType.MBP, "2027-3"),
 ])
 def test_the_period_must_have_its_types_form(session, alpha, plan_type, period):
-    with pytest.raises(PlanError) as refused:
+    with pytest.raises(DomainError) as refused:
         new_plan(session, alpha, period=period, plan_type=plan_type)
     assert refused.value.status == 422 and "period" in refused.value.fields
 
@@ -81,7 +81,7 @@ def test_bad_values_are_named_by_their_path(session, alpha):
     bad = jbp_content(kpis=[{"name": {"zh": "准时"}, "target": "lots", "kpi": "NOPE"}],
                       budget=[{"item": {"en": "Robot"}, "amount": "10.001"}],
                       initiatives=[{"title": {"en": "X"}, "owner": "", "due": "2027-02-30", "status": "sleeping"}])
-    with pytest.raises(PlanError) as refused:
+    with pytest.raises(DomainError) as refused:
         new_plan(session, alpha, content=bad)
     assert refused.value.fields == {
         "kpis.0.name": "required", "kpis.0.target": "not a number", "kpis.0.kpi": "not a KPI of the contract",
@@ -91,7 +91,7 @@ def test_bad_values_are_named_by_their_path(session, alpha):
 
 
 def test_one_plan_per_account_type_and_period(session, alpha):
-    with pytest.raises(PlanError) as refused:
+    with pytest.raises(DomainError) as refused:
         new_plan(session, alpha, period="FY2027")  # the factories' JBP
     assert refused.value.status == 409
 
@@ -109,7 +109,7 @@ def test_a_quarterly_plan_starts_from_the_yearly_one_and_a_monthly_from_the_quar
     assert month.content["kpis"] == yearly.content["kpis"]
     for period, parent in (("2029-Q1", yearly), ("2028-07", quarter)):
         kind = PlanType.QBP if "Q" in period else PlanType.MBP
-        with pytest.raises(PlanError) as refused:
+        with pytest.raises(DomainError) as refused:
             service.create_plan(session, alpha.account, alpha.user(Role.ACCOUNT_MANAGER), plan_type=kind,
                                 period=period, parent=parent)
         assert refused.value.fields == {"parent_id": "not a parent of this plan"}
@@ -229,18 +229,18 @@ def test_a_request_for_changes_sends_the_plan_back_and_the_next_version_shows_wh
 
 def test_who_may_review_and_when(session, alpha):
     plan = new_plan(session, alpha)
-    with pytest.raises(PlanError) as refused:
+    with pytest.raises(DomainError) as refused:
         review(session, alpha, plan, Role.REGIONAL_REVIEWER, COMMENT, "Early thoughts")
     assert refused.value.status == 409  # a draft is not in review
     service.submit_for_review(session, plan, alpha.user(Role.ACCOUNT_MANAGER))
     for role in (Role.CLIENT_VIEWER, Role.FINANCE):
-        with pytest.raises(PlanError) as refused:
+        with pytest.raises(DomainError) as refused:
             review(session, alpha, plan, role, COMMENT, "Hello")
         assert refused.value.status == 403
-    with pytest.raises(PlanError) as refused:
+    with pytest.raises(DomainError) as refused:
         review(session, alpha, plan, Role.CLIENT_APPROVER, APPROVE)
     assert refused.value.fields == {"decision": "the client signs off instead"}
-    with pytest.raises(PlanError) as refused:
+    with pytest.raises(DomainError) as refused:
         review(session, alpha, plan, Role.REGIONAL_REVIEWER, COMMENT, "")
     assert refused.value.fields == {"body": "required"}
     comment = review(session, alpha, plan, Role.CLIENT_APPROVER, COMMENT, "Please add the Manchester site.",
@@ -326,7 +326,7 @@ def awaiting_signoff(session, world) -> Plan:
 def test_the_client_approver_signs_off_the_version_with_their_name_in_the_audit_chain(session, alpha):
     plan = awaiting_signoff(session, alpha)
     approver = alpha.user(Role.CLIENT_APPROVER)
-    with pytest.raises(PlanError) as refused:
+    with pytest.raises(DomainError) as refused:
         service.sign_off(session, plan, alpha.account, approver, version=plan.version, signature_name="Someone Else")
     assert refused.value.status == 422
     with pytest.raises(Conflict):
@@ -340,7 +340,7 @@ def test_the_client_approver_signs_off_the_version_with_their_name_in_the_audit_
     assert verify_chain(session).ok
     with pytest.raises(Conflict):
         service.sign_off(session, plan, alpha.account, approver, version=plan.version, signature_name=APPROVER_NAME)
-    with pytest.raises(PlanError):
+    with pytest.raises(DomainError):
         service.edit(session, plan, alpha.account, alpha.user(Role.ACCOUNT_MANAGER), jbp_content(risks=[]))
     assert session.scalar(sa.select(sa.func.count()).select_from(PlanSignoff)) == 1
 
@@ -349,11 +349,11 @@ def test_only_the_client_approver_signs_off(session, alpha):
     plan = awaiting_signoff(session, alpha)
     for role in (Role.CLIENT_VIEWER, Role.ACCOUNT_MANAGER, Role.REGIONAL_REVIEWER):
         user = alpha.user(role)
-        with pytest.raises(PlanError) as refused:
+        with pytest.raises(DomainError) as refused:
             service.sign_off(session, plan, alpha.account, user, version=plan.version, signature_name=user.name)
         assert refused.value.status == 403
     other = build_account(session, "Bravo")
-    with pytest.raises(PlanError) as refused:
+    with pytest.raises(DomainError) as refused:
         service.sign_off(session, plan, alpha.account, other.user(Role.CLIENT_APPROVER), version=plan.version,
                          signature_name="Client.Approver")
     assert refused.value.status == 403
@@ -362,7 +362,7 @@ def test_only_the_client_approver_signs_off(session, alpha):
 def test_the_gate_is_checked_again_at_sign_off(session, alpha):
     plan = awaiting_signoff(session, alpha)
     alpha.account.document_languages = ["en", "vi"]  # changed after the firm approved
-    with pytest.raises(PlanError) as refused:
+    with pytest.raises(DomainError) as refused:
         service.sign_off(session, plan, alpha.account, alpha.user(Role.CLIENT_APPROVER), version=plan.version,
                          signature_name=APPROVER_NAME)
     assert refused.value.status == 409 and "objectives.0.vi" in refused.value.fields

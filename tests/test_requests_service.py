@@ -31,7 +31,7 @@ from portal.models import (
     SlaTarget,
 )
 from portal.service_requests import service
-from portal.service_requests.service import RequestError
+from portal.domain import DomainError
 from tests import factories
 from tests.factories import build_account, build_admin
 from tests.helpers import approver_of, manager_of, notifications, utc
@@ -286,7 +286,7 @@ def test_escalating_beyond_level_three_is_refused_with_a_message(session, alpha)
     for _ in range(2):
         service.escalate(session, request, alpha.account, approver_of(alpha), trigger=EscalationTrigger.CLIENT, reason="r")
     session.commit()
-    with pytest.raises(RequestError) as refused:
+    with pytest.raises(DomainError) as refused:
         service.escalate(session, request, alpha.account, approver_of(alpha), trigger=EscalationTrigger.CLIENT, reason="r")
     assert refused.value.status == 409
     assert str(refused.value.message) == "This request is already at the highest escalation level."
@@ -299,7 +299,7 @@ def test_escalating_beyond_level_three_is_refused_with_a_message(session, alpha)
 def test_a_finished_request_cannot_be_escalated(session, alpha, status):
     request = raise_request(session, alpha)
     service.change_status(session, request, alpha.account, manager_of(alpha), status)
-    with pytest.raises(RequestError):
+    with pytest.raises(DomainError):
         service.escalate(session, request, alpha.account, approver_of(alpha), trigger=EscalationTrigger.CLIENT, reason="r")
     assert request.escalation_level == 1
 
@@ -336,7 +336,7 @@ def test_status_changes_follow_the_allowed_transitions(session, alpha, path, rol
         service.change_status(session, request, alpha.account, alpha.user(role), target)
         assert request.status is target
     else:
-        with pytest.raises(RequestError):
+        with pytest.raises(DomainError):
             service.change_status(session, request, alpha.account, alpha.user(role), target)
         assert request.status is before
 
@@ -356,7 +356,7 @@ def test_reopening_clears_the_resolution_and_a_status_change_is_audited(session,
 def test_a_closed_request_takes_no_more_replies(session, alpha):
     request = raise_request(session, alpha)
     service.change_status(session, request, alpha.account, manager_of(alpha), S.CLOSED)
-    with pytest.raises(RequestError) as refused:
+    with pytest.raises(DomainError) as refused:
         service.add_comment(session, request, alpha.account, approver_of(alpha), "Hello?")
     assert refused.value.status == 409
 
@@ -376,7 +376,7 @@ def test_requests_are_assigned_only_to_the_accounts_team(session, alpha, who, al
         service.assign(session, request, alpha.account, manager_of(alpha), assignee)
         assert request.assignee_id == assignee.id
     else:
-        with pytest.raises(RequestError) as refused:
+        with pytest.raises(DomainError) as refused:
             service.assign(session, request, alpha.account, manager_of(alpha), assignee)
         assert refused.value.status == 422
         assert request.assignee_id == manager_of(alpha).id  # the default: the account manager
@@ -426,18 +426,19 @@ def test_a_rating_of_two_or_less_opens_an_action_for_the_account_manager_due_in_
     [action] = actions
     assert action.owner_id == manager_of(alpha).id
     assert (action.source, action.due_date) == (ActionSource.FEEDBACK, date(2026, 3, 21))
+    assert action.created_at == utc(2026, 3, 13, 20)  # raised when the rating was given
     assert action.account_id == alpha.account.id
     assert [n.to_email for n in notifications(session, "feedback_low")] == ["account.manager@alpha.example"]
 
 
 def test_feedback_on_a_request_waits_until_it_is_resolved_and_is_given_once(session, alpha):
     request = raise_request(session, alpha)
-    with pytest.raises(RequestError) as unresolved:
+    with pytest.raises(DomainError) as unresolved:
         service.give_feedback(session, alpha.account, approver_of(alpha), rating=4, request=request)
     assert unresolved.value.status == 409
     service.change_status(session, request, alpha.account, manager_of(alpha), S.RESOLVED)
     service.give_feedback(session, alpha.account, approver_of(alpha), rating=4, request=request)
-    with pytest.raises(RequestError) as twice:
+    with pytest.raises(DomainError) as twice:
         service.give_feedback(session, alpha.account, approver_of(alpha), rating=5, request=request)
     assert twice.value.status == 409
     session.commit()
@@ -446,7 +447,7 @@ def test_feedback_on_a_request_waits_until_it_is_resolved_and_is_given_once(sess
 
 @pytest.mark.parametrize("rating", [0, 6, -1])
 def test_a_rating_outside_one_to_five_is_refused(session, alpha, rating):
-    with pytest.raises(RequestError) as refused:
+    with pytest.raises(DomainError) as refused:
         service.give_feedback(session, alpha.account, approver_of(alpha), rating=rating)
     assert refused.value.status == 422
 

@@ -18,7 +18,6 @@ import pytest
 import sqlalchemy as sa
 
 from docgen.i18n import translations
-from portal.billing.service import local_today
 from portal.change_requests.service import decide
 from portal.models import (
     Decision,
@@ -52,7 +51,7 @@ def month(alpha, admin, session):
     world = alpha
     world.objects["admin"] = admin
     account, contract = world.account, world["contract"]
-    today = local_today(account)
+    today = account.today()
     period = today.replace(day=1)
     for position, (code, name, direction, target, actual) in enumerate([
         ("TAT", {"en": "Turnaround time", "zh": "周转时间", "vi": "Thời gian xử lý"}, KpiDirection.LOWER, "2", "3"),

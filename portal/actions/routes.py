@@ -4,21 +4,20 @@ editing items (the firm), comments and closing own items (the client), exports."
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.actions import service
 from portal.actions.forms import ActionCommentForm, ActionForm, DoneForm
-from portal.billing.service import todays as local_todays
 from portal.exports import table_response
 from portal.extensions import db
 from portal.forms import choices
 from portal.i18n import label
-from portal.main.service import visible_accounts
+from portal.accounts import firm_team, todays as local_todays, visible_accounts
 from portal.models import Account, ActionItem, ActionSource, ActionStatus, Kpi, OwnerSide, User
 from portal.security import ISSUERS, get_or_404, require_role
-from portal.service_requests.service import firm_team
+from portal.web import Blueprint, keep_form
 
 bp = Blueprint("actions", __name__)
 
@@ -77,11 +76,6 @@ def _owner(form: ActionForm) -> User | None:
     return db.session.scalar(sa.select(User).where(User.id == form.owner.data))
 
 
-def _show_errors(error: service.ActionError) -> None:
-    db.session.rollback()
-    flash(str(error.message), "error")
-
-
 @bp.route("/actions/new", methods=["GET", "POST"])
 @require_role(*ISSUERS)
 def new():
@@ -94,21 +88,17 @@ def new():
 
         form.source.data = ActionSource.KPI.value
         form.title.data = _("Bring %(kpi)s back to target", kpi=localized(kpi.name))
+    page = keep_form(form, lambda: render_template("actions/form.html", form=form, account=account, item=None, kpi=kpi))
     if form.validate_on_submit():
-        try:
-            item = service.create(
-                db.session, account, current_user, title=form.title.data, description=form.description.data or "",
-                owner_side=OwnerSide(form.owner_side.data), owner=_owner(form), owner_name=form.owner_name.data or "",
-                source=ActionSource(form.source.data), due_date=form.due_date.data,
-                extension_reason=form.extension_reason.data or "", kpi_id=kpi.id if kpi else None,
-            )
-        except service.ActionError as error:
-            _show_errors(error)
-        else:
-            db.session.commit()
-            flash(_("Action item raised, due %(date)s.", date=item.due_date.isoformat()), "success")
-            return redirect(url_for("actions.detail", action_id=item.id))
-    return render_template("actions/form.html", form=form, account=account, item=None, kpi=kpi)
+        item = service.create(
+            db.session, account, current_user, title=form.title.data, description=form.description.data or "",
+            owner_side=OwnerSide(form.owner_side.data), owner=_owner(form), owner_name=form.owner_name.data or "",
+            source=ActionSource(form.source.data), due_date=form.due_date.data,
+            extension_reason=form.extension_reason.data or "", kpi_id=kpi.id if kpi else None,
+        )
+        flash(_("Action item raised, due %(date)s.", date=item.due_date.isoformat()), "success")
+        return redirect(url_for("actions.detail", action_id=item.id))
+    return page()
 
 
 @bp.route("/actions/<int:action_id>", methods=["GET", "POST"])
@@ -120,58 +110,52 @@ def detail(action_id: int):
     can_edit = current_user.role in ISSUERS
     if request.method == "POST" and not can_edit:
         abort(403)
+    page = keep_form(form, lambda: _detail_page(item, account, form, can_edit))
     if request.method == "GET":
         form.title.data, form.description.data = item.title, item.description
         form.owner_side.data, form.owner.data, form.owner_name.data = item.owner_side.value, item.owner_id or 0, item.owner_name
         form.source.data, form.due_date.data, form.status.data = item.source.value, item.due_date, item.status.value
     elif can_edit and form.validate_on_submit():
-        try:
-            service.update(db.session, item, account, current_user, title=form.title.data,
-                           description=form.description.data or "", owner_side=OwnerSide(form.owner_side.data),
-                           owner=_owner(form), owner_name=None if form.owner.data else (form.owner_name.data or ""),
-                           due_date=form.due_date.data, extension_reason=form.extension_reason.data or "",
-                           status=ActionStatus(form.status.data))
-        except service.ActionError as error:
-            _show_errors(error)
-        else:
-            db.session.commit()
-            flash(_("Changes saved."), "success")
-            return redirect(url_for("actions.detail", action_id=item.id))
-    today = local_todays([account])[account.id]
+        service.update(db.session, item, account, current_user, title=form.title.data,
+                       description=form.description.data or "", owner_side=OwnerSide(form.owner_side.data),
+                       owner=_owner(form), owner_name=None if form.owner.data else (form.owner_name.data or ""),
+                       due_date=form.due_date.data, extension_reason=form.extension_reason.data or "",
+                       status=ActionStatus(form.status.data))
+        flash(_("Changes saved."), "success")
+        return redirect(url_for("actions.detail", action_id=item.id))
+    return page()
+
+
+def _detail_page(item: ActionItem, account: Account, form: ActionForm, can_edit: bool):
+    today = account.today()
     return render_template("actions/detail.html", item=item, account=account, form=form, can_edit=can_edit,
                            comment_form=ActionCommentForm(), done_form=DoneForm(), overdue=service.is_overdue(item, today),
                            age=service.age_bucket(item, account, today), raised=service.raised_on(item, account))
 
 
-@bp.route("/actions/<int:action_id>/comments", methods=["POST"])
+@bp.route("/actions/<int:action_id>/comments", methods=["POST"], back="actions.detail")
 def comment(action_id: int):
     item = get_or_404(db.session, ActionItem, action_id)
     form = ActionCommentForm()
     if form.validate_on_submit():
         service.comment(db.session, item, current_user, form.body.data)
-        db.session.commit()
         flash(_("Your comment is added."), "success")
     else:
         flash(_("Write a comment first."), "error")
     return redirect(url_for("actions.detail", action_id=item.id, _anchor="comments"))
 
 
-@bp.route("/actions/<int:action_id>/done", methods=["POST"])
+@bp.route("/actions/<int:action_id>/done", methods=["POST"], back="actions.detail")
 def done(action_id: int):
     item = get_or_404(db.session, ActionItem, action_id)
     account = get_or_404(db.session, Account, item.account_id)
     if DoneForm().validate_on_submit():
-        try:
-            if current_user.is_client:
-                service.mark_done_by_client(db.session, item, account, current_user)
-            elif current_user.role in ISSUERS:
-                service.update(db.session, item, account, current_user, status=ActionStatus.DONE)
-            else:
-                flash(_("You do not have permission to do this."), "error")
-                return redirect(url_for("actions.detail", action_id=item.id))
-        except service.ActionError as error:
-            _show_errors(error)
+        if current_user.is_client:
+            service.mark_done_by_client(db.session, item, account, current_user)
+        elif current_user.role in ISSUERS:
+            service.update(db.session, item, account, current_user, status=ActionStatus.DONE)
         else:
-            db.session.commit()
-            flash(_("Marked as done."), "success")
+            flash(_("You do not have permission to do this."), "error")
+            return redirect(url_for("actions.detail", action_id=item.id))
+        flash(_("Marked as done."), "success")
     return redirect(url_for("actions.detail", action_id=item.id))

@@ -5,14 +5,14 @@ more than 60 days after without an administrator's recorded extension."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, selectinload
 
 from portal import audit
+from portal.domain import Conflict, DomainError
 from portal.models import (
     Account,
     ActionComment,
@@ -30,18 +30,8 @@ OPEN = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
 AGE_BUCKETS = ("0-30", "31-60", "60+")
 
 
-class ActionError(ValueError):
-    def __init__(self, message, status: int = 422, fields: dict | None = None):
-        super().__init__(str(message))
-        self.message, self.status, self.fields = message, status, fields
-
-
-def local_day(account: Account, when=None) -> date:
-    return (when or utcnow()).astimezone(ZoneInfo(account.timezone)).date()
-
-
 def raised_on(item: ActionItem, account: Account) -> date:
-    return local_day(account, item.created_at)
+    return account.local_date(item.created_at)
 
 
 def is_overdue(item: ActionItem, today: date) -> bool:
@@ -62,33 +52,50 @@ def closed_on_time(item: ActionItem) -> bool:
 def _check_due(due: date, raised: date, by: User, reason: str) -> tuple[int | None, str]:
     """The 60-day rule: beyond it only an admin may set the date, with a reason."""
     if due < raised:
-        raise ActionError(_l("The due date is before the item was raised."), fields={"due_date": "before creation"})
+        raise DomainError(_l("The due date is before the item was raised."), fields={"due_date": "before creation"})
     if due > raised + timedelta(days=MAX_DAYS):
         if by.role is not Role.ADMIN:
-            raise ActionError(_l("An item is due within 60 days; only an administrator can extend it."),
+            raise DomainError(_l("An item is due within 60 days; only an administrator can extend it."),
                               status=403 if by.is_firm else 422, fields={"due_date": "more than 60 days after creation"})
         if not reason.strip():
-            raise ActionError(_l("Give a reason for the extension."), fields={"extension_reason": "required"})
+            raise DomainError(_l("Give a reason for the extension."), fields={"extension_reason": "required"})
         return by.id, reason.strip()
     return None, ""
+
+
+def _check_owner(account: Account, owner_side: OwnerSide, owner: User | None) -> None:
+    """An item is owned by a firm user of its account (an administrator, or one assigned
+    to it), or, when the client owns the item, by one of the client's own users."""
+    if owner is None:
+        return
+    if owner.is_firm:
+        allowed = owner.active and (owner.role is Role.ADMIN or account.id in owner.account_ids)
+    else:
+        allowed = owner.active and owner_side is OwnerSide.CLIENT and owner.account_id == account.id
+    if not allowed:
+        raise DomainError(_l("Choose an owner from the account's people."),
+                          fields={"owner_id": "not a user of this account who may own this item"})
 
 
 def create(session: Session, account: Account, by: User, *, title: str, description: str = "",
            owner_side: OwnerSide = OwnerSide.FIRM, owner: User | None = None, owner_name: str = "",
            source: ActionSource = ActionSource.MEETING, due_date: date | None = None, extension_reason: str = "",
-           kpi_id: int | None = None, request_id: int | None = None) -> ActionItem:
-    """Raise an item (firm users)."""
+           kpi_id: int | None = None, request_id: int | None = None, now: datetime | None = None) -> ActionItem:
+    """Raise an item (firm users). ``now`` (default: the present) is when it is raised,
+    for an item raised in the past (the demo data)."""
     title = title.strip()
     if not title:
-        raise ActionError(_l("Give the action item a title."), fields={"title": "required"})
-    today = local_day(account)
+        raise DomainError(_l("Give the action item a title."), fields={"title": "required"})
+    _check_owner(account, owner_side, owner)
+    now = now or utcnow()
+    today = account.today(now)
     due_date = due_date or today + timedelta(days=DEFAULT_DAYS)
     extended_by, reason = _check_due(due_date, today, by, extension_reason)
     item = ActionItem(
         account_id=account.id, title=title[:200], description=description.strip(), owner_side=owner_side,
         owner_id=owner.id if owner else None, owner_name=(owner.name if owner else owner_name.strip())[:200],
         source=source, due_date=due_date, status=ActionStatus.OPEN, kpi_id=kpi_id, request_id=request_id,
-        created_by_id=by.id, extended_by_id=extended_by, extension_reason=reason,
+        created_by_id=by.id, extended_by_id=extended_by, extension_reason=reason, created_at=now,
     )
     session.add(item)
     session.flush()
@@ -99,14 +106,18 @@ def create(session: Session, account: Account, by: User, *, title: str, descript
 def update(session: Session, item: ActionItem, account: Account, by: User, *, title: str | None = None,
            description: str | None = None, owner_side: OwnerSide | None = None, owner: User | None = None,
            owner_name: str | None = None, due_date: date | None = None, extension_reason: str = "",
-           status: ActionStatus | None = None) -> ActionItem:
-    """The firm edits an item; moving the due date beyond 60 days needs an admin."""
+           status: ActionStatus | None = None, now: datetime | None = None) -> ActionItem:
+    """The firm edits an item; moving the due date beyond 60 days needs an admin.
+    ``now`` (default: the present) dates a close, for an item closed in the past."""
     if title is not None:
         if not title.strip():
-            raise ActionError(_l("Give the action item a title."), fields={"title": "required"})
+            raise DomainError(_l("Give the action item a title."), fields={"title": "required"})
         item.title = title.strip()[:200]
     if description is not None:
         item.description = description.strip()
+    kept_owner = item.owner if owner is None and owner_name is None else None
+    if owner is not None or (owner_side is not None and owner_side is not item.owner_side):
+        _check_owner(account, owner_side or item.owner_side, owner or kept_owner)
     if owner_side is not None:
         item.owner_side = owner_side
     if owner is not None:
@@ -119,23 +130,23 @@ def update(session: Session, item: ActionItem, account: Account, by: User, *, ti
         if extended_by:
             item.extended_by_id, item.extension_reason = extended_by, reason
     if status is not None and status is not item.status:  # re-saving keeps the close date
-        _set_status(item, account, status)
+        _set_status(item, account, status, now)
     session.flush()
     audit.record(session, "action.updated", item, actor=by)
     return item
 
 
-def _set_status(item: ActionItem, account: Account, status: ActionStatus) -> None:
+def _set_status(item: ActionItem, account: Account, status: ActionStatus, now: datetime | None = None) -> None:
     item.status = status
-    item.closed_on = local_day(account) if status in (ActionStatus.DONE, ActionStatus.CANCELLED) else None
+    item.closed_on = account.today(now) if status in (ActionStatus.DONE, ActionStatus.CANCELLED) else None
 
 
 def mark_done_by_client(session: Session, item: ActionItem, account: Account, by: User) -> None:
     """A client user closes an item the client owns."""
     if item.owner_side is not OwnerSide.CLIENT:
-        raise ActionError(_l("Only items your company owns can be marked done here."), status=403)
+        raise DomainError(_l("Only items your company owns can be marked done here."), status=403)
     if item.status not in OPEN:
-        raise ActionError(_l("This item is already closed."), status=409)
+        raise Conflict(_l("This item is already closed."))
     _set_status(item, account, ActionStatus.DONE)
     session.flush()
     audit.record(session, "action.done", item, actor=by)
@@ -143,7 +154,7 @@ def mark_done_by_client(session: Session, item: ActionItem, account: Account, by
 
 def comment(session: Session, item: ActionItem, by: User, body: str) -> ActionComment:
     if not body.strip():
-        raise ActionError(_l("Write a comment first."), fields={"body": "required"})
+        raise DomainError(_l("Write a comment first."), fields={"body": "required"})
     note = ActionComment(account_id=item.account_id, action_id=item.id, author_id=by.id, body=body.strip())
     item.comments.append(note)
     session.flush()

@@ -7,18 +7,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from portal import audit
+from portal.domain import DomainError
 from portal.auth import passwords, service as auth_service
 from portal.auth.service import normalise_email
 from portal.models import Account, Role, User, account_members
 from portal.models.user import CLIENT_ROLES
-
-
-class UserError(ValueError):
-    """The user cannot be created as asked; ``fields`` maps field names to messages."""
-
-    def __init__(self, fields: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
-        self.fields = fields
 
 
 def create_user(
@@ -35,7 +28,8 @@ def create_user(
     title: str = "",
 ) -> User:
     """Create a user. A client user needs its one account; a firm user may be assigned
-    to accounts (admins see all without assignments)."""
+    to accounts (admins see all without assignments). ``DomainError`` names each field
+    at fault with the user's words for the problem."""
     email = normalise_email(email)
     errors: dict[str, str] = {}
     if not email or "@" not in email:
@@ -50,7 +44,7 @@ def create_user(
     if problems:
         errors["password"] = " ".join(problems)
     if errors:
-        raise UserError(errors)
+        raise DomainError(_l("Some fields are not valid."), fields=errors)
     user = User(
         email=email,
         name=name.strip() or email,

@@ -6,10 +6,11 @@ Each resource is one module that registers its routes on ``bp`` with
 
 from __future__ import annotations
 
-from flask import Blueprint, g, request
+from flask import g, request
 
 from portal.auth import service as auth_service
 from portal.extensions import db, login_manager
+from portal.web import Blueprint
 
 bp = Blueprint("api", __name__)
 

@@ -22,6 +22,7 @@ from flask_login import current_user
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
+from docgen.formatting import plain_decimal, quantize_money
 from portal.extensions import db
 from portal.models import Role
 from portal.security import get_or_404
@@ -78,7 +79,9 @@ def route(
     for another account's, before anything else is looked at) and passed as the
     model's snake_case name (``{"request_id": ServiceRequest}`` → ``service_request``).
     With ``body``, the JSON body is then validated and passed as ``body``.
-    ``idempotent`` views honour an ``Idempotency-Key`` header (see ``_replay_or_run``)."""
+    ``idempotent`` views honour an ``Idempotency-Key`` header (see ``_replay_or_run``).
+    Each view is one unit of work (``portal.web.Blueprint``): committed when it returns;
+    a refused rule (``DomainError``) is rolled back and answered as the API's error."""
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -92,13 +95,8 @@ def route(
             if body is not None:
                 kwargs["body"] = parse_body(body)
             if idempotent and request.headers.get("Idempotency-Key"):
-                result = _replay_or_run(view, args, kwargs)
-            else:
-                result = view(*args, **kwargs)
-            # One unit of work per call: views and services only flush; what they did
-            # is committed here, once, or rolled back by the error handler.
-            db.session.commit()
-            return result
+                return _replay_or_run(view, args, kwargs)
+            return view(*args, **kwargs)
 
         wrapped.public = public
         bp.add_url_rule(rule, view_func=wrapped, methods=[method])
@@ -134,11 +132,10 @@ def _replay_or_run(view: Callable, args, kwargs):
                 raise ApiError(409, _("The first request with this Idempotency-Key is still running."))
             return stored.response, stored.status_code
         record = IdempotencyKey(user_id=current_user.id, key=key, request_hash=digest)
-        db.session.add(record)
         try:
-            db.session.flush()
+            with db.session.begin_nested():
+                db.session.add(record)
         except sa.exc.IntegrityError:  # a concurrent duplicate won: read its answer
-            db.session.rollback()
             continue
         body, status = view(*args, **kwargs)
         record.status_code, record.response = status, body
@@ -194,14 +191,11 @@ def iso_date(value: date | None) -> str | None:
 
 
 def money(value: Decimal | None, currency: str | None = None) -> str | None:
-    """A decimal string with the currency's own decimals (never a float)."""
-    if value is None:
-        return None
-    if currency:
-        from docgen.formatting import quantize_money
-
-        return str(quantize_money(value, currency))
-    return format(value.normalize(), "f")
+    """A decimal string with the currency's own decimals, or written plainly without a
+    currency (never a float)."""
+    if value is None or not currency:
+        return plain_decimal(value)
+    return str(quantize_money(value, currency))
 
 
 # --- pagination --------------------------------------------------------------------

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask_babel import gettext as _
 from pydantic import BaseModel, ConfigDict, RootModel
 
 from portal.api import bp
-from portal.api.common import OPERATIONS, ApiError, iso_date, money, parse_body, route
+from portal.api.common import OPERATIONS, iso_date, money, parse_body, route
 from portal.api.invoices import InvoiceOut, invoice_json
 from portal.billing import imports
 from portal.billing.schema import InvoiceIn
-from portal.billing.service import local_today
 from portal.extensions import db
 from portal.models import CreditNote, Invoice, Role
 from portal.security import get_or_404
@@ -52,7 +50,7 @@ class Posted(RootModel[PostedInvoice | PostedCreditNote]):
 def posted_json(written: imports.Written) -> dict:
     if written.kind == "invoice":
         invoice = get_or_404(db.session, Invoice, written.id)
-        return {"kind": "invoice", **invoice_json(invoice, local_today(invoice.account))}
+        return {"kind": "invoice", **invoice_json(invoice, invoice.account.today())}
     row = get_or_404(db.session, CreditNote, written.id)
     invoice = row.invoice
     return {"kind": "credit_note", "id": row.id, "account_id": row.account_id, "number": row.number,
@@ -64,10 +62,7 @@ def posted_json(written: imports.Written) -> dict:
        roles=BILLING_SYSTEM, response=Posted, status=201, idempotent=True, tag="invoices")
 def post_invoice():
     data = parse_body(_JsonObject).model_extra
-    try:
-        written = imports.upsert_invoices(db.session, imports.Incoming([imports.validate_invoice(data)])).written[0]
-    except imports.InvoiceImportError as error:
-        raise ApiError(422, _("Some fields are not valid."), code="validation_failed", fields=error.fields) from None
+    written = imports.upsert_invoices(db.session, imports.Incoming([imports.validate_invoice(data)])).written[0]
     return posted_json(written), 201 if written.created else 200
 
 

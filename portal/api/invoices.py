@@ -19,6 +19,7 @@ from portal.extensions import db
 from portal.models import Account, Invoice
 from portal.security import get_or_404
 from portal.service_requests.routes import CLIENTS
+from portal.accounts import todays as local_todays
 
 STATUSES = service.SHOWN_STATUSES
 
@@ -89,8 +90,8 @@ def invoice_json(invoice: Invoice, today: date) -> dict:
 
 def _todays() -> dict[int, date]:
     if current_user.is_client:
-        return service.todays([current_user.account])
-    return service.todays(list(db.session.scalars(sa.select(Account))))
+        return local_todays([current_user.account])
+    return local_todays(list(db.session.scalars(sa.select(Account))))
 
 
 @route(bp, "/invoices", "GET", "Invoices, newest issue date first", response=InvoiceList, tag="invoices",
@@ -112,7 +113,7 @@ def get_invoice(invoice: Invoice):
     account = get_or_404(db.session, Account, invoice.account_id)
     c = invoice.currency
     return {
-        **invoice_json(invoice, service.local_today(account)),
+        **invoice_json(invoice, account.today()),
         "lines": [{"description": line.description, "quantity": money(line.quantity),
                    "unit_price": money(line.unit_price, c), "amount": money(line.amount, c)} for line in invoice.lines],
         "credit_notes": [{"number": n.number, "issue_date": iso_date(n.issue_date), "amount": money(n.amount, c),
@@ -125,11 +126,7 @@ def get_invoice(invoice: Invoice):
        roles=CLIENTS, body=DisputeIn, response=RequestOut, status=201, load={"invoice_id": Invoice}, tag="invoices")
 def dispute_invoice(invoice: Invoice, body: DisputeIn):
     account = get_or_404(db.session, Account, invoice.account_id)
-    try:
-        enquiry = service.dispute(db.session, invoice, account, current_user, reason=body.reason,
-                                  disputed_lines=body.line_ids)
-    except service.BillingError as error:
-        db.session.rollback()
-        raise ApiError(error.status, str(error.message), code="conflict" if error.status == 409 else "invalid") from None
+    enquiry = service.dispute(db.session, invoice, account, current_user, reason=body.reason,
+                              disputed_lines=body.line_ids)
     return {**request_json(enquiry), "invoice_id": invoice.id}, 201
 

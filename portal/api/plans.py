@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
+import sqlalchemy as sa
 from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,7 +16,6 @@ from pydantic import BaseModel, Field
 from portal.api import bp
 from portal.api.change_requests import DocumentOut, LanguagesIn, document_json
 from portal.api.common import PAGE_QUERY, ApiError, iso_time, money, paginate, route
-from portal.documents.service import DocumentError
 from portal.extensions import db
 from portal.models import Account, Plan, PlanReview, PlanStatus, PlanType, ReviewDecision, Role
 from portal.plans import service
@@ -193,22 +193,10 @@ def plan_json(plan: Plan) -> dict:
     }
 
 
-def _refuse(error: service.PlanError | DocumentError):
-    db.session.rollback()
-    codes = {409: "conflict", 403: "forbidden", 422: "validation_failed"}
-    raise ApiError(error.status, str(error.message), code=codes.get(error.status), fields=error.fields) from None
-
-
-def _visible(plan: Plan) -> Plan:
-    if not service.can_see(plan, current_user):
-        raise ApiError(404)
-    return plan
-
-
 @route(bp, "/plans", "GET", "Business plans, newest first", response=PlanList, tag="plans",
        query={**PAGE_QUERY, "account_id": "one account's", "plan_type": "jbp, qbp or mbp", "status": "a plan status"})
 def list_plans():
-    query = service.plans_query(current_user)
+    query = sa.select(Plan)
     args = request.args
     filters = {"plan_type": (Plan.plan_type, PlanType), "status": (Plan.status, PlanStatus)}
     for name, (column, kind) in filters.items():
@@ -228,18 +216,15 @@ def create_plan(body: PlanIn):
     content = _content(body)
     if parent is not None and not content.get("objectives") and not content.get("kpis"):
         content = None  # start from the parent's objectives and KPIs
-    try:
-        plan = service.create_plan(db.session, account, current_user, plan_type=PlanType(body.plan_type),
-                                   period=body.period, content=content, parent=parent)
-    except service.PlanError as error:
-        _refuse(error)
+    plan = service.create_plan(db.session, account, current_user, plan_type=PlanType(body.plan_type),
+                               period=body.period, content=content, parent=parent)
     return plan_json(plan), 201
 
 
 @route(bp, "/plans/<int:plan_id>", "GET", "A plan with its reviews, versions, sign-off and translation gaps",
        response=PlanOut, load={"plan_id": Plan}, tag="plans")
 def get_plan(plan: Plan):
-    return plan_json(_visible(plan))
+    return plan_json(plan)
 
 
 @route(bp, "/plans/<int:plan_id>", "PATCH", "Change a plan's sections (under review: a new version)",
@@ -247,55 +232,38 @@ def get_plan(plan: Plan):
 def patch_plan(plan: Plan, body: PlanPatch):
     given = [section for section in SECTIONS if getattr(body, section) is not None]
     content = {**plan.content, **_content(body, given)}
-    try:
-        service.edit(db.session, plan, get_or_404(db.session, Account, plan.account_id), current_user, content)
-    except service.PlanError as error:
-        _refuse(error)
+    service.edit(db.session, plan, get_or_404(db.session, Account, plan.account_id), current_user, content)
     return plan_json(plan)
 
 
 @route(bp, "/plans/<int:plan_id>/submit", "POST", "Freeze a version and send it to the reviewers", roles=ISSUERS,
        response=PlanOut, load={"plan_id": Plan}, tag="plans")
 def submit_plan(plan: Plan):
-    try:
-        service.submit_for_review(db.session, plan, current_user)
-    except service.PlanError as error:
-        _refuse(error)
+    service.submit_for_review(db.session, plan, current_user)
     return plan_json(plan)
 
 
 @route(bp, "/plans/<int:plan_id>/reviews", "POST", "Comment on, approve or request changes to the current version",
        roles=service.REVIEWERS, body=ReviewIn, response=ReviewOut, status=201, load={"plan_id": Plan}, tag="plans")
 def review_plan(plan: Plan, body: ReviewIn):
-    _visible(plan)
-    try:
-        entry = service.review(db.session, plan, get_or_404(db.session, Account, plan.account_id), current_user,
-                               decision=ReviewDecision(body.decision), body=body.body, language=body.language,
-                               section=body.section, version=body.version)
-    except service.PlanError as error:
-        _refuse(error)
+    entry = service.review(db.session, plan, get_or_404(db.session, Account, plan.account_id), current_user,
+                           decision=ReviewDecision(body.decision), body=body.body, language=body.language,
+                           section=body.section, version=body.version)
     return review_json(entry), 201
 
 
 @route(bp, "/plans/<int:plan_id>/signoff", "POST", "Sign off the version awaiting sign-off with the typed full name",
        roles=(Role.CLIENT_APPROVER,), body=SignoffIn, response=PlanOut, load={"plan_id": Plan}, tag="plans")
 def sign_off_plan(plan: Plan, body: SignoffIn):
-    _visible(plan)
-    try:
-        service.sign_off(db.session, plan, get_or_404(db.session, Account, plan.account_id), current_user,
-                         version=body.version, signature_name=body.signature_name, ip=request.remote_addr or "",
-                         user_agent=request.user_agent.string)
-    except service.PlanError as error:
-        _refuse(error)
+    service.sign_off(db.session, plan, get_or_404(db.session, Account, plan.account_id), current_user,
+                     version=body.version, signature_name=body.signature_name, ip=request.remote_addr or "",
+                     user_agent=request.user_agent.string)
     return plan_json(plan)
 
 
 @route(bp, "/plans/<int:plan_id>/document", "POST", "Issue the plan's latest version as a document", roles=ISSUERS,
        body=LanguagesIn, response=DocumentOut, status=201, load={"plan_id": Plan}, idempotent=True, tag="documents")
 def issue_plan_document(plan: Plan, body: LanguagesIn):
-    try:
-        document = service.issue_document(db.session, plan, get_or_404(db.session, Account, plan.account_id),
-                                          current_user, list(body.languages))
-    except (service.PlanError, DocumentError) as error:
-        _refuse(error)
+    document = service.issue_document(db.session, plan, get_or_404(db.session, Account, plan.account_id),
+                                      current_user, list(body.languages))
     return document_json(document), 201

@@ -108,10 +108,6 @@ def comment_json(c: RequestComment) -> dict:
             "created_at": iso_time(c.created_at)}
 
 
-def _refuse(error: service.RequestError):
-    raise ApiError(error.status, str(error.message), code="conflict" if error.status == 409 else "invalid") from None
-
-
 @route(bp, "/requests", "GET", "Service requests, newest first", response=RequestList, tag="requests",
        query={**PAGE_QUERY, "status": "open, in_progress, waiting_client, resolved or closed"})
 def list_requests():
@@ -152,11 +148,8 @@ def get_request(service_request: ServiceRequest):
        response=CommentOut, status=201, tag="requests", load={"request_id": ServiceRequest})
 def add_comment(service_request: ServiceRequest, body: CommentIn):
     account = get_or_404(db.session, Account, service_request.account_id)
-    try:
-        comment = service.add_comment(db.session, service_request, account, current_user, body.body,
-                                      internal=body.internal and current_user.is_firm)
-    except service.RequestError as error:
-        _refuse(error)
+    comment = service.add_comment(db.session, service_request, account, current_user, body.body,
+                                  internal=body.internal and current_user.is_firm)
     return comment_json(comment), 201
 
 
@@ -165,10 +158,7 @@ def add_comment(service_request: ServiceRequest, body: CommentIn):
 def give_feedback(body: FeedbackIn):
     account = get_or_404(db.session, Account, current_user.account_id)
     rated = get_or_404(db.session, ServiceRequest, body.request_id) if body.request_id is not None else None
-    try:
-        feedback = service.give_feedback(db.session, account, current_user, rating=body.rating, comment=body.comment,
-                                         request=rated)
-    except service.RequestError as error:
-        _refuse(error)
+    feedback = service.give_feedback(db.session, account, current_user, rating=body.rating, comment=body.comment,
+                                     request=rated)
     return {"id": feedback.id, "account_id": feedback.account_id, "rating": feedback.rating, "comment": feedback.comment,
             "request_id": feedback.request_id, "created_at": iso_time(feedback.created_at)}, 201

@@ -11,10 +11,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import BaseModel, Field
 
+from docgen.formatting import plain_decimal
 from portal.actions import service as actions
 from portal.api import bp
 from portal.api.common import PAGE_QUERY, ApiError, iso_date, iso_time, paginate, route
-from portal.billing.service import local_today
 from portal.extensions import db
 from portal.i18n import localized
 from portal.kpis import service as kpis
@@ -61,8 +61,7 @@ def get_scorecard():
     return {
         "account_id": account.id, "period": f"{period:%Y-%m}",
         "kpis": [{"code": row.kpi.code, "name": localized(row.kpi.name), "unit": row.kpi.unit,
-                  "target": format(row.target.normalize(), "f"),
-                  "actual": format(row.actual.normalize(), "f") if row.actual is not None else None,
+                  "target": plain_decimal(row.target), "actual": plain_decimal(row.actual),
                   "attainment": ratio(row.attainment), "status": row.status if row.status != "none" else None}
                  for row in card.rows],
         "kpis_met_ratio": ratio(card.kpis_met_ratio), "overall_attainment": ratio(card.overall_attainment),
@@ -123,17 +122,13 @@ def action_json(item: ActionItem, today: date) -> dict:
     }
 
 
-def _refuse(error: actions.ActionError):
-    db.session.rollback()
-    raise ApiError(error.status, str(error.message), fields=error.fields) from None
-
-
 def _owner(owner_id: int | None) -> User | None:
+    """The user named as the owner; whether they may own the item is the service's rule."""
     if owner_id is None:
         return None
     owner = db.session.scalar(sa.select(User).where(User.id == owner_id))
-    if owner is None or not owner.is_firm:
-        raise ApiError(422, _("Some fields are not valid."), fields={"owner_id": "not a firm user"})
+    if owner is None:
+        raise ApiError(422, _("Some fields are not valid."), fields={"owner_id": "no such user"})
     return owner
 
 
@@ -146,7 +141,7 @@ def list_actions():
         if status not in {s.value for s in ActionStatus}:
             raise ApiError(422, _("Some fields are not valid."), fields={"status": "unknown status"})
         query = query.where(ActionItem.status == ActionStatus(status))
-    todays = {a.id: local_today(a) for a in db.session.scalars(sa.select(Account))}
+    todays = {a.id: a.today() for a in db.session.scalars(sa.select(Account))}
     return paginate(db.session, query, [ActionItem.created_at, ActionItem.id],
                     lambda item: action_json(item, todays[item.account_id]))
 
@@ -159,16 +154,13 @@ def create_action(body: ActionIn):
         kpi = db.session.scalar(sa.select(Kpi).where(Kpi.id == body.kpi_id))
         if kpi is None or kpi.account_id != account.id:
             raise ApiError(422, _("Some fields are not valid."), fields={"kpi_id": "not a KPI of this account"})
-    try:
-        item = actions.create(
-            db.session, account, current_user, title=body.title, description=body.description,
-            owner_side=OwnerSide(body.owner_side), owner=_owner(body.owner_id), owner_name=body.owner_name,
-            source=ActionSource(body.source), due_date=body.due_date, extension_reason=body.extension_reason,
-            kpi_id=body.kpi_id,
-        )
-    except actions.ActionError as error:
-        _refuse(error)
-    return action_json(item, local_today(account)), 201
+    item = actions.create(
+        db.session, account, current_user, title=body.title, description=body.description,
+        owner_side=OwnerSide(body.owner_side), owner=_owner(body.owner_id), owner_name=body.owner_name,
+        source=ActionSource(body.source), due_date=body.due_date, extension_reason=body.extension_reason,
+        kpi_id=body.kpi_id,
+    )
+    return action_json(item, account.today()), 201
 
 
 @route(bp, "/actions/<int:action_id>", "PATCH", "Change an action item (only the fields given)", roles=ISSUERS,
@@ -176,17 +168,14 @@ def create_action(body: ActionIn):
 def update_action(action_item: ActionItem, body: ActionPatch):
     account = get_or_404(db.session, Account, action_item.account_id)
     given = body.model_fields_set
-    try:
-        actions.update(
-            db.session, action_item, account, current_user,
-            title=body.title if "title" in given else None,
-            description=body.description if "description" in given else None,
-            owner_side=OwnerSide(body.owner_side) if body.owner_side else None,
-            owner=_owner(body.owner_id) if "owner_id" in given else None,
-            owner_name=body.owner_name if "owner_name" in given else None,
-            due_date=body.due_date, extension_reason=body.extension_reason,
-            status=ActionStatus(body.status) if body.status else None,
-        )
-    except actions.ActionError as error:
-        _refuse(error)
-    return action_json(action_item, local_today(account))
+    actions.update(
+        db.session, action_item, account, current_user,
+        title=body.title if "title" in given else None,
+        description=body.description if "description" in given else None,
+        owner_side=OwnerSide(body.owner_side) if body.owner_side else None,
+        owner=_owner(body.owner_id) if "owner_id" in given else None,
+        owner_name=body.owner_name if "owner_name" in given else None,
+        due_date=body.due_date, extension_reason=body.extension_reason,
+        status=ActionStatus(body.status) if body.status else None,
+    )
+    return action_json(action_item, account.today())

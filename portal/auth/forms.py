@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from portal.forms import choices

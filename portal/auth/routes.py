@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import confirm_login, current_user, login_required, login_user, logout_user
 
@@ -21,6 +21,7 @@ from portal.auth.forms import (
 from portal.auth.passwords import verify_password
 from portal.extensions import db
 from portal.models import UserSession
+from portal.web import Blueprint
 
 bp = Blueprint("auth", __name__)
 
@@ -66,9 +67,7 @@ def login():
                 )
                 login_user(user, remember=form.remember.data, fresh=True)
                 audit.record(db.session, "auth.signed_in", user, account_id=user.account_id, actor=user)
-                db.session.commit()
                 return redirect(next_url or url_for("main.home"))
-            db.session.commit()  # a rehash never happens on failure; this ends the transaction
             flash(_("The e-mail or password is not correct."), "error")
             status = 401
     elif request.method == "POST":
@@ -81,7 +80,6 @@ def logout():
     if current_user.is_authenticated:
         service.end_session(db.session, current_user.get_id())
         audit.record(db.session, "auth.signed_out", current_user, account_id=current_user.account_id)
-        db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have signed out."), "info")
@@ -111,7 +109,6 @@ def settings():
     if preferences.submit.data and preferences.validate_on_submit():
         current_user.language = preferences.language.data
         current_user.timezone = preferences.timezone.data
-        db.session.commit()
         flash(_("Your settings are saved."), "success")
         return redirect(url_for("auth.settings"))
     if password.submit.data and password.validate_on_submit():
@@ -121,13 +118,11 @@ def settings():
         else:
             service.change_password(db.session, current_user, password.new_password.data, keep_token=current_user.get_id())
             audit.record(db.session, "auth.password_changed", current_user, account_id=current_user.account_id)
-            db.session.commit()
             flash(_("Your password is changed. Your other sessions have been signed out."), "success")
             return redirect(url_for("auth.settings"))
     if everywhere.submit.data and everywhere.validate_on_submit():
         ended = service.revoke_all_sessions(db.session, current_user, keep_token=current_user.get_id())
         audit.record(db.session, "auth.signed_out_everywhere", current_user, account_id=current_user.account_id)
-        db.session.commit()
         flash(_("Signed out of %(n)d other sessions.", n=ended), "success")
         return redirect(url_for("auth.settings"))
     sessions = db.session.scalars(

@@ -9,7 +9,6 @@ from html import escape
 
 import sqlalchemy as sa
 from flask import (
-    Blueprint,
     abort,
     current_app,
     flash,
@@ -29,15 +28,17 @@ from portal import charts
 from portal.billing import service
 from portal.billing.forms import DisputeForm, ForecastForm, SettleForm
 from portal.database import reads_only
+from portal.domain import DomainError
 from portal.exports import table_response
 from portal.extensions import db
-from portal.files import UploadError, check_uploads, uploads_from_request
+from portal.files import check_uploads, uploads_from_request
 from portal.forms import choices
 from portal.fragments import FragmentCache
 from portal.i18n import current_language, current_locale, day, label, money
-from portal.main.service import current_contract, visible_accounts
+from portal.accounts import current_contract, todays as local_todays, visible_accounts
 from portal.models import Account, Invoice, Role, ServiceRequest
 from portal.security import get_or_404, require_role
+from portal.web import Blueprint, keep_form
 
 bp = Blueprint("billing", __name__)
 # Each worker keeps the invoice list's rendered bodies (the list is the busiest page).
@@ -117,7 +118,7 @@ def _rows(rows, todays: dict[int, date], names: dict[int, str] | None) -> Markup
 @reads_only
 def index():
     accounts = _accounts()
-    todays = service.todays(accounts)
+    todays = local_todays(accounts)
     filters = _filters()  # before the cache: a bad period is flashed on every request
     after = _cursor(request.args.get("after"))
     firm = not current_user.is_client
@@ -150,7 +151,7 @@ def _load(invoice_id: int) -> Invoice:
 def detail(invoice_id: int):
     invoice = _load(invoice_id)
     account = get_or_404(db.session, Account, invoice.account_id)
-    today = service.local_today(account)
+    today = account.today()
     dispute_form = DisputeForm()
     dispute_form.lines.choices = choices((line.id, line.description) for line in invoice.lines)
     enquiries = db.session.scalars(sa.select(ServiceRequest).where(ServiceRequest.invoice_id == invoice.id)
@@ -163,7 +164,7 @@ def detail(invoice_id: int):
     )
 
 
-@bp.route("/invoices/<int:invoice_id>/dispute", methods=["POST"])
+@bp.route("/invoices/<int:invoice_id>/dispute", methods=["POST"], back="billing.detail")
 @require_role(*CLIENTS)
 def dispute(invoice_id: int):
     invoice = _load(invoice_id)
@@ -173,23 +174,13 @@ def dispute(invoice_id: int):
     if not form.validate_on_submit():
         flash(_("Say what is wrong with the invoice."), "error")
         return redirect(url_for("billing.detail", invoice_id=invoice.id))
-    try:
-        files = check_uploads(uploads_from_request())
-        enquiry = service.dispute(db.session, invoice, account, current_user, reason=form.reason.data,
-                                  disputed_lines=form.lines.data or [], files=files)
-    except UploadError as error:
-        flash(str(error.message), "error")
-    except service.BillingError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
-        flash(_("Your billing enquiry #%(id)d is raised; the invoice shows as disputed until it is settled.", id=enquiry.id), "success")
-        return redirect(url_for("requests.detail", request_id=enquiry.id))
-    return redirect(url_for("billing.detail", invoice_id=invoice.id))
+    enquiry = service.dispute(db.session, invoice, account, current_user, reason=form.reason.data,
+                              disputed_lines=form.lines.data or [], files=check_uploads(uploads_from_request()))
+    flash(_("Your billing enquiry #%(id)d is raised; the invoice shows as disputed until it is settled.", id=enquiry.id), "success")
+    return redirect(url_for("requests.detail", request_id=enquiry.id))
 
 
-@bp.route("/invoices/<int:invoice_id>/settle", methods=["POST"])
+@bp.route("/invoices/<int:invoice_id>/settle", methods=["POST"], back="billing.detail")
 @require_role(*FINANCE)
 def settle(invoice_id: int):
     invoice = _load(invoice_id)
@@ -202,15 +193,9 @@ def settle(invoice_id: int):
                 flash(_("Give the credit note a number."), "error")
                 return redirect(url_for("billing.detail", invoice_id=invoice.id))
             credit = (form.credit_number.data.strip(), form.credit_amount.data)
-        try:
-            service.settle_dispute(db.session, invoice, account, current_user, explanation=form.explanation.data,
-                                   credit=credit)
-        except service.BillingError as error:
-            db.session.rollback()
-            flash(str(error.message), "error")
-        else:
-            db.session.commit()
-            flash(_("The dispute is settled."), "success")
+        service.settle_dispute(db.session, invoice, account, current_user, explanation=form.explanation.data,
+                               credit=credit)
+        flash(_("The dispute is settled."), "success")
     else:
         flash(_("Explain how the dispute is settled."), "error")
     return redirect(url_for("billing.detail", invoice_id=invoice.id))
@@ -245,22 +230,28 @@ def statement():
 def finance(account_id: int):
     account = get_or_404(db.session, Account, account_id)
     contract = current_contract(db.session, account)
-    today = service.local_today(account)
+    today = account.today()
     months = service.months_back(today, 12)
     form = ForecastForm()
+    page = keep_form(form, lambda: _finance_page(account, contract, months, form))
     if form.validate_on_submit() and current_user.role in (Role.ACCOUNT_MANAGER, Role.ADMIN) and contract:
-        try:
-            for month in months:
-                raw = (request.form.get(f"forecast-{month.isoformat()}") or "").strip().replace(",", "")
-                service.set_forecast(db.session, account, current_user, month, Decimal(raw) if raw else None,
-                                     contract.currency)
-        except (InvalidOperation, service.BillingError):
-            db.session.rollback()
-            flash(_("A forecast is an amount such as 125000.00."), "error")
-        else:
-            db.session.commit()
-            flash(_("Forecast saved."), "success")
-            return redirect(url_for("billing.finance", account_id=account.id))
+        for month in months:
+            raw = (request.form.get(f"forecast-{month.isoformat()}") or "").strip().replace(",", "")
+            service.set_forecast(db.session, account, current_user, month, _amount(raw), contract.currency)
+        flash(_("Forecast saved."), "success")
+        return redirect(url_for("billing.finance", account_id=account.id))
+    return page()
+
+
+def _amount(raw: str) -> Decimal | None:
+    try:
+        return Decimal(raw) if raw else None
+    except InvalidOperation:
+        raise DomainError(_("A forecast is an amount such as 125000.00.")) from None
+
+
+def _finance_page(account: Account, contract, months: list[date], form: ForecastForm):
+    today = account.today()
     billed = service.billed_by_month(db.session, account, months)
     forecast = service.forecasts(db.session, account, months)
     dso_now = service.dso(db.session, account, today)
@@ -282,7 +273,7 @@ def _month_labels(months: list[date]) -> list[str]:
 def revenue_chart(account_id: int):
     account = get_or_404(db.session, Account, account_id)
     contract = current_contract(db.session, account)
-    months = service.months_back(service.local_today(account), 12)
+    months = service.months_back(account.today(), 12)
     billed = service.billed_by_month(db.session, account, months)
     forecast = service.forecasts(db.session, account, months)
     monthly_acv = [contract.annual_value / 12 if contract else None] * len(months)
@@ -298,7 +289,7 @@ def revenue_chart(account_id: int):
 @require_role(*FIRM_FINANCE_VIEW)
 def dso_chart(account_id: int):
     account = get_or_404(db.session, Account, account_id)
-    months = service.months_back(service.local_today(account), 12)
+    months = service.months_back(account.today(), 12)
     trend = service.dso_trend(db.session, account, months)
     svg = charts.line(_month_labels(months), [(_("Debtor days (DSO)"), [v for _m, v in trend])],
                       title=_("Debtor days, month by month"), y_label=_("days"))

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from docgen.formatting import quantize_money
 from portal import audit
+from portal.domain import Conflict, DomainError
 from portal.billing.schema import MAX_AMOUNT
 from portal.files import CheckedFile
 from portal.models import (
@@ -36,7 +36,6 @@ from portal.models import (
     ServiceRequest,
     User,
 )
-from portal.models.base import utcnow
 from portal.security import scope_condition, unscoped
 from portal.service_requests import service as requests
 
@@ -46,14 +45,6 @@ DSO_DAYS = 90
 STORED_STATUSES = frozenset(s.value for s in InvoiceStatus)
 # What a reader sees and filters by: the stored statuses and ``overdue`` (see shown_status).
 SHOWN_STATUSES = ("issued", "overdue", "paid", "disputed", "credited")
-
-
-class BillingError(requests.RequestError):
-    """The billing workflow says no; ``message`` is for the user."""
-
-
-def local_today(account: Account, now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(ZoneInfo(account.timezone)).date()
 
 
 def is_overdue(invoice: Invoice, today: date) -> bool:
@@ -145,10 +136,6 @@ class InvoiceFilters:
             self.period or self.service_location or self.po_number or self.number)
 
 
-def todays(accounts: list[Account]) -> dict[int, date]:
-    return {a.id: local_today(a) for a in accounts}
-
-
 # The statements of every list page, built once; each request adds its conditions.
 _SUMMED = (sa.select(TOTALS.currency, sa.func.sum(TOTALS.invoices), sa.func.sum(TOTALS.total))
            .group_by(TOTALS.currency).having(sa.func.sum(TOTALS.invoices) > 0)
@@ -214,7 +201,7 @@ class Statement:
 
 def statement(session: Session, account: Account, today: date | None = None) -> Statement:
     """Open items of the account with their ageing per currency."""
-    today = today or local_today(account)
+    today = today or account.today()
     invoices = session.scalars(
         sa.select(Invoice).where(Invoice.account_id == account.id, Invoice.status.in_(UNPAID))
         .options(sa.orm.selectinload(Invoice.credit_notes)).order_by(Invoice.due_date, Invoice.id)
@@ -285,7 +272,7 @@ class Dso:
 def dso(session: Session, account: Account, on: date | None = None, days: int = DSO_DAYS) -> Dso:
     """DSO on ``on``: receivables are invoices issued by then and not paid by then
     (total less credit notes), billed is invoice totals issued in the ``days`` before."""
-    on = on or local_today(account)
+    on = on or account.today()
     since = on - timedelta(days=days)
     unpaid_then = sa.or_(Invoice.paid_on.is_(None), Invoice.paid_on > on)
     receivable = session.scalar(
@@ -307,7 +294,7 @@ def dso(session: Session, account: Account, on: date | None = None, days: int = 
 
 def dso_trend(session: Session, account: Account, months: list[date]) -> list[tuple[date, Decimal | None]]:
     """DSO at the end of each month (today for the current one)."""
-    today = local_today(account)
+    today = account.today()
     points = []
     for first in months:
         end = min((first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1), today)
@@ -328,7 +315,7 @@ class RevenueYtd:
 
 def revenue_ytd(session: Session, account: Account, contract, today: date | None = None) -> RevenueYtd:
     """Billed revenue this calendar year against the ACV pro rata to today."""
-    today = today or local_today(account)
+    today = today or account.today()
     months = months_back(today, today.month)
     billed = sum(billed_by_month(session, account, months).values(), Decimal(0))
     year_days = (date(today.year + 1, 1, 1) - date(today.year, 1, 1)).days
@@ -353,9 +340,9 @@ def set_forecast(session: Session, account: Account, by: User, month: date, amou
             session.delete(row)
         return
     if not amount.is_finite() or amount >= MAX_AMOUNT:
-        raise BillingError(_l("A forecast is an amount such as 125000.00."), status=422)
+        raise DomainError(_l("A forecast is an amount such as 125000.00."))
     if amount < 0:
-        raise BillingError(_l("A forecast cannot be negative."), status=422)
+        raise DomainError(_l("A forecast cannot be negative."))
     if row is None:
         row = RevenueForecast(account_id=account.id, month=month_start(month), currency=currency, amount=amount)
         session.add(row)
@@ -398,11 +385,11 @@ def dispute(session: Session, invoice: Invoice, account: Account, by: User, *, r
     """A client disputes the invoice: a billing enquiry is raised on it (with its SLA
     clock) and the invoice shows ``disputed`` until finance settles it."""
     if invoice.status not in UNPAID:
-        raise BillingError(_l("Only an unpaid invoice can be disputed."))
+        raise Conflict(_l("Only an unpaid invoice can be disputed."))
     if invoice.status is InvoiceStatus.DISPUTED:
-        raise BillingError(_l("This invoice is already disputed."))
+        raise Conflict(_l("This invoice is already disputed."))
     if not reason.strip():
-        raise BillingError(_l("Say what is wrong with the invoice."), status=422)
+        raise DomainError(_l("Say what is wrong with the invoice."))
     lines = [line for line in invoice.lines if line.id in set(disputed_lines)]
     description = reason.strip()
     if lines:
@@ -424,14 +411,14 @@ def issue_credit_note(session: Session, invoice: Invoice, by: User, *, number: s
     """Credit (part of) an invoice. Fully credited, it is ``credited``."""
     amount = quantize_money(amount, invoice.currency)
     if amount <= 0:
-        raise BillingError(_l("A credit note is for a positive amount."), status=422)
+        raise DomainError(_l("A credit note is for a positive amount."))
     if credited(invoice) + amount > invoice.total:
-        raise BillingError(_l("The credit notes would exceed the invoice total."), status=422)
+        raise DomainError(_l("The credit notes would exceed the invoice total."))
     # Credit note numbers are unique across accounts: look beyond the caller's scope.
     with unscoped():
         taken = session.scalar(sa.select(CreditNote.id).where(CreditNote.number == number)) is not None
     if taken:
-        raise BillingError(_l("A credit note with this number exists already."), status=422)
+        raise DomainError(_l("A credit note with this number exists already."))
     note = CreditNote(account_id=invoice.account_id, invoice_id=invoice.id, number=number, issue_date=issue_date,
                       currency=invoice.currency, amount=amount, reason=reason.strip())
     invoice.credit_notes.append(note)
@@ -447,15 +434,15 @@ def settle_dispute(session: Session, invoice: Invoice, account: Account, by: Use
     """Finance settles the dispute: with a credit note, or explained and closed. The
     invoice leaves ``disputed``; the billing enquiry is resolved with the explanation."""
     if invoice.status is not InvoiceStatus.DISPUTED:
-        raise BillingError(_l("This invoice is not disputed."))
+        raise Conflict(_l("This invoice is not disputed."))
     if not explanation.strip():
-        raise BillingError(_l("Explain how the dispute is settled."), status=422)
+        raise DomainError(_l("Explain how the dispute is settled."))
     invoice.status = invoice.status_before_dispute or InvoiceStatus.ISSUED
     invoice.status_before_dispute = None
     if credit is not None:
         number, amount = credit
         issue_credit_note(session, invoice, by, number=number, amount=amount, reason=explanation,
-                          issue_date=local_today(account))
+                          issue_date=account.today())
     enquiries = session.scalars(sa.select(ServiceRequest).where(
         ServiceRequest.invoice_id == invoice.id, ServiceRequest.status.in_(requests.OPEN_STATUSES))).all()
     for enquiry in enquiries:

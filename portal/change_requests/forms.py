@@ -6,44 +6,32 @@ from wtforms import (
     BooleanField,
     DateField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     SelectField,
-    StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, Length
 
-from portal.forms import NumberField, choices
+from portal.forms import PricedLineForm, SignatureForm, choices, with_texts
 from portal.i18n import LANGUAGE_NAMES
 
 CHANGES = {"add": _l("Add"), "remove": _l("Remove"), "modify": _l("Modify")}
 MAX_LINES = 200
 
 
-class LineForm(Form):
-    """One line of a CR (a subform: the CR form carries the CSRF token)."""
+@with_texts("description", max_length=500)
+class LineForm(PricedLineForm):
+    """One line of a CR: what it changes, and the contract line a change or removal acts on."""
 
     change = SelectField(_l("Change"), choices=choices(CHANGES.items()))
     scope_line = SelectField(_l("Contract line"), coerce=int, validate_choice=False, default=0)
-    description_en = StringField(_l("Description (English)"), validators=[Length(max=500)])
-    description_zh = StringField(_l("Description (Chinese)"), validators=[Length(max=500)])
-    description_vi = StringField(_l("Description (Vietnamese)"), validators=[Length(max=500)])
-    unit = StringField(_l("Unit"), validators=[Length(max=60)])
-    quantity = NumberField(_l("Quantity"), validators=[InputRequired(), NumberRange(min=0)])
-    unit_price = NumberField(_l("Unit price"), validators=[InputRequired(), NumberRange(min=0)])
-    delete = BooleanField(_l("Remove this line"))
 
 
+@with_texts("description", TextAreaField, max_length=20_000)
+@with_texts("title", max_length=200, required=True)
 class ChangeRequestForm(FlaskForm):
-    title_en = StringField(_l("Title (English)"), validators=[DataRequired(), Length(max=200)])
-    title_zh = StringField(_l("Title (Chinese)"), validators=[Length(max=200)])
-    title_vi = StringField(_l("Title (Vietnamese)"), validators=[Length(max=200)])
-    description_en = TextAreaField(_l("Description (English)"), validators=[Length(max=20_000)])
-    description_zh = TextAreaField(_l("Description (Chinese)"), validators=[Length(max=20_000)])
-    description_vi = TextAreaField(_l("Description (Vietnamese)"), validators=[Length(max=20_000)])
     in_scope = SelectField(_l("Scope"), choices=choices([("out", _l("Out of scope")), ("in", _l("In scope"))]))
     effective_date = DateField(_l("Effective date"), validators=[DataRequired()])
     lines = FieldList(FormField(LineForm), min_entries=1, max_entries=MAX_LINES)
@@ -63,9 +51,7 @@ class ImplementForm(FlaskForm):
     submit = SubmitField(_l("Mark as implemented"))
 
 
-class ApproveForm(FlaskForm):
-    version = HiddenField(validators=[DataRequired()])
-    signature_name = StringField(_l("Type your full name to sign"), validators=[DataRequired(), Length(max=200)])
+class ApproveForm(SignatureForm):
     consent = BooleanField(_l("I approve this change request, version shown above, on behalf of my company."),
                            validators=[DataRequired(message=_l("Tick the box to confirm your approval."))])
     approve = SubmitField(_l("Approve"))

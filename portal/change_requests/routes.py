@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_fresh
 from sqlalchemy.orm import selectinload
@@ -24,25 +24,23 @@ from portal.change_requests.forms import (
     WithdrawForm,
     language_options,
 )
-from portal.documents.service import DocumentError, issue_amendment
+from portal.documents.service import issue_amendment
 from portal.exports import table_response
 from portal.extensions import db
-from portal.forms import choices
+from portal.forms import choices, fill_texts, flash_errors, texts
 from portal.i18n import label, localized
-from portal.main.service import current_contract, visible_accounts
+from portal.accounts import current_contract, visible_accounts
 from portal.models import Account, ChangeRequest, Contract, CRStatus, Decision, Document, LineChange, Role
 from portal.security import ISSUERS, fresh_login_or_redirect, get_or_404, require_role
+from portal.web import Blueprint, keep_form
 
 bp = Blueprint("change_requests", __name__)
 
 
 def _load(change_request_id: int) -> ChangeRequest:
-    cr = get_or_404(db.session, ChangeRequest, change_request_id,
-                    selectinload(ChangeRequest.lines), selectinload(ChangeRequest.approvals),
-                    selectinload(ChangeRequest.versions), selectinload(ChangeRequest.contract))
-    if not service.can_see(cr, current_user):
-        abort(404)
-    return cr
+    return get_or_404(db.session, ChangeRequest, change_request_id,
+                      selectinload(ChangeRequest.lines), selectinload(ChangeRequest.approvals),
+                      selectinload(ChangeRequest.versions), selectinload(ChangeRequest.contract))
 
 
 def _account(cr: ChangeRequest) -> Account:
@@ -53,11 +51,6 @@ def _detail(cr: ChangeRequest):
     return redirect(url_for("change_requests.detail", change_request_id=cr.id))
 
 
-def _refused(error: service.ChangeRequestError) -> None:
-    db.session.rollback()
-    flash(str(error.message), "error")
-
-
 # --- lists -------------------------------------------------------------------------
 
 
@@ -66,7 +59,7 @@ def index():
     status = request.args.get("status") or None
     account_id = request.args.get("account", type=int)
     wanted = CRStatus(status) if status in {s.value for s in CRStatus} else None
-    rows = service.tracker(db.session, current_user, status=wanted, account_id=account_id)
+    rows = service.tracker(db.session, status=wanted, account_id=account_id)
     return render_template("change_requests/index.html", rows=rows, accounts=visible_accounts(db.session),
                            statuses=CRStatus, args=request.args, contract=None)
 
@@ -77,7 +70,7 @@ def tracker(contract_id: int):
     contract = get_or_404(db.session, Contract, contract_id)
     status = request.args.get("status")
     wanted = CRStatus(status) if status in {s.value for s in CRStatus} else None
-    rows = service.tracker(db.session, current_user, contract=contract, status=wanted)
+    rows = service.tracker(db.session, contract=contract, status=wanted)
     fmt = request.args.get("format")
     if fmt:
         return table_response(fmt, f"{contract.number}-change-requests", *_tracker_table(rows))
@@ -119,10 +112,6 @@ def _prepare(form: ChangeRequestForm, contract: Contract) -> None:
         entry.form.scope_line.choices = line_choices
 
 
-def _text(form, prefix: str) -> dict[str, str]:
-    return {lang: getattr(form, f"{prefix}_{lang}").data or "" for lang in ("en", "zh", "vi")}
-
-
 def _lines(form: ChangeRequestForm) -> list[service.LineInput]:
     lines = []
     for entry in form.lines:
@@ -130,7 +119,7 @@ def _lines(form: ChangeRequestForm) -> list[service.LineInput]:
         if line.delete.data:
             continue
         lines.append(service.LineInput(
-            change=LineChange(line.change.data), description=_text(line, "description"), unit=line.unit.data or "",
+            change=LineChange(line.change.data), description=texts(line, "description"), unit=line.unit.data or "",
             quantity=line.quantity.data or Decimal(0), unit_price=line.unit_price.data or Decimal(0),
             scope_line_id=line.scope_line.data or None,
         ))
@@ -163,18 +152,14 @@ def new():
         return redirect(url_for("main.account", account_id=account.id))
     form = ChangeRequestForm()
     _prepare(form, contract)
+    page = keep_form(form, lambda: _form_page(form, account, contract))
     if request.method == "POST" and not _round_trip(form) and form.validate_on_submit():
-        try:
-            cr = service.create_draft(db.session, contract, current_user, title=_text(form, "title"),
-                                      description=_text(form, "description"), in_scope=form.in_scope.data == "in",
-                                      effective_date=form.effective_date.data, lines=_lines(form))
-        except service.ChangeRequestError as error:
-            _refused(error)
-        else:
-            db.session.commit()
-            flash(_("Draft %(number)s saved. Submit it when it is ready for approval.", number=cr.number), "success")
-            return _detail(cr)
-    return _form_page(form, account, contract)
+        cr = service.create_draft(db.session, contract, current_user, title=texts(form, "title"),
+                                  description=texts(form, "description"), in_scope=form.in_scope.data == "in",
+                                  effective_date=form.effective_date.data, lines=_lines(form))
+        flash(_("Draft %(number)s saved. Submit it when it is ready for approval.", number=cr.number), "success")
+        return _detail(cr)
+    return page()
 
 
 @bp.route("/change-requests/<int:change_request_id>/edit", methods=["GET", "POST"])
@@ -187,9 +172,8 @@ def edit(change_request_id: int):
         return _detail(cr)
     form = ChangeRequestForm(obj=None)
     if request.method == "GET":
-        for lang in ("en", "zh", "vi"):
-            getattr(form, f"title_{lang}").data = cr.title.get(lang, "")
-            getattr(form, f"description_{lang}").data = cr.description.get(lang, "")
+        fill_texts(form, "title", cr.title)
+        fill_texts(form, "description", cr.description)
         form.in_scope.data = "in" if cr.in_scope else "out"
         form.effective_date.data = cr.effective_date
         while len(form.lines) < len(cr.lines):
@@ -197,24 +181,19 @@ def edit(change_request_id: int):
         for entry, line in zip(form.lines, cr.lines):
             entry.form.change.data = line.change.value
             entry.form.scope_line.data = line.scope_line_id or 0
-            for lang in ("en", "zh", "vi"):
-                getattr(entry.form, f"description_{lang}").data = line.description.get(lang, "")
+            fill_texts(entry.form, "description", line.description)
             entry.form.unit.data, entry.form.quantity.data, entry.form.unit_price.data = line.unit, line.quantity, line.unit_price
     _prepare(form, cr.contract)
+    page = keep_form(form, lambda: _form_page(form, account, cr.contract, cr))
     if request.method == "POST" and not _round_trip(form) and form.validate_on_submit():
         was_pending = cr.status in service.PENDING
-        try:
-            service.edit(db.session, cr, account, current_user, title=_text(form, "title"),
-                         description=_text(form, "description"), in_scope=form.in_scope.data == "in",
-                         effective_date=form.effective_date.data, lines=_lines(form))
-        except service.ChangeRequestError as error:
-            _refused(error)
-        else:
-            db.session.commit()
-            flash(_("Saved as version %(n)d; it replaces the version awaiting approval.", n=cr.version_number)
-                  if was_pending else _("Changes saved."), "success")
-            return _detail(cr)
-    return _form_page(form, account, cr.contract, cr)
+        service.edit(db.session, cr, account, current_user, title=texts(form, "title"),
+                     description=texts(form, "description"), in_scope=form.in_scope.data == "in",
+                     effective_date=form.effective_date.data, lines=_lines(form))
+        flash(_("Saved as version %(n)d; it replaces the version awaiting approval.", n=cr.version_number)
+              if was_pending else _("Changes saved."), "success")
+        return _detail(cr)
+    return page()
 
 
 # --- the page and its decisions ----------------------------------------------------
@@ -242,33 +221,23 @@ def detail(change_request_id: int):
     )
 
 
-@bp.route("/change-requests/<int:change_request_id>/submit", methods=["POST"])
+@bp.route("/change-requests/<int:change_request_id>/submit", methods=["POST"], back="change_requests.detail")
 @require_role(*ISSUERS)
 def submit(change_request_id: int):
     cr = _load(change_request_id)
     if SubmitForm().validate_on_submit():
-        try:
-            service.submit(db.session, cr, _account(cr), current_user)
-        except service.ChangeRequestError as error:
-            _refused(error)
-        else:
-            db.session.commit()
-            flash(_("Submitted for approval (version %(n)d).", n=cr.version_number), "success")
+        service.submit(db.session, cr, _account(cr), current_user)
+        flash(_("Submitted for approval (version %(n)d).", n=cr.version_number), "success")
     return _detail(cr)
 
 
-@bp.route("/change-requests/<int:change_request_id>/withdraw", methods=["POST"])
+@bp.route("/change-requests/<int:change_request_id>/withdraw", methods=["POST"], back="change_requests.detail")
 @require_role(*ISSUERS)
 def withdraw(change_request_id: int):
     cr = _load(change_request_id)
     if WithdrawForm().validate_on_submit():
-        try:
-            service.withdraw(db.session, cr, current_user)
-        except service.ChangeRequestError as error:
-            _refused(error)
-        else:
-            db.session.commit()
-            flash(_("The change request is withdrawn."), "success")
+        service.withdraw(db.session, cr, current_user)
+        flash(_("The change request is withdrawn."), "success")
     return _detail(cr)
 
 
@@ -281,7 +250,8 @@ def _client_ip() -> str:
     return request.remote_addr or ""
 
 
-@bp.route("/change-requests/<int:change_request_id>/internal-decision", methods=["POST"])
+@bp.route("/change-requests/<int:change_request_id>/internal-decision", methods=["POST"],
+          back="change_requests.detail")
 @require_role(Role.ADMIN)
 def internal_decision(change_request_id: int):
     cr = _load(change_request_id)
@@ -291,20 +261,15 @@ def internal_decision(change_request_id: int):
     form = InternalDecisionForm()
     if form.validate_on_submit():
         decision = Decision.APPROVED if form.approve.data else Decision.REJECTED
-        try:
-            service.decide_internally(db.session, cr, _account(cr), current_user, version=form.version.data,
-                                      decision=decision, reason=form.reason.data or "", ip=_client_ip(),
-                                      user_agent=request.user_agent.string)
-        except service.ChangeRequestError as error:
-            _refused(error)
-        else:
-            db.session.commit()
-            flash(_("Approved internally; the client can now decide.") if decision is Decision.APPROVED
-                  else _("Rejected internally."), "success")
+        service.decide_internally(db.session, cr, _account(cr), current_user, version=form.version.data,
+                                  decision=decision, reason=form.reason.data or "", ip=_client_ip(),
+                                  user_agent=request.user_agent.string)
+        flash(_("Approved internally; the client can now decide.") if decision is Decision.APPROVED
+              else _("Rejected internally."), "success")
     return _detail(cr)
 
 
-@bp.route("/change-requests/<int:change_request_id>/approve", methods=["POST"])
+@bp.route("/change-requests/<int:change_request_id>/approve", methods=["POST"], back="change_requests.detail")
 @require_role(Role.CLIENT_APPROVER)
 def approve(change_request_id: int):
     cr = _load(change_request_id)
@@ -313,21 +278,15 @@ def approve(change_request_id: int):
         return stale
     form = ApproveForm()
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            flash(" ".join(str(e) for e in errors), "error")
+        flash_errors(form)
         return _detail(cr)
-    try:
-        service.decide(db.session, cr, _account(cr), current_user, version=form.version.data, decision=Decision.APPROVED,
-                       signature_name=form.signature_name.data, ip=_client_ip(), user_agent=request.user_agent.string)
-    except service.ChangeRequestError as error:
-        _refused(error)
-    else:
-        db.session.commit()
-        flash(_("You approved %(number)s.", number=cr.number), "success")
+    service.decide(db.session, cr, _account(cr), current_user, version=form.version.data, decision=Decision.APPROVED,
+                   signature_name=form.signature_name.data, ip=_client_ip(), user_agent=request.user_agent.string)
+    flash(_("You approved %(number)s.", number=cr.number), "success")
     return _detail(cr)
 
 
-@bp.route("/change-requests/<int:change_request_id>/reject", methods=["POST"])
+@bp.route("/change-requests/<int:change_request_id>/reject", methods=["POST"], back="change_requests.detail")
 @require_role(Role.CLIENT_APPROVER)
 def reject(change_request_id: int):
     cr = _load(change_request_id)
@@ -338,33 +297,23 @@ def reject(change_request_id: int):
     if not form.validate_on_submit():
         flash(_("Give a reason for the rejection."), "error")
         return _detail(cr)
-    try:
-        service.decide(db.session, cr, _account(cr), current_user, version=form.version.data, decision=Decision.REJECTED,
-                       reason=form.reason.data, ip=_client_ip(), user_agent=request.user_agent.string)
-    except service.ChangeRequestError as error:
-        _refused(error)
-    else:
-        db.session.commit()
-        flash(_("You rejected %(number)s.", number=cr.number), "success")
+    service.decide(db.session, cr, _account(cr), current_user, version=form.version.data, decision=Decision.REJECTED,
+                   reason=form.reason.data, ip=_client_ip(), user_agent=request.user_agent.string)
+    flash(_("You rejected %(number)s.", number=cr.number), "success")
     return _detail(cr)
 
 
-@bp.route("/change-requests/<int:change_request_id>/implement", methods=["POST"])
+@bp.route("/change-requests/<int:change_request_id>/implement", methods=["POST"], back="change_requests.detail")
 @require_role(*ISSUERS)
 def implement(change_request_id: int):
     cr = _load(change_request_id)
     if ImplementForm().validate_on_submit():
-        try:
-            service.implement(db.session, cr, current_user)
-        except service.ChangeRequestError as error:
-            _refused(error)
-        else:
-            db.session.commit()
-            flash(_("Implemented: the contract's scope and annual value are updated."), "success")
+        service.implement(db.session, cr, current_user)
+        flash(_("Implemented: the contract's scope and annual value are updated."), "success")
     return _detail(cr)
 
 
-@bp.route("/change-requests/<int:change_request_id>/amendment", methods=["POST"])
+@bp.route("/change-requests/<int:change_request_id>/amendment", methods=["POST"], back="change_requests.detail")
 @require_role(*ISSUERS)
 def amendment(change_request_id: int):
     cr = _load(change_request_id)
@@ -372,12 +321,7 @@ def amendment(change_request_id: int):
     form = AmendmentForm()
     form.languages.choices = language_options(account.document_languages)
     if form.validate_on_submit():
-        try:
-            document = issue_amendment(db.session, cr, account, current_user, form.languages.data.split("+"))
-        except (DocumentError, service.ChangeRequestError) as error:
-            _refused(error)
-        else:
-            db.session.commit()
-            flash(_("Amendment %(number)s issued.", number=document.number), "success")
+        document = issue_amendment(db.session, cr, account, current_user, form.languages.data.split("+"))
+        flash(_("Amendment %(number)s issued.", number=document.number), "success")
     return _detail(cr)
 

@@ -1,22 +1,20 @@
 """Change requests: drafting, pricing, versions, the approval chain and implementation.
 
-The rules that make an approval evidence:
+What makes an approval evidence (a version frozen by hash, one winner of concurrent
+decisions, the typed name, the chained audit event) is ``portal.versioning``'s. The
+change request's own rules:
 
-* Submitting freezes a *version*: the canonical JSON of everything the client approves
-  and its SHA-256. Editing a submitted CR freezes a new version at once, so a decision
-  on the old one can no longer land.
-* A decision is a conditional ``UPDATE ... WHERE id AND status AND version``; exactly one
-  of any number of concurrent deciders changes the row, the others get ``Conflict``.
-  The unique constraint on (CR, version, stage) of ``approvals`` is the second wall.
+* Submitting freezes a *version* of everything the client approves. Editing a submitted
+  CR freezes a new version at once, so a decision on the old one can no longer land.
+* The unique constraint on (CR, version, stage) of ``approvals`` is the second wall.
 * Above the account's threshold an admin other than the CR's author approves first.
-* Decisions and document issues are chained audit events.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +22,9 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, selectinload
 
-from portal import audit
+from portal import audit, versioning
+from portal.accounts import account_managers
+from portal.domain import Conflict, DomainError
 from portal.models import (
     Account,
     Approval,
@@ -43,28 +43,13 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.notifications import Recipient, link, notify
 from portal.sequences import next_value
-from portal.versioning import canonical_json, content_hash
+from portal.versioning import canonical_json
 
 STORED = Decimal("0.0001")  # the scale the database keeps decimals at
 EDITABLE = (CRStatus.DRAFT, CRStatus.REJECTED, CRStatus.PENDING_INTERNAL_APPROVAL, CRStatus.PENDING_CLIENT_APPROVAL)
 PENDING = (CRStatus.PENDING_INTERNAL_APPROVAL, CRStatus.PENDING_CLIENT_APPROVAL)
-
-
-class ChangeRequestError(ValueError):
-    """The workflow says no (409 unless said otherwise); ``message`` is for the user."""
-
-    status = 409
-
-    def __init__(self, message, status: int | None = None, fields: dict[str, str] | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.fields = fields
-        if status is not None:
-            self.status = status
-
-
-class Conflict(ChangeRequestError):
-    """The CR is no longer in the state (or at the version) the caller saw."""
+# Said when a CR moved on since the caller loaded it.
+MOVED_ON = _l("This change request was decided or changed in the meantime. Reload it to see its current version.")
 
 
 @dataclass
@@ -156,29 +141,28 @@ def _clean_text(value: dict[str, str]) -> dict[str, str]:
 
 def _build_lines(session: Session, contract: Contract, lines: list[LineInput]) -> list[ChangeRequestLine]:
     if not lines:
-        raise ChangeRequestError(_l("Add at least one line."), status=422, fields={"lines": "required"})
+        raise DomainError(_l("Add at least one line."), fields={"lines": "required"})
     active = {s.id: s for s in contract.active_scope_lines}
     built = []
     for index, line in enumerate(lines):
         where = f"lines.{index}"
         if line.quantity < 0 or line.unit_price < 0:
-            raise ChangeRequestError(_l("Quantities and prices cannot be negative."), status=422,
-                                     fields={where: "negative"})
+            raise DomainError(_l("Quantities and prices cannot be negative."), fields={where: "negative"})
         if any(value != value.quantize(STORED) for value in (line.quantity, line.unit_price)):
             # What is approved must be what is stored: no silent rounding.
-            raise ChangeRequestError(_l("Use at most 4 decimal places."), status=422, fields={where: "too many decimals"})
+            raise DomainError(_l("Use at most 4 decimal places."), fields={where: "too many decimals"})
         row = ChangeRequestLine(account_id=contract.account_id, position=index, change=line.change,
                                 description=_clean_text(line.description), unit=line.unit.strip(),
                                 quantity=line.quantity, unit_price=line.unit_price)
         if line.change is LineChange.ADD:
             if not row.description or not row.unit:
-                raise ChangeRequestError(_l("A new line needs a description and a unit."), status=422,
-                                         fields={f"{where}.description": "required"})
+                raise DomainError(_l("A new line needs a description and a unit."),
+                                  fields={f"{where}.description": "required"})
         else:
             scope_line = active.get(line.scope_line_id)
             if scope_line is None:
-                raise ChangeRequestError(_l("Choose the contract line to change or remove."), status=422,
-                                         fields={f"{where}.scope_line_id": "not a current line of this contract"})
+                raise DomainError(_l("Choose the contract line to change or remove."),
+                                  fields={f"{where}.scope_line_id": "not a current line of this contract"})
             row.scope_line_id = scope_line.id
             row.description = dict(scope_line.service)
             row.unit = scope_line.unit
@@ -197,7 +181,7 @@ def create_draft(
     """A draft CR on ``contract``, numbered CR-NNNN per contract."""
     title = _clean_text(title)
     if not title:
-        raise ChangeRequestError(_l("Give the change request a title."), status=422, fields={"title": "required"})
+        raise DomainError(_l("Give the change request a title."), fields={"title": "required"})
     built = _build_lines(session, contract, lines)
     number = next_value(session, f"cr:{contract.id}")
     cr = ChangeRequest(
@@ -213,7 +197,8 @@ def create_draft(
 
 
 def new_change_request(session: Session, contract: Contract, *, created_by: User | None, **fields: Any) -> ChangeRequest:
-    """A draft CR whose lines the caller appends itself (seeding, tests)."""
+    """A draft CR whose lines the caller appends itself (the tests' factories; the demo
+    drafts through ``create_draft``)."""
     number = next_value(session, f"cr:{contract.id}")
     cr = ChangeRequest(account_id=contract.account_id, contract=contract, number=f"CR-{number:04d}",
                        currency=contract.currency, created_by=created_by, status=CRStatus.DRAFT,
@@ -229,14 +214,14 @@ def edit(
     """Change a CR that is not decided. A submitted CR is frozen again at once: a new
     version, and whatever was pending on the old one can no longer be decided."""
     if cr.status not in EDITABLE:
-        raise ChangeRequestError(_l("A decided change request cannot be edited."))
+        raise Conflict(_l("A decided change request cannot be edited."))
     title = _clean_text(title)
     if not title:
-        raise ChangeRequestError(_l("Give the change request a title."), status=422, fields={"title": "required"})
+        raise DomainError(_l("Give the change request a title."), fields={"title": "required"})
     built = _build_lines(session, cr.contract, lines)
     # Claim the CR as it was loaded: a decision committed since then wins, and a
     # decision arriving now waits for this edit and then finds a new version.
-    _claim_for_edit(session, cr)
+    versioning.claim(session, cr, conflict=MOVED_ON)
     before = canonical_json(canonical_content(cr, cr.version_number))
     cr.lines.clear()
     session.flush()
@@ -254,42 +239,29 @@ def edit(
     return cr
 
 
-def _claim_for_edit(session: Session, cr: ChangeRequest) -> None:
-    version_as_seen = ChangeRequest.version.is_(None) if cr.version is None else ChangeRequest.version == cr.version
-    result = session.execute(
-        sa.update(ChangeRequest)
-        .where(ChangeRequest.id == cr.id, ChangeRequest.status == cr.status, version_as_seen)
-        .values(updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise Conflict(_l("This change request was decided or changed in the meantime. Reload it to see its current version."))
-
-
 def submit(session: Session, cr: ChangeRequest, account: Account, by: User | None) -> ChangeRequestVersion:
     """Freeze the current content as a new version and send it for approval: internal
     approval first when the price impact exceeds the account's threshold, else the
     client's. Earlier versions are voided, so nothing decided on them counts."""
     if cr.status not in EDITABLE:
-        raise ChangeRequestError(_l("A decided change request cannot be submitted again."))
+        raise Conflict(_l("A decided change request cannot be submitted again."))
     if not cr.lines:
-        raise ChangeRequestError(_l("Add at least one line."), status=422, fields={"lines": "required"})
-    canonical = canonical_json(canonical_content(cr, cr.version_number + 1))
-    digest = content_hash(canonical)
+        raise DomainError(_l("Add at least one line."), fields={"lines": "required"})
+    frozen = versioning.freeze(cr, lambda number: canonical_content(cr, number))
     now = utcnow()
     for old in cr.versions:
         if old.voided_at is None:
             old.voided_at = now
-    version = ChangeRequestVersion(account_id=cr.account_id, number=cr.version_number + 1, content_hash=digest,
-                                   canonical=canonical, created_by_id=by.id if by else None)
+    version = ChangeRequestVersion(account_id=cr.account_id, number=frozen.number, content_hash=frozen.hash,
+                                   canonical=frozen.canonical, created_by_id=by.id if by else None)
     cr.versions.append(version)
-    cr.version, cr.version_number = digest, version.number
+    cr.version, cr.version_number = frozen.hash, frozen.number
     cr.price_impact = price_impact(cr.lines)
     cr.submitted_at = now
     over_threshold = abs(cr.price_impact) > account.cr_approval_threshold
     cr.status = CRStatus.PENDING_INTERNAL_APPROVAL if over_threshold else CRStatus.PENDING_CLIENT_APPROVAL
     session.flush()
-    audit.record(session, "change_request.submitted", cr, actor=by, data={"version": digest, "status": cr.status.value})
+    audit.record(session, "change_request.submitted", cr, actor=by, data={"version": cr.version, "status": cr.status.value})
     if cr.status is CRStatus.PENDING_CLIENT_APPROVAL:
         _notify_client_approvers(session, cr, account)
     else:
@@ -307,45 +279,19 @@ def withdraw(session: Session, cr: ChangeRequest, by: User) -> None:
 
 def _transition(session: Session, cr: ChangeRequest, from_statuses, to_status: CRStatus, *, version: str | None,
                 **values: Any) -> None:
-    """Move the CR only if it is still where the caller saw it: one conditional UPDATE,
-    which exactly one of any number of concurrent callers wins."""
-    conditions = [ChangeRequest.id == cr.id, ChangeRequest.status.in_(from_statuses)]
-    if version is not None:
-        conditions.append(ChangeRequest.version == version)
-    result = session.execute(
-        sa.update(ChangeRequest).where(*conditions).values(status=to_status, updated_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise Conflict(_l("This change request was decided or changed in the meantime. Reload it to see its current version."))
-    session.refresh(cr)
-
-
-def same_name(typed: str, name: str) -> bool:
-    """Whether a typed signature is the registered name, case, width and spacing aside
-    (the sign-offs of change requests and plans)."""
-
-    def norm(text: str) -> str:
-        return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-    return bool(typed.strip()) and norm(typed) == norm(name)
+    versioning.transition(session, cr, from_statuses, to_status, version=version, conflict=MOVED_ON, **values)
 
 
 def _record(session: Session, cr: ChangeRequest, by: User, *, version: str, stage: ApprovalStage, decision: Decision,
             signature_name: str = "", reason: str = "", ip: str = "", user_agent: str = "") -> Approval:
     approval = Approval(account_id=cr.account_id, change_request_id=cr.id, version_hash=version, stage=stage,
-                        decision=decision, user_id=by.id, signature_name=signature_name.strip(),
+                        decision=decision, user_id=by.id, signature_name=signature_name,
                         reason=reason.strip(), ip=ip[:45], user_agent=user_agent[:300], decided_at=utcnow())
-    session.add(approval)
-    try:
-        session.flush()
-    except sa.exc.IntegrityError:
-        session.rollback()  # the transaction cannot go on after the failed insert
-        raise Conflict(_l("This change request was decided in the meantime.")) from None
-    audit.record(session, f"change_request.{stage.value}_{decision.value}", cr, actor=by, chained=True, ip=ip,
-                 data={"number": cr.number, "version": version, "signature_name": approval.signature_name,
-                       "reason": approval.reason})
-    return approval
+    return versioning.record_decision(
+        session, cr, approval, action=f"change_request.{stage.value}_{decision.value}", by=by, ip=ip,
+        data={"number": cr.number, "version": version, "signature_name": approval.signature_name,
+              "reason": approval.reason},
+        conflict=_l("This change request was decided in the meantime."))
 
 
 def decide_internally(session: Session, cr: ChangeRequest, account: Account, by: User, *, version: str,
@@ -353,11 +299,11 @@ def decide_internally(session: Session, cr: ChangeRequest, account: Account, by:
     """An admin's approval (or rejection) above the threshold. The admin must be
     someone other than the author of the CR: a second pair of eyes."""
     if by.role is not Role.ADMIN:
-        raise ChangeRequestError(_l("Only an administrator approves internally."), status=403)
+        raise DomainError(_l("Only an administrator approves internally."), status=403)
     if cr.created_by_id == by.id:
-        raise ChangeRequestError(_l("Someone other than the author of the change request must approve it."), status=403)
+        raise DomainError(_l("Someone other than the author of the change request must approve it."), status=403)
     if decision is Decision.REJECTED and not reason.strip():
-        raise ChangeRequestError(_l("Give a reason for the rejection."), status=422, fields={"reason": "required"})
+        raise DomainError(_l("Give a reason for the rejection."), fields={"reason": "required"})
     to_status = CRStatus.PENDING_CLIENT_APPROVAL if decision is Decision.APPROVED else CRStatus.REJECTED
     _transition(session, cr, (CRStatus.PENDING_INTERNAL_APPROVAL,), to_status, version=version)
     approval = _record(session, cr, by, version=version, stage=ApprovalStage.INTERNAL, decision=decision,
@@ -375,12 +321,11 @@ def decide(session: Session, cr: ChangeRequest, account: Account, by: User, *, v
     name, or rejection with a reason. ``Conflict`` when the CR is no longer pending or
     the version is not the current one."""
     if by.role is not Role.CLIENT_APPROVER or by.account_id != cr.account_id:
-        raise ChangeRequestError(_l("Only the client's approver decides on a change request."), status=403)
-    if decision is Decision.APPROVED and not same_name(signature_name, by.name):
-        raise ChangeRequestError(_l("Type your full name as registered: %(name)s", name=by.name), status=422,
-                                 fields={"signature_name": "does not match the approver's full name"})
-    if decision is Decision.REJECTED and not reason.strip():
-        raise ChangeRequestError(_l("Give a reason for the rejection."), status=422, fields={"reason": "required"})
+        raise DomainError(_l("Only the client's approver decides on a change request."), status=403)
+    if decision is Decision.APPROVED:
+        signature_name = versioning.check_signature(signature_name, by)
+    elif not reason.strip():
+        raise DomainError(_l("Give a reason for the rejection."), fields={"reason": "required"})
     to_status = CRStatus.APPROVED if decision is Decision.APPROVED else CRStatus.REJECTED
     _transition(session, cr, (CRStatus.PENDING_CLIENT_APPROVAL,), to_status, version=version, decided_at=utcnow())
     approval = _record(session, cr, by, version=version, stage=ApprovalStage.CLIENT, decision=decision,
@@ -434,10 +379,11 @@ def implement(session: Session, cr: ChangeRequest, by: User) -> None:
 # --- reading ---------------------------------------------------------------------------
 
 
-def tracker(session: Session, user: User, contract: Contract | None = None, status: CRStatus | None = None,
+def tracker(session: Session, contract: Contract | None = None, status: CRStatus | None = None,
             account_id: int | None = None) -> list[ChangeRequest]:
-    """The Change Request Note tracker: every CR (of a contract) ``user`` may see, newest first."""
-    query = (sa.select(ChangeRequest).where(*visible_to(user))
+    """The Change Request Note tracker: every CR (of a contract) the caller may see,
+    newest first (the scope keeps the firm's drafts from clients)."""
+    query = (sa.select(ChangeRequest)
              .options(selectinload(ChangeRequest.approvals).selectinload(Approval.user),
                       selectinload(ChangeRequest.contract))
              .order_by(ChangeRequest.created_at.desc(), ChangeRequest.id.desc()))
@@ -448,19 +394,6 @@ def tracker(session: Session, user: User, contract: Contract | None = None, stat
     if status is not None:
         query = query.where(ChangeRequest.status == status)
     return list(session.scalars(query))
-
-
-FIRM_ONLY = (CRStatus.DRAFT, CRStatus.PENDING_INTERNAL_APPROVAL)
-
-
-def visible_to(user: User) -> list:
-    """Conditions hiding what the client does not see yet: drafts and CRs awaiting the
-    firm's internal approval."""
-    return [ChangeRequest.status.not_in(FIRM_ONLY)] if user.is_client else []
-
-
-def can_see(cr: ChangeRequest, user: User) -> bool:
-    return not (user.is_client and cr.status in FIRM_ONLY)
 
 
 def pending_for(session: Session, user: User) -> list[ChangeRequest]:
@@ -498,9 +431,6 @@ def _notify_admins(session: Session, cr: ChangeRequest, account: Account) -> Non
 
 
 def _notify_decision(session: Session, cr: ChangeRequest, account: Account, approval: Approval) -> None:
-    recipients = [cr.created_by] if cr.created_by else []
-    from portal.service_requests.service import account_managers
-
-    recipients += account_managers(session, account)
+    recipients = ([cr.created_by] if cr.created_by else []) + account_managers(session, account)
     notify(session, "cr_decided", [Recipient.of_user(u) for u in recipients], account_id=account.id,
            cr=cr, account=account, approval=approval, url=link(f"/change-requests/{cr.id}"))

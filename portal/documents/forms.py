@@ -2,29 +2,20 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, FieldList, Form, FormField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms import DateField, FieldList, FormField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
-from portal.forms import NumberField
-
-
-class WorkOrderLineForm(Form):
-    description_en = StringField(_l("Description (English)"), validators=[Length(max=500)])
-    description_zh = StringField(_l("Description (Chinese)"), validators=[Length(max=500)])
-    description_vi = StringField(_l("Description (Vietnamese)"), validators=[Length(max=500)])
-    unit = StringField(_l("Unit"), validators=[Length(max=60)])
-    quantity = NumberField(_l("Quantity"), validators=[InputRequired(), NumberRange(min=0)])
-    unit_price = NumberField(_l("Unit price"), validators=[InputRequired(), NumberRange(min=0)])
-    delete = BooleanField(_l("Remove this line"))
+from portal.forms import PricedLineForm, with_texts
 
 
+@with_texts("description", max_length=500)
+class WorkOrderLineForm(PricedLineForm):
+    """One line of a work order."""
+
+
+@with_texts("description", TextAreaField, max_length=20_000)
+@with_texts("title", max_length=200, required=True)
 class WorkOrderForm(FlaskForm):
-    title_en = StringField(_l("Title (English)"), validators=[DataRequired(), Length(max=200)])
-    title_zh = StringField(_l("Title (Chinese)"), validators=[Length(max=200)])
-    title_vi = StringField(_l("Title (Vietnamese)"), validators=[Length(max=200)])
-    description_en = TextAreaField(_l("Description (English)"), validators=[Length(max=20_000)])
-    description_zh = TextAreaField(_l("Description (Chinese)"), validators=[Length(max=20_000)])
-    description_vi = TextAreaField(_l("Description (Vietnamese)"), validators=[Length(max=20_000)])
     po_number = StringField(_l("Purchase order (PO) number"), validators=[DataRequired(), Length(max=60)])
     start_date = DateField(_l("Start date"), validators=[DataRequired()])
     end_date = DateField(_l("End date"), validators=[DataRequired()])

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from docgen.formatting import plain_decimal
 from portal.change_requests.forms import language_options
 from portal.documents import service
 from portal.documents.forms import WorkOrderForm, WorkOrderLineForm
 from portal.extensions import db
 from portal.files import download_response
-from portal.main.service import current_contract, visible_accounts
+from portal.accounts import current_contract, visible_accounts
+from portal.forms import texts
 from portal.models import Account, Document, DocumentKind
 from portal.security import ISSUERS, get_or_404, require_role
+from portal.web import Blueprint, keep_form
 
 bp = Blueprint("documents", __name__)
 
@@ -39,15 +42,6 @@ def download(document_id: int):
     return download_response(f"{document.number}.docx", service.DOCX, document.file.data)
 
 
-def _text(form, prefix: str) -> dict[str, str]:
-    return {lang: (getattr(form, f"{prefix}_{lang}").data or "").strip() for lang in ("en", "zh", "vi")
-            if (getattr(form, f"{prefix}_{lang}").data or "").strip()}
-
-
-def _money(value) -> str:
-    return format(value, "f")
-
-
 @bp.route("/work-orders/new", methods=["GET", "POST"])
 @require_role(*ISSUERS)
 def new_work_order():
@@ -58,31 +52,29 @@ def new_work_order():
         return redirect(url_for("main.account", account_id=account.id))
     form = WorkOrderForm()
     form.languages.choices = language_options(account.document_languages)
+    page = keep_form(form, lambda: _work_order_page(form, account, contract))
     if request.method == "POST" and form.add_line.data:
         form.lines.append_entry()
     elif form.validate_on_submit():
         lines = [
-            {"description": _text(entry.form, "description"), "unit": entry.form.unit.data or "",
-             "quantity": _money(entry.form.quantity.data), "unit_price": _money(entry.form.unit_price.data)}
+            {"description": texts(entry.form, "description"), "unit": entry.form.unit.data or "",
+             "quantity": plain_decimal(entry.form.quantity.data),
+             "unit_price": plain_decimal(entry.form.unit_price.data)}
             for entry in form.lines if not entry.form.delete.data
         ]
         criteria = [{"en": line.strip()} for line in (form.acceptance.data or "").splitlines() if line.strip()]
-        try:
-            document = service.issue_work_order(
-                db.session, account, contract, current_user, title=_text(form, "title"),
-                description=_text(form, "description"), po_number=form.po_number.data.strip(),
-                start_date=form.start_date.data, end_date=form.end_date.data, lines=lines,
-                acceptance_criteria=criteria, languages=form.languages.data.split("+"),
-            )
-        except service.DocumentError as error:
-            db.session.rollback()
-            flash(str(error.message), "error")
-            for path, message in (error.fields or {}).items():
-                flash(f"{path}: {message}", "error")
-        else:
-            db.session.commit()
-            flash(_("Work order %(number)s issued.", number=document.number), "success")
-            return redirect(url_for("documents.index", account=account.id))
+        document = service.issue_work_order(
+            db.session, account, contract, current_user, title=texts(form, "title"),
+            description=texts(form, "description"), po_number=form.po_number.data.strip(),
+            start_date=form.start_date.data, end_date=form.end_date.data, lines=lines,
+            acceptance_criteria=criteria, languages=form.languages.data.split("+"),
+        )
+        flash(_("Work order %(number)s issued.", number=document.number), "success")
+        return redirect(url_for("documents.index", account=account.id))
+    return page()
+
+
+def _work_order_page(form: WorkOrderForm, account: Account, contract):
     blank = WorkOrderLineForm(prefix="lines-__index__-")
     return render_template("documents/work_order.html", form=form, account=account, contract=contract, blank=blank,
                            languages=account.document_languages or ["en"])

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import docgen
+from docgen.formatting import plain_decimal
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from portal import audit
-from portal.change_requests.service import ChangeRequestError, client_approval
+from portal.change_requests.service import client_approval
+from portal.domain import Conflict, DomainError
 from portal.models import (
     Account,
     ChangeRequest,
@@ -33,23 +33,13 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PREFIXES = {DocumentKind.AMENDMENT: "AMD", DocumentKind.WORK_ORDER: "WO"}
 
 
-class DocumentError(ChangeRequestError):
-    """The document cannot be issued as asked."""
-
-
 def check_languages(account: Account, languages: list[str]) -> list[str]:
     """One language or two side by side, from the account's document languages."""
     allowed = account.document_languages or ["en"]
     if not 1 <= len(languages) <= 2 or len(set(languages)) != len(languages) or any(l not in allowed for l in languages):
-        raise DocumentError(_l("Choose one or two of this account's document languages: %(languages)s",
-                               languages=", ".join(allowed)), status=422, fields={"languages": "not allowed"})
+        raise DomainError(_l("Choose one or two of this account's document languages: %(languages)s",
+                             languages=", ".join(allowed)), fields={"languages": "not allowed"})
     return languages
-
-
-def _local_date(account: Account) -> date:
-    from portal.models.base import utcnow
-
-    return utcnow().astimezone(ZoneInfo(account.timezone)).date()
 
 
 def provider(issuer: User) -> dict[str, Any]:
@@ -76,10 +66,6 @@ def contract_part(contract: Contract) -> dict[str, Any]:
     return part
 
 
-def _money(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
-
-
 def amendment_input(cr: ChangeRequest, account: Account, issuer: User, number: str, languages: list[str]) -> dict:
     """docgen's input for the amendment resting on ``cr``'s client approval."""
     from docgen.units import unit_text
@@ -87,17 +73,17 @@ def amendment_input(cr: ChangeRequest, account: Account, issuer: User, number: s
     approval = client_approval(cr)
     lines = []
     for line in cr.lines:
-        item = {"change": line.change.value, "description": line.description, "quantity": _money(line.quantity),
-                "unit": unit_text(line.unit), "unit_price": _money(line.unit_price)}
+        item = {"change": line.change.value, "description": line.description, "quantity": plain_decimal(line.quantity),
+                "unit": unit_text(line.unit), "unit_price": plain_decimal(line.unit_price)}
         if line.old_quantity is not None and line.old_unit_price is not None:
-            item["old_quantity"], item["old_unit_price"] = _money(line.old_quantity), _money(line.old_unit_price)
+            item["old_quantity"], item["old_unit_price"] = plain_decimal(line.old_quantity), plain_decimal(line.old_unit_price)
         lines.append(item)
     request_part = {"number": cr.number, "title": cr.title, "approved_by": approval.signature_name,
                     "approved_at": approval.decided_at.isoformat().replace("+00:00", "Z"), "version": cr.version}
     if cr.description:
         request_part["description"] = cr.description
     return {
-        "kind": "amendment", "languages": languages, "number": number, "date": _local_date(account).isoformat(),
+        "kind": "amendment", "languages": languages, "number": number, "date": account.today().isoformat(),
         "effective_date": cr.effective_date.isoformat(), "contract": contract_part(cr.contract),
         "provider": provider(issuer), "client": client_party(account, approval.user), "change_request": request_part,
         "lines": lines,
@@ -111,8 +97,8 @@ def store_document(session: Session, account: Account, contract: Contract | None
     try:
         content = docgen.render(data)
     except docgen.ValidationError as error:
-        raise DocumentError(_l("The document could not be made from this data."), status=422,
-                            fields={path: message for path, message in error.errors}) from None
+        raise DomainError(_l("The document could not be made from this data."),
+                          fields={path: message for path, message in error.errors}) from None
     digest = hashlib.sha256(content).hexdigest()
     stored = StoredFile(account_id=account.id, filename=f"{number}.docx", content_type=DOCX, size=len(content),
                         sha256=digest, data=content)
@@ -151,9 +137,9 @@ def next_number(session: Session, contract: Contract, kind: DocumentKind, year: 
 def issue_amendment(session: Session, cr: ChangeRequest, account: Account, by: User, languages: list[str]) -> Document:
     """Render and store the amendment for an approved (or implemented) CR."""
     if cr.status not in (CRStatus.APPROVED, CRStatus.IMPLEMENTED) or client_approval(cr) is None:
-        raise DocumentError(_l("An amendment is issued from an approved change request."))
+        raise Conflict(_l("An amendment is issued from an approved change request."))
     languages = check_languages(account, languages)
-    number = next_number(session, cr.contract, DocumentKind.AMENDMENT, _local_date(account).year)
+    number = next_number(session, cr.contract, DocumentKind.AMENDMENT, account.today().year)
     data = amendment_input(cr, account, by, number, languages)
     return store_document(session, account, cr.contract, DocumentKind.AMENDMENT, number, data, by, change_request_id=cr.id)
 
@@ -166,13 +152,13 @@ def issue_work_order(session: Session, account: Account, contract: Contract, by:
     from docgen.units import unit_text
 
     if end_date < start_date:
-        raise DocumentError(_l("The end date is before the start date."), status=422, fields={"end_date": "before start_date"})
+        raise DomainError(_l("The end date is before the start date."), fields={"end_date": "before start_date"})
     if not lines:
-        raise DocumentError(_l("Add at least one line."), status=422, fields={"lines": "required"})
+        raise DomainError(_l("Add at least one line."), fields={"lines": "required"})
     languages = check_languages(account, languages)
-    number = next_number(session, contract, DocumentKind.WORK_ORDER, _local_date(account).year)
+    number = next_number(session, contract, DocumentKind.WORK_ORDER, account.today().year)
     data = {
-        "kind": "work_order", "languages": languages, "number": number, "date": _local_date(account).isoformat(),
+        "kind": "work_order", "languages": languages, "number": number, "date": account.today().isoformat(),
         "contract": contract_part(contract), "provider": provider(by), "client": client_party(account, None),
         "po_number": po_number, "title": title, "description": description,
         "start_date": start_date.isoformat(), "end_date": end_date.isoformat(),

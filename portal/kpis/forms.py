@@ -9,16 +9,14 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from portal.forms import NumberField, choices
+from portal.forms import NumberField, choices, with_texts
 
 NUMBER = _l("Enter a number such as 99.5.")
 
 
+@with_texts("name", max_length=200, required=True)
 class KpiDefinitionForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
-    name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=200)])
-    name_zh = StringField(_l("Name (Chinese)"), validators=[Length(max=200)])
-    name_vi = StringField(_l("Name (Vietnamese)"), validators=[Length(max=200)])
     unit = StringField(_l("Unit"), validators=[DataRequired(), Length(max=20)])
     target = NumberField(_l("Target"), validators=[InputRequired(NUMBER), NumberRange(min=0, max=10**9)])
     direction = SelectField(_l("Better when"), choices=choices([("higher", _l("higher")), ("lower", _l("lower"))]))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -144,21 +144,23 @@ class KpiImportSummary:
                 f"{self.updated} updated) from {source}.")
 
 
-def upsert_kpi_actuals(session: Session, incoming: Incoming, progress: Progress = no_progress) -> KpiImportSummary:
+def upsert_kpi_actuals(session: Session, incoming: Incoming, progress: Progress = no_progress, *,
+                       now: datetime | None = None) -> KpiImportSummary:
     """Create or update (by KPI and month) the actuals of one file, or refuse all of it
     with ``ImportRefused``.
 
     Beyond the file: the account exists (in the caller's scope); its contract in force
     that month (``contract_on``, as the scorecard shows it) covers the month; and that
     contract has a KPI of the code. Writes in the caller's transaction; the caller
-    commits."""
+    commits. ``now`` (default: the present) is the import time the actuals keep, for a
+    file imported in the past (the demo data)."""
     batch = _Batch(session, incoming)
     batch.check(progress)
     if batch.problems:
         raise ImportRefused(batch.problems)
     try:
         with session.begin_nested():
-            return batch.write(progress)
+            return batch.write(progress, now or utcnow())
     except sa.exc.IntegrityError:
         # Only an actual written by a concurrent import since the checks gets here.
         raise ImportRefused([Problem(0, "kpi", "an actual of this file was written by another import "
@@ -211,12 +213,12 @@ class _Batch:
                                  f"{actual.period:%Y-%m})")
         self.planned.append((actual, kpi))
 
-    def write(self, progress: Progress) -> KpiImportSummary:
+    def write(self, progress: Progress, now: datetime) -> KpiImportSummary:
         periods = {actual.period for actual, _ in self.planned}
         existing = {(m.kpi_id, m.period): m for m in select_in(
             self.session, sa.select(KpiMeasurement).where(KpiMeasurement.period.in_(periods)),
             KpiMeasurement.kpi_id, {kpi.id for _, kpi in self.planned})}
-        now, new = utcnow(), 0
+        new = 0
         with progress(batches(self.planned, WRITE_BATCH), "Writing KPI actuals") as planned_batches:
             for batch in planned_batches:
                 for actual, kpi in batch:

@@ -8,13 +8,13 @@ from __future__ import annotations
 import base64
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import force_locale, gettext as _
 from sqlalchemy.orm import Session, selectinload
 
 from portal import charts
+from portal.domain import DomainError
 from portal.actions import service as actions
 from portal.billing import service as billing
 from portal.documents.service import client_party, provider, store_document
@@ -32,14 +32,6 @@ from portal.models import (
     User,
 )
 from portal.sequences import next_value
-
-
-def month_window(account, period: date) -> tuple[datetime, datetime]:
-    """The month as UTC instants, from local midnight to local midnight."""
-    zone = ZoneInfo(account.timezone)
-    following = (period.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return (datetime.combine(period, datetime.min.time(), tzinfo=zone),
-            datetime.combine(following, datetime.min.time(), tzinfo=zone))
 
 
 def _ratio(value: Decimal | None) -> str | None:
@@ -128,9 +120,9 @@ def build_input(session: Session, account, period: date, by: User, languages: li
     from docgen.units import unit_text
 
     card = kpis.scorecard(session, account, period)
-    start, end = month_window(account, period)
+    start, end = account.month_window(period)
     following = (period.replace(day=28) + timedelta(days=4)).replace(day=1)
-    today = billing.local_today(account)
+    today = account.today()
     contract = card.contract
     commentary = [row.comment for row in card.rows if row.comment]
     return {
@@ -162,7 +154,7 @@ def issue(session: Session, account, period: date, by: User, languages: list[str
     languages = check_languages(account, languages or (account.document_languages or ["en"])[:2])
     card = kpis.scorecard(session, account, period)
     if card.contract is None:
-        raise kpis.ScorecardError(_("This account has no contract yet."))
+        raise DomainError(_("This account has no contract yet."))
     base = f"MSR-{period:%Y-%m}"
     count = next_value(session, f"doc:MSR:{card.contract.id}:{period:%Y-%m}")
     number = base if count == 1 else f"{base}-{count}"

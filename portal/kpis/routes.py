@@ -5,18 +5,21 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from docgen.formatting import plain_decimal
 from portal import charts
 from portal.extensions import db
+from portal.forms import fill_texts, texts
 from portal.i18n import localized, month as month_name
 from portal.kpis import service
 from portal.kpis.forms import KpiDefinitionForm
-from portal.main.service import visible_accounts
+from portal.accounts import visible_accounts
 from portal.models import Account, Contract, Kpi, KpiDirection, Role
 from portal.security import ISSUERS, get_or_404, require_role
+from portal.web import Blueprint, keep_form
 
 bp = Blueprint("scorecards", __name__)
 
@@ -31,9 +34,7 @@ def _period(account: Account) -> date:
         if period is None:
             abort(404)
         return period
-    from portal.billing.service import local_today
-
-    return service.previous_month(local_today(account).replace(day=1))
+    return service.previous_month(account.today().replace(day=1))
 
 
 @bp.route("/scorecards")
@@ -83,18 +84,17 @@ def trend_chart(account_id: int):
     return charts.svg_response(svg)
 
 
-@bp.route("/scorecards/<int:account_id>/acknowledge", methods=["POST"])
+@bp.route("/scorecards/<int:account_id>/acknowledge", methods=["POST"], back="scorecards.show")
 @require_role(Role.CLIENT_VIEWER, Role.CLIENT_APPROVER)
 def acknowledge(account_id: int):
     account = get_or_404(db.session, Account, account_id)
     period = _period(account)
     service.acknowledge(db.session, account, current_user, period)
-    db.session.commit()
     flash(_("Thank you: the scorecard for %(month)s is acknowledged.", month=month_name(period)), "success")
     return redirect(url_for("scorecards.show", account_id=account.id, period=f"{period:%Y-%m}"))
 
 
-@bp.route("/scorecards/<int:account_id>/kpis/<int:kpi_id>/comments", methods=["POST"])
+@bp.route("/scorecards/<int:account_id>/kpis/<int:kpi_id>/comments", methods=["POST"], back="scorecards.show")
 @require_role(*COMMENTERS)
 def comment(account_id: int, kpi_id: int):
     account = get_or_404(db.session, Account, account_id)
@@ -102,32 +102,20 @@ def comment(account_id: int, kpi_id: int):
     if kpi.account_id != account.id:
         abort(404)
     period = _period(account)
-    try:
-        service.add_comment(db.session, account, kpi, current_user, period, request.form.get("body", "")[:5000])
-    except service.ScorecardError as error:
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
-        flash(_("Your comment is added."), "success")
+    service.add_comment(db.session, account, kpi, current_user, period, request.form.get("body", "")[:5000])
+    flash(_("Your comment is added."), "success")
     return redirect(url_for("scorecards.show", account_id=account.id, period=f"{period:%Y-%m}", _anchor=f"kpi-{kpi.id}"))
 
 
-@bp.route("/scorecards/<int:account_id>/review-pack", methods=["POST"])
+@bp.route("/scorecards/<int:account_id>/review-pack", methods=["POST"], back="scorecards.show")
 @require_role(*ISSUERS)
 def review_pack(account_id: int):
     """One click: the month's review pack in the account's document languages."""
-    from portal.documents.service import DocumentError
     from portal.kpis.review_pack import issue
 
     account = get_or_404(db.session, Account, account_id)
     period = _period(account)
-    try:
-        document = issue(db.session, account, period, current_user)
-    except (DocumentError, service.ScorecardError) as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-        return redirect(url_for("scorecards.show", account_id=account.id, period=f"{period:%Y-%m}"))
-    db.session.commit()
+    document = issue(db.session, account, period, current_user)
     flash(_("Review pack %(number)s is ready.", number=document.number), "success")
     return redirect(url_for("documents.download", document_id=document.id))
 
@@ -137,7 +125,7 @@ def review_pack(account_id: int):
 
 def _definition(form: KpiDefinitionForm) -> service.KpiDefinition:
     return service.KpiDefinition(
-        code=form.code.data or "", name={"en": form.name_en.data, "zh": form.name_zh.data, "vi": form.name_vi.data},
+        code=form.code.data or "", name=texts(form, "name"),
         unit=form.unit.data or "", target=form.target.data, direction=KpiDirection(form.direction.data),
         weight=form.weight.data, amber_tolerance=form.amber_tolerance.data / 100, is_sla=form.is_sla.data,
         service_credit_percent=form.service_credit_percent.data,
@@ -146,18 +134,13 @@ def _definition(form: KpiDefinitionForm) -> service.KpiDefinition:
 
 def _save_kpi(form: KpiDefinitionForm, contract: Contract, kpi: Kpi | None):
     """Save on a valid post and go back to the account; else the form with its errors."""
+    page = keep_form(form, lambda: render_template("scorecards/kpi_form.html", form=form, contract=contract, kpi=kpi,
+                                                   account=get_or_404(db.session, Account, contract.account_id)))
     if form.validate_on_submit():
-        try:
-            saved = service.save_kpi(db.session, contract, current_user, _definition(form), kpi)
-        except service.KpiDefinitionError as error:
-            db.session.rollback()
-            getattr(form, error.field).errors = [str(error.message)]
-        else:
-            db.session.commit()
-            flash(_("KPI %(code)s saved.", code=saved.code), "success")
-            return redirect(url_for("main.account", account_id=contract.account_id, _anchor="kpis"))
-    return render_template("scorecards/kpi_form.html", form=form, contract=contract, kpi=kpi,
-                           account=get_or_404(db.session, Account, contract.account_id))
+        saved = service.save_kpi(db.session, contract, current_user, _definition(form), kpi)
+        flash(_("KPI %(code)s saved.", code=saved.code), "success")
+        return redirect(url_for("main.account", account_id=contract.account_id, _anchor="kpis"))
+    return page()
 
 
 @bp.route("/contracts/<int:contract_id>/kpis/new", methods=["GET", "POST"])
@@ -175,9 +158,9 @@ def edit_kpi(kpi_id: int):
     form = KpiDefinitionForm()
     if request.method == "GET":
         # The form shows the figures as stored (the tolerance in percent), written plainly.
-        form.code.data, form.unit.data, form.target.data = kpi.code, kpi.unit, service.plain(kpi.target)
-        form.name_en.data, form.name_zh.data, form.name_vi.data = (kpi.name.get(lang, "") for lang in ("en", "zh", "vi"))
-        form.direction.data, form.weight.data, form.is_sla.data = kpi.direction.value, service.plain(kpi.weight), kpi.is_sla
-        form.amber_tolerance.data = service.plain(kpi.amber_tolerance * 100)
-        form.service_credit_percent.data = service.plain(kpi.service_credit_percent)
+        form.code.data, form.unit.data, form.target.data = kpi.code, kpi.unit, plain_decimal(kpi.target)
+        fill_texts(form, "name", kpi.name)
+        form.direction.data, form.weight.data, form.is_sla.data = kpi.direction.value, plain_decimal(kpi.weight), kpi.is_sla
+        form.amber_tolerance.data = plain_decimal(kpi.amber_tolerance * 100)
+        form.service_credit_percent.data = plain_decimal(kpi.service_credit_percent)
     return _save_kpi(form, contract, kpi)

@@ -20,7 +20,9 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, selectinload
 
+from docgen.formatting import plain_decimal as plain
 from portal import audit
+from portal.domain import Conflict, DomainError
 from portal.billing.service import months_back
 from portal.models import (
     Account,
@@ -37,13 +39,6 @@ from portal.notifications import Recipient, link, notify
 
 MET_BAR = Decimal("0.85")  # the seeds' bar: over 85 % of KPIs met, month over month
 RATIO = Decimal("0.0001")
-
-
-class ScorecardError(ValueError):
-    def __init__(self, message, status: int = 422):
-        super().__init__(str(message))
-        self.message = message
-        self.status = status
 
 
 def attainment(kpi: Kpi, actual: Decimal) -> Decimal:
@@ -226,11 +221,11 @@ def add_comment(session: Session, account: Account, kpi: Kpi, by: User, period: 
     answer goes back to the client users who wrote in the thread."""
     body = body.strip()
     if not body:
-        raise ScorecardError(_l("Write a comment first."))
+        raise DomainError(_l("Write a comment first."))
     comment = KpiComment(account_id=account.id, kpi_id=kpi.id, period=period, author_id=by.id, body=body)
     session.add(comment)
     session.flush()
-    from portal.service_requests.service import account_managers
+    from portal.accounts import account_managers
 
     if by.is_client:
         recipients = [Recipient.of_user(u) for u in account_managers(session, account)]
@@ -264,31 +259,23 @@ class KpiDefinition:
     service_credit_percent: Decimal | None = None
 
 
-class KpiDefinitionError(ScorecardError):
-    """A definition the contract cannot take; ``field`` names the form field at fault."""
-
-    def __init__(self, message, field: str, status: int = 422):
-        super().__init__(message, status)
-        self.field = field
-
-
 def save_kpi(session: Session, contract: Contract, by: User, definition: KpiDefinition, kpi: Kpi | None = None) -> Kpi:
     """Add a KPI to ``contract``, or change ``kpi``. Codes are unique per contract
     (imports and plans name KPIs by code). The change is an audit event with the
     values before and after: a new target also changes past months' attainment."""
     code = definition.code.strip()
     if not KPI_CODE.fullmatch(code):
-        raise KpiDefinitionError(_l("A code is up to 40 letters, digits, '-', '_' or '.'."), "code")
+        raise DomainError(_l("A code is up to 40 letters, digits, '-', '_' or '.'."), fields={"code": "invalid"})
     name = {lang: text.strip() for lang, text in definition.name.items() if text and text.strip()}
     if not name.get("en"):
-        raise KpiDefinitionError(_l("Name the KPI in English."), "name_en")
+        raise DomainError(_l("Name the KPI in English."), fields={"name_en": "invalid"})
     if definition.is_sla and definition.service_credit_percent is None:
-        raise KpiDefinitionError(_l("An SLA needs its service credit."), "service_credit_percent")
+        raise DomainError(_l("An SLA needs its service credit."), fields={"service_credit_percent": "invalid"})
     taken = sa.select(Kpi.id).where(Kpi.contract_id == contract.id, Kpi.code == code)
     if kpi is not None:
         taken = taken.where(Kpi.id != kpi.id)
     if session.scalar(taken) is not None:
-        raise KpiDefinitionError(_l("This contract has a KPI with this code already."), "code", status=409)
+        raise Conflict(_l("This contract has a KPI with this code already."), fields={"code": "invalid"})
     values = {
         "code": code, "name": name, "unit": definition.unit.strip(), "target": definition.target,
         "direction": definition.direction, "weight": definition.weight, "amber_tolerance": definition.amber_tolerance,
@@ -311,11 +298,6 @@ def save_kpi(session: Session, contract: Contract, by: User, definition: KpiDefi
     audit.record(session, "kpi.created" if before is None else "kpi.updated", kpi, actor=by,
                  data={"contract": contract.number, "before": before, "after": after})
     return kpi
-
-
-def plain(value: Decimal | None) -> str | None:
-    """A figure as a person writes it: 99.5 for 99.5000, 100 for 100.00 (not 1E+2)."""
-    return None if value is None else format(Decimal(value).normalize(), "f")
 
 
 def _definition_json(kpi: Kpi) -> dict:

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask import jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from portal.auth.routes import safe_next
 from portal.extensions import db
 from portal.i18n import normalise_language
 from portal.change_requests import service as change_requests
+from portal.accounts import current_contract, escalation_matrix, visible_accounts
 from portal.main import service
 from portal.models import Account
 from portal.security import FIRM_STAFF, get_or_404, require_role
+from portal.web import Blueprint
 
 bp = Blueprint("main", __name__)
 
 
 @bp.route("/")
 def home():
-    accounts = service.visible_accounts(db.session)
+    accounts = visible_accounts(db.session)
     summaries = service.account_summaries(db.session, accounts)
     waiting = change_requests.pending_for(db.session, current_user)
     return render_template("main/home.html", accounts=accounts, summaries=summaries, waiting=waiting)
@@ -28,7 +30,7 @@ def home():
 @bp.route("/accounts")
 @require_role(*FIRM_STAFF)
 def accounts():
-    accounts = service.visible_accounts(db.session)
+    accounts = visible_accounts(db.session)
     summaries = service.account_summaries(db.session, accounts)
     return render_template("main/accounts.html", accounts=accounts, summaries=summaries)
 
@@ -36,9 +38,9 @@ def accounts():
 @bp.route("/accounts/<int:account_id>")
 def account(account_id: int):
     account = get_or_404(db.session, Account, account_id)
-    contract = service.current_contract(db.session, account)
+    contract = current_contract(db.session, account)
     return render_template("main/account.html", account=account, contract=contract,
-                           escalation=service.escalation_matrix(db.session, account))
+                           escalation=escalation_matrix(db.session, account))
 
 
 @bp.route("/language", methods=["POST"])
@@ -47,7 +49,6 @@ def set_language():
     if language:
         if current_user.is_authenticated:
             current_user.language = language
-            db.session.commit()
         else:
             session["language"] = language
     return redirect(safe_next(request.form.get("next")) or url_for("main.home"))

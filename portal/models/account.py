@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -57,6 +58,23 @@ class Account(Base):
 
     def __repr__(self) -> str:
         return f"<Account {self.id} {self.name!r}>"
+
+    def today(self, now: datetime | None = None) -> date:
+        """The date in the account's time zone: an invoice due on the 5th is overdue on
+        the 6th in Hanoi, whatever the server's clock says."""
+        return self.local_date(now or utcnow())
+
+    def local_date(self, moment: datetime) -> date:
+        """The date a moment falls on in the account's time zone."""
+        return moment.astimezone(ZoneInfo(self.timezone)).date()
+
+    def month_window(self, month: date) -> tuple[datetime, datetime]:
+        """A calendar month of the account as instants: from its local midnight on the
+        first to its local midnight on the first of the next month."""
+        zone = ZoneInfo(self.timezone)
+        following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return (datetime.combine(month.replace(day=1), datetime.min.time(), tzinfo=zone),
+                datetime.combine(following, datetime.min.time(), tzinfo=zone))
 
 
 class EscalationContact(AccountOwned, Base):

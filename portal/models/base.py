@@ -139,6 +139,12 @@ class AccountOwned:
     accounts by ``portal.security`` (see ``install_scoping``); nothing else may load
     them. Child rows carry ``account_id`` too, so the one filter covers them and
     PostgreSQL row-level security could be added as a second wall.
+
+    Within its own account, a client user may not see everything: the firm's drafts
+    and internal notes. A model with such rows says which a client sees with a
+    ``client_visible`` hybrid (a bool on a row, a SQL condition on the class), and the
+    same filter applies it to every statement of a client user: a hidden row answers
+    404 like another account's.
     """
 
     @declared_attr

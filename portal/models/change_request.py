@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import AccountOwned, Base, ExactDecimal, Money, TimestampMixin, str_enum, utcnow
@@ -43,6 +44,10 @@ class Decision(enum.StrEnum):
     REJECTED = "rejected"
 
 
+# A CR the client does not see yet: the firm's draft, or one awaiting its internal approval.
+FIRM_ONLY_STATUSES = (CRStatus.DRAFT, CRStatus.PENDING_INTERNAL_APPROVAL)
+
+
 class ChangeRequest(AccountOwned, TimestampMixin, Base):
     __tablename__ = "change_requests"
     __table_args__ = (sa.UniqueConstraint("contract_id", "number"),)
@@ -74,6 +79,16 @@ class ChangeRequest(AccountOwned, TimestampMixin, Base):
         order_by="ChangeRequestVersion.number", cascade="all, delete-orphan"
     )
     approvals: Mapped[list[Approval]] = relationship(order_by="Approval.decided_at", cascade="all, delete-orphan")
+
+    @hybrid_property
+    def client_visible(self) -> bool:
+        """The client sees a CR once the firm sends it for the client's approval."""
+        return self.status not in FIRM_ONLY_STATUSES
+
+    @client_visible.inplace.expression
+    @classmethod
+    def _client_visible(cls) -> sa.ColumnElement[bool]:
+        return cls.status.not_in(FIRM_ONLY_STATUSES)
 
 
 class ChangeRequestLine(AccountOwned, Base):

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import AccountOwned, Base, TimestampMixin, str_enum, utcnow
@@ -63,6 +64,16 @@ class Plan(AccountOwned, TimestampMixin, Base):
     versions: Mapped[list[PlanVersion]] = relationship(order_by="PlanVersion.number", cascade="all, delete-orphan")
     reviews: Mapped[list[PlanReview]] = relationship(order_by="PlanReview.id", cascade="all, delete-orphan")
     signoffs: Mapped[list[PlanSignoff]] = relationship(cascade="all, delete-orphan")
+
+    @hybrid_property
+    def client_visible(self) -> bool:
+        """The client sees a plan once it is first sent for review: not the firm's draft."""
+        return self.status is not PlanStatus.DRAFT
+
+    @client_visible.inplace.expression
+    @classmethod
+    def _client_visible(cls) -> sa.ColumnElement[bool]:
+        return cls.status != PlanStatus.DRAFT
 
 
 class PlanVersion(AccountOwned, Base):

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import AccountOwned, Base, TimestampMixin, str_enum, utcnow
@@ -91,6 +92,16 @@ class RequestComment(AccountOwned, Base):
     request: Mapped[ServiceRequest] = relationship(back_populates="comments")
     author: Mapped[User | None] = relationship()
 
+    @hybrid_property
+    def client_visible(self) -> bool:
+        """Internal notes are the firm's only."""
+        return not self.internal
+
+    @client_visible.inplace.expression
+    @classmethod
+    def _client_visible(cls) -> sa.ColumnElement[bool]:
+        return cls.internal.is_(False)
+
 
 class Attachment(AccountOwned, Base):
     __tablename__ = "attachments"
@@ -104,6 +115,19 @@ class Attachment(AccountOwned, Base):
 
     request: Mapped[ServiceRequest] = relationship(back_populates="attachments")
     file: Mapped[StoredFile] = relationship()
+    comment: Mapped[RequestComment | None] = relationship()
+
+    @hybrid_property
+    def client_visible(self) -> bool:
+        """A file attached to an internal note is the firm's only, as the note is."""
+        return self.comment_id is None or not self.comment.internal
+
+    @client_visible.inplace.expression
+    @classmethod
+    def _client_visible(cls) -> sa.ColumnElement[bool]:
+        public = sa.select(RequestComment.id).where(RequestComment.id == cls.comment_id,
+                                                    RequestComment.internal.is_(False))
+        return sa.or_(cls.comment_id.is_(None), public.exists())
 
 
 class EscalationTrigger(enum.StrEnum):

@@ -27,14 +27,14 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from docgen.i18n import LANGUAGES
 from docgen.kinds import plan as document
 from flask_babel import lazy_gettext as _l
 
-from portal.change_requests.service import ChangeRequestError
+from portal.domain import DomainError
 from portal.models import PlanType
 
 SOURCE = "en"
-LANGUAGES = ("en", "zh", "vi")
 SECTIONS = ("objectives", "kpis", "initiatives", "budget", "risks")
 # The texts of each section's rows; ``None``: the row is itself a text (an objective).
 TEXT_FIELDS: dict[str, tuple[str | None, ...]] = {
@@ -70,16 +70,6 @@ PERIOD_EXAMPLES = {PlanType.JBP: "FY2027", PlanType.QBP: "2027-Q1", PlanType.MBP
 PARENT_TYPE = {PlanType.QBP: PlanType.JBP, PlanType.MBP: PlanType.QBP}
 
 
-class PlanError(ChangeRequestError):
-    """The plan workflow says no (409 unless said otherwise); ``message`` is for the
-    user, ``fields`` names each bad field by its path (``kpis.0.target``). It shares
-    the change requests' error shape, as ``DocumentError`` does."""
-
-
-class Conflict(PlanError):
-    """The plan is no longer in the state (or at the version) the caller saw."""
-
-
 # --- periods ---------------------------------------------------------------------------
 
 
@@ -88,8 +78,8 @@ def check_period(plan_type: PlanType, period: str) -> str:
     period = (period or "").strip().upper()
     match = PERIODS[plan_type].fullmatch(period)
     if not match or int(match[1]) not in YEARS:
-        raise PlanError(_l("Write the period as %(example)s.", example=PERIOD_EXAMPLES[plan_type]), status=422,
-                        fields={"period": f"expected the form {PERIOD_EXAMPLES[plan_type]}"})
+        raise DomainError(_l("Write the period as %(example)s.", example=PERIOD_EXAMPLES[plan_type]),
+                          fields={"period": f"expected the form {PERIOD_EXAMPLES[plan_type]}"})
     return period
 
 
@@ -196,14 +186,14 @@ class _Problems:
 
     def raise_if_any(self) -> None:
         if self.fields:
-            raise PlanError(_l("Some values of the plan are not valid: see the marked fields."), status=422,
-                            fields=self.fields)
+            raise DomainError(_l("Some values of the plan are not valid: see the marked fields."),
+                              fields=self.fields)
 
 
 def clean(raw: Mapping[str, Any], currency: str, kpi_codes: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The content as stored: texts NFC and trimmed with English required, KPI figures
     and budget amounts decimal strings (amounts in the currency's decimals), dates ISO,
-    statuses known, a contract KPI code one of ``kpi_codes``. ``PlanError`` (422)
+    statuses known, a contract KPI code one of ``kpi_codes``. ``DomainError`` (422)
     names every bad field by its path."""
     from docgen.formatting import quantize_money
 

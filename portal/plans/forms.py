@@ -20,22 +20,17 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length
 
-from portal.forms import choices
+from portal.forms import SignatureForm, choices, with_texts
 from portal.plans.content import LANGUAGES, MAX_ROWS, MAX_TEXT, SECTIONS, TEXT_FIELDS, as_text
 from portal.plans.labels import DECISIONS, FIELDS, INITIATIVE_STATUSES, PLAN_TYPES, SECTIONS as SECTION_LABELS
 
 
-def _with_texts(form_class: type[Form], field: str, label, widget=StringField) -> type[Form]:
-    """Add ``field_en``, ``field_zh`` and ``field_vi`` (the page names the language)."""
-    for lang in LANGUAGES:
-        setattr(form_class, f"{field}_{lang}", widget(label, validators=[Length(max=MAX_TEXT)]))
-    return form_class
-
-
+@with_texts("text", TextAreaField, label=FIELDS["text"], max_length=MAX_TEXT)
 class ObjectiveForm(Form):
     delete = BooleanField(_l("Remove this line"))
 
 
+@with_texts("name", label=FIELDS["name"], max_length=MAX_TEXT)
 class KpiForm(Form):
     baseline = StringField(FIELDS["baseline"], validators=[Length(max=40)])
     target = StringField(FIELDS["target"], validators=[Length(max=40)])
@@ -44,6 +39,7 @@ class KpiForm(Form):
     delete = BooleanField(_l("Remove this line"))
 
 
+@with_texts("title", label=FIELDS["title"], max_length=MAX_TEXT)
 class InitiativeForm(Form):
     owner = StringField(FIELDS["owner"], validators=[Length(max=200)])
     due = StringField(FIELDS["due"], validators=[Length(max=10)])
@@ -51,22 +47,18 @@ class InitiativeForm(Form):
     delete = BooleanField(_l("Remove this line"))
 
 
+@with_texts("item", label=FIELDS["item"], max_length=MAX_TEXT)
 class BudgetForm(Form):
     amount = StringField(FIELDS["amount"], validators=[Length(max=30)])
     delete = BooleanField(_l("Remove this line"))
 
 
+@with_texts("mitigation", TextAreaField, label=FIELDS["mitigation"], max_length=MAX_TEXT)
+@with_texts("risk", TextAreaField, label=FIELDS["risk"], max_length=MAX_TEXT)
 class RiskForm(Form):
     owner = StringField(FIELDS["owner"], validators=[Length(max=200)])
     delete = BooleanField(_l("Remove this line"))
 
-
-_with_texts(ObjectiveForm, "text", FIELDS["text"], TextAreaField)
-_with_texts(KpiForm, "name", FIELDS["name"])
-_with_texts(InitiativeForm, "title", FIELDS["title"])
-_with_texts(BudgetForm, "item", FIELDS["item"])
-_with_texts(RiskForm, "risk", FIELDS["risk"], TextAreaField)
-_with_texts(RiskForm, "mitigation", FIELDS["mitigation"], TextAreaField)
 
 ROW_FORMS = {"objectives": ObjectiveForm, "kpis": KpiForm, "initiatives": InitiativeForm, "budget": BudgetForm,
              "risks": RiskForm}
@@ -84,6 +76,19 @@ class PlanForm(FlaskForm):
     (``rows.js`` adds the row in the page instead when scripts run)."""
 
     save = SubmitField(_l("Save"))
+
+    def field_at(self, path: str):
+        """The field of a problem's path (``kpis.0.target``): the index counts the rows
+        of the content, which leaves out rows removed or blank (see ``content_from``)."""
+        parts = path.split(".")
+        if len(parts) < 2 or parts[0] not in SECTIONS or not parts[1].isdigit():
+            return None
+        kept = getattr(self, "kept", {}).get(parts[0], [])
+        if int(parts[1]) >= len(kept):
+            return None
+        row = getattr(self, parts[0])[kept[int(parts[1])]].form
+        name = parts[2] if len(parts) > 2 else "text"
+        return row._fields.get(name) or row._fields.get(f"{name}_en")
 
 
 for _section in SECTIONS:
@@ -113,9 +118,7 @@ class ReviewForm(FlaskForm):
     send = SubmitField(_l("Send"))
 
 
-class SignoffForm(FlaskForm):
-    version = HiddenField(validators=[DataRequired()])
-    signature_name = StringField(_l("Type your full name to sign"), validators=[DataRequired(), Length(max=200)])
+class SignoffForm(SignatureForm):
     consent = BooleanField(_l("I sign off this plan, version shown above, on behalf of my company."),
                            validators=[DataRequired(message=_l("Tick the box to confirm your sign-off."))])
     sign = SubmitField(_l("Sign off"))
@@ -154,7 +157,7 @@ def form_data(content: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 def content_from(form: PlanForm) -> dict[str, list]:
     """The content the form describes: rows ticked "Remove" and blank rows left out.
-    ``form.kept`` remembers which entry each row came from, for ``mark_problems``."""
+    ``form.kept`` remembers which entry each row came from, for ``field_at``."""
     content: dict[str, list] = {}
     form.kept = {}
     for section in SECTIONS:
@@ -178,21 +181,3 @@ def round_trip(form: PlanForm) -> bool:
             getattr(form, section).append_entry()
             return True
     return False
-
-
-def mark_problems(form: PlanForm, fields: dict[str, str]) -> None:
-    """Put the service's problems (``kpis.0.target``) on the form's fields."""
-    from portal.plans.labels import plan_label
-
-    for path, problem in (fields or {}).items():
-        parts = path.split(".")
-        if len(parts) < 2 or parts[0] not in SECTIONS or not parts[1].isdigit():
-            continue
-        kept = getattr(form, "kept", {}).get(parts[0], [])
-        if int(parts[1]) >= len(kept):
-            continue
-        row = getattr(form, parts[0])[kept[int(parts[1])]].form
-        name = parts[2] if len(parts) > 2 else "text"
-        target = row._fields.get(name) or row._fields.get(f"{name}_en")
-        if target is not None:
-            target.errors = [*target.errors, plan_label("problem", problem)]

@@ -39,26 +39,16 @@ FIELDS = {
     "risk": _l("Risk"),
     "mitigation": _l("Mitigation"),
 }
-# What the service's field codes mean to the author of the form.
-PROBLEMS = {
-    "required": _l("Required."),
-    "not a number": _l("Enter a number."),
-    "negative": _l("Cannot be negative."),
-    "not a date (YYYY-MM-DD)": _l("Enter a date."),
-    "unknown status": _l("Choose a status."),
-    "not a KPI of the contract": _l("Choose a KPI of the contract."),
-    "out of range": _l("This number is too large."),
-    "too many decimals": _l("Too many decimals for this currency."),
-    "at most": _l("Too long."),
-}
 GAPS = {"missing": _l("translation missing"), "stale": _l("translation out of date")}
 
 
 def plan_label(kind: str, value) -> str:
     """``plan_label("status", plan.status)``: the word for a code of the plan."""
     tables = {"type": PLAN_TYPES, "status": STATUSES, "decision": DECISIONS, "section": SECTIONS, "field": FIELDS,
-              "initiative_status": INITIATIVE_STATUSES, "problem": PROBLEMS, "gap": GAPS}
+              "initiative_status": INITIATIVE_STATUSES, "gap": GAPS}
     value = getattr(value, "value", value)
-    if kind == "problem" and value not in PROBLEMS:  # "too many decimals for VND", "at most 2000 characters"
-        value = next((key for key in PROBLEMS if str(value).startswith(key)), value)
+    if kind == "problem":
+        from portal.i18n import problem
+
+        return problem(value)
     return str(tables[kind].get(value, value))

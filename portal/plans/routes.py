@@ -8,17 +8,16 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_fresh
 from sqlalchemy.orm import selectinload
 
 from portal.change_requests.forms import language_options
-from portal.documents.service import DocumentError
 from portal.extensions import db
-from portal.forms import choices
+from portal.forms import choices, flash_errors
 from portal.i18n import LANGUAGE_NAMES, current_language, localized
-from portal.main.service import visible_accounts
+from portal.accounts import visible_accounts
 from portal.models import Account, Document, Plan, PlanStatus, PlanType, ReviewDecision, Role
 from portal.plans import service
 from portal.plans.content import SECTIONS, TEXT_FIELDS, budget_total, diff, pick, translation_gaps
@@ -32,11 +31,11 @@ from portal.plans.forms import (
     SubmitForm,
     content_from,
     form_data,
-    mark_problems,
     round_trip,
 )
 from portal.plans.labels import DECISIONS, plan_label
 from portal.security import ISSUERS, fresh_login_or_redirect, get_or_404, require_role
+from portal.web import Blueprint, keep_form
 
 bp = Blueprint("plans", __name__)
 
@@ -47,11 +46,8 @@ def _helpers():
 
 
 def _load(plan_id: int) -> Plan:
-    plan = get_or_404(db.session, Plan, plan_id, selectinload(Plan.versions), selectinload(Plan.reviews),
+    return get_or_404(db.session, Plan, plan_id, selectinload(Plan.versions), selectinload(Plan.reviews),
                       selectinload(Plan.signoffs), selectinload(Plan.contract))
-    if not service.can_see(plan, current_user):
-        abort(404)
-    return plan
 
 
 def _account(plan: Plan) -> Account:
@@ -62,11 +58,6 @@ def _detail(plan: Plan, **anchor):
     return redirect(url_for("plans.detail", plan_id=plan.id, **anchor))
 
 
-def _refused(error: service.PlanError | DocumentError) -> None:
-    db.session.rollback()
-    flash(str(error.message), "error")
-
-
 # --- the list and drafting -------------------------------------------------------------
 
 
@@ -75,7 +66,7 @@ def index():
     args = request.args
     plan_type = args.get("type") if args.get("type") in {t.value for t in PlanType} else None
     status = args.get("status") if args.get("status") in {s.value for s in PlanStatus} else None
-    rows = service.plans(db.session, current_user, account_id=args.get("account", type=int),
+    rows = service.plans(db.session, account_id=args.get("account", type=int),
                          plan_type=PlanType(plan_type) if plan_type else None,
                          status=PlanStatus(status) if status else None)
     accounts = visible_accounts(db.session)
@@ -90,18 +81,14 @@ def new():
     form = NewPlanForm()
     parents = [p for kind in (PlanType.QBP, PlanType.MBP) for p in service.parent_choices(db.session, account, kind)]
     form.parent.choices = choices([(0, "—"), *((p.id, f"{plan_label('type', p.plan_type)} {p.period}") for p in parents)])
+    page = keep_form(form, lambda: render_template("plans/new.html", form=form, account=account))
     if form.validate_on_submit():
         parent = get_or_404(db.session, Plan, form.parent.data) if form.parent.data else None
-        try:
-            plan = service.create_plan(db.session, account, current_user, plan_type=PlanType(form.plan_type.data),
-                                       period=form.period.data, parent=parent)
-        except service.PlanError as error:
-            _refused(error)
-        else:
-            db.session.commit()
-            flash(_("Draft saved. Write the plan, then submit it for review."), "success")
-            return redirect(url_for("plans.edit", plan_id=plan.id))
-    return render_template("plans/new.html", form=form, account=account)
+        plan = service.create_plan(db.session, account, current_user, plan_type=PlanType(form.plan_type.data),
+                                   period=form.period.data, parent=parent)
+        flash(_("Draft saved. Write the plan, then submit it for review."), "success")
+        return redirect(url_for("plans.edit", plan_id=plan.id))
+    return page()
 
 
 def _prepare(form: PlanForm, plan: Plan) -> PlanForm:
@@ -127,19 +114,18 @@ def edit(plan_id: int):
         flash(_("A signed-off plan cannot be changed."), "error")
         return _detail(plan)
     form = PlanForm(data=form_data(plan.content)) if request.method == "GET" else PlanForm()
+    page = keep_form(form, lambda: _form_page(form, plan, account))
     if request.method == "POST" and not round_trip(form) and form.validate_on_submit():
         under_review = plan.status in service.UNDER_REVIEW
         before = plan.version
-        try:
-            service.edit(db.session, plan, account, current_user, content_from(form))
-        except service.PlanError as error:
-            _refused(error)
-            mark_problems(form, error.fields)
-        else:
-            db.session.commit()
-            flash(_("Saved as version %(n)d and sent for review again.", n=plan.version_number)
-                  if under_review and plan.version != before else _("Changes saved."), "success")
-            return _detail(plan)
+        service.edit(db.session, plan, account, current_user, content_from(form))
+        flash(_("Saved as version %(n)d and sent for review again.", n=plan.version_number)
+              if under_review and plan.version != before else _("Changes saved."), "success")
+        return _detail(plan)
+    return page()
+
+
+def _form_page(form: PlanForm, plan: Plan, account: Account):
     _prepare(form, plan)  # after "Add a KPI": the new row's choices too
     languages = account.document_languages or ["en"]
     gaps = service.gaps(plan, account)
@@ -185,18 +171,13 @@ def detail(plan_id: int):
     )
 
 
-@bp.route("/plans/<int:plan_id>/submit", methods=["POST"])
+@bp.route("/plans/<int:plan_id>/submit", methods=["POST"], back="plans.detail")
 @require_role(*ISSUERS)
 def submit(plan_id: int):
     plan = _load(plan_id)
     if SubmitForm().validate_on_submit():
-        try:
-            service.submit_for_review(db.session, plan, current_user)
-        except service.PlanError as error:
-            _refused(error)
-        else:
-            db.session.commit()
-            flash(_("Submitted for review (version %(n)d).", n=plan.version_number), "success")
+        service.submit_for_review(db.session, plan, current_user)
+        flash(_("Submitted for review (version %(n)d).", n=plan.version_number), "success")
     return _detail(plan)
 
 
@@ -205,7 +186,7 @@ def _needs_fresh_login(plan: Plan):
                                    url_for("plans.detail", plan_id=plan.id))
 
 
-@bp.route("/plans/<int:plan_id>/review", methods=["POST"])
+@bp.route("/plans/<int:plan_id>/review", methods=["POST"], back="plans.detail")
 @require_role(*service.REVIEWERS)
 def review(plan_id: int):
     plan = _load(plan_id)
@@ -218,19 +199,14 @@ def review(plan_id: int):
     if not form.validate_on_submit():
         flash(_("Reload the plan and write your review again."), "error")
         return _detail(plan)
-    try:
-        service.review(db.session, plan, _account(plan), current_user, decision=decision, body=form.body.data or "",
-                       language=form.language.data or current_language(), section=form.section.data or None,
-                       version=form.version.data)
-    except service.PlanError as error:
-        _refused(error)
-    else:
-        db.session.commit()
-        flash(_("Your review is recorded."), "success")
+    service.review(db.session, plan, _account(plan), current_user, decision=decision, body=form.body.data or "",
+                   language=form.language.data or current_language(), section=form.section.data or None,
+                   version=form.version.data)
+    flash(_("Your review is recorded."), "success")
     return _detail(plan, _anchor="reviews")
 
 
-@bp.route("/plans/<int:plan_id>/signoff", methods=["POST"])
+@bp.route("/plans/<int:plan_id>/signoff", methods=["POST"], back="plans.detail")
 @require_role(Role.CLIENT_APPROVER)
 def signoff(plan_id: int):
     plan = _load(plan_id)
@@ -239,23 +215,17 @@ def signoff(plan_id: int):
         return stale
     form = SignoffForm()
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            flash(" ".join(str(e) for e in errors), "error")
+        flash_errors(form)
         return _detail(plan)
-    try:
-        service.sign_off(db.session, plan, _account(plan), current_user, version=form.version.data,
-                         signature_name=form.signature_name.data, ip=request.remote_addr or "",
-                         user_agent=request.user_agent.string)
-    except service.PlanError as error:
-        _refused(error)
-    else:
-        db.session.commit()
-        flash(_("You signed off %(plan)s %(period)s.", plan=plan_label("type", plan.plan_type), period=plan.period),
-              "success")
+    service.sign_off(db.session, plan, _account(plan), current_user, version=form.version.data,
+                     signature_name=form.signature_name.data, ip=request.remote_addr or "",
+                     user_agent=request.user_agent.string)
+    flash(_("You signed off %(plan)s %(period)s.", plan=plan_label("type", plan.plan_type), period=plan.period),
+          "success")
     return _detail(plan)
 
 
-@bp.route("/plans/<int:plan_id>/document", methods=["POST"])
+@bp.route("/plans/<int:plan_id>/document", methods=["POST"], back="plans.detail")
 @require_role(*ISSUERS)
 def document(plan_id: int):
     plan = _load(plan_id)
@@ -263,11 +233,6 @@ def document(plan_id: int):
     form = DocumentForm()
     form.languages.choices = language_options(account.document_languages)
     if form.validate_on_submit():
-        try:
-            issued = service.issue_document(db.session, plan, account, current_user, form.languages.data.split("+"))
-        except (service.PlanError, DocumentError) as error:
-            _refused(error)
-        else:
-            db.session.commit()
-            flash(_("Document %(number)s issued.", number=issued.number), "success")
+        issued = service.issue_document(db.session, plan, account, current_user, form.languages.data.split("+"))
+        flash(_("Document %(number)s issued.", number=issued.number), "success")
     return _detail(plan)

@@ -29,14 +29,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import force_locale, gettext, lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from portal import audit
-from portal.change_requests.service import same_name
+from portal import audit, versioning
+from portal.accounts import account_managers, assigned
+from portal.domain import Conflict, DomainError
 from portal.documents.service import check_languages, client_party, provider, store_document
 from portal.models import (
     Account,
@@ -55,7 +55,6 @@ from portal.models import (
     ReviewDecision,
     Role,
     User,
-    account_members,
 )
 from portal.models.base import utcnow
 from portal.notifications import Recipient, link, notify
@@ -64,9 +63,7 @@ from portal.plans.content import (
     LANGUAGES,
     PARENT_TYPE,
     SECTIONS,
-    Conflict,
     Gap,
-    PlanError,
     carried_over,
     check_period,
     clean,
@@ -77,10 +74,10 @@ from portal.plans.content import (
 )
 from portal.plans.labels import plan_label
 from portal.sequences import next_value
-from portal.versioning import canonical_json, content_hash
+from portal.versioning import canonical_json
 
-__all__ = ["Conflict", "PlanError"]
-
+# Said when a plan moved on since the caller loaded it.
+MOVED_ON = _l("This plan was changed or decided in the meantime. Reload it to see its current version.")
 EDITABLE = (PlanStatus.DRAFT, PlanStatus.CHANGES_REQUESTED, PlanStatus.IN_REVIEW, PlanStatus.PENDING_SIGNOFF)
 SUBMITTABLE = (PlanStatus.DRAFT, PlanStatus.CHANGES_REQUESTED)
 UNDER_REVIEW = (PlanStatus.IN_REVIEW, PlanStatus.PENDING_SIGNOFF)
@@ -97,7 +94,7 @@ def _contract_for(session: Session, account: Account, plan_type: PlanType, perio
 
     contract = contract_on(session, account, period_start(plan_type, period))
     if contract is None:
-        raise PlanError(_l("This account has no contract yet."), status=422, fields={"account_id": "no contract"})
+        raise DomainError(_l("This account has no contract yet."), fields={"account_id": "no contract"})
     return contract
 
 
@@ -115,16 +112,16 @@ def create_plan(session: Session, account: Account, by: User, *, plan_type: Plan
     if parent is not None:
         if parent.account_id != account.id or PARENT_TYPE.get(plan_type) is not parent.plan_type \
                 or not within(period, parent.period):
-            raise PlanError(_l("A quarterly plan starts from the yearly plan of its year, a monthly plan from the "
-                               "quarterly plan of its quarter."), status=422, fields={"parent_id": "not a parent of this plan"})
+            raise DomainError(_l("A quarterly plan starts from the yearly plan of its year, a monthly plan from the "
+                                 "quarterly plan of its quarter."), fields={"parent_id": "not a parent of this plan"})
         if content is None:
             content, times = carried_over(parent.content, parent.text_written_at or {})
     contract = _contract_for(session, account, plan_type, period)
     content = clean(content or {}, contract.currency, _kpi_codes(contract))
     exists = sa.select(Plan.id).where(Plan.account_id == account.id, Plan.plan_type == plan_type, Plan.period == period)
     if session.scalar(exists) is not None:
-        raise PlanError(_l("This account already has a plan for %(period)s.", period=period), status=409,
-                        fields={"period": "a plan exists for this period"})
+        raise Conflict(_l("This account already has a plan for %(period)s.", period=period),
+                       fields={"period": "a plan exists for this period"})
     now = utcnow()
     plan = Plan(account_id=account.id, contract_id=contract.id, plan_type=plan_type, period=period,
                 parent_id=parent.id if parent else None, status=PlanStatus.DRAFT, currency=contract.currency,
@@ -135,8 +132,8 @@ def create_plan(session: Session, account: Account, by: User, *, plan_type: Plan
         with session.begin_nested():
             session.flush()
     except sa.exc.IntegrityError:  # created at the same moment by a colleague
-        raise PlanError(_l("This account already has a plan for %(period)s.", period=period), status=409,
-                        fields={"period": "a plan exists for this period"}) from None
+        raise Conflict(_l("This account already has a plan for %(period)s.", period=period),
+                       fields={"period": "a plan exists for this period"}) from None
     audit.record(session, "plan.created", plan, actor=by, data={"plan_type": plan_type.value, "period": period})
     return plan
 
@@ -146,7 +143,7 @@ def edit(session: Session, plan: Plan, account: Account, by: User, content: dict
     change. A plan under review or awaiting sign-off is frozen again at once: a new
     version, which the reviewers review afresh."""
     if plan.status not in EDITABLE:
-        raise PlanError(_l("A signed-off plan cannot be changed."))
+        raise Conflict(_l("A signed-off plan cannot be changed."))
     content = clean(content, plan.currency, _kpi_codes(plan.contract))
     _claim(session, plan)
     if canonical_json(content) == canonical_json(plan.content):
@@ -161,15 +158,7 @@ def edit(session: Session, plan: Plan, account: Account, by: User, content: dict
 
 
 def _claim(session: Session, plan: Plan) -> None:
-    """Take the plan as it was loaded: a decision committed since then wins, and one
-    arriving now waits for this change and then finds the plan as it left it."""
-    seen = Plan.version.is_(None) if plan.version is None else Plan.version == plan.version
-    result = session.execute(
-        sa.update(Plan).where(Plan.id == plan.id, Plan.status == plan.status, seen)
-        .values(updated_at=utcnow()).execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise Conflict(_l("This plan was changed or decided in the meantime. Reload it to see its current version."))
+    versioning.claim(session, plan, conflict=MOVED_ON)
 
 
 # --- versions --------------------------------------------------------------------------
@@ -189,24 +178,15 @@ def canonical_content(plan: Plan, version_number: int) -> dict[str, Any]:
 
 
 def _freeze(session: Session, plan: Plan, account: Account, by: User | None) -> PlanVersion:
-    number = (plan.version_number or 0) + 1
-    frozen = canonical_content(plan, number)
-    digest = content_hash(canonical_json(frozen))
-    version = PlanVersion(account_id=plan.account_id, number=number, content_hash=digest,
-                          content=_plain(frozen), created_by_id=by.id if by else None)
+    frozen = versioning.freeze(plan, lambda number: canonical_content(plan, number))
+    version = PlanVersion(account_id=plan.account_id, number=frozen.number, content_hash=frozen.hash,
+                          content=frozen.content, created_by_id=by.id if by else None)
     plan.versions.append(version)
-    plan.version, plan.version_number, plan.status = digest, number, PlanStatus.IN_REVIEW
+    plan.version, plan.version_number, plan.status = frozen.hash, frozen.number, PlanStatus.IN_REVIEW
     session.flush()
-    audit.record(session, "plan.submitted", plan, actor=by, data={"version": digest, "number": number})
+    audit.record(session, "plan.submitted", plan, actor=by, data={"version": frozen.hash, "number": frozen.number})
     _notify(session, "plan_review_requested", reviewers_to_notify(session, account), plan, account, by)
     return version
-
-
-def _plain(frozen: dict[str, Any]) -> dict[str, Any]:
-    """The frozen content as JSON stores it, so its hash can be recomputed from the row."""
-    import json
-
-    return json.loads(canonical_json(frozen))
 
 
 def submit_for_review(session: Session, plan: Plan, by: User | None) -> PlanVersion:
@@ -214,9 +194,9 @@ def submit_for_review(session: Session, plan: Plan, by: User | None) -> PlanVers
     reviewers: the account's regional reviewers and account managers."""
     session.flush()  # a plan just added gets its id and defaults
     if plan.status not in SUBMITTABLE:
-        raise PlanError(_l("This plan is already in review or signed off."))
+        raise Conflict(_l("This plan is already in review or signed off."))
     if not plan.content.get("objectives"):
-        raise PlanError(_l("Write at least one objective."), status=422, fields={"objectives": "required"})
+        raise DomainError(_l("Write at least one objective."), fields={"objectives": "required"})
     _claim(session, plan)
     account = session.scalar(sa.select(Account).where(Account.id == plan.account_id))
     return _freeze(session, plan, account, by)
@@ -249,21 +229,14 @@ class FirmApproval:
         return bool(ids & self.approved_by)
 
 
-def _assigned(session: Session, account: Account, role: Role) -> list[User]:
-    return list(session.scalars(
-        sa.select(User).join(account_members, account_members.c.user_id == User.id)
-        .where(account_members.c.account_id == account.id, User.role == role, User.active).order_by(User.id)
-    ))
-
-
 def firm_approval(session: Session, plan: Plan, account: Account) -> FirmApproval:
     """The firm's approval of ``plan``'s current version (see the module's rules)."""
     approved = {r.reviewer_id for r in plan.reviews
                 if r.decision is ReviewDecision.APPROVE and r.version_hash == plan.version and plan.version}
-    reviewers = _assigned(session, account, Role.REGIONAL_REVIEWER)
+    reviewers = assigned(session, account, Role.REGIONAL_REVIEWER)
     if reviewers:
         return FirmApproval("reviewers", reviewers, approved)
-    return FirmApproval("account_manager", _assigned(session, account, Role.ACCOUNT_MANAGER), approved)
+    return FirmApproval("account_manager", assigned(session, account, Role.ACCOUNT_MANAGER), approved)
 
 
 def gaps(plan: Plan, account: Account, content: dict[str, Any] | None = None) -> list[Gap]:
@@ -275,13 +248,13 @@ def gaps(plan: Plan, account: Account, content: dict[str, Any] | None = None) ->
 def _gate(plan: Plan, account: Account) -> None:
     missing = gaps(plan, account)
     if missing:
-        raise PlanError(_l("Every text must be translated, and no translation older than its English text, "
-                           "before the client signs off."), status=409,
-                        fields={f"{gap.path}.{gap.language}": gap.kind for gap in missing})
+        raise Conflict(_l("Every text must be translated, and no translation older than its English text, "
+                          "before the client signs off."),
+                       fields={f"{gap.path}.{gap.language}": gap.kind for gap in missing})
 
 
 def reviewers_to_notify(session: Session, account: Account) -> list[User]:
-    return _assigned(session, account, Role.REGIONAL_REVIEWER) + _assigned(session, account, Role.ACCOUNT_MANAGER)
+    return assigned(session, account, Role.REGIONAL_REVIEWER) + assigned(session, account, Role.ACCOUNT_MANAGER)
 
 
 # --- reviews and the sign-off ----------------------------------------------------------
@@ -289,15 +262,7 @@ def reviewers_to_notify(session: Session, account: Account) -> list[User]:
 
 def _transition(session: Session, plan: Plan, from_statuses: Iterable[PlanStatus], to_status: PlanStatus, *,
                 version: str) -> None:
-    """Move the plan only if it is still where the caller saw it: one conditional
-    UPDATE, which exactly one of any number of concurrent callers wins."""
-    result = session.execute(
-        sa.update(Plan).where(Plan.id == plan.id, Plan.status.in_(tuple(from_statuses)), Plan.version == version)
-        .values(status=to_status, updated_at=utcnow()).execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise Conflict(_l("This plan was changed or decided in the meantime. Reload it to see its current version."))
-    session.refresh(plan)
+    versioning.transition(session, plan, from_statuses, to_status, version=version, conflict=MOVED_ON)
 
 
 def review(session: Session, plan: Plan, account: Account, by: User, *, decision: ReviewDecision, body: str = "",
@@ -307,21 +272,21 @@ def review(session: Session, plan: Plan, account: Account, by: User, *, decision
     reviewers; the client signs off instead) or a request for changes, which sends
     the plan back to its author."""
     if by.role not in REVIEWERS:
-        raise PlanError(_l("Only reviewers, account managers and the client's approver review a plan."), status=403)
+        raise DomainError(_l("Only reviewers, account managers and the client's approver review a plan."), status=403)
     body, language, section = body.strip(), language or by.language, section or None
     if decision is ReviewDecision.APPROVE and by.is_client:
-        raise PlanError(_l("The client approves a plan by signing it off."), status=422,
-                        fields={"decision": "the client signs off instead"})
+        raise DomainError(_l("The client approves a plan by signing it off."),
+                          fields={"decision": "the client signs off instead"})
     if decision is not ReviewDecision.APPROVE and not body:
-        raise PlanError(_l("Write your comment first."), status=422, fields={"body": "required"})
+        raise DomainError(_l("Write your comment first."), fields={"body": "required"})
     if language not in LANGUAGES:
-        raise PlanError(_l("Some fields are not valid."), status=422, fields={"language": "one of en, zh, vi"})
+        raise DomainError(_l("Some fields are not valid."), fields={"language": "one of en, zh, vi"})
     if section is not None and section not in SECTIONS:
-        raise PlanError(_l("Some fields are not valid."), status=422, fields={"section": "unknown section"})
+        raise DomainError(_l("Some fields are not valid."), fields={"section": "unknown section"})
     if plan.status is PlanStatus.DRAFT or plan.version is None:
-        raise PlanError(_l("This plan has not been submitted for review yet."))
+        raise Conflict(_l("This plan has not been submitted for review yet."))
     if plan.status is PlanStatus.SIGNED_OFF:
-        raise PlanError(_l("This plan is signed off."))
+        raise Conflict(_l("This plan is signed off."))
     if version is not None and version != plan.version:
         raise Conflict(_l("This plan has a newer version. Reload it and review that one."))
     seen = plan.version
@@ -330,7 +295,7 @@ def review(session: Session, plan: Plan, account: Account, by: User, *, decision
     else:
         if decision is ReviewDecision.APPROVE:
             if plan.status is not PlanStatus.IN_REVIEW:
-                raise PlanError(_l("Only a plan in review can be approved."))
+                raise Conflict(_l("Only a plan in review can be approved."))
             if any(r.reviewer_id == by.id and r.decision is ReviewDecision.APPROVE and r.version_hash == seen
                    for r in plan.reviews):
                 raise Conflict(_l("You have already approved this version."))
@@ -363,25 +328,18 @@ def sign_off(session: Session, plan: Plan, account: Account, by: User, *, versio
     ``Conflict`` when the plan no longer awaits sign-off or the version is not the
     current one."""
     if by.role is not Role.CLIENT_APPROVER or by.account_id != plan.account_id:
-        raise PlanError(_l("Only the client's approver signs off a plan."), status=403)
-    if not same_name(signature_name, by.name):
-        raise PlanError(_l("Type your full name as registered: %(name)s", name=by.name), status=422,
-                        fields={"signature_name": "does not match the approver's full name"})
+        raise DomainError(_l("Only the client's approver signs off a plan."), status=403)
+    signature_name = versioning.check_signature(signature_name, by)
     if plan.status is PlanStatus.PENDING_SIGNOFF and version == plan.version:
         _gate(plan, account)  # the account's languages may have changed since
     _transition(session, plan, (PlanStatus.PENDING_SIGNOFF,), PlanStatus.SIGNED_OFF, version=version)
     signoff = PlanSignoff(account_id=plan.account_id, plan_id=plan.id, version_hash=version, user_id=by.id,
-                          signature_name=signature_name.strip(), ip=ip[:45], user_agent=user_agent[:300],
-                          signed_at=utcnow())
-    session.add(signoff)
-    try:
-        session.flush()
-    except sa.exc.IntegrityError:
-        session.rollback()  # the transaction cannot go on after the failed insert
-        raise Conflict(_l("This plan was signed off in the meantime.")) from None
-    audit.record(session, "plan.signed_off", plan, actor=by, chained=True, ip=ip,
-                 data={"plan_type": plan.plan_type.value, "period": plan.period, "version": version,
-                       "signature_name": signoff.signature_name})
+                          signature_name=signature_name, ip=ip[:45], user_agent=user_agent[:300], signed_at=utcnow())
+    versioning.record_decision(
+        session, plan, signoff, action="plan.signed_off", by=by, ip=ip,
+        data={"plan_type": plan.plan_type.value, "period": plan.period, "version": version,
+              "signature_name": signoff.signature_name},
+        conflict=_l("This plan was signed off in the meantime."))
     _notify(session, "plan_signed_off", reviewers_to_notify(session, account) + _authors(session, plan, account),
             plan, account, by, signoff=signoff)
     return signoff
@@ -394,18 +352,6 @@ def current_signoff(plan: Plan) -> PlanSignoff | None:
 
 # --- reading ---------------------------------------------------------------------------
 
-FIRM_ONLY = (PlanStatus.DRAFT,)
-
-
-def visible_to(user: User) -> list:
-    """Conditions hiding what the client does not see: drafts."""
-    return [Plan.status.not_in(FIRM_ONLY)] if user.is_client else []
-
-
-def can_see(plan: Plan, user: User) -> bool:
-    return not (user.is_client and plan.status in FIRM_ONLY)
-
-
 def shown_content(plan: Plan, user: User) -> dict[str, Any]:
     """What ``user`` reads: the firm its working copy, the client the last version
     sent for review (changes in progress stay with the firm)."""
@@ -415,15 +361,10 @@ def shown_content(plan: Plan, user: User) -> dict[str, Any]:
     return plan.content
 
 
-def plans_query(user: User) -> sa.Select:
-    """The plans ``user`` may see (the scope adds the accounts)."""
-    return sa.select(Plan).where(*visible_to(user))
-
-
-def plans(session: Session, user: User, *, account_id: int | None = None, plan_type: PlanType | None = None,
+def plans(session: Session, *, account_id: int | None = None, plan_type: PlanType | None = None,
           status: PlanStatus | None = None) -> list[Plan]:
-    """The plans ``user`` may see, newest period first."""
-    query = plans_query(user).order_by(Plan.period.desc(), Plan.id.desc())
+    """The plans the caller may see (the scope keeps drafts from clients), newest period first."""
+    query = sa.select(Plan).order_by(Plan.period.desc(), Plan.id.desc())
     if account_id is not None:
         query = query.where(Plan.account_id == account_id)
     if plan_type is not None:
@@ -566,13 +507,12 @@ def document_input(plan: Plan, account: Account, issuer: User, number: str, lang
 def issue_document(session: Session, plan: Plan, account: Account, by: User, languages: list[str]) -> Document:
     """Render and store the plan's latest version as a document (kind ``plan``)."""
     if latest_version(plan) is None:
-        raise PlanError(_l("Submit the plan for review before issuing it as a document."))
+        raise Conflict(_l("Submit the plan for review before issuing it as a document."))
     if plan.contract is None:
-        raise PlanError(_l("This plan has no contract to number its document under."))
+        raise Conflict(_l("This plan has no contract to number its document under."))
     languages = check_languages(account, languages)
     number = document_number(session, plan, plan.contract)
-    today = utcnow().astimezone(ZoneInfo(account.timezone)).date()
-    data = document_input(plan, account, by, number, languages, today)
+    data = document_input(plan, account, by, number, languages, account.today())
     return store_document(session, account, plan.contract, DocumentKind.PLAN, number, data, by, plan_id=plan.id)
 
 
@@ -580,8 +520,6 @@ def issue_document(session: Session, plan: Plan, account: Account, by: User, lan
 
 
 def _authors(session: Session, plan: Plan, account: Account) -> list[User]:
-    from portal.service_requests.service import account_managers
-
     return ([plan.created_by] if plan.created_by else []) + account_managers(session, account)
 
 

@@ -4,19 +4,21 @@ request, the thread, status, assignment, escalation and feedback."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
-from portal.files import UploadError, check_uploads, download_response, uploads_from_request
+from portal.files import check_uploads, download_response, uploads_from_request
 from portal.forms import choices
-from portal.main.service import visible_accounts
-from portal.models import Account, Attachment, EscalationTrigger, Priority, RequestCategory, RequestStatus, Role, ServiceRequest, User
-from portal.security import FIRM_STAFF, get_or_404, require_role
+from portal.i18n import label
+from portal.accounts import escalation_matrix, firm_team, visible_accounts
+from portal.models import Account, EscalationTrigger, Priority, RequestCategory, RequestStatus, Role, ServiceRequest, User
+from portal.security import get_or_404, require_role
 from portal.service_requests import service
 from portal.service_requests.forms import AssignForm, CommentForm, EscalateForm, FeedbackForm, RequestForm, StatusForm
+from portal.web import Blueprint, keep_form
 
 bp = Blueprint("requests", __name__)
 
@@ -33,10 +35,6 @@ def _load(request_id: int) -> ServiceRequest:
 
 def _account(service_request: ServiceRequest) -> Account:
     return get_or_404(db.session, Account, service_request.account_id)
-
-
-def _refused(error: service.RequestError):
-    flash(str(error.message), "error")
 
 
 @bp.route("")
@@ -64,22 +62,18 @@ def new():
     form.account.choices = choices((a.id, a.name) for a in accounts)
     if current_user.is_client:
         form.account.data = current_user.account_id
+    page = keep_form(form, lambda: render_template("requests/new.html", form=form,
+                                                   show_account=not current_user.is_client))
     if form.validate_on_submit():
         account = get_or_404(db.session, Account, form.account.data)
-        try:
-            files = check_uploads(uploads_from_request())
-        except UploadError as error:
-            form.attachments.errors = [str(error.message)]
-        else:
-            created = service.create_request(
-                db.session, account, current_user, category=RequestCategory(form.category.data),
-                subject=form.subject.data, description=form.description.data,
-                priority=Priority(form.priority.data), files=files,
-            )
-            db.session.commit()
-            flash(_("Your request has been submitted."), "success")
-            return redirect(url_for("requests.detail", request_id=created.id))
-    return render_template("requests/new.html", form=form, show_account=not current_user.is_client)
+        created = service.create_request(
+            db.session, account, current_user, category=RequestCategory(form.category.data),
+            subject=form.subject.data, description=form.description.data,
+            priority=Priority(form.priority.data), files=check_uploads(uploads_from_request()),
+        )
+        flash(_("Your request has been submitted."), "success")
+        return redirect(url_for("requests.detail", request_id=created.id))
+    return page()
 
 
 @bp.route("/<int:request_id>")
@@ -90,7 +84,7 @@ def detail(request_id: int):
     allowed = (service.FIRM_TRANSITIONS if current_user.is_firm else service.CLIENT_TRANSITIONS).get(service_request.status, set())
     status_form.status.choices = [c for c in status_form.status.choices if c.value in {s.value for s in allowed}]
     assign_form = AssignForm(assignee=service_request.assignee_id or 0)
-    assign_form.assignee.choices = choices((u.id, u.name) for u in service.firm_team(db.session, account))
+    assign_form.assignee.choices = choices((u.id, u.name) for u in firm_team(db.session, account))
     rated = any(f.request_id == service_request.id for f in _feedback_of(service_request))
     return render_template(
         "requests/detail.html", req=service_request, account=account,
@@ -104,8 +98,6 @@ def detail(request_id: int):
 
 
 def _matrix(account: Account):
-    from portal.main.service import escalation_matrix
-
     return escalation_matrix(db.session, account)
 
 
@@ -115,7 +107,7 @@ def _feedback_of(service_request: ServiceRequest):
     return db.session.scalars(sa.select(Feedback).where(Feedback.request_id == service_request.id)).all()
 
 
-@bp.route("/<int:request_id>/comments", methods=["POST"])
+@bp.route("/<int:request_id>/comments", methods=["POST"], back="requests.detail")
 @require_role(*RAISERS)
 def comment(request_id: int):
     service_request = _load(request_id)
@@ -123,58 +115,40 @@ def comment(request_id: int):
     if not form.validate_on_submit():
         flash(_("Write a reply before sending."), "error")
         return redirect(url_for("requests.detail", request_id=request_id))
-    try:
-        files = check_uploads(uploads_from_request())
-        service.add_comment(db.session, service_request, _account(service_request), current_user, form.body.data,
-                            internal=form.internal.data and current_user.is_firm, files=files)
-    except UploadError as error:
-        flash(str(error.message), "error")
-    except service.RequestError as error:
-        _refused(error)
-    else:
-        db.session.commit()
-        flash(_("Your reply has been added."), "success")
+    service.add_comment(db.session, service_request, _account(service_request), current_user, form.body.data,
+                        internal=form.internal.data and current_user.is_firm,
+                        files=check_uploads(uploads_from_request()))
+    flash(_("Your reply has been added."), "success")
     return redirect(url_for("requests.detail", request_id=request_id, _anchor="thread"))
 
 
-@bp.route("/<int:request_id>/status", methods=["POST"])
+@bp.route("/<int:request_id>/status", methods=["POST"], back="requests.detail")
 @require_role(*RAISERS)
 def change_status(request_id: int):
     service_request = _load(request_id)
     form = StatusForm()
     if form.validate_on_submit():
-        try:
-            service.change_status(db.session, service_request, _account(service_request), current_user,
-                                  RequestStatus(form.status.data))
-        except service.RequestError as error:
-            _refused(error)
-        else:
-            db.session.commit()
-            flash(_("The status is now: %(status)s.", status=form.status.choices and dict(
-                (c.value, c.label) for c in form.status.choices)[form.status.data]), "success")
+        service.change_status(db.session, service_request, _account(service_request), current_user,
+                              RequestStatus(form.status.data))
+        flash(_("The status is now: %(status)s.", status=label("request_status", form.status.data)), "success")
     return redirect(url_for("requests.detail", request_id=request_id))
 
 
-@bp.route("/<int:request_id>/assign", methods=["POST"])
+@bp.route("/<int:request_id>/assign", methods=["POST"], back="requests.detail")
 @require_role(*HANDLERS)
 def assign(request_id: int):
     service_request = _load(request_id)
     account = _account(service_request)
     form = AssignForm()
-    form.assignee.choices = choices((u.id, u.name) for u in service.firm_team(db.session, account))
+    form.assignee.choices = choices((u.id, u.name) for u in firm_team(db.session, account))
     if form.validate_on_submit():
         assignee = db.session.scalar(sa.select(User).where(User.id == form.assignee.data))
-        try:
-            service.assign(db.session, service_request, account, current_user, assignee)
-        except service.RequestError as error:
-            _refused(error)
-        else:
-            db.session.commit()
-            flash(_("Assigned to %(name)s.", name=assignee.name), "success")
+        service.assign(db.session, service_request, account, current_user, assignee)
+        flash(_("Assigned to %(name)s.", name=assignee.name), "success")
     return redirect(url_for("requests.detail", request_id=request_id))
 
 
-@bp.route("/<int:request_id>/escalate", methods=["POST"])
+@bp.route("/<int:request_id>/escalate", methods=["POST"], back="requests.detail")
 @require_role(*CLIENTS)
 def escalate(request_id: int):
     service_request = _load(request_id)
@@ -182,31 +156,21 @@ def escalate(request_id: int):
     if not form.validate_on_submit():
         flash(_("Say why the request needs escalating."), "error")
         return redirect(url_for("requests.detail", request_id=request_id))
-    try:
-        escalation = service.escalate(db.session, service_request, _account(service_request), current_user,
-                                      trigger=EscalationTrigger.CLIENT, reason=form.reason.data)
-    except service.RequestError as error:
-        _refused(error)
-    else:
-        db.session.commit()
-        flash(_("Escalated to level %(level)d.", level=escalation.to_level), "success")
+    escalation = service.escalate(db.session, service_request, _account(service_request), current_user,
+                                  trigger=EscalationTrigger.CLIENT, reason=form.reason.data)
+    flash(_("Escalated to level %(level)d.", level=escalation.to_level), "success")
     return redirect(url_for("requests.detail", request_id=request_id))
 
 
-@bp.route("/<int:request_id>/feedback", methods=["POST"])
+@bp.route("/<int:request_id>/feedback", methods=["POST"], back="requests.detail")
 @require_role(*CLIENTS)
 def request_feedback(request_id: int):
     service_request = _load(request_id)
     form = FeedbackForm()
     if form.validate_on_submit():
-        try:
-            service.give_feedback(db.session, _account(service_request), current_user, rating=form.rating.data,
-                                  comment=form.comment.data or "", request=service_request)
-        except service.RequestError as error:
-            _refused(error)
-        else:
-            db.session.commit()
-            flash(_("Thank you for your feedback."), "success")
+        service.give_feedback(db.session, _account(service_request), current_user, rating=form.rating.data,
+                              comment=form.comment.data or "", request=service_request)
+        flash(_("Thank you for your feedback."), "success")
     else:
         flash(_("Choose a rating from 1 to 5."), "error")
     return redirect(url_for("requests.detail", request_id=request_id))
@@ -230,7 +194,6 @@ def feedback():
     if form.validate_on_submit():
         account = get_or_404(db.session, Account, current_user.account_id)
         service.give_feedback(db.session, account, current_user, rating=form.rating.data, comment=form.comment.data or "")
-        db.session.commit()
         flash(_("Thank you for your feedback."), "success")
         return redirect(url_for("main.home"))
     return render_template("requests/feedback.html", form=form)

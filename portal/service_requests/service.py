@@ -10,15 +10,15 @@ spent waiting. ``check_sla`` (``flask sla check``) escalates each breach once.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, selectinload
 
 from portal import audit
+from portal.domain import Conflict, DomainError
+from portal.accounts import account_managers, current_contract, firm_team
 from portal.files import CheckedFile
-from portal.main.service import current_contract
 from portal.models import (
     Account,
     ActionItem,
@@ -33,14 +33,13 @@ from portal.models import (
     RequestCategory,
     RequestComment,
     RequestStatus,
-    Role,
     ServiceRequest,
     SlaTarget,
     StoredFile,
     User,
-    account_members,
 )
 from portal.models.base import utcnow
+from portal.security import client_may_see
 from portal.notifications import Recipient, notify
 from portal.service_requests import sla
 
@@ -69,15 +68,6 @@ FIRM_TRANSITIONS = {
 CLIENT_TRANSITIONS = {
     RequestStatus.RESOLVED: {RequestStatus.IN_PROGRESS, RequestStatus.CLOSED},  # reopen, or confirm
 }
-
-
-class RequestError(ValueError):
-    """A rule of the request workflow says no; ``message`` is for the user."""
-
-    def __init__(self, message, status: int = 409):
-        super().__init__(str(message))
-        self.message = message
-        self.status = status
 
 
 # --- clocks ------------------------------------------------------------------------
@@ -154,26 +144,6 @@ def _contact_recipients(session: Session, contacts: list[EscalationContact]) -> 
     return [Recipient.of_contact(c, users.get(c.user_id)) for c in contacts]
 
 
-def account_managers(session: Session, account: Account) -> list[User]:
-    return list(session.scalars(
-        sa.select(User)
-        .join(account_members, account_members.c.user_id == User.id)
-        .where(account_members.c.account_id == account.id, User.role == Role.ACCOUNT_MANAGER, User.active)
-        .order_by(User.id)
-    ))
-
-
-def firm_team(session: Session, account: Account) -> list[User]:
-    """Firm users who may be assigned requests of the account."""
-    return list(session.scalars(
-        sa.select(User)
-        .outerjoin(account_members, sa.and_(account_members.c.user_id == User.id, account_members.c.account_id == account.id))
-        .where(User.active, sa.or_(User.role == Role.ADMIN, account_members.c.account_id == account.id),
-               User.role.in_([Role.ACCOUNT_MANAGER, Role.FINANCE, Role.ADMIN]))
-        .order_by(User.name)
-    ))
-
-
 def _firm_side(request: ServiceRequest, session: Session, account: Account) -> list[Recipient]:
     if request.assignee is not None:
         return [Recipient.of_user(request.assignee)]
@@ -247,7 +217,7 @@ def add_comment(
     notes are the firm's only and notify nobody on the client side."""
     now = now or utcnow()
     if request.status is RequestStatus.CLOSED:
-        raise RequestError(_l("This request is closed."))
+        raise Conflict(_l("This request is closed."))
     if internal and not by.is_firm:
         internal = False
     comment = RequestComment(account_id=request.account_id, request_id=request.id, author_id=by.id,
@@ -277,7 +247,7 @@ def change_status(session: Session, request: ServiceRequest, account: Account, b
     now = now or utcnow()
     allowed = (FIRM_TRANSITIONS if by.is_firm else CLIENT_TRANSITIONS).get(request.status, set())
     if status not in allowed:
-        raise RequestError(_l("A request cannot go from this status to that one."))
+        raise Conflict(_l("A request cannot go from this status to that one."))
     old = request.status
     if old is RequestStatus.WAITING_CLIENT:
         _resume(session, request, account, now)
@@ -300,7 +270,7 @@ def change_status(session: Session, request: ServiceRequest, account: Account, b
 
 def assign(session: Session, request: ServiceRequest, account: Account, by: User, assignee: User) -> None:
     if assignee not in firm_team(session, account):
-        raise RequestError(_l("Requests can only be assigned to the account's team."), status=422)
+        raise DomainError(_l("Requests can only be assigned to the account's team."))
     request.assignee_id = assignee.id
     request.assignee = assignee
     session.flush()
@@ -315,10 +285,10 @@ def escalate(session: Session, request: ServiceRequest, account: Account, by: Us
     top level an automatic escalation changes nothing (None); a manual one is refused."""
     now = now or utcnow()
     if request.status in DONE_STATUSES:
-        raise RequestError(_l("A resolved or closed request cannot be escalated."))
+        raise Conflict(_l("A resolved or closed request cannot be escalated."))
     if request.escalation_level >= TOP_LEVEL:
         if trigger is EscalationTrigger.CLIENT:
-            raise RequestError(_l("This request is already at the highest escalation level."))
+            raise Conflict(_l("This request is already at the highest escalation level."))
         return None
     escalation = Escalation(account_id=request.account_id, request_id=request.id, from_level=request.escalation_level,
                             to_level=request.escalation_level + 1, trigger=trigger, reason=reason.strip(),
@@ -387,34 +357,35 @@ def check_sla(session: Session, now: datetime | None = None) -> list[Escalation]
 def give_feedback(session: Session, account: Account, by: User, *, rating: int, comment: str = "",
                   request: ServiceRequest | None = None, now: datetime | None = None) -> Feedback:
     """Record a rating (1-5). A low rating (2 or less) opens an action item for the
-    account manager, due in 7 days, and tells them."""
+    account manager, due in 7 days, and tells them. ``now`` dates the rating and that
+    item."""
     now = now or utcnow()
     if not 1 <= rating <= 5:
-        raise RequestError(_l("A rating is from 1 to 5."), status=422)
+        raise DomainError(_l("A rating is from 1 to 5."))
     if request is not None:
         if request.status not in DONE_STATUSES:
-            raise RequestError(_l("Feedback on a request is given once it is resolved."))
+            raise Conflict(_l("Feedback on a request is given once it is resolved."))
         if session.scalar(sa.select(Feedback.id).where(Feedback.request_id == request.id)) is not None:
-            raise RequestError(_l("Feedback on this request has already been given."))
+            raise Conflict(_l("Feedback on this request has already been given."))
     feedback = Feedback(account_id=account.id, request_id=request.id if request else None, user_id=by.id,
                         rating=rating, comment=comment.strip(), created_at=now)
-    session.add(feedback)
     try:
-        session.flush()
+        with session.begin_nested():
+            session.add(feedback)
     except sa.exc.IntegrityError:  # a concurrent rating of the same request won
-        session.rollback()
-        raise RequestError(_l("Feedback on this request has already been given.")) from None
+        raise Conflict(_l("Feedback on this request has already been given.")) from None
     audit.record(session, "feedback.given", feedback, actor=by, data={"rating": rating})
     if rating <= LOW_RATING:
         managers = account_managers(session, account)
         owner = managers[0] if managers else None
-        today = now.astimezone(ZoneInfo(account.timezone)).date()
+        today = account.today(now)
         action = ActionItem(
             account_id=account.id, title=str(_l("Follow up low feedback (%(rating)d/5)", rating=rating)),
             description=feedback.comment, owner_side=OwnerSide.FIRM, owner_id=owner.id if owner else None,
             owner_name=owner.name if owner else "", source=ActionSource.FEEDBACK,
             due_date=today + timedelta(days=LOW_RATING_ACTION_DAYS),
             request_id=request.id if request else None, feedback_id=feedback.id, created_by_id=by.id,
+            created_at=now,
         )
         session.add(action)
         session.flush()
@@ -444,15 +415,14 @@ def csat_by_month(session: Session, accounts: list[Account], months: int = 12, t
     first_month = date(year, month + 1, 1)
     result = []
     for account in accounts:
-        zone = ZoneInfo(account.timezone)
-        since = datetime.combine(first_month, datetime.min.time(), tzinfo=zone)
+        since, _end = account.month_window(first_month)
         rows = session.execute(
             sa.select(Feedback.created_at, Feedback.rating)
             .where(Feedback.account_id == account.id, Feedback.created_at >= since)
         ).all()
         by_month: dict[date, list[int]] = {}
         for created_at, rating in rows:
-            by_month.setdefault(created_at.astimezone(zone).date().replace(day=1), []).append(rating)
+            by_month.setdefault(account.local_date(created_at).replace(day=1), []).append(rating)
         for month_start, ratings in sorted(by_month.items(), reverse=True):
             result.append({
                 "account": account, "month": month_start, "count": len(ratings),
@@ -466,13 +436,14 @@ def csat_by_month(session: Session, accounts: list[Account], months: int = 12, t
 
 
 def visible_comments(request: ServiceRequest, user: User) -> list[RequestComment]:
-    """The thread as ``user`` may read it: internal notes are the firm's only."""
-    return [c for c in request.comments if user.is_firm or not c.internal]
+    """The thread as ``user`` may read it (the models' policy: internal notes are the
+    firm's only). In a client's request the scope has left them out already."""
+    return [c for c in request.comments if client_may_see(user, c)]
 
 
 def visible_attachments(request: ServiceRequest, user: User) -> list[Attachment]:
-    hidden = {c.id for c in request.comments if c.internal} if not user.is_firm else set()
-    return [a for a in request.attachments if a.comment_id not in hidden]
+    """The files ``user`` may open: not those of an internal note, for a client."""
+    return [a for a in request.attachments if client_may_see(user, a)]
 
 
 def next_due_expression() -> sa.ColumnElement:
