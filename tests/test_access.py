@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 
-import pytest
 import sqlalchemy as sa
 
 from portal.models import AccountOwned, AuditEvent, Base, Role
@@ -40,12 +39,6 @@ ADMIN_ONLY = {"admin.users", "admin.toggle_user", "change_requests.internal_deci
 # Routes open without signing in.
 PUBLIC = {"static", "auth.login", "main.set_language", "main.health", "api.token", "api.openapi_document"}
 MISSING_ID = 987654
-
-
-@pytest.fixture
-def worlds(worlds, admin):
-    """Alpha and Bravo, and the firm's admin, who sees both."""
-    return worlds
 
 
 def secrets_of(world) -> list[str]:
@@ -93,7 +86,7 @@ def send(client, method: str, url: str, *, token: str | None, csrf: str | None):
     return client.open(url, method=method, data=data)
 
 
-def test_every_route_with_an_id_answers_404_to_another_account(app, session, worlds):
+def test_every_route_with_an_id_answers_404_to_another_account(app, session, worlds, admin):
     alpha, bravo = worlds
     before = fingerprint(session, alpha.account.id)
     secrets = secrets_of(alpha)
@@ -123,7 +116,7 @@ def test_every_route_with_an_id_answers_404_to_another_account(app, session, wor
     assert checked > 0
 
 
-def test_each_id_route_answers_404_to_some_role_of_another_account(app, session, worlds):
+def test_each_id_route_answers_404_to_some_role_of_another_account(app, session, worlds, admin):
     """403 is only for a role that may never do this; some role allowed to must get 404."""
     alpha, bravo = worlds
     statuses: dict[tuple[str, str], set[int]] = {}
@@ -142,7 +135,7 @@ def test_each_id_route_answers_404_to_some_role_of_another_account(app, session,
         assert 404 in seen or seen == {405}, f"{method} {rule}: {seen}"
 
 
-def test_lists_and_pages_show_nothing_of_another_account(app, session, worlds):
+def test_lists_and_pages_show_nothing_of_another_account(app, session, worlds, admin):
     alpha, bravo = worlds
     secrets = secrets_of(alpha)
     for user in bravo.users.values():
@@ -158,7 +151,7 @@ def test_lists_and_pages_show_nothing_of_another_account(app, session, worlds):
                 assert secret not in body, f"GET {rule.rule} as {user.role.value} of another account leaks {secret!r}"
 
 
-def test_admin_sees_every_account(app, session, worlds):
+def test_admin_sees_every_account(app, session, worlds, admin):
     alpha, bravo = worlds
     browser = Browser(app.test_client())
     browser.login("admin@firm.example")
@@ -166,7 +159,7 @@ def test_admin_sees_every_account(app, session, worlds):
         assert browser.get(f"/accounts/{world.account.id}").status_code == 200
 
 
-def test_signed_out_requests_are_sent_to_sign_in(app, session, worlds):
+def test_signed_out_requests_are_sent_to_sign_in(app, session, worlds, admin):
     alpha, _ = worlds
     client = app.test_client()
     for rule in app.url_map.iter_rules():
@@ -201,7 +194,7 @@ def test_public_routes_are_only_the_allowlist(app):
 HUGE_ID = 2**63  # one past what the databases store in a BIGINT
 
 
-def test_ids_beyond_the_database_range_are_refused_never_a_500(app, session, worlds):
+def test_ids_beyond_the_database_range_are_refused_never_a_500(app, session, worlds, admin):
     """In the path (404, as a missing id) and in the query strings of lists (4xx or the
     list without it): SQLite's driver and PostgreSQL refuse such numbers."""
     alpha, _ = worlds
