@@ -30,6 +30,7 @@ REQUIRE_ALL = os.environ.get("PORTAL_REQUIRE_ALL") == "1"  # CI: a skipped brows
 
 FAST_HASHING = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024, "ARGON2_PARALLELISM": 1}
 PASSWORD = "correct horse battery staple"
+USER_EMAIL = "approver@alpha.example"  # the ``user`` fixture's
 
 
 def pytest_report_header(config):
@@ -185,6 +186,61 @@ def runner(app):
     return app.test_cli_runner()
 
 
+# --- accounts ----------------------------------------------------------------------
+# factories imports PASSWORD from here, so these fixtures import factories when they run.
+
+
+@pytest.fixture
+def alpha(session):
+    """Account Alpha from ``factories.build_account``: a user of every role (the firm's
+    assigned to Alpha only) and one row of every account-owned model, committed."""
+    from tests.factories import build_account
+
+    world = build_account(session, "Alpha")
+    session.commit()
+    return world
+
+
+@pytest.fixture
+def bravo(session):
+    """Account Bravo, built as Alpha is: the other client, none of whose rows Alpha's
+    users may see."""
+    from tests.factories import build_account
+
+    world = build_account(session, "Bravo")
+    session.commit()
+    return world
+
+
+@pytest.fixture
+def worlds(alpha, bravo):
+    """``(alpha, bravo)``, Alpha built first: for tests that hold one account against the other."""
+    return alpha, bravo
+
+
+@pytest.fixture
+def user(session):
+    """A client approver (``USER_EMAIL``, password ``PASSWORD``) of an Account Alpha that
+    holds nothing else, for the tests of signing in; the fixture's value is the email."""
+    from portal.models import Role
+    from tests.factories import make_account, make_user
+
+    account = make_account(session, "Account Alpha")
+    make_user(session, USER_EMAIL, Role.CLIENT_APPROVER, account)
+    session.commit()
+    return USER_EMAIL
+
+
+@pytest.fixture
+def admin(session):
+    """The firm's administrator (admin@firm.example), who sees every account."""
+    from tests.factories import build_admin
+
+    user = build_admin(session)
+    session.commit()
+    return user
+
+
 # --- signing in --------------------------------------------------------------------
 
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
@@ -241,6 +297,19 @@ def api_token(client, email: str, password: str = PASSWORD) -> str:
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def auth(client):
+    """``auth(email)``: bearer headers for that user, its token asked for once per test."""
+    tokens: dict[str, dict] = {}
+
+    def headers(email: str) -> dict:
+        if email not in tokens:
+            tokens[email] = bearer(api_token(client, email))
+        return tokens[email]
+
+    return headers
 
 
 # --- the UI in headless Chromium -----------------------------------------------------

@@ -36,6 +36,7 @@ from portal.models import (
     Feedback,
     Invoice,
     InvoiceLine,
+    InvoiceStatus,
     Kpi,
     KpiDirection,
     KpiComment,
@@ -43,6 +44,7 @@ from portal.models import (
     LineChange,
     Plan,
     PlanReview,
+    PlanStatus,
     PlanType,
     PurchaseOrder,
     RevenueForecast,
@@ -50,6 +52,7 @@ from portal.models import (
     Priority,
     RequestCategory,
     RequestComment,
+    ReviewDecision,
     Role,
     ScopeLine,
     ServiceLocation,
@@ -60,7 +63,8 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.plans.service import submit_for_review
+from portal.plans.service import create_plan, review, submit_for_review
+from portal.service_requests.service import create_request
 from tests.conftest import PASSWORD
 
 
@@ -196,3 +200,68 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
 
 def build_admin(session: Session) -> User:
     return make_user(session, "admin@firm.example", Role.ADMIN)
+
+
+def raise_request(session: Session, world: AccountWorld, *, by: User | None = None,
+                  category: RequestCategory = RequestCategory.SERVICE, subject: str = "Payroll run failed",
+                  priority: Priority = Priority.NORMAL, **kwargs) -> ServiceRequest:
+    """A service request raised, and committed, by ``world``'s client approver (or ``by``);
+    ``kwargs`` as ``create_request`` takes them (``now``, ``files``, ``invoice_id``)."""
+    request = create_request(session, world.account, by or world.user(Role.CLIENT_APPROVER), category=category,
+                             subject=subject, description="March payroll did not run.", priority=priority, **kwargs)
+    session.commit()
+    return request
+
+
+def add_invoice(session: Session, world: AccountWorld, number: str, *, issued: date | None = None, days_ago: int = 0,
+                due: date | None = None, due_in: int = 30, total: str = "1000.00", subtotal: str | None = None,
+                currency: str = "USD", status: InvoiceStatus = InvoiceStatus.ISSUED, paid_on: date | None = None,
+                location: str = "GB", po: str | None = None, period: date | None = None,
+                lines: int | list[tuple[str, int, str]] = (), credit: str | None = None) -> Invoice:
+    """An invoice on ``world``'s contract, flushed. Issued on ``issued``, else ``days_ago``
+    days before the account's today; due ``due``, else ``due_in`` days later; ``total``
+    of which ``subtotal`` is net (no tax by default); a paid one paid on its issue day
+    unless ``paid_on``; for the four weeks from ``period`` (default the first of the issue
+    month). ``lines``: (description, quantity, unit price) each, or a number of equal
+    lines "Line N of NUMBER" of quantity 1. ``credit``: the amount of a credit note on it."""
+    issued = issued or world.account.today() - timedelta(days=days_ago)
+    period = period or issued.replace(day=1)
+    net = Decimal(subtotal) if subtotal is not None else Decimal(total)
+    invoice = Invoice(account_id=world.account.id, number=number, contract_id=world["contract"].id,
+                      service_location=location, period_start=period, period_end=period + timedelta(days=27),
+                      issue_date=issued, due_date=due or issued + timedelta(days=due_in), currency=currency,
+                      subtotal=net, tax=Decimal(total) - net, total=Decimal(total), po_number=po, status=status,
+                      paid_on=paid_on or (issued if status is InvoiceStatus.PAID else None))
+    session.add(invoice)
+    session.flush()
+    if isinstance(lines, int):
+        lines = [(f"Line {n} of {number}", 1, Decimal(total) / lines) for n in range(lines)]
+    for position, (description, quantity, unit_price) in enumerate(lines):
+        session.add(InvoiceLine(account_id=world.account.id, invoice_id=invoice.id, position=position,
+                                description=description, quantity=Decimal(quantity), unit_price=Decimal(unit_price),
+                                amount=Decimal(quantity) * Decimal(unit_price)))
+    if credit:
+        session.add(CreditNote(account_id=world.account.id, number=f"CN-{number}", invoice_id=invoice.id,
+                               issue_date=issued, currency=currency, amount=Decimal(credit), reason="Correction"))
+    session.flush()
+    return invoice
+
+
+def plan_in_review(session: Session, world: AccountWorld, content: dict) -> Plan:
+    """``world``'s JBP FY2028 with ``content``, drafted and submitted for review by its
+    account manager; committed."""
+    manager = world.user(Role.ACCOUNT_MANAGER)
+    plan = create_plan(session, world.account, manager, plan_type=PlanType.JBP, period="FY2028", content=content)
+    submit_for_review(session, plan, manager)
+    session.commit()
+    return plan
+
+
+def plan_awaiting_signoff(session: Session, world: AccountWorld, content: dict) -> Plan:
+    """A plan in review that ``world``'s regional reviewer approved, now the client
+    approver's to sign off; committed."""
+    plan = plan_in_review(session, world, content)
+    review(session, plan, world.account, world.user(Role.REGIONAL_REVIEWER), decision=ReviewDecision.APPROVE)
+    session.commit()
+    assert plan.status is PlanStatus.PENDING_SIGNOFF
+    return plan

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import hashlib
 
-import pytest
 import sqlalchemy as sa
 
 from portal.models import AccountOwned, AuditEvent, Base, Role
 from tests.conftest import Browser, api_token, bearer, csrf_token
-from tests.factories import build_account, build_admin
 
 # Which object of account A each path variable names.
 PATH_OBJECTS = {
@@ -41,15 +39,6 @@ ADMIN_ONLY = {"admin.users", "admin.toggle_user", "change_requests.internal_deci
 # Routes open without signing in.
 PUBLIC = {"static", "auth.login", "main.set_language", "main.health", "api.token", "api.openapi_document"}
 MISSING_ID = 987654
-
-
-@pytest.fixture
-def two_accounts(session):
-    alpha = build_account(session, "Alpha")
-    bravo = build_account(session, "Bravo")
-    build_admin(session)
-    session.commit()
-    return alpha, bravo
 
 
 def secrets_of(world) -> list[str]:
@@ -97,8 +86,8 @@ def send(client, method: str, url: str, *, token: str | None, csrf: str | None):
     return client.open(url, method=method, data=data)
 
 
-def test_every_route_with_an_id_answers_404_to_another_account(app, session, two_accounts):
-    alpha, bravo = two_accounts
+def test_every_route_with_an_id_answers_404_to_another_account(app, session, worlds, admin):
+    alpha, bravo = worlds
     before = fingerprint(session, alpha.account.id)
     secrets = secrets_of(alpha)
     checked = 0
@@ -127,9 +116,9 @@ def test_every_route_with_an_id_answers_404_to_another_account(app, session, two
     assert checked > 0
 
 
-def test_each_id_route_answers_404_to_some_role_of_another_account(app, session, two_accounts):
+def test_each_id_route_answers_404_to_some_role_of_another_account(app, session, worlds, admin):
     """403 is only for a role that may never do this; some role allowed to must get 404."""
-    alpha, bravo = two_accounts
+    alpha, bravo = worlds
     statuses: dict[tuple[str, str], set[int]] = {}
     for user in bravo.users.values():
         client = app.test_client()
@@ -146,8 +135,8 @@ def test_each_id_route_answers_404_to_some_role_of_another_account(app, session,
         assert 404 in seen or seen == {405}, f"{method} {rule}: {seen}"
 
 
-def test_lists_and_pages_show_nothing_of_another_account(app, session, two_accounts):
-    alpha, bravo = two_accounts
+def test_lists_and_pages_show_nothing_of_another_account(app, session, worlds, admin):
+    alpha, bravo = worlds
     secrets = secrets_of(alpha)
     for user in bravo.users.values():
         client = app.test_client()
@@ -162,16 +151,16 @@ def test_lists_and_pages_show_nothing_of_another_account(app, session, two_accou
                 assert secret not in body, f"GET {rule.rule} as {user.role.value} of another account leaks {secret!r}"
 
 
-def test_admin_sees_every_account(app, session, two_accounts):
-    alpha, bravo = two_accounts
+def test_admin_sees_every_account(app, session, worlds, admin):
+    alpha, bravo = worlds
     browser = Browser(app.test_client())
     browser.login("admin@firm.example")
     for world in (alpha, bravo):
         assert browser.get(f"/accounts/{world.account.id}").status_code == 200
 
 
-def test_signed_out_requests_are_sent_to_sign_in(app, session, two_accounts):
-    alpha, _ = two_accounts
+def test_signed_out_requests_are_sent_to_sign_in(app, session, worlds, admin):
+    alpha, _ = worlds
     client = app.test_client()
     for rule in app.url_map.iter_rules():
         if rule.endpoint in PUBLIC:
@@ -205,10 +194,10 @@ def test_public_routes_are_only_the_allowlist(app):
 HUGE_ID = 2**63  # one past what the databases store in a BIGINT
 
 
-def test_ids_beyond_the_database_range_are_refused_never_a_500(app, session, two_accounts):
+def test_ids_beyond_the_database_range_are_refused_never_a_500(app, session, worlds, admin):
     """In the path (404, as a missing id) and in the query strings of lists (4xx or the
     list without it): SQLite's driver and PostgreSQL refuse such numbers."""
-    alpha, _ = two_accounts
+    alpha, _ = worlds
     for email in (alpha.user(Role.ACCOUNT_MANAGER).email, "admin@firm.example"):
         client = app.test_client()
         Browser(client).login(email)

@@ -27,7 +27,6 @@ from portal.models import (
 )
 from portal.security import Scope, scoped_to
 from tests.conftest import Browser, api_token, bearer, csrf_token
-from tests.factories import build_account, build_admin
 from tests.test_access import PUBLIC, build_url, id_rules, methods_of, send
 
 HIDDEN = ("change_request_id", "plan_id", "attachment_id")
@@ -42,12 +41,10 @@ def _draft(session, world, title: str, price: str) -> ChangeRequest:
 
 
 @pytest.fixture
-def firm_only(session):
+def firm_only(session, worlds, admin):
     """Account Alpha with, beside what every role sees, one firm-only object of each
     kind; returns the world and, per kind, the hidden object and a text only it holds."""
-    alpha = build_account(session, "Alpha")
-    build_account(session, "Bravo")
-    build_admin(session)
+    alpha, _bravo = worlds
     draft = _draft(session, alpha, "Draft kept from the client", "9.00")
     pending = _draft(session, alpha, "Awaiting the firm's own approval", "9000.00")  # 90,000: over the threshold
     submit(session, pending, alpha.account, alpha.user(Role.ACCOUNT_MANAGER))

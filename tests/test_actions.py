@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from portal.actions import service
 from portal.models import ActionComment, ActionItem, ActionSource, ActionStatus, OwnerSide, Role
 from portal.domain import DomainError
-from tests.conftest import api_token, bearer
-from tests.factories import build_account, build_admin
+from tests.factories import build_account
+from tests.helpers import latest, signed_in, today_of
 
 CLIENT = "client.approver@alpha.example"
 VIEWER = "client.viewer@alpha.example"
@@ -33,15 +33,10 @@ FIELDS = {"id", "account_id", "title", "description", "owner_side", "owner_name"
 
 
 @pytest.fixture
-def alpha(session):
-    world = build_account(session, "Alpha")
-    world.objects["admin"] = build_admin(session)
-    session.commit()
-    return world
-
-
-def today_of(world) -> date:
-    return world.account.today()
+def alpha(alpha, admin):
+    """Alpha, with the firm's admin as ``alpha["admin"]``."""
+    alpha.objects["admin"] = admin
+    return alpha
 
 
 def add_item(session, world, title: str, *, raised: date, due: date, status=ActionStatus.OPEN,
@@ -52,17 +47,6 @@ def add_item(session, world, title: str, *, raised: date, due: date, status=Acti
     session.add(item)
     session.flush()
     return item
-
-
-def signed_in(new_browser, email):
-    browser = new_browser()
-    assert browser.login(email).status_code == 302
-    return browser
-
-
-def latest(session):
-    session.rollback()
-    return session
 
 
 # --- due dates -----------------------------------------------------------------------------------
@@ -381,18 +365,6 @@ def test_a_client_exports_only_its_own_accounts_items(session, alpha, new_browse
 
 
 # --- the API -----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def auth(client):
-    tokens: dict[str, dict] = {}
-
-    def headers(email: str) -> dict:
-        if email not in tokens:
-            tokens[email] = bearer(api_token(client, email))
-        return tokens[email]
-
-    return headers
 
 
 def test_the_api_lists_the_callers_items_newest_first(session, alpha, client, auth):

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from portal.models import ApiToken, Role
 from tests.conftest import PASSWORD, api_token, bearer
 from tests.factories import build_admin, make_account, make_user
+from tests.helpers import assert_error
 
 ROLES = list(Role)
 
@@ -30,7 +31,7 @@ def email_of(role: Role) -> str:
 
 
 @pytest.fixture
-def users(session, account):
+def every_role(session, account):
     """One user of every role; each speaks Vietnamese, so ``language`` is not a default."""
     for role in ROLES:
         make_user(session, email_of(role), role, account, language="vi", timezone="Asia/Ho_Chi_Minh")
@@ -38,22 +39,11 @@ def users(session, account):
     return {"id": account.id, "name": account.name}
 
 
-def assert_error(response, status: int, code: str | None = None):
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    error = response.json["error"]
-    assert isinstance(error["code"], str) and error["code"]
-    assert isinstance(error["message"], str) and error["message"]
-    if code:
-        assert error["code"] == code
-    return error
-
-
 # --- tokens and /me ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value)
-def test_every_role_gets_a_token_and_its_own_profile(client, users, role):
+def test_every_role_gets_a_token_and_its_own_profile(client, every_role, role):
     response = client.post("/api/v1/auth/token", json={"email": email_of(role), "password": PASSWORD})
     assert response.status_code == 201
     assert set(response.json) == {"token", "expires_at"}
@@ -65,10 +55,10 @@ def test_every_role_gets_a_token_and_its_own_profile(client, users, role):
     assert me.json["email"] == email_of(role)
     assert me.json["role"] == role.value
     assert me.json["language"] == "vi"
-    assert me.json["account"] == (users if role.is_client else None)
+    assert me.json["account"] == (every_role if role.is_client else None)
 
 
-def test_a_wrong_password_gets_401_in_the_error_shape(client, users):
+def test_a_wrong_password_gets_401_in_the_error_shape(client, every_role):
     response = client.post("/api/v1/auth/token", json={"email": email_of(Role.FINANCE), "password": "wrong password!"})
     assert_error(response, 401)
     assert "token" not in response.json
@@ -86,7 +76,7 @@ def _revoke(session, token):
     "case",
     ["missing", "empty-bearer", "invalid", "basic-scheme", "token-without-scheme", "expired", "revoked"],
 )
-def test_requests_without_a_valid_bearer_token_get_401(client, session, users, case):
+def test_requests_without_a_valid_bearer_token_get_401(client, session, every_role, case):
     token = api_token(client, email_of(Role.CLIENT_VIEWER))
     assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
     if case in ("expired", "revoked"):
@@ -105,14 +95,14 @@ def test_requests_without_a_valid_bearer_token_get_401(client, session, users, c
     assert_error(client.get("/api/v1/me", headers=headers), 401, "unauthorized")
 
 
-def test_the_session_cookie_alone_does_not_authenticate_the_api(browser, users):
+def test_the_session_cookie_alone_does_not_authenticate_the_api(browser, every_role):
     browser.login(email_of(Role.ADMIN))
     assert browser.get("/account").status_code == 200, "signed in to the web UI"
     assert_error(browser.get("/api/v1/me"), 401)
     assert_error(browser.get("/api/v1/accounts"), 401)
 
 
-def test_tokens_are_stored_only_as_hashes(client, session, users):
+def test_tokens_are_stored_only_as_hashes(client, session, every_role):
     token = api_token(client, email_of(Role.FINANCE))
     session.rollback()  # a new transaction: see what the request committed
     stored = session.scalars(sa.select(ApiToken.token_hash)).all()
@@ -148,14 +138,14 @@ def test_a_field_of_the_wrong_type_gets_422_naming_it(client):
 
 
 @pytest.mark.parametrize("limit", ["0", "201", "-1", "abc", "1.5", ""])
-def test_a_limit_outside_1_to_200_gets_422(client, users, limit):
+def test_a_limit_outside_1_to_200_gets_422(client, every_role, limit):
     token = api_token(client, email_of(Role.ADMIN))
     error = assert_error(client.get(f"/api/v1/accounts?limit={limit}", headers=bearer(token)), 422)
     assert "limit" in error["fields"]
 
 
 @pytest.mark.parametrize("limit", ["1", "200"])
-def test_limits_at_the_bounds_are_accepted(client, users, limit):
+def test_limits_at_the_bounds_are_accepted(client, every_role, limit):
     token = api_token(client, email_of(Role.ADMIN))
     assert client.get(f"/api/v1/accounts?limit={limit}", headers=bearer(token)).status_code == 200
 
@@ -171,7 +161,7 @@ def _b64(value) -> str:
        for name, value in [("2**63", 2**63), ("-2**63-1", -(2**63) - 1), ("10**30", 10**30), ("1e308", 1e308)]],
     ids=["not-base64", "not-json", "object", "too-many-values", "not-an-int", "null", "nul-byte"] + [None] * 4,
 )
-def test_a_bad_cursor_gets_400(client, users, cursor):
+def test_a_bad_cursor_gets_400(client, every_role, cursor):
     token = api_token(client, email_of(Role.ADMIN))
     response = client.get("/api/v1/accounts", query_string={"cursor": cursor}, headers=bearer(token))
     assert_error(response, 400)
@@ -205,7 +195,7 @@ def test_accounts_are_paginated_newest_first_with_next_cursor(client, session):
     assert seen == sorted(ids, reverse=True)
 
 
-def test_a_list_shows_only_what_the_caller_may_see(client, session, users):
+def test_a_list_shows_only_what_the_caller_may_see(client, session, every_role):
     make_account(session, "Account Other")
     session.commit()
     token = api_token(client, email_of(Role.CLIENT_APPROVER))
@@ -260,7 +250,7 @@ CACHE_CASES = {
         pytest.param("wrong-method-405"),
     ],
 )
-def test_every_api_response_is_not_stored(client, users, case):
+def test_every_api_response_is_not_stored(client, every_role, case):
     token = api_token(client, email_of(Role.FINANCE))
     send = CACHE_CASES.get(case) or {
         "unknown-path-404": lambda c, t: c.get("/api/v1/no-such-resource", headers=bearer(t)),
@@ -271,7 +261,7 @@ def test_every_api_response_is_not_stored(client, users, case):
     assert "no-store" in response.headers.get("Cache-Control", "")
 
 
-def test_unknown_api_paths_answer_in_the_error_shape(client, users):
+def test_unknown_api_paths_answer_in_the_error_shape(client, every_role):
     token = api_token(client, email_of(Role.FINANCE))
     assert_error(client.get("/api/v1/no-such-resource", headers=bearer(token)), 404, "not_found")
     assert_error(client.get("/api/v1/auth/token"), 405)

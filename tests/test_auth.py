@@ -16,20 +16,18 @@ from portal.admin.service import create_user
 from portal.auth import passwords
 from portal.models import Role, User
 from portal.domain import DomainError
-from tests.conftest import PASSWORD, base_config, csrf_token
+from tests.conftest import PASSWORD, USER_EMAIL, base_config, csrf_token
 from tests.factories import make_account, make_user
 
-EMAIL = "approver@alpha.example"
 FLASHES = re.compile(r'<ul class="flashes"[^>]*>.*?</ul>', re.S)
 
 
 @pytest.fixture
-def user(session):
-    account = make_account(session, "Account Alpha")
-    make_user(session, EMAIL, Role.CLIENT_APPROVER, account)
+def user(user, session):
+    """The shared user, and an account manager (am@firm.example) assigned to no account."""
     make_user(session, "am@firm.example", Role.ACCOUNT_MANAGER)
     session.commit()
-    return EMAIL
+    return user
 
 
 def post_login(client, email: str, password: str, *, csrf: str | None = None, query: dict | None = None, **kwargs):
@@ -59,7 +57,7 @@ def test_sign_in_with_the_right_password_redirects_home(client, user):
     assert client.get("/account").status_code == 200
 
 
-@pytest.mark.parametrize("email", [EMAIL.upper(), f"  {EMAIL} "], ids=["upper-case", "spaces"])
+@pytest.mark.parametrize("email", [USER_EMAIL.upper(), f"  {USER_EMAIL} "], ids=["upper-case", "spaces"])
 def test_sign_in_ignores_case_and_surrounding_spaces_of_the_email(client, user, email):
     assert post_login(client, email, PASSWORD).status_code == 302
 
@@ -345,10 +343,10 @@ def test_a_password_equal_to_the_emails_name_is_refused(session):
 def test_passwords_are_not_truncated(client, session, stored, other):
     assert stored.encode()[:72] == other.encode()[:72] and stored != other
     account = make_account(session, "Account Alpha")
-    make_user(session, EMAIL, Role.CLIENT_APPROVER, account, password=stored)
+    make_user(session, USER_EMAIL, Role.CLIENT_APPROVER, account, password=stored)
     session.commit()
-    assert post_token(client, EMAIL, other).status_code == 401
-    assert post_token(client, EMAIL, stored).status_code == 201
+    assert post_token(client, USER_EMAIL, other).status_code == 401
+    assert post_token(client, USER_EMAIL, stored).status_code == 201
 
 
 def test_stored_hashes_are_argon2id(session, user):

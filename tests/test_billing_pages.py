@@ -15,12 +15,10 @@ import io
 import re
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from babel.support import Translations
 from sqlalchemy import event
 
 from portal.billing import service
@@ -38,9 +36,9 @@ from portal.models import (
     Role,
     ServiceRequest,
 )
-from tests.factories import build_account
+from tests.factories import add_invoice, build_account
+from tests.helpers import latest, signed_in, today_of, translations
 
-ROOT = Path(__file__).resolve().parent.parent
 CLIENT = "client.approver@alpha.example"
 VIEWER = "client.viewer@alpha.example"
 AM = "account.manager@alpha.example"
@@ -49,60 +47,9 @@ INVOICE_LINK = re.compile(r'<a href="/invoices/(\d+)">([^<]+)</a>')
 NEXT_LINK = re.compile(r'<a href="([^"]+)" rel="next">')
 
 
-@pytest.fixture
-def alpha(session):
-    world = build_account(session, "Alpha")
-    session.commit()
-    return world
-
-
-def signed_in(new_browser, email):
-    browser = new_browser()
-    assert browser.login(email).status_code == 302
-    return browser
-
-
-def latest(session):
-    """Read what the requests committed (SQLite in WAL mode keeps the old snapshot)."""
-    session.rollback()
-    return session
-
-
-def today_of(world) -> date:
-    return world.account.today()
-
-
-def add_invoice(session, world, number: str, *, issued: date | None = None, due: date | None = None,
-                total: str = "1000.00", currency: str = "USD", status: InvoiceStatus = InvoiceStatus.ISSUED,
-                location: str = "GB", po: str | None = None, period: date | None = None, lines: int = 0,
-                credit: str | None = None) -> Invoice:
-    issued = issued or today_of(world)
-    period = period or issued.replace(day=1)
-    invoice = Invoice(account_id=world.account.id, number=number, contract_id=world["contract"].id,
-                      service_location=location, period_start=period, period_end=period + timedelta(days=27),
-                      issue_date=issued, due_date=due or issued + timedelta(days=30), currency=currency,
-                      subtotal=Decimal(total), tax=Decimal(0), total=Decimal(total), po_number=po, status=status,
-                      paid_on=issued if status is InvoiceStatus.PAID else None)
-    session.add(invoice)
-    session.flush()
-    for position in range(lines):
-        session.add(InvoiceLine(account_id=world.account.id, invoice_id=invoice.id, position=position,
-                                description=f"Line {position} of {number}", quantity=Decimal(1),
-                                unit_price=Decimal(total) / lines, amount=Decimal(total) / lines))
-    if credit:
-        session.add(CreditNote(account_id=world.account.id, number=f"CN-{number}", invoice_id=invoice.id,
-                               issue_date=issued, currency=currency, amount=Decimal(credit), reason="Correction"))
-    session.flush()
-    return invoice
-
-
 def listed(html: str) -> list[str]:
     """Invoice numbers in the order the list shows them."""
     return [number for _id, number in INVOICE_LINK.findall(html)]
-
-
-def translations(language: str) -> Translations:
-    return Translations.load(str(ROOT / "translations"), [language])
 
 
 # --- the list: a constant number of SQL statements -------------------------------------------

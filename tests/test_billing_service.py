@@ -18,7 +18,6 @@ from portal.models import (
     Account,
     CreditNote,
     Invoice,
-    InvoiceLine,
     InvoiceStatus,
     InvoiceTotal,
     PurchaseOrder,
@@ -29,40 +28,19 @@ from portal.models import (
     Role,
 )
 from portal.domain import DomainError
-from tests.factories import build_account
+from tests.factories import add_invoice, build_account
 
 UTC = timezone.utc
 
 
 @pytest.fixture
-def alpha(session):
-    """Account Alpha with the factory's invoice paid, so that only this module's
-    invoices are open (the factory's invoice and credit note are issued today, after
-    every fixed date used here)."""
-    world = build_account(session, "Alpha")
-    world["invoice"].status, world["invoice"].paid_on = InvoiceStatus.PAID, world["invoice"].issue_date
+def alpha(alpha, session):
+    """Alpha with the factory's invoice paid, so that only this module's invoices are
+    open (the factory's invoice and credit note are issued today, after every fixed
+    date used here)."""
+    alpha["invoice"].status, alpha["invoice"].paid_on = InvoiceStatus.PAID, alpha["invoice"].issue_date
     session.flush()
-    return world
-
-
-def add_invoice(session, world, number: str, *, issued: date, due: date | None = None, total: str = "1000.00",
-                subtotal: str | None = None, currency: str = "USD", status: InvoiceStatus = InvoiceStatus.ISSUED,
-                paid_on: date | None = None, po: str | None = None, lines: list[tuple[str, str]] = ()) -> Invoice:
-    total_amount = Decimal(total)
-    net = Decimal(subtotal) if subtotal is not None else total_amount
-    invoice = Invoice(account_id=world.account.id, number=number, contract_id=world["contract"].id,
-                      service_location="GB", period_start=issued.replace(day=1), period_end=issued, issue_date=issued,
-                      due_date=due or issued + timedelta(days=30), currency=currency, subtotal=net,
-                      tax=total_amount - net, total=total_amount, po_number=po, status=status,
-                      paid_on=paid_on if paid_on or status is not InvoiceStatus.PAID else issued)
-    session.add(invoice)
-    session.flush()
-    for position, (description, amount) in enumerate(lines):
-        session.add(InvoiceLine(account_id=world.account.id, invoice_id=invoice.id, position=position,
-                                description=description, quantity=Decimal(2), unit_price=Decimal(amount) / 2,
-                                amount=Decimal(amount)))
-    session.flush()
-    return invoice
+    return alpha
 
 
 def add_credit(session, invoice: Invoice, number: str, amount: str, issued: date) -> CreditNote:
@@ -420,7 +398,7 @@ def test_a_vnd_credit_note_is_rounded_to_whole_dong(session, alpha):
 def test_a_dispute_raises_a_billing_enquiry_on_the_invoice(session, alpha):
     client = alpha.user(Role.CLIENT_APPROVER)
     invoice = add_invoice(session, alpha, "INV-DSP", issued=date(2026, 1, 1), total="300",
-                          lines=[("Payroll", "100"), ("VAT filing", "200")])
+                          lines=[("Payroll", 2, "50"), ("VAT filing", 2, "100")])
     vat = invoice.lines[1]
     enquiry = service.dispute(session, invoice, alpha.account, client, reason="  VAT filing was not done.  ",
                               disputed_lines=[vat.id])

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 
 from portal.change_requests import service
 from portal.models import ChangeRequest, CRStatus, Decision, Document, DocumentKind, IdempotencyKey, Role
-from tests.conftest import api_token, bearer
-from tests.factories import build_account, build_admin, make_user
+from tests.factories import build_account, make_user
+from tests.helpers import assert_error, latest, post
 
 AM = "account.manager@alpha.example"
 CLIENT = "client.approver@alpha.example"
@@ -34,46 +34,10 @@ ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
 @pytest.fixture
-def worlds(session):
-    alpha = build_account(session, "Alpha")
-    bravo = build_account(session, "Bravo")
-    build_admin(session)
-    session.commit()
-    return alpha, bravo
-
-
-@pytest.fixture
-def alpha(worlds):
-    return worlds[0]
-
-
-@pytest.fixture
-def auth(client):
-    """``auth(email)``: bearer headers for that user (tokens are cached per test)."""
-    tokens: dict[str, dict] = {}
-
-    def headers(email: str) -> dict:
-        if email not in tokens:
-            tokens[email] = bearer(api_token(client, email))
-        return tokens[email]
-
-    return headers
-
-
-def latest(session):
-    """End the test session's transaction so that it sees what the API committed."""
-    session.rollback()
-    return session
-
-
-def assert_error(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    error = response.json["error"]
-    assert error["code"] and error["message"]
-    if code:
-        assert error["code"] == code
-    return error
+def alpha(alpha, bravo, admin):
+    """Alpha, with Bravo and the firm's admin beside it in every test: no answer may
+    include Bravo's rows, and the admin may approve internally."""
+    return alpha
 
 
 def new_cr(account_id: int, **overrides) -> dict:
@@ -93,10 +57,6 @@ def new_work_order(account_id: int, **overrides) -> dict:
         "lines": [{"description": "Audit day", "quantity": "12", "unit": "day", "unit_price": "950.00"}],
         **overrides,
     }
-
-
-def post(client, url, headers, body=None, **extra_headers):
-    return client.post(url, json=body if body is not None else {}, headers={**headers, **extra_headers})
 
 
 def approved_cr(session, world):

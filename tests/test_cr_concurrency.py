@@ -23,17 +23,9 @@ from portal.change_requests import service
 from portal.models import Approval, ApprovalStage, AuditEvent, CRStatus, Decision, Document, DocumentKind, Role
 from portal.domain import DomainError
 from tests.conftest import bearer
-from tests.factories import build_account
 from tests.test_cr_service import add, draft
 
 APPROVER_NAME = "Client.Approver"  # the factories' name for client.approver@alpha.example
-
-
-@pytest.fixture
-def alpha(session):
-    world = build_account(session, "Alpha")
-    session.commit()
-    return world
 
 
 def tokens_for(session, user, n: int) -> list[dict]:

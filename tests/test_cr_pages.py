@@ -19,52 +19,21 @@ from pathlib import Path
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from babel.support import Translations
 
 from portal.change_requests import service
 from portal.documents.service import issue_amendment
 from portal.models import Approval, ApprovalStage, ChangeRequest, CRStatus, Decision, Document, LineChange, Role
 from tests.conftest import PASSWORD, screenshot
 from tests.docgen.reading import full_text, open_docx
-from tests.factories import build_account, build_admin, make_user
-from tests.test_sessions import REMEMBER_COOKIE, only_cookie
+from tests.factories import build_admin, make_user
+from tests.helpers import REMEMBER_COOKIE, latest, only_cookie, signed_in, translated
 
-ROOT = Path(__file__).resolve().parent.parent
 AM = "account.manager@alpha.example"
 CLIENT = "client.approver@alpha.example"
 VIEWER = "client.viewer@alpha.example"
 APPROVER_NAME = "Client.Approver"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 EFFECTIVE = date.today() + timedelta(days=30)
-
-
-@pytest.fixture
-def alpha(session):
-    world = build_account(session, "Alpha")
-    session.commit()
-    return world
-
-
-def signed_in(new_browser, email, **kwargs):
-    browser = new_browser()
-    assert browser.login(email, **kwargs).status_code == 302
-    return browser
-
-
-def latest(session):
-    session.rollback()  # a new transaction: see what the requests committed
-    return session
-
-
-def translated(language: str, message: str) -> str:
-    text = Translations.load(str(ROOT / "translations"), [language]).gettext(message)
-    assert text != message, f"{message!r} is not translated into {language}"
-    return text
-
-
-def flashes(html: str) -> str:
-    match = re.search(r'class="flashes".*?</(?:ul|div|section)>', html, re.S)
-    return match.group(0) if match else ""
 
 
 def cr_form(**fields) -> dict:

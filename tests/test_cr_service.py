@@ -45,7 +45,8 @@ from portal.models.base import utcnow
 from portal.versioning import canonical_json, content_hash
 from portal.domain import Conflict, DomainError
 from tests.conftest import ROOT
-from tests.factories import build_account, build_admin, make_user
+from tests.factories import build_account, make_user
+from tests.helpers import approver_of, count, manager_of, notifications
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 APPROVER_NAME = "Anna Maria Schmidt"
@@ -54,34 +55,24 @@ EFFECTIVE = date.today() + timedelta(days=30)
 
 
 @pytest.fixture
-def alpha(session):
-    """Account Alpha with a second, large contract line and an approver with a full name."""
-    world = build_account(session, "Alpha")
-    big = ScopeLine(account_id=world.account.id, contract=world["contract"], position=1,
+def alpha(alpha, session):
+    """Alpha with a second, large contract line and an approver with a full name."""
+    big = ScopeLine(account_id=alpha.account.id, contract=alpha["contract"], position=1,
                     service={"en": "Accounts payable"}, unit="document", quantity=Decimal(1000),
                     unit_price=Decimal("100.00"))
     session.add(big)
-    world.objects["big_line"] = big
-    world.user(Role.CLIENT_APPROVER).name = APPROVER_NAME
+    alpha.objects["big_line"] = big
+    alpha.user(Role.CLIENT_APPROVER).name = APPROVER_NAME
     session.commit()
-    return world
+    return alpha
 
 
 @pytest.fixture
-def admins(session, alpha):
+def admins(session, alpha, admin):
     """Two administrators: one drafts, the other approves internally."""
-    first = build_admin(session)
     second = make_user(session, "second.admin@firm.example", Role.ADMIN, name="Second Admin")
     session.commit()
-    return first, second
-
-
-def manager(world):
-    return world.user(Role.ACCOUNT_MANAGER)
-
-
-def approver(world):
-    return world.user(Role.CLIENT_APPROVER)
+    return admin, second
 
 
 def add(quantity="10", unit_price="8.50", description="Payroll, Vietnam", unit="payslip") -> LineInput:
@@ -99,7 +90,7 @@ def modify(scope_line, quantity, unit_price) -> LineInput:
 
 
 def draft(session, world, lines, *, by=None, title="Payroll in Vietnam") -> ChangeRequest:
-    cr = service.create_draft(session, world["contract"], by or manager(world), title={"en": title},
+    cr = service.create_draft(session, world["contract"], by or manager_of(world), title={"en": title},
                               description={"en": "Ten more payslips a month."}, in_scope=False,
                               effective_date=EFFECTIVE, lines=lines)
     session.commit()
@@ -108,20 +99,20 @@ def draft(session, world, lines, *, by=None, title="Payroll in Vietnam") -> Chan
 
 def submitted(session, world, lines=None, *, by=None) -> ChangeRequest:
     cr = draft(session, world, lines or [add()], by=by)
-    service.submit(session, cr, world.account, by or manager(world))
+    service.submit(session, cr, world.account, by or manager_of(world))
     session.commit()
     return cr
 
 
 def approve(session, world, cr, *, version=None, name=APPROVER_NAME) -> Approval:
-    approval = service.decide(session, cr, world.account, approver(world), version=version or cr.version,
+    approval = service.decide(session, cr, world.account, approver_of(world), version=version or cr.version,
                               decision=Decision.APPROVED, signature_name=name, ip=IP, user_agent="pytest")
     session.commit()
     return approval
 
 
 def reject(session, world, cr, *, reason="Not this quarter.") -> Approval:
-    approval = service.decide(session, cr, world.account, approver(world), version=cr.version,
+    approval = service.decide(session, cr, world.account, approver_of(world), version=cr.version,
                               decision=Decision.REJECTED, reason=reason, ip=IP)
     session.commit()
     return approval
@@ -138,10 +129,6 @@ def reloaded(session, cr) -> ChangeRequest:
 
 def rehash(cr) -> str:
     return content_hash(canonical_json(service.canonical_content(cr, cr.version_number)))
-
-
-def count(session, model) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
 # --- pricing ---------------------------------------------------------------------------
@@ -233,7 +220,7 @@ def _closed_line(session, world):
 def test_create_draft_refuses_bad_input_naming_the_field(session, alpha, lines, title, fields):
     before = count(session, ChangeRequest)
     with pytest.raises(DomainError) as refused:
-        service.create_draft(session, alpha["contract"], manager(alpha), title={"en": title}, description={},
+        service.create_draft(session, alpha["contract"], manager_of(alpha), title={"en": title}, description={},
                              in_scope=True, effective_date=EFFECTIVE, lines=lines(session, alpha))
     session.rollback()
     assert (refused.value.status, refused.value.fields) == (422, fields)
@@ -268,10 +255,10 @@ def test_the_same_content_hashes_the_same_before_and_after_a_reload(session, alp
                                                                     old_price):
     alpha["scope_line"].unit_price = old_price
     try:
-        cr = service.create_draft(session, alpha["contract"], manager(alpha), title={"en": title}, description={},
+        cr = service.create_draft(session, alpha["contract"], manager_of(alpha), title={"en": title}, description={},
                                   in_scope=False, effective_date=EFFECTIVE,
                                   lines=[add(quantity, unit_price), modify(alpha["scope_line"], quantity, unit_price)])
-        service.submit(session, cr, alpha.account, manager(alpha))
+        service.submit(session, cr, alpha.account, manager_of(alpha))
         frozen = cr.version
         assert rehash(reloaded(session, cr)) == frozen
     finally:
@@ -285,7 +272,7 @@ def test_more_than_four_decimals_are_refused_so_the_approved_version_is_what_is_
     cr = submitted(session, alpha)
     frozen = cr.version
     with pytest.raises(DomainError) as refused:
-        service.edit(session, cr, alpha.account, manager(alpha), title={"en": "Payroll in Vietnam"}, description={},
+        service.edit(session, cr, alpha.account, manager_of(alpha), title={"en": "Payroll in Vietnam"}, description={},
                      in_scope=False, effective_date=EFFECTIVE, lines=[add("1.23456", "100")])
     assert refused.value.status == 422 and refused.value.fields == {"lines.0": "too many decimals"}
     session.rollback()
@@ -296,7 +283,7 @@ def test_more_than_four_decimals_are_refused_so_the_approved_version_is_what_is_
 def test_editing_a_pending_cr_freezes_a_new_version_at_once(session, alpha):
     cr = submitted(session, alpha)
     old = cr.version
-    service.edit(session, cr, alpha.account, manager(alpha), title={"en": "Payroll in Vietnam"}, description={},
+    service.edit(session, cr, alpha.account, manager_of(alpha), title={"en": "Payroll in Vietnam"}, description={},
                  in_scope=False, effective_date=EFFECTIVE, lines=[add("12", "8.50")])
     session.commit()
     assert cr.status is CRStatus.PENDING_CLIENT_APPROVAL
@@ -334,7 +321,7 @@ def test_resubmitting_a_rejected_cr_unchanged_gives_a_version_the_client_can_dec
     cr = submitted(session, alpha)
     reject(session, alpha, cr)
     try:
-        service.submit(session, cr, alpha.account, manager(alpha))
+        service.submit(session, cr, alpha.account, manager_of(alpha))
     except DomainError:
         session.rollback()
         assert reloaded(session, cr).status is CRStatus.REJECTED
@@ -346,7 +333,7 @@ def test_resubmitting_a_rejected_cr_unchanged_gives_a_version_the_client_can_dec
 def test_saving_a_pending_cr_without_changes_keeps_it_decidable(session, alpha):
     cr = submitted(session, alpha)
     line = cr.lines[0]
-    service.edit(session, cr, alpha.account, manager(alpha), title=dict(cr.title), description=dict(cr.description),
+    service.edit(session, cr, alpha.account, manager_of(alpha), title=dict(cr.title), description=dict(cr.description),
                  in_scope=cr.in_scope, effective_date=cr.effective_date,
                  lines=[LineInput(line.change, dict(line.description), line.unit, line.quantity, line.unit_price)])
     session.commit()
@@ -377,7 +364,7 @@ def test_above_the_threshold_another_admin_approves_before_the_client(session, a
     with pytest.raises(Conflict):  # the client cannot go first
         approve(session, alpha, cr)
     session.rollback()
-    for who in (author, manager(alpha)):  # neither the author (an admin) nor a non-admin
+    for who in (author, manager_of(alpha)):  # neither the author (an admin) nor a non-admin
         with pytest.raises(DomainError) as refused:
             service.decide_internally(session, cr, alpha.account, who, version=cr.version, decision=Decision.APPROVED)
         session.rollback()
@@ -422,7 +409,7 @@ def test_the_typed_name_matches_regardless_of_case_and_spaces(session, alpha, ty
 
 
 def test_a_typed_name_with_accents_matches_in_either_unicode_form(session, alpha):
-    approver(alpha).name = "Nguyễn Văn An"
+    approver_of(alpha).name = "Nguyễn Văn An"
     session.commit()
     cr = submitted(session, alpha)
     decomposed = "NGUYE\u0302\u0303N VA\u0306N AN"  # combining marks, as some keyboards type them
@@ -447,7 +434,7 @@ def test_the_client_approval_records_who_when_where_what_name_and_which_version(
     after = utcnow()
     [approval] = approvals_of(session, reloaded(session, cr))
     assert (approval.stage, approval.decision) == (ApprovalStage.CLIENT, Decision.APPROVED)
-    assert approval.user_id == approver(alpha).id
+    assert approval.user_id == approver_of(alpha).id
     assert before <= approval.decided_at <= after and approval.decided_at.utcoffset() == timedelta(0)
     assert (approval.ip, approval.user_agent) == (IP, "pytest")
     assert approval.signature_name == "anna maria SCHMIDT"
@@ -495,13 +482,13 @@ def _after_rejection(session, world, cr):
 
 
 def _after_withdrawal(session, world, cr):
-    service.withdraw(session, cr, manager(world))
+    service.withdraw(session, cr, manager_of(world))
     session.commit()
 
 
 def _after_implementation(session, world, cr):
     approve(session, world, cr)
-    service.implement(session, cr, manager(world))
+    service.implement(session, cr, manager_of(world))
     session.commit()
 
 
@@ -514,7 +501,7 @@ def test_no_decision_lands_once_the_cr_has_left_pending(session, alpha, before, 
     before(session, alpha, cr)
     status, decided = cr.status, len(approvals_of(session, cr))
     with pytest.raises(Conflict):
-        service.decide(session, cr, alpha.account, approver(alpha), version=version, decision=decision,
+        service.decide(session, cr, alpha.account, approver_of(alpha), version=version, decision=decision,
                        signature_name=APPROVER_NAME, reason="Changed my mind.")
     session.rollback()
     assert reloaded(session, cr).status is status
@@ -552,7 +539,7 @@ class ChangeRequestMachine(RuleBasedStateMachine):
     @rule()
     def submit(self):
         if self.attempt(self.status in self.EDITABLE,
-                        lambda: service.submit(self.session, self.cr, self.world.account, manager(self.world))):
+                        lambda: service.submit(self.session, self.cr, self.world.account, manager_of(self.world))):
             self.versions.append(self.cr.version)
             self.status, self.changed = CRStatus.PENDING_CLIENT_APPROVAL, False
 
@@ -561,7 +548,7 @@ class ChangeRequestMachine(RuleBasedStateMachine):
         self.quantity += 1
         quantity = str(self.quantity)
         if self.attempt(self.status in self.EDITABLE, lambda: service.edit(
-                self.session, self.cr, self.world.account, manager(self.world), title={"en": "Payroll"},
+                self.session, self.cr, self.world.account, manager_of(self.world), title={"en": "Payroll"},
                 description={}, in_scope=False, effective_date=EFFECTIVE, lines=[add(quantity)])):
             if self.status is CRStatus.PENDING_CLIENT_APPROVAL:
                 self.versions.append(self.cr.version)
@@ -572,7 +559,7 @@ class ChangeRequestMachine(RuleBasedStateMachine):
         version = self.versions[pick % len(self.versions)] if self.versions else "f" * 64
         allowed = self.status is CRStatus.PENDING_CLIENT_APPROVAL and version == self.versions[-1]
         if self.attempt(allowed, lambda: service.decide(
-                self.session, self.cr, self.world.account, approver(self.world), version=version, decision=decision,
+                self.session, self.cr, self.world.account, approver_of(self.world), version=version, decision=decision,
                 signature_name=APPROVER_NAME, reason="No.")):
             self.status = CRStatus.APPROVED if decision is Decision.APPROVED else CRStatus.REJECTED
 
@@ -587,13 +574,13 @@ class ChangeRequestMachine(RuleBasedStateMachine):
     @rule()
     def withdraw(self):
         allowed = self.status in self.EDITABLE
-        if self.attempt(allowed, lambda: service.withdraw(self.session, self.cr, manager(self.world))):
+        if self.attempt(allowed, lambda: service.withdraw(self.session, self.cr, manager_of(self.world))):
             self.status = CRStatus.WITHDRAWN
 
     @rule()
     def implement(self):
         if self.attempt(self.status is CRStatus.APPROVED,
-                        lambda: service.implement(self.session, self.cr, manager(self.world))):
+                        lambda: service.implement(self.session, self.cr, manager_of(self.world))):
             self.status = CRStatus.IMPLEMENTED
 
     @invariant()
@@ -623,7 +610,7 @@ def test_implement_closes_changed_lines_adds_new_ones_and_sets_the_annual_value(
     cr = submitted(session, alpha, [add("10", "8.50"), remove(payroll), modify(payables, "1000", "99.00")])
     assert cr.price_impact == Decimal("-1915.00")
     approve(session, alpha, cr)
-    service.implement(session, cr, manager(alpha))
+    service.implement(session, cr, manager_of(alpha))
     session.commit()
 
     session.expire_all()
@@ -648,12 +635,12 @@ def test_implement_closes_changed_lines_adds_new_ones_and_sets_the_annual_value(
 def test_only_an_approved_cr_is_implemented(session, alpha, status):
     cr = draft(session, alpha, [remove(alpha["scope_line"])])
     if status != "draft":
-        service.submit(session, cr, alpha.account, manager(alpha))
+        service.submit(session, cr, alpha.account, manager_of(alpha))
         session.commit()
     if status == "rejected":
         reject(session, alpha, cr)
     with pytest.raises(Conflict):
-        service.implement(session, cr, manager(alpha))
+        service.implement(session, cr, manager_of(alpha))
     session.rollback()
     assert session.get(ScopeLine, alpha["scope_line"].id).removed_at is None
 
@@ -667,10 +654,10 @@ def test_a_second_cr_changing_an_already_changed_line_is_not_implemented_twice(s
     second = submitted(session, alpha, [modify(payroll, "150", "10.00")])
     approve(session, alpha, first)
     approve(session, alpha, second)
-    service.implement(session, first, manager(alpha))
+    service.implement(session, first, manager_of(alpha))
     session.commit()
     try:
-        service.implement(session, second, manager(alpha))
+        service.implement(session, second, manager_of(alpha))
         session.commit()
     except DomainError:
         session.rollback()
@@ -708,7 +695,7 @@ def test_decisions_and_document_issues_are_chained_audit_events(session, alpha, 
     approve(session, alpha, large)
     refused = submitted(session, alpha)
     reject(session, alpha, refused)
-    document = issue_amendment(session, large, alpha.account, manager(alpha), ["en"])
+    document = issue_amendment(session, large, alpha.account, manager_of(alpha), ["en"])
     session.commit()
 
     events = chained_since(session, start)
@@ -719,7 +706,7 @@ def test_decisions_and_document_issues_are_chained_audit_events(session, alpha, 
     assert [e.chain_seq for e in events] == list(range(start + 1, start + 5))
     assert all(e.prev_hash == p.hash for p, e in zip(events, events[1:]))
     internal, client, rejection, issued = events
-    assert (internal.actor_id, client.actor_id) == (other.id, approver(alpha).id)
+    assert (internal.actor_id, client.actor_id) == (other.id, approver_of(alpha).id)
     assert {e.account_id for e in events} == {alpha.account.id}
     assert (client.ip, client.actor_email) == (IP, "client.approver@alpha.example")
     assert client.data["version"] == large.version and client.data["signature_name"] == APPROVER_NAME
@@ -753,9 +740,9 @@ def test_audit_verify_finds_a_forged_signature_in_an_approval_event(session, alp
     assert f"Audit chain broken at event #{event.chain_seq}: content does not match its hash" in result.stderr
 
 
-def notifications(session, kind: str, cr) -> list[Notification]:
-    rows = session.scalars(sa.select(Notification).where(Notification.kind == kind).order_by(Notification.id))
-    return [n for n in rows if cr.number in n.subject]
+def notifications_about(session, kind: str, cr) -> list[Notification]:
+    """The notifications of ``kind`` whose subject names ``cr``."""
+    return [n for n in notifications(session, kind) if cr.number in n.subject]
 
 
 def test_submit_notifies_the_accounts_active_client_approvers(session, alpha):
@@ -764,26 +751,26 @@ def test_submit_notifies_the_accounts_active_client_approvers(session, alpha):
     gone.active = False
     session.commit()
     cr = submitted(session, alpha)
-    sent = notifications(session, "cr_awaiting_approval", cr)
-    assert {n.recipient_id for n in sent} == {approver(alpha).id, second.id}
+    sent = notifications_about(session, "cr_awaiting_approval", cr)
+    assert {n.recipient_id for n in sent} == {approver_of(alpha).id, second.id}
     assert all(cr.version in n.body and f"/change-requests/{cr.id}" in n.body for n in sent)
 
 
 def test_above_the_threshold_admins_are_asked_first_then_the_client(session, alpha, admins):
     author, other = admins
     cr = submitted(session, alpha, [add("6000", "10.00")], by=author)
-    internal = notifications(session, "cr_awaiting_internal_approval", cr)
+    internal = notifications_about(session, "cr_awaiting_internal_approval", cr)
     assert {n.recipient_id for n in internal} == {author.id, other.id}
-    assert notifications(session, "cr_awaiting_approval", cr) == []
+    assert notifications_about(session, "cr_awaiting_approval", cr) == []
     service.decide_internally(session, cr, alpha.account, other, version=cr.version, decision=Decision.APPROVED)
     session.commit()
-    assert {n.recipient_id for n in notifications(session, "cr_awaiting_approval", cr)} == {approver(alpha).id}
+    assert {n.recipient_id for n in notifications_about(session, "cr_awaiting_approval", cr)} == {approver_of(alpha).id}
 
 
 @pytest.mark.parametrize("decide", [approve, reject], ids=["approved", "rejected"])
 def test_a_client_decision_notifies_the_account_manager(session, alpha, decide):
     cr = submitted(session, alpha)
     decide(session, alpha, cr)
-    [sent] = notifications(session, "cr_decided", cr)
-    assert sent.recipient_id == manager(alpha).id
+    [sent] = notifications_about(session, "cr_decided", cr)
+    assert sent.recipient_id == manager_of(alpha).id
     assert cr.version in sent.body

@@ -10,13 +10,11 @@ import hashlib
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import docgen
 import pytest
 import sqlalchemy as sa
-from babel.support import Translations
 
 from portal.change_requests import service
 from portal.change_requests.service import LineInput
@@ -36,27 +34,21 @@ from portal.models import (
 )
 from portal.domain import DomainError
 from tests.docgen.reading import full_text, open_docx
-from tests.factories import build_account
+from tests.helpers import manager_of, translations
 
-ROOT = Path(__file__).resolve().parent.parent
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 APPROVER_NAME = "王小明"
 TITLE = {"en": "Payroll & benefits <Vietnam>", "zh": "越南薪资与福利"}
 
 
 @pytest.fixture
-def alpha(session):
-    """Account Alpha in Shanghai, documents in English and Chinese, a Chinese approver."""
-    world = build_account(session, "Alpha")
-    world.account.timezone = "Asia/Shanghai"
-    world.account.document_languages = ["en", "zh"]
-    world.user(Role.CLIENT_APPROVER).name = APPROVER_NAME
+def alpha(alpha, session):
+    """Alpha in Shanghai, documents in English and Chinese, a Chinese approver."""
+    alpha.account.timezone = "Asia/Shanghai"
+    alpha.account.document_languages = ["en", "zh"]
+    alpha.user(Role.CLIENT_APPROVER).name = APPROVER_NAME
     session.commit()
-    return world
-
-
-def manager(world):
-    return world.user(Role.ACCOUNT_MANAGER)
+    return alpha
 
 
 def approved(session, world, lines=None, *, contract=None, title=None):
@@ -64,11 +56,11 @@ def approved(session, world, lines=None, *, contract=None, title=None):
     contract = contract or world["contract"]
     lines = lines or [LineInput(LineChange.ADD, {"en": "Payroll, Vietnam", "zh": "越南薪资"}, "payslip", Decimal(10),
                                 Decimal("8.50"))]
-    cr = service.create_draft(session, contract, manager(world), title=title or TITLE,
+    cr = service.create_draft(session, contract, manager_of(world), title=title or TITLE,
                               description={"en": "Ten more payslips a month."}, in_scope=False,
                               effective_date=date(2027, 1, 1), lines=lines)
     session.commit()
-    service.submit(session, cr, world.account, manager(world))
+    service.submit(session, cr, world.account, manager_of(world))
     session.commit()
     service.decide(session, cr, world.account, world.user(Role.CLIENT_APPROVER), version=cr.version,
                    decision=Decision.APPROVED, signature_name=APPROVER_NAME, ip="198.51.100.4")
@@ -77,7 +69,7 @@ def approved(session, world, lines=None, *, contract=None, title=None):
 
 
 def amend(session, world, cr, languages=("en",)) -> Document:
-    document = issue_amendment(session, cr, world.account, manager(world), list(languages))
+    document = issue_amendment(session, cr, world.account, manager_of(world), list(languages))
     session.commit()
     return document
 
@@ -133,7 +125,7 @@ def test_a_modified_line_shows_its_old_terms_and_a_removed_line_its_reduction(se
 
 def test_a_bilingual_amendment_has_both_languages_and_the_same_evidence(session, alpha):
     cr = approved(session, alpha)
-    zh = Translations.load(str(ROOT / "translations"), ["zh"])
+    zh = translations("zh")
     text = text_of(amend(session, alpha, cr, ("en", "zh")))
     for label in ("Contract amendment", "Approved by", "Version hash"):
         assert label in text and zh.gettext(label) in text and zh.gettext(label) != label
@@ -144,7 +136,7 @@ def test_a_bilingual_amendment_has_both_languages_and_the_same_evidence(session,
 def test_an_amendment_needs_the_clients_approval(session, alpha):
     pending = alpha["change_request"]
     with pytest.raises(DomainError) as refused:
-        issue_amendment(session, pending, alpha.account, manager(alpha), ["en"])
+        issue_amendment(session, pending, alpha.account, manager_of(alpha), ["en"])
     session.rollback()
     assert refused.value.status == 409
     assert session.scalar(sa.select(Document).where(Document.change_request_id == pending.id)) is None
@@ -154,14 +146,14 @@ def test_an_amendment_needs_the_clients_approval(session, alpha):
 def test_an_amendment_only_in_the_accounts_languages(session, alpha, languages):
     cr = approved(session, alpha)
     with pytest.raises(DomainError) as refused:
-        issue_amendment(session, cr, alpha.account, manager(alpha), languages)
+        issue_amendment(session, cr, alpha.account, manager_of(alpha), languages)
     session.rollback()
     assert (refused.value.status, refused.value.fields) == (422, {"languages": "not allowed"})
 
 
 def test_an_implemented_cr_still_gets_its_amendment(session, alpha):
     cr = approved(session, alpha)
-    service.implement(session, cr, manager(alpha))
+    service.implement(session, cr, manager_of(alpha))
     session.commit()
     assert cr.status is CRStatus.IMPLEMENTED
     assert cr.number in text_of(amend(session, alpha, cr))
@@ -241,7 +233,7 @@ def test_a_failed_issue_gives_its_number_back(session, alpha, monkeypatch):
 
     monkeypatch.setattr(docgen, "render", broken)
     with pytest.raises(DomainError) as refused:
-        issue_amendment(session, cr, alpha.account, manager(alpha), ["en"])
+        issue_amendment(session, cr, alpha.account, manager_of(alpha), ["en"])
     session.rollback()
     assert (refused.value.status, refused.value.fields) == (422, {"lines.0.unit": "unknown unit"})
     monkeypatch.setattr(docgen, "render", render)
@@ -260,7 +252,7 @@ def work_order(session, world, *, contract=None, languages=("en",), **overrides)
         "acceptance_criteria": [{"en": "Findings report accepted by the client."}],
         **overrides,
     }
-    document = documents.issue_work_order(session, world.account, contract or world["contract"], manager(world),
+    document = documents.issue_work_order(session, world.account, contract or world["contract"], manager_of(world),
                                           languages=list(languages), **fields)
     session.commit()
     return document
@@ -279,7 +271,7 @@ def test_a_work_order_renders_its_terms(session, alpha):
 
 def test_a_bilingual_work_order(session, alpha):
     text = text_of(work_order(session, alpha, languages=("en", "zh")))
-    zh = Translations.load(str(ROOT / "translations"), ["zh"])
+    zh = translations("zh")
     assert "年终薪资审计" in text and "审计日" in text and zh.gettext("Work order") in text
 
 

@@ -29,16 +29,14 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from tests.conftest import DB_KIND, PASSWORD, Browser, api_token, bearer, csrf_token
-from tests.factories import build_account, build_admin, make_user
+from tests.factories import make_user
 
 EDGE_MESSAGE = "Some text contains characters that cannot be stored. Remove them and try again."
 
 
 @pytest.fixture
-def world(session):
-    alpha = build_account(session, "Alpha")
-    build_admin(session)
-    session.commit()
+def world(alpha, admin):
+    """Alpha, with the firm's administrator beside it."""
     return alpha
 
 

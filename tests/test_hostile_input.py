@@ -10,12 +10,9 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-import pytest
-
 from portal.api.common import OPERATIONS
 from portal.models import Role
 from tests.conftest import Browser, api_token, bearer, csrf_token
-from tests.factories import build_account, build_admin
 from tests.test_access import PATH_OBJECTS, PUBLIC
 
 FORM_VALUES = ["\x00", "a\x1fb", "\x7f\x85", "x" * 100_000, "{{7*7}}<script>", "1e400", "9" * 26, "NaN", "-1",
@@ -83,14 +80,6 @@ def _forms(html: str, url: str) -> list[dict]:
     return parser.forms
 
 
-@pytest.fixture
-def alpha(session):
-    world = build_account(session, "Alpha")
-    build_admin(session)
-    session.commit()
-    return world
-
-
 def _url(rule, world) -> str:
     values = {arg: (world.account if PATH_OBJECTS[arg] == "account" else world[PATH_OBJECTS[arg]]).id
               for arg in rule.arguments}
@@ -150,7 +139,7 @@ def _assert_nothing_broke(before: dict, after: dict) -> None:
     assert sum(1 for status in after.values() if status == 200) > 30
 
 
-def test_no_form_field_of_any_page_answers_a_5xx_to_hostile_text(app, session, alpha):
+def test_no_form_field_of_any_page_answers_a_5xx_to_hostile_text(app, session, alpha, admin):
     readers = ["admin@firm.example", alpha.user(Role.CLIENT_APPROVER).email]
     before = _lists(app, alpha, readers)
     admin = Browser(app.test_client())
@@ -178,7 +167,7 @@ def _api_path(op, world) -> str:
     return "/api/v1" + re.sub(r"\{(\w+)\}", value, op.path)
 
 
-def test_no_json_field_of_the_openapi_document_answers_a_5xx_to_hostile_values(app, session, alpha):
+def test_no_json_field_of_the_openapi_document_answers_a_5xx_to_hostile_values(app, session, alpha, admin):
     readers = ["admin@firm.example", alpha.user(Role.CLIENT_APPROVER).email]
     before = _lists(app, alpha, readers)
     callers = {}

@@ -5,17 +5,18 @@ each problem named by line and column, credit notes, and the API's roles, scopin
 
 from __future__ import annotations
 
-import csv
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
 
 from portal.models import Contract, CreditNote, Invoice, InvoiceLine, InvoiceStatus
-from tests.conftest import ROOT, api_token, bearer
-from tests.factories import build_account, build_admin, make_account
+from tests import helpers
+from tests.conftest import ROOT
+from tests.factories import build_admin, make_account
+from tests.helpers import latest
 
 COLUMNS = ["kind", "number", "account", "contract", "service_location", "period_start", "period_end", "issue_date",
            "due_date", "currency", "line_description", "line_quantity", "line_unit_price", "tax", "po_number", "status",
@@ -58,34 +59,19 @@ GOOD_ROWS = [
 
 
 @pytest.fixture
-def worlds(session):
-    alpha = build_account(session, "Alpha")
-    bravo = build_account(session, "Bravo")
+def worlds(worlds, session):
+    """Alpha and Bravo, and an Account Gamma in Vietnam with a VND contract and no users."""
     gamma = make_account(session, "Account Gamma", country="VN")
     session.add(Contract(account_id=gamma.id, number="MSA-Gamma-001", title={"en": "Services for Gamma"},
                          start_date=TODAY - timedelta(days=365), end_date=TODAY + timedelta(days=365), currency="VND",
                          annual_value=Decimal("1200000000")))
     session.commit()
-    return alpha, bravo
+    return worlds
 
 
-def write_csv(tmp_path: Path, rows: list[dict], name: str = "invoices.csv") -> str:
-    path = tmp_path / name
-    with path.open("w", newline="", encoding="utf-8-sig") as file:  # as Excel saves it: with a BOM
-        writer = csv.DictWriter(file, COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return str(path)
-
-
-def import_file(runner, path: str):
-    return runner.invoke(args=["import", "invoices", path])
-
-
-def latest(session):
-    """End the test session's transaction so that it sees what the command committed."""
-    session.rollback()
-    return session
+# The shared CSV writer and import command, for this module's columns and command.
+write_csv = partial(helpers.write_csv, columns=COLUMNS, name="invoices.csv")
+import_file = partial(helpers.import_file, kind="invoices")
 
 
 def invoice(session, number: str) -> Invoice:
@@ -247,13 +233,11 @@ def invoice_body(number: str = "API-A-1", account: str = "Account Alpha", **fiel
 
 
 @pytest.fixture
-def post(client):
-    tokens: dict[str, str] = {}
+def post(client, auth):
+    """``post(email, body)``: ``body`` posted to /api/v1/invoices as that user."""
 
     def post(email: str, body: dict, **headers):
-        if email not in tokens:
-            tokens[email] = api_token(client, email)
-        return client.post("/api/v1/invoices", json=body, headers={**bearer(tokens[email]), **headers})
+        return client.post("/api/v1/invoices", json=body, headers={**auth(email), **headers})
 
     return post
 

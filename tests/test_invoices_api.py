@@ -7,16 +7,14 @@ Another account's ids answering 404 on every id route is proven in ``test_access
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
-from portal.billing import service
 from portal.models import Invoice, InvoiceLine, InvoiceStatus, RequestCategory, ServiceRequest
-from tests.conftest import api_token, bearer
-from tests.factories import build_account
+from tests.factories import add_invoice, build_account
 
 CLIENT = "client.approver@alpha.example"
 VIEWER = "client.viewer@alpha.example"
@@ -28,43 +26,9 @@ FIELDS = {"id", "account_id", "contract_id", "number", "service_location", "peri
 
 
 @pytest.fixture
-def worlds(session):
-    alpha = build_account(session, "Alpha")
-    bravo = build_account(session, "Bravo")
-    session.commit()
-    return alpha, bravo
-
-
-@pytest.fixture
-def alpha(worlds):
-    return worlds[0]
-
-
-@pytest.fixture
-def auth(client):
-    """``auth(email)``: bearer headers for that user (cached per test)."""
-    tokens: dict[str, dict] = {}
-
-    def headers(email: str) -> dict:
-        if email not in tokens:
-            tokens[email] = bearer(api_token(client, email))
-        return tokens[email]
-
-    return headers
-
-
-def add_invoice(session, world, number: str, *, days_ago: int = 0, due_in: int = 30, total: str = "1000.00",
-                currency: str = "USD", status: InvoiceStatus = InvoiceStatus.ISSUED) -> Invoice:
-    today = world.account.today()
-    issued = today - timedelta(days=days_ago)
-    invoice = Invoice(account_id=world.account.id, number=number, contract_id=world["contract"].id,
-                      service_location="GB", period_start=issued.replace(day=1), period_end=issued, issue_date=issued,
-                      due_date=issued + timedelta(days=due_in), currency=currency, subtotal=Decimal(total),
-                      tax=Decimal(0), total=Decimal(total), status=status,
-                      paid_on=issued if status is InvoiceStatus.PAID else None)
-    session.add(invoice)
-    session.flush()
-    return invoice
+def alpha(alpha, bravo):
+    """Alpha, with Bravo beside it in every test: no answer may include Bravo's rows."""
+    return alpha
 
 
 def error_of(response) -> dict:

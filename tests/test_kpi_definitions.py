@@ -13,19 +13,11 @@ import pytest
 import sqlalchemy as sa
 
 from portal.models import AuditEvent, Kpi, KpiDirection, Role
-from tests.factories import build_account
-from tests.test_cr_pages import signed_in, translated
+from tests.helpers import signed_in, translated
 
 AM = "account.manager@alpha.example"
 CLIENT = "client.approver@alpha.example"
 FINANCE = "finance@alpha.example"
-
-
-@pytest.fixture
-def alpha(session):
-    world = build_account(session, "Alpha")
-    session.commit()
-    return world
 
 
 def kpi_form(**fields) -> dict:

@@ -8,7 +8,7 @@ import csv
 import unicodedata
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from pathlib import Path
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from portal.kpis.imports import read_kpi_csv, upsert_kpi_actuals
 from portal.kpis.service import previous_month, scorecard
 from portal.models import Account, KpiMeasurement
+from tests import helpers
 from tests.conftest import ROOT
-from tests.factories import build_account
 
 COLUMNS = ["account", "kpi", "month", "actual", "comment"]
 THIS_MONTH = date.today().replace(day=1)
@@ -39,24 +39,9 @@ GOOD_ROWS = [
 ]
 
 
-@pytest.fixture
-def worlds(session):
-    alpha, bravo = build_account(session, "Alpha"), build_account(session, "Bravo")
-    session.commit()
-    return alpha, bravo
-
-
-def write_csv(tmp_path: Path, rows: list[dict], name: str = "kpis.csv") -> str:
-    path = tmp_path / name
-    with path.open("w", newline="", encoding="utf-8-sig") as file:  # as Excel saves it: with a BOM
-        writer = csv.DictWriter(file, COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return str(path)
-
-
-def import_file(runner, path: str):
-    return runner.invoke(args=["import", "kpis", path])
+# The shared CSV writer and import command, for this module's columns and command.
+write_csv = partial(helpers.write_csv, columns=COLUMNS, name="kpis.csv")
+import_file = partial(helpers.import_file, kind="kpis")
 
 
 def actuals(session) -> dict[tuple[str, str, date], tuple[Decimal, str]]:

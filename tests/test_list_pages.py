@@ -10,8 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 from portal.models import Role
-from tests.factories import build_account, build_admin
-from tests.test_cr_pages import signed_in
+from tests.helpers import signed_in
 
 ADMIN = "admin@firm.example"
 
@@ -57,14 +56,6 @@ class Filters(HTMLParser):
             self._in_filters = False
 
 
-@pytest.fixture
-def worlds(session):
-    alpha, beta = build_account(session, "Alpha"), build_account(session, "Beta")
-    build_admin(session)
-    session.commit()
-    return alpha, beta
-
-
 def page(browser, url: str) -> Filters:
     response = browser.get(url)
     assert response.status_code == 200, url
@@ -93,7 +84,7 @@ DEFAULTS = {
 
 
 @pytest.mark.parametrize("url", CHOSEN)
-def test_the_querys_choices_come_back_selected(worlds, new_browser, url):
+def test_the_querys_choices_come_back_selected(worlds, admin, new_browser, url):
     alpha, beta = worlds
     ids = {"beta": str(beta.account.id)}
     shown = page(signed_in(new_browser, ADMIN), url.format(**ids))
@@ -103,7 +94,7 @@ def test_the_querys_choices_come_back_selected(worlds, new_browser, url):
 
 
 @pytest.mark.parametrize("url", DEFAULTS)
-def test_without_a_query_each_select_shows_its_default(worlds, new_browser, url):
+def test_without_a_query_each_select_shows_its_default(worlds, admin, new_browser, url):
     shown = page(signed_in(new_browser, ADMIN), url)
     assert shown.selected == DEFAULTS[url] and not shown.checked
 
@@ -111,7 +102,7 @@ def test_without_a_query_each_select_shows_its_default(worlds, new_browser, url)
 @pytest.mark.parametrize("url", ["/requests?status=closed", "/change-requests?status=withdrawn",
                                  "/documents?kind=work_order", "/plans?status=signed_off", "/actions?status=cancelled"])
 @pytest.mark.parametrize("role", [Role.ACCOUNT_MANAGER, Role.CLIENT_APPROVER])
-def test_an_empty_list_says_so_across_all_its_columns(worlds, new_browser, url, role):
+def test_an_empty_list_says_so_across_all_its_columns(worlds, admin, new_browser, url, role):
     alpha, _beta = worlds
     shown = page(signed_in(new_browser, alpha.user(role).email), url)
     assert shown.spans == [str(shown.head_cells)]

@@ -7,11 +7,9 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from babel.support import Translations
 from flask import current_app
 
 from portal import notifications
@@ -31,9 +29,9 @@ from portal.notifications import BACKOFF, MAX_ATTEMPTS, send_due
 from portal.security import _explicit_scope
 from portal.service_requests import service
 from tests.conftest import api_token, bearer
-from tests.factories import build_account
+from tests.factories import raise_request
+from tests.helpers import signed_in, translations
 
-ROOT = Path(__file__).resolve().parent.parent
 CLIENT = "client.approver@alpha.example"
 AM = "account.manager@alpha.example"
 
@@ -53,14 +51,14 @@ class RecordingTransport:
 
 
 @pytest.fixture
-def alpha(session):
-    world = build_account(session, "Alpha")
-    world.account.timezone, world.account.country = "Asia/Shanghai", "CN"
-    session.add(EscalationContact(account_id=world.account.id, level=2, name="Level Two", email="l2@alpha.example"))
+def alpha(alpha, session):
+    """Alpha in Shanghai with a second escalation level, and an empty outbox."""
+    alpha.account.timezone, alpha.account.country = "Asia/Shanghai", "CN"
+    session.add(EscalationContact(account_id=alpha.account.id, level=2, name="Level Two", email="l2@alpha.example"))
     # Start from an empty outbox: building the account (its change request) queues mail too.
     session.execute(sa.delete(Notification))
     session.commit()
-    return world
+    return alpha
 
 
 @pytest.fixture
@@ -70,14 +68,6 @@ def transport(session):
     current_app.extensions["portal_mail_transport"] = fake
     yield fake
     current_app.extensions.pop("portal_mail_transport", None)
-
-
-def raise_request(session, world, **kwargs):
-    request = service.create_request(session, world.account, world.user(Role.CLIENT_APPROVER),
-                                     category=RequestCategory.SERVICE, subject="Payroll run failed",
-                                     description="March payroll did not run.", priority=Priority.NORMAL, **kwargs)
-    session.commit()
-    return request
 
 
 def rows_after(session, last_id: int) -> list[Notification]:
@@ -90,12 +80,6 @@ def last_id(session) -> int:
 
 def all_rows(session) -> list[Notification]:
     return rows_after(session, 0)
-
-
-def signed_in(new_browser, email):
-    browser = new_browser()
-    assert browser.login(email).status_code == 302
-    return browser
 
 
 @contextmanager
@@ -196,10 +180,6 @@ def test_notifications_roll_back_with_the_change(session, alpha):
 # --- languages -------------------------------------------------------------------------
 
 
-def catalog(language: str) -> Translations:
-    return Translations.load(str(ROOT / "translations"), [language])
-
-
 @pytest.mark.parametrize("language", ["zh", "vi"])
 def test_each_message_is_in_the_recipients_language(session, alpha, language):
     client_user = alpha.user(Role.CLIENT_APPROVER)
@@ -215,7 +195,7 @@ def test_each_message_is_in_the_recipients_language(session, alpha, language):
     msgid = "Reply on request #%(id)d: %(subject)s"
     values = {"id": request.id, "subject": request.subject}
     english = msgid % values
-    translated = catalog(language).gettext(msgid)
+    translated = translations(language).gettext(msgid)
     if translated == msgid:
         pytest.skip(f"the {language} catalog does not translate {msgid!r} yet: only the language column is checked")
     assert to_client.subject == translated % values
@@ -235,7 +215,7 @@ def test_replies_through_the_pages_are_in_each_recipients_language(session, alph
     assert (replies[AM].language, replies[AM].subject) == ("en", f"Reply on request #{request.id}: Payroll run failed")
     assert replies[CLIENT].language == "zh"
     msgid = "Reply on request #%(id)d: %(subject)s"
-    translated = catalog("zh").gettext(msgid)
+    translated = translations("zh").gettext(msgid)
     if translated == msgid:
         pytest.skip("the zh catalog does not translate the reply subject yet")
     assert replies[CLIENT].subject == translated % {"id": request.id, "subject": "Payroll run failed"}

@@ -16,8 +16,7 @@ import sqlalchemy as sa
 
 from portal.models import Document, DocumentKind
 from tests.docgen.reading import full_text, open_docx
-from tests.factories import build_account, build_admin
-from tests.test_cr_api import assert_error, auth, post  # noqa: F401  (auth is a fixture)
+from tests.helpers import assert_error, post
 
 AM = "account.manager@alpha.example"
 REVIEWER = "regional.reviewer@alpha.example"
@@ -30,18 +29,12 @@ HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @pytest.fixture
-def worlds(session):
-    alpha = build_account(session, "Alpha")
+def alpha(alpha, bravo, admin, session):
+    """Alpha, its documents in English and Vietnamese, with Bravo and the firm's admin
+    beside it in every test."""
     alpha.account.document_languages = ["en", "vi"]
-    bravo = build_account(session, "Bravo")
-    build_admin(session)
     session.commit()
-    return alpha, bravo
-
-
-@pytest.fixture
-def alpha(worlds):
-    return worlds[0]
+    return alpha
 
 
 def new_plan(account_id: int, **overrides) -> dict:

@@ -13,12 +13,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from portal.models import Document, Plan, PlanStatus, PlanType, ReviewDecision, Role
+from portal.models import Document, Plan, PlanStatus, ReviewDecision, Role
 from portal.plans import service
 from tests.conftest import PASSWORD, csrf_token, screenshot
-from tests.factories import build_account
-from tests.test_cr_pages import flashes, signed_in, translated
-from tests.test_sessions import REMEMBER_COOKIE, only_cookie
+from tests.factories import plan_awaiting_signoff, plan_in_review
+from tests.helpers import REMEMBER_COOKIE, flashes, latest, only_cookie, signed_in, translated
 
 AM = "account.manager@alpha.example"
 REVIEWER = "regional.reviewer@alpha.example"
@@ -28,11 +27,11 @@ APPROVER_NAME = "Client.Approver"
 
 
 @pytest.fixture
-def alpha(session):
-    world = build_account(session, "Alpha")
-    world.account.document_languages = ["en", "zh"]
+def alpha(alpha, session):
+    """Alpha, its documents in English and Chinese."""
+    alpha.account.document_languages = ["en", "zh"]
     session.commit()
-    return world
+    return alpha
 
 
 def plan_content(**overrides) -> dict:
@@ -47,17 +46,13 @@ def plan_content(**overrides) -> dict:
     }
 
 
-def in_review(session, world, content=None) -> Plan:
-    plan = service.create_plan(session, world.account, world.user(Role.ACCOUNT_MANAGER), plan_type=PlanType.JBP,
-                               period="FY2028", content=content or plan_content())
-    service.submit_for_review(session, plan, world.user(Role.ACCOUNT_MANAGER))
-    session.commit()
-    return plan
+def in_review(session, world) -> Plan:
+    return plan_in_review(session, world, plan_content())
 
 
-def latest(session, plan_id: int) -> Plan:
-    session.rollback()  # a new transaction: see what the requests committed
-    return session.scalar(sa.select(Plan).where(Plan.id == plan_id))
+def latest_plan(session, plan_id: int) -> Plan:
+    """The plan as the requests left it."""
+    return latest(session).scalar(sa.select(Plan).where(Plan.id == plan_id))
 
 
 # --- drafting ----------------------------------------------------------------------------
@@ -92,7 +87,7 @@ def test_the_account_manager_drafts_a_plan_through_the_forms_without_javascript(
     }
     saved = am.post_form(edit_url, form, page=edit_url)
     assert saved.status_code == 302, flashes(saved.text)
-    plan = latest(session, plan.id)
+    plan = latest_plan(session, plan.id)
     assert plan.content["objectives"] == [{"en": "Close the books by working day 4."}]
     assert plan.content["kpis"] == [{"name": {"en": "On-time payroll"}, "baseline": "97", "target": "99.5",
                                      "unit": "%", "kpi": "OTP"}]
@@ -113,7 +108,7 @@ def test_a_bad_value_is_marked_on_its_field_and_nothing_is_saved(session, alpha,
     refused = am.post_form(edit_url, form, page=edit_url)
     assert refused.status_code == 200
     assert 'aria-invalid="true"' in refused.text and "Enter a number." in refused.text
-    assert latest(session, plan.id).version_number == 1
+    assert latest_plan(session, plan.id).version_number == 1
 
 
 def test_a_quarterly_plan_starts_from_the_yearly_plan_on_the_page(session, alpha, new_browser):
@@ -147,7 +142,7 @@ def test_a_chinese_reviewer_reads_the_plan_in_chinese_and_requests_changes_in_ch
                                                   "body": "请补充关键绩效指标的中文名称。", "language": "zh",
                                                   "version": plan.version}, page=url)
     assert answer.status_code == 302
-    plan = latest(session, plan.id)
+    plan = latest_plan(session, plan.id)
     assert plan.status is PlanStatus.CHANGES_REQUESTED
     assert (plan.reviews[-1].language, plan.reviews[-1].section) == ("zh", "kpis")
     page = reviewer.get(url).text
@@ -179,7 +174,7 @@ def test_a_viewer_cannot_review_or_sign(session, alpha, new_browser):
                                                                   "body": "x", "signature_name": "Client.Viewer",
                                                                   "consent": "y"})
         assert refused.status_code == 403
-    assert latest(session, plan.id).reviews == []
+    assert latest_plan(session, plan.id).reviews == []
 
 
 # --- the client's sign-off -----------------------------------------------------------------
@@ -187,11 +182,7 @@ def test_a_viewer_cannot_review_or_sign(session, alpha, new_browser):
 
 def awaiting_signoff(session, world) -> Plan:
     content = plan_content(kpis=[{"name": {"en": "On-time payroll", "zh": "准时发薪率"}, "target": "99.5"}])
-    plan = in_review(session, world, content)
-    service.review(session, plan, world.account, world.user(Role.REGIONAL_REVIEWER), decision=ReviewDecision.APPROVE)
-    session.commit()
-    assert plan.status is PlanStatus.PENDING_SIGNOFF
-    return plan
+    return plan_awaiting_signoff(session, world, content)
 
 
 def test_the_client_approver_signs_off_with_name_and_consent_and_the_page_shows_it(session, alpha, new_browser):
@@ -203,14 +194,14 @@ def test_the_client_approver_signs_off_with_name_and_consent_and_the_page_shows_
     without_consent = approver.post_form(f"{url}/signoff", {"version": plan.version, "signature_name": APPROVER_NAME},
                                          page=url)
     assert "Tick the box to confirm your sign-off." in flashes(approver.get(url).text) or without_consent.status_code == 302
-    assert latest(session, plan.id).status is PlanStatus.PENDING_SIGNOFF
+    assert latest_plan(session, plan.id).status is PlanStatus.PENDING_SIGNOFF
     wrong_name = approver.post_form(f"{url}/signoff", {"version": plan.version, "signature_name": "Somebody",
                                                        "consent": "y"}, page=url)
-    assert wrong_name.status_code == 302 and latest(session, plan.id).status is PlanStatus.PENDING_SIGNOFF
+    assert wrong_name.status_code == 302 and latest_plan(session, plan.id).status is PlanStatus.PENDING_SIGNOFF
     signed = approver.post_form(f"{url}/signoff", {"version": plan.version, "signature_name": APPROVER_NAME,
                                                    "consent": "y"}, page=url)
     assert signed.status_code == 302
-    plan = latest(session, plan.id)
+    plan = latest_plan(session, plan.id)
     assert plan.status is PlanStatus.SIGNED_OFF and plan.signoffs[0].signature_name == APPROVER_NAME
     page = approver.get(url).text
     assert "Signed off by" in page and APPROVER_NAME in page and 'action="/plans/%d/signoff"' % plan.id not in page
@@ -226,7 +217,7 @@ def test_a_session_restored_from_remember_me_must_reauthenticate_before_signing_
     answer = restored.client.post(f"{url}/signoff", data={"csrf_token": csrf_token(page), "version": plan.version,
                                                           "signature_name": APPROVER_NAME, "consent": "y"})
     assert answer.status_code == 302 and "/reauthenticate" in answer.headers["Location"]
-    assert latest(session, plan.id).status is PlanStatus.PENDING_SIGNOFF
+    assert latest_plan(session, plan.id).status is PlanStatus.PENDING_SIGNOFF
 
 
 def test_the_account_manager_issues_the_plan_document_listed_on_documents(session, alpha, new_browser):
@@ -291,5 +282,5 @@ def test_the_plan_page_in_each_language(page, session, alpha, language):
     screenshot(page, f"plan-edit-{language}")
     page.locator("input[name=save]").click()
     page.wait_for_url(f"**/plans/{plan.id}")
-    assert latest(session, plan.id).content["risks"] == [{"risk": {"en": "Late files"},
+    assert latest_plan(session, plan.id).content["risks"] == [{"risk": {"en": "Late files"},
                                                           "mitigation": {"en": "Cut-off alert"}, "owner": ""}]

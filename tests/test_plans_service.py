@@ -26,17 +26,10 @@ from portal.plans import content as plan_content
 from portal.plans import service
 from portal.versioning import canonical_json, content_hash
 from portal.domain import Conflict, DomainError
-from tests.factories import build_account, build_admin, make_user
+from tests.factories import build_account, build_admin, make_user, plan_awaiting_signoff, plan_in_review
 
 APPROVE, CHANGES, COMMENT = ReviewDecision.APPROVE, ReviewDecision.REQUEST_CHANGES, ReviewDecision.COMMENT
 APPROVER_NAME = "Client.Approver"
-
-
-@pytest.fixture
-def alpha(session):
-    world = build_account(session, "Alpha")
-    session.commit()
-    return world
 
 
 def jbp_content(**overrides) -> dict:
@@ -60,10 +53,8 @@ def review(session, world, plan, role, decision, body="", **kwargs):
     return service.review(session, plan, world.account, world.user(role), decision=decision, body=body, **kwargs)
 
 
-def submitted(session, world, **kwargs) -> Plan:
-    plan = new_plan(session, world, **kwargs)
-    service.submit_for_review(session, plan, world.user(Role.ACCOUNT_MANAGER))
-    return plan
+def submitted(session, world) -> Plan:
+    return plan_in_review(session, world, jbp_content())
 
 
 # --- drafting ----------------------------------------------------------------------------
@@ -272,13 +263,13 @@ def test_the_translation_gate_holds_the_plan_until_every_text_is_translated(sess
         ("budget.0.item", "zh", "missing"), ("budget.1.item", "zh", "missing"), ("risks.0.risk", "zh", "missing"),
         ("risks.0.mitigation", "zh", "missing"),
     }
-    service.edit(session, plan, alpha.account, alpha.user(Role.ACCOUNT_MANAGER), translated(jbp_content()))
+    service.edit(session, plan, alpha.account, alpha.user(Role.ACCOUNT_MANAGER), with_chinese(jbp_content()))
     assert service.gaps(plan, alpha.account) == []
     review(session, alpha, plan, Role.REGIONAL_REVIEWER, APPROVE)
     assert plan.status is PlanStatus.PENDING_SIGNOFF
 
 
-def translated(content: dict) -> dict:
+def with_chinese(content: dict) -> dict:
     """Every text of ``content`` with a Chinese translation."""
     content = json.loads(json.dumps(content))
     for ref in plan_content.texts(content):
@@ -290,10 +281,10 @@ def translated(content: dict) -> dict:
 
 def test_a_changed_english_text_makes_its_translation_stale(session, alpha):
     alpha.account.document_languages = ["en", "zh"]
-    plan = new_plan(session, alpha, content=translated(jbp_content()))
+    plan = new_plan(session, alpha, content=with_chinese(jbp_content()))
     assert service.gaps(plan, alpha.account) == []
     written = dict(plan.text_written_at["objectives.0"])
-    later = translated(jbp_content())
+    later = with_chinese(jbp_content())
     later["objectives"][0]["en"] = "Keep payroll accuracy at 99.8 % or better."
     later["risks"][0]["risk"]["zh"] = "迟交文件"  # a new translation of an unchanged English text
     service.edit(session, plan, alpha.account, alpha.user(Role.ACCOUNT_MANAGER), later)
@@ -308,7 +299,7 @@ def test_a_changed_english_text_makes_its_translation_stale(session, alpha):
 
 
 def test_a_removed_row_does_not_make_the_rows_after_it_look_new(session, alpha):
-    before = translated(jbp_content(objectives=[{"en": "First"}, {"en": "Second"}]))
+    before = with_chinese(jbp_content(objectives=[{"en": "First"}, {"en": "Second"}]))
     times = plan_content.written_times({}, {}, before, utcnow() - timedelta(days=2))
     after = json.loads(json.dumps(before))
     after["objectives"] = after["objectives"][1:]
@@ -329,10 +320,7 @@ def test_a_reader_sees_their_language_else_english_marked_as_such():
 
 
 def awaiting_signoff(session, world) -> Plan:
-    plan = submitted(session, world)
-    review(session, world, plan, Role.REGIONAL_REVIEWER, APPROVE)
-    assert plan.status is PlanStatus.PENDING_SIGNOFF
-    return plan
+    return plan_awaiting_signoff(session, world, jbp_content())
 
 
 def test_the_client_approver_signs_off_the_version_with_their_name_in_the_audit_chain(session, alpha):

@@ -13,16 +13,14 @@ from portal.models import (
     ActionItem,
     Feedback,
     Notification,
-    Priority,
-    RequestCategory,
     RequestComment,
     RequestStatus,
     Role,
     ServiceRequest,
 )
 from portal.service_requests import service
-from tests.conftest import api_token, bearer
-from tests.factories import build_account
+from tests.factories import raise_request
+from tests.helpers import assert_error, latest
 
 CLIENT = "client.approver@alpha.example"
 VIEWER = "client.viewer@alpha.example"
@@ -36,53 +34,9 @@ NEW_REQUEST = {"category": "scope", "subject": "Does the MSA cover Vietnam?", "d
 
 
 @pytest.fixture
-def worlds(session):
-    alpha = build_account(session, "Alpha")
-    bravo = build_account(session, "Bravo")
-    session.commit()
-    return alpha, bravo
-
-
-@pytest.fixture
-def alpha(worlds):
-    return worlds[0]
-
-
-@pytest.fixture
-def auth(client):
-    """``auth(email)``: bearer headers for that user (tokens are cached per test)."""
-    tokens: dict[str, dict] = {}
-
-    def headers(email: str) -> dict:
-        if email not in tokens:
-            tokens[email] = bearer(api_token(client, email))
-        return tokens[email]
-
-    return headers
-
-
-def latest(session):
-    """End the test session's transaction so that it sees what the API committed."""
-    session.rollback()
-    return session
-
-
-def assert_error(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    error = response.json["error"]
-    assert error["code"] and error["message"]
-    if code:
-        assert error["code"] == code
-    return error
-
-
-def raise_request(session, world, **kwargs) -> ServiceRequest:
-    request = service.create_request(session, world.account, world.user(Role.CLIENT_APPROVER),
-                                     category=RequestCategory.SERVICE, subject="Payroll run failed",
-                                     description="March payroll did not run.", priority=Priority.NORMAL, **kwargs)
-    session.commit()
-    return request
+def alpha(alpha, bravo):
+    """Alpha, with Bravo beside it in every test: no answer may include Bravo's rows."""
+    return alpha
 
 
 def resolve(session, world, request):

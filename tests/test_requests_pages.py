@@ -9,13 +9,11 @@ from __future__ import annotations
 import io
 import re
 from datetime import timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 from babel.dates import format_datetime
-from babel.support import Translations
 
 from portal.files import MAX_FILE_BYTES, MAX_FILES
 from portal.models import (
@@ -36,10 +34,10 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.service_requests import service
-from tests.factories import build_account
+from tests.factories import build_account, raise_request
+from tests.helpers import count, latest, signed_in, translations
 from tests.test_files import PDF_BYTES, PNG_1X1, WINDOWS_EXE
 
-ROOT = Path(__file__).resolve().parent.parent
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CLIENT = "client.approver@alpha.example"
 VIEWER = "client.viewer@alpha.example"
@@ -50,41 +48,14 @@ REQUEST_LINK = re.compile(r'href="/requests/(\d+)"')
 
 
 @pytest.fixture
-def alpha(session):
-    """Account Alpha in Shanghai; its users work in Shanghai time too."""
-    world = build_account(session, "Alpha")
-    world.account.timezone, world.account.country = "Asia/Shanghai", "CN"
-    for user in world.users.values():
+def alpha(alpha, session):
+    """Alpha in Shanghai with a second escalation level; its users work in Shanghai time too."""
+    alpha.account.timezone, alpha.account.country = "Asia/Shanghai", "CN"
+    for user in alpha.users.values():
         user.timezone = "Asia/Shanghai"
-    session.add(EscalationContact(account_id=world.account.id, level=2, name="Level Two", email="l2@alpha.example"))
+    session.add(EscalationContact(account_id=alpha.account.id, level=2, name="Level Two", email="l2@alpha.example"))
     session.commit()
-    return world
-
-
-def signed_in(new_browser, email):
-    browser = new_browser()
-    assert browser.login(email).status_code == 302
-    return browser
-
-
-def raise_request(session, world, *, now=None, priority=Priority.NORMAL, category=RequestCategory.SERVICE,
-                  subject="Payroll run failed", by=None):
-    request = service.create_request(session, world.account, by or world.user(Role.CLIENT_APPROVER), category=category,
-                                     subject=subject, description="March payroll did not run.", priority=priority,
-                                     now=now)
-    session.commit()
-    return request
-
-
-def count(session, model) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(model))
-
-
-def latest(session):
-    """End the test session's transaction, so that it reads what the requests committed
-    (on SQLite in WAL mode a transaction keeps reading the snapshot it began with)."""
-    session.rollback()
-    return session
+    return alpha
 
 
 def status_of(session, request_id: int) -> RequestStatus:
@@ -464,10 +435,6 @@ def test_csat_is_for_the_firms_handlers(alpha, new_browser, email):
 # --- languages -------------------------------------------------------------------------
 
 
-def catalog(language: str) -> Translations:
-    return Translations.load(str(ROOT / "translations"), [language])
-
-
 @pytest.mark.parametrize(("language", "html_lang"), [("zh", "zh-Hans"), ("vi", "vi")])
 def test_list_and_detail_pages_render_in_the_clients_language(session, alpha, new_browser, language, html_lang):
     client_user = alpha.user(Role.CLIENT_APPROVER)
@@ -480,7 +447,7 @@ def test_list_and_detail_pages_render_in_the_clients_language(session, alpha, ne
     resolved = raise_request(session, alpha, subject="Done")
     service.change_status(session, resolved, alpha.account, manager, RequestStatus.RESOLVED)
     session.commit()
-    translations = catalog(language)
+    messages = translations(language)
 
     browser = signed_in(new_browser, CLIENT)
     for url, strings in [
@@ -494,4 +461,4 @@ def test_list_and_detail_pages_render_in_the_clients_language(session, alpha, ne
         assert response.status_code == 200, url
         assert f'<html lang="{html_lang}"' in response.text, url
         for msgid in strings:
-            assert translations.gettext(msgid) in response.text, (url, msgid)
+            assert messages.gettext(msgid) in response.text, (url, msgid)

@@ -8,7 +8,8 @@ below can be checked by hand against a calendar (business day 09:00-18:00)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,7 +23,6 @@ from portal.models import (
     EscalationContact,
     EscalationTrigger,
     Feedback,
-    Notification,
     Priority,
     RequestCategory,
     RequestStatus,
@@ -32,7 +32,9 @@ from portal.models import (
 )
 from portal.service_requests import service
 from portal.domain import DomainError
+from tests import factories
 from tests.factories import build_account, build_admin
+from tests.helpers import approver_of, manager_of, notifications, utc
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -41,50 +43,24 @@ def cst(*fields: int) -> datetime:
     return datetime(*fields, tzinfo=SHANGHAI)
 
 
-def utc(*fields: int) -> datetime:
-    return datetime(*fields, tzinfo=UTC)
-
-
 FRIDAY_EVENING = cst(2026, 3, 13, 17, 30)
+raise_request = partial(factories.raise_request, now=FRIDAY_EVENING)  # unless a test says when
 
 
 @pytest.fixture
-def alpha(session):
-    """Account Alpha in Shanghai with a three-level escalation matrix."""
-    world = build_account(session, "Alpha")
-    world.account.timezone, world.account.country = "Asia/Shanghai", "CN"
+def alpha(alpha, session):
+    """Alpha in Shanghai with a three-level escalation matrix."""
+    alpha.account.timezone, alpha.account.country = "Asia/Shanghai", "CN"
     session.add_all([
-        EscalationContact(account_id=world.account.id, level=2, name="Level Two", email="l2@alpha.example"),
-        EscalationContact(account_id=world.account.id, level=3, name="Level Three", email="l3@alpha.example"),
+        EscalationContact(account_id=alpha.account.id, level=2, name="Level Two", email="l2@alpha.example"),
+        EscalationContact(account_id=alpha.account.id, level=3, name="Level Three", email="l3@alpha.example"),
     ])
     session.commit()
-    return world
-
-
-def client_of(world):
-    return world.user(Role.CLIENT_APPROVER)
-
-
-def manager_of(world):
-    return world.user(Role.ACCOUNT_MANAGER)
-
-
-def raise_request(session, world, *, priority=Priority.NORMAL, now=FRIDAY_EVENING, by=None,
-                  category=RequestCategory.SERVICE, subject="Payroll run failed"):
-    request = service.create_request(
-        session, world.account, by or client_of(world), category=category, subject=subject,
-        description="March payroll did not run.", priority=priority, now=now,
-    )
-    session.commit()
-    return request
+    return alpha
 
 
 def escalations_of(session, request) -> list[Escalation]:
     return list(session.scalars(sa.select(Escalation).where(Escalation.request_id == request.id).order_by(Escalation.id)))
-
-
-def notifications(session, kind: str) -> list[Notification]:
-    return list(session.scalars(sa.select(Notification).where(Notification.kind == kind).order_by(Notification.id)))
 
 
 # --- SLA clocks ------------------------------------------------------------------------
@@ -142,7 +118,7 @@ def test_the_same_moment_is_a_weekend_in_shanghai_but_a_weekday_in_london(sessio
 
 
 def _pause_and_resume_by_client_reply(session, world, request, at):
-    service.add_comment(session, request, world.account, client_of(world), "Here is the file.", now=at)
+    service.add_comment(session, request, world.account, approver_of(world), "Here is the file.", now=at)
 
 
 def _pause_and_resume_by_status_change(session, world, request, at):
@@ -176,7 +152,7 @@ def test_answered_request_moves_only_the_resolution_due_time(session, alpha):
     service.add_comment(session, request, alpha.account, manager_of(alpha), "Looking into it.", now=cst(2026, 3, 16, 10))
     service.change_status(session, request, alpha.account, manager_of(alpha), RequestStatus.WAITING_CLIENT,
                           now=cst(2026, 3, 16, 11))
-    service.add_comment(session, request, alpha.account, client_of(alpha), "Sent.", now=cst(2026, 3, 17, 15))
+    service.add_comment(session, request, alpha.account, approver_of(alpha), "Sent.", now=cst(2026, 3, 17, 15))
     session.commit()
     assert request.first_responded_at == cst(2026, 3, 16, 10)
     assert request.first_response_due_at == cst(2026, 3, 16, 17, 30)
@@ -188,7 +164,7 @@ def test_waiting_over_a_weekend_costs_no_business_time(session, alpha):
     due = request.resolution_due_at
     service.change_status(session, request, alpha.account, manager_of(alpha), RequestStatus.WAITING_CLIENT,
                           now=cst(2026, 3, 13, 18))
-    service.add_comment(session, request, alpha.account, client_of(alpha), "Back.", now=cst(2026, 3, 16, 8, 59))
+    service.add_comment(session, request, alpha.account, approver_of(alpha), "Back.", now=cst(2026, 3, 16, 8, 59))
     assert request.resolution_due_at == due
 
 
@@ -293,7 +269,7 @@ def test_an_escalation_is_audited_and_notifies_the_contacts_of_the_new_level(ses
 
 def test_the_client_escalates_by_hand_with_a_reason(session, alpha):
     request = raise_request(session, alpha)
-    client = client_of(alpha)
+    client = approver_of(alpha)
     escalation = service.escalate(session, request, alpha.account, client, trigger=EscalationTrigger.CLIENT,
                                   reason="  Payroll is due tomorrow.  ", now=cst(2026, 3, 16, 9))
     session.commit()
@@ -308,10 +284,10 @@ def test_the_client_escalates_by_hand_with_a_reason(session, alpha):
 def test_escalating_beyond_level_three_is_refused_with_a_message(session, alpha):
     request = raise_request(session, alpha)
     for _ in range(2):
-        service.escalate(session, request, alpha.account, client_of(alpha), trigger=EscalationTrigger.CLIENT, reason="r")
+        service.escalate(session, request, alpha.account, approver_of(alpha), trigger=EscalationTrigger.CLIENT, reason="r")
     session.commit()
     with pytest.raises(DomainError) as refused:
-        service.escalate(session, request, alpha.account, client_of(alpha), trigger=EscalationTrigger.CLIENT, reason="r")
+        service.escalate(session, request, alpha.account, approver_of(alpha), trigger=EscalationTrigger.CLIENT, reason="r")
     assert refused.value.status == 409
     assert str(refused.value.message) == "This request is already at the highest escalation level."
     session.rollback()
@@ -324,7 +300,7 @@ def test_a_finished_request_cannot_be_escalated(session, alpha, status):
     request = raise_request(session, alpha)
     service.change_status(session, request, alpha.account, manager_of(alpha), status)
     with pytest.raises(DomainError):
-        service.escalate(session, request, alpha.account, client_of(alpha), trigger=EscalationTrigger.CLIENT, reason="r")
+        service.escalate(session, request, alpha.account, approver_of(alpha), trigger=EscalationTrigger.CLIENT, reason="r")
     assert request.escalation_level == 1
 
 
@@ -369,7 +345,7 @@ def test_reopening_clears_the_resolution_and_a_status_change_is_audited(session,
     request = raise_request(session, alpha)
     service.change_status(session, request, alpha.account, manager_of(alpha), S.RESOLVED, now=cst(2026, 3, 16, 12))
     assert request.resolved_at == cst(2026, 3, 16, 12)
-    service.change_status(session, request, alpha.account, client_of(alpha), S.IN_PROGRESS, now=cst(2026, 3, 16, 13))
+    service.change_status(session, request, alpha.account, approver_of(alpha), S.IN_PROGRESS, now=cst(2026, 3, 16, 13))
     session.commit()
     assert request.resolved_at is None
     changes = session.scalars(sa.select(AuditEvent.data).where(AuditEvent.action == "request.status_changed")
@@ -381,7 +357,7 @@ def test_a_closed_request_takes_no_more_replies(session, alpha):
     request = raise_request(session, alpha)
     service.change_status(session, request, alpha.account, manager_of(alpha), S.CLOSED)
     with pytest.raises(DomainError) as refused:
-        service.add_comment(session, request, alpha.account, client_of(alpha), "Hello?")
+        service.add_comment(session, request, alpha.account, approver_of(alpha), "Hello?")
     assert refused.value.status == 409
 
 
@@ -419,7 +395,7 @@ def test_internal_notes_and_their_attachments_are_the_firms_only(session, alpha)
                                    internal=True, files=[check_upload("internal.txt", b"firm only")])
     session.commit()
     session.expire(request)
-    client, manager = client_of(alpha), manager_of(alpha)
+    client, manager = approver_of(alpha), manager_of(alpha)
     assert [c.id for c in service.visible_comments(request, client)] == [public.id]
     assert [c.id for c in service.visible_comments(request, manager)] == [public.id, internal.id]
     assert [a.file.filename for a in service.visible_attachments(request, client)] == ["public.txt"]
@@ -428,7 +404,7 @@ def test_internal_notes_and_their_attachments_are_the_firms_only(session, alpha)
 
 def test_a_client_cannot_write_an_internal_note(session, alpha):
     request = raise_request(session, alpha)
-    comment = service.add_comment(session, request, alpha.account, client_of(alpha), "Secret?", internal=True)
+    comment = service.add_comment(session, request, alpha.account, approver_of(alpha), "Secret?", internal=True)
     assert comment.internal is False
 
 
@@ -439,7 +415,7 @@ def test_a_client_cannot_write_an_internal_note(session, alpha):
 def test_a_rating_of_two_or_less_opens_an_action_for_the_account_manager_due_in_seven_days(session, alpha, rating,
                                                                                           opens_action):
     # Friday 20:00 UTC is already Saturday 14 March in Shanghai.
-    feedback = service.give_feedback(session, alpha.account, client_of(alpha), rating=rating, comment="Slow answers",
+    feedback = service.give_feedback(session, alpha.account, approver_of(alpha), rating=rating, comment="Slow answers",
                                      now=utc(2026, 3, 13, 20))
     session.commit()
     actions = session.scalars(sa.select(ActionItem).where(ActionItem.feedback_id == feedback.id)).all()
@@ -458,12 +434,12 @@ def test_a_rating_of_two_or_less_opens_an_action_for_the_account_manager_due_in_
 def test_feedback_on_a_request_waits_until_it_is_resolved_and_is_given_once(session, alpha):
     request = raise_request(session, alpha)
     with pytest.raises(DomainError) as unresolved:
-        service.give_feedback(session, alpha.account, client_of(alpha), rating=4, request=request)
+        service.give_feedback(session, alpha.account, approver_of(alpha), rating=4, request=request)
     assert unresolved.value.status == 409
     service.change_status(session, request, alpha.account, manager_of(alpha), S.RESOLVED)
-    service.give_feedback(session, alpha.account, client_of(alpha), rating=4, request=request)
+    service.give_feedback(session, alpha.account, approver_of(alpha), rating=4, request=request)
     with pytest.raises(DomainError) as twice:
-        service.give_feedback(session, alpha.account, client_of(alpha), rating=5, request=request)
+        service.give_feedback(session, alpha.account, approver_of(alpha), rating=5, request=request)
     assert twice.value.status == 409
     session.commit()
     assert session.scalars(sa.select(Feedback.rating).where(Feedback.request_id == request.id)).all() == [4]
@@ -472,7 +448,7 @@ def test_feedback_on_a_request_waits_until_it_is_resolved_and_is_given_once(sess
 @pytest.mark.parametrize("rating", [0, 6, -1])
 def test_a_rating_outside_one_to_five_is_refused(session, alpha, rating):
     with pytest.raises(DomainError) as refused:
-        service.give_feedback(session, alpha.account, client_of(alpha), rating=rating)
+        service.give_feedback(session, alpha.account, approver_of(alpha), rating=rating)
     assert refused.value.status == 422
 
 
@@ -481,11 +457,11 @@ def test_resolved_requests_await_the_raisers_feedback_until_rated(session, alpha
     still_open = raise_request(session, alpha, subject="Still open")
     service.change_status(session, request, alpha.account, manager_of(alpha), S.RESOLVED)
     session.commit()
-    assert service.awaiting_feedback(session, client_of(alpha)) == [request]
+    assert service.awaiting_feedback(session, approver_of(alpha)) == [request]
     assert service.awaiting_feedback(session, alpha.user(Role.CLIENT_VIEWER)) == []  # not theirs
-    service.give_feedback(session, alpha.account, client_of(alpha), rating=5, request=request)
+    service.give_feedback(session, alpha.account, approver_of(alpha), rating=5, request=request)
     session.commit()
-    assert service.awaiting_feedback(session, client_of(alpha)) == []
+    assert service.awaiting_feedback(session, approver_of(alpha)) == []
     assert still_open.status is S.OPEN
 
 
@@ -494,10 +470,10 @@ def test_csat_is_per_account_and_month_of_the_accounts_time_zone(session, alpha)
     session.commit()
     march = [(5, utc(2026, 3, 2, 3)), (4, utc(2026, 3, 20, 8)), (1, utc(2026, 3, 25, 8))]
     for rating, at in march:
-        service.give_feedback(session, alpha.account, client_of(alpha), rating=rating, now=at)
+        service.give_feedback(session, alpha.account, approver_of(alpha), rating=rating, now=at)
     # 31 March 20:00 UTC is 1 April 04:00 in Shanghai but still March in UTC.
-    service.give_feedback(session, alpha.account, client_of(alpha), rating=3, now=utc(2026, 3, 31, 20))
-    service.give_feedback(session, bravo.account, client_of(bravo), rating=2, now=utc(2026, 3, 31, 20))
+    service.give_feedback(session, alpha.account, approver_of(alpha), rating=3, now=utc(2026, 3, 31, 20))
+    service.give_feedback(session, bravo.account, approver_of(bravo), rating=2, now=utc(2026, 3, 31, 20))
     session.commit()
 
     rows = service.csat_by_month(session, [alpha.account, bravo.account], today=date(2026, 4, 20))
@@ -556,8 +532,8 @@ def test_the_queue_sorts_by_the_next_due_time_with_finished_requests_last(sessio
 
 
 def test_csat_covers_the_last_twelve_months(session, alpha):
-    service.give_feedback(session, alpha.account, client_of(alpha), rating=4, now=cst(2025, 4, 15, 12))
-    service.give_feedback(session, alpha.account, client_of(alpha), rating=5, now=cst(2025, 5, 15, 12))
+    service.give_feedback(session, alpha.account, approver_of(alpha), rating=4, now=cst(2025, 4, 15, 12))
+    service.give_feedback(session, alpha.account, approver_of(alpha), rating=5, now=cst(2025, 5, 15, 12))
     session.commit()
     months = {r["month"] for r in service.csat_by_month(session, [alpha.account], months=12, today=date(2026, 4, 20))
               if r["month"] < date(2026, 5, 1)}
@@ -566,7 +542,7 @@ def test_csat_covers_the_last_twelve_months(session, alpha):
 
 def test_csat_window_starts_at_the_accounts_local_midnight(session, alpha):
     # 31 March 20:00 UTC is 1 April 04:00 in Shanghai: an April rating.
-    service.give_feedback(session, alpha.account, client_of(alpha), rating=5, now=utc(2026, 3, 31, 20))
+    service.give_feedback(session, alpha.account, approver_of(alpha), rating=5, now=utc(2026, 3, 31, 20))
     session.commit()
     rows = service.csat_by_month(session, [alpha.account], months=1, today=date(2026, 4, 20))
     assert [(r["month"], r["count"]) for r in rows if r["month"] < date(2026, 5, 1)] == [(date(2026, 4, 1), 1)]

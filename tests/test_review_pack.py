@@ -35,7 +35,8 @@ from portal.models import (
 )
 from portal.service_requests import service as requests
 from tests.docgen.reading import full_text, open_docx
-from tests.factories import build_account, build_admin
+from tests.factories import build_account
+from tests.helpers import signed_in
 
 AM = "account.manager@alpha.example"
 CLIENT = "client.approver@alpha.example"
@@ -43,12 +44,12 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @pytest.fixture
-def month(session):
+def month(alpha, admin, session):
     """Account Alpha's month: OTP amber (98.5 of 99), TAT red, ACC green; two requests
     opened and one resolved; the factory's CR approved; a paid invoice issued and an
-    older one overdue."""
-    world = build_account(session, "Alpha")
-    world.objects["admin"] = build_admin(session)
+    older one overdue; the firm's admin as ``month["admin"]``."""
+    world = alpha
+    world.objects["admin"] = admin
     account, contract = world.account, world["contract"]
     today = account.today()
     period = today.replace(day=1)
@@ -176,12 +177,6 @@ def test_the_command_needs_an_administrator_to_sign(session, runner):
 
 
 # --- the button ----------------------------------------------------------------------------------
-
-
-def signed_in(new_browser, email):
-    browser = new_browser()
-    assert browser.login(email).status_code == 302
-    return browser
 
 
 @pytest.mark.parametrize("languages", [["en", "zh"], ["en", "vi"]])

@@ -39,7 +39,6 @@ from portal.models import (
     User,
 )
 from portal.security import Scope, ScopeNotSet, ScopeViolation, get_or_404, scoped_to, unscoped
-from tests.factories import build_account
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_OWNED = sorted(
@@ -48,10 +47,10 @@ ACCOUNT_OWNED = sorted(
 
 
 @pytest.fixture
-def worlds(session):
-    alpha = build_account(session, "Alpha")
-    bravo = build_account(session, "Bravo")
-    session.commit()
+def world_ids(worlds, session):
+    """The ids of Alpha's and Bravo's rows by name (``alpha``, ``alpha_invoice``,
+    ``bravo_action``), not the objects: each test loads what it checks."""
+    alpha, bravo = worlds
     ids = {
         "alpha": alpha.account.id,
         "bravo": bravo.account.id,
@@ -73,12 +72,12 @@ def account_ids_of(session, model) -> set[int]:
 
 
 @pytest.mark.parametrize("model", ACCOUNT_OWNED, ids=lambda cls: cls.__name__)
-def test_select_of_an_account_owned_model_returns_only_the_scope_accounts_rows(session, worlds, model):
-    alpha, bravo = worlds["alpha"], worlds["bravo"]
+def test_select_of_an_account_owned_model_returns_only_the_scope_accounts_rows(session, world_ids, model):
+    alpha, bravo = world_ids["alpha"], world_ids["bravo"]
     present = account_ids_of(session, model)
-    missing = [key for key in ("alpha", "bravo") if worlds[key] not in present]
+    missing = [key for key in ("alpha", "bravo") if world_ids[key] not in present]
     if missing:  # without a row of each account the assertions below would prove nothing
-        session.add_all(_extra_row(model, worlds, key) for key in missing)
+        session.add_all(_extra_row(model, world_ids, key) for key in missing)
         session.commit()
         session.expunge_all()
     assert {alpha, bravo} <= account_ids_of(session, model), f"the factory should make {model.__name__} rows for A and B"
@@ -90,20 +89,20 @@ def test_select_of_an_account_owned_model_returns_only_the_scope_accounts_rows(s
     assert counted == len(rows), "an aggregate over the entity's column is filtered too"
 
 
-def _extra_row(model, worlds, key: str):
+def _extra_row(model, world_ids, key: str):
     """A row of a model that ``build_account`` leaves empty, for account ``key``."""
     if model is PlanSignoff:
-        return PlanSignoff(account_id=worlds[key], plan_id=worlds[f"{key}_plan"], version_hash="f" * 64,
+        return PlanSignoff(account_id=world_ids[key], plan_id=world_ids[f"{key}_plan"], version_hash="f" * 64,
                            signature_name="Signer")
     pytest.fail(f"tests.factories.build_account makes no {model.__name__} row: add one there or here")
 
 
-def test_select_of_accounts_under_a_scope_gives_only_that_account(session, worlds):
-    with scoped_to(only(worlds["alpha"])):
+def test_select_of_accounts_under_a_scope_gives_only_that_account(session, world_ids):
+    with scoped_to(only(world_ids["alpha"])):
         names = session.scalars(sa.select(Account.id)).all()
         accounts = session.scalars(sa.select(Account)).all()
-    assert names == [worlds["alpha"]]
-    assert [a.id for a in accounts] == [worlds["alpha"]]
+    assert names == [world_ids["alpha"]]
+    assert [a.id for a in accounts] == [world_ids["alpha"]]
 
 
 # Statements whose answer, under A's scope, must be A's alone.
@@ -115,13 +114,13 @@ ENTITYLESS = {
 
 
 @pytest.mark.parametrize("kind", list(ENTITYLESS))
-def test_statements_without_entity_columns_are_filtered_too(session, worlds, kind):
+def test_statements_without_entity_columns_are_filtered_too(session, world_ids, kind):
     build, expected = ENTITYLESS[kind]
-    with scoped_to(only(worlds["alpha"])):
+    with scoped_to(only(world_ids["alpha"])):
         assert session.scalar(build()) == expected
 
 
-def test_an_empty_scope_sees_no_account_owned_rows(session, worlds):
+def test_an_empty_scope_sees_no_account_owned_rows(session, world_ids):
     with scoped_to(Scope(frozenset())):
         assert session.scalars(sa.select(Invoice)).all() == []
         assert session.scalars(sa.select(Account)).all() == []
@@ -155,10 +154,10 @@ def _foreign_child(child_model, parent_id: int, account_id: int):
 @pytest.mark.parametrize("loading", ["lazy", "selectin", "joined"])
 @pytest.mark.parametrize(("parent_model", "key", "relation", "child_model"), COLLECTIONS,
                          ids=[f"{p.__name__}.{r}" for p, _, r, _ in COLLECTIONS])
-def test_relationship_loads_do_not_bring_another_accounts_rows(session, worlds, loading, parent_model, key, relation,
+def test_relationship_loads_do_not_bring_another_accounts_rows(session, world_ids, loading, parent_model, key, relation,
                                                                child_model):
-    alpha, bravo = worlds["alpha"], worlds["bravo"]
-    parent_id = worlds[f"alpha_{key}"]
+    alpha, bravo = world_ids["alpha"], world_ids["bravo"]
+    parent_id = world_ids[f"alpha_{key}"]
     planted = _foreign_child(child_model, parent_id, bravo)
     session.add(planted)
     session.commit()
@@ -179,14 +178,14 @@ def test_relationship_loads_do_not_bring_another_accounts_rows(session, worlds, 
     assert {c.account_id for c in children} == {alpha}
 
 
-def test_a_many_to_one_load_does_not_reach_another_accounts_parent(session, worlds):
+def test_a_many_to_one_load_does_not_reach_another_accounts_parent(session, world_ids):
     """B's invoice line pointing at A's invoice: under B's scope the parent is not loaded."""
-    line = _foreign_child(InvoiceLine, worlds["alpha_invoice"], worlds["bravo"])
+    line = _foreign_child(InvoiceLine, world_ids["alpha_invoice"], world_ids["bravo"])
     session.add(line)
     session.commit()
     line_id = line.id
     session.expunge_all()
-    with scoped_to(only(worlds["bravo"])):
+    with scoped_to(only(world_ids["bravo"])):
         loaded = session.scalars(sa.select(InvoiceLine).where(InvoiceLine.id == line_id)).one()
         assert loaded.invoice is None
         joined = session.scalars(
@@ -204,11 +203,11 @@ def _action_titles(session) -> dict[int, str]:
 
 
 @pytest.mark.parametrize("targeted", [False, True], ids=["every-row", "b-id-in-where"])
-def test_orm_update_under_a_scope_does_not_touch_another_accounts_rows(session, worlds, targeted):
-    alpha, bravo = worlds["alpha"], worlds["bravo"]
+def test_orm_update_under_a_scope_does_not_touch_another_accounts_rows(session, world_ids, targeted):
+    alpha, bravo = world_ids["alpha"], world_ids["bravo"]
     statement = sa.update(ActionItem).values(title="Changed")
     if targeted:
-        statement = statement.where(ActionItem.id.in_([worlds["alpha_action"], worlds["bravo_action"]]))
+        statement = statement.where(ActionItem.id.in_([world_ids["alpha_action"], world_ids["bravo_action"]]))
     with scoped_to(only(alpha)):
         session.execute(statement)
     session.commit()
@@ -218,11 +217,11 @@ def test_orm_update_under_a_scope_does_not_touch_another_accounts_rows(session, 
 
 
 @pytest.mark.parametrize("targeted", [False, True], ids=["every-row", "b-id-in-where"])
-def test_orm_delete_under_a_scope_does_not_touch_another_accounts_rows(session, worlds, targeted):
-    alpha, bravo = worlds["alpha"], worlds["bravo"]
+def test_orm_delete_under_a_scope_does_not_touch_another_accounts_rows(session, world_ids, targeted):
+    alpha, bravo = world_ids["alpha"], world_ids["bravo"]
     statement = sa.delete(ActionItem)
     if targeted:
-        statement = statement.where(ActionItem.id.in_([worlds["alpha_action"], worlds["bravo_action"]]))
+        statement = statement.where(ActionItem.id.in_([world_ids["alpha_action"], world_ids["bravo_action"]]))
     with scoped_to(only(alpha)):
         session.execute(statement)
     session.commit()
@@ -232,9 +231,9 @@ def test_orm_delete_under_a_scope_does_not_touch_another_accounts_rows(session, 
 # --- writes ------------------------------------------------------------------------------
 
 
-def test_inserting_a_row_of_another_account_raises_scope_violation(session, worlds):
-    with scoped_to(only(worlds["alpha"])):
-        session.add(ActionItem(account_id=worlds["bravo"], title="Planted", source=ActionSource.MEETING,
+def test_inserting_a_row_of_another_account_raises_scope_violation(session, world_ids):
+    with scoped_to(only(world_ids["alpha"])):
+        session.add(ActionItem(account_id=world_ids["bravo"], title="Planted", source=ActionSource.MEETING,
                                due_date=date.today() + timedelta(days=7)))
         with pytest.raises(ScopeViolation):
             session.flush()
@@ -242,11 +241,11 @@ def test_inserting_a_row_of_another_account_raises_scope_violation(session, worl
     assert "Planted" not in _action_titles(session).values()
 
 
-def test_a_child_row_inherits_its_parents_account_and_is_refused_outside_the_scope(session, worlds):
+def test_a_child_row_inherits_its_parents_account_and_is_refused_outside_the_scope(session, world_ids):
     """An InvoiceLine without account_id takes its invoice's (B's): refused under A."""
     with unscoped():
-        invoice = session.scalars(sa.select(Invoice).where(Invoice.id == worlds["bravo_invoice"])).one()
-    with scoped_to(only(worlds["alpha"])):
+        invoice = session.scalars(sa.select(Invoice).where(Invoice.id == world_ids["bravo_invoice"])).one()
+    with scoped_to(only(world_ids["alpha"])):
         invoice.lines.append(InvoiceLine(description="Planted", quantity=Decimal(1), unit_price=Decimal(1),
                                          amount=Decimal(1)))
         with pytest.raises(ScopeViolation):
@@ -255,10 +254,10 @@ def test_a_child_row_inherits_its_parents_account_and_is_refused_outside_the_sco
 
 
 @pytest.mark.parametrize("change", ["update", "delete"])
-def test_changing_a_row_of_another_account_raises_scope_violation(session, worlds, change):
+def test_changing_a_row_of_another_account_raises_scope_violation(session, world_ids, change):
     with unscoped():
-        action = session.scalars(sa.select(ActionItem).where(ActionItem.id == worlds["bravo_action"])).one()
-    with scoped_to(only(worlds["alpha"])):
+        action = session.scalars(sa.select(ActionItem).where(ActionItem.id == world_ids["bravo_action"])).one()
+    with scoped_to(only(world_ids["alpha"])):
         if change == "update":
             action.title = "Changed under A"
         else:
@@ -266,13 +265,13 @@ def test_changing_a_row_of_another_account_raises_scope_violation(session, world
         with pytest.raises(ScopeViolation):
             session.flush()
     session.rollback()
-    assert _action_titles(session)[worlds["bravo"]] == "Action of Bravo"
+    assert _action_titles(session)[world_ids["bravo"]] == "Action of Bravo"
 
 
-def test_moving_a_row_into_another_account_raises_scope_violation(session, worlds):
-    with scoped_to(only(worlds["alpha"])):
+def test_moving_a_row_into_another_account_raises_scope_violation(session, world_ids):
+    with scoped_to(only(world_ids["alpha"])):
         action = session.scalars(sa.select(ActionItem)).one()
-        action.account_id = worlds["bravo"]
+        action.account_id = world_ids["bravo"]
         with pytest.raises(ScopeViolation):
             session.flush()
     session.rollback()
@@ -307,55 +306,55 @@ def test_models_that_belong_to_no_account_are_not_scoped(app):
 
 
 @pytest.mark.parametrize("which", ["bravo", "missing", "not-a-number"])
-def test_get_or_404_answers_404_for_another_accounts_id_in_a_request(app, session, worlds, which):
-    ident = {"bravo": worlds["bravo_invoice"], "missing": 987654, "not-a-number": "1 or 1=1"}[which]
+def test_get_or_404_answers_404_for_another_accounts_id_in_a_request(app, session, world_ids, which):
+    ident = {"bravo": world_ids["bravo_invoice"], "missing": 987654, "not-a-number": "1 or 1=1"}[which]
     with app.test_request_context("/login"):
         app.preprocess_request()  # the request's own scope: its signed-in user's, not the test's unscoped()
-        user = db.session.scalars(sa.select(User).where(User.email == worlds["alpha_client_email"])).one()
+        user = db.session.scalars(sa.select(User).where(User.email == world_ids["alpha_client_email"])).one()
         login_user(user)
-        assert get_or_404(db.session, Invoice, worlds["alpha_invoice"]).id == worlds["alpha_invoice"]
+        assert get_or_404(db.session, Invoice, world_ids["alpha_invoice"]).id == world_ids["alpha_invoice"]
         with pytest.raises(NotFound):
             get_or_404(db.session, Invoice, ident)
 
 
-def test_a_request_without_a_signed_in_user_sees_no_account(app, session, worlds):
+def test_a_request_without_a_signed_in_user_sees_no_account(app, session, world_ids):
     with app.test_request_context("/login"):
         app.preprocess_request()
         assert db.session.scalars(sa.select(Account)).all() == []
         with pytest.raises(NotFound):
-            get_or_404(db.session, Account, worlds["alpha"])
+            get_or_404(db.session, Account, world_ids["alpha"])
 
 
 # --- known limits, and the scan that keeps the code away from them ----------------------
 
 
-def test_known_limit_text_queries_are_not_filtered(session, worlds):
+def test_known_limit_text_queries_are_not_filtered(session, world_ids):
     """``text()`` bypasses the ORM filter: the portal must never use it on client tables
     (see ``test_portal_code_uses_no_unscoped_loading``)."""
-    with scoped_to(only(worlds["alpha"])):
+    with scoped_to(only(world_ids["alpha"])):
         seen = set(session.scalars(sa.text("SELECT DISTINCT account_id FROM invoices")))
-    assert seen == {worlds["alpha"], worlds["bravo"]}
+    assert seen == {world_ids["alpha"], world_ids["bravo"]}
 
 
-def test_known_limit_core_table_selects_are_not_filtered(session, worlds):
+def test_known_limit_core_table_selects_are_not_filtered(session, world_ids):
     """Selecting from ``Model.__table__`` is Core, not ORM: no filter (the scan below
     refuses ``__table__`` outside ``portal/models``)."""
-    with scoped_to(only(worlds["alpha"])):
+    with scoped_to(only(world_ids["alpha"])):
         seen = set(session.scalars(sa.select(Invoice.__table__.c.account_id)))
-    assert seen == {worlds["alpha"], worlds["bravo"]}
+    assert seen == {world_ids["alpha"], world_ids["bravo"]}
 
 
-def test_known_limit_session_get_returns_an_object_already_in_the_identity_map(session, worlds):
+def test_known_limit_session_get_returns_an_object_already_in_the_identity_map(session, world_ids):
     """``session.get()`` asks the database through the filter only when the object is
     not loaded yet; an object already in the session comes back unfiltered."""
-    bravo_invoice = worlds["bravo_invoice"]
-    with scoped_to(only(worlds["alpha"])):
+    bravo_invoice = world_ids["bravo_invoice"]
+    with scoped_to(only(world_ids["alpha"])):
         assert session.get(Invoice, bravo_invoice) is None
     with unscoped():
         loaded = session.scalars(sa.select(Invoice).where(Invoice.id == bravo_invoice)).one()
-    with scoped_to(only(worlds["alpha"])):
+    with scoped_to(only(world_ids["alpha"])):
         leaked = session.get(Invoice, bravo_invoice)
-    assert leaked is loaded and leaked.account_id == worlds["bravo"]
+    assert leaked is loaded and leaked.account_id == world_ids["bravo"]
 
 
 # Where raw SQL is allowed: the health check's SELECT 1.

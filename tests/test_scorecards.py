@@ -12,11 +12,9 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from babel.support import Translations
 
 from portal.kpis import service
 from portal.models import (
@@ -28,10 +26,9 @@ from portal.models import (
     Role,
     ScorecardAcknowledgement,
 )
-from tests.conftest import api_token, bearer
 from tests.factories import build_account
+from tests.helpers import latest, signed_in, translations
 
-ROOT = Path(__file__).resolve().parent.parent
 CLIENT = "client.approver@alpha.example"
 VIEWER = "client.viewer@alpha.example"
 AM = "account.manager@alpha.example"
@@ -118,17 +115,17 @@ def test_a_period_is_yyyy_mm(raw, period):
 
 
 @pytest.fixture
-def alpha(session):
-    """OTP (higher is better, 99, weight 1) and TAT (lower is better, 2 days, weight 2)."""
-    world = build_account(session, "Alpha")
-    tat = Kpi(account_id=world.account.id, contract_id=world["contract"].id, position=1, code="TAT",
+def alpha(alpha, session):
+    """Alpha with two KPIs: OTP (higher is better, 99, weight 1) and TAT (lower is
+    better, 2 days, weight 2)."""
+    tat = Kpi(account_id=alpha.account.id, contract_id=alpha["contract"].id, position=1, code="TAT",
               name={"en": "Turnaround time", "zh": "周转时间", "vi": "Thời gian xử lý"}, unit="day",
               target=Decimal(2), direction=LOWER, weight=Decimal(2))
     session.add(tat)
     session.flush()
-    world.objects["tat"] = tat
+    alpha.objects["tat"] = tat
     session.commit()
-    return world
+    return alpha
 
 
 def measure(session, world, code: str, period: date, actual: str, comment: str = "") -> None:
@@ -189,18 +186,6 @@ def test_the_trend_covers_the_twelve_months_to_the_period(session, june):
 # --- the API ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def auth(client):
-    tokens: dict[str, dict] = {}
-
-    def headers(email: str) -> dict:
-        if email not in tokens:
-            tokens[email] = bearer(api_token(client, email))
-        return tokens[email]
-
-    return headers
-
-
 def test_the_scorecard_api_answers_as_api_md_shows(june, client, auth):
     response = client.get(f"/api/v1/scorecards?account_id={june.account.id}&period=2026-06", headers=auth(AM))
     assert response.status_code == 200
@@ -253,17 +238,6 @@ def test_another_accounts_scorecard_is_not_found(session, alpha, client, auth):
 
 
 # --- acknowledgement and comments ------------------------------------------------------------------
-
-
-def signed_in(new_browser, email):
-    browser = new_browser()
-    assert browser.login(email).status_code == 302
-    return browser
-
-
-def latest(session):
-    session.rollback()
-    return session
 
 
 def test_the_client_acknowledges_a_month_once(session, june, new_browser):
@@ -358,7 +332,7 @@ def test_a_bad_period_on_the_page_is_not_found(alpha, new_browser):
 def test_the_scorecard_page_in_chinese_and_vietnamese(session, june, new_browser, language, html_lang):
     june.user(Role.CLIENT_APPROVER).language = language
     session.commit()
-    catalog = Translations.load(str(ROOT / "translations"), [language])
+    catalog = translations(language)
     page = signed_in(new_browser, CLIENT).get(f"/scorecards/{june.account.id}?period=2026-06")
     assert page.status_code == 200 and f'<html lang="{html_lang}"' in page.text
     for msgid in ("Scorecard", "Overall attainment", "Change from last month", "Green", "Red", "Below the bar",

@@ -12,43 +12,21 @@ import sqlalchemy as sa
 from portal import create_app
 from portal.config import ConfigError
 from portal.extensions import db
-from portal.models import ApiToken, Role, User, UserSession
+from portal.models import ApiToken, User, UserSession
 from portal.models.user import hash_token
 from tests.conftest import FAST_HASHING, PASSWORD, Browser, api_token, bearer, csrf_token
-from tests.factories import build_admin, make_account, make_user
-
-EMAIL = "approver@alpha.example"
-SESSION_COOKIE, REMEMBER_COOKIE = "portal_session", "portal_remember"
+from tests.factories import build_admin
+from tests.helpers import REMEMBER_COOKIE, SESSION_COOKIE, only_cookie
 
 
-@pytest.fixture
-def user(session):
-    account = make_account(session, "Account Alpha")
-    make_user(session, EMAIL, Role.CLIENT_APPROVER, account)
-    session.commit()
-    return EMAIL
-
-
-def signed_in(browser: Browser) -> bool:
+def is_signed_in(browser: Browser) -> bool:
+    """Whether ``browser``'s cookies still open a signed-in page (else it is sent to sign in)."""
     response = browser.get("/account")
     if response.status_code == 302:
         assert response.headers["Location"].startswith("/login")
         return False
     assert response.status_code == 200
     return True
-
-
-def copy_cookie(source: Browser, target: Browser, name: str) -> None:
-    cookie = source.client.get_cookie(name)
-    assert cookie is not None, f"no {name} cookie"
-    target.client.set_cookie(name, cookie.value)
-
-
-def only_cookie(app, source: Browser, name: str) -> Browser:
-    """A fresh browser holding nothing but a copy of ``source``'s cookie ``name``."""
-    copy = Browser(app.test_client())
-    copy_cookie(source, copy, name)
-    return copy
 
 
 def live_sessions(session, email: str) -> list[UserSession]:
@@ -82,7 +60,7 @@ def test_sign_in_starts_a_new_session_and_csrf_token(session, browser, user):
         planted_csrf = cookie_session["csrf_token"]
 
     assert browser.login(user).status_code == 302
-    assert signed_in(browser)
+    assert is_signed_in(browser)
     with browser.client.session_transaction() as cookie_session:
         token, new_csrf = cookie_session["_user_id"], cookie_session["csrf_token"]
     assert token != "planted-by-an-attacker"
@@ -122,16 +100,16 @@ def test_session_cookie_holds_a_random_token_not_the_user_id(session, browser, u
 def test_a_copied_session_cookie_is_rejected_after_logout(app, browser, user):
     browser.login(user)
     copy = only_cookie(app, browser, SESSION_COOKIE)
-    assert signed_in(copy), "the copy works while the session lives (else this test proves nothing)"
+    assert is_signed_in(copy), "the copy works while the session lives (else this test proves nothing)"
     browser.logout()
-    assert not signed_in(copy)
+    assert not is_signed_in(copy)
 
 
 def test_a_copied_remember_cookie_is_rejected_after_logout(app, browser, user):
     browser.login(user, remember=True)
-    assert signed_in(only_cookie(app, browser, REMEMBER_COOKIE))
+    assert is_signed_in(only_cookie(app, browser, REMEMBER_COOKIE))
     browser.logout()
-    assert not signed_in(only_cookie(app, browser, REMEMBER_COOKIE))
+    assert not is_signed_in(only_cookie(app, browser, REMEMBER_COOKIE))
 
 
 def test_a_session_restored_from_the_remember_cookie_is_not_fresh(app, browser, user):
@@ -139,7 +117,7 @@ def test_a_session_restored_from_the_remember_cookie_is_not_fresh(app, browser, 
     with browser.client.session_transaction() as cookie_session:
         assert cookie_session["_fresh"] is True
     restored = only_cookie(app, browser, REMEMBER_COOKIE)
-    assert signed_in(restored)
+    assert is_signed_in(restored)
     with restored.client.session_transaction() as cookie_session:
         assert cookie_session["_fresh"] is False
 
@@ -168,7 +146,7 @@ def two_browsers(session, browser, new_browser, user):
     other = new_browser()
     other.login(user, remember=True)
     token = api_token(browser.client, user)
-    assert signed_in(other)
+    assert is_signed_in(other)
     return browser, other, token
 
 
@@ -180,9 +158,9 @@ def test_changing_the_password_ends_the_other_sessions_but_keeps_this_one(app, s
         "pw-confirm": "a new and long passphrase", "pw-submit": "Change password",
     })
     assert response.status_code == 302
-    assert signed_in(current)
-    assert not signed_in(other)
-    assert not signed_in(remember_copy)
+    assert is_signed_in(current)
+    assert not is_signed_in(other)
+    assert not is_signed_in(remember_copy)
     assert current.client.get("/api/v1/me", headers=bearer(token)).status_code == 401
     assert len(live_sessions(session, user)) == 1
 
@@ -194,7 +172,7 @@ def test_a_wrong_current_password_changes_nothing(session, two_browsers, user):
         "pw-confirm": "a new and long passphrase", "pw-submit": "Change password",
     })
     assert response.status_code == 200
-    assert signed_in(other)
+    assert is_signed_in(other)
 
 
 def test_sign_out_everywhere_ends_the_other_sessions_but_keeps_this_one(app, session, two_browsers, user):
@@ -202,9 +180,9 @@ def test_sign_out_everywhere_ends_the_other_sessions_but_keeps_this_one(app, ses
     remember_copy = only_cookie(app, other, REMEMBER_COOKIE)
     response = current.post_form("/account", {"all-submit": "Sign out everywhere else"})
     assert response.status_code == 302
-    assert signed_in(current)
-    assert not signed_in(other)
-    assert not signed_in(remember_copy)
+    assert is_signed_in(current)
+    assert not is_signed_in(other)
+    assert not is_signed_in(remember_copy)
     assert current.client.get("/api/v1/me", headers=bearer(token)).status_code == 401
 
 
@@ -217,8 +195,8 @@ def test_an_admin_disabling_a_user_ends_its_sessions_and_tokens_at_once(session,
     admin.login("admin@firm.example")
     response = admin.post_form(f"/admin/users/{user_id}/active", page="/admin/users")
     assert response.status_code == 302
-    assert not signed_in(current)
-    assert not signed_in(other)
+    assert not is_signed_in(current)
+    assert not is_signed_in(other)
     assert current.client.get("/api/v1/me", headers=bearer(token)).status_code == 401
     assert live_sessions(session, user) == []
     assert session.scalar(sa.select(sa.func.count()).select_from(ApiToken).where(ApiToken.revoked_at.is_(None))) == 0
@@ -227,8 +205,8 @@ def test_an_admin_disabling_a_user_ends_its_sessions_and_tokens_at_once(session,
 def test_signing_out_ends_only_this_session(two_browsers):
     current, other, _token = two_browsers
     current.logout()
-    assert not signed_in(current)
-    assert signed_in(other)
+    assert not is_signed_in(current)
+    assert is_signed_in(other)
 
 
 def test_the_settings_page_marks_the_session_it_is_read_in(browser, new_browser, user):
@@ -269,7 +247,7 @@ def test_sessions_end_after_the_idle_timeout_and_the_absolute_lifetime(app, sess
     }[offset]
     session.execute(sa.update(UserSession).values({column: value}))
     session.commit()
-    assert signed_in(browser) is alive
+    assert is_signed_in(browser) is alive
 
 
 def test_activity_keeps_a_session_alive(app, session, browser, user):
@@ -277,7 +255,7 @@ def test_activity_keeps_a_session_alive(app, session, browser, user):
     almost_idle = datetime.now(timezone.utc) - app.config["SESSION_IDLE_TIMEOUT"] + timedelta(minutes=2)
     session.execute(sa.update(UserSession).values(last_seen_at=almost_idle))
     session.commit()
-    assert signed_in(browser)
+    assert is_signed_in(browser)
     [record] = live_sessions(session, user)
     assert record.last_seen_at > almost_idle + timedelta(minutes=5), "the request counts as activity"
 
@@ -286,8 +264,8 @@ def test_the_absolute_lifetime_also_ends_a_remembered_session(app, session, brow
     browser.login(user, remember=True)
     session.execute(sa.update(UserSession).values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
     session.commit()
-    assert not signed_in(browser)
-    assert not signed_in(only_cookie(app, browser, REMEMBER_COOKIE))
+    assert not is_signed_in(browser)
+    assert not is_signed_in(only_cookie(app, browser, REMEMBER_COOKIE))
 
 
 def test_the_absolute_lifetime_is_at_most_12_hours_without_remember_me(session, browser, user):

@@ -17,6 +17,7 @@ from portal.service_requests.sla import (
     business_minutes_between,
     due_at,
 )
+from tests.helpers import utc
 
 SHANGHAI = BusinessCalendar("Asia/Shanghai", "CN")
 HANOI = BusinessCalendar("Asia/Ho_Chi_Minh", "VN")
@@ -30,10 +31,6 @@ LONDON_NIGHTS = BusinessCalendar("Europe/London", None, time(0), time(6), frozen
 
 def local(calendar: BusinessCalendar, *fields: int) -> datetime:
     return datetime(*fields, tzinfo=ZoneInfo(calendar.timezone))
-
-
-def utc(*fields: int) -> datetime:
-    return datetime(*fields, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

@@ -15,26 +15,21 @@ import sqlalchemy as sa
 from portal import create_app, database
 from portal.admin.service import assign
 from portal.extensions import db
-from portal.models import Role, User, UserSession
-from tests.conftest import Browser, base_config, csrf_token
-from tests.factories import make_account, make_user
+from portal.models import Account, Role, User, UserSession
+from tests.conftest import USER_EMAIL, Browser, base_config, csrf_token
+from tests.factories import make_user
+from tests.helpers import signed_in
 
 AM = "am@firm.example"
-CLIENT = "approver@alpha.example"
+CLIENT = USER_EMAIL
 
 
 @pytest.fixture
-def users(session):
-    account = make_account(session, "Account Alpha")
-    make_user(session, CLIENT, Role.CLIENT_APPROVER, account)
+def approver_and_manager(user, session):
+    """The shared user (CLIENT) of Account Alpha, and an account manager (AM) assigned to it."""
+    account = session.scalars(sa.select(Account)).one()
     assign(session, make_user(session, AM, Role.ACCOUNT_MANAGER), account)
     session.commit()
-
-
-def signed_in_browser(new_browser, email: str = AM) -> Browser:
-    browser = new_browser()
-    assert browser.login(email).status_code == 302
-    return browser
 
 
 def csp_directives(header: str) -> dict[str, list[str]]:
@@ -93,18 +88,19 @@ PAGES = {
 
 
 @pytest.fixture
-def page(request, client, new_browser, users):
+def served_page(request, client, new_browser, approver_and_manager):
+    """The response to one of PAGES, fetched as its user, its status and type checked."""
     who, path, status = PAGES[request.param]
-    browser = signed_in_browser(new_browser, who) if who else Browser(client)
+    browser = signed_in(new_browser, who) if who else Browser(client)
     response = browser.get(path)
     assert response.status_code == status
     assert response.mimetype == "text/html"
     return who, response
 
 
-@pytest.mark.parametrize("page", list(PAGES), indirect=True)
-def test_every_page_sends_the_security_headers(page):
-    _who, response = page
+@pytest.mark.parametrize("served_page", list(PAGES), indirect=True)
+def test_every_page_sends_the_security_headers(served_page):
+    _who, response = served_page
     csp = csp_directives(response.headers["Content-Security-Policy"])
     assert csp["frame-ancestors"] == ["'none'"]
     script_src = csp.get("script-src", csp.get("default-src"))
@@ -117,15 +113,15 @@ def test_every_page_sends_the_security_headers(page):
                                                    "strict-origin-when-cross-origin")
 
 
-@pytest.mark.parametrize("page", [p for p, (who, _, _) in PAGES.items() if who], indirect=True)
-def test_signed_in_pages_are_not_stored(page):
-    _who, response = page
+@pytest.mark.parametrize("served_page", [p for p, (who, _, _) in PAGES.items() if who], indirect=True)
+def test_signed_in_pages_are_not_stored(served_page):
+    _who, response = served_page
     assert "no-store" in response.headers["Cache-Control"]
 
 
-@pytest.mark.parametrize("page", list(PAGES), indirect=True)
-def test_no_page_contains_inline_script(page):
-    _who, response = page
+@pytest.mark.parametrize("served_page", list(PAGES), indirect=True)
+def test_no_page_contains_inline_script(served_page):
+    _who, response = served_page
     assert inline_script(response.text) == []
 
 
@@ -174,8 +170,8 @@ def raising_app(app):
     return app
 
 
-def test_a_route_that_raises_shows_a_generic_page_with_an_error_reference(raising_app, new_browser, users, caplog):
-    browser = signed_in_browser(new_browser)
+def test_a_route_that_raises_shows_a_generic_page_with_an_error_reference(raising_app, new_browser, approver_and_manager, caplog):
+    browser = signed_in(new_browser, AM)
     with caplog.at_level(logging.ERROR, logger="portal.errors"):
         response = browser.get("/test-only/explode")
     assert response.status_code == 500
@@ -189,8 +185,8 @@ def test_a_route_that_raises_shows_a_generic_page_with_an_error_reference(raisin
     assert logged and logged[0].exc_info, "the reference is logged with the traceback"
 
 
-def test_a_route_that_raises_under_the_api_answers_in_the_error_shape(raising_app, new_browser, users):
-    browser = signed_in_browser(new_browser)
+def test_a_route_that_raises_under_the_api_answers_in_the_error_shape(raising_app, new_browser, approver_and_manager):
+    browser = signed_in(new_browser, AM)
     response = browser.get("/api/v1/test-only/explode")
     assert response.status_code == 500
     assert response.mimetype == "application/json"
@@ -255,13 +251,13 @@ def test_a_lost_database_answers_503_in_the_api_error_shape(outage_client, send)
 
 
 @pytest.mark.parametrize("path", ["/account", "/invoices"], ids=["page", "read-only page"])
-def test_a_connection_the_database_dropped_while_idle_is_replaced_unseen(users, app, new_browser, session, monkeypatch,
+def test_a_connection_the_database_dropped_while_idle_is_replaced_unseen(approver_and_manager, app, new_browser, session, monkeypatch,
                                                                          path):
     """Battery item 30 after an idle restart: pooled connections that sat idle are
     tested before use, so the first request after the restart is answered."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has no server to lose")
-    browser = signed_in_browser(new_browser, CLIENT)
+    browser = signed_in(new_browser, CLIENT)
     assert browser.get(path).status_code == 200
 
     def drop_the_pooled_connection():
@@ -320,10 +316,10 @@ def test_the_language_switcher_returns_only_to_same_site_paths(client, target):
     assert response.headers["Location"] == "/"
 
 
-def test_a_signed_in_user_sees_the_language_of_their_setting(session, new_browser, users):
+def test_a_signed_in_user_sees_the_language_of_their_setting(session, new_browser, approver_and_manager):
     session.execute(sa.update(User).where(User.email == AM).values(language="zh"))
     session.commit()
-    browser = signed_in_browser(new_browser)
+    browser = signed_in(new_browser, AM)
     assert html_lang(browser.get("/account", headers={"Accept-Language": "vi"})) == "zh-Hans"
 
     browser.post_form("/language", {"language": "vi", "next": "/account"})
@@ -337,12 +333,12 @@ def navigation_labels(response) -> list[str]:
     return re.findall(r'<li><a href="/[^"]*"(?: aria-current="page")?>([^<]+)</a></li>', header)
 
 
-def test_the_navigation_is_in_each_users_language(session, new_browser, users):
+def test_the_navigation_is_in_each_users_language(session, new_browser, approver_and_manager):
     """The navigation is built once per role and page and kept: each language keeps its own."""
-    english = navigation_labels(signed_in_browser(new_browser).get("/account"))
+    english = navigation_labels(signed_in(new_browser, AM).get("/account"))
     session.execute(sa.update(User).where(User.email == AM).values(language="zh"))
     session.commit()
-    chinese = navigation_labels(signed_in_browser(new_browser).get("/account"))
+    chinese = navigation_labels(signed_in(new_browser, AM).get("/account"))
     assert "Invoices" in english and "Home" in english
     assert "发票" in chinese and len(chinese) == len(english)
     assert not set(english) & set(chinese)
@@ -352,10 +348,10 @@ def test_the_navigation_is_in_each_users_language(session, new_browser, users):
     ("tz", "local_time"),
     [("Asia/Shanghai", "11:07:09"), ("Asia/Ho_Chi_Minh", "10:07:09"), ("America/New_York", "10:07:09"), ("UTC", "3:07:09")],
 )
-def test_times_are_shown_in_the_users_time_zone(session, new_browser, users, tz, local_time):
+def test_times_are_shown_in_the_users_time_zone(session, new_browser, approver_and_manager, tz, local_time):
     session.execute(sa.update(User).where(User.email == AM).values(timezone=tz))
     session.commit()
-    browser = signed_in_browser(new_browser)
+    browser = signed_in(new_browser, AM)
     signed_in_at = datetime(2024, 1, 15, 3, 7, 9, tzinfo=timezone.utc)
     session.execute(sa.update(UserSession).values(created_at=signed_in_at))
     session.commit()

@@ -28,7 +28,7 @@ def docgen_messages() -> set[tuple[str | None, str]]:
     }
 
 
-def catalog(lang: str):
+def po_catalog(lang: str):
     with (i18n.CATALOG_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as po:
         return read_po(po, locale=lang)
 
@@ -43,7 +43,7 @@ def test_extraction_finds_docgen_labels():
 
 @pytest.mark.parametrize("lang", ["zh", "vi"])
 def test_every_docgen_message_is_translated_with_its_placeholders(lang):
-    entries = catalog(lang)
+    entries = po_catalog(lang)
     for context, message in sorted(docgen_messages(), key=str):
         entry = entries.get(message, context=context)
         assert entry is not None, f"{message!r} is not in the {lang} catalog (run pybabel extract/update)"

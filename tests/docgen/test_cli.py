@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from .conftest import INPUTS
+from .conftest import INPUTS, docgen
 from .reading import full_text, open_docx
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def docgen(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "docgen", *args], capture_output=True, text=True, cwd=REPO, env=env, check=False
-    )
 
 
 def test_kinds_lists_the_kinds():

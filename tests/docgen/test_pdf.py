@@ -11,8 +11,7 @@ import pytest
 from docgen import render
 from docgen.pdf import to_pdf
 
-from .conftest import INPUTS, load_input
-from .test_cli import docgen
+from .conftest import INPUTS, docgen, load_input
 
 pytestmark = [
     pytest.mark.pdf,

@@ -1,0 +1,148 @@
+"""Plain helpers that several test modules call: signing in a browser, reading what the
+app committed, the API's error shape, dates, translations, CSV imports.
+
+Fixtures live in ``conftest.py`` and data builders in ``factories.py``; these are the
+functions a test calls itself, kept here once rather than copied into each module.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from babel.support import Translations
+
+from portal.models import Notification, Role
+from tests.conftest import Browser
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+SESSION_COOKIE, REMEMBER_COOKIE = "portal_session", "portal_remember"
+
+
+# --- browsers and the API ----------------------------------------------------------
+
+
+def signed_in(new_browser, email: str, **login):
+    """A browser of its own, signed in as ``email`` through the form (``login``:
+    ``remember``, ``password``, ``next_url`` as ``Browser.login`` takes them)."""
+    browser = new_browser()
+    assert browser.login(email, **login).status_code == 302
+    return browser
+
+
+def copy_cookie(source: Browser, target: Browser, name: str) -> None:
+    cookie = source.client.get_cookie(name)
+    assert cookie is not None, f"no {name} cookie"
+    target.client.set_cookie(name, cookie.value)
+
+
+def only_cookie(app, source: Browser, name: str) -> Browser:
+    """A fresh browser holding nothing but a copy of ``source``'s cookie ``name``."""
+    copy = Browser(app.test_client())
+    copy_cookie(source, copy, name)
+    return copy
+
+
+def assert_error(response, status: int, code: str | None = None) -> dict:
+    """Check that ``response`` is the API's error: ``status``, JSON, a non-empty ``code``
+    and ``message`` (and ``code`` the one given); return the error for further checks."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    error = response.json["error"]
+    assert isinstance(error["code"], str) and error["code"]
+    assert isinstance(error["message"], str) and error["message"]
+    if code:
+        assert error["code"] == code
+    return error
+
+
+def post(client, url, headers, body=None, **extra_headers):
+    """POST ``body`` (default ``{}``) as JSON to the API with ``headers`` and any more given."""
+    return client.post(url, json=body if body is not None else {}, headers={**headers, **extra_headers})
+
+
+# --- what the database holds -------------------------------------------------------
+
+
+def latest(session):
+    """``session`` in a new transaction, to read what the requests or a command committed
+    (on SQLite in WAL mode a transaction keeps reading the snapshot it began with)."""
+    session.rollback()
+    return session
+
+
+def count(session, model) -> int:
+    """How many rows of ``model`` the database holds."""
+    return session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def notifications(session, kind: str) -> list[Notification]:
+    """The outbox's notifications of ``kind``, oldest first."""
+    return list(session.scalars(sa.select(Notification).where(Notification.kind == kind).order_by(Notification.id)))
+
+
+# --- people and days of an account -------------------------------------------------
+
+
+def manager_of(world):
+    """The account manager of ``world`` (factories.build_account), who drafts and submits."""
+    return world.user(Role.ACCOUNT_MANAGER)
+
+
+def approver_of(world):
+    """The client approver of ``world``, who raises requests and decides."""
+    return world.user(Role.CLIENT_APPROVER)
+
+
+def today_of(world) -> date:
+    """The date in ``world``'s account's time zone, as the portal counts days."""
+    return world.account.today()
+
+
+def utc(*fields: int) -> datetime:
+    """``datetime(*fields)`` in UTC: the instants the services are given."""
+    return datetime(*fields, tzinfo=UTC)
+
+
+# --- what a page says --------------------------------------------------------------
+
+
+def translations(language: str) -> Translations:
+    """The portal's compiled messages in ``language``, as the app loads them."""
+    return Translations.load(str(TRANSLATIONS), [language])
+
+
+def translated(language: str, message: str) -> str:
+    """``message`` in ``language``; a message left untranslated fails the test, which
+    would otherwise find the English text and prove nothing."""
+    text = translations(language).gettext(message)
+    assert text != message, f"{message!r} is not translated into {language}"
+    return text
+
+
+def flashes(html: str) -> str:
+    """The page's flashed messages, or "" where it has none."""
+    match = re.search(r'class="flashes".*?</(?:ul|div|section)>', html, re.S)
+    return match.group(0) if match else ""
+
+
+# --- importing files ---------------------------------------------------------------
+
+
+def write_csv(tmp_path: Path, rows: list[dict], *, columns: list[str], name: str) -> str:
+    """Write ``rows`` under ``columns`` to ``tmp_path / name`` as Excel saves a CSV (UTF-8
+    with a BOM); return the path for the import command."""
+    path = tmp_path / name
+    with path.open("w", newline="", encoding="utf-8-sig") as file:
+        writer = csv.DictWriter(file, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return str(path)
+
+
+def import_file(runner, path: str, *, kind: str):
+    """Run the command ``import KIND PATH`` (``kind``: invoices or kpis); return its result."""
+    return runner.invoke(args=["import", kind, path])
