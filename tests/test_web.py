@@ -4,8 +4,16 @@ debug output, 503 on a lost database, a trusted Host, language and time zone
 
 from __future__ import annotations
 
+import functools
+import http.client
 import logging
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
+from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 
@@ -16,7 +24,7 @@ from portal import create_app, database
 from portal.admin.service import assign
 from portal.extensions import db
 from portal.models import Role, User, UserSession
-from tests.conftest import Browser, base_config, csrf_token
+from tests.conftest import ROOT, Browser, base_config, csrf_token
 from tests.factories import make_account, make_user
 
 AM = "am@firm.example"
@@ -142,6 +150,63 @@ def test_hsts_is_sent_over_tls_only(client):
     assert "max-age=" in client.get("/login", base_url="https://localhost").headers["Strict-Transport-Security"]
     assert "Strict-Transport-Security" not in client.get("/login").headers
 
+
+@contextmanager
+def gunicorn(database_url: str, **env: str):
+    """The app served by gunicorn with the repository's gunicorn.conf.py, in production
+    mode, on a free local port: yields an ``http.client`` connection factory."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": "x" * 40, "DATABASE_URL": database_url,
+                   "TRUSTED_HOSTS": "127.0.0.1", "PORTAL_BIND": f"127.0.0.1:{port}", **env}
+    environment.pop("FORWARDED_ALLOW_IPS", None)
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "1", "wsgi:app"], cwd=ROOT,
+                              env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    connect = functools.partial(http.client.HTTPConnection, "127.0.0.1", port, timeout=10)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.communicate()[1].decode()[-2000:]
+            try:
+                with closing(socket.create_connection(("127.0.0.1", port), timeout=1)):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)
+        yield connect
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        server.stderr.close()
+
+
+def hsts_over(connect, headers: dict) -> str | None:
+    conn = connect()
+    try:
+        conn.request("GET", "/login", headers={"Host": "127.0.0.1", **headers})
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 200
+        return response.getheader("Strict-Transport-Security")
+    finally:
+        conn.close()
+
+
+FORGED_TLS = [{"X-Forwarded-Proto": "https"}, {"X-Forwarded-Ssl": "on"}, {"X-Forwarded-Protocol": "ssl"}]
+
+
+def test_gunicorn_trusts_no_forwarded_scheme_when_no_proxy_is_configured(database_url):
+    """gunicorn's own default trusts X-Forwarded-Proto from 127.0.0.1, which a local
+    client (or a proxy passing the client's header on) can forge to turn on HSTS."""
+    with gunicorn(database_url) as connect:
+        assert [hsts_over(connect, forged) for forged in FORGED_TLS] == [None] * len(FORGED_TLS)
+
+
+def test_behind_a_configured_proxy_its_forwarded_scheme_counts(database_url):
+    with gunicorn(database_url, PROXY_FIX_X_PROTO="1") as connect:
+        assert "max-age=" in hsts_over(connect, {"X-Forwarded-Proto": "https"})
+        assert hsts_over(connect, {}) is None
 
 @pytest.mark.parametrize(
     "path", [pytest.param("/login"), "/api/v1/me"]
