@@ -12,11 +12,12 @@ import re
 import socket
 import subprocess
 import sys
-import time
-from contextlib import closing, contextmanager
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 
+import flask
 import pytest
 import sqlalchemy as sa
 
@@ -154,31 +155,25 @@ def test_hsts_is_sent_over_tls_only(client):
 @contextmanager
 def gunicorn(database_url: str, **env: str):
     """The app served by gunicorn with the repository's gunicorn.conf.py, in production
-    mode, on a free local port: yields an ``http.client`` connection factory."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    mode, on a socket this test bound (no other server can take its port): yields an
+    ``http.client`` connection factory. Requests wait in the socket's backlog until the
+    worker is up."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    port = listener.getsockname()[1]
     environment = {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": "x" * 40, "DATABASE_URL": database_url,
-                   "TRUSTED_HOSTS": "127.0.0.1", "PORTAL_BIND": f"127.0.0.1:{port}", **env}
+                   "TRUSTED_HOSTS": "127.0.0.1", "PORTAL_BIND": f"fd://{listener.fileno()}", **env}
     environment.pop("FORWARDED_ALLOW_IPS", None)
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "1", "wsgi:app"], cwd=ROOT,
-                              env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    connect = functools.partial(http.client.HTTPConnection, "127.0.0.1", port, timeout=10)
+    with listener:
+        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "1", "wsgi:app"], cwd=ROOT,
+                                  env=environment, pass_fds=[listener.fileno()], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, server.communicate()[1].decode()[-2000:]
-            try:
-                with closing(socket.create_connection(("127.0.0.1", port), timeout=1)):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.1)
-        yield connect
+        yield functools.partial(http.client.HTTPConnection, "127.0.0.1", port, timeout=60)
     finally:
         server.terminate()
         server.wait(timeout=30)
-        server.stderr.close()
 
 
 def hsts_over(connect, headers: dict) -> str | None:
@@ -343,6 +338,62 @@ def test_a_connection_the_database_dropped_while_idle_is_replaced_unseen(users, 
     assert_outage(browser.get(path), "text/html")  # the request that meets it: a 503, never a 500
     assert browser.get(path).status_code == 200  # and the pool starts over
 
+
+@pytest.fixture
+def dropping_app(app, database_url):
+    """The app with two routes that read, then lose the database as a stopped server
+    does (their connection dropped, no new one accepted), then read again (answered
+    503) or answer 404 without reading."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to lose")
+    import psycopg
+
+    other = sa.create_engine(database_url)  # not the request's session: ``session`` would be, in a request
+    down = threading.Event()
+    with app.app_context():
+        @sa.event.listens_for(db.engine, "do_connect")
+        def _refuse(*_args):
+            if down.is_set():
+                raise psycopg.OperationalError("the database system is shutting down")
+
+    def drop_my_connection():
+        pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        with other.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        down.set()
+
+    def read_again():
+        drop_my_connection()
+        db.session.execute(sa.text("SELECT 1"))
+
+    def not_found():
+        drop_my_connection()
+        flask.abort(404)
+
+    app.add_url_rule("/test-only/read-again", "test_read_again", read_again)
+    app.add_url_rule("/api/v1/test-only/read-again", "test_api_read_again", read_again)
+    app.add_url_rule("/test-only/not-found", "test_not_found", not_found)
+    return app
+
+
+@pytest.mark.parametrize(("path", "mimetype"), [("/test-only/read-again", "text/html"),
+                                                ("/api/v1/test-only/read-again", "application/json")])
+def test_a_connection_dropped_mid_request_answers_503_in_the_users_language(session, dropping_app, new_browser, users,
+                                                                           path, mimetype):
+    """The signed-in user was loaded from the database, and the rollback that follows
+    the lost connection expires them: the 503 must not read their language again."""
+    session.execute(sa.update(User).where(User.email == AM).values(language="vi"))
+    session.commit()
+    response = signed_in_browser(new_browser).get(path)
+    assert_outage(response, mimetype)
+    if mimetype == "text/html":
+        assert html_lang(response) == "vi"
+
+
+def test_a_connection_dropped_before_a_404_still_answers_404(dropping_app, new_browser, users):
+    """Nothing rolled back before the request ended: the end of the request does, on a
+    connection that is gone."""
+    assert signed_in_browser(new_browser).get("/test-only/not-found").status_code == 404
 
 # --- language and time zone -------------------------------------------------------------------
 
