@@ -10,6 +10,7 @@ from portal import audit
 from portal.api import bp
 from portal.api.common import ApiError, iso_time, route
 from portal.auth import service
+from portal.errors import error_response
 from portal.extensions import db
 
 
@@ -32,8 +33,8 @@ def token(body: TokenRequest):
         error = ApiError(429, _("Too many failed sign-ins. Please wait and try again."))
         error.retry_after = throttled.retry_after
         raise error from None
-    if not result.ok:
-        raise ApiError(401, _("The e-mail or password is not correct."), code="invalid_credentials")
+    if not result.ok:  # answered, not raised: raising would roll back the failure the throttle may have written
+        return error_response(401, _("The e-mail or password is not correct."), code="invalid_credentials")
     token, expires_at = service.issue_api_token(db.session, result.user)
     audit.record(db.session, "auth.token_issued", result.user, account_id=result.user.account_id, actor=result.user)
     return {"token": token, "expires_at": iso_time(expires_at)}, 201
