@@ -27,7 +27,7 @@ from portal.models import Role
 from portal.security import FIRM_STAFF
 
 # Endpoints open to visitors who are not signed in; everything else needs a sign-in.
-PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "main.set_language", "main.health"})
+PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "main.set_language", "main.health", "main.readiness"})
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
