@@ -12,6 +12,10 @@ worker_class = "sync"
 workers = multiprocessing.cpu_count()
 # Each worker imports the app itself: no state shared through fork.
 preload_app = False
+# gunicorn believes X-Forwarded-Proto (-Ssl, -Protocol) from 127.0.0.1 by default, so a
+# forged header would make a plain request look like TLS (and send HSTS). It believes
+# none: which proxies count is the app's PROXY_FIX_* setting alone (werkzeug's ProxyFix).
+forwarded_allow_ips = ""
 
 
 def post_worker_init(worker):

@@ -45,6 +45,16 @@ BILINGUAL_SEPARATOR = " / "
 PICTURE_MAX_HEIGHT = 0.6
 _PLACEHOLDER = re.compile(r"%\((page|pages)\)s")
 _FIELDS = {"page": "PAGE", "pages": "NUMPAGES"}
+# What a core property (title, subject, author) holds: Word's limit, which python-docx
+# enforces by raising. The body of the document keeps the whole text.
+CORE_PROPERTY_LENGTH = 255
+
+
+def _fit_property(text: str) -> str:
+    """``text`` as a core property holds it: shortened with an ellipsis when too long."""
+    if len(text) <= CORE_PROPERTY_LENGTH:
+        return text
+    return text[:CORE_PROPERTY_LENGTH - 1] + "…"
 
 
 class Styles:
@@ -289,9 +299,9 @@ class Layout:
     def save(self, *, title: str, subject: str, author: str, created: datetime) -> bytes:
         """Return the document as deterministic .docx bytes with its core properties."""
         properties = self._document.core_properties
-        properties.title = title
-        properties.subject = subject
-        properties.author = properties.last_modified_by = author
+        properties.title = _fit_property(title)
+        properties.subject = _fit_property(subject)
+        properties.author = properties.last_modified_by = _fit_property(author)
         properties.created = properties.modified = created
         properties.language = ", ".join(lang.code for lang in self.langs)
         properties.revision = 1

@@ -24,8 +24,10 @@ PRIMARY, SECONDARY, ACCENT, GRID = "#1d5fa8", "#9bb8d8", "#c2410c", "#d7dde5"
 @lru_cache(maxsize=1)
 def _style() -> dict:
     """Fonts with Chinese and Vietnamese glyphs first; text becomes paths in the SVG,
-    so the reader's machine needs no font."""
+    so the reader's machine needs no font. Text is drawn as typed: names come from
+    users, and ``$...$`` would otherwise be parsed as math (``$\\frac{1}{$`` raises)."""
     return {
+        "text.parse_math": False,
         "font.family": ["Noto Sans", "Noto Sans CJK SC", "DejaVu Sans", "sans-serif"],
         "svg.fonttype": "path",
         "svg.hashsalt": "portal",  # stable ids: the same chart gives the same bytes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -11,6 +12,8 @@ from flask import Flask, g, request
 from sqlalchemy import event
 
 from portal.extensions import db
+
+log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _write_intent: ContextVar[bool] = ContextVar("sqlite_write_intent", default=False)
@@ -28,6 +31,7 @@ def reads_only(view: Callable) -> Callable:
 
 
 def init_app(app: Flask) -> None:
+    app.teardown_appcontext(_end_session)  # runs before Flask-SQLAlchemy's own, registered earlier
     with app.app_context():
         engine = db.engine
     if engine.dialect.name != "sqlite":
@@ -51,6 +55,21 @@ def init_app(app: Flask) -> None:
         token = g.pop("_write_intent_token", None)
         if token is not None:
             _write_intent.reset(token)
+
+
+def _end_session(_error: BaseException | None = None) -> None:
+    """End the request's session. Closing it rolls back on its connection; when the
+    database dropped that connection during the request (a restart) and nothing has
+    rolled back yet (the request ended in a 404, say), the rollback raises after the
+    answer was made, and the server answers 500 instead. The failed rollback has
+    discarded the connection, so closing again succeeds."""
+    try:
+        db.session.remove()
+    except Exception as error:
+        if not is_outage(error):
+            raise
+        log.warning("the database dropped a connection before the request ended: %s", type(error).__name__)
+        db.session.remove()
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import logging
 import secrets
+from contextlib import nullcontext
 
 import sqlalchemy as sa
 from flask import Flask, current_app, flash, g, jsonify, make_response, redirect, render_template, request, url_for
 from flask.globals import request_ctx
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -90,6 +91,25 @@ def _rollback() -> None:
         log.debug("rollback failed: %s", type(error).__name__)
 
 
+def _unavailable(error: Exception):
+    """503 with Retry-After for a lost database, answered without asking it anything:
+    the page is a visitor's (no user menu), in the signed-in user's language as it was
+    loaded before the database went away. (The rollback expires the user; reading the
+    language afterwards would go to the database, fail, and make the answer a 500.)"""
+    language = _loaded_language()
+    _rollback()
+    log.warning("database unavailable: %s", type(error).__name__)
+    g._login_user = login_manager.anonymous_user()
+    with force_locale(language) if language else nullcontext():
+        return error_response(503, headers={"Retry-After": str(RETRY_AFTER_OUTAGE)})
+
+
+def _loaded_language() -> str | None:
+    """The signed-in user's language if it is loaded, never loading it."""
+    state = sa.inspect(g.get("_login_user"), raiseerr=False)  # None for no user or a visitor
+    return state.dict.get("language") if state is not None else None
+
+
 def refused(error: DomainError):
     """The answer to a rule the caller broke, with nothing of the request kept."""
     _rollback()
@@ -136,12 +156,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
-        _rollback()
         if is_outage(error):
-            log.warning("database unavailable: %s", type(error).__name__)
-            if "_login_user" not in g:  # render the page without asking the database who this is
-                g._login_user = login_manager.anonymous_user()
-            return error_response(503, headers={"Retry-After": str(RETRY_AFTER_OUTAGE)})
+            return _unavailable(error)
+        _rollback()
         if _out_of_range(error):
             log.warning("refused an out-of-range number on %s %s: %s", request.method, request.path, error)
             return error_response(400, _("A number in this request is too large."), code="out_of_range")

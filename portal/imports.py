@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import csv
 import io
+import signal
 import sys
+import threading
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -171,5 +173,31 @@ def run_file_import(session: Session, path: str, load: Callable[[bytes], Any]) -
     except OSError as error:
         click.echo(f"{path}: {error.strerror or error}", err=True)
         raise SystemExit(2) from None
-    session.commit()
+    except KeyboardInterrupt:  # Ctrl-C: nothing was committed, so nothing is kept
+        _abandon(session)
+        click.echo(f"Interrupted: nothing of {path} was kept.", err=True)
+        raise SystemExit(130) from None  # 128 + SIGINT, as a shell reports it
+    with _ctrl_c_ignored():  # once the commit is under way, stopping it would leave nobody sure what was kept
+        session.commit()
     click.echo(summary.describe(path))
+
+
+def _abandon(session: Session) -> None:
+    """Roll back after an interrupt, which may have cut a statement short and left the
+    connection unusable: then it is closed, and its transaction ends with it."""
+    try:
+        session.rollback()
+    except Exception:
+        session.close()
+
+
+@contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -10,6 +10,7 @@ want of mail, and no mail reports a change that was rolled back.
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from babel.dates import format_datetime
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale, get_locale
 from sqlalchemy.orm import Session
 
@@ -70,16 +71,44 @@ def notify(session: Session, kind: str, recipients: Iterable[Recipient], *, acco
     rows = []
     for recipient in unique(recipients):
         with force_locale(recipient.language):
-            text = render_template(f"notifications/{kind}.txt", recipient=recipient,
-                                   local_time=lambda dt, r=recipient: _local_time(dt, r), **context)
+            text = _render(f"notifications/{kind}.txt", recipient=recipient,
+                           local_time=lambda dt, r=recipient: _local_time(dt, r), **context)
         subject, _, body = text.strip().partition("\n")
         rows.append(Notification(
             account_id=account_id, recipient_id=recipient.user_id, to_email=recipient.email,
-            language=recipient.language, kind=kind, subject=subject.strip()[:300], body=body.strip() + "\n",
+            language=recipient.language, kind=kind, subject=one_line(subject)[:300],
+            body=body.strip().replace(_VALUE_BREAK, "\n") + "\n",
         ))
     session.add_all(rows)
     session.flush()
     return rows
+
+
+# A line break inside a value (a subject typed with Enter, a pasted title) must not end
+# the subject line the template writes first: while rendering, such breaks become this
+# private-use character, kept apart from the template's own. The subject reads it as a
+# space (one header line, whatever was typed), the body as a new line.
+_LINE_BREAK = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
+_VALUE_BREAK = "\ue000"
+
+
+def _mark_line_breaks(value: object) -> str:
+    return _LINE_BREAK.sub(_VALUE_BREAK, str(value))
+
+
+def one_line(text: str) -> str:
+    """``text`` as one header line: every line break (and the mark of one) a space."""
+    return _LINE_BREAK.sub(" ", text.replace(_VALUE_BREAK, " ")).strip()
+
+
+def _render(template: str, **context) -> str:
+    """``render_template`` with the line breaks of values marked (``_VALUE_BREAK``)."""
+    app = current_app._get_current_object()
+    environment = app.extensions.get("portal_mail_templates")
+    if environment is None:
+        environment = app.extensions["portal_mail_templates"] = app.jinja_env.overlay(finalize=_mark_line_breaks)
+    app.update_template_context(context)
+    return environment.get_template(template).render(context)
 
 
 def _local_time(value: datetime | None, recipient: Recipient) -> str:
@@ -124,7 +153,7 @@ def _message(row: Notification) -> EmailMessage:
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_SENDER"]
     message["To"] = row.to_email
-    message["Subject"] = row.subject
+    message["Subject"] = one_line(row.subject)  # also for rows queued before subjects were made one line
     message.set_content(row.body)
     message["Content-Language"] = row.language  # after set_content, which drops Content-* headers
     return message

@@ -22,6 +22,7 @@ from flask import Flask, current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 
 from portal.errors import wants_json
 from portal.extensions import db
@@ -31,7 +32,7 @@ from portal.models import Role
 from portal.security import FIRM_STAFF
 
 # Endpoints open to visitors who are not signed in; everything else needs a sign-in.
-PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "main.set_language", "main.health"})
+PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "main.set_language", "main.health", "main.readiness"})
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -72,7 +73,12 @@ def unit_of_work(view: Callable) -> Callable:
         once = _once_key()
         if once is not None and (done := _sent_before(once)) is not None:
             return done
-        result = view(*args, **kwargs)
+        try:
+            result = view(*args, **kwargs)
+        except HTTPException as refusal:
+            if getattr(refusal, "keep_work", False):  # a refusal that recorded something: a failed sign-in
+                db.session.commit()
+            raise
         if once is not None and not _remember(once, result):
             db.session.rollback()  # a twin of this form won the race: keep its work, not ours
             return _sent_before(once)

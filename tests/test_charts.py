@@ -50,3 +50,11 @@ def test_charts_are_drawn_without_pyplot():
             "print('matplotlib.pyplot' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_dollar_signs_in_chart_text_are_not_math():
+    """Names come from users (KPIs, series): ``$\\frac{1}{$`` is text, not a formula."""
+    odd = r"$\frac{1}{$"
+    svg = charts.line(MONTHS, [(odd, [1, 2, 3, 4, 5, 6])], title=odd, y_label=odd, target=3, target_label=odd)
+    bars = charts.bars_and_lines(MONTHS, (odd, [1] * 6), [(odd, [2] * 6)], title=odd, y_label=odd)
+    assert svg.startswith(b"<?xml") and bars.startswith(b"<?xml")

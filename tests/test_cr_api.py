@@ -20,6 +20,7 @@ from portal.change_requests import service
 from portal.models import ChangeRequest, CRStatus, Decision, Document, DocumentKind, IdempotencyKey, Role
 from tests.factories import build_account, make_user
 from tests.helpers import assert_error, latest, post
+from tests.docgen.reading import full_text, open_docx
 
 AM = "account.manager@alpha.example"
 CLIENT = "client.approver@alpha.example"
@@ -456,6 +457,16 @@ def test_a_work_order_is_issued_on_the_current_contract(session, alpha, client, 
     assert body["title"] == "Year-end payroll audit" and HEX64.match(body["sha256"])
     second = post(client, "/api/v1/work-orders", auth(AM), new_work_order(alpha.account.id))
     assert second.json["number"] == f"WO-{local_year(alpha)}-0002"
+
+
+def test_a_work_order_titled_longer_than_a_document_property_holds_is_issued_whole(session, alpha, client, auth):
+    title = "Year-end payroll audit of every entity, site and pay group in the region, " * 5  # 375 characters
+    response = post(client, "/api/v1/work-orders", auth(AM), new_work_order(alpha.account.id, title={"en": title}))
+    assert response.status_code == 201, response.json
+    [document] = documents_of(session, kind=DocumentKind.WORK_ORDER)
+    docx = open_docx(document.file.data)
+    assert len(docx.core_properties.subject) <= 255
+    assert title.strip() in full_text(docx)
 
 
 @pytest.mark.parametrize(

@@ -426,3 +426,57 @@ def test_sla_check_command_escalates_each_breach_once_and_notifies(runner, sessi
     assert levels == {late_id: 3, paused_id: 1}
     escalated_to = {r.to_email for r in all_rows(session) if r.kind == "request_escalated"}
     assert "l2@alpha.example" in escalated_to
+
+
+# --- a real SMTP server -------------------------------------------------------------------
+
+
+class Inbox:
+    """What an SMTP server (aiosmtpd, on a free local port) received."""
+
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+@pytest.mark.parametrize("subject", ["Payroll\r\nBcc: attacker@evil.example", "Payroll\rrun\nfailed", "Payroll\u2028run"])
+def test_a_line_break_in_a_request_subject_never_breaks_the_mail(runner, session, alpha, smtp_server, monkeypatch,
+                                                                 subject):
+    """A client may type anything into a subject; the account manager is told all the
+    same, in one Subject header, and no header can be added through it."""
+    from email import message_from_bytes, policy
+
+    inbox, port = smtp_server
+    for key, value in {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_USE_TLS": False}.items():
+        monkeypatch.setitem(current_app.config, key, value)
+    request = raise_request(session, alpha, subject=subject)
+    with outside_any_scope():
+        result = runner.invoke(args=["mail", "send"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "1 sent, 0 failed (will retry)."
+    [envelope] = inbox.envelopes
+    assert envelope.rcpt_tos == [AM]
+    message = message_from_bytes(envelope.original_content, policy=policy.default)
+    assert message["Bcc"] is None and message["To"] == AM
+    words = " ".join(subject.split())
+    assert message["Subject"] == f"New request #{request.id} from Account Alpha: {words}"
+    assert all_rows(session)[0].status is NotificationStatus.SENT

@@ -356,3 +356,13 @@ def test_the_trend_chart_of_another_accounts_kpi_is_not_found(session, june, new
     browser = signed_in(new_browser, CLIENT)
     assert browser.get(f"/scorecards/{june.account.id}/trend.svg?kpi={bravo['kpi'].id}").status_code == 404
     assert browser.get(f"/scorecards/{bravo.account.id}/trend.svg").status_code == 404
+
+
+def test_a_kpi_name_that_looks_like_math_text_is_drawn_as_typed(session, june, new_browser):
+    """matplotlib parses text between dollar signs as math; a name it cannot parse made
+    the chart a 500, for the client too."""
+    june["kpi"].name = {"en": r"$\frac{1}{$ payslips", "zh": "$x^$", "vi": r"$\sqrt{$"}
+    session.commit()
+    response = signed_in(new_browser, CLIENT).get(f"/scorecards/{june.account.id}/trend.svg?period=2026-06"
+                                                  f"&kpi={june['kpi'].id}")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"

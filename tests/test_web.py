@@ -4,11 +4,20 @@ debug output, 503 on a lost database, a trusted Host, language and time zone
 
 from __future__ import annotations
 
+import functools
+import http.client
 import logging
+import os
 import re
+import socket
+import subprocess
+import sys
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 
+import flask
 import pytest
 import sqlalchemy as sa
 
@@ -16,7 +25,7 @@ from portal import create_app, database
 from portal.admin.service import assign
 from portal.extensions import db
 from portal.models import Account, Role, User, UserSession
-from tests.conftest import USER_EMAIL, Browser, base_config, csrf_token
+from tests.conftest import ROOT, USER_EMAIL, Browser, base_config, csrf_token
 from tests.factories import make_user
 from tests.helpers import signed_in
 
@@ -138,6 +147,57 @@ def test_hsts_is_sent_over_tls_only(client):
     assert "max-age=" in client.get("/login", base_url="https://localhost").headers["Strict-Transport-Security"]
     assert "Strict-Transport-Security" not in client.get("/login").headers
 
+
+@contextmanager
+def gunicorn(database_url: str, **env: str):
+    """The app served by gunicorn with the repository's gunicorn.conf.py, in production
+    mode, on a socket this test bound (no other server can take its port): yields an
+    ``http.client`` connection factory. Requests wait in the socket's backlog until the
+    worker is up."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    port = listener.getsockname()[1]
+    environment = {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": "x" * 40, "DATABASE_URL": database_url,
+                   "TRUSTED_HOSTS": "127.0.0.1", "PORTAL_BIND": f"fd://{listener.fileno()}", **env}
+    environment.pop("FORWARDED_ALLOW_IPS", None)
+    with listener:
+        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "1", "wsgi:app"], cwd=ROOT,
+                                  env=environment, pass_fds=[listener.fileno()], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+    try:
+        yield functools.partial(http.client.HTTPConnection, "127.0.0.1", port, timeout=60)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def hsts_over(connect, headers: dict) -> str | None:
+    conn = connect()
+    try:
+        conn.request("GET", "/login", headers={"Host": "127.0.0.1", **headers})
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 200
+        return response.getheader("Strict-Transport-Security")
+    finally:
+        conn.close()
+
+
+FORGED_TLS = [{"X-Forwarded-Proto": "https"}, {"X-Forwarded-Ssl": "on"}, {"X-Forwarded-Protocol": "ssl"}]
+
+
+def test_gunicorn_trusts_no_forwarded_scheme_when_no_proxy_is_configured(database_url):
+    """gunicorn's own default trusts X-Forwarded-Proto from 127.0.0.1, which a local
+    client (or a proxy passing the client's header on) can forge to turn on HSTS."""
+    with gunicorn(database_url) as connect:
+        assert [hsts_over(connect, forged) for forged in FORGED_TLS] == [None] * len(FORGED_TLS)
+
+
+def test_behind_a_configured_proxy_its_forwarded_scheme_counts(database_url):
+    with gunicorn(database_url, PROXY_FIX_X_PROTO="1") as connect:
+        assert "max-age=" in hsts_over(connect, {"X-Forwarded-Proto": "https"})
+        assert hsts_over(connect, {}) is None
 
 @pytest.mark.parametrize(
     "path", [pytest.param("/login"), "/api/v1/me"]
@@ -274,6 +334,63 @@ def test_a_connection_the_database_dropped_while_idle_is_replaced_unseen(approve
     assert_outage(browser.get(path), "text/html")  # the request that meets it: a 503, never a 500
     assert browser.get(path).status_code == 200  # and the pool starts over
 
+
+@pytest.fixture
+def dropping_app(app, database_url):
+    """The app with two routes that read, then lose the database as a stopped server
+    does (their connection dropped, no new one accepted), then read again (answered
+    503) or answer 404 without reading."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to lose")
+    import psycopg
+
+    other = sa.create_engine(database_url)  # not the request's session: ``session`` would be, in a request
+    down = threading.Event()
+    with app.app_context():
+        @sa.event.listens_for(db.engine, "do_connect")
+        def _refuse(*_args):
+            if down.is_set():
+                raise psycopg.OperationalError("the database system is shutting down")
+
+    def drop_my_connection():
+        pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        with other.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        down.set()
+
+    def read_again():
+        drop_my_connection()
+        db.session.execute(sa.text("SELECT 1"))
+
+    def not_found():
+        drop_my_connection()
+        flask.abort(404)
+
+    app.add_url_rule("/test-only/read-again", "test_read_again", read_again)
+    app.add_url_rule("/api/v1/test-only/read-again", "test_api_read_again", read_again)
+    app.add_url_rule("/test-only/not-found", "test_not_found", not_found)
+    return app
+
+
+@pytest.mark.parametrize(("path", "mimetype"), [("/test-only/read-again", "text/html"),
+                                                ("/api/v1/test-only/read-again", "application/json")])
+def test_a_connection_dropped_mid_request_answers_503_in_the_users_language(session, dropping_app, new_browser,
+                                                                           approver_and_manager,
+                                                                           path, mimetype):
+    """The signed-in user was loaded from the database, and the rollback that follows
+    the lost connection expires them: the 503 must not read their language again."""
+    session.execute(sa.update(User).where(User.email == AM).values(language="vi"))
+    session.commit()
+    response = signed_in(new_browser, AM).get(path)
+    assert_outage(response, mimetype)
+    if mimetype == "text/html":
+        assert html_lang(response) == "vi"
+
+
+def test_a_connection_dropped_before_a_404_still_answers_404(dropping_app, new_browser, approver_and_manager):
+    """Nothing rolled back before the request ended: the end of the request does, on a
+    connection that is gone."""
+    assert signed_in(new_browser, AM).get("/test-only/not-found").status_code == 404
 
 # --- language and time zone -------------------------------------------------------------------
 

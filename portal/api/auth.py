@@ -26,8 +26,8 @@ class TokenResponse(BaseModel):
        response=TokenResponse, status=201, public=True, tag="auth")
 def token(body: TokenRequest):
     result = authenticate(body.email, body.password)
-    if not result.ok:
-        raise ApiError(401, _("The e-mail or password is not correct."), code="invalid_credentials")
+    if not result.ok:  # the failure the throttle counted is kept (keep_work), not rolled back
+        raise ApiError(401, _("The e-mail or password is not correct."), code="invalid_credentials", keep_work=True)
     token, expires_at = service.issue_api_token(db.session, result.user)
     audit.record(db.session, "auth.token_issued", result.user, account_id=result.user.account_id, actor=result.user)
     return {"token": token, "expires_at": iso_time(expires_at)}, 201

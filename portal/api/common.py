@@ -32,12 +32,14 @@ from portal.security import get_or_404
 class ApiError(HTTPException):
     """Raise anywhere in an API view: becomes ``{"error": {...}}`` with this status."""
 
-    def __init__(self, status: int, message: str | None = None, *, code: str | None = None, fields: dict | None = None):
+    def __init__(self, status: int, message: str | None = None, *, code: str | None = None, fields: dict | None = None,
+                 keep_work: bool = False):
         super().__init__(message)
         self.code = status
         self.portal_message = message
         self.error_code = code
         self.fields = fields
+        self.keep_work = keep_work  # commit what the request recorded (a failed sign-in) before answering
 
 
 @dataclass
@@ -299,4 +301,4 @@ def require_fresh_sign_in(body: FreshProof) -> None:
         if result.ok and result.user.id == current_user.id:
             return
     raise ApiError(401, _("Sign in again, or send your password with the decision: it needs a recent sign-in."),
-                   code="fresh_sign_in_required")
+                   code="fresh_sign_in_required", keep_work=bool(body.password))

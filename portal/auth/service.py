@@ -47,7 +47,7 @@ def authenticate(session: Session, email: str, password: str, address: str) -> S
 
     Raises ``SignInThrottled`` when the e-mail or the address has failed too often."""
     email = normalise_email(email)
-    wait = throttle.retry_after(email, address)
+    wait = throttle.retry_after(session, email, address)
     if wait:
         raise SignInThrottled(wait)
     user = session.scalar(sa.select(User).where(User.email == email))
@@ -57,7 +57,7 @@ def authenticate(session: Session, email: str, password: str, address: str) -> S
     else:
         ok, new_hash = passwords.verify_password(user.password_hash, password)
     if not ok or not user.active:
-        throttle.record_failure(email, address)
+        throttle.record_failure(session, email, address)
         return SignInResult(None)
     if new_hash:
         user.password_hash = new_hash

@@ -1,7 +1,9 @@
 """Failed sign-ins are counted per e-mail and per client address.
 
 Counts live in a ``limits`` storage (Redis when ``REDIS_URL`` is set, so that every
-worker shares them; memory otherwise, for development and tests). Nothing else is
+worker shares them; memory otherwise, for development and tests). While that storage
+cannot be reached, they are counted in the database (``login_failures``) with the same
+limits: sign-in fails closed, not open. Nothing else is
 rate-limited, so no request pays for a per-request limit check. Only failures count:
 an office of fifty people behind one address signs in freely until someone keeps
 getting a password wrong.
@@ -12,9 +14,16 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Iterator
+from datetime import timedelta
 
+import sqlalchemy as sa
 from flask import Flask, current_app
-from limits import parse, storage, strategies
+from limits import RateLimitItem, parse, storage, strategies
+from sqlalchemy.orm import Session
+
+from portal.models import LoginFailure
+from portal.models.base import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -28,30 +37,64 @@ def _limiter() -> strategies.RateLimiter:
     return current_app.extensions["portal_throttle"]
 
 
-def _windows(email: str, address: str):
+def _windows(email: str, address: str) -> Iterator[tuple[RateLimitItem, str]]:
     config = current_app.config
     prefix = config.get("RATELIMIT_KEY_PREFIX", "")
     yield parse(config["LOGIN_FAILURES_PER_ACCOUNT"]), f"{prefix}login-fail:email:{email.strip().lower()}"
     yield parse(config["LOGIN_FAILURES_PER_ADDRESS"]), f"{prefix}login-fail:addr:{address}"
 
 
-def retry_after(email: str, address: str) -> int | None:
+def retry_after(session: Session, email: str, address: str) -> int | None:
     """Seconds until another attempt is allowed, or None when it is allowed now."""
+    windows = list(_windows(email, address))
     try:
         limiter = _limiter()
-        for item, key in _windows(email, address):
+        for item, key in windows:
             if not limiter.test(item, key):
                 reset_at, _remaining = limiter.get_window_stats(item, key)
                 return max(1, math.ceil(reset_at - time.time()))
-    except Exception:  # the counter store is down: sign-in must still work
-        log.exception("sign-in throttle storage unavailable")
+        return None
+    except Exception:  # the counter store is down: sign-in still works, and is still limited
+        log.exception("sign-in throttle storage unavailable: counting failures in the database")
+    return _database_retry_after(session, windows)
+
+
+def record_failure(session: Session, email: str, address: str) -> None:
+    """Count a failed sign-in of ``email`` from ``address``. Written in ``session``
+    when the store is down: the caller commits it, even though the sign-in failed."""
+    windows = list(_windows(email, address))
+    try:
+        limiter = _limiter()
+        for item, key in windows:
+            limiter.hit(item, key)
+        return
+    except Exception:
+        log.exception("sign-in throttle storage unavailable: counting failures in the database")
+    _database_record(session, windows)
+
+
+# --- the database, while the store is down --------------------------------------------------
+# The same limits over the failures of the last window (a sliding window, where ``limits``
+# keeps fixed ones). The store's counts before it went down are not known here, so a key
+# may get up to one limit's worth of failures more; never an unlimited number.
+
+
+def _database_retry_after(session: Session, windows: list[tuple[RateLimitItem, str]]) -> int | None:
+    now = utcnow()
+    for item, key in windows:
+        start = now - timedelta(seconds=item.get_expiry())
+        failures, oldest = session.execute(
+            sa.select(sa.func.count(), sa.func.min(LoginFailure.failed_at))
+            .where(LoginFailure.key == key, LoginFailure.failed_at > start)
+        ).one()
+        if failures >= item.amount:
+            return max(1, math.ceil((oldest - start).total_seconds()))  # when the oldest leaves the window
     return None
 
 
-def record_failure(email: str, address: str) -> None:
-    try:
-        limiter = _limiter()
-        for item, key in _windows(email, address):
-            limiter.hit(item, key)
-    except Exception:
-        log.exception("sign-in throttle storage unavailable")
+def _database_record(session: Session, windows: list[tuple[RateLimitItem, str]]) -> None:
+    now = utcnow()
+    longest = timedelta(seconds=max(item.get_expiry() for item, _key in windows))
+    session.execute(sa.delete(LoginFailure).where(LoginFailure.failed_at < now - longest))
+    session.add_all([LoginFailure(key=key, failed_at=now) for _item, key in windows])
+    session.flush()

@@ -12,6 +12,7 @@ from portal.i18n import normalise_language
 from portal.change_requests import service as change_requests
 from portal.accounts import current_contract, escalation_matrix, visible_accounts
 from portal.main import service
+from portal.main.readiness import run_checks
 from portal.models import Account
 from portal.security import FIRM_STAFF, get_or_404, require_role
 from portal.web import Blueprint
@@ -59,3 +60,11 @@ def health():
     """For load balancers: the app answers and the database does too."""
     db.session.execute(sa.text("SELECT 1"))
     return jsonify(status="ok")
+
+
+@bp.route("/readyz")
+def readiness():
+    """For load balancers and orchestrators: 200 when the database and the other
+    services the portal uses answer, else 503 naming what failed."""
+    checks = run_checks()
+    return jsonify(checks=checks), 200 if all(result == "ok" for result in checks.values()) else 503

@@ -39,6 +39,6 @@ from portal.models.request import (
     RequestStatus,
     ServiceRequest,
 )
-from portal.models.user import CLIENT_ROLES, FIRM_ROLES, ApiToken, Role, User, UserSession
+from portal.models.user import CLIENT_ROLES, FIRM_ROLES, ApiToken, LoginFailure, Role, User, UserSession
 
 __all__ = [name for name in dir() if not name.startswith("_")]

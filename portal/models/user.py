@@ -1,4 +1,4 @@
-"""Users, their server-side sessions and API tokens."""
+"""Users, their server-side sessions and API tokens, and failed sign-ins counted here."""
 
 from __future__ import annotations
 
@@ -150,3 +150,16 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class LoginFailure(Base):
+    """One failed sign-in under a throttle key (an e-mail's, an address's), written
+    only while the throttle's own store (Redis) cannot be reached: the throttle then
+    counts these instead, and deletes those older than its longest window."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (sa.Index("ix_login_failures_key_failed_at", "key", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(400))
+    failed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -263,6 +263,19 @@ def test_package_has_fixed_entries_and_properties_from_the_input(amendment):
     assert properties.subject == "Add payroll for Vietnam entity"
 
 
+LONG_TITLE = "Year-end payroll and personal income tax finalisation for every entity " * 5  # 360 characters
+
+
+def test_a_title_longer_than_a_core_property_holds_is_shortened_there_and_whole_in_the_body(work_order):
+    """Word's core properties hold 255 characters; python-docx refuses more."""
+    work_order["title"] = {"en": LONG_TITLE.strip(), "vi": LONG_TITLE.strip()}
+    document = open_docx(render(work_order, ["en"]))
+    subject = document.core_properties.subject
+    assert len(subject) == 255 and subject.endswith("…")
+    assert LONG_TITLE.strip().startswith(subject[:-1])
+    assert LONG_TITLE.strip() in full_text(document)
+
+
 def test_hostile_text_is_cleaned_and_kept_literal(amendment):
     amendment["clauses"] = [
         "Null\x00 vertical\x0b form\x0c unit\x1f nonchar\ufffe surrogate\ud800 end",

@@ -1,0 +1,53 @@
+"""What ``GET /readyz`` asks: can the portal serve now? One check per dependency, by
+name. A check answers whether its dependency answered, or ``None`` when the portal is
+not configured to use it (then it is left out). Another dependency (the job queue, the
+document tools) is one more entry in ``CHECKS``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from flask import current_app
+
+from portal.extensions import db
+
+log = logging.getLogger(__name__)
+TIMEOUT_S = 2  # a probe that waits longer is answered as failed
+
+
+def database() -> bool:
+    # A connection of its own, not the request's session: nothing to roll back after a failure.
+    with db.engine.connect() as connection:
+        return connection.scalar(sa.select(1)) == 1
+
+
+def redis() -> bool | None:
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    import redis as redis_client
+
+    client = redis_client.Redis.from_url(url, socket_connect_timeout=TIMEOUT_S, socket_timeout=TIMEOUT_S)
+    try:
+        return bool(client.ping())
+    finally:
+        client.close()
+
+
+CHECKS: dict[str, Callable[[], bool | None]] = {"database": database, "redis": redis}
+
+
+def run_checks() -> dict[str, str]:
+    """``{"database": "ok", "redis": "failed"}``: each configured dependency, answered or not."""
+    results = {}
+    for name, check in CHECKS.items():
+        try:
+            answered = check()
+        except Exception as error:
+            log.warning("readiness check %s failed: %s", name, type(error).__name__)
+            answered = False
+        if answered is not None:
+            results[name] = "ok" if answered else "failed"
+    return results

@@ -1,0 +1,114 @@
+"""Ctrl-C during ``flask --app wsgi import invoices FILE`` (or ``import kpis``): one line
+saying that nothing was kept, no traceback, exit 130, and nothing of the file written.
+
+The command runs in a subprocess of its own and gets a real SIGINT. The file is a named
+pipe: the test knows the command is importing when the command opens it to read."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from portal.models import Invoice, KpiMeasurement
+from tests.factories import build_account
+from tests.test_invoice_import import COLUMNS, invoice_row
+
+ROOT = Path(__file__).resolve().parent.parent
+# The app's log lines (alembic's start-up notes among them) are not what the command says.
+LOG_RECORD = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [A-Z]+ ")
+INVOICES = 60_000  # enough for the import to take seconds after the file is read
+
+
+@pytest.fixture
+def alpha(session):
+    world = build_account(session, "Alpha")
+    session.commit()
+    return world
+
+
+def invoices_csv() -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, COLUMNS)
+    writer.writeheader()
+    for n in range(INVOICES):
+        writer.writerow(invoice_row(f"BIG-{n:06d}", line_description="Payroll", line_quantity="3",
+                                    line_unit_price="12.50"))
+    return out.getvalue().encode()
+
+
+def start_import(database_url: str, command: str, path: Path) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": database_url, "PORTAL_ENV": "development"}
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "import", command, str(path)], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def writing(database_url: str) -> Callable[[], bool]:
+    """Whether the command has begun writing: its PostgreSQL transaction has an id (it
+    wrote a row), or SQLite's write-ahead log grew by the pages it spilled."""
+    url = sa.engine.make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        log = Path(f"{url.database}-wal")
+        start = log.stat().st_size if log.exists() else 0
+        return lambda: log.exists() and log.stat().st_size > start + 1_000_000
+    engine = sa.create_engine(database_url)
+
+    def wrote() -> bool:
+        with engine.connect() as conn:
+            return bool(conn.scalar(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                            "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()")))
+
+    return wrote
+
+
+def interrupt(process: subprocess.Popen, path: Path, content: bytes | None, ready: Callable[[], bool]):
+    """Once the command opened the file (and, with ``content``, read it all) and is
+    ``ready``, press Ctrl-C; without ``content`` it is still waiting for the file's end.
+    Returns the exit status, stdout and stderr."""
+    try:
+        with path.open("wb") as pipe:  # returns once the command opens the file
+            if content is not None:
+                pipe.write(content)
+                pipe.close()
+            deadline = time.monotonic() + 120
+            while not ready() and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert process.poll() is None, f"the import ended before it was interrupted: {process.communicate()}"
+            process.send_signal(signal.SIGINT)
+            stdout, stderr = process.communicate(timeout=60)
+            return process.returncode, stdout, stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.mark.parametrize(("command", "large"), [
+    pytest.param("invoices", True, id="invoices-while-writing"),
+    pytest.param("kpis", False, id="kpis-while-reading"),
+])
+def test_ctrl_c_during_an_import_keeps_nothing_and_says_so_in_one_line(alpha, session, database_url, tmp_path,
+                                                                     command, large):
+    path = tmp_path / f"{command}.csv"
+    os.mkfifo(path)
+    process = start_import(database_url, command, path)
+    if large:
+        status, stdout, stderr = interrupt(process, path, invoices_csv(), writing(database_url))
+    else:
+        status, stdout, stderr = interrupt(process, path, None, lambda: time.sleep(0.3) or True)
+    assert status == 130, (stdout, stderr)
+    assert "Traceback" not in stdout + stderr
+    said = [line for line in stderr.splitlines() if line.strip() and not LOG_RECORD.match(line)]
+    assert said == [f"Interrupted: nothing of {path} was kept."], stderr
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(Invoice).where(Invoice.number.like("BIG-%"))) == 0
+    assert session.scalar(sa.select(sa.func.count()).select_from(KpiMeasurement)) == 1  # the factories' one

@@ -1,0 +1,44 @@
+"""GET /readyz (api.md): 200 with ``{"checks": {...}}`` when the database and Redis (if
+configured) answer, else 503 with the same JSON naming what failed. Public, like
+/healthz, which stays as it was."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal import create_app
+from tests.test_throttle_redis import redis_url  # noqa: F401  (a fixture)
+from tests.test_web import OUTAGE_URLS
+
+CLOSED_PORT = "redis://127.0.0.1:1/0"
+
+
+def readyz(config: dict):
+    return create_app(config).test_client().get("/readyz")
+
+
+def test_ready_when_the_database_answers_and_no_redis_is_configured(app_config):
+    response = readyz({**app_config, "REDIS_URL": None})
+    assert (response.status_code, response.json) == (200, {"checks": {"database": "ok"}})
+
+
+def test_ready_when_the_database_and_redis_answer(app_config, redis_url):  # noqa: F811
+    response = readyz({**app_config, "REDIS_URL": redis_url})
+    assert (response.status_code, response.json) == (200, {"checks": {"database": "ok", "redis": "ok"}})
+
+
+def test_not_ready_when_redis_does_not_answer(app_config):
+    response = readyz({**app_config, "REDIS_URL": CLOSED_PORT})
+    assert (response.status_code, response.json) == (503, {"checks": {"database": "ok", "redis": "failed"}})
+
+
+@pytest.mark.parametrize("outage", list(OUTAGE_URLS))
+def test_not_ready_when_the_database_does_not_answer(app_config, tmp_path, outage):
+    response = readyz({**app_config, "SQLALCHEMY_DATABASE_URI": OUTAGE_URLS[outage](tmp_path)})
+    assert (response.status_code, response.json) == (503, {"checks": {"database": "failed"}})
+
+
+def test_readiness_and_health_need_no_sign_in(client):
+    ready, health = client.get("/readyz"), client.get("/healthz")
+    assert ready.status_code == 200 and ready.mimetype == "application/json"
+    assert (health.status_code, health.json) == (200, {"status": "ok"})
