@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -161,6 +162,16 @@ def app(app_config):
         db.engine.dispose()
 
 
+@contextmanager
+def app_session(config: dict):
+    """The session of a new app made with ``config``, seeing every account."""
+    setup_app = create_app(config)
+    with setup_app.app_context(), unscoped():
+        yield db.session
+        db.session.remove()
+        db.engine.dispose()
+
+
 @pytest.fixture
 def session(app_config):
     """A database session outside any request, allowed to see every account.
@@ -168,11 +179,34 @@ def session(app_config):
     It lives in an app instance of its own: requests of ``client`` then push their own
     app context, so nothing cached on ``g`` (the signed-in user, the CSRF token) leaks
     from the test's code into a request or from one request into the next."""
-    setup_app = create_app(app_config)
-    with setup_app.app_context(), unscoped():
-        yield db.session
-        db.session.remove()
-        db.engine.dispose()
+    with app_session(app_config) as session:
+        yield session
+
+
+@pytest.fixture
+def owner_session(app_config):
+    """A session as the owner of the schema: someone with database access, who may
+    bypass the audit log's triggers (``forge``). A plain session on a connection of its
+    own (``session`` is the app context's); after ``forge``, ``session.rollback()`` to see
+    what it did."""
+    engine = sa.create_engine(app_config["SQLALCHEMY_DATABASE_URI"])
+    with unscoped(), sa.orm.Session(engine) as owner:
+        yield owner
+    engine.dispose()
+
+
+def forge(owner_session, statement) -> None:
+    """Change the audit log the way an attacker with the owner's access would: around its
+    append-only trigger (SQLite: drop it; PostgreSQL: disable it for the statement)."""
+    if owner_session.get_bind().dialect.name == "sqlite":
+        owner_session.execute(sa.text("DROP TRIGGER IF EXISTS audit_events_no_update"))
+        owner_session.execute(sa.text("DROP TRIGGER IF EXISTS audit_events_no_delete"))
+        owner_session.execute(statement)
+    else:
+        owner_session.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
+        owner_session.execute(statement)
+        owner_session.execute(sa.text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only"))
+    owner_session.commit()
 
 
 @pytest.fixture
