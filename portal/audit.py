@@ -3,7 +3,8 @@
 Decisions (approvals, rejections, sign-offs) and document issues are *chained*: each
 such event stores the hash of the previous chained event and its own hash over both, so
 an edited or deleted event breaks the chain at that point (``verify_chain``). The
-database refuses UPDATE and DELETE on the table (triggers in the migration).
+database refuses UPDATE and DELETE on the table (triggers in the migration), and on
+PostgreSQL the app's role may not change the table at all (see the README).
 
 The hash of a link is an HMAC-SHA256 under a key the database never sees
 (``AUDIT_HMAC_KEY``), so someone who can write to the database cannot recompute it. Each

@@ -26,6 +26,14 @@ def _list(value: str | None, default: list[str] | None) -> list[str] | None:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def _with_driver(url: str) -> str:
+    if url.startswith("postgres://"):  # Heroku-style URLs name no driver
+        return "postgresql+psycopg://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
 def _development_secret(name: str) -> str:
     # Kept in instance/ so that restarts and several dev workers agree on it.
     INSTANCE.mkdir(exist_ok=True)
@@ -71,11 +79,8 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
         secret = _development_secret("secret_key") if portal_env == "development" else "testing-secret-key"
     audit_key, audit_fallbacks = _audit_keys(env, overrides, portal_env)
 
-    database_url = env.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'portal.db'}"
-    if database_url.startswith("postgres://"):  # Heroku-style URLs name no driver
-        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
-    elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    database_url = _with_driver(env.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'portal.db'}")
+    owner_url = env.get("DATABASE_OWNER_URL")
 
     redis_url = env.get("REDIS_URL")
     config = {
@@ -88,6 +93,9 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
         "AUDIT_HMAC_KEY": audit_key,
         "AUDIT_HMAC_KEY_FALLBACKS": audit_fallbacks,
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # The role that owns the schema, for `flask db upgrade` (migrations/env.py); the app
+        # itself connects with DATABASE_URL, as a role that may not alter the audit log.
+        "DATABASE_OWNER_URL": _with_driver(owner_url) if owner_url else None,
         # No pool_pre_ping: portal.database pings the connections that sat idle.
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         # Five 10 MB attachments and the rest of the form; beyond it, 413 before reading.

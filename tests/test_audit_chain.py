@@ -1,6 +1,7 @@
 """The audit chain is tamper-evident against someone with database access: links are
 HMACs under a key the database never holds, the key can be rotated, chains hashed
-before keying still verify, and the chain head is checked."""
+before keying still verify, the chain head is checked, and on PostgreSQL the app's
+own role cannot change the audit log at all."""
 
 from __future__ import annotations
 
@@ -175,6 +176,30 @@ def test_a_chain_hashed_before_keying_still_verifies_after_the_migration_and_sta
         assert (report.broken_at, str(report.reason)) == (3, "previous hash does not match")
 
 
+PERMISSION_DENIED = "42501"
+
+
+@pytest.mark.skipif(DB_KIND != "postgresql", reason="roles are PostgreSQL's")
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_events SET action = 'forged'",
+    "DELETE FROM audit_events",
+    "TRUNCATE audit_events",
+    "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only",
+    "ALTER TABLE audit_events DISABLE TRIGGER ALL",
+    "DROP TRIGGER audit_events_append_only ON audit_events",
+    "SET session_replication_role = replica",
+    "UPDATE audit_chain_head SET plain_until = 1000",
+])
+def test_the_apps_database_role_cannot_change_the_audit_log(session, statement):
+    chain(session, 1)
+    assert session.scalar(sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")) is False
+    with pytest.raises(sa.exc.DBAPIError) as refused:
+        session.execute(sa.text(statement))
+    assert refused.value.orig.sqlstate == PERMISSION_DENIED
+    session.rollback()
+    assert audit.verify_chain(session).ok
+
+
 @pytest.mark.parametrize("config", [
     {"PORTAL_ENV": "production", "SECRET_KEY": "s" * 32},
     {"PORTAL_ENV": "production", "SECRET_KEY": "s" * 32, "AUDIT_HMAC_KEY": "short"},
@@ -185,7 +210,11 @@ def test_production_refuses_to_start_without_a_long_audit_key(config):
         load_config(config)
 
 
-def test_the_audit_keys_come_from_the_environment():
+def test_the_audit_keys_and_the_owners_database_url_come_from_the_environment():
     config = load_config({"PORTAL_ENV": "production", "SECRET_KEY": "s" * 32, "AUDIT_HMAC_KEY": NEW_KEY,
-                          "AUDIT_HMAC_KEY_FALLBACKS": f"{OLD_KEY}, {'o' * 32}"})
+                          "AUDIT_HMAC_KEY_FALLBACKS": f"{OLD_KEY}, {'o' * 32}",
+                          "DATABASE_URL": "postgresql://app@db/portal", "DATABASE_OWNER_URL": "postgres://owner@db/portal"})
     assert (config["AUDIT_HMAC_KEY"], config["AUDIT_HMAC_KEY_FALLBACKS"]) == (NEW_KEY, [OLD_KEY, "o" * 32])
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://app@db/portal"
+    assert config["DATABASE_OWNER_URL"] == "postgresql+psycopg://owner@db/portal"
+    assert load_config({"PORTAL_ENV": "testing"})["DATABASE_OWNER_URL"] is None

@@ -45,7 +45,7 @@ class AuditChainHead(Base):
     """One row: the last link of the chain. Writers update it first, which serialises
     them (a row lock on PostgreSQL, the write lock on SQLite). ``plain_until`` is the
     last link written before the chain was keyed (migration 0009): every later link
-    must be keyed."""
+    must be keyed. The app's database role may update only ``last_seq`` and ``last_hash``."""
 
     __tablename__ = "audit_chain_head"
 
