@@ -384,6 +384,15 @@ def page(chromium, live_server):
     assert not errors, f"browser console errors: {errors}"
 
 
+def sign_in_page(page, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the form in a browser tab, and wait for the home page."""
+    page.goto("/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.locator("input[type=submit]").click()
+    page.wait_for_url("**/")
+
+
 def screenshot(page, name: str) -> Path:
     """Keep a picture of what the user saw (tests/screenshots/, not committed)."""
     SCREENSHOTS.mkdir(exist_ok=True)
