@@ -23,7 +23,9 @@ import json
 from collections.abc import Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
@@ -31,7 +33,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from portal.models import AuditChainHead, AuditEvent
+from portal.domain import DomainError
+from portal.models import AuditChainHead, AuditEvent, Role
 from portal.models.base import utcnow
 
 GENESIS = "0" * 64
@@ -215,3 +218,54 @@ def _link_problem(event: AuditEvent, seq: int, prev: str, plain_until: int, keys
         return _l("content does not match its hash")
     return None
 
+
+# --- the audit log page ------------------------------------------------------------------
+
+AUDIT_LOG_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class AuditLogFilter:
+    """What an administrator narrows the audit log to: an account, an actor (part of
+    the e-mail), an action, and a date range in the administrator's time zone."""
+
+    account_id: int | None = None
+    actor: str = ""
+    action: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def audit_log_query(viewer: Any, filters: AuditLogFilter) -> sa.Select:
+    """The events that match, newest first. The audit log is for administrators only:
+    it spans every account (403 for anyone else); a date range ending before it starts
+    is refused, naming ``date_to``."""
+    if viewer.role != Role.ADMIN:
+        raise DomainError(_l("Only administrators read the audit log."), status=403)
+    if filters.date_from and filters.date_to and filters.date_to < filters.date_from:
+        raise DomainError(_l("The end of the date range is before its start."), fields={"date_to": "before date_from"})
+    query = sa.select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    if filters.account_id:
+        query = query.where(AuditEvent.account_id == filters.account_id)
+    if filters.actor.strip():
+        query = query.where(AuditEvent.actor_email.icontains(filters.actor.strip(), autoescape=True))
+    if filters.action:
+        query = query.where(AuditEvent.action == filters.action)
+    zone = ZoneInfo(viewer.timezone or "UTC")
+    if filters.date_from:
+        query = query.where(AuditEvent.created_at >= datetime.combine(filters.date_from, time.min, zone))
+    if filters.date_to:
+        query = query.where(AuditEvent.created_at < datetime.combine(filters.date_to + timedelta(days=1), time.min, zone))
+    return query
+
+
+def audit_log_page(session: Session, viewer: Any, filters: AuditLogFilter, page: int = 1) -> tuple[list[AuditEvent], bool]:
+    """One page of ``audit_log_query`` and whether an older page follows."""
+    offset = (max(page, 1) - 1) * AUDIT_LOG_PAGE_SIZE
+    rows = session.scalars(audit_log_query(viewer, filters).limit(AUDIT_LOG_PAGE_SIZE + 1).offset(offset)).all()
+    return list(rows[:AUDIT_LOG_PAGE_SIZE]), len(rows) > AUDIT_LOG_PAGE_SIZE
+
+
+def audit_actions(session: Session) -> list[str]:
+    """Every action the log holds, for the filter."""
+    return list(session.scalars(sa.select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
