@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 
 from portal import audit
 from portal.config import ConfigError, load_config
@@ -174,6 +174,22 @@ def test_a_chain_hashed_before_keying_still_verifies_after_the_migration_and_sta
         session.expire_all()
         report = audit.verify_chain(session)
         assert (report.broken_at, str(report.reason)) == (3, "previous hash does not match")
+
+
+def test_the_migration_and_its_downgrade_keep_the_audit_log_append_only(unmigrated_url):
+    """SQLite alters a table in batch by copying it, which drops its triggers."""
+    with app_session(base_config(unmigrated_url)) as session:
+        for revision in ("0009", "0008", "0009"):
+            if revision == "0008":
+                downgrade(directory=str(ROOT / "migrations"), revision=revision)
+            else:
+                upgrade(directory=str(ROOT / "migrations"), revision=revision)
+            session.execute(sa.insert(AuditEvent.__table__).values(**{**LEGACY_LINK, "chain_seq": None}))
+            session.commit()
+            for statement in (sa.update(AuditEvent.__table__).values(action="forged"), sa.delete(AuditEvent.__table__)):
+                with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+                    session.execute(statement)
+                session.rollback()
 
 
 PERMISSION_DENIED = "42501"
