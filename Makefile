@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 export PORTAL_ENV ?= development
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# The restricted role the app connects as in the PostgreSQL pass (created when missing).
+TEST_POSTGRES_APP_ROLE ?= portal_test_app
 PYTEST_ARGS ?= -n auto
 
 .PHONY: setup run test test-sqlite test-postgres translations-extract translations-update translations-compile
@@ -26,7 +28,8 @@ run: setup
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 ## The whole test suite on SQLite, then on PostgreSQL (skipped with a note when no
-## server answers at TEST_POSTGRES_URL, unless REQUIRE_POSTGRES=1)
+## server answers at TEST_POSTGRES_URL, unless REQUIRE_POSTGRES=1), where the app
+## connects as TEST_POSTGRES_APP_ROLE and the TEST_POSTGRES_URL user owns the schema
 test: setup test-sqlite test-postgres
 
 test-sqlite:
@@ -34,7 +37,8 @@ test-sqlite:
 
 test-postgres:
 	@if $(BIN)/python -c "import sqlalchemy as sa; sa.create_engine('$(TEST_POSTGRES_URL)').connect().close()" 2>/dev/null; then \
-		PORTAL_TEST_DB=postgresql TEST_POSTGRES_URL='$(TEST_POSTGRES_URL)' $(BIN)/pytest $(PYTEST_ARGS); \
+		PORTAL_TEST_DB=postgresql TEST_POSTGRES_URL='$(TEST_POSTGRES_URL)' TEST_POSTGRES_APP_ROLE='$(TEST_POSTGRES_APP_ROLE)' \
+			$(BIN)/pytest $(PYTEST_ARGS); \
 	elif [ "$(REQUIRE_POSTGRES)" = "1" ]; then \
 		echo "PostgreSQL is required but does not answer at $(TEST_POSTGRES_URL)"; exit 1; \
 	else \

@@ -3,6 +3,7 @@
 import logging
 from logging.config import fileConfig
 
+import sqlalchemy as sa
 from alembic import context
 from flask import current_app
 
@@ -30,7 +31,11 @@ def run_migrations_online():
             directives[:] = []
             logger.info("No changes in schema detected.")
 
-    engine = current_app.extensions["migrate"].db.engine
+    # Migrations run as the schema's owner when DATABASE_OWNER_URL names it; the app's own
+    # role (DATABASE_URL) may not create tables nor alter the audit log.
+    owner_url = current_app.config.get("DATABASE_OWNER_URL")
+    engine = (sa.create_engine(owner_url, poolclass=sa.pool.NullPool) if owner_url
+              else current_app.extensions["migrate"].db.engine)
     options = dict(current_app.extensions["migrate"].configure_args)
     options.setdefault("process_revision_directives", skip_empty)
     options.update(
@@ -46,6 +51,8 @@ def run_migrations_online():
         )
         with context.begin_transaction():
             context.run_migrations()
+    if owner_url:
+        engine.dispose()
 
 
 if context.is_offline_mode():

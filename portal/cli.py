@@ -95,13 +95,17 @@ audit_group = AppGroup("audit", help="The audit log.")
 
 @audit_group.command("verify")
 def audit_verify() -> None:
-    """Check the hash chain of decisions and document issues; exit 1 at a broken link."""
-    from portal.audit import verify_chain
+    """Check the hash chain of decisions and document issues, and the chain head that
+    every writer updates, with the configured keys; exit 1 at the first broken link."""
+    from portal.audit import keyring, verify_chain
 
     with unscoped():
         report = verify_chain(db.session)
     if report.ok:
         click.echo(f"Audit chain intact: {report.checked} chained events.")
+        signed = ", ".join(f"{key_id} ({count})" for key_id, count in report.key_ids.items()) or "none yet"
+        click.echo(f"Keyed links by key id: {signed}; plain SHA-256 links from before keying: {report.plain}; "
+                   f"new links are signed by {keyring().signing_id}.")
         return
     click.echo(f"Audit chain broken at event #{report.broken_at}: {report.reason} "
                f"({report.checked} events before it are intact).", err=True)

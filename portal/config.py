@@ -2,7 +2,7 @@
 
 ``PORTAL_ENV`` is ``production`` unless told otherwise (the repo's ``.flaskenv`` sets
 ``development`` for the ``flask`` command); production refuses to start without a
-``SECRET_KEY``.
+``SECRET_KEY`` or an ``AUDIT_HMAC_KEY``.
 """
 
 from __future__ import annotations
@@ -26,14 +26,42 @@ def _list(value: str | None, default: list[str] | None) -> list[str] | None:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def _development_secret() -> str:
+def _with_driver(url: str) -> str:
+    if url.startswith("postgres://"):  # Heroku-style URLs name no driver
+        return "postgresql+psycopg://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def _development_secret(name: str) -> str:
     # Kept in instance/ so that restarts and several dev workers agree on it.
     INSTANCE.mkdir(exist_ok=True)
-    path = INSTANCE / "secret_key"
+    path = INSTANCE / name
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+MIN_AUDIT_KEY_LENGTH = 32
+
+
+def _audit_keys(env: dict[str, str], overrides: dict, portal_env: str) -> tuple[str, list[str]]:
+    """The key that signs new audit chain links, and the older keys that still verify
+    the links they signed (rotation: see the README)."""
+    key = overrides.get("AUDIT_HMAC_KEY") or env.get("AUDIT_HMAC_KEY")
+    fallbacks = overrides.get("AUDIT_HMAC_KEY_FALLBACKS")
+    if fallbacks is None:
+        fallbacks = _list(env.get("AUDIT_HMAC_KEY_FALLBACKS"), [])
+    if not key:
+        if portal_env == "production":
+            raise ConfigError("AUDIT_HMAC_KEY must be set in production (PORTAL_ENV=production).")
+        key = _development_secret("audit_hmac_key") if portal_env == "development" else "testing-audit-hmac-key-" + "0" * 16
+    if portal_env == "production" and min(map(len, [key, *fallbacks])) < MIN_AUDIT_KEY_LENGTH:
+        raise ConfigError(f"AUDIT_HMAC_KEY and AUDIT_HMAC_KEY_FALLBACKS must each be at least "
+                          f"{MIN_AUDIT_KEY_LENGTH} characters (python -c 'import secrets; print(secrets.token_urlsafe(32))').")
+    return key, list(fallbacks)
 
 
 def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
@@ -48,13 +76,11 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
     if not secret:
         if production:
             raise ConfigError("SECRET_KEY must be set in production (PORTAL_ENV=production).")
-        secret = _development_secret() if portal_env == "development" else "testing-secret-key"
+        secret = _development_secret("secret_key") if portal_env == "development" else "testing-secret-key"
+    audit_key, audit_fallbacks = _audit_keys(env, overrides, portal_env)
 
-    database_url = env.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'portal.db'}"
-    if database_url.startswith("postgres://"):  # Heroku-style URLs name no driver
-        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
-    elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    database_url = _with_driver(env.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'portal.db'}")
+    owner_url = env.get("DATABASE_OWNER_URL")
 
     redis_url = env.get("REDIS_URL")
     config = {
@@ -63,7 +89,13 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
         "PORTAL_URL": env.get("PORTAL_URL", "http://127.0.0.1:5000").rstrip("/"),
         "TESTING": portal_env == "testing",
         "SECRET_KEY": secret,
+        # Key the audit chain's HMACs (portal/audit.py); never stored in the database.
+        "AUDIT_HMAC_KEY": audit_key,
+        "AUDIT_HMAC_KEY_FALLBACKS": audit_fallbacks,
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # The role that owns the schema, for `flask db upgrade` (migrations/env.py); the app
+        # itself connects with DATABASE_URL, as a role that may not alter the audit log.
+        "DATABASE_OWNER_URL": _with_driver(owner_url) if owner_url else None,
         # No pool_pre_ping: portal.database pings the connections that sat idle.
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         # Five 10 MB attachments and the rest of the form; beyond it, 413 before reading.

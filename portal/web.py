@@ -171,6 +171,7 @@ NAV: list[NavItem] = [
     NavItem("plans.index", _l("Plans"), ALL_ROLES),
     NavItem("requests.csat", _l("CSAT"), (Role.ACCOUNT_MANAGER, Role.FINANCE, Role.ADMIN)),
     NavItem("admin.users", _l("Users"), (Role.ADMIN,)),
+    NavItem("admin.audit_log", _l("Audit log"), (Role.ADMIN,)),
 ]
 
 
@@ -192,8 +193,12 @@ def navigation() -> list[tuple[str, str, bool]]:
 
 
 def _is_active(endpoint: str) -> bool:
-    return request.endpoint == endpoint or bool(
-        request.blueprint and endpoint.split(".")[0] == request.blueprint and endpoint != "main.home")
+    """The page's own item; else the item of its feature (a request's page: Requests)."""
+    if request.endpoint == endpoint:
+        return True
+    if any(item.endpoint == request.endpoint for item in NAV):  # another item is the page's own
+        return False
+    return bool(request.blueprint and endpoint.split(".")[0] == request.blueprint and endpoint != "main.home")
 
 
 def init_app(app: Flask) -> None:

@@ -6,7 +6,10 @@ gets a database of its own). The schema is built once per run by the Alembic
 migrations, never by ``create_all``, so every test also exercises them.
 
 * SQLite: each test gets a copy of the migrated database file.
-* PostgreSQL: each test starts from truncated tables.
+* PostgreSQL: each test starts from emptied tables. As in production (see the README),
+  the migrations run as the owner (the ``TEST_POSTGRES_URL`` user) and the app connects
+  as a restricted role (``TEST_POSTGRES_APP_ROLE``, created if missing) that may not
+  change the audit log; ``owner_session`` is the owner, for what only it may do.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,6 +30,7 @@ from portal.security import unscoped
 ROOT = Path(__file__).resolve().parent.parent
 DB_KIND = os.environ.get("PORTAL_TEST_DB", "sqlite")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_APP_ROLE = os.environ.get("TEST_POSTGRES_APP_ROLE", "portal_test_app")
 REQUIRE_ALL = os.environ.get("PORTAL_REQUIRE_ALL") == "1"  # CI: a skipped browser/PDF test is a failure
 
 FAST_HASHING = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024, "ARGON2_PARALLELISM": 1}
@@ -54,13 +59,48 @@ def base_config(database_url: str) -> dict:
     }
 
 
-def _migrate(database_url: str) -> None:
+def _migrate(database_url: str, owner_url: str) -> None:
+    """``flask db upgrade`` as production runs it: as the owner (DATABASE_OWNER_URL)."""
     from flask_migrate import upgrade
 
-    app = create_app(base_config(database_url))
+    app = create_app({**base_config(database_url), "DATABASE_OWNER_URL": owner_url})
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
         db.engine.dispose()
+
+
+def as_owner(url: str) -> str:
+    """The same database as the owner of its schema (SQLite has no roles)."""
+    if not url.startswith("postgresql"):
+        return url
+    owner = sa.engine.make_url(POSTGRES_URL)
+    return sa.engine.make_url(url).set(username=owner.username, password=owner.password).render_as_string(hide_password=False)
+
+
+# The README's grants ("PostgreSQL roles"): everything but changing the audit log.
+APP_ROLE_GRANTS = [
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app}",
+    "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {app}",
+    "REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM {app}",
+    "REVOKE UPDATE, DELETE, TRUNCATE ON audit_chain_head FROM {app}",
+    "GRANT UPDATE (last_seq, last_hash) ON audit_chain_head TO {app}",
+]
+
+
+def _create_app_role(admin: sa.Engine) -> None:
+    """The restricted role, once per server: test runs (and their workers) share it."""
+    with admin.begin() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('portal test app role'))"))
+        if conn.scalar(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": POSTGRES_APP_ROLE}) is None:
+            conn.execute(sa.text(f'CREATE ROLE "{POSTGRES_APP_ROLE}" LOGIN'))
+
+
+def _grant_app_role(owner_url: str) -> None:
+    engine = sa.create_engine(owner_url)
+    with engine.begin() as conn:
+        for statement in APP_ROLE_GRANTS:
+            conn.execute(sa.text(statement.format(app=f'"{POSTGRES_APP_ROLE}"')))
+    engine.dispose()
 
 
 def _worker() -> str:
@@ -74,7 +114,7 @@ def database_template(tmp_path_factory):
     """The migrated schema: a template file (SQLite) or a worker database (PostgreSQL)."""
     if DB_KIND == "sqlite":
         path = tmp_path_factory.mktemp("db") / "template.db"
-        _migrate(f"sqlite:///{path}")
+        _migrate(f"sqlite:///{path}", f"sqlite:///{path}")
         yield path
         return
     if DB_KIND != "postgresql":
@@ -84,8 +124,11 @@ def database_template(tmp_path_factory):
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    _migrate(url)
+    _create_app_role(admin)
+    owner_url = sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    url = sa.engine.make_url(owner_url).set(username=POSTGRES_APP_ROLE, password=None).render_as_string(hide_password=False)
+    _migrate(url, owner_url)
+    _grant_app_role(owner_url)
     yield url
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -100,7 +143,7 @@ def database_url(database_template, tmp_path):
         yield f"sqlite:///{path}"
         return
     yield database_template
-    _empty_postgres(database_template)
+    _empty_postgres(as_owner(database_template))
 
 
 def _empty_postgres(url: str) -> None:
@@ -162,18 +205,52 @@ def app(app_config):
         db.engine.dispose()
 
 
-@pytest.fixture
-def session(app_config):
-    """A database session outside any request, allowed to see every account.
-
-    It lives in an app instance of its own: requests of ``client`` then push their own
-    app context, so nothing cached on ``g`` (the signed-in user, the CSRF token) leaks
-    from the test's code into a request or from one request into the next."""
-    setup_app = create_app(app_config)
+@contextmanager
+def app_session(config: dict):
+    """The session of a new app made with ``config``, seeing every account."""
+    setup_app = create_app(config)
     with setup_app.app_context(), unscoped():
         yield db.session
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def session(app_config):
+    """A database session outside any request, allowed to see every account, connected
+    as the app is (on PostgreSQL, the restricted role).
+
+    It lives in an app instance of its own: requests of ``client`` then push their own
+    app context, so nothing cached on ``g`` (the signed-in user, the CSRF token) leaks
+    from the test's code into a request or from one request into the next."""
+    with app_session(app_config) as session:
+        yield session
+
+
+@pytest.fixture
+def owner_session(app_config):
+    """A session as the owner of the schema: someone with database access, who may
+    bypass the audit log's triggers (``forge``). A plain session on a connection of its
+    own (``session`` is the app context's); after ``forge``, ``session.rollback()`` to see
+    what it did."""
+    engine = sa.create_engine(as_owner(app_config["SQLALCHEMY_DATABASE_URI"]))
+    with unscoped(), sa.orm.Session(engine) as owner:
+        yield owner
+    engine.dispose()
+
+
+def forge(owner_session, statement) -> None:
+    """Change the audit log the way an attacker with the owner's access would: around its
+    append-only trigger (SQLite: drop it; PostgreSQL: disable it for the statement)."""
+    if owner_session.get_bind().dialect.name == "sqlite":
+        owner_session.execute(sa.text("DROP TRIGGER IF EXISTS audit_events_no_update"))
+        owner_session.execute(sa.text("DROP TRIGGER IF EXISTS audit_events_no_delete"))
+        owner_session.execute(statement)
+    else:
+        owner_session.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
+        owner_session.execute(statement)
+        owner_session.execute(sa.text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only"))
+    owner_session.commit()
 
 
 @pytest.fixture
@@ -374,6 +451,15 @@ def page(chromium, live_server):
     yield tab
     context.close()
     assert not errors, f"browser console errors: {errors}"
+
+
+def sign_in_page(page, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the form in a browser tab, and wait for the home page."""
+    page.goto("/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.locator("input[type=submit]").click()
+    page.wait_for_url("**/")
 
 
 def screenshot(page, name: str) -> Path:

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from portal.change_requests import service
 from portal.documents.service import issue_amendment
 from portal.models import Approval, ApprovalStage, ChangeRequest, CRStatus, Decision, Document, LineChange, Role
-from tests.conftest import PASSWORD, screenshot
+from tests.conftest import PASSWORD, screenshot, sign_in_page
 from tests.docgen.reading import full_text, open_docx
 from tests.factories import build_admin, make_user
 from tests.helpers import REMEMBER_COOKIE, latest, only_cookie, signed_in, translated
@@ -477,11 +477,7 @@ def test_a_chinese_approver_approves_and_downloads_the_bilingual_amendment(page,
     session.commit()
     cr = pending_cr(session, alpha, title={"en": "Payroll in Vietnam", "zh": "越南薪资"})
 
-    page.goto("/login")
-    page.fill("input[name=email]", CLIENT)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("input[type=submit]").click()
-    page.wait_for_url("**/")
+    sign_in_page(page, CLIENT)
     assert page.locator("html").get_attribute("lang") == "zh-Hans"
     waiting = page.locator("article.approval-box")
     assert "等待您批准" in waiting.inner_text()

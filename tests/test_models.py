@@ -14,6 +14,7 @@ from alembic.migration import MigrationContext
 from portal import audit
 from portal.extensions import db
 from portal.models import AuditEvent, Base, Invoice
+from tests.conftest import forge
 from tests.factories import build_account
 
 
@@ -65,15 +66,16 @@ def test_naive_times_are_refused(session):
         session.commit()
 
 
-def test_audit_log_refuses_update_and_delete(session):
+def test_audit_log_refuses_update_and_delete_even_to_the_owner(session, owner_session):
+    """The triggers: a second wall behind the app role's missing privileges."""
     event = audit.record(session, "test.event", data={"note": "line one\nline two"})
     session.commit()
-    with pytest.raises(sa.exc.DBAPIError):
-        session.execute(sa.update(AuditEvent).where(AuditEvent.id == event.id).values(action="forged"))
-    session.rollback()
-    with pytest.raises(sa.exc.DBAPIError):
-        session.execute(sa.delete(AuditEvent).where(AuditEvent.id == event.id))
-    session.rollback()
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        owner_session.execute(sa.update(AuditEvent).where(AuditEvent.id == event.id).values(action="forged"))
+    owner_session.rollback()
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        owner_session.execute(sa.delete(AuditEvent).where(AuditEvent.id == event.id))
+    owner_session.rollback()
     assert session.scalar(sa.select(AuditEvent.action).where(AuditEvent.id == event.id)) == "test.event"
 
 
@@ -89,19 +91,11 @@ def test_audit_chain_links_events_and_verifies(session):
     assert events[1].prev_hash == events[0].hash and events[2].prev_hash == events[1].hash
 
 
-def test_audit_verify_reports_the_first_tampered_event(session, runner):
+def test_audit_verify_reports_the_first_tampered_event(session, owner_session, runner):
     for n in range(3):
         audit.record(session, "test.decision", data={"n": n}, chained=True)
     session.commit()
-    # Tamper the way an attacker with database access would: bypass the trigger.
-    second = session.scalar(sa.select(AuditEvent).where(AuditEvent.chain_seq == 2))
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        session.execute(sa.text("DROP TRIGGER audit_events_no_update"))
-    else:
-        session.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
-    session.execute(sa.update(AuditEvent).where(AuditEvent.id == second.id).values(data={"n": 99}))
-    session.commit()
+    forge(owner_session, sa.update(AuditEvent).where(AuditEvent.chain_seq == 2).values(data={"n": 99}))
     report = audit.verify_chain(session)
     assert not report.ok and report.broken_at == 2
     result = runner.invoke(args=["audit", "verify"])

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from portal.models import Document, Plan, PlanStatus, ReviewDecision, Role
 from portal.plans import service
-from tests.conftest import PASSWORD, csrf_token, screenshot
+from tests.conftest import PASSWORD, csrf_token, screenshot, sign_in_page
 from tests.factories import plan_awaiting_signoff, plan_in_review
 from tests.helpers import REMEMBER_COOKIE, flashes, latest, only_cookie, signed_in, translated
 
@@ -262,11 +262,7 @@ def test_the_plan_page_in_each_language(page, session, alpha, language):
     service.review(session, plan, alpha.account, alpha.user(Role.CLIENT_APPROVER), decision=ReviewDecision.COMMENT,
                    body="请在第二季度前完成。", language="zh", section="initiatives")
     session.commit()
-    page.goto("/login")
-    page.fill("input[name=email]", AM)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("input[type=submit]").click()
-    page.wait_for_url("**/")
+    sign_in_page(page, AM)
     page.goto(f"/plans/{plan.id}")
     assert page.locator("h1").inner_text().startswith(
         {"en": "Joint business plan", "zh": translated("zh", "Joint business plan"),

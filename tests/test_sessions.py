@@ -282,6 +282,7 @@ def production_app(database_url: str):
         **FAST_HASHING,
         "PORTAL_ENV": "production",
         "SECRET_KEY": "x" * 32,
+        "AUDIT_HMAC_KEY": "a" * 32,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "RATELIMIT_STORAGE_URI": "memory://",
         "TRUSTED_HOSTS": ["localhost"],
@@ -320,7 +321,7 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch, database_
     config = {"PORTAL_ENV": "production", "SQLALCHEMY_DATABASE_URI": database_url}
     if secret is not None:
         config["SECRET_KEY"] = secret
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
         create_app(config)
 
 

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms import DateField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Optional
 
+from portal.audit import AuditLogFilter
 from portal.forms import OnceForm, choices
 from portal.i18n import COMMON_TIMEZONES, LABELS, LANGUAGE_NAMES
 from portal.models import Role
@@ -23,3 +24,21 @@ class UserForm(OnceForm):
 
 class ToggleUserForm(FlaskForm):
     submit = SubmitField()
+
+
+class AuditLogFilterForm(FlaskForm):
+    """The audit log's filters, read from the query string (a GET form: no CSRF token).
+    The route fills the account and action choices; anything else is refused."""
+
+    class Meta:
+        csrf = False
+
+    account = SelectField(_l("Account"), coerce=int, default=0)
+    actor = StringField(_l("Actor (e-mail)"), validators=[Optional(), Length(max=254)])
+    action = SelectField(_l("Action"), default="")
+    date_from = DateField(_l("From"), validators=[Optional()])
+    date_to = DateField(_l("To"), validators=[Optional()])
+
+    def filters(self) -> AuditLogFilter:
+        return AuditLogFilter(account_id=self.account.data or None, actor=self.actor.data or "",
+                              action=self.action.data or "", date_from=self.date_from.data, date_to=self.date_to.data)
