@@ -82,6 +82,7 @@ def main() -> None:
     engine = prepare_database(database_url, options.scale)
 
     env = {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(32),
+           "AUDIT_HMAC_KEY": secrets.token_urlsafe(32),
            "DATABASE_URL": database_url, "TRUSTED_HOSTS": "127.0.0.1"}
     with serve("wsgi:app", env) as portal, serve("benchmarks.bare_app:app", env) as bare, \
             serve("wsgi:app", {**env, "INVOICE_LIST_CACHE_SIZE": "0"}) as uncached:

@@ -129,7 +129,7 @@ def database(postgres, request):
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    _migrate(postgres.url(name))
+    _migrate(postgres.url(name), postgres.url(name))  # the private server has one role: it owns and connects
     return postgres.url(name)
 
 

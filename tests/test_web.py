@@ -158,7 +158,8 @@ def gunicorn(database_url: str, **env: str):
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
     port = listener.getsockname()[1]
-    environment = {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": "x" * 40, "DATABASE_URL": database_url,
+    environment = {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": "x" * 40, "AUDIT_HMAC_KEY": "k" * 40,
+                   "DATABASE_URL": database_url,
                    "TRUSTED_HOSTS": "127.0.0.1", "PORTAL_BIND": f"fd://{listener.fileno()}", **env}
     environment.pop("FORWARDED_ALLOW_IPS", None)
     with listener:
