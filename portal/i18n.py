@@ -14,7 +14,8 @@ from zoneinfo import available_timezones
 import jinja2
 from babel.dates import format_date as babel_format_date, format_skeleton
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import format_datetime, format_decimal, format_percent, get_locale, get_translations, lazy_gettext as _l
+from flask_babel import Domain, format_datetime, format_decimal, format_percent, get_locale, get_translations
+from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user
 
@@ -192,7 +193,20 @@ def _bound_gettext() -> dict:
     return bound
 
 
+class Catalogs(Domain):
+    """The UI's catalogs, read as docgen reads its own (``docgen.i18n.translations``):
+    the compiled .mo when it is newer than its .po, else the .po compiled in memory. A
+    checkout served without ``make`` (no .mo files: they are not committed) speaks
+    Chinese and Vietnamese all the same."""
+
+    def get_translations(self):
+        from docgen.i18n import translations
+
+        return translations(normalise_language(str(get_locale())) or "en")
+
+
 def init_app(app: Flask) -> None:
+    app.extensions["babel"].instance.domain_instance = Catalogs()
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _catalogue().ugettext(s),
         ngettext=lambda s, p, n: _catalogue().ungettext(s, p, n),

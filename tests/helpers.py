@@ -13,12 +13,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from babel.support import Translations
 
 from portal.models import Notification, Role
 from tests.conftest import Browser
 
-TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 SESSION_COOKIE, REMEMBER_COOKIE = "portal_session", "portal_remember"
 
 
@@ -110,9 +108,12 @@ def utc(*fields: int) -> datetime:
 # --- what a page says --------------------------------------------------------------
 
 
-def translations(language: str) -> Translations:
-    """The portal's compiled messages in ``language``, as the app loads them."""
-    return Translations.load(str(TRANSLATIONS), [language])
+def translations(language: str):
+    """The portal's messages in ``language``, as the app loads them (the .po compiled in
+    memory when no up-to-date .mo exists)."""
+    from docgen.i18n import translations as catalog
+
+    return catalog(language)
 
 
 def translated(language: str, message: str) -> str:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from babel.support import Translations
 from flask_babel import lazy_gettext as _l
 
 from portal import create_app
@@ -26,6 +25,7 @@ from portal.security import unscoped
 from portal.web import Blueprint, keep_form
 from tests.conftest import Browser, api_token, bearer, csrf_token
 from tests.factories import build_account, build_admin
+from tests.helpers import translated
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -138,7 +138,7 @@ def test_a_refusal_is_flashed_in_the_users_language(app, session):
     response = client.post(f"/change-requests/{cr.id}/implement", data={"csrf_token": csrf_token(page)},
                            follow_redirects=True)
     message = "This change request was decided or changed in the meantime. Reload it to see its current version."
-    chinese = Translations.load(str(ROOT / "translations"), ["zh"]).gettext(message)
+    chinese = translated("zh", message)
     assert response.request.path == f"/change-requests/{cr.id}"
     assert chinese != message and chinese in response.text
     assert message not in response.text
