@@ -35,7 +35,8 @@ PATH_OBJECTS = {
     "user_id": "user",
 }
 # Routes only an admin may use (403 for everyone else, whatever the id).
-ADMIN_ONLY = {"admin.users", "admin.toggle_user", "admin.audit_log", "change_requests.internal_decision", "api.internal_decision"}
+ADMIN_ONLY = {"admin.users", "admin.toggle_user", "admin.audit_log", "change_requests.internal_decision", "api.internal_decision",
+              "api.put_team"}
 # Routes open without signing in.
 PUBLIC = {"static", "auth.login", "main.set_language", "main.health", "main.readiness", "api.token",
           "api.openapi_document"}
