@@ -175,9 +175,9 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
     acknowledgement = ScorecardAcknowledgement(account_id=account.id, period=today.replace(day=1), user_id=client_user.id)
     stakeholder = Stakeholder(account_id=account.id, name=f"Stakeholder of {key}", title="Finance Director",
                               decision_role=DecisionRole.DECISION_MAKER, email=f"cfo@{key.lower()}.example",
-                              notes=f"Firm's notes on the stakeholder of {key}")
+                              notes=f"Notes of the firm on the stakeholder of {key}")
     interaction = Interaction(account_id=account.id, kind=InteractionKind.MEETING, occurred_on=today,
-                              subject=f"Account set-up meeting with {key}", summary=f"Firm's summary of the meeting with {key}")
+                              subject=f"Account set-up meeting with {key}", summary=f"Summary by the firm of the meeting with {key}")
     session.add_all([action_comment, kpi_comment, acknowledgement, stakeholder, interaction])
     session.flush()
     session.add(InteractionAttendee(account_id=account.id, interaction_id=interaction.id, stakeholder_id=stakeholder.id,

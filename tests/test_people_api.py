@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from portal.models import AuditEvent, EscalationContact, Role
+from portal.models import AuditEvent, EscalationContact, IdempotencyKey, Role
 from tests.factories import make_user
 from tests.helpers import assert_error, latest, manager_of
 
@@ -58,6 +58,7 @@ def test_the_account_manager_replaces_the_matrix_and_reads_it_back(client, alpha
 
 def test_an_empty_list_empties_the_matrix_and_the_audit_event_keeps_what_it_was(client, session, alpha, auth):
     assert client.put(matrix_url(alpha), json={"contacts": []}, headers=auth(ADMIN)).json["contacts"] == []
+    assert client.get(matrix_url(alpha), headers=auth(AM)).json["contacts"] == []
     event = latest(session).scalar(sa.select(AuditEvent).where(AuditEvent.action == "account.escalation_matrix_changed"))
     assert [c["email"] for c in event.data["before"]] == ["l1@alpha.example"] and event.data["after"] == []
 
@@ -87,8 +88,10 @@ def test_a_retried_put_with_the_same_idempotency_key_is_answered_once(client, se
     first = client.put(matrix_url(alpha), json={"contacts": CONTACTS}, headers=headers)
     again = client.put(matrix_url(alpha), json={"contacts": CONTACTS}, headers=headers)
     assert again.status_code == 200 and again.json == first.json
-    assert latest(session).scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                                  .where(AuditEvent.action == "account.escalation_matrix_changed")) == 1
+    stored = latest(session).scalar(sa.select(IdempotencyKey).where(IdempotencyKey.key == "matrix-1"))
+    assert stored.status_code == 200 and stored.response == first.json
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                          .where(AuditEvent.action == "account.escalation_matrix_changed")) == 1
 
 
 # --- the team -----------------------------------------------------------------------------------

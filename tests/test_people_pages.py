@@ -343,4 +343,6 @@ def test_the_people_pages_fit_a_desktop_and_a_phone_screen(page, session, alpha,
                 page.locator("[data-add-row=actions]").click()  # the script adds the row in the page
                 assert page.locator("[data-rows=actions] [data-row]").count() == 1
             _no_overflow(page, width)
+            for table in page.locator("table.stack-on-phone").all():  # a phone reads cards, a desktop columns
+                assert table.locator("thead").is_visible() is (width == 1280), f"{url} at {width}px"
             screenshot(page, f"people-{name}-{language}-{width}")
