@@ -49,16 +49,39 @@ def assigned(session: Session, account: Account, role: Role) -> list[User]:
     return list(session.scalars(_team(account, role).order_by(User.id)))
 
 
+# The roles of the firm's team on an account (an administrator sees every account unassigned).
+TEAM_ROLES = (Role.ACCOUNT_MANAGER, Role.REGIONAL_REVIEWER, Role.FINANCE)
+
+
+def team(session: Session, account: Account, *, active_only: bool = True) -> list[User]:
+    """The firm's team on the account: the users assigned to it, by role (account
+    managers, regional reviewers, finance) and name."""
+    query = _team(account, *TEAM_ROLES) if active_only else (
+        sa.select(User).join(account_members, account_members.c.user_id == User.id)
+        .where(account_members.c.account_id == account.id, User.role.in_(TEAM_ROLES)))
+    order = sa.case({role: i for i, role in enumerate(TEAM_ROLES)}, value=User.role)
+    return list(session.scalars(query.order_by(order, User.name, User.id)))
+
+
+def _working_on(account: Account, *roles: Role) -> sa.Select:
+    return (sa.select(User)
+            .outerjoin(account_members, sa.and_(account_members.c.user_id == User.id,
+                                                account_members.c.account_id == account.id))
+            .where(User.active, sa.or_(User.role == Role.ADMIN, account_members.c.account_id == account.id),
+                   User.role.in_(roles))
+            .order_by(User.name))
+
+
 def firm_team(session: Session, account: Account) -> list[User]:
     """Firm users who may be assigned the account's requests and actions: its account
     managers and finance, and every administrator."""
-    return list(session.scalars(
-        sa.select(User)
-        .outerjoin(account_members, sa.and_(account_members.c.user_id == User.id, account_members.c.account_id == account.id))
-        .where(User.active, sa.or_(User.role == Role.ADMIN, account_members.c.account_id == account.id),
-               User.role.in_([Role.ACCOUNT_MANAGER, Role.FINANCE, Role.ADMIN]))
-        .order_by(User.name)
-    ))
+    return list(session.scalars(_working_on(account, Role.ACCOUNT_MANAGER, Role.FINANCE, Role.ADMIN)))
+
+
+def firm_people(session: Session, account: Account) -> list[User]:
+    """Every firm user who works on the account: its team, whatever their role, and
+    every administrator (who attend its meetings and own its relationships)."""
+    return list(session.scalars(_working_on(account, *TEAM_ROLES, Role.ADMIN)))
 
 
 def escalation_matrix(session: Session, account: Account) -> dict[int, list[EscalationContact]]:

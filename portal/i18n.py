@@ -286,6 +286,13 @@ LABELS = {
         "feedback": _l("Feedback"),
     },
     "owner_side": {"firm": _l("Service provider"), "client": _l("Client")},
+    "decision_role": {
+        "decision_maker": _l("Decision maker"),
+        "approver": _l("Approver"),
+        "influencer": _l("Influencer"),
+        "user": _l("User of the services"),
+    },
+    "interaction_kind": {"meeting": _l("Meeting"), "call": _l("Call"), "email": _l("E-mail")},
     "age": {"0-30": _l("0-30 days"), "31-60": _l("31-60 days"), "60+": _l("Over 60 days")},
     # What the services' field problems ("required", "at most 2000 characters") mean to
     # the person filling in the form (see ``problem``).
@@ -299,6 +306,8 @@ LABELS = {
         "out of range": _l("This number is too large."),
         "too many decimals": _l("Too many decimals for this currency."),
         "at most": _l("Too long."),
+        "not an e-mail address": _l("Enter a valid e-mail address."),
+        "in the future": _l("This date is in the future."),
     },
     "escalation_trigger": {
         "client": _l("Escalated by the client"),

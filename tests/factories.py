@@ -28,12 +28,16 @@ from portal.models import (
     Contract,
     CreditNote,
     Decision,
+    DecisionRole,
     Document,
     DocumentKind,
     Escalation,
     EscalationContact,
     EscalationTrigger,
     Feedback,
+    Interaction,
+    InteractionAttendee,
+    InteractionKind,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
@@ -58,6 +62,7 @@ from portal.models import (
     ServiceLocation,
     ServiceRequest,
     SlaTarget,
+    Stakeholder,
     StoredFile,
     Tier,
     User,
@@ -168,7 +173,15 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
     kpi_comment = KpiComment(account_id=account.id, kpi_id=kpi.id, period=today.replace(day=1), author_id=client_user.id,
                              body="Why below target?")
     acknowledgement = ScorecardAcknowledgement(account_id=account.id, period=today.replace(day=1), user_id=client_user.id)
-    session.add_all([action_comment, kpi_comment, acknowledgement])
+    stakeholder = Stakeholder(account_id=account.id, name=f"Stakeholder of {key}", title="Finance Director",
+                              decision_role=DecisionRole.DECISION_MAKER, email=f"cfo@{key.lower()}.example",
+                              notes=f"Notes of the firm on the stakeholder of {key}")
+    interaction = Interaction(account_id=account.id, kind=InteractionKind.MEETING, occurred_on=today,
+                              subject=f"Account set-up meeting with {key}", summary=f"Summary by the firm of the meeting with {key}")
+    session.add_all([action_comment, kpi_comment, acknowledgement, stakeholder, interaction])
+    session.flush()
+    session.add(InteractionAttendee(account_id=account.id, interaction_id=interaction.id, stakeholder_id=stakeholder.id,
+                                    name=stakeholder.name))
 
     cr = new_change_request(session, contract, created_by=am, title={"en": f"CR of {key}"},
                             description={"en": "More payroll"}, in_scope=False, effective_date=today + timedelta(days=30))
@@ -194,6 +207,7 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
         change_request=cr, change_request_version=version, approval=approval, document=document, plan=plan,
         plan_review=review, user=client_user, purchase_order=purchase_order, forecast=forecast,
         action_comment=action_comment, kpi_comment=kpi_comment, acknowledgement=acknowledgement,
+        stakeholder=stakeholder, interaction=interaction,
     )
     return world
 

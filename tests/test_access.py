@@ -33,9 +33,12 @@ PATH_OBJECTS = {
     "credit_note_id": "credit_note",
     "action_id": "action",
     "user_id": "user",
+    "stakeholder_id": "stakeholder",
+    "interaction_id": "interaction",
 }
 # Routes only an admin may use (403 for everyone else, whatever the id).
-ADMIN_ONLY = {"admin.users", "admin.toggle_user", "admin.audit_log", "change_requests.internal_decision", "api.internal_decision"}
+ADMIN_ONLY = {"admin.users", "admin.toggle_user", "admin.audit_log", "change_requests.internal_decision", "api.internal_decision",
+              "people.edit_team", "api.put_team"}
 # Routes open without signing in.
 PUBLIC = {"static", "auth.login", "main.set_language", "main.health", "main.readiness", "api.token",
           "api.openapi_document"}
@@ -47,6 +50,7 @@ def secrets_of(world) -> list[str]:
         world.account.name, world["request"].subject, world["request"].description, world["invoice"].number,
         world["change_request"].title["en"], world["plan"].content["objectives"][0]["en"], world["action"].title,
         world["contract"].number, world["document"].number, world.user(Role.CLIENT_APPROVER).email,
+        world["stakeholder"].notes, world["interaction"].subject,
     ]
 
 

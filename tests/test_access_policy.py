@@ -29,7 +29,9 @@ from portal.security import Scope, scoped_to
 from tests.conftest import Browser, api_token, bearer, csrf_token
 from tests.test_access import PUBLIC, build_url, id_rules, methods_of, send
 
-HIDDEN = ("change_request_id", "plan_id", "attachment_id")
+# Each path variable that may name a firm-only object, and the object it names.
+HIDDEN = {"change_request_id": "change_request", "plan_id": "plan", "attachment_id": "attachment",
+          "stakeholder_id": "stakeholder", "interaction_id": "interaction"}
 
 
 def _draft(session, world, title: str, price: str) -> ChangeRequest:
@@ -67,6 +69,8 @@ def firm_only(session, worlds, admin):
         "change request awaiting internal approval": ({"change_request": pending}, pending.title["en"]),
         "draft plan": ({"plan": plan}, "Draft plan objective kept from the client"),
         "internal note's file": ({"attachment": attachment, "comment": note}, "internal-margin.xlsx"),
+        "stakeholder": ({"stakeholder": alpha["stakeholder"]}, alpha["stakeholder"].notes),
+        "interaction": ({"interaction": alpha["interaction"]}, alpha["interaction"].summary),
     }
     return alpha, hidden
 
@@ -96,9 +100,7 @@ def test_every_route_answers_a_client_as_for_a_missing_id_for_firm_only_objects_
     for kind, (replaced, secret) in hidden.items():
         world = _Swapped(alpha, replaced)
         for rule in id_rules(app):
-            if not set(rule.arguments) & set(HIDDEN) or not any(
-                    {"change_request_id": "change_request", "plan_id": "plan", "attachment_id": "attachment"}[arg]
-                    in replaced for arg in rule.arguments if arg in HIDDEN):
+            if not any(HIDDEN[arg] in replaced for arg in rule.arguments if arg in HIDDEN):
                 continue
             url, missing_url = build_url(rule, world)
             for method in methods_of(rule):
@@ -122,7 +124,9 @@ def test_every_route_answers_a_client_as_for_a_missing_id_for_firm_only_objects_
 def test_no_list_or_page_shows_a_client_the_firm_only_objects_of_its_own_account(app, session, firm_only):
     alpha, hidden = firm_only
     client, _csrf, token = _signed_in(app, alpha.user(Role.CLIENT_APPROVER).email)
-    pages = [f"/requests/{alpha['request'].id}", f"/api/v1/requests/{alpha['request'].id}"]
+    account = alpha.account.id
+    pages = [f"/requests/{alpha['request'].id}", f"/api/v1/requests/{alpha['request'].id}", f"/accounts/{account}",
+             f"/api/v1/accounts/{account}/escalation-contacts"]
     for rule in app.url_map.iter_rules():
         if not rule.arguments and "GET" in rule.methods and rule.endpoint not in PUBLIC:
             pages.append(rule.rule)

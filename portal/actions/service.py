@@ -80,9 +80,11 @@ def _check_owner(account: Account, owner_side: OwnerSide, owner: User | None) ->
 def create(session: Session, account: Account, by: User, *, title: str, description: str = "",
            owner_side: OwnerSide = OwnerSide.FIRM, owner: User | None = None, owner_name: str = "",
            source: ActionSource = ActionSource.MEETING, due_date: date | None = None, extension_reason: str = "",
-           kpi_id: int | None = None, request_id: int | None = None, now: datetime | None = None) -> ActionItem:
+           kpi_id: int | None = None, request_id: int | None = None, interaction_id: int | None = None,
+           now: datetime | None = None) -> ActionItem:
     """Raise an item (firm users). ``now`` (default: the present) is when it is raised,
-    for an item raised in the past (the demo data)."""
+    for an item raised in the past (the demo data). ``interaction_id``: the meeting,
+    call or e-mail of the interaction log it follows up."""
     title = title.strip()
     if not title:
         raise DomainError(_l("Give the action item a title."), fields={"title": "required"})
@@ -95,7 +97,7 @@ def create(session: Session, account: Account, by: User, *, title: str, descript
         account_id=account.id, title=title[:200], description=description.strip(), owner_side=owner_side,
         owner_id=owner.id if owner else None, owner_name=(owner.name if owner else owner_name.strip())[:200],
         source=source, due_date=due_date, status=ActionStatus.OPEN, kpi_id=kpi_id, request_id=request_id,
-        created_by_id=by.id, extended_by_id=extended_by, extension_reason=reason, created_at=now,
+        interaction_id=interaction_id, created_by_id=by.id, extended_by_id=extended_by, extension_reason=reason, created_at=now,
     )
     session.add(item)
     session.flush()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from itertools import groupby
+from operator import attrgetter
+
 import sqlalchemy as sa
 from flask import jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
@@ -10,10 +13,11 @@ from portal.auth.routes import safe_next
 from portal.extensions import db
 from portal.i18n import normalise_language
 from portal.change_requests import service as change_requests
-from portal.accounts import current_contract, escalation_matrix, visible_accounts
+from portal.accounts import current_contract, escalation_matrix, team, visible_accounts
 from portal.main import service
 from portal.main.readiness import run_checks
-from portal.models import Account
+from portal.models import Account, Role, User
+from portal.people.service import can_edit_matrix
 from portal.security import FIRM_STAFF, get_or_404, require_role
 from portal.web import Blueprint
 
@@ -41,7 +45,13 @@ def account(account_id: int):
     account = get_or_404(db.session, Account, account_id)
     contract = current_contract(db.session, account)
     return render_template("main/account.html", account=account, contract=contract,
-                           escalation=escalation_matrix(db.session, account))
+                           escalation=escalation_matrix(db.session, account),
+                           team=_by_role(team(db.session, account)) if current_user.is_firm else [],
+                           edits_matrix=can_edit_matrix(current_user, account))
+
+
+def _by_role(users: list[User]) -> list[tuple[Role, list[User]]]:
+    return [(role, list(members)) for role, members in groupby(users, key=attrgetter("role"))]
 
 
 @bp.route("/language", methods=["POST"])

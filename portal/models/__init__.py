@@ -1,7 +1,7 @@
 """All models, importable from one place (Alembic and the app import this module)."""
 
-from portal.models.account import Account, EscalationContact, Tier, account_members
-from portal.models.action import ActionComment, ActionItem, ActionSource, ActionStatus, OwnerSide
+from portal.models.account import Account, EscalationContact, OwnerSide, Tier, account_members
+from portal.models.action import ActionComment, ActionItem, ActionSource, ActionStatus
 from portal.models.audit import AuditChainHead, AuditEvent
 from portal.models.base import AccountOwned, Base
 from portal.models.change_request import (
@@ -29,6 +29,7 @@ from portal.models.invoice import (
 from portal.models.kpi import KpiComment, KpiMeasurement, ScorecardAcknowledgement
 from portal.models.plan import Plan, PlanReview, PlanSignoff, PlanStatus, PlanType, PlanVersion, ReviewDecision
 from portal.models.notification import Notification, NotificationStatus
+from portal.models.people import DecisionRole, Interaction, InteractionAttendee, InteractionKind, Stakeholder
 from portal.models.request import (
     Attachment,
     Escalation,

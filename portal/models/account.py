@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.models.base import AccountOwned, Base, Money, str_enum, utcnow
 
@@ -22,6 +22,13 @@ class Tier(enum.StrEnum):
     STRATEGIC = "strategic"
     KEY = "key"
     STANDARD = "standard"
+
+
+class OwnerSide(enum.StrEnum):
+    """The two sides of an account: the firm (the service provider) and the client."""
+
+    FIRM = "firm"
+    CLIENT = "client"
 
 
 account_members = sa.Table(
@@ -78,15 +85,28 @@ class Account(Base):
 
 
 class EscalationContact(AccountOwned, Base):
-    """One named person at one level of the client escalation matrix."""
+    """One named person at one level of the client escalation matrix, on the firm's
+    side or the client's."""
 
     __tablename__ = "escalation_contacts"
     __table_args__ = (sa.CheckConstraint("level BETWEEN 1 AND 3", name="level_range"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     level: Mapped[int]
+    # The firm/client enum of the action registry: a side of the relationship.
+    side: Mapped[OwnerSide] = mapped_column(str_enum(OwnerSide, name="side"), default=OwnerSide.FIRM,
+                                            server_default=OwnerSide.FIRM.value)
+    # The portal user with this e-mail, if any: notifications reach them in their language.
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     name: Mapped[str] = mapped_column(sa.String(200))
-    title: Mapped[str] = mapped_column(sa.String(200), default="")
+    # The job title per language ({"en": ..., "zh": ...}).
+    title: Mapped[dict[str, str]] = mapped_column(default=dict)
     email: Mapped[str] = mapped_column(sa.String(254))
     phone: Mapped[str] = mapped_column(sa.String(50), default="")
+
+    @validates("title")
+    def _title_per_language(self, _key: str, title: dict[str, str] | str) -> dict[str, str]:
+        """A title given as plain text is the English one."""
+        if isinstance(title, str):
+            return {"en": title} if title.strip() else {}
+        return title

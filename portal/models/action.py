@@ -8,6 +8,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.models.account import OwnerSide
 from portal.models.base import AccountOwned, Base, TimestampMixin, str_enum, utcnow
 from portal.models.user import User
 
@@ -25,11 +26,6 @@ class ActionStatus(enum.StrEnum):
     IN_PROGRESS = "in_progress"
     DONE = "done"
     CANCELLED = "cancelled"
-
-
-class OwnerSide(enum.StrEnum):
-    FIRM = "firm"
-    CLIENT = "client"
 
 
 class ActionItem(AccountOwned, TimestampMixin, Base):
@@ -51,6 +47,8 @@ class ActionItem(AccountOwned, TimestampMixin, Base):
     kpi_id: Mapped[int | None] = mapped_column(sa.ForeignKey("kpis.id", ondelete="SET NULL"))
     request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_requests.id", ondelete="SET NULL"))
     feedback_id: Mapped[int | None] = mapped_column(sa.ForeignKey("feedback.id", ondelete="SET NULL"))
+    # A follow-up agreed in a meeting, call or e-mail of the interaction log.
+    interaction_id: Mapped[int | None] = mapped_column(sa.ForeignKey("interactions.id", ondelete="SET NULL"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -150,3 +151,17 @@ class AccountOwned:
     @declared_attr
     def account_id(cls) -> Mapped[int]:
         return mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+
+
+class FirmOnly:
+    """An account's row that only the firm sees (its working notes on the client's
+    people): the ``client_visible`` policy hides every such row from client users."""
+
+    @hybrid_property
+    def client_visible(self) -> bool:
+        return False
+
+    @client_visible.inplace.expression
+    @classmethod
+    def _client_visible(cls) -> sa.ColumnElement[bool]:
+        return sa.false()
