@@ -480,3 +480,18 @@ def test_a_line_break_in_a_request_subject_never_breaks_the_mail(runner, session
     words = " ".join(subject.split())
     assert message["Subject"] == f"New request #{request.id} from Account Alpha: {words}"
     assert all_rows(session)[0].status is NotificationStatus.SENT
+
+
+def test_an_escalation_reaches_the_firms_people_at_the_level_not_the_clients_own_contacts(session, alpha):
+    """The matrix has both sides at each level; the client's side is for the client to call."""
+    from portal.models import OwnerSide
+
+    session.add(EscalationContact(account_id=alpha.account.id, level=2, side=OwnerSide.CLIENT, name="Their CFO",
+                                  email="cfo@client.example"))
+    session.commit()
+    request = raise_request(session, alpha)
+    service.escalate(session, request, alpha.account, alpha.user(Role.CLIENT_APPROVER), trigger=EscalationTrigger.CLIENT,
+                     reason="Late")
+    session.commit()
+    recipients = {r.to_email for r in all_rows(session) if r.kind == "request_escalated"}
+    assert "l2@alpha.example" in recipients and "cfo@client.example" not in recipients

@@ -131,9 +131,12 @@ def _resume(session: Session, request: ServiceRequest, account: Account, now: da
 
 
 def escalation_contacts(session: Session, account: Account, level: int) -> list[EscalationContact]:
+    """The firm's people at ``level`` of the account's matrix: who an escalation to that
+    level reaches (the client's own contacts at each level are the client's to call)."""
     return list(session.scalars(
         sa.select(EscalationContact)
-        .where(EscalationContact.account_id == account.id, EscalationContact.level == level)
+        .where(EscalationContact.account_id == account.id, EscalationContact.level == level,
+               EscalationContact.side == OwnerSide.FIRM)
         .order_by(EscalationContact.id)
     ))
 
