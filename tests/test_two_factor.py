@@ -333,6 +333,16 @@ def test_required_of_a_role_it_signs_those_users_out_and_asks_them_to_set_it_up_
     assert two_factor.is_enabled(latest(session), alpha.user(Role.CLIENT_APPROVER))
 
 
+def test_a_user_asked_to_set_it_up_goes_on_once_the_admin_no_longer_requires_it(session, alpha, admin, new_browser):
+    admin_browser = signed_in(new_browser, admin.email)
+    require(admin_browser, roles=["client_approver"])
+    browser = new_browser()
+    assert browser.login(CLIENT).headers["Location"] == "/account/two-factor"
+    assert browser.get("/invoices").headers["Location"] == "/account/two-factor"
+    require(admin_browser)
+    assert browser.get("/invoices").status_code == 200
+
+
 def test_required_of_an_account_it_concerns_its_client_users_and_the_firm_users_on_it(session, worlds, admin,
                                                                                      new_browser):
     alpha, bravo = worlds

@@ -129,10 +129,12 @@ def _start_session(user: User, *, remember: bool) -> None:
 
 @bp.before_app_request
 def two_factor_setup_first():
-    """A user who must set up two-factor sign-in sees nothing else until they have."""
+    """A user who must set up two-factor sign-in sees nothing else until they have (or
+    until the admin no longer requires it)."""
     if session.get(SETUP_DUE) and request.endpoint not in SETUP_OPEN and request.blueprint != "api":
-        if current_user.is_authenticated:
+        if current_user.is_authenticated and two_factor.setup_due(db.session, current_user):
             return redirect(url_for("auth.two_factor_settings"))
+        session.pop(SETUP_DUE, None)
     return None
 
 

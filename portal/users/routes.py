@@ -78,7 +78,7 @@ def _list_url() -> str:
     return url_for("admin.users") if current_user.is_admin else url_for("users.index")
 
 
-@bp.route("/users/<int:user_id>/invitation/resend", methods=["POST"])
+@bp.route("/users/<int:user_id>/invitation/resend", methods=["POST"], back="users.index")
 @require_role(*INVITERS)
 def resend_invitation(user_id: int):
     user = get_user_or_404(db.session, current_user, user_id)
@@ -88,7 +88,7 @@ def resend_invitation(user_id: int):
     return redirect(_list_url())
 
 
-@bp.route("/users/<int:user_id>/invitation/revoke", methods=["POST"])
+@bp.route("/users/<int:user_id>/invitation/revoke", methods=["POST"], back="users.index")
 @require_role(*INVITERS)
 def revoke_invitation(user_id: int):
     user = get_user_or_404(db.session, current_user, user_id)
