@@ -50,6 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.people.routes import bp as people_bp
     from portal.plans.routes import bp as plans_bp
     from portal.service_requests.routes import bp as requests_bp
+    from portal.users.routes import bp as users_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
@@ -61,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(actions_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(people_bp)
+    app.register_blueprint(users_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie

@@ -1,4 +1,4 @@
-"""Flask CLI commands: ``seed-demo``, ``users create``, ``audit verify``."""
+"""Flask CLI commands: ``seed-demo``, ``users create``, ``users invite``, ``audit verify``."""
 
 from __future__ import annotations
 
@@ -88,6 +88,40 @@ def create_user_command(email, role, account_name, name, language, timezone, pas
             assign(db.session, user, account)
         db.session.commit()
     click.echo(f"Created {role.value} {user.email}.")
+
+
+@users.command("invite")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--account", "account_ref", default=None,
+              help="The account, by id or name: a client user's, or one a firm user works on.")
+@click.option("--name", default="", help="Display name (default: the e-mail).")
+@click.option("--language", default="en", type=click.Choice(["en", "zh", "vi"]),
+              help="The language of the portal and of the invitation e-mail.")
+@click.option("--timezone", default=None, help="Default: a client account's, else UTC.")
+def invite_user_command(email, role, account_ref, name, language, timezone) -> None:
+    """Invite a user: the invitation e-mail, with a link to choose a password (72 hours,
+    once), waits in the outbox for `flask mail send`."""
+    from portal.domain import DomainError
+    from portal.users.service import invite_user
+
+    role = Role(role)
+    with unscoped():
+        account = None
+        if account_ref:
+            account = db.session.scalar(sa.select(Account).where(
+                Account.id == int(account_ref) if account_ref.isdigit() else Account.name == account_ref))
+            if account is None:
+                raise click.BadParameter(f"no account with the id or name {account_ref!r}", param_hint="--account")
+        try:
+            user = invite_user(db.session, None, email=email, name=name, role=role, account=account,
+                               language=language, timezone=timezone)
+        except DomainError as error:
+            for field, message in (error.fields or {"": str(error.message)}).items():
+                click.echo(f"{field}: {message}" if field else message, err=True)
+            sys.exit(2)
+        db.session.commit()
+    click.echo(f"Invited {role.value} {user.email}; the e-mail is in the outbox (`flask --app wsgi mail send`).")
 
 
 audit_group = AppGroup("audit", help="The audit log.")

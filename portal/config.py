@@ -130,6 +130,14 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
         # Sign-in throttling: failures per e-mail and per client address.
         "LOGIN_FAILURES_PER_ACCOUNT": env.get("LOGIN_FAILURES_PER_ACCOUNT", "10 per 15 minutes"),
         "LOGIN_FAILURES_PER_ADDRESS": env.get("LOGIN_FAILURES_PER_ADDRESS", "50 per 15 minutes"),
+        # "Forgot your password?": requests per e-mail and per client address (known or not).
+        "PASSWORD_RESETS_PER_ACCOUNT": env.get("PASSWORD_RESETS_PER_ACCOUNT", "5 per hour"),
+        "PASSWORD_RESETS_PER_ADDRESS": env.get("PASSWORD_RESETS_PER_ADDRESS", "20 per hour"),
+        # How long the one-time links e-mailed to users work.
+        "INVITATION_LIFETIME": timedelta(hours=int(env.get("INVITATION_HOURS", "72"))),
+        "PASSWORD_RESET_LIFETIME": timedelta(minutes=int(env.get("PASSWORD_RESET_MINUTES", "60"))),
+        # The name authenticator apps show beside the user's e-mail.
+        "TWO_FACTOR_ISSUER": env.get("TWO_FACTOR_ISSUER", "Meridian Client Portal"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "REDIS_URL": redis_url,
         # Password hashing (argon2id); tests lower the cost.

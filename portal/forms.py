@@ -18,8 +18,10 @@ from wtforms import (
     FormField,
     HiddenField,
     SelectChoice,
+    SelectMultipleField,
     StringField,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from docgen.i18n import LANGUAGES
@@ -37,6 +39,11 @@ TEXT_LABELS = {
 def choices(pairs: Iterable[tuple[object, object]]) -> list[SelectChoice]:
     """``SelectField`` choices from (value, label) pairs; labels may be lazy strings."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def checkboxes(label, **kwargs) -> SelectMultipleField:
+    """A field of several choices, shown as a list of checkboxes."""
+    return SelectMultipleField(label, widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(), **kwargs)
 
 
 def with_texts(name: str, field_class=StringField, *, max_length: int, label=None,

@@ -5,6 +5,10 @@ recipient's language; ``send_due`` (the ``flask mail send`` command, run by a sc
 or a worker) sends what is due, over SMTP when ``MAIL_SERVER`` is set and to the log
 otherwise, and retries failures with back-off. A request is therefore never lost for
 want of mail, and no mail reports a change that was rolled back.
+
+A one-time link (an invitation, a password reset) is not written into the outbox: the
+message holds a mark in its place (``SentLink``), and ``send_due`` makes the link's token
+as it sends, so the database never holds a token that works (``portal.users.links``).
 """
 
 from __future__ import annotations
@@ -68,6 +72,14 @@ def link(endpoint_path: str) -> str:
 def notify(session: Session, kind: str, recipients: Iterable[Recipient], *, account_id: int | None, **context) -> list[Notification]:
     """Queue ``notifications/<kind>.txt`` for each recipient, in their language and
     time zone. The template's first line is the subject."""
+    rows = compose(kind, recipients, account_id=account_id, **context)
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def compose(kind: str, recipients: Iterable[Recipient], *, account_id: int | None, **context) -> list[Notification]:
+    """The messages ``notify`` queues, made but not queued."""
     rows = []
     for recipient in unique(recipients):
         with force_locale(recipient.language):
@@ -79,8 +91,6 @@ def notify(session: Session, kind: str, recipients: Iterable[Recipient], *, acco
             language=recipient.language, kind=kind, subject=one_line(subject)[:300],
             body=body.strip().replace(_VALUE_BREAK, "\n") + "\n",
         ))
-    session.add_all(rows)
-    session.flush()
     return rows
 
 
@@ -92,8 +102,24 @@ _LINE_BREAK = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 _VALUE_BREAK = "\ue000"
 
 
+# Where a one-time link goes: its id between two of this private-use character, which a
+# template writes only through ``SentLink``. It is taken out of every other value, so no
+# text typed by someone (a name) can ask for another person's link to be put in a mail.
+_LINK_MARK = "\ue001"
+_LINK = re.compile(f"{_LINK_MARK}(\\d+){_LINK_MARK}")
+
+
+class SentLink(str):
+    """The place of one-time link ``link_id`` in a message: filled in when it is sent."""
+
+    def __new__(cls, link_id: int) -> SentLink:
+        return super().__new__(cls, f"{_LINK_MARK}{link_id}{_LINK_MARK}")
+
+
 def _mark_line_breaks(value: object) -> str:
-    return _LINE_BREAK.sub(_VALUE_BREAK, str(value))
+    if isinstance(value, SentLink):
+        return value
+    return _LINE_BREAK.sub(_VALUE_BREAK, str(value).replace(_LINK_MARK, ""))
 
 
 def one_line(text: str) -> str:
@@ -149,14 +175,23 @@ def transport():
     return SmtpTransport(current_app.config) if current_app.config["MAIL_SERVER"] else LogTransport()
 
 
-def _message(row: Notification) -> EmailMessage:
+def _message(session: Session, row: Notification) -> EmailMessage:
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_SENDER"]
     message["To"] = row.to_email
     message["Subject"] = one_line(row.subject)  # also for rows queued before subjects were made one line
-    message.set_content(row.body)
+    message.set_content(_with_links(session, row))
     message["Content-Language"] = row.language  # after set_content, which drops Content-* headers
     return message
+
+
+def _with_links(session: Session, row: Notification) -> str:
+    """The body with each one-time link made now, for this row's recipient only."""
+    if _LINK_MARK not in row.body:
+        return row.body
+    from portal.users.links import url_for_sending
+
+    return _LINK.sub(lambda match: url_for_sending(session, int(match.group(1)), row.recipient_id), row.body)
 
 
 def send_due(session: Session, *, now: datetime | None = None, limit: int = 100) -> tuple[int, int]:
@@ -179,7 +214,7 @@ def send_due(session: Session, *, now: datetime | None = None, limit: int = 100)
         if row is None:
             break
         try:
-            sender.send(_message(row))
+            sender.send(_message(session, row))
         except Exception as error:  # any transport failure: retry later
             row.attempts += 1
             row.last_error = f"{type(error).__name__}: {error}"[:2000]

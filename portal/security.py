@@ -39,7 +39,7 @@ from sqlalchemy import event
 from sqlalchemy.sql import util as sql_util
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from portal.models import Account, AccountOwned, Role
+from portal.models import Account, AccountOwned, Role, User
 
 T = TypeVar("T")
 
@@ -256,6 +256,16 @@ def get_or_404(session: Session, model: type[T], ident: Any, *options: Any) -> T
     return obj
 
 
+def get_user_or_404(session: Session, viewer: Any, ident: Any) -> User:
+    """A user ``viewer`` may see (``User.sees_user``). Users belong to no one account, so
+    the scope does not filter them: a user outside the viewer's accounts answers 404 here,
+    exactly like a missing one."""
+    user = get_or_404(session, User, ident)
+    if not viewer.sees_user(user):
+        abort(404)
+    return user
+
+
 def fresh_login_or_redirect(message: str, next_url: str):
     """Decisions need a fresh sign-in, not a session restored from remember-me: ``None``
     when the sign-in is fresh, else the redirect to confirm the password, which comes
@@ -293,3 +303,4 @@ def require_role(*roles: Role) -> Callable:
 FIRM_STAFF = (Role.ACCOUNT_MANAGER, Role.FINANCE, Role.REGIONAL_REVIEWER, Role.ADMIN)
 ISSUERS = (Role.ACCOUNT_MANAGER, Role.ADMIN)
 APPROVERS = (Role.CLIENT_APPROVER,)
+INVITERS = (Role.ADMIN, Role.ACCOUNT_MANAGER, Role.CLIENT_APPROVER)  # who may invite someone (User.may_invite)

@@ -32,7 +32,10 @@ from portal.models import Role
 from portal.security import FIRM_STAFF
 
 # Endpoints open to visitors who are not signed in; everything else needs a sign-in.
-PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "main.set_language", "main.health", "main.readiness"})
+PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "main.set_language", "main.health", "main.readiness",
+                              # the second step of a sign-in, and the pages of the links e-mailed to users
+                              "auth.two_factor_sign_in", "users.accept_invitation", "users.forgot_password",
+                              "users.reset_password"})
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -170,6 +173,7 @@ NAV: list[NavItem] = [
     NavItem("actions.index", _l("Actions"), ALL_ROLES),
     NavItem("plans.index", _l("Plans"), ALL_ROLES),
     NavItem("requests.csat", _l("CSAT"), (Role.ACCOUNT_MANAGER, Role.FINANCE, Role.ADMIN)),
+    NavItem("users.index", _l("Users"), (Role.ACCOUNT_MANAGER, Role.CLIENT_APPROVER)),
     NavItem("admin.users", _l("Users"), (Role.ADMIN,)),
     NavItem("admin.audit_log", _l("Audit log"), (Role.ADMIN,)),
 ]
@@ -193,12 +197,15 @@ def navigation() -> list[tuple[str, str, bool]]:
 
 
 def _is_active(endpoint: str) -> bool:
-    """The page's own item; else the item of its feature (a request's page: Requests)."""
+    """The page's own item; else the first item of its feature (a request's page:
+    Requests, not CSAT; a user's page: Users, not Audit log)."""
     if request.endpoint == endpoint:
         return True
     if any(item.endpoint == request.endpoint for item in NAV):  # another item is the page's own
         return False
-    return bool(request.blueprint and endpoint.split(".")[0] == request.blueprint and endpoint != "main.home")
+    feature = next((item.endpoint for item in NAV
+                    if item.endpoint.split(".")[0] == request.blueprint and item.endpoint != "main.home"), None)
+    return endpoint == feature
 
 
 def init_app(app: Flask) -> None:

@@ -389,6 +389,67 @@ def auth(client):
     return headers
 
 
+# --- e-mail -------------------------------------------------------------------------
+
+
+class Inbox:
+    """What an SMTP server (aiosmtpd, on a free local port) received."""
+
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on a free local port: ``(inbox, port)``."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+class Mailbox:
+    """The outbox sent to a real SMTP server, and read back as the recipients get it."""
+
+    def __init__(self, inbox: Inbox, session):
+        self.inbox, self.session, self.read = inbox, session, 0
+
+    def deliver(self) -> list:
+        """Send what the outbox holds (as ``flask mail send`` does, in the ``session``'s
+        app) and return the messages the server received since the last call."""
+        from email import message_from_bytes, policy
+
+        from portal.notifications import send_due
+
+        self.session.rollback()  # see what the requests committed
+        send_due(self.session)
+        new, self.read = self.inbox.envelopes[self.read:], len(self.inbox.envelopes)
+        return [message_from_bytes(envelope.original_content, policy=policy.default) for envelope in new]
+
+
+@pytest.fixture
+def mailbox(smtp_server, session, monkeypatch):
+    """The app of ``session`` sends its mail to ``smtp_server``; ``mailbox.deliver()``."""
+    from flask import current_app
+
+    inbox, port = smtp_server
+    for key, value in {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_USE_TLS": False}.items():
+        monkeypatch.setitem(current_app.config, key, value)
+    return Mailbox(inbox, session)
+
+
 # --- the UI in headless Chromium -----------------------------------------------------
 
 CHROMIUM = "/usr/bin/chromium"

@@ -11,6 +11,7 @@ import csv
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
@@ -128,6 +129,18 @@ def flashes(html: str) -> str:
     """The page's flashed messages, or "" where it has none."""
     match = re.search(r'class="flashes".*?</(?:ul|div|section)>', html, re.S)
     return match.group(0) if match else ""
+
+
+# --- e-mails --------------------------------------------------------------------------
+
+MAILED_LINK = re.compile(r"https?://\S+?/(?:invitation|password/reset)/[A-Za-z0-9_-]+")
+
+
+def mailed_link(message) -> str:
+    """The path of the one link to choose a password that an e-mail holds (a message of
+    ``mailbox.deliver()``, or any ``EmailMessage``): what its recipient opens."""
+    [url] = MAILED_LINK.findall(message.get_content())
+    return urlsplit(url).path
 
 
 # --- importing files ---------------------------------------------------------------

@@ -36,12 +36,17 @@ PATH_OBJECTS = {
     "stakeholder_id": "stakeholder",
     "interaction_id": "interaction",
 }
+# Path variables that hold a secret instead of an id (a one-time link's token): a made-up
+# one, which no row has, is what another account's user or a visitor can send.
+PATH_SECRETS = {"token": "made-up-link-token"}
 # Routes only an admin may use (403 for everyone else, whatever the id).
 ADMIN_ONLY = {"admin.users", "admin.toggle_user", "admin.audit_log", "change_requests.internal_decision", "api.internal_decision",
-              "people.edit_team", "api.put_team"}
+              "people.edit_team", "api.put_team", "admin.edit_user", "admin.turn_off_two_factor",
+              "admin.two_factor_policy"}
 # Routes open without signing in.
 PUBLIC = {"static", "auth.login", "main.set_language", "main.health", "main.readiness", "api.token",
-          "api.openapi_document"}
+          "api.openapi_document", "auth.two_factor_sign_in", "users.accept_invitation", "users.forgot_password",
+          "users.reset_password", "api.password_reset"}
 MISSING_ID = 987654
 
 
@@ -77,10 +82,11 @@ def methods_of(rule):
 
 
 def build_url(rule, world) -> tuple[str, str]:
-    unknown = set(rule.arguments) - set(PATH_OBJECTS)
+    unknown = set(rule.arguments) - set(PATH_OBJECTS) - set(PATH_SECRETS)
     assert not unknown, f"classify the path variables {unknown} of {rule.rule} in PATH_OBJECTS"
-    values = {arg: (world.account if PATH_OBJECTS[arg] == "account" else world[PATH_OBJECTS[arg]]).id for arg in rule.arguments}
-    missing = {arg: MISSING_ID for arg in rule.arguments}
+    values = {arg: PATH_SECRETS[arg] if arg in PATH_SECRETS else
+              (world.account if PATH_OBJECTS[arg] == "account" else world[PATH_OBJECTS[arg]]).id for arg in rule.arguments}
+    missing = {arg: PATH_SECRETS.get(arg, MISSING_ID) for arg in rule.arguments}
     return rule.build(values, append_unknown=False)[1], rule.build(missing, append_unknown=False)[1]
 
 

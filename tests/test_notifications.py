@@ -428,34 +428,7 @@ def test_sla_check_command_escalates_each_breach_once_and_notifies(runner, sessi
     assert "l2@alpha.example" in escalated_to
 
 
-# --- a real SMTP server -------------------------------------------------------------------
-
-
-class Inbox:
-    """What an SMTP server (aiosmtpd, on a free local port) received."""
-
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server():
-    import socket
-
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
+# --- a real SMTP server (conftest's smtp_server) ------------------------------------------
 
 
 @pytest.mark.parametrize("subject", ["Payroll\r\nBcc: attacker@evil.example", "Payroll\rrun\nfailed", "Payroll\u2028run"])

@@ -2,24 +2,33 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import DateField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.audit import AuditLogFilter
-from portal.forms import OnceForm, choices
-from portal.i18n import COMMON_TIMEZONES, LABELS, LANGUAGE_NAMES
-from portal.models import Role
+from portal.forms import checkboxes, choices
+from portal.i18n import LABELS, LANGUAGE_NAMES, is_valid_timezone
 
 
-class UserForm(OnceForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+class TwoFactorPolicyForm(FlaskForm):
+    """The roles and accounts whose users must use two-factor sign-in."""
+
+    roles = checkboxes(_l("Roles"), choices=choices(LABELS["role"].items()))
+    accounts = checkboxes(_l("Accounts (their client users and the firm users working on them)"), coerce=int)
+    submit = SubmitField(_l("Save"))
+
+
+class EditUserForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    role = SelectField(_l("Role"), choices=choices((r.value, LABELS["role"][r.value]) for r in Role))
-    account = SelectField(_l("Account (client users)"), coerce=int)
+    role = SelectField(_l("Role"), choices=choices(LABELS["role"].items()))
     language = SelectField(_l("Language"), choices=choices(LANGUAGE_NAMES.items()))
-    timezone = SelectField(_l("Time zone"), choices=choices((tz, tz) for tz in COMMON_TIMEZONES))
-    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=128)])
-    submit = SubmitField(_l("Create user"))
+    timezone = SelectField(_l("Time zone"), validate_choice=False)
+    accounts = checkboxes(_l("Accounts (a client user's one account; the accounts a firm user works on)"), coerce=int)
+    submit = SubmitField(_l("Save"))
+
+    def validate_timezone(self, field):
+        if not is_valid_timezone(field.data or ""):
+            raise ValidationError(_l("Unknown time zone."))
 
 
 class ToggleUserForm(FlaskForm):

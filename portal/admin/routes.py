@@ -5,19 +5,24 @@ from __future__ import annotations
 import json
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import audit
 from portal.admin import service
-from portal.admin.forms import AuditLogFilterForm, ToggleUserForm, UserForm
+from portal.admin.forms import AuditLogFilterForm, EditUserForm, ToggleUserForm, TwoFactorPolicyForm
+from portal.auth import two_factor
+from portal.auth.routes import SETUP_DUE
 from portal.exports import table_response
 from portal.extensions import db
 from portal.forms import choices
 from portal.accounts import visible_accounts
-from portal.models import Account, AuditEvent, Role, User
+from portal.models import AuditEvent, Role, User
+from portal.i18n import COMMON_TIMEZONES
 from portal.security import get_or_404, require_role
+from portal.users import service as users_service
+from portal.users.routes import inviting
 from portal.web import Blueprint, keep_form
 
 bp = Blueprint("admin", __name__)
@@ -26,26 +31,39 @@ bp = Blueprint("admin", __name__)
 @bp.route("/users", methods=["GET", "POST"])
 @require_role(Role.ADMIN)
 def users():
+    return inviting("admin/users.html", lambda: db.session.scalars(sa.select(User).order_by(User.role, User.email)).all(),
+                    toggle=ToggleUserForm())
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@require_role(Role.ADMIN)
+def edit_user(user_id: int):
+    user = get_or_404(db.session, User, user_id)
     accounts = visible_accounts(db.session)
-    form = UserForm()
-    form.account.choices = choices([(0, "—")] + [(a.id, a.name) for a in accounts])
-    page = keep_form(form, lambda: _users_page(form, accounts))
+    form = EditUserForm(obj=user, data=None if request.method == "POST" else {"accounts": sorted(user.account_ids)})
+    form.timezone.choices = choices((tz, tz) for tz in dict.fromkeys([*COMMON_TIMEZONES, user.timezone]))
+    form.accounts.choices = choices((a.id, a.name) for a in accounts)
+    page = keep_form(form, lambda: render_template(
+        "admin/edit_user.html", form=form, user=user, turn_off=ToggleUserForm(),
+        two_factor_on=two_factor.is_enabled(db.session, user)))
     if form.validate_on_submit():
-        account = get_or_404(db.session, Account, form.account.data) if form.account.data else None
-        user = service.create_user(
-            db.session, email=form.email.data, name=form.name.data, role=Role(form.role.data),
-            password=form.password.data, account=account, language=form.language.data,
-            timezone=form.timezone.data,
-        )
-        flash(_("User %(email)s created.", email=user.email), "success")
+        chosen = [a for a in accounts if a.id in set(form.accounts.data)]
+        users_service.update_user(db.session, user, current_user, name=form.name.data, role=Role(form.role.data),
+                            language=form.language.data, timezone=form.timezone.data, accounts=chosen)
+        flash(_("%(email)s is saved.", email=user.email), "success")
         return redirect(url_for("admin.users"))
     return page()
 
 
-def _users_page(form: UserForm, accounts: list[Account]):
-    users = db.session.scalars(sa.select(User).order_by(User.role, User.email)).all()
-    return render_template("admin/users.html", users=users, form=form, toggle=ToggleUserForm(),
-                           account_names={a.id: a.name for a in accounts})
+@bp.route("/users/<int:user_id>/two-factor", methods=["POST"], back="admin.edit_user")
+@require_role(Role.ADMIN)
+def turn_off_two_factor(user_id: int):
+    """For a user who lost their phone and their recovery codes."""
+    user = get_or_404(db.session, User, user_id)
+    if ToggleUserForm().validate_on_submit():
+        two_factor.turn_off(db.session, user, current_user)
+        flash(_("Two-factor sign-in of %(email)s is off.", email=user.email), "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
@@ -58,6 +76,26 @@ def toggle_user(user_id: int):
         flash(_("%(email)s is now enabled.", email=user.email) if user.active
               else _("%(email)s is now disabled and signed out everywhere.", email=user.email), "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.route("/two-factor", methods=["GET", "POST"])
+@require_role(Role.ADMIN)
+def two_factor_policy():
+    """Which roles and accounts must use two-factor sign-in."""
+    accounts = visible_accounts(db.session)
+    roles, account_ids = two_factor.requirements(db.session)
+    form = TwoFactorPolicyForm(data=None if request.method == "POST" else
+                               {"roles": sorted(r.value for r in roles), "accounts": sorted(account_ids)})
+    form.accounts.choices = choices((a.id, a.name) for a in accounts)
+    if form.validate_on_submit():
+        signed_out = two_factor.require(db.session, current_user, roles={Role(r) for r in form.roles.data},
+                                        account_ids=set(form.accounts.data))
+        if any(u.id == current_user.id for u in signed_out):
+            session[SETUP_DUE] = True
+        flash(_("Saved. %(n)d users who must now use two-factor sign-in were signed out; they set it up at their "
+                "next sign-in.", n=len(signed_out)), "success")
+        return redirect(url_for("admin.two_factor_policy"))
+    return render_template("admin/two_factor.html", form=form)
 
 
 @bp.route("/audit")

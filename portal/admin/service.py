@@ -20,7 +20,7 @@ def create_user(
     email: str,
     name: str,
     role: Role,
-    password: str,
+    password: str | None,
     account: Account | None = None,
     assigned: list[Account] | None = None,
     language: str = "en",
@@ -28,8 +28,9 @@ def create_user(
     title: str = "",
 ) -> User:
     """Create a user. A client user needs its one account; a firm user may be assigned
-    to accounts (admins see all without assignments). ``DomainError`` names each field
-    at fault with the user's words for the problem."""
+    to accounts (admins see all without assignments). Without a ``password`` the user
+    cannot sign in until they set one (an invitation: ``portal.users.service``).
+    ``DomainError`` names each field at fault with the user's words for the problem."""
     email = normalise_email(email)
     errors: dict[str, str] = {}
     if not email or "@" not in email:
@@ -40,7 +41,7 @@ def create_user(
         errors["account"] = str(_l("A client user belongs to an account."))
     if role not in CLIENT_ROLES and account is not None:
         errors["account"] = str(_l("Firm users are assigned to accounts, not members of one."))
-    problems = passwords.password_problems(password, email=email)
+    problems = passwords.password_problems(password, email=email) if password is not None else []
     if problems:
         errors["password"] = " ".join(problems)
     if errors:
@@ -50,7 +51,7 @@ def create_user(
         name=name.strip() or email,
         role=role,
         account_id=account.id if account else None,
-        password_hash=passwords.hash_password(password),
+        password_hash=passwords.hash_password(password) if password is not None else "",
         language=language,
         timezone=timezone,
         title=title,

@@ -271,9 +271,24 @@ def paginate(session, query: sa.Select, order: Sequence[sa.ColumnElement], seria
 
 class FreshProof(BaseModel):
     """A decision's proof that the decider is present: a token minted by a sign-in in
-    the last minutes (``FRESH_SIGN_IN``), or else the password in the body."""
+    the last minutes (``FRESH_SIGN_IN``), or else the password in the body (and, for a
+    user with two-factor sign-in, the code of their authenticator app as ``totp``)."""
 
     password: str | None = Field(default=None, max_length=1024)
+    totp: str | None = Field(default=None, max_length=64)
+
+
+def unless_throttled(attempt: Callable[[], Any], message: str | None = None) -> Any:
+    """What ``attempt`` answered; 429 with Retry-After (and ``message``) when the e-mail
+    or the address has tried too often."""
+    from portal.auth import service as auth_service
+
+    try:
+        return attempt()
+    except auth_service.SignInThrottled as throttled:
+        error = ApiError(429, message or _("Too many failed sign-ins. Please wait and try again."))
+        error.retry_after = throttled.retry_after
+        raise error from None
 
 
 def authenticate(email: str, password: str):
@@ -281,24 +296,33 @@ def authenticate(email: str, password: str):
     e-mail or the address has failed too often."""
     from portal.auth import service as auth_service
 
-    try:
-        return auth_service.authenticate(db.session, email, password, request.remote_addr or "")
-    except auth_service.SignInThrottled as throttled:
-        error = ApiError(429, _("Too many failed sign-ins. Please wait and try again."))
-        error.retry_after = throttled.retry_after
-        raise error from None
+    return unless_throttled(lambda: auth_service.authenticate(db.session, email, password, request.remote_addr or ""))
+
+
+def second_factor(user, code: str):
+    """The proof ``code`` gives of ``user`` (an authenticator's code not used before, or a
+    recovery code), else None, a failed sign-in counted; 429 as ``authenticate``."""
+    from portal.auth import two_factor
+
+    return unless_throttled(lambda: two_factor.check(db.session, user, code, address=request.remote_addr or ""))
 
 
 def require_fresh_sign_in(body: FreshProof) -> None:
     """401 ``fresh_sign_in_required`` unless the token is fresh or ``body.password`` is
-    the caller's; a wrong password counts as a failed sign-in (429 when throttled)."""
+    the caller's (with ``body.totp`` a code of theirs, when they use two-factor sign-in);
+    a wrong password or code counts as a failed sign-in (429 when throttled)."""
+    from portal.auth import two_factor
     from portal.auth.service import token_is_fresh
 
     if token_is_fresh(current_user):
         return
+    needs_code = two_factor.is_enabled(db.session, current_user)
     if body.password:
         result = authenticate(current_user.email, body.password)
         if result.ok and result.user.id == current_user.id:
-            return
-    raise ApiError(401, _("Sign in again, or send your password with the decision: it needs a recent sign-in."),
-                   code="fresh_sign_in_required", keep_work=bool(body.password))
+            if not needs_code or (body.totp and second_factor(current_user, body.totp)):
+                return
+    message = (_("Sign in again, or send your password and the code of your authenticator app (totp) with the "
+                 "decision: it needs a recent sign-in.") if needs_code else
+               _("Sign in again, or send your password with the decision: it needs a recent sign-in."))
+    raise ApiError(401, message, code="fresh_sign_in_required", keep_work=bool(body.password))

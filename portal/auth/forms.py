@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from portal.forms import choices
 from portal.auth.passwords import MAX_LENGTH, password_problems
@@ -19,7 +19,34 @@ class LoginForm(FlaskForm):
 
 class ReauthenticateForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    code = StringField(_l("Code from your authenticator app, or a recovery code"),
+                       validators=[Optional(), Length(max=64)])  # asked of users with two-factor sign-in
     submit = SubmitField(_l("Confirm"))
+
+
+class CodeForm(FlaskForm):
+    """The second step of signing in with two-factor sign-in."""
+
+    code = StringField(_l("Code from your authenticator app, or a recovery code"),
+                       validators=[DataRequired(), Length(max=64)])
+    submit = SubmitField(_l("Sign in"))
+
+
+class TwoFactorStartForm(FlaskForm):
+    start = SubmitField(_l("Set up two-factor sign-in"))
+
+
+class TwoFactorConfirmForm(FlaskForm):
+    code = StringField(_l("The 6-digit code your app shows"), validators=[DataRequired(), Length(max=64)])
+    confirm = SubmitField(_l("Turn on two-factor sign-in"))
+
+
+class RecoveryCodesForm(FlaskForm):
+    renew = SubmitField(_l("Make new recovery codes"))
+
+
+class TwoFactorOffForm(FlaskForm):
+    turn_off = SubmitField(_l("Turn off two-factor sign-in"))
 
 
 class NewPasswordMixin:
@@ -40,6 +67,7 @@ class ChangePasswordForm(NewPasswordMixin, FlaskForm):
 
 
 class PreferencesForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     language = SelectField(_l("Language"), choices=choices(LANGUAGE_NAMES.items()))
     timezone = SelectField(_l("Time zone"), choices=choices((tz, tz) for tz in COMMON_TIMEZONES), validate_choice=False)
     submit = SubmitField(_l("Save"))

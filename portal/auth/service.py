@@ -51,7 +51,7 @@ def authenticate(session: Session, email: str, password: str, address: str) -> S
     if wait:
         raise SignInThrottled(wait)
     user = session.scalar(sa.select(User).where(User.email == email))
-    if user is None:
+    if user is None or not user.has_password:  # an invited user without one yet: the same time too
         passwords.burn_verification_time(password)
         ok, new_hash = False, None
     else:

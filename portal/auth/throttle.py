@@ -7,6 +7,9 @@ limits: sign-in fails closed, not open. Nothing else is
 rate-limited, so no request pays for a per-request limit check. Only failures count:
 an office of fifty people behind one address signs in freely until someone keeps
 getting a password wrong.
+
+"Forgot your password?" is counted the same way (``PASSWORD_RESET``), every request
+whether the e-mail is known or not, so its answer says nothing about the e-mail.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import logging
 import math
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -37,16 +41,29 @@ def _limiter() -> strategies.RateLimiter:
     return current_app.extensions["portal_throttle"]
 
 
-def _windows(email: str, address: str) -> Iterator[tuple[RateLimitItem, str]]:
+@dataclass(frozen=True)
+class Counter:
+    """What is counted: its key's name and the settings that limit it per e-mail and per address."""
+
+    name: str
+    per_email: str
+    per_address: str
+
+
+SIGN_IN = Counter("login-fail", "LOGIN_FAILURES_PER_ACCOUNT", "LOGIN_FAILURES_PER_ADDRESS")
+PASSWORD_RESET = Counter("password-reset", "PASSWORD_RESETS_PER_ACCOUNT", "PASSWORD_RESETS_PER_ADDRESS")
+
+
+def _windows(email: str, address: str, counter: Counter) -> Iterator[tuple[RateLimitItem, str]]:
     config = current_app.config
     prefix = config.get("RATELIMIT_KEY_PREFIX", "")
-    yield parse(config["LOGIN_FAILURES_PER_ACCOUNT"]), f"{prefix}login-fail:email:{email.strip().lower()}"
-    yield parse(config["LOGIN_FAILURES_PER_ADDRESS"]), f"{prefix}login-fail:addr:{address}"
+    yield parse(config[counter.per_email]), f"{prefix}{counter.name}:email:{email.strip().lower()}"
+    yield parse(config[counter.per_address]), f"{prefix}{counter.name}:addr:{address}"
 
 
-def retry_after(session: Session, email: str, address: str) -> int | None:
+def retry_after(session: Session, email: str, address: str, counter: Counter = SIGN_IN) -> int | None:
     """Seconds until another attempt is allowed, or None when it is allowed now."""
-    windows = list(_windows(email, address))
+    windows = list(_windows(email, address, counter))
     try:
         limiter = _limiter()
         for item, key in windows:
@@ -59,10 +76,11 @@ def retry_after(session: Session, email: str, address: str) -> int | None:
     return _database_retry_after(session, windows)
 
 
-def record_failure(session: Session, email: str, address: str) -> None:
-    """Count a failed sign-in of ``email`` from ``address``. Written in ``session``
-    when the store is down: the caller commits it, even though the sign-in failed."""
-    windows = list(_windows(email, address))
+def record_failure(session: Session, email: str, address: str, counter: Counter = SIGN_IN) -> None:
+    """Count a failed sign-in of ``email`` from ``address`` (or what ``counter`` counts).
+    Written in ``session`` when the store is down: the caller commits it, even though
+    the sign-in failed."""
+    windows = list(_windows(email, address, counter))
     try:
         limiter = _limiter()
         for item, key in windows:

@@ -1,5 +1,6 @@
 """All models, importable from one place (Alembic and the app import this module)."""
 
+from portal.models.access import Authenticator, LinkPurpose, OneTimeLink, RecoveryCode, TwoFactorRequirement
 from portal.models.account import Account, EscalationContact, OwnerSide, Tier, account_members
 from portal.models.action import ActionComment, ActionItem, ActionSource, ActionStatus
 from portal.models.audit import AuditChainHead, AuditEvent

@@ -90,6 +90,32 @@ class User(Base):
         return self._account_ids
 
     @property
+    def has_password(self) -> bool:
+        """False for an invited user who has not set one yet: an empty hash signs nobody in."""
+        return bool(self.password_hash)
+
+    def may_invite(self, role: Role, account_id: int | None) -> bool:
+        """Whether this user may invite someone with ``role`` (a client user of
+        ``account_id``) and resend or withdraw that invitation: the admin anyone; an account
+        manager the client users of its accounts; a client approver its account's viewers."""
+        if self.is_admin:
+            return True
+        if role not in CLIENT_ROLES or account_id is None:
+            return False
+        if self.role is Role.ACCOUNT_MANAGER:
+            return account_id in self.account_ids
+        return self.role is Role.CLIENT_APPROVER and role is Role.CLIENT_VIEWER and account_id == self.account_id
+
+    def sees_user(self, other: User) -> bool:
+        """Whether ``other`` is among the users this user may list: the admin's everyone;
+        an account manager's and a client approver's the client users of their accounts."""
+        if self.is_admin:
+            return True
+        if self.role not in (Role.ACCOUNT_MANAGER, Role.CLIENT_APPROVER):
+            return False
+        return other.account_id is not None and other.account_id in self.account_ids
+
+    @property
     def is_firm(self) -> bool:
         return self.role in FIRM_ROLES
 
