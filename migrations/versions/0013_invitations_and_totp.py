@@ -8,7 +8,7 @@ hashed. ``two_factor_requirements``: the roles and accounts whose users must use
 two-factor sign-in.
 
 Revision ID: 0013
-Revises: 0014
+Revises: 0012
 Create Date: 2026-12-05 10:00:00.000000
 
 """
@@ -18,7 +18,7 @@ import portal.models.base
 
 # revision identifiers, used by Alembic.
 revision = '0013'
-down_revision = '0014'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

@@ -44,13 +44,23 @@ class Account(Base):
     __tablename__ = "accounts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The legal name as registered, in English; ``local_names`` holds it in Chinese and
+    # Vietnamese ({"zh": ..., "vi": ...}) for documents and pages in those languages.
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    local_names: Mapped[dict[str, str]] = mapped_column(default=dict, server_default="{}")
     country: Mapped[str] = mapped_column(sa.String(2))
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     tier: Mapped[Tier] = mapped_column(str_enum(Tier), default=Tier.STANDARD)
     document_languages: Mapped[list[str]] = mapped_column(default=lambda: ["en"])
     # The registered address as it appears in contracts, per language ({"en": ..., "zh": ...}).
     address: Mapped[dict[str, str]] = mapped_column(default=dict)
+    # The tax or company registration number, as printed on contracts and invoices.
+    tax_id: Mapped[str] = mapped_column(sa.String(60), default="", server_default="")
+    # The legal representative who signs for the client: name and title per language.
+    representative_name: Mapped[dict[str, str]] = mapped_column(default=dict, server_default="{}")
+    representative_title: Mapped[dict[str, str]] = mapped_column(default=dict, server_default="{}")
+    # The account's contracting currency (a contract may name another).
+    currency: Mapped[str] = mapped_column(sa.String(3), default="USD", server_default="USD")
     # A change request whose price impact exceeds this needs internal approval first.
     cr_approval_threshold: Mapped[Decimal] = mapped_column(Money(), default=Decimal("50000"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -65,6 +75,15 @@ class Account(Base):
 
     def __repr__(self) -> str:
         return f"<Account {self.id} {self.name!r}>"
+
+    @property
+    def names(self) -> dict[str, str]:
+        """The legal name per language, English first."""
+        return {"en": self.name, **{lang: text for lang, text in self.local_names.items() if text}}
+
+    def name_in(self, language: str) -> str:
+        """The name a reader of ``language`` knows the account by (English if none)."""
+        return self.local_names.get(language) or self.name
 
     def today(self, now: datetime | None = None) -> date:
         """The date in the account's time zone: an invoice due on the 5th is overdue on

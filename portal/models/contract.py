@@ -28,6 +28,10 @@ class KpiDirection(enum.StrEnum):
     LOWER = "lower"
 
 
+# Before its end, a contract's account managers are reminded once at each of these.
+RENEWAL_NOTICE_DAYS = (90, 60, 30)
+
+
 class Contract(AccountOwned, TimestampMixin, Base):
     __tablename__ = "contracts"
 
@@ -39,6 +43,11 @@ class Contract(AccountOwned, TimestampMixin, Base):
     signed_on: Mapped[date | None]
     currency: Mapped[str] = mapped_column(sa.String(3))
     annual_value: Mapped[Decimal] = mapped_column(Money())  # ACV
+    # The law the contract is governed by, per language ("Laws of Singapore").
+    governing_law: Mapped[dict[str, str]] = mapped_column(default=dict, server_default="{}")
+    # The smallest renewal reminder (90, 60 or 30 days before the end) sent so far;
+    # cleared when the end date moves, so a renewed contract is reminded again.
+    renewal_notice_days: Mapped[int | None]
 
     account: Mapped[Account] = relationship(back_populates="contracts")
     scope_lines: Mapped[list[ScopeLine]] = relationship(
@@ -49,6 +58,19 @@ class Contract(AccountOwned, TimestampMixin, Base):
     )
     sla_targets: Mapped[list[SlaTarget]] = relationship(cascade="all, delete-orphan")
     locations: Mapped[list[ServiceLocation]] = relationship(cascade="all, delete-orphan")
+
+    @property
+    def signed(self) -> bool:
+        """A signed contract's scope changes only by change requests."""
+        return self.signed_on is not None
+
+    def state(self, today: date) -> str:
+        """``upcoming``, ``active``, ``ending_soon`` (within 90 days of its end) or ``expired``."""
+        if today > self.end_date:
+            return "expired"
+        if today < self.start_date:
+            return "upcoming"
+        return "ending_soon" if (self.end_date - today).days <= RENEWAL_NOTICE_DAYS[0] else "active"
 
     @property
     def active_scope_lines(self) -> list[ScopeLine]:

@@ -11,7 +11,7 @@
 
 SQLite alters the two tables by copying them (batch mode); neither has triggers.
 
-Revision ID: 0014
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-05 10:00:00.000000
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 import portal.models.base
 
 # revision identifiers, used by Alembic.
-revision = '0014'
+revision = '0012'
 down_revision = '0011'
 branch_labels = None
 depends_on = None

@@ -1,0 +1,1 @@
+"""Onboarding a client: accounts, contracts, purchase orders and renewals."""
