@@ -44,8 +44,9 @@ def contract_details(**changes) -> ContractDetails:
 
 def test_the_admin_creates_an_account_with_names_per_language_and_an_audit_event(session, admin):
     account = service.create_account(session, admin, HANOI)
-    assert account.name == "Song Hong Garment JSC" and account.name_in("vi") == "Công ty Cổ phần May Sông Hồng"
-    assert account.name_in("zh") == "Song Hong Garment JSC"
+    # Known by its registered (Vietnamese) name; in English and Chinese by the English one.
+    assert account.name == "Công ty Cổ phần May Sông Hồng" and account.name_in("en") == "Song Hong Garment JSC"
+    assert account.name_in("zh") == "Công ty Cổ phần May Sông Hồng"
     assert (account.country, account.currency, account.cr_approval_threshold) == ("VN", "VND", Decimal("250000000"))
     assert account.representative_title["vi"] == "Tổng Giám đốc"
     [event] = events(session, "account.created")
@@ -79,7 +80,11 @@ def test_only_the_admin_creates_and_only_its_managers_edit(session, admin, alpha
 
 def test_a_taken_name_is_refused_whatever_its_case(session, admin, alpha):
     with pytest.raises(DomainError) as refused:
-        service.create_account(session, admin, HANOI.changed(name={"en": "ACCOUNT ALPHA", "vi": "A"}))
+        service.create_account(session, admin, HANOI.changed(name={"en": "x", "vi": "ACCOUNT ALPHA"}))
+    assert refused.value.fields == {"name.vi": "an account with this name exists"}
+    british = HANOI.changed(country="GB", document_languages=("en",), name={"en": "account alpha", "vi": "Song Hong"})
+    with pytest.raises(DomainError) as refused:
+        service.create_account(session, admin, british)
     assert refused.value.fields == {"name.en": "an account with this name exists"}
 
 

@@ -1,6 +1,6 @@
 """Account and contract details for onboarding without the demo
 
-* ``accounts``: the legal name in Chinese and Vietnamese (``local_names``), the tax or
+* ``accounts``: the legal name per language (``legal_names``), the tax or
   registration number, the legal representative's name and title per language, and
   the account's currency (the demo's accounts bill in USD).
 * ``contracts``: the governing law per language, and the smallest renewal reminder
@@ -25,7 +25,7 @@ depends_on = None
 
 
 def upgrade():
-    op.add_column('accounts', sa.Column('local_names', sa.JSON(), server_default='{}', nullable=False))
+    op.add_column('accounts', sa.Column('legal_names', sa.JSON(), server_default='{}', nullable=False))
     op.add_column('accounts', sa.Column('tax_id', sa.String(length=60), server_default='', nullable=False))
     op.add_column('accounts', sa.Column('representative_name', sa.JSON(), server_default='{}', nullable=False))
     op.add_column('accounts', sa.Column('representative_title', sa.JSON(), server_default='{}', nullable=False))
@@ -39,5 +39,5 @@ def downgrade():
         batch.drop_column('renewal_notice_days')
         batch.drop_column('governing_law')
     with op.batch_alter_table('accounts') as batch:
-        for column in ('currency', 'representative_title', 'representative_name', 'tax_id', 'local_names'):
+        for column in ('currency', 'representative_title', 'representative_name', 'tax_id', 'legal_names'):
             batch.drop_column(column)

@@ -44,10 +44,12 @@ class Account(Base):
     __tablename__ = "accounts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # The legal name as registered, in English; ``local_names`` holds it in Chinese and
-    # Vietnamese ({"zh": ..., "vi": ...}) for documents and pages in those languages.
+    # The name the account is registered under, in its country's language where the
+    # portal has it (a Chinese company's Chinese name), else in English: lists, the API
+    # and the command line know the account by it. ``legal_names`` holds the legal name
+    # in each language given ({"en": ..., "zh": ...}) for documents and pages.
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
-    local_names: Mapped[dict[str, str]] = mapped_column(default=dict, server_default="{}")
+    legal_names: Mapped[dict[str, str]] = mapped_column(default=dict, server_default="{}")
     country: Mapped[str] = mapped_column(sa.String(2))
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     tier: Mapped[Tier] = mapped_column(str_enum(Tier), default=Tier.STANDARD)
@@ -78,12 +80,14 @@ class Account(Base):
 
     @property
     def names(self) -> dict[str, str]:
-        """The legal name per language, English first."""
-        return {"en": self.name, **{lang: text for lang, text in self.local_names.items() if text}}
+        """The legal name per language (an account made before names per language has
+        its registered name as the English one)."""
+        return dict(self.legal_names) or {"en": self.name}
 
     def name_in(self, language: str) -> str:
-        """The name a reader of ``language`` knows the account by (English if none)."""
-        return self.local_names.get(language) or self.name
+        """The name a reader of ``language`` knows the account by: its legal name in
+        that language, else the registered one."""
+        return self.legal_names.get(language) or self.name
 
     def today(self, now: datetime | None = None) -> date:
         """The date in the account's time zone: an invoice due on the 5th is overdue on

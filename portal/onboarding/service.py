@@ -40,6 +40,9 @@ from portal.notifications import Recipient, link, notify
 NAME_LENGTH, ADDRESS_LENGTH, TAX_ID_LENGTH, NUMBER_LENGTH, UNIT_LENGTH = 200, 500, 60, 40, 60
 # Amounts and quantities are at most this (NumberField's limit too).
 LARGEST = Decimal("1e15")
+# The language a company of these countries is registered in: its name in that language,
+# when given, is the account's ``name`` (else the English one).
+REGISTERED_LANGUAGE = {"CN": "zh", "VN": "vi"}
 COUNTRIES = frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
 
 
@@ -150,15 +153,17 @@ def _account_values(session: Session, details: AccountDetails, account: Account 
     tax_id = (details.tax_id or "").strip()
     if len(tax_id) > TAX_ID_LENGTH:
         fields["tax_id"] = f"at most {TAX_ID_LENGTH} characters"
-    english = name.get("en", "")
-    if english and "name.en" not in fields:
-        taken = session.scalar(sa.select(Account.id).where(sa.func.lower(Account.name) == english.lower(),
+    language = REGISTERED_LANGUAGE.get(country, "en")
+    language = language if name.get(language) else "en"
+    registered = name.get(language, "")
+    if registered and f"name.{language}" not in fields:
+        taken = session.scalar(sa.select(Account.id).where(sa.func.lower(Account.name) == registered.lower(),
                                                            Account.id != (account.id if account else None)))
         if taken is not None:
-            fields["name.en"] = "an account with this name exists"
+            fields[f"name.{language}"] = "an account with this name exists"
     _refuse(fields)
     return {
-        "name": english, "local_names": {lang: text for lang, text in name.items() if lang != "en"},
+        "name": registered, "legal_names": name,
         "country": country, "timezone": details.timezone, "currency": currency, "tier": Tier(details.tier),
         "document_languages": list(languages), "cr_approval_threshold": quantize_money(threshold, currency),
         "address": address, "tax_id": tax_id, "representative_name": representative_name,
@@ -187,7 +192,7 @@ def create_account(session: Session, by: User, details: AccountDetails) -> Accou
 def update_account(session: Session, account: Account, by: User, details: AccountDetails) -> Account:
     """Save the account's details; the audit event holds each changed field before and after."""
     _require_manager(by, account)
-    before = _account_json({key: getattr(account, key) for key in _ACCOUNT_COLUMNS})
+    before = _account_json({**{key: getattr(account, key) for key in _ACCOUNT_COLUMNS}, "legal_names": account.names})
     values = _account_values(session, details, account)
     changes = _changes(before, _account_json(values))
     if changes:
@@ -198,7 +203,7 @@ def update_account(session: Session, account: Account, by: User, details: Accoun
     return account
 
 
-_ACCOUNT_COLUMNS = ("name", "local_names", "country", "timezone", "currency", "tier", "document_languages",
+_ACCOUNT_COLUMNS = ("name", "legal_names", "country", "timezone", "currency", "tier", "document_languages",
                     "cr_approval_threshold", "address", "tax_id", "representative_name", "representative_title")
 
 
