@@ -39,6 +39,18 @@ from portal.admin.service import create_user
 from portal.billing import imports as invoice_imports
 from portal.change_requests.service import LineInput, create_draft, decide, submit
 from portal.kpis import imports as kpi_imports
+from portal.accounts import TEAM_ROLES
+from portal.onboarding.service import (
+    AccountDetails,
+    ContractDetails,
+    LocationDetails,
+    PurchaseOrderDetails,
+    ScopeLineDetails,
+    create_account,
+    create_contract,
+    save_purchase_order,
+)
+from portal.people.service import ContactInput, TeamMember, replace_escalation_matrix, set_team
 from portal.models import (
     Account,
     ActionItem,
@@ -49,7 +61,6 @@ from portal.models import (
     CreditNote,
     CRStatus,
     Decision,
-    EscalationContact,
     EscalationTrigger,
     Feedback,
     Invoice,
@@ -62,13 +73,10 @@ from portal.models import (
     Plan,
     PlanType,
     Priority,
-    PurchaseOrder,
     RequestCategory,
     RequestStatus,
     ReviewDecision,
     Role,
-    ScopeLine,
-    ServiceLocation,
     ServiceRequest,
     SlaTarget,
     Tier,
@@ -245,7 +253,7 @@ class PlanRow(NamedTuple):
 @dataclass(frozen=True)
 class DemoAccount:
     key: str
-    name: str
+    name: Text  # the legal name in each of ``languages``
     code: str  # prefix of invoice numbers
     country: str
     timezone: str
@@ -256,6 +264,9 @@ class DemoAccount:
     threshold: str
     contract_number: str  # "{year}" is the start year
     contract_title: Text
+    governing_law: Text
+    tax_id: str
+    representative: tuple[Text, Text]  # name, title
     started_months_ago: int
     term_months: int
     locations: tuple[Location, ...]
@@ -287,6 +298,9 @@ ACME = DemoAccount(
     threshold="50000",
     contract_number="MSA-{year}-018",
     contract_title="Master Services Agreement for Finance, Payroll and IT Services",
+    governing_law="The laws of England and Wales",
+    tax_id="GB 284 7715 36",
+    representative=("Emma Richardson", "Finance Director"),
     started_months_ago=28,
     term_months=36,
     locations=(Location("GB", "Acme Global Ltd"), Location("US", "Acme Global Inc.")),
@@ -438,7 +452,7 @@ ACME = DemoAccount(
 
 HUANAN = DemoAccount(
     key="huanan",
-    name="华南精密制造有限公司",
+    name=("Huanan Precision Manufacturing Co., Ltd.", "华南精密制造有限公司"),
     code="HNP",
     country="CN",
     timezone="Asia/Shanghai",
@@ -450,6 +464,9 @@ HUANAN = DemoAccount(
     contract_number="MSA-{year}-027",
     contract_title=("Master Services Agreement for Outsourced Accounting, Payroll and IT Services",
                     "会计、薪资及IT外包服务主服务协议"),
+    governing_law=("The laws of the People's Republic of China", "中华人民共和国法律"),
+    tax_id="91440300MA5FQ8LX2K",
+    representative=(("Wang Xiaomei", "王晓梅"), ("Chief Financial Officer", "财务总监")),
     started_months_ago=20,
     term_months=36,
     locations=(Location("CN", "华南精密制造有限公司"), Location("HK", "华南精密（香港）有限公司")),
@@ -619,7 +636,7 @@ HUANAN = DemoAccount(
 
 SAO_VIET = DemoAccount(
     key="saoviet",
-    name="Công ty TNHH Sao Việt",
+    name=("Sao Viet Company Limited", "Công ty TNHH Sao Việt"),
     code="SVT",
     country="VN",
     timezone="Asia/Ho_Chi_Minh",
@@ -632,6 +649,9 @@ SAO_VIET = DemoAccount(
     contract_number="MSA-{year}-031",
     contract_title=("Master Services Agreement for Accounting, Payroll and IT Support Services",
                     "Hợp đồng khung dịch vụ kế toán, tiền lương và hỗ trợ công nghệ thông tin"),
+    governing_law=("The laws of Vietnam", "Pháp luật Việt Nam"),
+    tax_id="0108765432",
+    representative=(("Le Thi Thanh Huong", "Lê Thị Thanh Hương"), ("Chief Financial Officer", "Giám đốc Tài chính")),
     started_months_ago=14,
     term_months=24,
     locations=(Location("VN", "Công ty TNHH Sao Việt"),),
@@ -825,37 +845,40 @@ def database_is_empty(session: Session) -> bool:
 
 
 def load(session: Session, password: str) -> str:
-    """Create the demo (inside ``unscoped()``); flush only. Returns a one-line summary."""
+    """Create the demo (inside ``unscoped()``); flush only. Returns a one-line summary.
+
+    The administrator is made first; then, as a firm onboards a client, the accounts,
+    their users and teams go through the same services as the pages, the API and the
+    file import (``portal.onboarding``, ``portal.people``)."""
     today, now = date.today(), utcnow()
-    accounts = {spec.key: _create_account(session, spec) for spec in ACCOUNTS}
-    users = _create_users(session, password, accounts)
+    admin = _create_user(session, password, USERS[0], None)
+    accounts = {spec.key: _create_account(session, admin, spec) for spec in ACCOUNTS}
+    users = {admin.email: admin}
+    for row in USERS[1:]:
+        users[row.email] = _create_user(session, password, row, accounts[row.accounts[0]] if row.role.is_client else None)
     for spec in ACCOUNTS:
-        _AccountBuilder(session, spec, accounts[spec.key], users, today, now).build()
+        account = accounts[spec.key]
+        set_team(session, account, admin, [TeamMember(users[row.email].id, row.role) for row in USERS
+                                           if spec.key in row.accounts and row.role in TEAM_ROLES])
+        _AccountBuilder(session, spec, account, users, today, now).build()
     session.flush()
     return _summary(session)
 
 
-def _create_account(session: Session, spec: DemoAccount) -> Account:
-    account = Account(
-        name=spec.name, country=spec.country, timezone=spec.timezone, tier=spec.tier,
-        document_languages=list(spec.languages), cr_approval_threshold=quantize_money(spec.threshold, spec.currency),
-        address=localized(spec.address, spec.languages),
-    )
-    session.add(account)
-    session.flush()
-    return account
+def _create_account(session: Session, admin: User, spec: DemoAccount) -> Account:
+    name, title = spec.representative
+    return create_account(session, admin, AccountDetails(
+        name=localized(spec.name, spec.languages), country=spec.country, timezone=spec.timezone,
+        currency=spec.currency, tier=spec.tier, document_languages=spec.languages,
+        approval_threshold=Decimal(spec.threshold), address=localized(spec.address, spec.languages),
+        tax_id=spec.tax_id, representative_name=localized(name, spec.languages),
+        representative_title=localized(title, spec.languages),
+    ))
 
 
-def _create_users(session: Session, password: str, accounts: dict[str, Account]) -> dict[str, User]:
-    users = {}
-    for row in USERS:
-        mine = [accounts[key] for key in row.accounts]
-        users[row.email] = create_user(
-            session, email=row.email, name=row.name, role=row.role, password=password,
-            account=mine[0] if row.role.is_client else None, assigned=None if row.role.is_client else mine,
-            language=row.language, timezone=row.timezone, title=row.title,
-        )
-    return users
+def _create_user(session: Session, password: str, row: DemoUser, account: Account | None) -> User:
+    return create_user(session, email=row.email, name=row.name, role=row.role, password=password, account=account,
+                       language=row.language, timezone=row.timezone, title=row.title)
 
 
 def _summary(session: Session) -> str:
@@ -918,23 +941,18 @@ class _AccountBuilder:
     def _contract(self) -> Contract:
         spec = self.spec
         start = month_start(self.today, spec.started_months_ago)
-        scope = [
-            ScopeLine(account_id=self.account.id, position=i, service=self.text(row.service), unit=row.unit,
-                      quantity=Decimal(row.quantity), unit_price=quantize_money(row.unit_price, self.currency), added_on=start)
-            for i, row in enumerate(spec.scope)
-        ]
-        contract = self.add(Contract(
+        contract = create_contract(self.session, self.account, self.people["admin"], ContractDetails(
             number=spec.contract_number.format(year=start.year), title=self.text(spec.contract_title),
             start_date=start, end_date=month_start(start, -spec.term_months) - timedelta(days=1),
-            signed_on=start - timedelta(days=18), currency=self.currency,
-            annual_value=quantize_money(sum(line.quantity * line.unit_price for line in scope), self.currency),
-            scope_lines=scope,
-            locations=[ServiceLocation(account_id=self.account.id, country=loc.country, entity_name=loc.entity_name)
-                       for loc in spec.locations],
-            sla_targets=[SlaTarget(account_id=self.account.id, priority=priority, first_response_minutes=first,
-                                   resolution_minutes=resolution, business_hours=True)
-                         for priority, (first, resolution) in SLA_MINUTES.items()],
+            signed_on=start - timedelta(days=18), currency=self.currency, governing_law=self.text(spec.governing_law),
+            scope_lines=tuple(ScopeLineDetails(self.text(row.service), Decimal(row.quantity), row.unit,
+                                               Decimal(row.unit_price)) for row in spec.scope),
+            locations=tuple(LocationDetails(loc.country, loc.entity_name) for loc in spec.locations),
         ))
+        scope = contract.scope_lines
+        contract.sla_targets = [SlaTarget(account_id=self.account.id, priority=priority, first_response_minutes=first,
+                                          resolution_minutes=resolution, business_hours=True)
+                                for priority, (first, resolution) in SLA_MINUTES.items()]
         contract.kpis = [
             Kpi(account_id=self.account.id, position=i, code=row.code, name=self.text(row.name), unit=row.unit,
                 target=Decimal(row.target), direction=row.direction, weight=Decimal(row.weight),
@@ -948,12 +966,11 @@ class _AccountBuilder:
         return contract
 
     def _escalation_matrix(self) -> None:
-        for level, key in ((1, "am"), (2, "admin")):
-            person = self.people[key]
-            self.add(EscalationContact(level=level, user_id=person.id, name=person.name, title=person.title,
-                                       email=person.email))
+        contacts = [ContactInput(level, OwnerSide.FIRM, self.people[key].name, self.people[key].email,
+                                 self.people[key].title) for level, key in ((1, "am"), (2, "admin"))]
         name, title, email, phone = self.spec.senior_manager
-        self.add(EscalationContact(level=3, name=name, title=title, email=email, phone=phone))
+        contacts.append(ContactInput(3, OwnerSide.FIRM, name, email, title, phone))
+        replace_escalation_matrix(self.session, self.account, self.people["admin"], contacts)
 
     # KPI actuals --------------------------------------------------------------------
 
@@ -1023,9 +1040,9 @@ class _AccountBuilder:
             year = next(int(part) for part in number.split("-") if part.isdigit() and len(part) == 4)
             months = sum(1 for i in invoices if i.po_number == number)
             amount = quantize_money(total / months * 12 * Decimal("1.1"), self.currency)
-            self.add(PurchaseOrder(contract_id=self.contract.id, number=number, currency=self.currency, amount=amount,
-                                   issued_on=date(year, 1, 1), valid_until=date(year, 12, 31),
-                                   description=f"Services {year}"))
+            save_purchase_order(self.session, self.account, self.people["admin"], PurchaseOrderDetails(
+                number=number, amount=amount, currency=self.currency, issued_on=date(year, 1, 1),
+                valid_until=date(year, 12, 31), description=f"Services {year}", contract_id=self.contract.id))
 
     def _invoice(self, country: str, months_ago: int, special: str | None) -> dict[str, Any]:
         period = month_start(self.today, months_ago + 1)
