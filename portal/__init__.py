@@ -20,9 +20,10 @@ def create_app(config: dict | None = None) -> Flask:
     if any(proxies.values()):
         app.wsgi_app = ProxyFix(app.wsgi_app, **proxies)
 
-    from portal import database, edge, errors, i18n, security, web
+    from portal import database, edge, errors, i18n, observe, security, web
     from portal.extensions import babel, csrf, db, login_manager, migrate
     
+    observe.init_app(app)  # first: every answer, even one refused at the edge, has a request id
     db.init_app(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))

@@ -138,6 +138,11 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
         "PASSWORD_RESET_LIFETIME": timedelta(minutes=int(env.get("PASSWORD_RESET_MINUTES", "60"))),
         # The name authenticator apps show beside the user's e-mail.
         "TWO_FACTOR_ISSUER": env.get("TWO_FACTOR_ISSUER", "Meridian Client Portal"),
+        # Observation (portal/observe.py): JSON log lines, one per request, and /metrics.
+        "LOG_FORMAT": env.get("LOG_FORMAT", "text"),
+        "LOG_REQUESTS": env.get("LOG_REQUESTS", "1" if env.get("LOG_FORMAT") == "json" else "0") == "1",
+        "METRICS_ENABLED": env.get("METRICS_ENABLED", "0") == "1",
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "REDIS_URL": redis_url,
         # Password hashing (argon2id); tests lower the cost.

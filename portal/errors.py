@@ -162,7 +162,7 @@ def init_app(app: Flask) -> None:
         if _out_of_range(error):
             log.warning("refused an out-of-range number on %s %s: %s", request.method, request.path, error)
             return error_response(400, _("A number in this request is too large."), code="out_of_range")
-        error_id = secrets.token_hex(6)
+        error_id = g.get("request_id") or secrets.token_hex(6)  # the reference finds the log line
         log.exception("unhandled error %s on %s %s", error_id, request.method, request.path)
         return error_response(500, error_id=error_id)
 

@@ -32,7 +32,7 @@ from portal.models import Role
 from portal.security import FIRM_STAFF
 
 # Endpoints open to visitors who are not signed in; everything else needs a sign-in.
-PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "main.set_language", "main.health", "main.readiness",
+PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "main.set_language", "main.health", "main.readiness", "metrics",
                               # the second step of a sign-in, and the pages of the links e-mailed to users
                               "auth.two_factor_sign_in", "users.accept_invitation", "users.forgot_password",
                               "users.reset_password"})
