@@ -143,6 +143,8 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
         "LOG_REQUESTS": env.get("LOG_REQUESTS", "1" if env.get("LOG_FORMAT") == "json" else "0") == "1",
         "METRICS_ENABLED": env.get("METRICS_ENABLED", "0") == "1",
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        # Prefix of the portal's keys in Redis (charts), for portals that share one Redis.
+        "CACHE_KEY_PREFIX": env.get("CACHE_KEY_PREFIX", "portal"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "REDIS_URL": redis_url,
         # Password hashing (argon2id); tests lower the cost.

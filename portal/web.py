@@ -233,6 +233,9 @@ def init_app(app: Flask) -> None:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         user = g.get("_login_user")
         if request.endpoint != "static" and (wants_json() or (user is not None and user.is_authenticated)):
-            headers["Cache-Control"] = "no-store"
+            # Signed-in answers are never stored, unless the view chose to let this
+            # browser alone keep them (``private``: a chart of a given data version).
+            if not response.cache_control.private:
+                headers["Cache-Control"] = "no-store"
             headers.add("Vary", "Cookie")
         return response

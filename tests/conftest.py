@@ -392,6 +392,22 @@ def auth(client):
 # --- e-mail -------------------------------------------------------------------------
 
 
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def redis_url():
+    """The local Redis's URL; skips (fails with PORTAL_REQUIRE_ALL=1) when it does not answer.
+    Tests that share it give their keys a prefix of their own."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.exceptions.ConnectionError:
+        skip_or_fail("no Redis at 127.0.0.1:6379")
+    return REDIS_URL
+
+
 class Inbox:
     """What an SMTP server (aiosmtpd, on a free local port) received."""
 

@@ -366,3 +366,94 @@ def test_a_kpi_name_that_looks_like_math_text_is_drawn_as_typed(session, june, n
     response = signed_in(new_browser, CLIENT).get(f"/scorecards/{june.account.id}/trend.svg?period=2026-06"
                                                   f"&kpi={june['kpi'].id}")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+
+
+# --- the charts are drawn once per account, data and language ------------------------------
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """How often charts are drawn and trends computed while the test runs."""
+    from portal import charts
+
+    counts = {"draw": 0, "trend": 0}
+    draw, trend = charts.Chart.draw, service.trend
+
+    def counting_draw(self):
+        counts["draw"] += 1
+        return draw(self)
+
+    def counting_trend(*args, **kwargs):
+        counts["trend"] += 1
+        return trend(*args, **kwargs)
+
+    monkeypatch.setattr(charts.Chart, "draw", counting_draw)
+    monkeypatch.setattr(service, "trend", counting_trend)
+    charts.STORE.memory.clear()
+    return counts
+
+
+def chart_urls(html: str) -> list[str]:
+    return [url.replace("&amp;", "&") for url in re.findall(r'<img class="chart"[^>]* src="([^"]+)"', html)]
+
+
+def test_the_scorecard_computes_its_trend_once_and_each_chart_is_drawn_once(june, new_browser, counted):
+    browser = signed_in(new_browser, CLIENT)
+    page = browser.get(f"/scorecards/{june.account.id}?period=2026-06")
+    urls = chart_urls(page.text)
+    assert len(urls) == 3 and all("v=" in url for url in urls)  # overall, OTP, TAT
+    assert counted["trend"] == 1
+    first = [browser.get(url) for url in urls]
+    assert all(r.status_code == 200 and r.mimetype == "image/svg+xml" for r in first)
+    assert (counted["trend"], counted["draw"]) == (1, 3)  # drawn from what the page offered
+    assert all("private" in r.headers["Cache-Control"] and "max-age=86400" in r.headers["Cache-Control"] for r in first)
+    again = [browser.get(url) for url in urls]
+    assert [r.data for r in again] == [r.data for r in first] and counted["draw"] == 3 and counted["trend"] == 1
+    # The browser that has it asks with its ETag and gets 304.
+    assert browser.get(urls[0], headers={"If-None-Match": first[0].headers["ETag"]}).status_code == 304
+
+
+def test_new_data_or_another_language_is_another_chart(session, june, new_browser, counted):
+    browser = signed_in(new_browser, CLIENT)
+    before = chart_urls(browser.get(f"/scorecards/{june.account.id}?period=2026-06").text)
+    measure(session, june, "OTP", date(2026, 4, 1), "97")
+    session.commit()
+    after = chart_urls(browser.get(f"/scorecards/{june.account.id}?period=2026-06").text)
+    assert before[0] != after[0] and before[1] != after[1] and before[2] == after[2]  # TAT's data did not change
+    english = browser.get(after[1]).headers["ETag"]
+    browser.post_form("/language", {"language": "zh"})
+    chinese = chart_urls(browser.get(f"/scorecards/{june.account.id}?period=2026-06").text)
+    assert not set(chinese) & set(after)
+    drawn = browser.get(chinese[1])
+    assert drawn.status_code == 200 and drawn.headers["ETag"] != english
+    # An English version asked for by a reader of Chinese is answered in Chinese.
+    assert browser.get(after[1]).headers["ETag"] == drawn.headers["ETag"]
+
+
+def test_a_version_from_another_account_finds_nothing(session, june, new_browser, counted):
+    bravo = build_account(session, "Bravo")
+    session.commit()
+    urls = chart_urls(signed_in(new_browser, CLIENT).get(f"/scorecards/{june.account.id}?period=2026-06").text)
+    other = signed_in(new_browser, "client.approver@bravo.example")
+    assert other.get(urls[0]).status_code == 404
+    stolen = urls[0].replace(f"/scorecards/{june.account.id}/", f"/scorecards/{bravo.account.id}/")
+    response = other.get(stolen)  # Bravo's own chart, whatever the version says
+    assert response.status_code == 200 and response.data != signed_in(new_browser, CLIENT).get(urls[0]).data
+
+
+def test_workers_sharing_redis_draw_each_chart_once(app_config, june, counted, redis_url):
+    """Two workers (two apps) with one Redis: what one draws or offers, the other serves."""
+    import uuid
+
+    from portal import create_app
+    from tests.conftest import Browser
+
+    config = {**app_config, "REDIS_URL": redis_url, "CACHE_KEY_PREFIX": uuid.uuid4().hex,
+              "RATELIMIT_STORAGE_URI": "memory://"}
+    workers = [Browser(create_app(config).test_client()) for _ in range(2)]
+    for worker in workers:
+        worker.login(CLIENT)
+    urls = chart_urls(workers[0].get(f"/scorecards/{june.account.id}?period=2026-06").text)
+    drawn = [workers[1].get(url).data for url in urls]  # the other worker draws what the first offered
+    assert counted["draw"] == 3 and counted["trend"] == 1
+    assert [workers[0].get(url).data for url in urls] == drawn and counted["draw"] == 3

@@ -4,24 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 
 from portal import create_app
-from tests.conftest import skip_or_fail
 from tests.factories import build_account
-
-REDIS_URL = "redis://127.0.0.1:6379/15"
-
-
-@pytest.fixture
-def redis_url():
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.exceptions.ConnectionError:
-        skip_or_fail("no Redis at 127.0.0.1:6379")
-    return REDIS_URL
 
 
 def test_two_workers_share_the_failure_count(app_config, session, redis_url):

@@ -272,26 +272,31 @@ def _month_labels(months: list[date]) -> list[str]:
 @require_role(*FIRM_FINANCE_VIEW)
 def revenue_chart(account_id: int):
     account = get_or_404(db.session, Account, account_id)
-    contract = current_contract(db.session, account)
-    months = service.months_back(account.today(), 12)
-    billed = service.billed_by_month(db.session, account, months)
-    forecast = service.forecasts(db.session, account, months)
-    monthly_acv = [contract.annual_value / 12 if contract else None] * len(months)
-    svg = charts.bars_and_lines(
-        _month_labels(months), (_("Billed"), [billed[m] for m in months]),
-        [(_("ACV per month"), monthly_acv), (_("Forecast"), [forecast[m] for m in months])],
-        title=_("Billed revenue against the ACV"), y_label=contract.currency if contract else "",
-    )
-    return charts.svg_response(svg)
+
+    def compute() -> charts.Chart:
+        contract = current_contract(db.session, account)
+        months = service.months_back(account.today(), 12)
+        billed = service.billed_by_month(db.session, account, months)
+        forecast = service.forecasts(db.session, account, months)
+        monthly_acv = [contract.annual_value / 12 if contract else None] * len(months)
+        return charts.Chart.bars_and_lines(
+            account.id, _month_labels(months), (_("Billed"), [billed[m] for m in months]),
+            [(_("ACV per month"), monthly_acv), (_("Forecast"), [forecast[m] for m in months])],
+            title=_("Billed revenue against the ACV"), y_label=contract.currency if contract else "")
+
+    return charts.serve("revenue", account.id, compute)
 
 
 @bp.route("/accounts/<int:account_id>/finance/dso.svg")
 @require_role(*FIRM_FINANCE_VIEW)
 def dso_chart(account_id: int):
     account = get_or_404(db.session, Account, account_id)
-    months = service.months_back(account.today(), 12)
-    trend = service.dso_trend(db.session, account, months)
-    svg = charts.line(_month_labels(months), [(_("Debtor days (DSO)"), [v for _m, v in trend])],
-                      title=_("Debtor days, month by month"), y_label=_("days"))
-    return charts.svg_response(svg)
+
+    def compute() -> charts.Chart:
+        months = service.months_back(account.today(), 12)
+        trend = service.dso_trend(db.session, account, months)
+        return charts.Chart.line(account.id, _month_labels(months), [(_("Debtor days (DSO)"), [v for _m, v in trend])],
+                                 title=_("Debtor days, month by month"), y_label=_("days"))
+
+    return charts.serve("dso", account.id, compute)
 

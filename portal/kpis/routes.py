@@ -52,8 +52,13 @@ def show(account_id: int):
     period = _period(account)
     card = service.scorecard(db.session, account, period)
     trend = service.trend(db.session, account, period)
+    # The trend is computed once, here: its charts are offered to their image requests.
+    versions = {None: charts.offer(_chart_name(period, None), _overall_chart(account, trend))}
+    for row in card.rows:
+        if row.kpi.id in trend.per_kpi:
+            versions[row.kpi.id] = charts.offer(_chart_name(period, row.kpi.id), _kpi_chart(account, trend, row.kpi))
     return render_template(
-        "scorecards/show.html", account=account, card=card, trend=trend, period=period,
+        "scorecards/show.html", account=account, card=card, trend=trend, period=period, chart_versions=versions,
         previous=service.previous_month(period), following=(period.replace(day=28) + timedelta(days=4)).replace(day=1),
         acknowledgement=service.acknowledgement(db.session, account, period),
         threads=service.comments(db.session, account, period), bar=service.MET_BAR,
@@ -61,27 +66,46 @@ def show(account_id: int):
     )
 
 
+def _chart_name(period: date, kpi_id: int | None) -> str:
+    return f"trend-{period:%Y-%m}-{kpi_id or 'overall'}"
+
+
+def _percent(values) -> list:
+    return [v * 100 if v is not None else None for v in values]
+
+
+def _overall_chart(account: Account, trend: service.Trend) -> charts.Chart:
+    return charts.Chart.line(
+        account.id, [f"{m:%Y-%m}" for m in trend.months],
+        [(_("Overall attainment"), _percent(trend.overall)), (_("KPIs met"), _percent(trend.met_ratio))],
+        title=_("Overall attainment and share of KPIs met"), y_label="%", target=float(service.MET_BAR * 100),
+        target_label=_("85 % bar"))
+
+
+def _kpi_chart(account: Account, trend: service.Trend, kpi: Kpi) -> charts.Chart:
+    return charts.Chart.line(
+        account.id, [f"{m:%Y-%m}" for m in trend.months], [(localized(kpi.name), _percent(trend.per_kpi[kpi.id]))],
+        title=_("Attainment of %(kpi)s", kpi=localized(kpi.name)), y_label="%", target=100, target_label=_("Target"))
+
+
 @bp.route("/scorecards/<int:account_id>/trend.svg")
 def trend_chart(account_id: int):
-    """The 12-month trend of one KPI (``?kpi=``) or of the overall attainment."""
+    """The 12-month trend of one KPI (``?kpi=``) or of the overall attainment: drawn
+    once per version of its data (``?v=``, as the scorecard page links it)."""
     account = get_or_404(db.session, Account, account_id)
     period = _period(account)
-    trend = service.trend(db.session, account, period)
-    labels = [f"{m:%Y-%m}" for m in trend.months]
     kpi_id = request.args.get("kpi", type=int)
-    if kpi_id:
+
+    def compute() -> charts.Chart:
+        trend = service.trend(db.session, account, period)
+        if kpi_id is None:
+            return _overall_chart(account, trend)
         kpi = get_or_404(db.session, Kpi, kpi_id)
         if kpi.id not in trend.per_kpi:
             abort(404)
-        series = [(localized(kpi.name), [v * 100 if v is not None else None for v in trend.per_kpi[kpi.id]])]
-        svg = charts.line(labels, series, title=_("Attainment of %(kpi)s", kpi=localized(kpi.name)), y_label="%",
-                          target=100, target_label=_("Target"))
-    else:
-        series = [(_("Overall attainment"), [v * 100 if v is not None else None for v in trend.overall]),
-                  (_("KPIs met"), [v * 100 if v is not None else None for v in trend.met_ratio])]
-        svg = charts.line(labels, series, title=_("Overall attainment and share of KPIs met"), y_label="%",
-                          target=float(service.MET_BAR * 100), target_label=_("85 % bar"))
-    return charts.svg_response(svg)
+        return _kpi_chart(account, trend, kpi)
+
+    return charts.serve(_chart_name(period, kpi_id), account.id, compute)
 
 
 @bp.route("/scorecards/<int:account_id>/acknowledge", methods=["POST"], back="scorecards.show")
