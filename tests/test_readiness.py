@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from portal import create_app
-from tests.test_throttle_redis import redis_url  # noqa: F401  (a fixture)
 from tests.test_web import OUTAGE_URLS
 
 CLOSED_PORT = "redis://127.0.0.1:1/0"
