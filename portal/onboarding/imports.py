@@ -303,8 +303,9 @@ def _plan_contract(group: list[_Read], currency: str, problems: list[Problem]) -
     lines, line_rows = [], []
     for read in group:
         bad_cells |= {(read.line, name) for name in read.unreadable & set(LINE_COLUMNS)}
-        price = _Source(read.values["unit_price"], read.line, read.texts["unit_price"]) if "unit_price" in read.values else None
-        if not _exact_amount(price, "unit_price", currency, problems):
+        price = read.values.get("unit_price")
+        if price is not None and not _exact_amount(_Source(price, read.line, read.texts["unit_price"]), "unit_price",
+                                                   currency, problems):
             bad_cells.add((read.line, "unit_price"))
         lines.append(ScopeLineDetails(
             service={lang: read.values[name] for lang, name in zip(LANGUAGES, _in_each_language("service"))
@@ -496,7 +497,8 @@ _WORDS: list[tuple[re.Pattern[str], str]] = [(re.compile(pattern), words) for pa
     (r"appears twice in the header", N_("appears twice in the header")),
     (r"(?P<cells>\d+) cells, but the header has (?P<columns>\d+) columns",
      N_("%(cells)s cells, but the header has %(columns)s columns")),
-    (r"a value in column (?P<column>[A-Z]+), which has no header", N_("a value in column %(column)s, which has no header")),
+    (r"a value in column (?P<column>[A-Z]+), which has no header",
+     N_("a value in column %(column)s, which has no header")),
 ]]
 
 
