@@ -48,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.change_requests.routes import bp as change_requests_bp
     from portal.documents.routes import bp as documents_bp
     from portal.main.routes import bp as main_bp
+    from portal.onboarding.upload import bp as account_import_bp
     from portal.people.routes import bp as people_bp
     from portal.plans.routes import bp as plans_bp
     from portal.service_requests.routes import bp as requests_bp
@@ -55,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
+    app.register_blueprint(account_import_bp)
     app.register_blueprint(requests_bp, url_prefix="/requests")
     app.register_blueprint(change_requests_bp)
     app.register_blueprint(documents_bp)

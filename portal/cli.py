@@ -1,4 +1,4 @@
-"""Flask CLI commands: ``seed-demo``, ``users create``, ``users invite``, ``audit verify``."""
+"""Flask CLI commands: ``seed-demo``, ``users create``, ``users invite``, ``audit verify``, ``import ...``."""
 
 from __future__ import annotations
 
@@ -185,7 +185,7 @@ def mail_send(loop: bool, interval: int) -> None:
             time.sleep(interval)
 
 
-import_group = AppGroup("import", help="Import data from the billing system and KPI sources.")
+import_group = AppGroup("import", help="Import data from the billing system and KPI sources, and new client accounts.")
 
 
 @import_group.command("invoices")
@@ -208,6 +208,36 @@ def import_kpis(file: str) -> None:
 
     with unscoped():
         run_kpi_import(db.session, file)
+
+
+@import_group.command("accounts")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--as", "admin_email", default=None, metavar="EMAIL",
+              help="The administrator who creates them, as the audit log records it (default: the only active one).")
+def import_accounts(file: str, admin_email: str | None) -> None:
+    """Create client accounts with their contracts and scope lines from a CSV or Excel
+    (.xlsx) file (format in the README): all or nothing per file; a bad row is named by
+    its line and column. Accounts and contract numbers the portal has are refused."""
+    from portal.onboarding.imports import run_account_import
+
+    with unscoped():
+        run_account_import(db.session, file, _importing_admin(admin_email))
+
+
+def _importing_admin(email: str | None) -> User:
+    """The active administrator ``email``, or without one the only active administrator:
+    the audit log names who created each account, and the command has no signed-in user."""
+    admins = db.session.scalars(sa.select(User).where(User.role == Role.ADMIN, User.active).order_by(User.id)).all()
+    if email is not None:
+        admin = next((user for user in admins if user.email.lower() == email.strip().lower()), None)
+        if admin is None:
+            raise click.BadParameter(f"{email} is not an active administrator", param_hint="--as")
+        return admin
+    if len(admins) != 1:
+        raise click.BadParameter("no active administrator exists" if not admins else
+                                 f"say which administrator imports: {', '.join(a.email for a in admins)}",
+                                 param_hint="--as")
+    return admins[0]
 
 
 @click.command("review-pack")

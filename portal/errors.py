@@ -123,6 +123,7 @@ def refused(error: DomainError):
 
         form, render = kept
         mark_problems(form, error.fields or {}, message)
+        g.refusal = error  # for a page that lists the problems itself (an import's, by row)
         # Shown again as a form WTForms found wrong is (200), but for more than a request
         # may carry (413: files too large or too many).
         return render(), 413 if error.status == 413 else 200

@@ -1,12 +1,14 @@
-"""What the file imports (``flask import invoices``, ``flask import kpis``) share: reading
-a CSV file, the problems that refuse a batch (``line 7: due_date: not a valid date``),
-the progress bar on a terminal, and the command's end (commit and print the counts, or
-print every problem and exit 2 with nothing written)."""
+"""What the file imports (``flask import invoices``, ``flask import kpis``, ``flask import
+accounts``) share: reading a CSV file or an Excel workbook, the problems that refuse a
+batch (``line 7: due_date: not a valid date``), the progress bar on a terminal, and the
+command's end (commit and print the counts, or print every problem and exit 2 with
+nothing written)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 import signal
 import sys
 import threading
@@ -14,6 +16,8 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +112,88 @@ def _rows(text: str, problems: list[Problem], columns: Collection[str],
     except csv.Error as error:
         problems.append(Problem(reader.line_num, "file", f"not valid CSV ({error})"))
     return header, rows
+
+
+XLSX_SIGNATURE = b"PK\x03\x04"  # a workbook is a ZIP package; a CSV file never starts so
+
+
+def read_table(content: bytes, columns: Collection[str], required: Iterable[str]) -> tuple[list[Row], list[Problem]]:
+    """The rows of a CSV file or of an Excel workbook, told apart by their content, as
+    ``read_csv`` and ``read_xlsx`` read them."""
+    if content.startswith(XLSX_SIGNATURE):
+        return read_xlsx(content, columns, required)
+    return read_csv(content, columns, required)
+
+
+def read_xlsx(content: bytes, columns: Collection[str], required: Iterable[str]) -> tuple[list[Row], list[Problem]]:
+    """The non-blank rows of an Excel workbook's first sheet (.xlsx; a header row naming
+    ``columns`` in any order, ``required`` among them), each with its row number as its
+    line, its cells as the text a person sees in them (``xlsx_text``), and the problems
+    of rows that could not be read. A workbook that cannot be read, or whose header is
+    wrong, raises ``ImportRefused`` at once.
+
+    Read-only: the sheet is streamed, never loaded whole; formulas give the values Excel
+    saved with them."""
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    problems: list[Problem] = []
+    header: list[str] | None = None
+    rows: list[Row] = []
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception:  # a damaged package fails in many ways (zipfile, XML, openpyxl's own)
+        raise ImportRefused([Problem(0, "file", "not an Excel workbook (.xlsx) that can be read")]) from None
+    try:
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # the size a workbook declares may be less than it holds
+        for cells in sheet.iter_rows():
+            texts = [xlsx_text(cell.value) for cell in cells]
+            if not any(text.strip() for text in texts):
+                continue
+            line = next(cell.row for cell in cells if getattr(cell, "row", None))
+            if header is None:
+                while texts and not texts[-1].strip():
+                    texts.pop()
+                header = [text.strip().lower() for text in texts]
+                wrong = list(_header_problems(header, line, columns, tuple(required)))
+                if wrong:
+                    raise ImportRefused(wrong)
+                continue
+            beyond = next((i for i in range(len(header), len(texts)) if texts[i].strip()), None)
+            if beyond is not None:
+                problems.append(Problem(line, "row", f"a value in column {get_column_letter(beyond + 1)}, "
+                                                     f"which has no header"))
+                continue
+            texts += [""] * (len(header) - len(texts))
+            rows.append(Row(line, {name: text.strip() for name, text in zip(header, texts)}))
+    except ImportRefused:
+        raise
+    except Exception:
+        raise ImportRefused([Problem(0, "file", "not an Excel workbook (.xlsx) that can be read")]) from None
+    finally:
+        workbook.close()
+    if header is None:
+        raise ImportRefused([Problem(1, "file", "no header row")])
+    return rows, problems
+
+
+def xlsx_text(value: Any) -> str:
+    """A cell's value as the text a person sees in Excel: a number as Excel keeps it, to
+    15 significant digits (``0.1 + 0.2`` is ``0.3``, ``35000.0`` is ``35000``, never
+    ``1e+16``), a date as ``YYYY-MM-DD`` (with its time when it has one), text as it
+    is. A number Excel stored as text stays that text, never passing through a float."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and math.isfinite(value):
+        return format(Decimal(f"{value:.15g}"), "f")
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return str(value)
 
 
 def _header_problems(header: list[str], line: int, columns: Collection[str],

@@ -149,7 +149,8 @@ class Blueprint(flask.Blueprint):
 
 def keep_form(form: Any, render: Callable[[], Any]) -> Callable[[], Any]:
     """Should a service refuse this request, answer with ``render()``: the form again,
-    with what was typed and each problem beside its field. Returns ``render``."""
+    with what was typed and each problem beside its field (``render`` finds the refusal
+    itself in ``g.refusal``: an import lists its problems by row). Returns ``render``."""
     g.refused_form = (form, render)
     return render
 

@@ -42,3 +42,47 @@ document.addEventListener("submit", (event) => {
     return;
   }
 });
+
+// An import's file goes up with a progress bar (a form with data-upload-progress): the bar
+// follows the upload, then shows the server at work (no value: indeterminate); its answer,
+// the next page or this one listing the file's problems, replaces the page. The checks
+// above come first: a file they refuse is not sent. Without this file the form posts as usual.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (event.defaultPrevented || !form.matches("form[data-upload-progress]")) return;
+  event.preventDefault();
+  const box = form.querySelector(".upload-progress");
+  const bar = box.querySelector("progress");
+  const status = box.querySelector("[role=status]");
+  const xhr = new XMLHttpRequest();
+  xhr.open("POST", form.action);
+  xhr.upload.addEventListener("progress", (progress) => {
+    if (!progress.lengthComputable) return;
+    bar.max = progress.total;
+    bar.value = progress.loaded;
+  });
+  xhr.upload.addEventListener("load", () => {
+    bar.removeAttribute("value");
+    status.textContent = status.dataset.processing;
+  });
+  xhr.addEventListener("load", () => showAnswer(xhr));
+  xhr.addEventListener("error", () => HTMLFormElement.prototype.submit.call(form));  // as without this file
+  box.hidden = false;
+  status.textContent = status.dataset.uploading;
+  form.setAttribute("aria-busy", "true");
+  for (const button of form.querySelectorAll("[type=submit]")) button.disabled = true;
+  xhr.send(new FormData(form));
+});
+
+// The page a form's XHR led to, in place of this one, at its address: a redirect's target
+// has read its flashed message already, so it is shown from the answer, not loaded again.
+function showAnswer(xhr) {
+  const answer = new DOMParser().parseFromString(xhr.responseText, "text/html");
+  document.title = answer.title;
+  document.body.replaceWith(document.adoptNode(answer.body));
+  if (xhr.responseURL && xhr.responseURL !== window.location.href) {
+    window.history.pushState(null, "", xhr.responseURL);
+    window.addEventListener("popstate", () => window.location.reload(), { once: true });
+  }
+  window.scrollTo(0, 0);
+}
