@@ -345,7 +345,7 @@ def _account_problems(planned: PlannedAccount, error: DomainError) -> list[Probl
         column = _column(path, ACCOUNT_PATHS)
         if column in planned.bad:
             continue
-        if path == "name.en" and message == "an account with this name exists":
+        if path.startswith("name.") and message == "an account with this name exists":
             message = EXISTING_ACCOUNT
         problems.append(Problem(_line(planned.sources, column, planned.first_line), column, message))
     return problems

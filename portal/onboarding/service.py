@@ -156,11 +156,13 @@ def _account_values(session: Session, details: AccountDetails, account: Account 
     language = REGISTERED_LANGUAGE.get(country, "en")
     language = language if name.get(language) else "en"
     registered = name.get(language, "")
-    if registered and f"name.{language}" not in fields:
-        taken = session.scalar(sa.select(Account.id).where(sa.func.lower(Account.name) == registered.lower(),
-                                                           Account.id != (account.id if account else None)))
-        if taken is not None:
-            fields[f"name.{language}"] = "an account with this name exists"
+    # No two accounts share a name in any language (a company is one company).
+    others = session.execute(sa.select(Account.name, Account.legal_names)
+                             .where(Account.id != (account.id if account else None)))
+    taken = {text.casefold() for other, names in others for text in (other, *(names or {}).values())}
+    for lang, text in name.items():
+        if text.casefold() in taken and f"name.{lang}" not in fields:
+            fields[f"name.{lang}"] = "an account with this name exists"
     _refuse(fields)
     return {
         "name": registered, "legal_names": name,
