@@ -15,6 +15,7 @@ from portal.domain import DomainError
 from portal.models import AuditEvent, Contract, Role, Tier
 from portal.onboarding import service
 from portal.onboarding.service import AccountDetails, ContractDetails, LocationDetails, PurchaseOrderDetails, ScopeLineDetails
+from portal.security import Scope, scoped_to
 from tests.helpers import manager_of, notifications
 
 
@@ -118,6 +119,30 @@ def test_a_signed_contracts_scope_changes_only_by_change_request(session, admin)
     service.update_contract(session, contract, account, admin, ContractDetails.of(contract).changed(
         governing_law={"en": "Laws of Singapore"}))
     assert contract.governing_law == {"en": "Laws of Singapore"} and contract.scope_lines[0].quantity == Decimal(1200)
+
+
+def test_a_signed_contract_cannot_be_unsigned_to_edit_its_scope(session, admin):
+    account = service.create_account(session, admin, HANOI)
+    contract = service.create_contract(session, account, admin, contract_details(signed_on=date.today() - timedelta(days=20)))
+    with pytest.raises(DomainError) as refused:
+        service.update_contract(session, contract, account, admin, ContractDetails.of(contract).changed(signed_on=None))
+    assert refused.value.fields == {"signed_on": "a signed contract stays signed"}
+    corrected = ContractDetails.of(contract).changed(signed_on=date.today() - timedelta(days=25))
+    assert service.update_contract(session, contract, account, admin, corrected).signed_on == corrected.signed_on
+
+
+def test_a_name_or_number_of_an_account_the_caller_cannot_see_is_refused_not_left_to_the_database(
+        session, alpha, bravo):
+    """Names and numbers are unique across accounts; an account manager sees only theirs."""
+    with scoped_to(Scope(frozenset({alpha.account.id}))):
+        with pytest.raises(DomainError) as refused:
+            service.update_account(session, alpha.account, manager_of(alpha),
+                                   AccountDetails.of(alpha.account).changed(name={"en": "account bravo"}))
+        assert refused.value.fields == {"name.en": "an account with this name exists"}
+        with pytest.raises(DomainError) as refused:
+            service.create_contract(session, alpha.account, manager_of(alpha),
+                                    contract_details(number="MSA-Bravo-001", title={"en": "Payroll"}, currency="USD"))
+        assert refused.value.fields == {"number": "a contract with this number exists"}
 
 
 def test_contract_problems_are_named_by_line(session, admin, alpha):

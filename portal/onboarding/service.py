@@ -36,6 +36,7 @@ from portal.domain import DomainError
 from portal.models import Account, Contract, PurchaseOrder, Role, ScopeLine, ServiceLocation, Tier, User
 from portal.models.contract import RENEWAL_NOTICE_DAYS
 from portal.notifications import Recipient, link, notify
+from portal.security import unscoped
 
 NAME_LENGTH, ADDRESS_LENGTH, TAX_ID_LENGTH, NUMBER_LENGTH, UNIT_LENGTH = 200, 500, 60, 40, 60
 # Amounts and quantities are at most this (NumberField's limit too).
@@ -70,6 +71,14 @@ def _check_texts(fields: dict[str, str], path: str, texts: dict[str, str], limit
     for lang in required:
         if not texts.get(lang):
             fields.setdefault(f"{path}.{lang}", "required")
+
+
+def _taken(session: Session, query: sa.Select) -> bool:
+    """Whether any account has a row the query finds. Contract numbers are unique across
+    all accounts, not only those the caller sees: looked up in the caller's scope alone,
+    another account's would pass and the insert then fail."""
+    with unscoped():
+        return session.scalar(query.limit(1)) is not None
 
 
 def can_manage(user: User, account: Account) -> bool:
@@ -156,9 +165,11 @@ def _account_values(session: Session, details: AccountDetails, account: Account 
     language = REGISTERED_LANGUAGE.get(country, "en")
     language = language if name.get(language) else "en"
     registered = name.get(language, "")
-    # No two accounts share a name in any language (a company is one company).
-    others = session.execute(sa.select(Account.name, Account.legal_names)
-                             .where(Account.id != (account.id if account else None)))
+    # No two accounts share a name in any language (a company is one company), whichever
+    # accounts the caller sees (the unique index would otherwise refuse it as a 500).
+    with unscoped():
+        others = session.execute(sa.select(Account.name, Account.legal_names)
+                                 .where(Account.id != (account.id if account else None))).all()
     taken = {text.casefold() for other, names in others for text in (other, *(names or {}).values())}
     for lang, text in name.items():
         if text.casefold() in taken and f"name.{lang}" not in fields:
@@ -279,8 +290,8 @@ def _contract_values(session: Session, account: Account, details: ContractDetail
         fields["number"] = "required"
     elif len(number) > NUMBER_LENGTH:
         fields["number"] = f"at most {NUMBER_LENGTH} characters"
-    elif session.scalar(sa.select(Contract.id).where(Contract.number == number,
-                                                     Contract.id != (contract.id if contract else None))) is not None:
+    elif _taken(session, sa.select(Contract.id).where(Contract.number == number,
+                                                      Contract.id != (contract.id if contract else None))):
         fields["number"] = "a contract with this number exists"
     title, law = _texts(details.title), _texts(details.governing_law)
     languages = [lang for lang in account.document_languages if lang in LANGUAGES]
@@ -294,6 +305,9 @@ def _contract_values(session: Session, account: Account, details: ContractDetail
         fields["end_date"] = "before the start date"
     if details.signed_on is not None and details.signed_on > details.end_date:
         fields["signed_on"] = "after the end date"
+    elif details.signed_on is None and contract is not None and contract.signed:
+        # Else its scope could be edited here by unsigning it first, then signing it again.
+        fields["signed_on"] = "a signed contract stays signed"
     lines: list[dict[str, Any]] = []
     known = {line.id for line in contract.active_scope_lines} if contract else set()
     seen: set[int] = set()
