@@ -49,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.documents.routes import bp as documents_bp
     from portal.main.routes import bp as main_bp
     from portal.onboarding.upload import bp as account_import_bp
+    from portal.onboarding.routes import bp as onboarding_bp
     from portal.people.routes import bp as people_bp
     from portal.plans.routes import bp as plans_bp
     from portal.service_requests.routes import bp as requests_bp
@@ -65,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(actions_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(people_bp)
+    app.register_blueprint(onboarding_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")

@@ -33,6 +33,15 @@ TEXT_LABELS = {
     "description": {"en": _l("Description (English)"), "zh": _l("Description (Chinese)"),
                     "vi": _l("Description (Vietnamese)")},
     "name": {"en": _l("Name (English)"), "zh": _l("Name (Chinese)"), "vi": _l("Name (Vietnamese)")},
+    "address": {"en": _l("Address (English)"), "zh": _l("Address (Chinese)"), "vi": _l("Address (Vietnamese)")},
+    "representative_name": {"en": _l("Representative's name (English)"), "zh": _l("Representative's name (Chinese)"),
+                            "vi": _l("Representative's name (Vietnamese)")},
+    "representative_title": {"en": _l("Representative's title (English)"),
+                             "zh": _l("Representative's title (Chinese)"),
+                             "vi": _l("Representative's title (Vietnamese)")},
+    "governing_law": {"en": _l("Governing law (English)"), "zh": _l("Governing law (Chinese)"),
+                      "vi": _l("Governing law (Vietnamese)")},
+    "service": {"en": _l("Service (English)"), "zh": _l("Service (Chinese)"), "vi": _l("Service (Vietnamese)")},
 }
 
 

@@ -35,6 +35,7 @@ PATH_OBJECTS = {
     "user_id": "user",
     "stakeholder_id": "stakeholder",
     "interaction_id": "interaction",
+    "purchase_order_id": "purchase_order",
 }
 # Path variables that hold a secret instead of an id (a one-time link's token): a made-up
 # one, which no row has, is what another account's user or a visitor can send.

@@ -16,7 +16,9 @@ from portal.change_requests import service as change_requests
 from portal.accounts import current_contract, escalation_matrix, team, visible_accounts
 from portal.main import service
 from portal.main.readiness import run_checks
-from portal.models import Account, Role, User
+from portal.billing.service import purchase_orders
+from portal.models import Account, Contract, Role, User
+from portal.onboarding.service import can_manage
 from portal.people.service import can_edit_matrix
 from portal.security import FIRM_STAFF, get_or_404, require_role
 from portal.web import Blueprint
@@ -44,10 +46,20 @@ def accounts():
 def account(account_id: int):
     account = get_or_404(db.session, Account, account_id)
     contract = current_contract(db.session, account)
+    firm = current_user.is_firm
     return render_template("main/account.html", account=account, contract=contract,
                            escalation=escalation_matrix(db.session, account),
-                           team=_by_role(team(db.session, account)) if current_user.is_firm else [],
-                           edits_matrix=can_edit_matrix(current_user, account))
+                           team=_by_role(team(db.session, account)) if firm else [],
+                           edits_matrix=can_edit_matrix(current_user, account),
+                           contracts=_contracts(account) if firm else [],
+                           orders=purchase_orders(db.session, account) if firm else [],
+                           manages=can_manage(current_user, account), today=account.today())
+
+
+def _contracts(account: Account) -> list[Contract]:
+    """Every contract of the account, the latest first."""
+    return list(db.session.scalars(sa.select(Contract).where(Contract.account_id == account.id)
+                                   .order_by(Contract.start_date.desc(), Contract.id.desc())))
 
 
 def _by_role(users: list[User]) -> list[tuple[Role, list[User]]]:
