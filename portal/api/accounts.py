@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_login import current_user
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from portal.api import bp
-from portal.api.common import PAGE_QUERY, paginate, route
+from portal.api.common import PAGE_QUERY, money, paginate, route
 from portal.extensions import db
 from portal.models import Account
 
@@ -26,14 +26,27 @@ class Me(BaseModel):
     account: AccountRef | None
 
 
+class RepresentativeOut(BaseModel):
+    name: dict[str, str]
+    title: dict[str, str]
+
+
 class AccountOut(BaseModel):
     id: int
     account_id: int
-    name: str
+    name: str = Field(description="The legal name in English")
+    names: dict[str, str] = Field(description="The legal name per language, English first")
     country: str
     tier: str
     timezone: str
+    currency: str
     document_languages: list[str]
+    approval_threshold: str | None = Field(
+        default=None, description="A change request whose price impact exceeds it needs the firm's internal "
+                                  "approval first; the firm's own: shown to firm users only")
+    address: dict[str, str]
+    tax_id: str
+    representative: RepresentativeOut
 
 
 class AccountList(BaseModel):
@@ -42,15 +55,25 @@ class AccountList(BaseModel):
 
 
 def account_json(account: Account) -> dict:
-    return {
+    """The account as the caller may read it: the firm's internal approval threshold
+    only for the firm's users."""
+    answer = {
         "id": account.id,
         "account_id": account.id,
         "name": account.name,
+        "names": account.names,
         "country": account.country,
         "tier": account.tier.value,
         "timezone": account.timezone,
+        "currency": account.currency,
         "document_languages": account.document_languages,
+        "address": account.address,
+        "tax_id": account.tax_id,
+        "representative": {"name": account.representative_name, "title": account.representative_title},
     }
+    if current_user.is_firm:
+        answer["approval_threshold"] = money(account.cr_approval_threshold, account.currency)
+    return answer
 
 
 @route(bp, "/me", "GET", "The signed-in user", response=Me, tag="accounts")

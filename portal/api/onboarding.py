@@ -1,0 +1,270 @@
+"""Onboarding a client: ``POST /accounts``, ``PATCH /accounts/{id}``, the account's
+contracts (``GET``/``POST /accounts/{id}/contracts``) and ``GET``/``PATCH /contracts/{id}``.
+
+Each body is the services' input (``portal.onboarding.service``): a PATCH merges the
+fields it names onto what the account or contract is, and the service checks the
+whole, naming each bad field by its path (``name.vi``, ``scope_lines.0.quantity``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from flask_login import current_user
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import selectinload
+
+from docgen.formatting import plain_decimal
+from portal.api import bp
+from portal.api.accounts import AccountOut, account_json
+from portal.api.change_requests import Text, _texts
+from portal.api.common import PAGE_QUERY, iso_date, money, paginate, route
+from portal.extensions import db
+from portal.models import Account, Contract, Role, Tier
+from portal.onboarding import service
+from portal.onboarding.forms import details_of
+from portal.onboarding.service import AccountDetails, ContractDetails, LocationDetails, ScopeLineDetails
+from portal.security import FIRM_STAFF, ISSUERS
+
+Languages = list[Literal["en", "zh", "vi"]]
+
+
+class RepresentativeIn(BaseModel):
+    """The client's legal representative: name and title, each text or per language."""
+
+    name: Text | None = None
+    title: Text | None = None
+
+
+class AccountIn(BaseModel):
+    name: Text
+    country: str = Field(max_length=10)
+    tier: Literal["strategic", "key", "standard"] = "standard"
+    timezone: str = Field(max_length=64)
+    currency: str = Field(max_length=10)
+    document_languages: Languages = Field(default=["en"], max_length=3)
+    approval_threshold: Decimal = Field(default=Decimal("50000"), description="A decimal string, e.g. \"50000.00\"")
+    address: Text | None = None
+    tax_id: str = Field(default="", max_length=200)
+    representative: RepresentativeIn | None = None
+
+
+class AccountPatch(BaseModel):
+    """Any of ``AccountIn``'s fields; those left out stay as they are."""
+
+    name: Text | None = None
+    country: str | None = Field(default=None, max_length=10)
+    tier: Literal["strategic", "key", "standard"] | None = None
+    timezone: str | None = Field(default=None, max_length=64)
+    currency: str | None = Field(default=None, max_length=10)
+    document_languages: Languages | None = Field(default=None, max_length=3)
+    approval_threshold: Decimal | None = None
+    address: Text | None = None
+    tax_id: str | None = Field(default=None, max_length=200)
+    representative: RepresentativeIn | None = None
+
+
+class LocationIn(BaseModel):
+    country: str = Field(max_length=10)
+    entity_name: str = Field(default="", max_length=1000)
+
+
+class ScopeLineIn(BaseModel):
+    id: int | None = Field(default=None, description="A line of the contract, kept (and maybe changed); "
+                                                     "without it, a new line")
+    service: Text
+    quantity: Decimal
+    unit: str = Field(max_length=200)
+    unit_price: Decimal
+
+
+class ContractIn(BaseModel):
+    number: str = Field(max_length=200)
+    title: Text
+    signed_on: date | None = None
+    start_date: date
+    end_date: date
+    currency: str = Field(max_length=10)
+    governing_law: Text | None = None
+    locations: list[LocationIn] = Field(default=[], max_length=100)
+    scope_lines: list[ScopeLineIn] = Field(default=[], max_length=500)
+    annual_value: Decimal | None = Field(default=None, description="Without it, the sum of the scope lines")
+
+
+class ContractPatch(BaseModel):
+    """Any of ``ContractIn``'s fields; ``scope_lines`` lists every line the contract
+    keeps (by ``id``) or adds (without one); a signed contract's lines only as they are."""
+
+    number: str | None = Field(default=None, max_length=200)
+    title: Text | None = None
+    signed_on: date | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    currency: str | None = Field(default=None, max_length=10)
+    governing_law: Text | None = None
+    locations: list[LocationIn] | None = Field(default=None, max_length=100)
+    scope_lines: list[ScopeLineIn] | None = Field(default=None, max_length=500)
+    annual_value: Decimal | None = None
+
+
+class LocationOut(BaseModel):
+    country: str
+    entity_name: str
+
+
+class ScopeLineOut(BaseModel):
+    id: int
+    service: dict[str, str]
+    quantity: str
+    unit: str
+    unit_price: str
+    active: bool
+
+
+class ContractOut(BaseModel):
+    id: int
+    account_id: int
+    number: str
+    title: dict[str, str]
+    signed_on: str | None
+    start_date: str
+    end_date: str
+    currency: str
+    governing_law: dict[str, str]
+    state: Literal["upcoming", "active", "ending_soon", "expired"]
+    annual_value: str
+    locations: list[LocationOut]
+    scope_lines: list[ScopeLineOut]
+
+
+class ContractList(BaseModel):
+    items: list[ContractOut]
+    next_cursor: str | None
+
+
+# --- accounts ------------------------------------------------------------------------
+
+
+def _account_changes(body: BaseModel) -> dict[str, Any]:
+    """The ``AccountDetails`` fields the body gives (a PATCH: only those it names)."""
+    given = body.model_fields_set
+    changes: dict[str, Any] = {}
+    for name in ("country", "timezone", "currency", "tax_id"):
+        if name in given and getattr(body, name) is not None:
+            changes[name] = getattr(body, name)
+    if "name" in given and body.name is not None:
+        changes["name"] = _texts(body.name)
+    if "tier" in given and body.tier is not None:
+        changes["tier"] = Tier(body.tier)
+    if "document_languages" in given and body.document_languages is not None:
+        changes["document_languages"] = tuple(body.document_languages)
+    if "approval_threshold" in given and body.approval_threshold is not None:
+        changes["approval_threshold"] = body.approval_threshold
+    if "address" in given:
+        changes["address"] = _texts(body.address)
+    if "representative" in given:
+        representative = body.representative
+        if representative is None:  # null: no representative
+            changes["representative_name"], changes["representative_title"] = {}, {}
+        else:
+            for part in ("name", "title"):
+                if part in representative.model_fields_set:
+                    changes[f"representative_{part}"] = _texts(getattr(representative, part))
+    return changes
+
+
+@route(bp, "/accounts", "POST", "Create a client account (name, representative's name and title: text or per "
+       "language)", roles=(Role.ADMIN,), body=AccountIn, response=AccountOut, status=201, tag="accounts")
+def create_account(body: AccountIn):
+    details = AccountDetails(name={}, country="", timezone="", currency="", approval_threshold=body.approval_threshold)
+    account = service.create_account(db.session, current_user, details.changed(**_account_changes(body)))
+    return account_json(account), 201
+
+
+@route(bp, "/accounts/<int:account_id>", "PATCH", "Change an account's details: any of POST /accounts' fields",
+       roles=ISSUERS, body=AccountPatch, response=AccountOut, load={"account_id": Account}, tag="accounts")
+def update_account(account: Account, body: AccountPatch):
+    details = AccountDetails.of(account).changed(**_account_changes(body))
+    return account_json(service.update_account(db.session, account, current_user, details))
+
+
+# --- contracts -----------------------------------------------------------------------
+
+
+def contract_json(contract: Contract, account: Account) -> dict:
+    currency = contract.currency
+    return {
+        "id": contract.id, "account_id": contract.account_id, "number": contract.number, "title": contract.title,
+        "signed_on": iso_date(contract.signed_on), "start_date": iso_date(contract.start_date),
+        "end_date": iso_date(contract.end_date), "currency": currency, "governing_law": contract.governing_law,
+        "state": contract.state(account.today()), "annual_value": money(contract.annual_value, currency),
+        "locations": [{"country": loc.country, "entity_name": loc.entity_name} for loc in contract.locations],
+        "scope_lines": [{"id": line.id, "service": line.service, "quantity": plain_decimal(line.quantity),
+                         "unit": line.unit, "unit_price": money(line.unit_price, currency),
+                         "active": line.removed_at is None} for line in contract.scope_lines],
+    }
+
+
+def _lines(lines: list[ScopeLineIn]) -> tuple[ScopeLineDetails, ...]:
+    return tuple(ScopeLineDetails(service=_texts(line.service), quantity=line.quantity, unit=line.unit,
+                                  unit_price=line.unit_price, id=line.id) for line in lines)
+
+
+def _contract_changes(body: BaseModel) -> dict[str, Any]:
+    given = body.model_fields_set
+    changes: dict[str, Any] = {}
+    for name in ("number", "start_date", "end_date", "currency"):
+        if name in given and getattr(body, name) is not None:
+            changes[name] = getattr(body, name)
+    if "signed_on" in given:  # null: not signed
+        changes["signed_on"] = body.signed_on
+    for name in ("title", "governing_law"):
+        if name in given:
+            changes[name] = _texts(getattr(body, name))
+    if "locations" in given and body.locations is not None:
+        changes["locations"] = tuple(LocationDetails(loc.country, loc.entity_name) for loc in body.locations)
+    if "scope_lines" in given and body.scope_lines is not None:
+        changes["scope_lines"] = _lines(body.scope_lines)
+    if "annual_value" in given:  # null: the sum of the scope lines
+        changes["annual_value"] = body.annual_value
+    return changes
+
+
+@route(bp, "/accounts/<int:account_id>/contracts", "GET", "The account's contracts, newest first", roles=FIRM_STAFF,
+       response=ContractList, load={"account_id": Account}, tag="accounts", query=PAGE_QUERY)
+def list_contracts(account: Account):
+    query = (sa.select(Contract).where(Contract.account_id == account.id)
+             .options(selectinload(Contract.scope_lines), selectinload(Contract.locations)))
+    return paginate(db.session, query, [Contract.id], lambda contract: contract_json(contract, account))
+
+
+@route(bp, "/accounts/<int:account_id>/contracts", "POST",
+       "Add a contract with its scope lines and service locations (title, service: text or per language)",
+       roles=ISSUERS, body=ContractIn, response=ContractOut, status=201, load={"account_id": Account}, tag="accounts")
+def create_contract(account: Account, body: ContractIn):
+    details = ContractDetails(number="", title={}, start_date=body.start_date, end_date=body.end_date, currency="")
+    contract = service.create_contract(db.session, account, current_user, details.changed(**_contract_changes(body)))
+    return contract_json(contract, account), 201
+
+
+def _account_of(contract: Contract) -> Account:
+    return db.session.scalar(sa.select(Account).where(Account.id == contract.account_id))
+
+
+@route(bp, "/contracts/<int:contract_id>", "GET", "A contract with every scope line (removed ones inactive)",
+       response=ContractOut, load={"contract_id": Contract}, tag="accounts")
+def get_contract(contract: Contract):
+    return contract_json(contract, _account_of(contract))
+
+
+@route(bp, "/contracts/<int:contract_id>", "PATCH",
+       "Change a contract: any of POST /accounts/{id}/contracts' fields; scope lines kept by id "
+       "(a signed contract's scope changes only by change requests)",
+       roles=ISSUERS, body=ContractPatch, response=ContractOut, load={"contract_id": Contract}, tag="accounts")
+def update_contract(contract: Contract, body: ContractPatch):
+    account = _account_of(contract)
+    details = details_of(contract).changed(**_contract_changes(body))
+    contract = service.update_contract(db.session, contract, account, current_user, details)
+    return contract_json(contract, account)
