@@ -1,4 +1,5 @@
-"""Flask CLI commands: ``seed-demo``, ``users create``, ``users invite``, ``audit verify``, ``import ...``."""
+"""Flask CLI commands: ``seed-demo``, ``users create``, ``users invite``, ``audit verify``,
+``sla check``, ``contracts remind``, ``mail send``, ``import ...``, ``review-pack``."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(audit_group)
     app.cli.add_command(sla_group)
+    app.cli.add_command(contracts_group)
     app.cli.add_command(mail_group)
     app.cli.add_command(import_group)
     app.cli.add_command(review_pack_command)
@@ -162,6 +164,21 @@ def sla_check() -> None:
     for escalation in escalations:
         click.echo(f"  request #{escalation.request_id}: level {escalation.from_level} -> {escalation.to_level} "
                    f"({escalation.trigger.value})")
+
+
+contracts_group = AppGroup("contracts", help="Client contracts.")
+
+
+@contracts_group.command("remind")
+def contracts_remind() -> None:
+    """Remind the account managers of each contract that ends within 90, 60 or 30 days,
+    once at each mark (idempotent: run it daily from a scheduler)."""
+    from portal.onboarding.service import remind_renewals
+
+    with unscoped():
+        sent = remind_renewals(db.session)
+        db.session.commit()
+    click.echo(f"{sent} renewal reminder(s) sent.")
 
 
 mail_group = AppGroup("mail", help="The e-mail outbox.")

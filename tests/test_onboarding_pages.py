@@ -3,7 +3,7 @@ creates an account through its form, its managers edit it (a refusal keeps what 
 typed, with the problem beside its field, in the reader's language), add a contract
 with repeatable scope lines and service locations, edit it (a signed contract's scope
 read-only, pointing to a change request) and keep the PO register; the accounts list
-shows each contract's state. And, in headless
+shows each contract's state; ``flask contracts remind`` reminds once. And, in headless
 Chromium, the new pages at a desktop's and a phone's width in English and Chinese.
 
 Other accounts' ids answering 404 on every route is proven in ``test_access``."""
@@ -21,7 +21,7 @@ from portal.models import Account, Contract, PurchaseOrder, ScopeLine, User
 from portal.onboarding import service
 from portal.onboarding.service import ContractDetails, LocationDetails, ScopeLineDetails
 from tests.conftest import screenshot, sign_in_page
-from tests.helpers import flashes, latest, manager_of, signed_in, today_of, translated, translations
+from tests.helpers import flashes, latest, manager_of, notifications, signed_in, today_of, translated, translations
 
 ADMIN = "admin@firm.example"
 AM = "account.manager@alpha.example"
@@ -323,6 +323,30 @@ def test_an_account_without_a_contract_says_so_in_the_list(session, alpha, admin
     session.commit()
     listing = signed_in(new_browser, ADMIN).get("/accounts").text
     assert "No contract yet" in listing[listing.index("Echo Trading"):]
+
+
+# --- renewal reminders ----------------------------------------------------------------------------------
+
+
+def test_contracts_remind_sends_each_reminder_once(runner, session, alpha):
+    alpha["contract"].end_date = today_of(alpha) + timedelta(days=75)
+    session.commit()
+    first = runner.invoke(args=["contracts", "remind"])
+    assert first.exit_code == 0 and first.output.strip() == "1 renewal reminder(s) sent.", first.output
+    again = runner.invoke(args=["contracts", "remind"])
+    assert again.exit_code == 0 and again.output.strip() == "0 renewal reminder(s) sent."
+    [sent] = notifications(latest(session), "contract_ending")
+    assert sent.to_email == AM and "MSA-Alpha-001" in sent.subject and "75" in sent.subject
+    assert f"/accounts/{alpha.account.id}/contracts/{alpha['contract'].id}" in sent.body
+
+
+def test_the_renewal_reminder_is_written_in_the_managers_language(runner, session, alpha):
+    manager_of(alpha).language = "zh"
+    alpha["contract"].end_date = today_of(alpha) + timedelta(days=25)
+    session.commit()
+    assert runner.invoke(args=["contracts", "remind"]).exit_code == 0
+    [sent] = notifications(latest(session), "contract_ending")
+    assert "MSA-Alpha-001" in sent.subject and "Contract" not in sent.subject and "ends" not in sent.body
 
 
 # --- in Chinese, and in a real browser -----------------------------------------------------------------
