@@ -47,7 +47,8 @@ ADMIN_ONLY = {"admin.users", "admin.toggle_user", "admin.audit_log", "change_req
 # Routes open without signing in.
 PUBLIC = {"static", "auth.login", "main.set_language", "main.health", "main.readiness", "api.token",
           "api.openapi_document", "auth.two_factor_sign_in", "users.accept_invitation", "users.forgot_password",
-          "users.reset_password", "api.password_reset"}
+          "users.reset_password", "api.password_reset",
+          "metrics"}  # with METRICS_ENABLED, for the operator's scraper (behind METRICS_TOKEN when set)
 MISSING_ID = 987654
 
 
