@@ -246,7 +246,8 @@ def test_the_server_stops_when_its_process_ends_even_killed(ending):
         line = process.stdout.readline().strip()
         if not line:
             process.wait(30)
-            skip_or_fail(f"the warm PDF converter cannot start: {process.stderr.read()[-500:]}")
+            last = (process.stderr.read().strip().splitlines() or ["(nothing on stderr)"])[-1]
+            skip_or_fail(f"the warm PDF converter cannot start: {last}")
         group = int(line)
         assert "soffice.bin" in group_members(group).values()
         process.stdin.write("go\n")
