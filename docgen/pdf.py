@@ -47,7 +47,7 @@ PDF_FILTER = "writer_pdf_Export"
 PDF_OPTIONS = {"SelectPdfVersion": 2, "EmbedStandardFonts": True}
 UNOSERVER_API = "3"  # unoserver 3's XML-RPC interface: convert(inpath, indata, outpath, convert_to, ...)
 DOCUMENT_TIMEOUT = 60.0  # seconds one warm conversion may take before the server is replaced
-START_TIMEOUT = 60.0  # seconds a new server may take to answer (unoserver itself waits ~5 s)
+START_TIMEOUT = 30.0  # seconds a new server may take to answer (it takes ~5 s: unoserver waits 5 s)
 RETRY_START_AFTER = 30.0  # after a failed start, calls fall back (or fail) for this long
 UNO_PYTHONS = ("/usr/bin/python3", "python3")
 
