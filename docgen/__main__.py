@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 from decimal import Decimal
 from pathlib import Path
 
 from docgen import KINDS, ValidationError, render
-from docgen.pdf import PdfError, to_pdf
+from docgen.pdf import PdfError, pdf_mode, to_pdf
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
@@ -58,7 +59,10 @@ def _render(args: argparse.Namespace) -> int:
     output: Path = args.output
     pdf_only = output.suffix.lower() == ".pdf"
     try:  # before anything is written: a missing LibreOffice writes nothing
-        pdf = to_pdf([document])[0] if pdf_only or args.pdf else None
+        # One document, then the process ends: a warm server would only add its start,
+        # so one soffice process converts it unless DOCGEN_PDF says otherwise.
+        mode = pdf_mode() if os.environ.get("DOCGEN_PDF") else "soffice"
+        pdf = to_pdf([document], mode=mode)[0] if pdf_only or args.pdf else None
     except PdfError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILURE
