@@ -10,7 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from portal.extensions import db
-from portal.models import Account, Role, User
+from portal.models import Account, Role
 from portal.security import unscoped
 
 
@@ -217,7 +217,7 @@ def import_kpis(file: str) -> None:
 @with_appcontext
 def review_pack_command(account_name: str, period: str, languages: str | None) -> None:
     """Make and store the monthly service review pack of ACCOUNT (name or id) for PERIOD (YYYY-MM)."""
-    from portal.kpis.review_pack import issue
+    from portal.kpis.review_pack import issue, issuer_of_record
     from portal.kpis.service import parse_period
 
     month = parse_period(period)
@@ -228,7 +228,7 @@ def review_pack_command(account_name: str, period: str, languages: str | None) -
             Account.id == int(account_name) if account_name.isdigit() else Account.name == account_name))
         if account is None:
             raise click.BadParameter(f"no account named {account_name!r}", param_hint="ACCOUNT")
-        issuer = db.session.scalar(sa.select(User).where(User.role == Role.ADMIN, User.active).order_by(User.id))
+        issuer = issuer_of_record(db.session)
         if issuer is None:
             raise click.ClickException("an active administrator must exist to sign the pack as the provider")
         document = issue(db.session, account, month, issuer, languages.split("+") if languages else None)
