@@ -20,7 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     if any(proxies.values()):
         app.wsgi_app = ProxyFix(app.wsgi_app, **proxies)
 
-    from portal import database, edge, errors, i18n, security, web
+    from portal import database, edge, errors, i18n, jobs, security, web
     from portal.extensions import babel, csrf, db, login_manager, migrate
     
     db.init_app(app)
@@ -37,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     edge.init_app(app)
     web.init_app(app)
+    jobs.init_app(app)
 
     from portal.admin.routes import bp as admin_bp
     from portal.api import bp as api_bp
