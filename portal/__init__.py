@@ -47,6 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.kpis.routes import bp as scorecards_bp
     from portal.change_requests.routes import bp as change_requests_bp
     from portal.documents.routes import bp as documents_bp
+    from portal.jobs.routes import bp as jobs_bp
     from portal.main.routes import bp as main_bp
     from portal.people.routes import bp as people_bp
     from portal.plans.routes import bp as plans_bp
@@ -64,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(plans_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(users_bp)
+    app.register_blueprint(jobs_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie

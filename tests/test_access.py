@@ -35,6 +35,7 @@ PATH_OBJECTS = {
     "user_id": "user",
     "stakeholder_id": "stakeholder",
     "interaction_id": "interaction",
+    "job_id": "job",
 }
 # Path variables that hold a secret instead of an id (a one-time link's token): a made-up
 # one, which no row has, is what another account's user or a visitor can send.
@@ -55,7 +56,7 @@ def secrets_of(world) -> list[str]:
         world.account.name, world["request"].subject, world["request"].description, world["invoice"].number,
         world["change_request"].title["en"], world["plan"].content["objectives"][0]["en"], world["action"].title,
         world["contract"].number, world["document"].number, world.user(Role.CLIENT_APPROVER).email,
-        world["stakeholder"].notes, world["interaction"].subject,
+        world["stakeholder"].notes, world["interaction"].subject, world["job"].message,
     ]
 
 

@@ -149,6 +149,20 @@ def build_input(session: Session, account, period: date, by: User, languages: li
     }
 
 
+def ask_for(session: Session, account, period: date, by: User, languages: list[str] | None = None):
+    """Ask for the review pack of ``period`` to be made in the background (a job that
+    calls ``issue``, signed by ``by``), once this unit of work commits; refused at once,
+    like ``issue``, for an account without a contract or languages it does not use."""
+    from portal.documents.service import check_languages
+    from portal.jobs import enqueue
+
+    if languages:
+        check_languages(account, languages)
+    if kpis.contract_on(session, account, period) is None:
+        raise DomainError(_("This account has no contract yet."))
+    return enqueue(session, "review_pack", by=by, account_id=account.id, period=f"{period:%Y-%m}", languages=languages)
+
+
 def issuer_of_record(session: Session) -> User | None:
     """Who signs a pack nobody asked for in person (the command, the monthly job) as
     the provider: the first active administrator."""
