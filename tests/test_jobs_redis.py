@@ -24,7 +24,7 @@ from portal.jobs import enqueue
 from portal.jobs.schedule import PERIODIC
 from portal.models import Document, DocumentKind, Job, JobStatus
 from tests import job_kinds
-from tests.conftest import ROOT, base_config, skip_or_fail
+from tests.conftest import ROOT, app_session, base_config, skip_or_fail
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 BEAT = 1  # JOB_HEARTBEAT_SECONDS of these tests: a killed worker's job is abandoned after 3 s
@@ -182,6 +182,30 @@ def test_a_worker_killed_mid_job_leaves_it_retried_once(session, app_config, pro
     assert done.attempts == 2 and done.result_url == f"/effects/{row.id}/1"
     assert job_kinds.effect_count(session, row.id) == 1  # the dead attempt's work was never kept
     assert RQJob.fetch(row.id, connection=queue.connection).retries_left == 0  # retried once, by RQ's Retry
+
+
+def test_a_job_whose_last_attempt_was_killed_shows_as_failed(session, app_config, processes):
+    """No retry left: RQ's registry cleanup fails the abandoned job, and the scheduler's
+    next round fails its row, which the dead attempt left started."""
+    from rq.registry import StartedJobRegistry
+
+    with app_session({**app_config, "JOB_RETRY_INTERVALS": []}) as no_retry:
+        job_id = enqueue(no_retry, "test_effect", sleep_first=60).id
+        no_retry.commit()
+    row = reread(session, job_id)
+    processes.env["JOB_RETRY_INTERVALS"] = ""
+    first = processes.start("worker")
+    message = wait_for(lambda: reread(session, row.id).message.startswith("pid ") and reread(session, row.id).message,
+                       what="the job to start")
+    os.kill(int(message.removeprefix("pid ")), signal.SIGKILL)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait(10)
+    started = StartedJobRegistry(queue=rq_queue(app_config))
+    wait_for(lambda: row.id in started.get_expired_job_ids(), timeout=30, what="the heartbeat to lapse")
+    processes.run("scheduler", "--once")
+    failed = reread(session, row.id)
+    assert (failed.status, failed.attempts, failed.message) == (JobStatus.FAILED, 1, "Something went wrong on our side.")
+    assert failed.finished_at is not None and job_kinds.effect_count(session, row.id) == 0
 
 
 def test_two_schedulers_ask_for_each_periodic_job_once_per_period(session, app_config, processes, alpha, admin):

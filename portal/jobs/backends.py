@@ -76,6 +76,18 @@ class RedisQueue:
 
         return RQJob.exists(job_id, connection=self.connection)
 
+    def gave_up(self, job_id: str) -> bool:
+        """Whether RQ is done with the job without its having finished: a last attempt
+        whose worker or work horse died could not record that on the job's row."""
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job as RQJob, JobStatus as RQStatus
+
+        try:
+            status = RQJob.fetch(job_id, connection=self.connection).get_status()
+        except NoSuchJobError:
+            return True
+        return status in (RQStatus.FAILED, RQStatus.STOPPED, RQStatus.CANCELED)
+
     def clean(self) -> None:
         """RQ's registry cleanup, as each worker does between jobs: abandoned jobs (their
         worker stopped beating) are retried or failed. The lock makes one process do it."""
@@ -149,6 +161,9 @@ class InProcess:
 
     def known(self, job_id: str) -> bool:
         return False
+
+    def gave_up(self, job_id: str) -> bool:
+        return False  # its threads record every end themselves, unless the process stopped
 
     def clean(self) -> None:
         pass

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from portal.database import writing
 from portal.extensions import db
-from portal.jobs.core import enqueue
+from portal.jobs.core import UNEXPECTED, enqueue
 from portal.models import Job, JobStatus
 from portal.models.base import utcnow
 from portal.security import unscoped
@@ -81,7 +81,8 @@ def ask_due(session: Session, now: datetime | None = None) -> list[Job]:
 def recover(session: Session, now: datetime | None = None) -> int:
     """Hand over again the queued jobs their backend does not know (the process that
     committed them stopped before handing them over, or Redis lost them); a job handed
-    over twice still runs once. Returns how many."""
+    over twice still runs once. Fail the started jobs the backend gave up on without
+    their row saying so (the last attempt's worker died). Returns how many it touched."""
     from portal.jobs.backends import backend
 
     now = now or utcnow()
@@ -95,7 +96,16 @@ def recover(session: Session, now: datetime | None = None) -> int:
             handed += 1
     if handed:
         log.warning("handed over %d queued job(s) again", handed)
-    return handed
+    stuck = session.scalars(sa.select(Job).where(Job.status == JobStatus.STARTED).order_by(Job.started_at).limit(100)).all()
+    failed = 0
+    for job in stuck:
+        if queue.gave_up(job.id):
+            failed += session.execute(
+                sa.update(Job).where(Job.id == job.id, Job.runner == job.runner, Job.status == JobStatus.STARTED)
+                .values(status=JobStatus.FAILED, message=UNEXPECTED, finished_at=now)).rowcount
+            log.error("job %s (%s): its last attempt's worker died; failed", job.id, job.kind)
+    session.commit()
+    return handed + failed
 
 
 def prune(session: Session, now: datetime | None = None) -> int:
@@ -106,17 +116,17 @@ def prune(session: Session, now: datetime | None = None) -> int:
 
 
 def tick(app: Flask) -> list[Job]:
-    """One round of the scheduler: the due jobs, the lost ones, the old ones, and RQ's
-    registry cleanup (abandoned jobs)."""
+    """One round of the scheduler: the due jobs, RQ's registry cleanup (abandoned jobs
+    retried, or failed after their last retry), the lost jobs, the old ones."""
     from portal.jobs.backends import backend
 
     with app.app_context(), unscoped(), writing():
         made = ask_due(db.session)
         db.session.commit()
+        backend(app).clean()  # first: a dead worker's last attempt is failed in RQ, then on its row
         recover(db.session)
         prune(db.session)
         db.session.commit()
-        backend(app).clean()
         for job in made:
             log.info("asked for %s (%s)", job.kind, job.key)
         return made
