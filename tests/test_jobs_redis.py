@@ -133,6 +133,24 @@ def rq_queue(app_config):
     return Queue(app_config["JOB_QUEUE"], connection=redis_connection(REDIS_URL))
 
 
+def kill_mid_job(processes: Processes, session, job_id: str, app_config: dict) -> None:
+    """Start a worker, and once it works on the job (``test_effect`` reports its work
+    horse's pid, then sleeps), kill it as a lost machine dies: SIGKILL to the horse and
+    to the worker's process group (the worker and its RQ scheduler). Returns once RQ
+    would call the job abandoned: its heartbeat lapsed."""
+    from rq.registry import StartedJobRegistry
+
+    worker = processes.start("worker", "--name", f"doomed-{uuid.uuid4().hex[:6]}")
+    message = wait_for(lambda: (m := reread(session, job_id).message).startswith("pid ") and m, what="the job to start")
+    horse = int(message.removeprefix("pid "))
+    assert horse != worker.pid
+    os.kill(horse, signal.SIGKILL)
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(10)
+    started = StartedJobRegistry(queue=rq_queue(app_config))
+    wait_for(lambda: job_id in started.get_expired_job_ids(), timeout=30, what="the heartbeat to lapse")
+
+
 # --- the three of the issue ----------------------------------------------------------------------
 
 
@@ -157,24 +175,13 @@ def test_a_worker_killed_mid_job_leaves_it_retried_once(session, app_config, pro
     stops, RQ's registry cleanup in the next worker finds the job abandoned and retries
     it, and the retry's work is the only work kept."""
     from rq.job import Job as RQJob
-    from rq.registry import StartedJobRegistry
 
     row = enqueue(session, "test_effect", sleep_first=60)
     session.commit()
-    first = processes.start("worker", "--name", f"first-{uuid.uuid4().hex[:6]}")
-    message = wait_for(lambda: reread(session, row.id).message.startswith("pid ") and reread(session, row.id).message,
-                       what="the job to start")
-    horse = int(message.removeprefix("pid "))
-    assert horse != first.pid
-    os.kill(horse, signal.SIGKILL)  # the whole machine goes: the worker, its horse, its RQ scheduler
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait(10)
+    kill_mid_job(processes, session, row.id, app_config)
     stuck = reread(session, row.id)
     assert (stuck.status, stuck.attempts) == (JobStatus.STARTED, 1)  # not lost: still held by the dead attempt
-
     queue = rq_queue(app_config)
-    started = StartedJobRegistry(queue=queue)
-    wait_for(lambda: row.id in started.get_expired_job_ids(), timeout=30, what="the heartbeat to lapse")
     second = processes.start("worker")
     done = wait_for(lambda: reread(session, row.id).status is JobStatus.FINISHED and reread(session, row.id),
                     timeout=60, what="the retry to finish")
@@ -187,21 +194,13 @@ def test_a_worker_killed_mid_job_leaves_it_retried_once(session, app_config, pro
 def test_a_job_whose_last_attempt_was_killed_shows_as_failed(session, app_config, processes):
     """No retry left: RQ's registry cleanup fails the abandoned job, and the scheduler's
     next round fails its row, which the dead attempt left started."""
-    from rq.registry import StartedJobRegistry
 
     with app_session({**app_config, "JOB_RETRY_INTERVALS": []}) as no_retry:
         job_id = enqueue(no_retry, "test_effect", sleep_first=60).id
         no_retry.commit()
     row = reread(session, job_id)
     processes.env["JOB_RETRY_INTERVALS"] = ""
-    first = processes.start("worker")
-    message = wait_for(lambda: reread(session, row.id).message.startswith("pid ") and reread(session, row.id).message,
-                       what="the job to start")
-    os.kill(int(message.removeprefix("pid ")), signal.SIGKILL)
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait(10)
-    started = StartedJobRegistry(queue=rq_queue(app_config))
-    wait_for(lambda: row.id in started.get_expired_job_ids(), timeout=30, what="the heartbeat to lapse")
+    kill_mid_job(processes, session, row.id, app_config)
     processes.run("scheduler", "--once")
     failed = reread(session, row.id)
     assert (failed.status, failed.attempts, failed.message) == (JobStatus.FAILED, 1, "Something went wrong on our side.")
