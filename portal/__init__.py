@@ -20,7 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     if any(proxies.values()):
         app.wsgi_app = ProxyFix(app.wsgi_app, **proxies)
 
-    from portal import database, edge, errors, i18n, observe, security, web
+    from portal import database, edge, errors, i18n, jobs, observe, security, web
     from portal.extensions import babel, csrf, db, login_manager, migrate
     
     observe.init_app(app)  # first: every answer, even one refused at the edge, has a request id
@@ -38,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     edge.init_app(app)
     web.init_app(app)
+    jobs.init_app(app)
 
     from portal.admin.routes import bp as admin_bp
     from portal.api import bp as api_bp
@@ -47,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.kpis.routes import bp as scorecards_bp
     from portal.change_requests.routes import bp as change_requests_bp
     from portal.documents.routes import bp as documents_bp
+    from portal.jobs.routes import bp as jobs_bp
     from portal.main.routes import bp as main_bp
     from portal.onboarding.upload import bp as account_import_bp
     from portal.onboarding.routes import bp as onboarding_bp
@@ -68,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(people_bp)
     app.register_blueprint(onboarding_bp)
     app.register_blueprint(users_bp)
+    app.register_blueprint(jobs_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie

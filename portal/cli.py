@@ -1,5 +1,6 @@
 """Flask CLI commands: ``seed-demo``, ``users create``, ``users invite``, ``audit verify``,
-``sla check``, ``contracts remind``, ``mail send``, ``import ...``, ``review-pack``."""
+``sla check``, ``contracts remind``, ``mail send``, the imports, ``review-pack``, and the
+background jobs' ``worker`` and ``scheduler``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from portal.extensions import db
-from portal.models import Account, Role, User
+from portal.models import Account, Role
 from portal.security import unscoped
 
 
@@ -24,6 +25,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(mail_group)
     app.cli.add_command(import_group)
     app.cli.add_command(review_pack_command)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(scheduler_command)
 
 
 @click.command("seed-demo")
@@ -264,7 +267,7 @@ def _importing_admin(email: str | None) -> User:
 @with_appcontext
 def review_pack_command(account_name: str, period: str, languages: str | None) -> None:
     """Make and store the monthly service review pack of ACCOUNT (name or id) for PERIOD (YYYY-MM)."""
-    from portal.kpis.review_pack import issue
+    from portal.kpis.review_pack import issue, issuer_of_record
     from portal.kpis.service import parse_period
 
     month = parse_period(period)
@@ -275,9 +278,45 @@ def review_pack_command(account_name: str, period: str, languages: str | None) -
             Account.id == int(account_name) if account_name.isdigit() else Account.name == account_name))
         if account is None:
             raise click.BadParameter(f"no account named {account_name!r}", param_hint="ACCOUNT")
-        issuer = db.session.scalar(sa.select(User).where(User.role == Role.ADMIN, User.active).order_by(User.id))
+        issuer = issuer_of_record(db.session)
         if issuer is None:
             raise click.ClickException("an active administrator must exist to sign the pack as the provider")
         document = issue(db.session, account, month, issuer, languages.split("+") if languages else None)
         db.session.commit()
         click.echo(f"{document.number}: {document.file.size} bytes, sha256 {document.sha256} (document #{document.id}).")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty instead of waiting for more jobs.")
+@click.option("--name", default=None, help="The worker's name in Redis (default: host.pid.queue).")
+@with_appcontext
+def worker_command(burst: bool, name: str | None) -> None:
+    """Run the background jobs of the queue JOB_QUEUE on Redis (REDIS_URL); start as many
+    as you like, on any machine. Each job runs in a forked process; Ctrl-C or SIGTERM
+    lets the current job finish first."""
+    from flask import current_app
+
+    from portal.jobs.backends import make_worker
+
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is not set: without Redis the jobs run in the web process, "
+                                   "and no worker is needed.")
+    worker = make_worker(current_app._get_current_object(), name=name)
+    worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+
+
+@click.command("scheduler")
+@click.option("--interval", default=15.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds between rounds.")
+@click.option("--once", is_flag=True, help="One round, then exit.")
+@with_appcontext
+def scheduler_command(interval: float, once: bool) -> None:
+    """Ask for the periodic jobs as they fall due: the SLA check every 5 minutes, the mail
+    outbox every minute, the renewal reminders daily and the review packs monthly on
+    REVIEW_PACK_DAY. Any number may run: each period is asked for once. Also hands over
+    again queued jobs that were never handed over, and deletes old finished ones."""
+    from flask import current_app
+
+    from portal.jobs.schedule import run_scheduler
+
+    run_scheduler(current_app._get_current_object(), interval, once=once)

@@ -26,6 +26,22 @@ def _list(value: str | None, default: list[str] | None) -> list[str] | None:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def _seconds(value: str) -> list[int]:
+    try:
+        seconds = [int(item) for item in _list(value, []) or []]
+    except ValueError:
+        raise ConfigError(f"JOB_RETRY_INTERVALS must be whole seconds separated by commas, not {value!r}") from None
+    if any(s < 0 for s in seconds):
+        raise ConfigError("JOB_RETRY_INTERVALS may not be negative")
+    return seconds
+
+
+def _day_of_month(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 28:
+        raise ConfigError(f"REVIEW_PACK_DAY must be a day from 1 to 28 (every month has it), not {value!r}")
+    return int(value)
+
+
 def _with_driver(url: str) -> str:
     if url.startswith("postgres://"):  # Heroku-style URLs name no driver
         return "postgresql+psycopg://" + url.removeprefix("postgres://")
@@ -147,6 +163,15 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
         "CACHE_KEY_PREFIX": env.get("CACHE_KEY_PREFIX", "portal"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "REDIS_URL": redis_url,
+        # Background jobs (portal/jobs): RQ's queue when REDIS_URL is set; the waits before
+        # each retry of a failed job (one retry per wait, none when empty); how often a
+        # worker beats while it works (three missed beats: the job is retried elsewhere);
+        # how long finished jobs are kept; the day of the month the review packs are made.
+        "JOB_QUEUE": env.get("JOB_QUEUE", "portal"),
+        "JOB_RETRY_INTERVALS": _seconds(env.get("JOB_RETRY_INTERVALS", "10,60,300")),
+        "JOB_HEARTBEAT_SECONDS": int(env.get("JOB_HEARTBEAT_SECONDS", "10")),
+        "JOB_KEEP_DAYS": int(env.get("JOB_KEEP_DAYS", "30")),
+        "REVIEW_PACK_DAY": _day_of_month(env.get("REVIEW_PACK_DAY", "5")),
         # Password hashing (argon2id); tests lower the cost.
         "ARGON2_TIME_COST": int(env.get("ARGON2_TIME_COST", "3")),
         "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", str(64 * 1024))),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 import sqlalchemy as sa
@@ -28,6 +29,19 @@ def reads_only(view: Callable) -> Callable:
     (The once-a-minute ``last_seen_at`` touch of the session commits by itself.)"""
     view.reads_only = True
     return view
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Work outside a request that may write (a job): on SQLite each of its
+    transactions takes the write lock at BEGIN, as a request that may write does, so
+    that it never fails for having read before another connection's commit. Nothing
+    changes on PostgreSQL."""
+    token = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
 
 
 def init_app(app: Flask) -> None:

@@ -109,6 +109,13 @@ def _worker() -> str:
     return f"{run}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
+# RQ's keys in Redis begin with this prefix, read once when rq is first imported (by the
+# Redis tests of jobs, and the workers they start, which inherit it): each test process
+# has its own (not inherited: xdist's workers are children of the controller, which set
+# one too), so parallel runs and workers sharing one Redis never see each other's keys.
+os.environ["RQ_KEY_PREFIX"] = f"rqtest-{_worker()}-{os.getpid()}"
+
+
 @pytest.fixture(scope="session")
 def database_template(tmp_path_factory):
     """The migrated schema: a template file (SQLite) or a worker database (PostgreSQL)."""

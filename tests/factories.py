@@ -39,6 +39,7 @@ from portal.models import (
     InteractionAttendee,
     InteractionKind,
     Invoice,
+    Job,
     InvoiceLine,
     InvoiceStatus,
     Kpi,
@@ -198,7 +199,9 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
     session.flush()
     submit_for_review(session, plan, am)
     review = PlanReview(account_id=account.id, plan_id=plan.id, decision="comment", body="Looks fine")
-    session.add(review)
+    job = Job(id=f"job-of-{key.lower()}", kind="review_pack", params={"period": f"{today:%Y-%m}"}, account_id=account.id,
+              user_id=(am or client_user).id, message=f"Job message of {key}")
+    session.add_all([review, job])
     session.flush()
 
     world.objects.update(
@@ -207,7 +210,7 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
         change_request=cr, change_request_version=version, approval=approval, document=document, plan=plan,
         plan_review=review, user=client_user, purchase_order=purchase_order, forecast=forecast,
         action_comment=action_comment, kpi_comment=kpi_comment, acknowledgement=acknowledgement,
-        stakeholder=stakeholder, interaction=interaction,
+        stakeholder=stakeholder, interaction=interaction, job=job,
     )
     return world
 

@@ -32,6 +32,13 @@ def signed_in(new_browser, email: str, **login):
     return browser
 
 
+def finish_jobs(app, timeout: float = 60) -> None:
+    """Wait for the jobs ``app`` handed to its own threads (no Redis) to be done."""
+    from portal.jobs.backends import backend
+
+    assert backend(app).drain(timeout), f"jobs still running after {timeout} s"
+
+
 def copy_cookie(source: Browser, target: Browser, name: str) -> None:
     cookie = source.client.get_cookie(name)
     assert cookie is not None, f"no {name} cookie"

@@ -36,6 +36,7 @@ PATH_OBJECTS = {
     "stakeholder_id": "stakeholder",
     "interaction_id": "interaction",
     "purchase_order_id": "purchase_order",
+    "job_id": "job",
 }
 # Path variables that hold a secret instead of an id (a one-time link's token): a made-up
 # one, which no row has, is what another account's user or a visitor can send.
@@ -57,7 +58,7 @@ def secrets_of(world) -> list[str]:
         world.account.name, world["request"].subject, world["request"].description, world["invoice"].number,
         world["change_request"].title["en"], world["plan"].content["objectives"][0]["en"], world["action"].title,
         world["contract"].number, world["document"].number, world.user(Role.CLIENT_APPROVER).email,
-        world["stakeholder"].notes, world["interaction"].subject,
+        world["stakeholder"].notes, world["interaction"].subject, world["job"].message,
     ]
 
 

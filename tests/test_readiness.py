@@ -1,8 +1,10 @@
-"""GET /readyz (api.md): 200 with ``{"checks": {...}}`` when the database and Redis (if
-configured) answer, else 503 with the same JSON naming what failed. Public, like
-/healthz, which stays as it was."""
+"""GET /readyz (api.md): 200 with ``{"checks": {...}}`` when the database, Redis (if
+configured) and the job queue (with Redis: a worker beats) answer, else 503 with the
+same JSON naming what failed. Public, like /healthz, which stays as it was."""
 
 from __future__ import annotations
+
+import uuid
 
 import pytest
 
@@ -21,14 +23,17 @@ def test_ready_when_the_database_answers_and_no_redis_is_configured(app_config):
     assert (response.status_code, response.json) == (200, {"checks": {"database": "ok"}})
 
 
-def test_ready_when_the_database_and_redis_answer(app_config, redis_url):  # noqa: F811
-    response = readyz({**app_config, "REDIS_URL": redis_url})
-    assert (response.status_code, response.json) == (200, {"checks": {"database": "ok", "redis": "ok"}})
+def test_with_redis_the_job_queue_needs_a_worker(app_config, redis_url):  # noqa: F811
+    """With a worker beating on the queue it is ready: tests/test_jobs_redis.py."""
+    response = readyz({**app_config, "REDIS_URL": redis_url, "JOB_QUEUE": f"nobody-listens-{uuid.uuid4().hex}"})
+    assert (response.status_code, response.json) == (
+        503, {"checks": {"database": "ok", "redis": "ok", "queue": "failed"}})
 
 
 def test_not_ready_when_redis_does_not_answer(app_config):
     response = readyz({**app_config, "REDIS_URL": CLOSED_PORT})
-    assert (response.status_code, response.json) == (503, {"checks": {"database": "ok", "redis": "failed"}})
+    assert (response.status_code, response.json) == (
+        503, {"checks": {"database": "ok", "redis": "failed", "queue": "failed"}})
 
 
 @pytest.mark.parametrize("outage", list(OUTAGE_URLS))

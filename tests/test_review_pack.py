@@ -1,5 +1,6 @@
 """The monthly service review pack issued from the portal: ``flask review-pack ACCOUNT
-YYYY-MM`` and the button on the scorecard both store a Document of kind review_pack;
+YYYY-MM`` and the button on the scorecard (a background job) both store a Document of
+kind review_pack;
 the .docx read back holds the month's KPIs with their statuses in the document's
 languages, the requests opened and closed, the change request decided that month, the
 invoices issued and open, and the trend chart as an image.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -36,7 +38,7 @@ from portal.models import (
 from portal.service_requests import service as requests
 from tests.docgen.reading import full_text, open_docx
 from tests.factories import build_account
-from tests.helpers import signed_in
+from tests.helpers import finish_jobs, signed_in
 
 AM = "account.manager@alpha.example"
 CLIENT = "client.approver@alpha.example"
@@ -180,17 +182,24 @@ def test_the_command_needs_an_administrator_to_sign(session, runner):
 
 
 @pytest.mark.parametrize("languages", [["en", "zh"], ["en", "vi"]])
-def test_the_button_on_the_scorecard_stores_and_downloads_the_pack(session, month, new_browser, languages):
+def test_the_button_on_the_scorecard_makes_the_pack_in_the_background(app, session, month, new_browser, languages):
     set_languages(session, month, languages)
     period = f"{month['period']:%Y-%m}"
     url = f"/scorecards/{month.account.id}?period={period}"
     am = signed_in(new_browser, AM)
     assert f'action="/scorecards/{month.account.id}/review-pack?period={period}"' in am.get(url).text
     response = am.post_form(f"/scorecards/{month.account.id}/review-pack?period={period}", page=url)
+    assert response.status_code == 302
+    job_id = parse_qs(urlsplit(response.location).query)["job"][0]
+    assert response.location == f"{url}&job={job_id}"
+    finish_jobs(app)
     [document] = packs(session)
-    assert response.status_code == 302 and response.location == f"/documents/{document.id}/download"
+    status = am.get(f"/jobs/{job_id}").json
+    assert status == {"id": job_id, "status": "finished", "progress": 1.0, "message": "Done",
+                      "result_url": f"/documents/{document.id}/download"}
+    assert f'href="/documents/{document.id}/download"' in am.get(response.location).text
     assert document.number == f"MSR-{period}" and document.created_by_id == month.user(Role.ACCOUNT_MANAGER).id
-    download = am.get(response.location)
+    download = am.get(status["result_url"])
     assert download.status_code == 200 and download.mimetype == DOCX and download.data == document.file.data
     check_pack(download.data, month, languages[1])
 

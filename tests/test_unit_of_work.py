@@ -149,11 +149,13 @@ def test_a_refusal_is_flashed_in_the_users_language(app, session):
 # --- the rules of the codebase that keep one unit of work ------------------------------
 
 # Where a commit or a rollback belongs: the unit of work (web.py), the error handlers,
-# the CLI commands and the outbox sender (each its own unit of work), and the
-# session check's bookkeeping, which must never fail a page.
+# the CLI commands, the outbox sender and a background job's attempt and the scheduler's
+# round (each its own unit of work), and the session check's bookkeeping, which must
+# never fail a page.
 MAY_COMMIT = {"portal/web.py", "portal/cli.py", "portal/notifications.py", "portal/auth/__init__.py",
-              "portal/imports.py", "portal/demo.py"}
-MAY_ROLL_BACK = {"portal/web.py", "portal/errors.py", "portal/auth/__init__.py", "portal/imports.py"}
+              "portal/imports.py", "portal/demo.py", "portal/jobs/core.py", "portal/jobs/schedule.py"}
+MAY_ROLL_BACK = {"portal/web.py", "portal/errors.py", "portal/auth/__init__.py", "portal/imports.py",
+                 "portal/jobs/core.py"}
 
 
 def _calls(method: str) -> dict[str, list[int]]:

@@ -54,6 +54,7 @@ class Operation:
     query: dict[str, str] = field(default_factory=dict)
     public: bool = False
     tag: str = ""
+    text_params: tuple[str, ...] = ()  # path variables that are not integers (a job's id)
 
 
 OPERATIONS: list[Operation] = []
@@ -107,7 +108,8 @@ def route(
         bp.add_url_rule(rule, view_func=wrapped, methods=[method])
         path = rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
         OPERATIONS.append(Operation(method.lower(), path, summary, tuple(roles) if roles else None, body,
-                                    response, status, query or {}, public, tag))
+                                    response, status, query or {}, public, tag,
+                                    tuple(re.findall(r"<(\w+)>", rule))))
         return wrapped
 
     return decorator

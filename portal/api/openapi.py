@@ -51,7 +51,8 @@ def build_document() -> dict:
             item["description"] = "Roles: " + ", ".join(r.value for r in op.roles)
         if op.public:
             item["security"] = []
-        params = [{"name": p[1:-1], "in": "path", "required": True, "schema": {"type": "integer"}}
+        params = [{"name": p[1:-1], "in": "path", "required": True,
+                   "schema": {"type": "string" if p[1:-1] in op.text_params else "integer"}}
                   for p in op.path.split("/") if p.startswith("{")]
         params += [{"name": name, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}
                    for name, text in op.query.items()]

@@ -6,6 +6,7 @@ as a document. "The month" is the month in the account's time zone."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale, gettext as _
 from sqlalchemy.orm import Session, selectinload
 
+from docgen.i18n import N_
 from portal import charts
 from portal.domain import DomainError
 from portal.actions import service as actions
@@ -28,6 +30,7 @@ from portal.models import (
     DocumentKind,
     Escalation,
     Invoice,
+    Role,
     ServiceRequest,
     User,
 )
@@ -146,18 +149,43 @@ def build_input(session: Session, account, period: date, by: User, languages: li
     }
 
 
-def issue(session: Session, account, period: date, by: User, languages: list[str] | None = None):
+def ask_for(session: Session, account, period: date, by: User, languages: list[str] | None = None):
+    """Ask for the review pack of ``period`` to be made in the background (a job that
+    calls ``issue``, signed by ``by``), once this unit of work commits; refused at once,
+    like ``issue``, for an account without a contract or languages it does not use."""
+    from portal.documents.service import check_languages
+    from portal.jobs import enqueue
+
+    if languages:
+        check_languages(account, languages)
+    if kpis.contract_on(session, account, period) is None:
+        raise DomainError(_("This account has no contract yet."))
+    return enqueue(session, "review_pack", by=by, account_id=account.id, period=f"{period:%Y-%m}", languages=languages)
+
+
+def issuer_of_record(session: Session) -> User | None:
+    """Who signs a pack nobody asked for in person (the command, the monthly job) as
+    the provider: the first active administrator."""
+    return session.scalar(sa.select(User).where(User.role == Role.ADMIN, User.active).order_by(User.id))
+
+
+def issue(session: Session, account, period: date, by: User, languages: list[str] | None = None,
+          progress: Callable[[float, str], None] | None = None):
     """Render and store the review pack of ``period`` (MSR-2026-10, then MSR-2026-10-2
-    for a re-issue)."""
+    for a re-issue). Everything is read (``progress`` told how far) before anything is
+    written, and the number is taken last: the counter's lock is held only while the
+    pack is rendered and stored."""
     from portal.documents.service import check_languages
 
+    report = progress or (lambda _fraction, _message: None)
     languages = check_languages(account, languages or (account.document_languages or ["en"])[:2])
+    report(0.1, N_("Reading the month's scorecard, requests, invoices and actions"))
     card = kpis.scorecard(session, account, period)
     if card.contract is None:
         raise DomainError(_("This account has no contract yet."))
+    data = build_input(session, account, period, by, languages, number="")
+    report(0.6, N_("Writing the document"))
     base = f"MSR-{period:%Y-%m}"
     count = next_value(session, f"doc:MSR:{card.contract.id}:{period:%Y-%m}")
-    number = base if count == 1 else f"{base}-{count}"
-    data = build_input(session, account, period, by, languages, number)
-    return store_document(session, account, card.contract, DocumentKind.REVIEW_PACK, number, data, by)
-
+    data["number"] = base if count == 1 else f"{base}-{count}"
+    return store_document(session, account, card.contract, DocumentKind.REVIEW_PACK, data["number"], data, by)

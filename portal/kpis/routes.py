@@ -14,6 +14,7 @@ from portal import charts
 from portal.extensions import db
 from portal.forms import fill_texts, texts
 from portal.i18n import localized, month as month_name
+from portal.jobs import job_json, visible_job
 from portal.kpis import service
 from portal.kpis.forms import KpiDefinitionForm
 from portal.accounts import visible_accounts
@@ -57,8 +58,12 @@ def show(account_id: int):
     for row in card.rows:
         if row.kpi.id in trend.per_kpi:
             versions[row.kpi.id] = charts.offer(_chart_name(period, row.kpi.id), _kpi_chart(account, trend, row.kpi))
+    job = visible_job(db.session, current_user, request.args.get("job", ""))
+    if job is not None and (job.kind != "review_pack" or job.account_id != account.id):
+        job = None
     return render_template(
         "scorecards/show.html", account=account, card=card, trend=trend, period=period, chart_versions=versions,
+        job=job, job_status=job_json(job) if job else None,
         previous=service.previous_month(period), following=(period.replace(day=28) + timedelta(days=4)).replace(day=1),
         acknowledgement=service.acknowledgement(db.session, account, period),
         threads=service.comments(db.session, account, period), bar=service.MET_BAR,
@@ -134,14 +139,15 @@ def comment(account_id: int, kpi_id: int):
 @bp.route("/scorecards/<int:account_id>/review-pack", methods=["POST"], back="scorecards.show")
 @require_role(*ISSUERS)
 def review_pack(account_id: int):
-    """One click: the month's review pack in the account's document languages."""
-    from portal.kpis.review_pack import issue
+    """One click: the month's review pack in the account's document languages, made in
+    the background; the scorecard shows its progress, then the link to it."""
+    from portal.kpis.review_pack import ask_for
 
     account = get_or_404(db.session, Account, account_id)
     period = _period(account)
-    document = issue(db.session, account, period, current_user)
-    flash(_("Review pack %(number)s is ready.", number=document.number), "success")
-    return redirect(url_for("documents.download", document_id=document.id))
+    job = ask_for(db.session, account, period, current_user)
+    flash(_("The review pack for %(month)s is being made.", month=month_name(period)), "info")
+    return redirect(url_for("scorecards.show", account_id=account.id, period=f"{period:%Y-%m}", job=job.id))
 
 
 # --- KPI definitions (the firm) -------------------------------------------------------

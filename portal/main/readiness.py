@@ -1,12 +1,13 @@
 """What ``GET /readyz`` asks: can the portal serve now? One check per dependency, by
 name. A check answers whether its dependency answered, or ``None`` when the portal is
-not configured to use it (then it is left out). Another dependency (the job queue, the
-document tools) is one more entry in ``CHECKS``."""
+not configured to use it (then it is left out). Another dependency (the document
+tools) is one more entry in ``CHECKS``."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -36,7 +37,22 @@ def redis() -> bool | None:
         client.close()
 
 
-CHECKS: dict[str, Callable[[], bool | None]] = {"database": database, "redis": redis}
+def queue() -> bool | None:
+    """With Redis, the job queue is served: some worker on ``JOB_QUEUE`` beat recently
+    (an idle worker beats every half minute or so; see ``jobs.backends.make_worker``).
+    Without Redis the web process runs the jobs itself: nothing to check."""
+    if not current_app.config.get("REDIS_URL"):
+        return None
+    from portal.jobs.backends import RedisQueue, worker_ttl
+
+    jobs = RedisQueue(current_app, timeout=TIMEOUT_S)
+    try:
+        return jobs.live_workers(within=timedelta(seconds=worker_ttl(current_app))) > 0
+    finally:
+        jobs.connection.close()
+
+
+CHECKS: dict[str, Callable[[], bool | None]] = {"database": database, "redis": redis, "queue": queue}
 
 
 def run_checks() -> dict[str, str]:

@@ -1,0 +1,67 @@
+"""The portal's job kinds: the monthly review pack, and the periodic work the scheduler
+asks for (what ``flask sla check``, ``flask mail send`` and the renewal reminders do,
+and each month's review packs)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from portal.domain import DomainError
+from portal.jobs.core import JobContext, enqueue, job, url_path
+from portal.models import Account, Contract
+
+
+@job("review_pack")
+def review_pack(ctx: JobContext, *, period: str, languages: list[str] | None = None) -> str:
+    """The review pack of the job's account for ``period`` (YYYY-MM), signed by who
+    asked for it, or for the monthly run by the first active administrator."""
+    from portal.kpis.review_pack import issue, issuer_of_record
+    from portal.kpis.service import parse_period
+
+    account = ctx.session.scalar(sa.select(Account).where(Account.id == ctx.account_id))
+    month = parse_period(period)
+    if account is None or month is None:
+        raise DomainError(_l("This page does not exist, or you do not have access to it."), status=404)
+    by = ctx.user or issuer_of_record(ctx.session)
+    if by is None:
+        raise DomainError(_l("An active administrator must exist to sign the review pack as the provider."))
+    document = issue(ctx.session, account, month, by, languages, progress=ctx.progress)
+    return url_path("documents.download", document_id=document.id)
+
+
+@job("review_packs")
+def review_packs(ctx: JobContext) -> None:
+    """Last month's review pack of every account with a contract (its month in its own
+    time zone), one job each: asked for again, the same account and month is the same job."""
+    from portal.kpis.service import previous_month
+
+    has_contract = sa.exists().where(Contract.account_id == Account.id)
+    for account in ctx.session.scalars(sa.select(Account).where(has_contract).order_by(Account.id)):
+        period = f"{previous_month(account.today().replace(day=1)):%Y-%m}"
+        enqueue(ctx.session, "review_pack", account_id=account.id, key=f"monthly:{account.id}:{period}", period=period)
+
+
+@job("sla_check")
+def sla_check(ctx: JobContext) -> None:
+    """What ``flask sla check`` does: escalate the requests whose targets passed."""
+    from portal.service_requests.service import check_sla
+
+    check_sla(ctx.session)
+
+
+@job("mail_send")
+def mail_send(ctx: JobContext) -> None:
+    """What ``flask mail send`` does: send the notifications that are due (each
+    committed as it is sent)."""
+    from portal.notifications import send_due
+
+    send_due(ctx.session)
+
+
+@job("contract_renewals")
+def contract_renewals(ctx: JobContext) -> None:
+    """Remind the account managers of contracts at 90, 60 and 30 days from their end."""
+    from portal.onboarding.service import remind_renewals
+
+    remind_renewals(ctx.session)

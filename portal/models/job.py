@@ -1,0 +1,59 @@
+"""Background jobs: slow work (review packs, scheduled checks) asked for by a request
+or the scheduler and done by a worker, with its progress for the page that asked."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.models.base import Base, str_enum, utcnow
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"      # waiting for a worker (also between a failed attempt and its retry)
+    STARTED = "started"    # an attempt is running (or its worker died: a retry takes it over)
+    FINISHED = "finished"
+    FAILED = "failed"      # the last attempt failed; ``message`` says why
+
+
+class Job(Base):
+    """One piece of background work. The row is written in the transaction that asks
+    for the work, and only that transaction's commit hands it to a worker, so a
+    rolled-back change asks for nothing. ``(kind, key)`` is unique: asking twice for
+    the same work (the same month's review pack of an account, a scheduler's period)
+    finds the first job. ``runner`` names the attempt that holds it: an attempt
+    finishes only while it still holds it, so two deliveries never both do the work.
+
+    Not account-owned: only the user who started a job (and admins) see it, whatever
+    their accounts."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        sa.UniqueConstraint("kind", "key"),
+        sa.CheckConstraint("progress >= 0 AND progress <= 1", name="progress_fraction"),
+        sa.Index("ix_jobs_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)  # random, URL-safe: not guessable
+    kind: Mapped[str] = mapped_column(sa.String(60))
+    key: Mapped[str | None] = mapped_column(sa.String(200))
+    params: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    status: Mapped[JobStatus] = mapped_column(str_enum(JobStatus, length=16), default=JobStatus.QUEUED)
+    progress: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    result_url: Mapped[str | None] = mapped_column(sa.String(500))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    runner: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    @property
+    def done(self) -> bool:
+        return self.status in (JobStatus.FINISHED, JobStatus.FAILED)
