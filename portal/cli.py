@@ -12,7 +12,7 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from portal.extensions import db
-from portal.models import Account, Role
+from portal.models import Account, Role, User
 from portal.security import unscoped
 
 

@@ -38,9 +38,13 @@ def app_config(database_url) -> dict:
 
 
 def ask(session, kind: str, **params) -> Job:
-    """Ask for a job in ``session``'s unit of work and commit it."""
-    row = enqueue(session, kind, **params)
-    session.commit()
+    """Ask for a job in ``session``'s unit of work and commit it. On SQLite the unit of
+    work takes the write lock at its start, as a request that writes does: a job of the
+    web process may be writing at the same moment, and a read that turns into a write
+    meanwhile is refused at once ("database is locked"), whatever the busy timeout."""
+    with writing():
+        row = enqueue(session, kind, **params)
+        session.commit()
     return row
 
 
