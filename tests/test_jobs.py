@@ -426,3 +426,18 @@ def test_the_progress_bar_follows_the_review_pack_until_its_link(page, session, 
     document = session.scalars(sa.select(Document).where(Document.kind == DocumentKind.REVIEW_PACK)).one()
     assert page.locator("[data-job-result]").get_attribute("href") == f"/documents/{document.id}/download"
 
+
+
+def test_each_attempt_is_timed_and_counted_for_the_operator(session):
+    """/metrics (portal.observe): job durations by kind and outcome, failures by kind."""
+    from prometheus_client import REGISTRY
+
+    def sample(name: str, **labels) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = (sample("portal_job_duration_seconds_count", kind="test_effect", outcome="finished"),
+              sample("portal_job_failures_total", kind="test_refused"))
+    attempt(queued(session, "test_effect").id, final=True)
+    attempt(queued(session, "test_refused").id, final=True)
+    assert sample("portal_job_duration_seconds_count", kind="test_effect", outcome="finished") == before[0] + 1
+    assert sample("portal_job_failures_total", kind="test_refused") == before[1] + 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from docgen.i18n import N_
+from portal import observe
 from portal.database import writing
 from portal.domain import DomainError
 from portal.extensions import db
@@ -205,6 +207,7 @@ def _attempt(job_id: str, *, final: bool) -> None:
     user = session.scalar(sa.select(User).where(User.id == row.user_id)) if row.user_id else None
     context = JobContext(row, runner, session, user)
     kind, number = row.kind, row.attempts
+    started, failed = time.perf_counter(), True
     try:
         work = KINDS.get(kind)
         if work is None:
@@ -216,6 +219,7 @@ def _attempt(job_id: str, *, final: bool) -> None:
             sa.update(Job).where(Job.id == job_id, Job.runner == runner, Job.status == JobStatus.STARTED)
             .values(status=JobStatus.FINISHED, progress=1.0, message=DONE, result_url=result_url, finished_at=utcnow())
         ).rowcount
+        failed = False
         if finished:
             session.commit()
         else:
@@ -230,6 +234,8 @@ def _attempt(job_id: str, *, final: bool) -> None:
                       "" if final else "; it will be tried again")
         _record_failure(job_id, runner, UNEXPECTED if final else RETRYING, final=final)
         raise  # for the backend to retry
+    finally:
+        observe.job_finished(kind, time.perf_counter() - started, failed=failed)
 
 
 def _record_failure(job_id: str, runner: str, message: str, *, final: bool) -> None:

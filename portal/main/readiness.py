@@ -5,6 +5,7 @@ tools) is one more entry in ``CHECKS``."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -52,7 +53,27 @@ def queue() -> bool | None:
         jobs.connection.close()
 
 
-CHECKS: dict[str, Callable[[], bool | None]] = {"database": database, "redis": redis, "queue": queue}
+def documents() -> bool:
+    """The document tools answer: LibreOffice to make PDFs, and the fonts documents are
+    set in (Noto Sans and Noto Sans CJK), without which a PDF shows empty boxes. (With
+    Redis it is the workers that convert; a web server without LibreOffice then says so
+    here all the same, so that an operator running both on one image sees it.)"""
+    from docgen.pdf import soffice_path
+
+    return soffice_path() is not None and _fonts_present()
+
+
+@functools.lru_cache(maxsize=1)
+def _fonts_present() -> bool:
+    import subprocess
+
+    listed = subprocess.run(["fc-list", ":", "family"], capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+    families = listed.stdout
+    return "Noto Sans CJK SC" in families and any(line.split(",")[0].strip() == "Noto Sans" for line in families.splitlines())
+
+
+CHECKS: dict[str, Callable[[], bool | None]] = {"database": database, "redis": redis, "queue": queue,
+                                                "documents": documents}
 
 
 def run_checks() -> dict[str, str]:
