@@ -150,3 +150,14 @@ def test_users_create_explains_what_is_wrong(seeded, runner, args, message):
     result = runner.invoke(args=["users", "create", *args])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_seed_demo_scale_adds_synthetic_invoices(runner, session):
+    """``--scale N`` (what benchmarks/invoices_bench.py loads, with N a million) adds N
+    invoices over generated accounts to the demo's."""
+    from portal.models import Invoice
+
+    result = runner.invoke(args=["seed-demo", "--scale", "40"])
+    assert result.exit_code == 0, result.output
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(Invoice)) == 60 + 40
