@@ -29,8 +29,9 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from docgen.formatting import quantize_money as money
 from portal.admin.service import create_user
-from portal.demo import TAX_RATES, money, month_end, month_start
+from portal.demo import TAX_RATES, month_end, month_start
 from portal.models import Account, Contract, Invoice, Role, ServiceLocation
 
 BENCH_EMAIL = "bench@client.example"
