@@ -211,7 +211,8 @@ DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 PAGE_QUERY = {"limit": "Items per page, 1-200 (default 50)", "cursor": "next_cursor of the previous page"}
 
 
-def _limit() -> int:
+def page_limit() -> int:
+    """The ``limit`` asked for: 422 unless a whole number from 1 to ``MAX_LIMIT``."""
     raw = request.args.get("limit", str(DEFAULT_LIMIT))
     try:
         limit = int(raw)
@@ -253,7 +254,7 @@ def decode_cursor(cursor: str, columns: Sequence[sa.ColumnElement]) -> list[Any]
 def paginate(session, query: sa.Select, order: Sequence[sa.ColumnElement], serialize: Callable[[Any], dict]) -> dict:
     """Newest-first keyset pagination over ``order`` (descending; the last column must
     be unique, e.g. the id): ``{"items": [...], "next_cursor": ... | None}``."""
-    limit = _limit()
+    limit = page_limit()
     cursor = request.args.get("cursor")
     if cursor:
         values = decode_cursor(cursor, order)
