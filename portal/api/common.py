@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -203,6 +203,22 @@ def money(value: Decimal | None, currency: str | None = None) -> str | None:
     if value is None or not currency:
         return plain_decimal(value)
     return str(quantize_money(value, currency))
+
+
+@functools.lru_cache(maxsize=256)
+def money_in(currency: str | None) -> Callable[[Decimal | None], str | None]:
+    """``money`` for one currency, its rounding looked up once: a list of invoices
+    calls it for three amounts of every row."""
+    if not currency:
+        return plain_decimal
+    quantum = quantize_money(Decimal(0), currency)  # only its exponent counts: 0.00, or 0 for VND
+
+    def written(value: Decimal | None) -> str | None:
+        if value is None:
+            return None
+        return str(Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP))
+
+    return written
 
 
 # --- pagination --------------------------------------------------------------------

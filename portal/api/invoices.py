@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from portal.api import bp
 from portal.api.common import (PAGE_QUERY, ApiError, decode_cursor, encode_cursor, iso_date, iso_time, money,
-                               page_limit, route)
+                               money_in, page_limit, route)
 from portal.api.requests import RequestOut, request_json
 from portal.billing import service
 from portal.database import reads_only
@@ -76,19 +76,23 @@ class DisputeIn(BaseModel):
     line_ids: list[int] = []
 
 
-def invoice_json(invoice, today: date) -> dict:
-    """An invoice as the API gives it: an ``Invoice`` or a row of ``service.API_COLUMNS``."""
-    c = invoice.currency
-    status = invoice.status
+def invoice_json(invoice: Invoice, today: date) -> dict:
+    return row_json(tuple(getattr(invoice, column.key) for column in service.API_COLUMNS), today)
+
+
+def row_json(row, today: date) -> dict:
+    """An invoice as the API gives it, from its values in the order of
+    ``service.API_COLUMNS`` (a row of the list, unpacked rather than read by name)."""
+    (ident, account_id, contract_id, number, location, period_start, period_end, issued, due, currency, subtotal,
+     tax, total, po_number, status, paid_on, created_at) = row
+    amount = money_in(currency)
     return {
-        "id": invoice.id, "account_id": invoice.account_id, "contract_id": invoice.contract_id,
-        "number": invoice.number, "service_location": invoice.service_location,
-        "period_start": invoice.period_start.isoformat(), "period_end": invoice.period_end.isoformat(),
-        "issue_date": invoice.issue_date.isoformat(), "due_date": invoice.due_date.isoformat(), "currency": c,
-        "subtotal": money(invoice.subtotal, c), "tax": money(invoice.tax, c), "total": money(invoice.total, c),
-        "po_number": invoice.po_number, "status": status.value,
-        "overdue": status in service.UNPAID and invoice.due_date < today,  # service.is_overdue
-        "paid_on": iso_date(invoice.paid_on), "created_at": iso_time(invoice.created_at),
+        "id": ident, "account_id": account_id, "contract_id": contract_id, "number": number,
+        "service_location": location, "period_start": period_start.isoformat(), "period_end": period_end.isoformat(),
+        "issue_date": issued.isoformat(), "due_date": due.isoformat(), "currency": currency,
+        "subtotal": amount(subtotal), "tax": amount(tax), "total": amount(total), "po_number": po_number,
+        "status": status.value, "overdue": status in service.UNPAID and due < today,  # service.is_overdue
+        "paid_on": iso_date(paid_on), "created_at": iso_time(created_at),
     }
 
 
@@ -118,7 +122,7 @@ def list_invoices():
     after = tuple(decode_cursor(cursor, PAGE_KEY)) if cursor else None
     rows, next_key = service.list_page(db.session, conditions, after=after, limit=limit, columns=service.API_COLUMNS)
     fallback = date.today()
-    return {"items": [invoice_json(row, todays.get(row.account_id, fallback)) for row in rows],
+    return {"items": [row_json(row, todays.get(row.account_id, fallback)) for row in rows],
             "next_cursor": encode_cursor(next_key) if next_key else None}
 
 
