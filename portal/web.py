@@ -53,6 +53,17 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+HSTS = (("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),)
+
+
 class Response(flask.Response):
     """A response whose text is encoded whatever it holds: a lone surrogate stored before
     the edge refused them (``portal.edge``) is written as "?" instead of failing the page."""
@@ -224,14 +235,12 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # Each is added unless the view set its own: one pass over the few headers a
+        # response has, rather than one per security header.
+        present = {name.lower() for name in headers.keys()}
+        for name, value in SECURITY_HEADERS + (HSTS if request.is_secure else ()):
+            if name.lower() not in present:
+                headers.add(name, value)
         user = g.get("_login_user")
         if request.endpoint != "static" and (wants_json() or (user is not None and user.is_authenticated)):
             # Signed-in answers are never stored, unless the view chose to let this

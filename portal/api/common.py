@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -205,13 +205,30 @@ def money(value: Decimal | None, currency: str | None = None) -> str | None:
     return str(quantize_money(value, currency))
 
 
+@functools.lru_cache(maxsize=256)
+def money_in(currency: str | None) -> Callable[[Decimal | None], str | None]:
+    """``money`` for one currency, its rounding looked up once: a list of invoices
+    calls it for three amounts of every row."""
+    if not currency:
+        return plain_decimal
+    quantum = quantize_money(Decimal(0), currency)  # only its exponent counts: 0.00, or 0 for VND
+
+    def written(value: Decimal | None) -> str | None:
+        if value is None:
+            return None
+        return str(Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP))
+
+    return written
+
+
 # --- pagination --------------------------------------------------------------------
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 PAGE_QUERY = {"limit": "Items per page, 1-200 (default 50)", "cursor": "next_cursor of the previous page"}
 
 
-def _limit() -> int:
+def page_limit() -> int:
+    """The ``limit`` asked for: 422 unless a whole number from 1 to ``MAX_LIMIT``."""
     raw = request.args.get("limit", str(DEFAULT_LIMIT))
     try:
         limit = int(raw)
@@ -253,7 +270,7 @@ def decode_cursor(cursor: str, columns: Sequence[sa.ColumnElement]) -> list[Any]
 def paginate(session, query: sa.Select, order: Sequence[sa.ColumnElement], serialize: Callable[[Any], dict]) -> dict:
     """Newest-first keyset pagination over ``order`` (descending; the last column must
     be unique, e.g. the id): ``{"items": [...], "next_cursor": ... | None}``."""
-    limit = _limit()
+    limit = page_limit()
     cursor = request.args.get("cursor")
     if cursor:
         values = decode_cursor(cursor, order)
