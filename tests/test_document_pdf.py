@@ -391,6 +391,30 @@ def test_the_change_request_and_plan_pages_link_their_documents_pdf(new_browser,
         assert f'href="/documents/{document.id}/pdf" data-job-link' in html, page
 
 
+# --- the worker ---------------------------------------------------------------------------------------
+
+
+def test_the_worker_warms_libreoffice_before_it_takes_jobs(session, monkeypatch):
+    from flask import current_app
+
+    from portal.jobs import backends
+
+    happened: list[str] = []
+
+    class Worker:
+        def work(self, **_options):
+            happened.append("work")
+
+    monkeypatch.setattr(docgen.pdf, "warm_up", lambda: happened.append("warm_up") or True)
+    monkeypatch.setattr(backends, "make_worker", lambda app, name=None: Worker())
+    app = current_app._get_current_object()  # the command runs in the app context the session fixture holds
+    backends.backend(app)  # made without Redis, for the test's own jobs
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    assert happened == ["warm_up", "work"]
+
+
 # --- through LibreOffice -----------------------------------------------------------------------------
 
 
