@@ -77,6 +77,10 @@ class PdfError(RuntimeError):
     """LibreOffice is missing or failed to convert a document."""
 
 
+class ConverterMissing(PdfError):
+    """LibreOffice is not installed: trying again will not find it."""
+
+
 class UnoserverUnavailable(PdfError):
     """The warm server cannot be started (missing pieces, or LibreOffice would not start)."""
 
@@ -159,7 +163,7 @@ def soffice_to_pdf(documents: Sequence[bytes], *, timeout: float = 300) -> list[
     """
     soffice = soffice_path()
     if soffice is None:
-        raise PdfError("LibreOffice (soffice) is not on PATH: install libreoffice-writer-nogui to convert to PDF")
+        raise ConverterMissing("LibreOffice (soffice) is not on PATH: install libreoffice-writer-nogui to convert to PDF")
     if not documents:
         return []
     # LibreOffice 7.4+ reads a filter's options as JSON on the command line.
@@ -613,6 +617,7 @@ if hasattr(os, "register_at_fork"):
 
 __all__ = [
     "MODES",
+    "ConverterMissing",
     "PdfError",
     "UnoserverConverter",
     "UnoserverUnavailable",

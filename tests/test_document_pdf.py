@@ -259,6 +259,19 @@ def test_a_failed_conversion_is_tried_anew_when_asked_again(client, auth, sessio
     assert client.get(f"/api/v1/jobs/{failed['id']}", headers=auth(CLIENT)).json["status"] == "failed"
 
 
+def test_without_libreoffice_the_job_fails_at_once_saying_so(client, auth, session, alpha, monkeypatch, jobs_done):
+    def missing(_docxs, **_options):
+        raise docgen.pdf.ConverterMissing("LibreOffice (soffice) is not on PATH")
+
+    monkeypatch.setattr(docgen.pdf, "to_pdf", missing)
+    job = client.get(pdf_url(alpha["document"]), headers=auth(CLIENT)).json["job"]
+    jobs_done()
+    shown = client.get(f"/api/v1/jobs/{job['id']}", headers=auth(CLIENT)).json
+    assert (shown["status"], shown["message"]) == (
+        "failed", "PDFs cannot be made on this server: its document converter is not installed.")
+    assert latest(session).scalars(sa.select(Job.attempts).where(Job.id == job["id"])).one() == 1  # no retry
+
+
 def test_the_openapi_document_describes_the_pdf_and_its_202(client):
     operation = client.get("/api/v1/openapi.json").json["paths"]["/documents/{document_id}/file"]["get"]
     assert {p["name"] for p in operation["parameters"]} == {"document_id", "format"}

@@ -76,7 +76,10 @@ def make_pdf(session: Session, sha256: str, progress: Callable[[float, str], Non
         raise DomainError(_l("This page does not exist, or you do not have access to it."), status=404)
     if progress is not None:
         progress(0.1, CONVERTING)
-    [pdf] = docgen.pdf.to_pdf([docx])
+    try:
+        [pdf] = docgen.pdf.to_pdf([docx])
+    except docgen.pdf.ConverterMissing:  # no retry would find it: fail at once, saying so
+        raise DomainError(_l("PDFs cannot be made on this server: its document converter is not installed.")) from None
     rendition = PdfRendition(sha256=sha256, size=len(pdf), data=pdf)
     try:
         with session.begin_nested():
