@@ -23,7 +23,7 @@ from portal.database import writing
 from portal.documents import service as documents
 from portal.models import Document, Job, JobStatus, PdfRendition, Role, StoredFile
 from tests.conftest import base_config, sign_in_page, skip_or_fail
-from tests.helpers import assert_error, finish_jobs, latest, post, signed_in
+from tests.helpers import assert_error, finish_jobs, latest, post, signed_in, wait_until
 
 AM = "account.manager@alpha.example"
 CLIENT = "client.approver@alpha.example"
@@ -460,14 +460,6 @@ def test_the_pdf_made_by_libreoffice_holds_the_documents_number(client, auth, se
 
 
 # --- in Chromium ----------------------------------------------------------------------------------------
-
-
-def wait_until(condition, timeout: float = 30) -> None:
-    """Poll from the test: Playwright's wait_for_function evaluates a string, which the CSP forbids."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 @pytest.mark.browser

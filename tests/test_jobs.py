@@ -26,7 +26,7 @@ from portal.models import Document, DocumentKind, Job, JobStatus, Role
 from tests import job_kinds
 from tests.conftest import app_session, base_config, bearer, sign_in_page
 from tests.factories import make_account
-from tests.helpers import finish_jobs, signed_in
+from tests.helpers import finish_jobs, signed_in, wait_until
 
 AM = "account.manager@alpha.example"
 
@@ -407,16 +407,6 @@ def test_job_settings_are_checked_at_start(name, value, problem):
 
 
 # --- the progress bar ----------------------------------------------------------------------------
-
-
-def wait_until(condition, timeout: float = 30) -> None:
-    """Poll from the test: Playwright's wait_for_function evaluates a string, which the CSP forbids."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 @pytest.mark.browser
