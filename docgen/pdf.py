@@ -14,6 +14,11 @@ Two ways, chosen by ``DOCGEN_PDF`` (``auto``, the default; ``unoserver``; ``soff
 
 Conversion belongs off the request path (a background job, caching the PDF by the
 document's SHA-256). LibreOffice PDFs are never byte-identical (creation date, /ID).
+
+A process forked from one with a warm server (an RQ work horse, forked from its worker
+for each job) converts on that server instead of starting its own: the parent owns it
+(restarts it, stops it), the child only borrows it, and starts one of its own only
+when the borrowed one is gone.
 """
 
 from __future__ import annotations
@@ -72,6 +77,10 @@ class PdfError(RuntimeError):
     """LibreOffice is missing or failed to convert a document."""
 
 
+class ConverterMissing(PdfError):
+    """LibreOffice is not installed: trying again will not find it."""
+
+
 class UnoserverUnavailable(PdfError):
     """The warm server cannot be started (missing pieces, or LibreOffice would not start)."""
 
@@ -112,7 +121,10 @@ def to_pdf(documents: Sequence[bytes], *, timeout: float = 300, mode: str | None
 
 
 def warm_up() -> bool:
-    """Start this process's warm LibreOffice now (a worker at boot); False if it cannot be."""
+    """Start this process's warm LibreOffice now (a worker at boot, whose forked children
+    then borrow it); False if it cannot be, or ``DOCGEN_PDF=soffice`` wants none."""
+    if pdf_mode() == "soffice":
+        return False
     try:
         warm_converter().start()
     except UnoserverUnavailable as error:
@@ -151,7 +163,7 @@ def soffice_to_pdf(documents: Sequence[bytes], *, timeout: float = 300) -> list[
     """
     soffice = soffice_path()
     if soffice is None:
-        raise PdfError("LibreOffice (soffice) is not on PATH: install libreoffice-writer-nogui to convert to PDF")
+        raise ConverterMissing("LibreOffice (soffice) is not on PATH: install libreoffice-writer-nogui to convert to PDF")
     if not documents:
         return []
     # LibreOffice 7.4+ reads a filter's options as JSON on the command line.
@@ -298,6 +310,7 @@ class _Server:
         ]
         self.output: collections.deque[str] = collections.deque(maxlen=40)
         self.stopping = False
+        self.borrowed = False  # a forked child's use of its parent's server
         try:
             self.process = subprocess.Popen(
                 command,
@@ -327,6 +340,14 @@ class _Server:
             on_exit(self)
 
     def alive(self) -> bool:
+        if self.borrowed:  # not this process's child: ask whether it still runs
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                return False
+            except PermissionError:  # pragma: no cover - it runs, as someone else
+                return True
+            return True
         return self.process.poll() is None
 
     def tail(self) -> str:
@@ -390,13 +411,20 @@ class _Server:
             return False
         return True
 
-    def stop(self) -> None:
-        """Kill unoserver and LibreOffice: nothing in a throwaway profile is worth a shutdown."""
-        self.stopping = True
+    def kill(self) -> None:
+        """SIGKILL to unoserver and LibreOffice (its process group)."""
         try:
             os.killpg(self.pid, signal.SIGKILL)  # start_new_session: the group's id is unoserver's pid
         except ProcessLookupError:
             pass
+
+    def stop(self) -> None:
+        """Kill unoserver and LibreOffice: nothing in a throwaway profile is worth a shutdown.
+        A borrowed server is only let go: the parent that owns it stops it."""
+        self.stopping = True
+        if self.borrowed:
+            return
+        self.kill()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL cannot be refused
@@ -464,6 +492,8 @@ class UnoserverConverter:
                         raise PdfError(f"LibreOffice died converting the document twice: {error}") from None
                     logger.warning("LibreOffice died during a conversion (%s); trying again on a new one", error)
                 except _ServerHung:
+                    if server.borrowed:
+                        server.kill()  # the parent's: it notices and starts another
                     self._discard(server)
                     self._restart_in_background(None)
                     raise PdfError(
@@ -486,7 +516,10 @@ class UnoserverConverter:
         server = self._server
         if server is not None and server.alive():
             return server
-        if server is not None:
+        if server is not None and server.borrowed:
+            logger.warning("the parent process's unoserver %s is gone; starting one of this process's own", server.pid)
+            self._discard(server)
+        elif server is not None:
             logger.warning(
                 "LibreOffice's unoserver %s exited (code %s); starting another: %s",
                 server.pid,
@@ -552,11 +585,15 @@ class UnoserverConverter:
         threading.Thread(target=restart, name="unoserver-restart", daemon=True).start()
 
     def _after_fork(self) -> None:
-        # The parent's server, lock and threads are the parent's: start afresh here.
+        # The parent's lock and threads are the parent's: start afresh here. Its server is
+        # borrowed while it runs (an RQ work horse converts on its worker's warm one); this
+        # child's copy of the server's standard input is closed, so that the server still
+        # stops when the parent does.
         self._lock = threading.Lock()
-        if self._server is not None:
-            self._server.abandon()
-            self._server = None
+        server = self._server
+        if server is not None:
+            server.abandon()
+            server.borrowed = True
 
 
 def _stop_all() -> None:
@@ -580,6 +617,7 @@ if hasattr(os, "register_at_fork"):
 
 __all__ = [
     "MODES",
+    "ConverterMissing",
     "PdfError",
     "UnoserverConverter",
     "UnoserverUnavailable",

@@ -172,6 +172,10 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
         "JOB_HEARTBEAT_SECONDS": int(env.get("JOB_HEARTBEAT_SECONDS", "10")),
         "JOB_KEEP_DAYS": int(env.get("JOB_KEEP_DAYS", "30")),
         "REVIEW_PACK_DAY": _day_of_month(env.get("REVIEW_PACK_DAY", "5")),
+        # Issuing a document asks for its PDF at once (a document_pdf job), so that it is
+        # usually ready when someone wants it; 0: only when asked for (workers without
+        # LibreOffice, say).
+        "DOCUMENT_PDF_ON_ISSUE": env.get("DOCUMENT_PDF_ON_ISSUE", "1") == "1",
         # Password hashing (argon2id); tests lower the cost.
         "ARGON2_TIME_COST": int(env.get("ARGON2_TIME_COST", "3")),
         "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", str(64 * 1024))),

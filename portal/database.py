@@ -31,6 +31,15 @@ def reads_only(view: Callable) -> Callable:
     return view
 
 
+def may_write(view: Callable) -> Callable:
+    """Mark a view whose GET requests may write (one that asks for a job when what it
+    serves is not made yet). On SQLite they take the write lock at BEGIN, as requests
+    with other methods do: a read turned into a write after another connection's commit
+    would otherwise fail at once. Nothing changes on PostgreSQL."""
+    view.may_write = True
+    return view
+
+
 @contextmanager
 def writing() -> Iterator[None]:
     """Work outside a request that may write (a job): on SQLite each of its
@@ -62,7 +71,9 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _declare_write_intent():
-        g._write_intent_token = _write_intent.set(request.method not in SAFE_METHODS)
+        view = app.view_functions.get(request.endpoint)
+        writes = request.method not in SAFE_METHODS or getattr(view, "may_write", False)
+        g._write_intent_token = _write_intent.set(writes)
 
     @app.teardown_request
     def _end_write_intent(_error=None):

@@ -306,21 +306,26 @@ def uploads_from_request(field: str = "attachments") -> list[tuple[str, bytes]]:
     return uploads
 
 
-def download_response(filename: str, content_type: str, data: bytes) -> Response:
+def download_response(filename: str, content_type: str, data: bytes, *, inline: bool = False) -> Response:
     """A stored file as a download, never rendered by the browser in the portal's
     origin: an attachment, with ``nosniff`` (the browser keeps to ``content_type``), a
     CSP that sandboxes it should it be opened anyway, and no caching, since files hold
     client data. Werkzeug writes the name as ``filename*=UTF-8''…`` plus an ASCII
-    ``filename=`` fallback when it is not ASCII."""
+    ``filename=`` fallback when it is not ASCII.
+
+    ``inline`` (a PDF the portal made, previewed in a tab of its own): shown by the
+    browser's PDF viewer instead of saved, under the same sandbox (Chromium's viewer
+    shows it so), and kept out of frames (``frame-ancestors 'none'``, and the
+    X-Frame-Options every answer has)."""
     response = send_file(
         io.BytesIO(data),
         mimetype=content_type,
-        as_attachment=True,
+        as_attachment=not inline,
         download_name=safe_filename(filename, content_type),
         max_age=0,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'" + ("; frame-ancestors 'none'" if inline else "")
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -55,6 +55,9 @@ def base_config(database_url: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": True,
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Each test that issues a document would otherwise convert it to PDF in a job
+        # thread that outlives it; tests/test_document_pdf.py turns it on.
+        "DOCUMENT_PDF_ON_ISSUE": False,
         **FAST_HASHING,
     }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -37,6 +38,16 @@ def finish_jobs(app, timeout: float = 60) -> None:
     from portal.jobs.backends import backend
 
     assert backend(app).drain(timeout), f"jobs still running after {timeout} s"
+
+
+def wait_until(condition, timeout: float = 30) -> None:
+    """Poll ``condition`` from the test until it holds: Playwright's wait_for_function
+    evaluates a string, which the CSP forbids. (A condition that reads only what
+    Playwright already knows, a page's frames, must call Playwright to let it catch up.)"""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
 
 
 def copy_cookie(source: Browser, target: Browser, name: str) -> None:

@@ -58,6 +58,19 @@ def refused(ctx: JobContext) -> None:
     raise DomainError("This account has no contract yet.")
 
 
+def _sees_the_account(session, viewer, row) -> bool:
+    from portal.models import Account
+
+    account_id = row.params.get("shown_account")
+    return session.scalar(sa.select(Account.id).where(Account.id == account_id)) is not None
+
+
+@job("test_shown_by_account", shown_to=_sees_the_account)
+def shown_by_account(ctx: JobContext, *, shown_account: int) -> None:
+    """Followed by anyone who sees the account ``shown_account``, not only who started it."""
+    RUNS.append(ctx.job_id)
+
+
 @job("test_taken_over")
 def taken_over(ctx: JobContext) -> str:
     """While it works, another attempt claims the job (as a second delivery would)."""

@@ -26,7 +26,7 @@ from portal.models import Document, DocumentKind, Job, JobStatus, Role
 from tests import job_kinds
 from tests.conftest import app_session, base_config, bearer, sign_in_page
 from tests.factories import make_account
-from tests.helpers import finish_jobs, signed_in
+from tests.helpers import finish_jobs, signed_in, wait_until
 
 AM = "account.manager@alpha.example"
 
@@ -183,6 +183,20 @@ def test_the_same_kind_and_key_asked_for_twice_is_one_job(session, jobs_done):
     assert session.scalar(sa.select(sa.func.count()).select_from(Job)) == 2
 
 
+def test_a_job_that_failed_for_good_is_asked_for_anew_only_when_the_caller_says_so(session, jobs_done):
+    failed = ask(session, "test_refused", key="pdf-of-x")
+    jobs_done()
+    assert reread(session, failed).status is JobStatus.FAILED
+    assert ask(session, "test_refused", key="pdf-of-x").id == failed.id  # the same failed job
+    again = ask(session, "test_refused", key="pdf-of-x", again_if_failed=True)
+    assert again.id != failed.id and again.key == "pdf-of-x"
+    assert ask(session, "test_refused", key="pdf-of-x", again_if_failed=True).id == again.id  # while it is not failed
+    jobs_done()
+    failed = reread(session, failed)
+    assert (failed.status, failed.key) == (JobStatus.FAILED, None)  # still failed for whoever follows it
+    assert job_kinds.RUNS.count(failed.id) == 1 and job_kinds.RUNS.count(again.id) == 1
+
+
 def test_a_job_delivered_again_after_it_finished_does_nothing(session):
     row = queued(session, "test_effect")
     attempt(row.id, final=False)
@@ -253,6 +267,18 @@ def test_someone_elses_job_answers_404_like_a_missing_one(client, auth, new_brow
         assert api.status_code == 404 and api.json["error"]["code"] == "not_found"
         assert started.id not in api.text
         assert signed_in(new_browser, email).get(path).status_code == 404
+
+
+def test_a_kind_may_show_its_jobs_to_more_people(client, auth, new_browser, session, alpha, bravo, admin):
+    """``shown_to`` of test_shown_by_account: anyone whose scope holds the account named
+    in the job's parameters (in the viewer's scope, whoever started the job)."""
+    row = ask(session, "test_shown_by_account", by=alpha.user(Role.ACCOUNT_MANAGER), shown_account=alpha.account.id)
+    for email in ("client.viewer@alpha.example", "finance@alpha.example"):
+        assert client.get(f"/api/v1/jobs/{row.id}", headers=auth(email)).status_code == 200, email
+        assert signed_in(new_browser, email).get(f"/jobs/{row.id}").status_code == 200, email
+    for email in ("client.viewer@bravo.example", "account.manager@bravo.example"):
+        assert client.get(f"/api/v1/jobs/{row.id}", headers=auth(email)).status_code == 404, email
+        assert signed_in(new_browser, email).get(f"/jobs/{row.id}").status_code == 404, email
 
 
 def test_a_job_is_not_shown_without_signing_in(client, new_browser, started):
@@ -381,16 +407,6 @@ def test_job_settings_are_checked_at_start(name, value, problem):
 
 
 # --- the progress bar ----------------------------------------------------------------------------
-
-
-def wait_until(condition, timeout: float = 30) -> None:
-    """Poll from the test: Playwright's wait_for_function evaluates a string, which the CSP forbids."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 @pytest.mark.browser

@@ -10,6 +10,7 @@ deleted, and nothing else."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -69,7 +70,10 @@ class Processes:
                     "DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": REDIS_URL,
                     "JOB_QUEUE": app_config["JOB_QUEUE"], "JOB_RETRY_INTERVALS": "0",
                     "JOB_HEARTBEAT_SECONDS": str(BEAT), "REVIEW_PACK_DAY": "1",
-                    "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024", "ARGON2_PARALLELISM": "1"}
+                    "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024", "ARGON2_PARALLELISM": "1",
+                    # These workers convert nothing (a document issued asks for no PDF, as in every
+                    # test: tests/conftest.py), so no warm LibreOffice at their start; the PDF test's do.
+                    "DOCUMENT_PDF_ON_ISSUE": "0", "DOCGEN_PDF": "soffice"}
         self.env.pop("FLASK_APP", None)
         self.tmp_path = tmp_path
         self.started: list[tuple[subprocess.Popen, Path]] = []
@@ -257,3 +261,44 @@ def test_the_queue_is_ready_while_a_worker_beats(app_config, processes):
     assert client.get("/readyz").json == {"checks": {"database": "ok", "redis": "ok", "queue": "ok"}}
     processes.stop(worker)
     assert client.get("/readyz").status_code == 503  # it said goodbye
+
+
+# --- a document's PDF -------------------------------------------------------------------------------
+
+
+@pytest.mark.pdf
+def test_a_worker_makes_a_documents_pdf_on_the_libreoffice_it_warmed_at_its_start(session, app_config, processes,
+                                                                                 alpha):
+    """``flask worker`` starts LibreOffice before it takes jobs; the work horse it forks for
+    the document_pdf job converts on that one (it starts none of its own)."""
+    from datetime import date
+
+    from portal.documents import renditions, service as documents
+    from portal.models import PdfRendition, Role
+
+    if shutil.which("soffice") is None:
+        skip_or_fail("soffice is not installed (Debian package libreoffice-writer-nogui)")
+    processes.env["DOCGEN_PDF"] = "auto"
+    worker = processes.start("worker")
+    log = processes.output
+    wait_for(lambda: "ready on 127.0.0.1" in log(worker) or worker.poll() is not None, timeout=90,
+             what="the worker's LibreOffice")
+    if "ready on 127.0.0.1" not in log(worker):
+        skip_or_fail(f"the warm PDF converter cannot start: {log(worker)[-500:]}")
+
+    document = documents.issue_work_order(
+        session, alpha.account, alpha["contract"], alpha.user(Role.ACCOUNT_MANAGER), title={"en": "Payroll audit"},
+        description={"en": "Audit of 2026 payroll."}, po_number="PO-7731", start_date=date(2027, 1, 4),
+        end_date=date(2027, 2, 26), lines=[{"description": {"en": "Audit day"}, "quantity": "12", "unit": "day",
+                                            "unit_price": "950.00"}],
+        acceptance_criteria=[], languages=["en"])
+    job = renditions.ask_for_pdf(session, document, None)
+    session.commit()
+
+    done = wait_for(lambda: reread(session, job.id).status in (JobStatus.FINISHED, JobStatus.FAILED)
+                    and reread(session, job.id), timeout=120, what="the PDF job")
+    processes.stop(worker)
+    assert done.status is JobStatus.FINISHED, log(worker)[-2000:]
+    pdf = session.scalars(sa.select(PdfRendition).where(PdfRendition.sha256 == document.sha256)).one()
+    assert pdf.data.startswith(b"%PDF-") and pdf.size == len(pdf.data)
+    assert log(worker).count("ready on 127.0.0.1") == 1, log(worker)[-2000:]  # the horse started none

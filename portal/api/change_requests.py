@@ -13,6 +13,7 @@ from flask_login import current_user
 from pydantic import BaseModel, Field
 
 from portal.api import bp
+from portal.api.jobs import JobOut
 from portal.api.common import (
     PAGE_QUERY,
     ApiError,
@@ -25,9 +26,11 @@ from portal.api.common import (
     route,
 )
 from portal.change_requests import service
-from portal.documents import service as documents
+from portal.database import may_write
+from portal.documents import renditions, service as documents
 from portal.extensions import db
 from portal.files import download_response
+from portal.jobs import job_json
 from portal.accounts import current_contract
 from portal.models import Account, ChangeRequest, Contract, CRStatus, Decision, Document, LineChange, Role
 from portal.security import ISSUERS, get_or_404
@@ -148,6 +151,12 @@ class DocumentOut(BaseModel):
 class DocumentList(BaseModel):
     items: list[DocumentOut]
     next_cursor: str | None
+
+
+class PdfPendingOut(BaseModel):
+    """The PDF is being made: the job that makes it, as ``GET /jobs/{id}`` shows it."""
+
+    job: JobOut
 
 
 def cr_json(cr: ChangeRequest) -> dict:
@@ -324,7 +333,22 @@ def get_document(document: Document):
     return document_json(document)
 
 
-@route(bp, "/documents/<int:document_id>/file", "GET", "The document's .docx", load={"document_id": Document},
-       tag="documents")
+@route(bp, "/documents/<int:document_id>/file", "GET",
+       "The document's .docx, or with ?format=pdf its PDF/A, made once per distinct file in the background: "
+       "202 with Retry-After and the job making it (as GET /jobs/{id}) until it is ready",
+       load={"document_id": Document}, query={"format": "docx (the default) or pdf"}, tag="documents",
+       files=(documents.DOCX, renditions.PDF),
+       more={202: ("The PDF is being made: ask again after Retry-After seconds, or follow the job", PdfPendingOut)})
+@may_write
 def get_document_file(document: Document):
-    return download_response(f"{document.number}.docx", documents.DOCX, document.file.data)
+    wanted = request.args.get("format", "docx")
+    if wanted == "docx":
+        return download_response(f"{document.number}.docx", documents.DOCX, document.file.data)
+    if wanted != "pdf":
+        raise ApiError(422, _("Some fields are not valid."), fields={"format": "docx or pdf"})
+    pdf = renditions.pdf_of(db.session, document)
+    if pdf is not None:
+        return download_response(f"{document.number}.pdf", renditions.PDF, pdf)
+    job = renditions.ask_for_pdf(db.session, document, current_user)
+    return {"job": job_json(job)}, 202, {"Retry-After": str(renditions.RETRY_AFTER_S),
+                                         "Location": f"/api/v1/jobs/{job.id}"}

@@ -55,6 +55,8 @@ class Operation:
     public: bool = False
     tag: str = ""
     text_params: tuple[str, ...] = ()  # path variables that are not integers (a job's id)
+    files: tuple[str, ...] = ()  # the media types of a file it answers with, instead of JSON
+    more: dict[int, tuple[str, type[BaseModel] | None]] = field(default_factory=dict)  # other answers: 202
 
 
 OPERATIONS: list[Operation] = []
@@ -74,6 +76,8 @@ def route(
     public: bool = False,
     tag: str = "",
     load: dict[str, type] | None = None,
+    files: Sequence[str] = (),
+    more: dict[int, tuple[str, type[BaseModel] | None]] | None = None,
 ) -> Callable:
     """Register an API view and describe it for the OpenAPI document.
 
@@ -81,7 +85,9 @@ def route(
     ``load`` maps path ids to models: each is loaded through the account scope (404
     for another account's, before anything else is looked at) and passed as the
     model's snake_case name (``{"request_id": ServiceRequest}`` → ``service_request``).
-    With ``body``, the JSON body is then validated and passed as ``body``.
+    With ``body``, the JSON body is then validated and passed as ``body``. ``files``
+    names the media types of a file answer; ``more`` describes other successful answers
+    (``{202: ("still being made", Model)}``).
     Every signed-in view that changes something honours an ``Idempotency-Key`` header
     (see ``_replay_or_run``): a retry after a timeout or a 503 is answered once.
     Each view is one unit of work (``portal.web.Blueprint``): committed when it returns;
@@ -109,7 +115,7 @@ def route(
         path = rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
         OPERATIONS.append(Operation(method.lower(), path, summary, tuple(roles) if roles else None, body,
                                     response, status, query or {}, public, tag,
-                                    tuple(re.findall(r"<(\w+)>", rule))))
+                                    tuple(re.findall(r"<(\w+)>", rule)), tuple(files), dict(more or {})))
         return wrapped
 
     return decorator

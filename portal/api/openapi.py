@@ -63,7 +63,14 @@ def build_document() -> dict:
         ok: dict = {"description": "OK" if op.status == 200 else "Created"}
         if op.response is not None:
             ok["content"] = {"application/json": {"schema": _schema_ref(op.response, components)}}
+        elif op.files:
+            ok["content"] = {media: {"schema": {"type": "string", "format": "binary"}} for media in op.files}
         item["responses"][str(op.status)] = ok
+        for status, (text, model) in op.more.items():
+            item["responses"][str(status)] = {"description": text}
+            if model is not None:
+                item["responses"][str(status)]["content"] = {
+                    "application/json": {"schema": _schema_ref(model, components)}}
         for status in (400, 401, 403, 404, 409, 413, 422, 429, 503):
             if status == 401 and op.public and op.path != "/auth/token":
                 continue

@@ -24,6 +24,7 @@ from portal.change_requests.forms import (
     WithdrawForm,
     language_options,
 )
+from portal.documents import renditions
 from portal.documents.service import issue_amendment
 from portal.exports import table_response
 from portal.extensions import db
@@ -213,7 +214,7 @@ def detail(change_request_id: int):
         "change_requests/detail.html", cr=cr, account=account, contract=contract,
         before=contract.active_scope_lines, after=service.scope_after(contract, cr),
         impacts={line.id: service.line_impact(line) for line in cr.lines},
-        approval=service.client_approval(cr), documents=documents, fresh=login_fresh(),
+        approval=service.client_approval(cr), documents=documents, pdf_ready=renditions.made(db.session, documents), fresh=login_fresh(),
         submit_form=SubmitForm(), withdraw_form=WithdrawForm(), implement_form=ImplementForm(),
         approve_form=ApproveForm(version=cr.version), reject_form=RejectForm(version=cr.version),
         internal_form=InternalDecisionForm(version=cr.version), amendment_form=amendment,

@@ -1,18 +1,21 @@
-"""Documents: the list per account, downloads, and issuing work orders."""
+"""Documents: the list per account, downloads (Word, and PDF made in the background),
+and issuing work orders."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from docgen.formatting import plain_decimal
 from portal.change_requests.forms import language_options
-from portal.documents import service
+from portal.database import may_write
+from portal.documents import renditions, service
 from portal.documents.forms import WorkOrderForm, WorkOrderLineForm
 from portal.extensions import db
 from portal.files import download_response
+from portal.jobs import job_json
 from portal.accounts import current_contract, visible_accounts
 from portal.forms import texts
 from portal.models import Account, Document, DocumentKind
@@ -32,7 +35,9 @@ def index():
     if kind in {k.value for k in DocumentKind}:
         query = query.where(Document.kind == DocumentKind(kind))
     accounts = visible_accounts(db.session)
-    return render_template("documents/index.html", documents=db.session.scalars(query).all(), accounts=accounts,
+    documents = db.session.scalars(query).all()
+    return render_template("documents/index.html", documents=documents, accounts=accounts,
+                           pdf_ready=renditions.made(db.session, documents),
                            names={a.id: a.name for a in accounts}, kinds=DocumentKind, args=request.args)
 
 
@@ -40,6 +45,26 @@ def index():
 def download(document_id: int):
     document = get_or_404(db.session, Document, document_id)
     return download_response(f"{document.number}.docx", service.DOCX, document.file.data)
+
+
+@bp.route("/documents/<int:document_id>/pdf")
+@may_write
+def pdf(document_id: int):
+    """The document as PDF (``?preview=1``: shown by the browser, in a tab of its own).
+    Until it is made, the job making it: as JSON (202) for the link's script
+    (``static/js/jobs.js``), which shows its progress and then the link; else a page
+    with its progress bar."""
+    document = get_or_404(db.session, Document, document_id)
+    preview = request.args.get("preview") == "1"
+    data = renditions.pdf_of(db.session, document)
+    if data is not None:
+        return download_response(f"{document.number}.pdf", renditions.PDF, data, inline=preview)
+    job = renditions.ask_for_pdf(db.session, document, current_user)
+    headers = {"Retry-After": str(renditions.RETRY_AFTER_S)}
+    if request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":
+        return jsonify(job=job_json(job), status_url=url_for("jobs.status", job_id=job.id)), 202, headers
+    return render_template("documents/pdf.html", document=document, job=job, job_status=job_json(job),
+                           preview=preview), 202, headers
 
 
 @bp.route("/work-orders/new", methods=["GET", "POST"])

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from portal import audit
+from portal.documents import renditions
 from portal.change_requests.service import client_approval
 from portal.domain import Conflict, DomainError
 from portal.models import (
@@ -93,7 +94,8 @@ def amendment_input(cr: ChangeRequest, account: Account, issuer: User, number: s
 def store_document(session: Session, account: Account, contract: Contract | None, kind: DocumentKind, number: str,
                    data: dict, by: User, **links: Any) -> Document:
     """Render ``data`` with docgen and store it immutably with its SHA-256; the issue
-    is a chained audit event."""
+    is a chained audit event. Its PDF is asked for in the same unit of work (unless
+    ``DOCUMENT_PDF_ON_ISSUE`` is off), to be made in the background once it commits."""
     try:
         content = docgen.render(data)
     except docgen.ValidationError as error:
@@ -111,6 +113,8 @@ def store_document(session: Session, account: Account, contract: Contract | None
     session.flush()
     audit.record(session, "document.issued", document, actor=by, chained=True,
                  data={"kind": kind.value, "number": number, "sha256": digest, "languages": data["languages"]})
+    if current_app.config["DOCUMENT_PDF_ON_ISSUE"]:
+        renditions.ask_for_pdf(session, document, by)
     return document
 
 

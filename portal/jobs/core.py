@@ -6,7 +6,10 @@
 * ``enqueue(session, kind, by=..., key=..., **params)`` adds the job's row to the
   caller's unit of work. Only the commit of that unit hands it to the backend (RQ, or
   the web process's own threads without Redis): a rolled-back change, or a savepoint
-  rolled back, asks for nothing. The same ``(kind, key)`` twice is one job.
+  rolled back, asks for nothing. The same ``(kind, key)`` twice is one job (and, with
+  ``again_if_failed``, a new one once the first has failed for good).
+* A job is shown to who started it and to admins; a kind may show its jobs to more
+  people (``@job("document_pdf", shown_to=...)``: whoever sees a document of that file).
 * ``attempt(job_id)`` is one try at a job, wherever it runs: it claims the row (one
   runner at a time), does the work and marks the row finished in the work's own
   transaction, so the work is kept exactly when the job is finished. A rule that says
@@ -43,6 +46,9 @@ log = logging.getLogger(__name__)
 
 Kind = Callable[..., "str | None"]
 KINDS: dict[str, Kind] = {}
+# Who else may follow a job of a kind: (session, viewer, job) -> bool.
+ShownTo = Callable[[Session, User, Job], bool]
+SHOWN_TO: dict[str, ShownTo] = {}
 
 # What the row says before a kind reports anything of its own.
 WAITING, WORKING, DONE = N_("Waiting to start"), N_("In progress"), N_("Done")
@@ -52,14 +58,18 @@ UNEXPECTED = N_("Something went wrong on our side.")
 RETRYING = N_("This did not work; it will be tried again shortly.")
 
 
-def job(kind: str) -> Callable[[Kind], Kind]:
+def job(kind: str, *, shown_to: ShownTo | None = None) -> Callable[[Kind], Kind]:
     """Register ``function`` as the work of jobs of ``kind``. It takes the job's
-    context and its parameters (JSON values) as keyword arguments."""
+    context and its parameters (JSON values) as keyword arguments. ``shown_to(session,
+    viewer, job)`` says who, besides who started a job and the admins, may follow it:
+    the kind's jobs that anyone may join by asking for the same work (same key)."""
 
     def register(function: Kind) -> Kind:
         if kind in KINDS and KINDS[kind] is not function:
             raise ValueError(f"job kind {kind!r} is registered twice")
         KINDS[kind] = function
+        if shown_to is not None:
+            SHOWN_TO[kind] = shown_to
         return function
 
     return register
@@ -69,17 +79,22 @@ def job(kind: str) -> Callable[[Kind], Kind]:
 
 
 def enqueue(session: Session, kind: str, *, by: User | None = None, account_id: int | None = None,
-            key: str | None = None, **params: Any) -> Job:
+            key: str | None = None, again_if_failed: bool = False, **params: Any) -> Job:
     """Ask for a job of ``kind`` in the caller's unit of work, started ``by`` a user (who
-    alone sees it, with admins) or by the system. It is handed to a worker when the
-    unit of work commits. With a ``key``, a job of this kind and key asked for before (in
-    any state, by anyone) is returned instead of a second one."""
+    alone sees it, with admins, unless the kind shows it to more) or by the system. It
+    is handed to a worker when the unit of work commits. With a ``key``, a job of this
+    kind and key asked for before (in any state, by anyone) is returned instead of a
+    second one; with ``again_if_failed`` too, one that failed for good gives its key up
+    (it stays failed for whoever follows it) and a new job is asked for."""
     if kind not in KINDS:
         raise ValueError(f"no job kind {kind!r}")
     if key is not None:
         existing = session.scalar(sa.select(Job).where(Job.kind == kind, Job.key == key))
-        if existing is not None:
+        if existing is not None and not (again_if_failed and existing.status is JobStatus.FAILED):
             return existing
+        if existing is not None:
+            session.execute(sa.update(Job).where(Job.id == existing.id, Job.status == JobStatus.FAILED)
+                            .values(key=None))
     row = Job(id=secrets.token_urlsafe(16), kind=kind, key=key, params=params, status=JobStatus.QUEUED,
               progress=0.0, message=WAITING, user_id=by.id if by is not None else None, account_id=account_id,
               attempts=0, created_at=utcnow())
@@ -249,13 +264,21 @@ def _record_failure(job_id: str, runner: str, message: str, *, final: bool) -> N
 
 
 def visible_job(session: Session, viewer: User, job_id: str) -> Job | None:
-    """The job, if ``viewer`` started it or is an admin; else None, as for a missing one."""
+    """The job, if ``viewer`` started it or is an admin, or its kind shows it to them;
+    else None, as for a missing one."""
     if not job_id or len(job_id) > 32:
         return None
     row = session.scalar(sa.select(Job).where(Job.id == job_id))
-    if row is None or not (row.user_id == viewer.id or viewer.is_admin):
+    if row is None:
         return None
-    return row
+    if row.user_id == viewer.id or viewer.is_admin:
+        return row
+    shown_to = SHOWN_TO.get(row.kind)
+    if shown_to is not None:
+        with scoped_to(scope_for(viewer)):
+            if shown_to(session, viewer, row):
+                return row
+    return None
 
 
 def job_json(row: Job) -> dict[str, Any]:

@@ -1,6 +1,6 @@
-"""The portal's job kinds: the monthly review pack, and the periodic work the scheduler
-asks for (what ``flask sla check``, ``flask mail send`` and the renewal reminders do,
-and each month's review packs)."""
+"""The portal's job kinds: the monthly review pack, a document's PDF, and the periodic
+work the scheduler asks for (what ``flask sla check``, ``flask mail send`` and the
+renewal reminders do, and each month's review packs)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.domain import DomainError
 from portal.jobs.core import JobContext, enqueue, job, url_path
-from portal.models import Account, Contract
+from portal.models import Account, Contract, Job, User
 
 
 @job("review_pack")
@@ -28,6 +28,23 @@ def review_pack(ctx: JobContext, *, period: str, languages: list[str] | None = N
         raise DomainError(_l("An active administrator must exist to sign the review pack as the provider."))
     document = issue(ctx.session, account, month, by, languages, progress=ctx.progress)
     return url_path("documents.download", document_id=document.id)
+
+
+def _sees_the_file(session, viewer: User, row: Job) -> bool:
+    from portal.documents.renditions import sees_file
+
+    return sees_file(session, str(row.params.get("sha256", "")))
+
+
+@job("document_pdf", shown_to=_sees_the_file)
+def document_pdf(ctx: JobContext, *, sha256: str, document_id: int) -> str:
+    """The PDF/A of the .docx with this SHA-256, made once whoever asks (anyone who sees
+    a document of that file follows the job). Its link is the PDF of the document it was
+    first asked for."""
+    from portal.documents.renditions import make_pdf
+
+    make_pdf(ctx.session, sha256, progress=ctx.progress)
+    return url_path("documents.pdf", document_id=document_id)
 
 
 @job("review_packs")

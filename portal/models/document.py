@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from portal.models.base import AccountOwned, Base, str_enum, utcnow
 
@@ -43,6 +43,22 @@ class Document(AccountOwned, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     file: Mapped[StoredFile] = relationship()
+
+
+class PdfRendition(Base):
+    """The PDF/A of a .docx, made once per distinct file, by its SHA-256, whoever asks
+    and however many documents hold that file. LibreOffice never writes the same PDF
+    twice, so the first one made is the one kept and served from then on.
+
+    Not account-owned: a rendition is reached only through a document the caller may
+    see (``Document.sha256``), so it answers whom its document answers."""
+
+    __tablename__ = "pdf_renditions"
+
+    sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # the .docx's
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    data: Mapped[bytes] = deferred(mapped_column(sa.LargeBinary, nullable=False))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class NumberSequence(Base):

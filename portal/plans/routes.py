@@ -14,6 +14,7 @@ from flask_login import current_user, login_fresh
 from sqlalchemy.orm import selectinload
 
 from portal.change_requests.forms import language_options
+from portal.documents import renditions
 from portal.extensions import db
 from portal.forms import choices, flash_errors
 from portal.i18n import LANGUAGE_NAMES, current_language, localized
@@ -164,7 +165,7 @@ def detail(plan_id: int):
         states=states, gaps=service.gaps(plan, account) if current_user.is_firm else [],
         approval=service.firm_approval(db.session, plan, account), progress=service.progress(db.session, plan, content),
         compared=compared, previous=previous, changes=changes, signoff=service.current_signoff(plan),
-        documents=documents, fresh=login_fresh(), text_fields=TEXT_FIELDS,
+        documents=documents, pdf_ready=renditions.made(db.session, documents), fresh=login_fresh(), text_fields=TEXT_FIELDS,
         is_issuer=current_user.role in ISSUERS, can_review=current_user.role in service.REVIEWERS,
         submit_form=SubmitForm(), review_form=review_form, signoff_form=SignoffForm(version=plan.version),
         document_form=document_form, budget_total=budget_total(content),

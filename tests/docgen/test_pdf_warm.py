@@ -7,6 +7,7 @@ Needs LibreOffice, poppler-utils, the unoserver package and a Python with LibreO
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -17,6 +18,7 @@ import textwrap
 import threading
 import time
 import unicodedata
+import warnings
 from pathlib import Path
 
 import pytest
@@ -214,6 +216,78 @@ def test_a_hung_conversion_times_out_and_the_server_is_replaced(warm, documents,
     pdf = warm.convert(documents["en"])
     assert "Seven thousand Chinese yuan" in " ".join(pdf_text(pdf, tmp_path).split())
     assert warm.starts == starts + 1
+
+
+def in_a_forked_child(work) -> dict:
+    """``work()`` (a JSON-able result) in a child forked from this process, as RQ forks a
+    work horse from its worker for each job; the child leaves by ``os._exit``, as a work
+    horse does."""
+    read, write = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # forking a process with threads (3.12+)
+        child = os.fork()
+    if child == 0:
+        try:
+            os.close(read)
+            try:
+                answer = {"result": work()}
+            except BaseException as error:  # noqa: BLE001 - reported to the parent
+                answer = {"error": repr(error)}
+            os.write(write, json.dumps(answer).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        answer = json.loads(pipe.read() or b'{"error": "the child said nothing"}')
+    os.waitpid(child, 0)
+    assert "error" not in answer, answer["error"]
+    return answer["result"]
+
+
+def test_a_forked_child_converts_on_its_parents_warm_server_and_leaves_it_running(warm, documents, tmp_path):
+    """An RQ work horse converts on its worker's warm LibreOffice instead of starting one
+    (~5 s) for each job; its stopping (at exit) lets the server go without stopping it."""
+    group, starts = warm.server_pid, warm.starts
+
+    def convert_and_stop():
+        started = time.monotonic()
+        pdf = warm.convert(documents["en"])
+        seen = {"pid": warm.server_pid, "starts": warm.starts, "seconds": time.monotonic() - started,
+                "pdf": pdf.startswith(b"%PDF-")}
+        warm.stop()  # what atexit does in a child that exits normally
+        return seen
+
+    seen = in_a_forked_child(convert_and_stop)
+
+    assert seen["pid"] == group and seen["starts"] == starts and seen["pdf"], seen
+    assert seen["seconds"] < 4.0, seen  # warm: a start alone takes ~5 s
+    assert warm.server_pid == group and "soffice.bin" in group_members(group).values()
+    assert "Bên A" in pdf_text(warm.convert(documents["vi"]), tmp_path)
+    assert warm.starts == starts
+
+
+def test_a_forked_child_whose_borrowed_server_is_gone_starts_its_own(warm, documents):
+    group = warm.server_pid
+
+    def without_the_parents_server():
+        os.killpg(group, signal.SIGKILL)
+        assert wait_until(lambda: not group_members(group), 10)
+        pdf = warm.convert(documents["en"])
+        own = warm.server_pid
+        warm.stop()
+        return {"own": own, "pdf": pdf.startswith(b"%PDF-")}
+
+    seen = in_a_forked_child(without_the_parents_server)
+    assert seen["pdf"] and seen["own"] not in (None, group)
+    assert wait_until(lambda: not group_members(seen["own"]), 10)  # the child's own stopped with it
+    # The parent, whose server it was, starts another in the background.
+    assert wait_until(lambda: warm.server_pid not in (None, group), 30)
+
+
+def test_warm_up_starts_nothing_when_docgen_pdf_says_soffice(fresh_default, monkeypatch):
+    monkeypatch.setenv("DOCGEN_PDF", "soffice")
+    assert docgen.pdf.warm_up() is False
+    assert docgen.pdf._default_converter is None
 
 
 LAUNCH = textwrap.dedent(

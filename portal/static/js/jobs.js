@@ -4,7 +4,7 @@
 // file the page shows the state it was served with, and reloading it shows how far it got.
 const DONE = ["finished", "failed"];
 
-function follow(box) {
+function follow(box, job) {
   const bar = box.querySelector("progress");
   const message = box.querySelector("[data-job-message]");
   const result = box.querySelector("[data-job-result]");
@@ -14,8 +14,10 @@ function follow(box) {
     box.dataset.status = job.status;
     bar.value = job.progress;
     message.textContent = job.message;
-    if (job.status === "finished" && job.result_url) {
-      result.href = job.result_url;
+    if (job.status === "finished" && (job.result_url || result.getAttribute("href"))) {
+      // A result link that names its target already keeps it (a document's PDF: the job
+      // made it for every document of that file, and its own link is for the first).
+      if (!result.getAttribute("href")) result.href = job.result_url;
       result.hidden = false;
     }
   }
@@ -34,9 +36,41 @@ function follow(box) {
     }
   }
 
+  if (job) show(job);
   if (!DONE.includes(box.dataset.status)) window.setTimeout(poll, 200);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   for (const box of document.querySelectorAll("[data-job]")) follow(box);
+});
+
+// A link to something a job may first have to make (a document's PDF): a[data-job-link]
+// whose aria-controls names a hidden box like the one above, [data-job-box]. A click asks
+// for the link's URL as JSON: when it is ready it is opened as usual; else (202 with
+// {job, status_url}) the box shows the job's progress, then its result link. Without this
+// file the link opens a page with the progress bar.
+document.addEventListener("click", async (event) => {
+  const link = event.target.closest("a[data-job-link]");
+  if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  const box = document.getElementById(link.getAttribute("aria-controls") || "");
+  if (!box || box.dataset.status === "finished") return; // made meanwhile: a plain link now
+  event.preventDefault();
+  if (box.dataset.job && box.dataset.status !== "failed") return; // followed already
+  const asking = new AbortController();
+  let response;
+  try {
+    response = await fetch(link.href, { headers: { Accept: "application/json" }, cache: "no-store", signal: asking.signal });
+  } catch (error) {
+    window.location.assign(link.href);
+    return;
+  }
+  if (response.status !== 202) {
+    asking.abort(); // the file itself (ready), or an error page: let the browser open it
+    window.location.assign(link.href);
+    return;
+  }
+  const answer = await response.json();
+  box.dataset.job = answer.status_url;
+  box.hidden = false;
+  follow(box, answer.job);
 });
