@@ -39,6 +39,17 @@ def finish_jobs(app, timeout: float = 60) -> None:
     assert backend(app).drain(timeout), f"jobs still running after {timeout} s"
 
 
+def wait_until(condition, timeout: float = 30) -> None:
+    """Poll from the test until ``condition()`` holds: Playwright's wait_for_function
+    evaluates a string, which the CSP forbids."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
 def copy_cookie(source: Browser, target: Browser, name: str) -> None:
     cookie = source.client.get_cookie(name)
     assert cookie is not None, f"no {name} cookie"
