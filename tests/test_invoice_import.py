@@ -1,17 +1,20 @@
-"""The invoice import (``flask import invoices FILE.csv``) and ``POST /api/v1/invoices``:
-exact totals in the currency's decimals, upsert by number, all or nothing per file with
-each problem named by line and column, credit notes, and the API's roles, scoping,
-422 fields and idempotency."""
+"""The invoice import (``flask import invoices FILE``, a CSV file or an Excel workbook)
+and ``POST /api/v1/invoices``: exact totals in the currency's decimals, upsert by number,
+all or nothing per file with each problem named by line and column, credit notes, and
+the API's roles, scoping, 422 fields and idempotency."""
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 
+from portal.billing.imports import DATE_COLUMNS
 from portal.models import Contract, CreditNote, Invoice, InvoiceLine, InvoiceStatus
 from tests import helpers
 from tests.conftest import ROOT
@@ -72,6 +75,27 @@ def worlds(worlds, session):
 # The shared CSV writer and import command, for this module's columns and command.
 write_csv = partial(helpers.write_csv, columns=COLUMNS, name="invoices.csv")
 import_file = partial(helpers.import_file, kind="invoices")
+
+
+def xlsx_bytes(rows: list[dict]) -> bytes:
+    """A workbook as finance's spreadsheet holds it: dates as date cells, quantities,
+    prices and tax as numbers."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(COLUMNS)
+    for row in rows:
+        cells = []
+        for name in COLUMNS:
+            value = row.get(name) or None
+            if value and name in DATE_COLUMNS:
+                value = date.fromisoformat(value)
+            elif value and name in ("line_quantity", "line_unit_price", "tax", "amount"):
+                value = float(value)
+            cells.append(value)
+        sheet.append(cells)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
 
 
 def invoice(session, number: str) -> Invoice:
@@ -189,6 +213,19 @@ def test_a_file_that_is_not_utf8_or_has_an_unknown_column_is_refused(worlds, run
     typo.write_text("number,account,issue_date,currency,due date\n", encoding="utf-8")
     result = import_file(runner, str(typo))
     assert (result.exit_code, result.output.strip()) == (2, "line 1: due date: unknown column")
+
+
+def test_an_excel_workbook_imports_as_the_csv_file_does(worlds, session, runner, tmp_path):
+    path = tmp_path / "invoices.xlsx"
+    path.write_bytes(xlsx_bytes(GOOD_ROWS))
+    result = import_file(runner, str(path))
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"Imported 3 invoices (3 new, 0 updated) and 1 credit note from {path}."
+    two_lines = invoice(session, "IMP-A-1")
+    assert [(line.quantity, line.unit_price) for line in two_lines.lines] == [
+        (Decimal("3"), Decimal("12.3456")), (Decimal("2.5"), Decimal("100"))]
+    assert (two_lines.total, two_lines.issue_date) == (Decimal("294.45"), ISSUED)
+    assert invoice(session, "IMP-G-1").total == Decimal(550)
 
 
 def test_credit_notes_that_cover_the_total_make_the_invoice_credited(worlds, session, runner, tmp_path):

@@ -1,5 +1,5 @@
-"""Invoices and credit notes from the billing system: CSV files (``flask import
-invoices FILE.csv``) and API calls (``POST /api/v1/invoices``).
+"""Invoices and credit notes from the billing system: files (``flask import invoices
+FILE``, a CSV file or an Excel workbook) and API calls (``POST /api/v1/invoices``).
 
 Both validate with ``schema.InvoiceIn`` and write with ``upsert_invoices``: all or
 nothing. Everything is checked first (the model, then the accounts, contracts,
@@ -8,8 +8,8 @@ clean batch is written, in one transaction that the caller commits. Problems nam
 where they are: a field path for the API (``lines.2.quantity``), a line and a column
 for a file (``line 7: due_date: not a valid date (YYYY-MM-DD)``).
 
-The CSV has one row per invoice line; rows of one number are one invoice (the format
-is in the README, with ``samples/invoices.csv``).
+A file (CSV, or an Excel workbook's first sheet) has one row per invoice line; rows of
+one number are one invoice (the format is in the README, with ``samples/invoices.csv``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from docgen.formatting import quantize_money
 from portal.billing.schema import InvoiceIn, LineIn
 from portal.imports import ImportRefused as InvoiceImportError
-from portal.imports import Problem, Progress, no_progress, read_csv, run_file_import, select_in, terminal_progress
+from portal.imports import Problem, Progress, no_progress, read_table, run_file_import, select_in, terminal_progress
 from portal.imports import Row as _Row
 from portal.imports import batches as _batches
 from portal.imports import nfc as _nfc
@@ -147,11 +147,12 @@ class Incoming:
     refused_invoices: set[str] = field(default_factory=set)
 
 
-def read_invoice_csv(content: bytes) -> Incoming:
-    """The invoices and credit notes of a CSV file (UTF-8, BOM allowed, header row, one
-    row per invoice line), each validated by the model. A file whose encoding or
-    header is wrong raises ``InvoiceImportError`` at once."""
-    rows, problems = read_csv(content, COLUMNS, REQUIRED_COLUMNS)
+def read_invoice_file(content: bytes) -> Incoming:
+    """The invoices and credit notes of a CSV file (UTF-8, BOM allowed) or an Excel
+    workbook (its first sheet), with a header row and one row per invoice line, each
+    validated by the model. A file whose encoding or header is wrong, or a workbook
+    that cannot be read, raises ``InvoiceImportError`` at once."""
+    rows, problems = read_table(content, COLUMNS, REQUIRED_COLUMNS)
     groups: dict[str, list[_Row]] = defaultdict(list)
     for row in rows:
         if row.cells.get("number"):
@@ -572,5 +573,5 @@ def _statuses(existing: Invoice | None, wanted: InvoiceStatus) -> tuple[InvoiceS
 def run_invoice_import(session: Session, path: str) -> None:
     """``flask import invoices FILE``: import the file and commit, printing the counts;
     or print one line per problem and exit 2 with nothing written."""
-    run_file_import(session, path, lambda content: upsert_invoices(session, read_invoice_csv(content),
+    run_file_import(session, path, lambda content: upsert_invoices(session, read_invoice_file(content),
                                                                    progress=terminal_progress))
