@@ -250,7 +250,7 @@ def test_an_open_dispute_stays_open_and_the_billing_status_waits_behind_it(world
 
 def test_the_sample_file_imports_into_the_demo_database(runner, session):
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
-    sample = str(ROOT / "samples" / "invoices.csv")
+    sample = str(ROOT / "portal" / "static" / "samples" / "invoices.csv")
     result = import_file(runner, sample)
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"Imported 10 invoices (10 new, 0 updated) and 1 credit note from {sample}."

@@ -9,7 +9,8 @@ where they are: a field path for the API (``lines.2.quantity``), a line and a co
 for a file (``line 7: due_date: not a valid date (YYYY-MM-DD)``).
 
 A file (CSV, or an Excel workbook's first sheet) has one row per invoice line; rows of
-one number are one invoice (the format is in the README, with ``samples/invoices.csv``).
+one number are one invoice (the format is in the README, with
+``portal/static/samples/invoices.csv``).
 """
 
 from __future__ import annotations
