@@ -1,8 +1,8 @@
 """What the file imports (``flask import invoices``, ``flask import kpis``, ``flask import
 accounts``) share: reading a CSV file or an Excel workbook, the problems that refuse a
 batch (``line 7: due_date: not a valid date``) and their words for an upload page's
-reader, the progress bar on a terminal, and the command's end (commit and print the
-counts, or print every problem and exit 2 with nothing written)."""
+reader, the progress bar on a terminal or of a background job, and the command's end
+(commit and print the counts, or print every problem and exit 2 with nothing written)."""
 
 from __future__ import annotations
 
@@ -288,6 +288,30 @@ def terminal_progress(items: list, label: str):
     if items and sys.stdout.isatty():
         return click.progressbar(items, label=label, file=sys.stdout)
     return nullcontext(items)
+
+
+def job_progress(report: Callable[[float, str], Any], phases: dict[str, tuple[float, float, str]],
+                 reports: int = 20) -> Progress:
+    """The progress of an import run as a background job: each phase the import names
+    (``label``) moves the bar from ``start`` to ``end`` as its items (rows, or batches of
+    rows) go by, reported about ``reports`` times (``report`` is the job's
+    ``ctx.progress``) with ``message``. A phase not named is not reported."""
+
+    def progress(items: list, label: str):
+        if label not in phases or not items:
+            return nullcontext(items)
+        start, end, message = phases[label]
+        return nullcontext(_reported(items, report, start, end, message, max(1, len(items) // reports)))
+
+    return progress
+
+
+def _reported(items: list, report: Callable[[float, str], Any], start: float, end: float, message: str,
+              step: int) -> Iterator:
+    for index, item in enumerate(items):
+        if index % step == 0:
+            report(start + (end - start) * index / len(items), message)
+        yield item
 
 
 def run_file_import(session: Session, path: str, load: Callable[[bytes], Any]) -> None:

@@ -61,14 +61,19 @@ GOOD_ROWS = [
 ]
 
 
-@pytest.fixture
-def worlds(worlds, session):
-    """Alpha and Bravo, and an Account Gamma in Vietnam with a VND contract and no users."""
+def add_gamma(session) -> None:
+    """An Account Gamma in Vietnam with a VND contract and no users, committed."""
     gamma = make_account(session, "Account Gamma", country="VN")
     session.add(Contract(account_id=gamma.id, number="MSA-Gamma-001", title={"en": "Services for Gamma"},
                          start_date=TODAY - timedelta(days=365), end_date=TODAY + timedelta(days=365), currency="VND",
                          annual_value=Decimal("1200000000")))
     session.commit()
+
+
+@pytest.fixture
+def worlds(worlds, session):
+    """Alpha and Bravo, and an Account Gamma in Vietnam with a VND contract and no users."""
+    add_gamma(session)
     return worlds
 
 
