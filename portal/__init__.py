@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.auth.routes import bp as auth_bp
     from portal.actions.routes import bp as actions_bp
     from portal.billing.routes import bp as billing_bp
+    from portal.billing.upload import bp as invoice_import_bp
     from portal.kpis.routes import bp as scorecards_bp
     from portal.change_requests.routes import bp as change_requests_bp
     from portal.documents.routes import bp as documents_bp
@@ -64,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(change_requests_bp)
     app.register_blueprint(documents_bp)
     app.register_blueprint(billing_bp)
+    app.register_blueprint(invoice_import_bp)
     app.register_blueprint(scorecards_bp)
     app.register_blueprint(actions_bp)
     app.register_blueprint(plans_bp)

@@ -211,8 +211,8 @@ import_group = AppGroup("import", help="Import data from the billing system and 
 @import_group.command("invoices")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def import_invoices(file: str) -> None:
-    """Upsert invoices and credit notes from a CSV file (format in the README): all or
-    nothing per file; a bad row is named by its line and field."""
+    """Upsert invoices and credit notes from a CSV file or an Excel workbook (format in
+    the README): all or nothing per file; a bad row is named by its line and field."""
     from portal.billing.imports import run_invoice_import
 
     with unscoped():

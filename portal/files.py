@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from flask import Response, request, send_file
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+from flask_wtf.file import FileField, FileRequired
 from wtforms import MultipleFileField
 
 from portal.domain import DomainError
@@ -338,3 +339,23 @@ def upload_field(label: LazyString) -> MultipleFileField:
         "data-too-many": _l("Attach at most %(limit)s files at a time.", limit=MAX_FILES),
         "data-too-large": _l("%(name)s is larger than %(limit)s MB.", name="{name}", limit=MAX_FILE_MB),
     })
+
+
+def spreadsheet_field(label: LazyString) -> FileField:
+    """An import's file: one CSV file or Excel workbook, its size checked by the page
+    before sending (``app.js``) and by the server again (``check_spreadsheet``)."""
+    return FileField(label, validators=[FileRequired(_l("Choose a file to import."))],
+                     render_kw={"accept": f".csv,.xlsx,{CSV},{XLSX}", "data-max-bytes": MAX_FILE_BYTES,
+                                "data-too-large": _l("%(name)s is larger than %(limit)s MB.", name="{name}",
+                                                     limit=MAX_FILE_MB)})
+
+
+def check_spreadsheet(storage) -> CheckedFile:
+    """An uploaded import's file (a werkzeug ``FileStorage``), once checked as every
+    upload is (no archive is unpacked before its directory passes), and only a CSV file
+    or an Excel workbook."""
+    checked = check_upload(storage.filename or "", storage.stream.read(MAX_FILE_BYTES + 1))
+    if checked.content_type not in (CSV, TEXT, XLSX):
+        raise UploadError("type_not_allowed", _l("%(name)s is neither a CSV file nor an Excel workbook (.xlsx).",
+                                                 name=checked.filename))
+    return checked

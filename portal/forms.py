@@ -20,11 +20,13 @@ from wtforms import (
     SelectChoice,
     SelectMultipleField,
     StringField,
+    SubmitField,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from docgen.i18n import LANGUAGES
+from portal.files import spreadsheet_field
 
 # The labels of the per-language fields, a whole message each: every catalogue words and
 # punctuates them its own way (标题（英文）, Tiêu đề (tiếng Anh)).
@@ -96,6 +98,17 @@ class OnceForm(FlaskForm):
     twice creates one thing (``web.unit_of_work`` keeps the page it led to)."""
 
     once = HiddenField(default=once_token)
+
+
+class SpreadsheetForm(OnceForm):
+    """An import's upload page: one CSV file or Excel workbook (``files.check_spreadsheet``)."""
+
+    file = spreadsheet_field(_l("CSV file or Excel workbook (.xlsx)"))
+    submit = SubmitField(_l("Import"))
+
+    def field_at(self, path: str):
+        """Where a refused upload's problem stands (``files.UploadError`` names ``attachments``)."""
+        return self.file if path == "attachments" else None
 
 
 class SignatureForm(FlaskForm):

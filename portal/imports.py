@@ -1,14 +1,15 @@
 """What the file imports (``flask import invoices``, ``flask import kpis``, ``flask import
 accounts``) share: reading a CSV file or an Excel workbook, the problems that refuse a
-batch (``line 7: due_date: not a valid date``), the progress bar on a terminal, and the
-command's end (commit and print the counts, or print every problem and exit 2 with
-nothing written)."""
+batch (``line 7: due_date: not a valid date``) and their words for an upload page's
+reader, the progress bar on a terminal or of a background job, and the command's end
+(commit and print the counts, or print every problem and exit 2 with nothing written)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import math
+import re
 import signal
 import sys
 import threading
@@ -23,9 +24,11 @@ from typing import Any
 
 import click
 import sqlalchemy as sa
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from docgen.i18n import N_
 from portal.domain import DomainError
 
 # --- problems --------------------------------------------------------------------------
@@ -58,6 +61,48 @@ class ImportRefused(DomainError):
 
     def __str__(self) -> str:
         return "; ".join(str(p) for p in self.problems)
+
+
+# --- a problem in the reader's words ------------------------------------------------------
+
+# An import's problems are written in English for the command and the API; an upload
+# page shows each in its reader's words when its message is one the import may give
+# (a pattern, matched whole, and the words with the pattern's named groups).
+Words = list[tuple[re.Pattern[str], str]]
+
+
+def words(*pairs: tuple[str, str]) -> Words:
+    return [(re.compile(pattern), message) for pattern, message in pairs]
+
+
+# What reading a file says, and the checks every import makes of a cell.
+COMMON_WORDS = words(
+    (r"required", N_("required")),
+    (r"not a number", N_("not a number")),
+    (r"not a valid date \(YYYY-MM-DD\)", N_("not a valid date (YYYY-MM-DD)")),
+    (r"at most (?P<limit>\d+) characters", N_("at most %(limit)s characters")),
+    (r"at most (?P<places>\d+) decimal places", N_("at most %(places)s decimal places")),
+    (r"not UTF-8 text", N_("not UTF-8 text")),
+    (r"not an Excel workbook \(\.xlsx\) that can be read", N_("not an Excel workbook (.xlsx) that can be read")),
+    (r"no header row", N_("no header row")),
+    (r"unknown column", N_("unknown column")),
+    (r"missing column", N_("missing column")),
+    (r"appears twice in the header", N_("appears twice in the header")),
+    (r"(?P<cells>\d+) cells, but the header has (?P<columns>\d+) columns",
+     N_("%(cells)s cells, but the header has %(columns)s columns")),
+    (r"a value in column (?P<column>[A-Z]+), which has no header",
+     N_("a value in column %(column)s, which has no header")),
+)
+
+
+def in_words(message: str, known: Words) -> str:
+    """A problem's message in the language of the page being written, when ``known``
+    has its words; else as it is."""
+    for pattern, translatable in known:
+        match = pattern.fullmatch(message)
+        if match:
+            return gettext(translatable, **match.groupdict())
+    return message
 
 
 # --- reading a file ----------------------------------------------------------------------
@@ -243,6 +288,30 @@ def terminal_progress(items: list, label: str):
     if items and sys.stdout.isatty():
         return click.progressbar(items, label=label, file=sys.stdout)
     return nullcontext(items)
+
+
+def job_progress(report: Callable[[float, str], Any], phases: dict[str, tuple[float, float, str]],
+                 reports: int = 20) -> Progress:
+    """The progress of an import run as a background job: each phase the import names
+    (``label``) moves the bar from ``start`` to ``end`` as its items (rows, or batches of
+    rows) go by, reported about ``reports`` times (``report`` is the job's
+    ``ctx.progress``) with ``message``. A phase not named is not reported."""
+
+    def progress(items: list, label: str):
+        if label not in phases or not items:
+            return nullcontext(items)
+        start, end, message = phases[label]
+        return nullcontext(_reported(items, report, start, end, message, max(1, len(items) // reports)))
+
+    return progress
+
+
+def _reported(items: list, report: Callable[[float, str], Any], start: float, end: float, message: str,
+              step: int) -> Iterator:
+    for index, item in enumerate(items):
+        if index % step == 0:
+            report(start + (end - start) * index / len(items), message)
+        yield item
 
 
 def run_file_import(session: Session, path: str, load: Callable[[bytes], Any]) -> None:

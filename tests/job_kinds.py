@@ -83,3 +83,33 @@ def taken_over(ctx: JobContext) -> str:
         connection.execute(sa.update(Job).where(Job.id == ctx.job_id).values(runner="another attempt"))
     next_value(ctx.session, f"effect:{ctx.job_id}")
     return "/taken/over"
+
+
+def _read_shown(row) -> dict:
+    """What the page says of a ``test_read_file`` job: the size its work read."""
+    return {"message": f"read {row.result['size']} bytes of {row.result['name']}"} if row.result else {}
+
+
+@job("test_read_file", show=_read_shown)
+def read_file(ctx: JobContext, *, failures: int = 0, refuse: bool = False) -> str:
+    """Reads the job's file and leaves what it read in ``ctx.result``; keeps its effect,
+    then fails (``failures`` first attempts) or is refused, or finishes."""
+    RUNS.append(ctx.job_id)
+    name, data = ctx.file()
+    ctx.result = {"name": name, "size": len(data)}
+    next_value(ctx.session, f"effect:{ctx.job_id}")
+    if ctx.attempt <= failures:
+        raise ConnectionError("the converter does not answer")
+    if refuse:
+        raise DomainError("This account has no contract yet.")
+    return "/read/done"
+
+
+@job("test_savepoint_progress")
+def savepoint_progress(ctx: JobContext) -> str:
+    """Reports its progress from inside a savepoint before it writes there (as the
+    invoice import's batches do)."""
+    with ctx.session.begin_nested():
+        ctx.progress(0.5, "writing in a savepoint")
+        next_value(ctx.session, f"effect:{ctx.job_id}")
+    return "/savepoint/done"

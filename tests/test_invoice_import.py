@@ -1,17 +1,20 @@
-"""The invoice import (``flask import invoices FILE.csv``) and ``POST /api/v1/invoices``:
-exact totals in the currency's decimals, upsert by number, all or nothing per file with
-each problem named by line and column, credit notes, and the API's roles, scoping,
-422 fields and idempotency."""
+"""The invoice import (``flask import invoices FILE``, a CSV file or an Excel workbook)
+and ``POST /api/v1/invoices``: exact totals in the currency's decimals, upsert by number,
+all or nothing per file with each problem named by line and column, credit notes, and
+the API's roles, scoping, 422 fields and idempotency."""
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 
+from portal.billing.imports import DATE_COLUMNS
 from portal.models import Contract, CreditNote, Invoice, InvoiceLine, InvoiceStatus
 from tests import helpers
 from tests.conftest import ROOT
@@ -58,20 +61,46 @@ GOOD_ROWS = [
 ]
 
 
-@pytest.fixture
-def worlds(worlds, session):
-    """Alpha and Bravo, and an Account Gamma in Vietnam with a VND contract and no users."""
+def add_gamma(session) -> None:
+    """An Account Gamma in Vietnam with a VND contract and no users, committed."""
     gamma = make_account(session, "Account Gamma", country="VN")
     session.add(Contract(account_id=gamma.id, number="MSA-Gamma-001", title={"en": "Services for Gamma"},
                          start_date=TODAY - timedelta(days=365), end_date=TODAY + timedelta(days=365), currency="VND",
                          annual_value=Decimal("1200000000")))
     session.commit()
+
+
+@pytest.fixture
+def worlds(worlds, session):
+    """Alpha and Bravo, and an Account Gamma in Vietnam with a VND contract and no users."""
+    add_gamma(session)
     return worlds
 
 
 # The shared CSV writer and import command, for this module's columns and command.
 write_csv = partial(helpers.write_csv, columns=COLUMNS, name="invoices.csv")
 import_file = partial(helpers.import_file, kind="invoices")
+
+
+def xlsx_bytes(rows: list[dict]) -> bytes:
+    """A workbook as finance's spreadsheet holds it: dates as date cells, quantities,
+    prices and tax as numbers."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(COLUMNS)
+    for row in rows:
+        cells = []
+        for name in COLUMNS:
+            value = row.get(name) or None
+            if value and name in DATE_COLUMNS:
+                value = date.fromisoformat(value)
+            elif value and name in ("line_quantity", "line_unit_price", "tax", "amount"):
+                value = float(value)
+            cells.append(value)
+        sheet.append(cells)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
 
 
 def invoice(session, number: str) -> Invoice:
@@ -191,6 +220,19 @@ def test_a_file_that_is_not_utf8_or_has_an_unknown_column_is_refused(worlds, run
     assert (result.exit_code, result.output.strip()) == (2, "line 1: due date: unknown column")
 
 
+def test_an_excel_workbook_imports_as_the_csv_file_does(worlds, session, runner, tmp_path):
+    path = tmp_path / "invoices.xlsx"
+    path.write_bytes(xlsx_bytes(GOOD_ROWS))
+    result = import_file(runner, str(path))
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"Imported 3 invoices (3 new, 0 updated) and 1 credit note from {path}."
+    two_lines = invoice(session, "IMP-A-1")
+    assert [(line.quantity, line.unit_price) for line in two_lines.lines] == [
+        (Decimal("3"), Decimal("12.3456")), (Decimal("2.5"), Decimal("100"))]
+    assert (two_lines.total, two_lines.issue_date) == (Decimal("294.45"), ISSUED)
+    assert invoice(session, "IMP-G-1").total == Decimal(550)
+
+
 def test_credit_notes_that_cover_the_total_make_the_invoice_credited(worlds, session, runner, tmp_path):
     # INV-Alpha-0001: 1,200.00, of which CN-Alpha-0001 credits 120.00 already.
     result = import_file(runner, write_csv(tmp_path, [credit_note_row("CN-IMP-9", "INV-Alpha-0001", "1080.00")]))
@@ -213,7 +255,7 @@ def test_an_open_dispute_stays_open_and_the_billing_status_waits_behind_it(world
 
 def test_the_sample_file_imports_into_the_demo_database(runner, session):
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
-    sample = str(ROOT / "samples" / "invoices.csv")
+    sample = str(ROOT / "portal" / "static" / "samples" / "invoices.csv")
     result = import_file(runner, sample)
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"Imported 10 invoices (10 new, 0 updated) and 1 credit note from {sample}."

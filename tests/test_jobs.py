@@ -18,11 +18,11 @@ import pytest
 import sqlalchemy as sa
 
 from portal import create_app
-from portal.jobs import enqueue
+from portal.jobs import attach_file, enqueue, job_json
 from portal.database import writing
 from portal.jobs.core import attempt
 from portal.jobs.schedule import PERIODIC, ask_due, prune, recover, tick
-from portal.models import Document, DocumentKind, Job, JobStatus, Role
+from portal.models import Document, DocumentKind, Job, JobFile, JobStatus, Role
 from tests import job_kinds
 from tests.conftest import app_session, base_config, bearer, sign_in_page
 from tests.factories import make_account
@@ -241,6 +241,74 @@ def test_a_retried_review_pack_makes_one_document(app, session, alpha, new_brows
     assert row.result_url == f"/documents/{documents[0].id}/download"
 
 
+# --- a job's file and its result ---------------------------------------------------------------
+
+
+def with_file(session, kind: str, **params) -> Job:
+    """A queued job of ``kind`` given a file (``attach_file``), handed to no backend."""
+    row = queued(session, kind, **params)
+    attach_file(session, row, "invoices.csv", b"number,account\n")
+    session.commit()
+    return row
+
+
+def files_of(session, row: Job) -> int:
+    session.rollback()
+    return session.scalar(sa.select(sa.func.count()).select_from(JobFile).where(JobFile.job_id == row.id))
+
+
+def test_a_jobs_file_is_kept_for_its_retries_and_deleted_with_its_work_when_it_finishes(session):
+    row = with_file(session, "test_read_file", failures=1)
+    with pytest.raises(ConnectionError):
+        attempt(row.id, final=False)
+    assert files_of(session, row) == 1
+    attempt(row.id, final=True)
+    row = reread(session, row)
+    assert (row.status, row.result) == (JobStatus.FINISHED, {"name": "invoices.csv", "size": 15})
+    assert files_of(session, row) == 0 and job_kinds.effect_count(session, row.id) == 1
+
+
+@pytest.mark.parametrize("change", ["refused", "failed"])
+def test_a_jobs_file_is_deleted_when_it_fails_for_good(session, change):
+    row = with_file(session, "test_read_file", **({"refuse": True} if change == "refused" else {"failures": 9}))
+    if change == "refused":
+        attempt(row.id, final=False)
+    else:
+        with pytest.raises(ConnectionError):
+            attempt(row.id, final=True)
+    assert reread(session, row).status is JobStatus.FAILED
+    assert files_of(session, row) == 0 and job_kinds.effect_count(session, row.id) == 0
+
+
+def test_what_a_refused_job_ended_with_is_kept_though_its_work_is_not_and_its_kind_shows_it(session, alpha):
+    row = with_file(session, "test_read_file", refuse=True)
+    row.user_id = alpha.user(Role.ACCOUNT_MANAGER).id
+    session.commit()
+    attempt(row.id, final=False)
+    row = reread(session, row)
+    assert (row.status, row.result) == (JobStatus.FAILED, {"name": "invoices.csv", "size": 15})
+    assert job_kinds.effect_count(session, row.id) == 0
+    assert job_json(row)["message"] == "read 15 bytes of invoices.csv"
+
+
+def test_a_jobs_file_goes_with_the_job(session):
+    row = with_file(session, "test_read_file")
+    session.execute(sa.delete(Job).where(Job.id == row.id))
+    session.commit()
+    assert files_of(session, row) == 0
+
+
+def test_progress_reported_inside_a_savepoint_keeps_the_work(session):
+    """On SQLite a report ends the work's transaction when it wrote nothing yet; inside
+    a savepoint it is skipped instead, since ending the transaction would undo the
+    savepoint."""
+    row = queued(session, "test_savepoint_progress")
+    attempt(row.id, final=True)
+    row = reread(session, row)
+    assert (row.status, row.result_url) == (JobStatus.FINISHED, "/savepoint/done")
+    assert job_kinds.effect_count(session, row.id) == 1
+
+
 # --- who sees a job ------------------------------------------------------------------------------
 
 
@@ -304,7 +372,7 @@ def test_the_openapi_document_describes_the_job(client):
     assert operation["tags"] == ["jobs"] and operation["parameters"][0]["schema"] == {"type": "string"}
     assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/JobOut"}
     schema = document["components"]["schemas"]["JobOut"]
-    assert set(schema["properties"]) == {"id", "status", "progress", "message", "result_url"}
+    assert set(schema["properties"]) == {"id", "status", "progress", "message", "result_url", "problems"}
     assert schema["properties"]["status"]["enum"] == ["queued", "started", "finished", "failed"]
     assert "404" in operation["responses"]
 

@@ -1,5 +1,6 @@
-"""Invoices and credit notes from the billing system: CSV files (``flask import
-invoices FILE.csv``) and API calls (``POST /api/v1/invoices``).
+"""Invoices and credit notes from the billing system: files (``flask import invoices
+FILE``, or finance's upload page, ``portal.billing.upload``, whose import runs as the job
+``invoice_import``) and API calls (``POST /api/v1/invoices``).
 
 Both validate with ``schema.InvoiceIn`` and write with ``upsert_invoices``: all or
 nothing. Everything is checked first (the model, then the accounts, contracts,
@@ -8,8 +9,9 @@ clean batch is written, in one transaction that the caller commits. Problems nam
 where they are: a field path for the API (``lines.2.quantity``), a line and a column
 for a file (``line 7: due_date: not a valid date (YYYY-MM-DD)``).
 
-The CSV has one row per invoice line; rows of one number are one invoice (the format
-is in the README, with ``samples/invoices.csv``).
+A file (CSV, or an Excel workbook's first sheet) has one row per invoice line; rows of
+one number are one invoice (the format is in the README, with
+``portal/static/samples/invoices.csv``).
 """
 
 from __future__ import annotations
@@ -26,13 +28,16 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from docgen.formatting import quantize_money
+from docgen.i18n import N_
 from portal.billing.schema import InvoiceIn, LineIn
+from portal.imports import COMMON_WORDS, Problem, Progress, Words, no_progress, read_table, run_file_import, select_in
 from portal.imports import ImportRefused as InvoiceImportError
-from portal.imports import Problem, Progress, no_progress, read_csv, run_file_import, select_in, terminal_progress
+from portal.imports import in_words as imports_in_words
+from portal.imports import terminal_progress, words
 from portal.imports import Row as _Row
 from portal.imports import batches as _batches
 from portal.imports import nfc as _nfc
-from portal.models import Account, Contract, CreditNote, Invoice, InvoiceLine, InvoiceStatus
+from portal.models import Account, Contract, CreditNote, Invoice, InvoiceLine, InvoiceStatus, Job, User
 
 LINE_COLUMNS = {"line_description": "description", "line_quantity": "quantity", "line_unit_price": "unit_price"}
 HEADER_COLUMNS = (
@@ -147,11 +152,12 @@ class Incoming:
     refused_invoices: set[str] = field(default_factory=set)
 
 
-def read_invoice_csv(content: bytes) -> Incoming:
-    """The invoices and credit notes of a CSV file (UTF-8, BOM allowed, header row, one
-    row per invoice line), each validated by the model. A file whose encoding or
-    header is wrong raises ``InvoiceImportError`` at once."""
-    rows, problems = read_csv(content, COLUMNS, REQUIRED_COLUMNS)
+def read_invoice_file(content: bytes) -> Incoming:
+    """The invoices and credit notes of a CSV file (UTF-8, BOM allowed) or an Excel
+    workbook (its first sheet), with a header row and one row per invoice line, each
+    validated by the model. A file whose encoding or header is wrong, or a workbook
+    that cannot be read, raises ``InvoiceImportError`` at once."""
+    rows, problems = read_table(content, COLUMNS, REQUIRED_COLUMNS)
     groups: dict[str, list[_Row]] = defaultdict(list)
     for row in rows:
         if row.cells.get("number"):
@@ -267,6 +273,12 @@ class ImportSummary:
     @property
     def credit_notes(self) -> list[Written]:
         return [w for w in self.written if w.kind == "credit_note"]
+
+    def counts(self) -> dict[str, int]:
+        """How many invoices and credit notes were written, and how many were new."""
+        invoices, notes = self.invoices, self.credit_notes
+        return {"invoices": len(invoices), "new_invoices": sum(w.created for w in invoices),
+                "credit_notes": len(notes), "new_credit_notes": sum(w.created for w in notes)}
 
     def describe(self, source: str) -> str:
         invoices, notes = self.invoices, self.credit_notes
@@ -572,5 +584,80 @@ def _statuses(existing: Invoice | None, wanted: InvoiceStatus) -> tuple[InvoiceS
 def run_invoice_import(session: Session, path: str) -> None:
     """``flask import invoices FILE``: import the file and commit, printing the counts;
     or print one line per problem and exit 2 with nothing written."""
-    run_file_import(session, path, lambda content: upsert_invoices(session, read_invoice_csv(content),
+    run_file_import(session, path, lambda content: upsert_invoices(session, read_invoice_file(content),
                                                                    progress=terminal_progress))
+
+
+# --- the upload page's import, in the background ------------------------------------------
+
+
+def ask_for_import(session: Session, by: User, filename: str, content: bytes) -> Job:
+    """Import an uploaded file in the background, as the command does (the job
+    ``invoice_import``, started by ``by``, who alone sees it with the admins, and which
+    sees only ``by``'s accounts), once this unit of work commits. The file is kept
+    with the job until it ends."""
+    from portal.jobs import attach_file, enqueue
+
+    row = enqueue(session, "invoice_import", by=by, filename=filename)
+    attach_file(session, row, filename, content)
+    return row
+
+
+# What this import says about a cell, beyond what every import says (``COMMON_WORDS``),
+# in the words of the upload page's reader (the command and the API say the English).
+# A message not listed here (pydantic's own, for a case the import does not foresee) is
+# shown as it is.
+_WORDS: Words = COMMON_WORDS + words(
+    (r"must not be negative", N_("must not be negative")),
+    (r"too many digits \(at most 16\)", N_("too many digits (at most 16)")),
+    (r"too many digits before the decimal point", N_("too many digits before the decimal point")),
+    (r"at most (?P<limit>\d+) lines", N_("at most %(limit)s lines")),
+    (r"one of (?P<choices>.+)", N_("one of %(choices)s")),
+    (r"a three-letter currency code such as USD", N_("a three-letter currency code such as USD")),
+    (r"a two-letter country code such as GB", N_("a two-letter country code such as GB")),
+    (r"required for an invoice", N_("required for an invoice")),
+    (r"an invoice needs at least one line", N_("an invoice needs at least one line")),
+    (r"before period_start", N_("before period_start")),
+    (r"before issue_date", N_("before issue_date")),
+    (r"required when the status is paid", N_("required when the status is paid")),
+    (r"a credit note names the invoice it credits", N_("a credit note names the invoice it credits")),
+    (r"a credit note needs an amount or lines", N_("a credit note needs an amount or lines")),
+    (r"(?P<value>.+) differs from line (?P<line>\d+) \((?P<first>.*)\) for the same number",
+     N_("%(value)s differs from line %(line)s (%(first)s) for the same number")),
+    (r"no such account", N_("no such account")),
+    (r"already used by another account", N_("already used by another account")),
+    (r"a number of this file was written by another import at the same time",
+     N_("a number of this file was written by another import at the same time")),
+    (r"no such contract", N_("no such contract")),
+    (r"not a contract of (?P<account>.+)", N_("not a contract of %(account)s")),
+    (r"no contract of (?P<account>.+) covers the issue date (?P<date>[\d-]+)",
+     N_("no contract of %(account)s covers the issue date %(date)s")),
+    (r"(?P<currency>\w+) is not the contract's currency \((?P<contract_currency>\w+)\)",
+     N_("%(currency)s is not the contract's currency (%(contract_currency)s)")),
+    (r"only a credit note credits an invoice", N_("only a credit note credits an invoice")),
+    (r"only for credit notes \(an invoice's amounts come from its lines\)",
+     N_("only for credit notes (an invoice's amounts come from its lines)")),
+    (r"quantity × unit price is too large", N_("quantity × unit price is too large")),
+    (r"the invoice total is too large", N_("the invoice total is too large")),
+    (r"no such invoice: (?P<number>.+)", N_("no such invoice: %(number)s")),
+    (r"invoice (?P<number>.+) is not an invoice of (?P<account>.+)",
+     N_("invoice %(number)s is not an invoice of %(account)s")),
+    (r"(?P<currency>\w+) is not the currency of invoice (?P<number>.+) \((?P<invoice_currency>\w+)\)",
+     N_("%(currency)s is not the currency of invoice %(number)s (%(invoice_currency)s)")),
+    (r"give an amount or lines, not both", N_("give an amount or lines, not both")),
+    (r"leave it empty: a credit note's amount includes tax", N_("leave it empty: a credit note's amount includes tax")),
+    (r"must be more than zero", N_("must be more than zero")),
+    (r"too large", N_("too large")),
+    (r"the credit notes of invoice (?P<number>.+) would exceed its total "
+     r"\(credited (?P<credited>[\d.]+) of (?P<total>[\d.]+) (?P<currency>\w+)\)",
+     N_("the credit notes of invoice %(number)s would exceed its total "
+        "(credited %(credited)s of %(total)s %(currency)s)")),
+    (r"(?P<total>[\d.]+) (?P<currency>\w+) is less than the (?P<credited>[\d.]+) already credited",
+     N_("%(total)s %(currency)s is less than the %(credited)s already credited")),
+)
+
+
+def in_words(message: str) -> str:
+    """A problem's message in the language of the page being written, when it is one
+    this import may give; else as it is."""
+    return imports_in_words(message, _WORDS)

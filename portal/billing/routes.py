@@ -122,17 +122,18 @@ def index():
     filters = _filters()  # before the cache: a bad period is flashed on every request
     after = _cursor(request.args.get("after"))
     firm = not current_user.is_client
+    can_import = current_user.role in FINANCE  # the link to the import page
     # What the body shows depends on this and nothing else. The accounts' versions are
     # read before the invoices (with the signed-in user, or with the firm's accounts).
-    key = (current_locale(), request.script_root, firm, tuple(sorted(request.args.items(multi=True))),
+    key = (current_locale(), request.script_root, firm, can_import, tuple(sorted(request.args.items(multi=True))),
            tuple((a.id, a.invoices_version, todays[a.id], a.name if firm else None) for a in accounts))
     body = current_app.extensions["invoice_lists"].get_or_render(
-        key, lambda: _list_body(accounts, todays, filters, after, firm))
+        key, lambda: _list_body(accounts, todays, filters, after, firm, can_import))
     return render_template("billing/index.html", body=body)
 
 
 def _list_body(accounts: list[Account], todays: dict[int, date], filters: service.InvoiceFilters,
-               after: tuple[date, int] | None, firm: bool) -> Markup:
+               after: tuple[date, int] | None, firm: bool, can_import: bool) -> Markup:
     rows, next_key = service.list_page(db.session, filters.conditions(todays), after=after, limit=PAGE_SIZE)
     totals = service.totals_by_currency(db.session, filters, todays)
     args = {k: v for k, v in request.args.items() if k != "after"}
@@ -140,7 +141,8 @@ def _list_body(accounts: list[Account], todays: dict[int, date], filters: servic
     names = {a.id: a.name for a in accounts} if firm else None
     return Markup(render_template(
         "billing/_list.html", rows=_rows(rows, todays, names), totals=totals, next_url=next_url, args=request.args,
-        accounts=accounts, statuses=service.SHOWN_STATUSES, first_url=url_for("billing.index", **args), firm=firm))
+        accounts=accounts, statuses=service.SHOWN_STATUSES, first_url=url_for("billing.index", **args), firm=firm,
+        can_import=can_import))
 
 
 def _load(invoice_id: int) -> Invoice:

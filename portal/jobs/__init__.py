@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.jobs.core import JobContext, enqueue, job, job_json, visible_job
+from portal.jobs.core import JobContext, attach_file, enqueue, job, job_json, visible_job
 
-__all__ = ["JobContext", "enqueue", "init_app", "job", "job_json", "visible_job"]
+__all__ = ["JobContext", "attach_file", "enqueue", "init_app", "job", "job_json", "visible_job"]
 
 
 def init_app(app: Flask) -> None:

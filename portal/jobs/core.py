@@ -2,12 +2,15 @@
 
 * ``@job("review_pack")`` registers a kind: a function ``(ctx, **params)`` that does the
   work in ``ctx.session`` (flushing, never committing, like a service), reports
-  ``ctx.progress(0.4, N_("..."))`` and returns the URL of what it made, or None.
+  ``ctx.progress(0.4, N_("..."))`` and returns the URL of what it made, or None. It may
+  leave what it ended with in ``ctx.result`` (JSON: counts, or a refusal's problems),
+  which its ``show`` puts in the reader's words when the job is polled.
 * ``enqueue(session, kind, by=..., key=..., **params)`` adds the job's row to the
   caller's unit of work. Only the commit of that unit hands it to the backend (RQ, or
   the web process's own threads without Redis): a rolled-back change, or a savepoint
   rolled back, asks for nothing. The same ``(kind, key)`` twice is one job (and, with
   ``again_if_failed``, a new one once the first has failed for good).
+  ``attach_file`` gives it a file to work on (``ctx.file()``), deleted when it ends.
 * A job is shown to who started it and to admins; a kind may show its jobs to more
   people (``@job("document_pdf", shown_to=...)``: whoever sees a document of that file).
 * ``attempt(job_id)`` is one try at a job, wherever it runs: it claims the row (one
@@ -31,14 +34,14 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from docgen.i18n import N_
 from portal import observe
 from portal.database import writing
 from portal.domain import DomainError
 from portal.extensions import db
-from portal.models import Job, JobStatus, User
+from portal.models import Job, JobFile, JobStatus, User
 from portal.models.base import utcnow
 from portal.security import ALL_ACCOUNTS, scope_for, scoped_to
 
@@ -49,6 +52,9 @@ KINDS: dict[str, Kind] = {}
 # Who else may follow a job of a kind: (session, viewer, job) -> bool.
 ShownTo = Callable[[Session, User, Job], bool]
 SHOWN_TO: dict[str, ShownTo] = {}
+# A kind's words for its row (``job_json``'s message, and more, from ``Job.result``).
+Show = Callable[[Job], dict[str, Any]]
+SHOWS: dict[str, Show] = {}
 
 # What the row says before a kind reports anything of its own.
 WAITING, WORKING, DONE = N_("Waiting to start"), N_("In progress"), N_("Done")
@@ -58,11 +64,13 @@ UNEXPECTED = N_("Something went wrong on our side.")
 RETRYING = N_("This did not work; it will be tried again shortly.")
 
 
-def job(kind: str, *, shown_to: ShownTo | None = None) -> Callable[[Kind], Kind]:
+def job(kind: str, *, shown_to: ShownTo | None = None, show: Show | None = None) -> Callable[[Kind], Kind]:
     """Register ``function`` as the work of jobs of ``kind``. It takes the job's
     context and its parameters (JSON values) as keyword arguments. ``shown_to(session,
     viewer, job)`` says who, besides who started a job and the admins, may follow it:
-    the kind's jobs that anyone may join by asking for the same work (same key)."""
+    the kind's jobs that anyone may join by asking for the same work (same key).
+    ``show(row)``, if given, returns what ``job_json`` says of a row of this kind beyond
+    its own (the message in the reader's words from ``row.result``, a list of problems)."""
 
     def register(function: Kind) -> Kind:
         if kind in KINDS and KINDS[kind] is not function:
@@ -70,6 +78,8 @@ def job(kind: str, *, shown_to: ShownTo | None = None) -> Callable[[Kind], Kind]
         KINDS[kind] = function
         if shown_to is not None:
             SHOWN_TO[kind] = shown_to
+        if show is not None:
+            SHOWS[kind] = show
         return function
 
     return register
@@ -107,6 +117,19 @@ def enqueue(session: Session, kind: str, *, by: User | None = None, account_id: 
         return session.scalars(sa.select(Job).where(Job.kind == kind, Job.key == key)).one()
     _hand_over_on_commit(session, row)
     return row
+
+
+def attach_file(session: Session, row: Job, filename: str, data: bytes) -> JobFile:
+    """Give the job ``row`` (just asked for, in this unit of work) the file it works on:
+    kept in the database until the job ends, then deleted with its end."""
+    attached = JobFile(job_id=row.id, filename=filename[:255], size=len(data), data=data, created_at=utcnow())
+    session.add(attached)
+    return attached
+
+
+def drop_files(session: Session, job_id: str) -> None:
+    """Delete the job's file, in the caller's transaction: the job has ended."""
+    session.execute(sa.delete(JobFile).where(JobFile.job_id == job_id))
 
 
 @dataclass
@@ -157,7 +180,10 @@ def install_hooks() -> None:
 
 class JobContext:
     """What a kind's function gets: the session its work is done in, who started the
-    job, and ``progress`` to report how far it got."""
+    job, ``progress`` to report how far it got, ``file()`` for the file it works on,
+    and ``result``, where it leaves what it ended with (JSON) for its ``show``: kept on
+    the row when the job finishes or a rule refuses it, even though the refused work
+    is rolled back."""
 
     def __init__(self, row: Job, runner: str, session: Session, user: User | None):
         self.job_id = row.id
@@ -169,6 +195,14 @@ class JobContext:
         self._runner = runner
         self._sqlite = session.get_bind().dialect.name == "sqlite"
         self._changes = self._sqlite_changes() if self._sqlite else 0
+        self.result: dict[str, Any] | None = None
+
+    def file(self) -> tuple[str, bytes] | None:
+        """The name and bytes of the file given to the job (``attach_file``), or None
+        when it has none (or it ended, and its file went with it)."""
+        found = self.session.execute(sa.select(JobFile.filename, JobFile.data)
+                                     .where(JobFile.job_id == self.job_id)).one_or_none()
+        return (found.filename, found.data) if found is not None else None
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Record how far the work got (0 to 1) and what it is doing (an English message
@@ -178,16 +212,22 @@ class JobContext:
         On SQLite, where the work's transaction holds the write lock from its start,
         a report ends that transaction first when nothing was written in it yet (its
         objects are read again when next used), which also lets the requests that
-        queue for the lock through. Once the work has written, reports are skipped until
-        it commits: report progress while reading, before writing."""
+        queue for the lock through. Once the work has written, or inside a savepoint
+        (which ending the transaction would undo), reports are skipped until it commits:
+        report progress while reading, before writing."""
         if self._sqlite:
-            if self._sqlite_changes() != self._changes or self.session.new or self.session.dirty or self.session.deleted:
+            if (self._sqlite_changes() != self._changes or self.session.new or self.session.dirty
+                    or self.session.deleted or self._in_savepoint()):
                 return
             self.session.rollback()  # nothing written: only the read snapshot ends
         fraction = min(max(float(fraction), 0.0), 1.0)
         with db.engine.begin() as connection:
             connection.execute(sa.update(Job).where(Job.id == self.job_id, Job.runner == self._runner)
                                .values(progress=fraction, message=message or WORKING))
+
+    def _in_savepoint(self) -> bool:
+        session = self.session() if isinstance(self.session, scoped_session) else self.session
+        return session.in_nested_transaction()
 
     def _sqlite_changes(self) -> int:
         return self.session.connection().connection.dbapi_connection.total_changes
@@ -232,17 +272,19 @@ def _attempt(job_id: str, *, final: bool) -> None:
             result_url = work(context, **row.params)
         finished = session.execute(
             sa.update(Job).where(Job.id == job_id, Job.runner == runner, Job.status == JobStatus.STARTED)
-            .values(status=JobStatus.FINISHED, progress=1.0, message=DONE, result_url=result_url, finished_at=utcnow())
+            .values(status=JobStatus.FINISHED, progress=1.0, message=DONE, result_url=result_url,
+                    result=context.result, finished_at=utcnow())
         ).rowcount
         failed = False
         if finished:
+            drop_files(session, job_id)
             session.commit()
         else:
             session.rollback()
             log.warning("job %s was taken over by another attempt; this attempt's work is dropped", job_id)
     except DomainError as refusal:  # a rule said no: trying again would not change its mind
         session.rollback()
-        _record_failure(job_id, runner, str(refusal.message), final=True)
+        _record_failure(job_id, runner, str(refusal.message), final=True, result=context.result)
     except Exception:
         session.rollback()
         log.exception("job %s (%s), attempt %s, failed%s", job_id, kind, number,
@@ -253,10 +295,13 @@ def _attempt(job_id: str, *, final: bool) -> None:
         observe.job_finished(kind, time.perf_counter() - started, failed=failed)
 
 
-def _record_failure(job_id: str, runner: str, message: str, *, final: bool) -> None:
-    values = ({"status": JobStatus.FAILED, "message": message, "finished_at": utcnow()} if final
+def _record_failure(job_id: str, runner: str, message: str, *, final: bool,
+                    result: dict[str, Any] | None = None) -> None:
+    values = ({"status": JobStatus.FAILED, "message": message, "result": result, "finished_at": utcnow()} if final
               else {"status": JobStatus.QUEUED, "message": message})
-    db.session.execute(sa.update(Job).where(Job.id == job_id, Job.runner == runner).values(**values))
+    failed = db.session.execute(sa.update(Job).where(Job.id == job_id, Job.runner == runner).values(**values)).rowcount
+    if failed and final:
+        drop_files(db.session, job_id)
     db.session.commit()
 
 
@@ -282,9 +327,14 @@ def visible_job(session: Session, viewer: User, job_id: str) -> Job | None:
 
 
 def job_json(row: Job) -> dict[str, Any]:
-    """``{id, status, progress, message, result_url}``, the message in the reader's language."""
-    return {"id": row.id, "status": row.status.value, "progress": round(row.progress, 4),
-            "message": gettext(row.message) if row.message else "", "result_url": row.result_url}
+    """``{id, status, progress, message, result_url}``, the message in the reader's
+    language, with what the kind's ``show`` says of it (``problems``, a message of its own)."""
+    shown = {"id": row.id, "status": row.status.value, "progress": round(row.progress, 4),
+             "message": gettext(row.message) if row.message else "", "result_url": row.result_url}
+    show = SHOWS.get(row.kind)
+    if show is not None:
+        shown.update(show(row))
+    return shown
 
 
 def url_path(endpoint: str, **values: Any) -> str:

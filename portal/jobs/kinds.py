@@ -1,15 +1,20 @@
-"""The portal's job kinds: the monthly review pack, a document's PDF, and the periodic
-work the scheduler asks for (what ``flask sla check``, ``flask mail send`` and the
-renewal reminders do, and each month's review packs)."""
+"""The portal's job kinds: the monthly review pack, a document's PDF, an uploaded invoice
+file's import, and the periodic work the scheduler asks for (what ``flask sla check``,
+``flask mail send`` and the renewal reminders do, and each month's review packs)."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
+from typing import Any
 
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+
+from docgen.i18n import N_
 from portal.domain import DomainError
 from portal.jobs.core import JobContext, enqueue, job, url_path
-from portal.models import Account, Contract, Job, User
+from portal.models import Account, Contract, Job, JobStatus, User
 
 
 @job("review_pack")
@@ -45,6 +50,66 @@ def document_pdf(ctx: JobContext, *, sha256: str, document_id: int) -> str:
 
     make_pdf(ctx.session, sha256, progress=ctx.progress)
     return url_path("documents.pdf", document_id=document_id)
+
+
+# How far an invoice import has got: its phases (``billing.imports``' labels) on the bar.
+INVOICE_IMPORT_PHASES = {
+    "Checking invoices": (0.1, 0.6, N_("Checking the invoices")),
+    "Writing new invoices": (0.6, 0.75, N_("Writing the invoices")),
+    "Updating invoices": (0.75, 0.85, N_("Writing the invoices")),
+    "Writing invoice lines": (0.85, 0.98, N_("Writing the invoices")),
+}
+MAX_PROBLEMS_KEPT = 500  # a refused file's problems on the job's row and in each poll: the first ones
+
+
+def invoice_import_shown(row: Job) -> dict[str, Any]:
+    """An invoice import's end in the reader's words: the counts, or how many problems
+    refused the file and each one by row and column."""
+    result = row.result or {}
+    if row.status is JobStatus.FINISHED and "invoices" in result:
+        invoices, notes = result["invoices"], result["credit_notes"]
+        return {"message": _("Imported %(invoices)s (%(new)s new, %(updated)s updated) and %(notes)s.",
+                             invoices=ngettext("%(num)s invoice", "%(num)s invoices", invoices),
+                             new=result["new_invoices"], updated=invoices - result["new_invoices"],
+                             notes=ngettext("%(num)s credit note", "%(num)s credit notes", notes))}
+    if row.status is JobStatus.FAILED and "problems" in result:
+        from portal.billing.imports import in_words
+
+        count, problems = result["count"], result["problems"]
+        if count > len(problems):
+            message = _("%(num)s problems: nothing was imported. The first %(shown)s are listed.", num=count,
+                        shown=len(problems))
+        else:
+            message = ngettext("%(num)s problem: nothing was imported", "%(num)s problems: nothing was imported", count)
+        return {"message": message,
+                "problems": [{"row": line, "column": column, "message": in_words(text)}
+                             for line, column, text in problems]}
+    return {}
+
+
+@job("invoice_import", show=invoice_import_shown)
+def invoice_import(ctx: JobContext, *, filename: str) -> str:
+    """The invoices and credit notes of the file uploaded with the job, imported as
+    ``flask import invoices`` does: all or nothing, upserting by number (a retried job
+    updates what an earlier attempt wrote, if any was kept: never twice), for the
+    accounts of the user who started it. Its result is the counts, or each problem of
+    a refused file by row and column; it leads to the invoices."""
+    from portal.billing.imports import InvoiceImportError, read_invoice_file, upsert_invoices
+    from portal.imports import job_progress
+
+    upload = ctx.file()
+    if upload is None:
+        raise DomainError(_l("The uploaded file is no longer here: upload it again."))
+    ctx.progress(0.02, N_("Reading the file"))
+    try:
+        summary = upsert_invoices(ctx.session, read_invoice_file(upload[1]),
+                                  progress=job_progress(ctx.progress, INVOICE_IMPORT_PHASES))
+    except InvoiceImportError as refusal:
+        ctx.result = {"count": len(refusal.problems),
+                      "problems": [[p.line, p.field, p.message] for p in refusal.problems[:MAX_PROBLEMS_KEPT]]}
+        raise
+    ctx.result = summary.counts()
+    return url_path("billing.index")
 
 
 @job("review_packs")

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from portal.database import writing
 from portal.extensions import db
-from portal.jobs.core import UNEXPECTED, enqueue
+from portal.jobs.core import UNEXPECTED, drop_files, enqueue
 from portal.models import Job, JobStatus
 from portal.models.base import utcnow
 from portal.security import unscoped
@@ -100,9 +100,12 @@ def recover(session: Session, now: datetime | None = None) -> int:
     failed = 0
     for job in stuck:
         if queue.gave_up(job.id):
-            failed += session.execute(
+            ended = session.execute(
                 sa.update(Job).where(Job.id == job.id, Job.runner == job.runner, Job.status == JobStatus.STARTED)
                 .values(status=JobStatus.FAILED, message=UNEXPECTED, finished_at=now)).rowcount
+            if ended:
+                drop_files(session, job.id)
+            failed += ended
             log.error("job %s (%s): its last attempt's worker died; failed", job.id, job.kind)
     session.commit()
     return handed + failed

@@ -27,7 +27,7 @@ from portal.models.invoice import (
     PurchaseOrder,
     RevenueForecast,
 )
-from portal.models.job import Job, JobStatus
+from portal.models.job import Job, JobFile, JobStatus
 from portal.models.kpi import KpiComment, KpiMeasurement, ScorecardAcknowledgement
 from portal.models.plan import Plan, PlanReview, PlanSignoff, PlanStatus, PlanType, PlanVersion, ReviewDecision
 from portal.models.notification import Notification, NotificationStatus

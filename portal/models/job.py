@@ -1,5 +1,6 @@
-"""Background jobs: slow work (review packs, scheduled checks) asked for by a request
-or the scheduler and done by a worker, with its progress for the page that asked."""
+"""Background jobs: slow work (review packs, scheduled checks, an uploaded import) asked
+for by a request or the scheduler and done by a worker, with its progress for the page
+that asked, and the file it works on while it runs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from portal.models.base import Base, str_enum, utcnow
 
@@ -46,6 +47,9 @@ class Job(Base):
     progress: Mapped[float] = mapped_column(sa.Float, default=0.0)
     message: Mapped[str] = mapped_column(sa.Text, default="")
     result_url: Mapped[str | None] = mapped_column(sa.String(500))
+    # What the work ended with, as JSON (an import's counts, or its problems), for the
+    # kind's ``show`` to put in the reader's words; kept when it finishes or is refused.
+    result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -57,3 +61,18 @@ class Job(Base):
     @property
     def done(self) -> bool:
         return self.status in (JobStatus.FINISHED, JobStatus.FAILED)
+
+
+class JobFile(Base):
+    """The file a job works on (an uploaded import), kept in the database so that the
+    worker that runs the job needs no disk of the web server's. It lives as long as the
+    job runs: the job's end (finished, or failed for good) deletes it, in the same
+    transaction; deleting the job deletes it too. Seen only through its job."""
+
+    __tablename__ = "job_files"
+
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    filename: Mapped[str] = mapped_column(sa.String(255))  # as the user named it: shown, never a path
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    data: Mapped[bytes] = deferred(mapped_column(sa.LargeBinary, nullable=False))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

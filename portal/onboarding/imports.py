@@ -28,13 +28,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from babel.numbers import get_currency_precision, is_currency
-from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from docgen.i18n import LANGUAGES, N_
 from portal.domain import DomainError
-from portal.imports import ImportRefused, Problem, Progress, Row, nfc, no_progress, read_table, run_file_import
-from portal.imports import terminal_progress
+from portal.imports import COMMON_WORDS, ImportRefused, Problem, Progress, Row, Words, nfc, no_progress, read_table
+from portal.imports import in_words as imports_in_words
+from portal.imports import run_file_import, terminal_progress, words
 from portal.models import Account, Tier, User
 from portal.onboarding import service
 from portal.onboarding.service import AccountDetails, ContractDetails, ScopeLineDetails
@@ -456,18 +456,13 @@ def _create(session: Session, by: User, planned: PlannedAccount) -> None:
 
 # --- a problem in the reader's words --------------------------------------------------------
 
-# What the reading, this import and the onboarding services say about a cell, in the
-# words of the upload page's reader (the command prints the English as it is). A
-# message not listed here is shown as it is.
-_WORDS: list[tuple[re.Pattern[str], str]] = [(re.compile(pattern), words) for pattern, words in [
-    (r"required", N_("required")),
-    (r"not a number", N_("not a number")),
+# What this import and the onboarding services say about a cell, beyond what every
+# import says (``COMMON_WORDS``), in the words of the upload page's reader (the command
+# prints the English as it is). A message not listed here is shown as it is.
+_WORDS: Words = COMMON_WORDS + words(
     (r"a positive number", N_("a positive number")),
     (r"zero or more", N_("zero or more")),
     (r"a positive amount", N_("a positive amount")),
-    (r"not a valid date \(YYYY-MM-DD\)", N_("not a valid date (YYYY-MM-DD)")),
-    (r"at most (?P<limit>\d+) characters", N_("at most %(limit)s characters")),
-    (r"at most (?P<places>\d+) decimal places", N_("at most %(places)s decimal places")),
     (r"at most (?P<places>\d+) decimal places in (?P<currency>\w+)",
      N_("at most %(places)s decimal places in %(currency)s")),
     (r"a whole number in (?P<currency>\w+)", N_("a whole number in %(currency)s")),
@@ -489,27 +484,13 @@ _WORDS: list[tuple[re.Pattern[str], str]] = [(re.compile(pattern), words) for pa
      N_("%(value)s differs from line %(line)s (%(first)s) for the same contract")),
     (r"(?P<number>.+) is on line (?P<line>\d+) for another account",
      N_("%(number)s is on line %(line)s for another account")),
-    (r"not UTF-8 text", N_("not UTF-8 text")),
-    (r"not an Excel workbook \(\.xlsx\) that can be read", N_("not an Excel workbook (.xlsx) that can be read")),
-    (r"no header row", N_("no header row")),
-    (r"unknown column", N_("unknown column")),
-    (r"missing column", N_("missing column")),
-    (r"appears twice in the header", N_("appears twice in the header")),
-    (r"(?P<cells>\d+) cells, but the header has (?P<columns>\d+) columns",
-     N_("%(cells)s cells, but the header has %(columns)s columns")),
-    (r"a value in column (?P<column>[A-Z]+), which has no header",
-     N_("a value in column %(column)s, which has no header")),
-]]
+)
 
 
 def in_words(message: str) -> str:
     """A problem's message in the language of the page being written, when it is one
     this import may give; else as it is."""
-    for pattern, words in _WORDS:
-        match = pattern.fullmatch(message)
-        if match:
-            return gettext(words, **match.groupdict())
-    return message
+    return imports_in_words(message, _WORDS)
 
 
 # --- the command ---------------------------------------------------------------------------

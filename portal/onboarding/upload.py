@@ -12,16 +12,12 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
-from flask_wtf.file import FileField, FileRequired
-from werkzeug.datastructures import FileStorage
-from wtforms import SubmitField
 
 from portal.extensions import db
-from portal.files import CSV, MAX_FILE_BYTES, MAX_FILE_MB, TEXT, XLSX, UploadError, check_upload
-from portal.forms import OnceForm
+from portal.files import check_spreadsheet
+from portal.forms import SpreadsheetForm
 from portal.models import Role
 from portal.onboarding import imports
 from portal.security import require_role
@@ -32,27 +28,14 @@ bp = Blueprint("account_import", __name__)
 SAMPLE = "samples/accounts-import.csv"  # under static/
 
 
-class AccountImportForm(OnceForm):
-    file = FileField(_l("CSV file or Excel workbook (.xlsx)"),
-                     validators=[FileRequired(_l("Choose a file to import."))],
-                     render_kw={"accept": f".csv,.xlsx,{CSV},{XLSX}", "data-max-bytes": MAX_FILE_BYTES,
-                                "data-too-large": _l("%(name)s is larger than %(limit)s MB.", name="{name}",
-                                                     limit=MAX_FILE_MB)})
-    submit = SubmitField(_l("Import"))
-
-    def field_at(self, path: str):
-        """Where a refused upload's problem stands (``files.UploadError`` names ``attachments``)."""
-        return self.file if path == "attachments" else None
-
-
 @bp.route("/accounts/import", methods=["GET", "POST"])
 @require_role(Role.ADMIN)
 def upload():
-    form = AccountImportForm()
+    form = SpreadsheetForm()
     page = keep_form(form, lambda: render_template("onboarding/import.html", form=form, sample=SAMPLE,
                                                    problems=_problems(g.get("refusal"))))
     if form.validate_on_submit():
-        incoming = imports.read_accounts_file(_spreadsheet(form.file.data))
+        incoming = imports.read_accounts_file(check_spreadsheet(form.file.data).data)
         summary = imports.create_accounts(db.session, current_user, incoming)
         flash(_("Imported %(accounts)s, %(contracts)s and %(lines)s.",
                 accounts=ngettext("%(num)s account", "%(num)s accounts", summary.accounts),
@@ -62,16 +45,7 @@ def upload():
     return page()
 
 
-def _spreadsheet(storage: FileStorage) -> bytes:
-    """The upload's bytes, once ``files`` has checked its size and content (no archive
-    is unpacked before its directory passes), and only a CSV file or a workbook."""
-    checked = check_upload(storage.filename or "", storage.stream.read(MAX_FILE_BYTES + 1))
-    if checked.content_type not in (CSV, TEXT, XLSX):
-        raise UploadError("type_not_allowed", _l("%(name)s is neither a CSV file nor an Excel workbook (.xlsx).",
-                                                 name=checked.filename))
-    return checked.data
-
-
-def _problems(refusal) -> list[tuple[int, str, str]]:
-    """(line, column, message in the reader's words) of a refused file's problems."""
-    return [(p.line, p.field, imports.in_words(p.message)) for p in getattr(refusal, "problems", ())]
+def _problems(refusal) -> list[dict]:
+    """{row, column, message in the reader's words} of a refused file's problems."""
+    return [{"row": p.line, "column": p.field, "message": imports.in_words(p.message)}
+            for p in getattr(refusal, "problems", ())]

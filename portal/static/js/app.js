@@ -76,6 +76,8 @@ document.addEventListener("submit", (event) => {
 
 // The page a form's XHR led to, in place of this one, at its address: a redirect's target
 // has read its flashed message already, so it is shown from the answer, not loaded again.
+// Its scripts do not run again: "portal:page-replaced" tells them (jobs.js follows the
+// job an upload started).
 function showAnswer(xhr) {
   const answer = new DOMParser().parseFromString(xhr.responseText, "text/html");
   document.title = answer.title;
@@ -85,4 +87,5 @@ function showAnswer(xhr) {
     window.addEventListener("popstate", () => window.location.reload(), { once: true });
   }
   window.scrollTo(0, 0);
+  document.dispatchEvent(new Event("portal:page-replaced"));
 }
