@@ -68,7 +68,6 @@ from portal.models import (
     Tier,
     User,
 )
-from portal.models.base import utcnow
 from portal.plans.service import create_plan, review, submit_for_review
 from portal.service_requests.service import create_request
 from tests.conftest import PASSWORD

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from portal.models import Document, Plan, PlanStatus, ReviewDecision, Role
 from portal.plans import service
-from tests.conftest import PASSWORD, csrf_token, screenshot, sign_in_page
+from tests.conftest import csrf_token, screenshot, sign_in_page
 from tests.factories import plan_awaiting_signoff, plan_in_review
 from tests.helpers import REMEMBER_COOKIE, flashes, latest, only_cookie, signed_in, translated
 
