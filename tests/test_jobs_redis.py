@@ -255,10 +255,10 @@ def test_the_queue_is_ready_while_a_worker_beats(app_config, processes):
 
     client = create_app(app_config).test_client()
     response = client.get("/readyz")
-    assert (response.status_code, response.json) == (503, {"checks": {"database": "ok", "redis": "ok", "queue": "failed"}})
+    assert (response.status_code, response.json) == (503, {"checks": {"database": "ok", "redis": "ok", "queue": "failed", "documents": "ok"}})
     worker = processes.start("worker")
     wait_for(lambda: client.get("/readyz").status_code == 200, timeout=60, every=0.5, what="a worker's heartbeat")
-    assert client.get("/readyz").json == {"checks": {"database": "ok", "redis": "ok", "queue": "ok"}}
+    assert client.get("/readyz").json == {"checks": {"database": "ok", "redis": "ok", "queue": "ok", "documents": "ok"}}
     processes.stop(worker)
     assert client.get("/readyz").status_code == 503  # it said goodbye
 
