@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.domain import DomainError
-from portal.models import AuditEvent, Contract, Role, Tier
+from portal.models import AuditEvent, Contract, Tier
 from portal.onboarding import service
 from portal.onboarding.service import AccountDetails, ContractDetails, LocationDetails, PurchaseOrderDetails, ScopeLineDetails
 from portal.security import Scope, scoped_to
@@ -191,4 +191,5 @@ def test_a_renewed_contract_is_reminded_again(session, admin, alpha):
                             ContractDetails.of(contract).changed(end_date=today + timedelta(days=80)))
     assert contract.renewal_notice_days is None
     assert service.remind_renewals(session) == 1 and contract.renewal_notice_days == 90
-    assert manager_of(alpha).role is Role.ACCOUNT_MANAGER
+    # Reminded again: the account manager has both reminders.
+    assert [n.to_email for n in notifications(session, "contract_ending")] == [manager_of(alpha).email] * 2
