@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 
 from portal.auth import two_factor
 from portal.models import Role
@@ -80,7 +81,7 @@ def test_setting_up_two_factor_shows_the_qr_code_without_breaking_the_csp(page, 
     assert two_factor.authenticator(session, alpha.user(Role.CLIENT_APPROVER)).secret == secret
     page.fill("input[name=code]", pyotp.TOTP(secret).now())
     page.locator("input[name=confirm]").click()
-    assert page.locator("ol.recovery-codes li").count() == 10
+    expect(page.locator("ol.recovery-codes li")).to_have_count(10)  # waits for the page the POST returns
     both_widths(page, "recovery-codes")
 
     page.locator("button[type=submit]:has-text('Sign out')").click()
