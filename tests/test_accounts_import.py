@@ -3,7 +3,8 @@
 scope line, all or nothing. Every problem is named by its line and column (the
 services' own checks too), rows of one account or contract may not contradict each
 other, and what the portal has already is refused; the page lists the problems in the
-reader's language, and in a browser shows the upload's progress."""
+reader's language, and in a browser shows the upload's progress and then the job's (the import runs as the job
+``account_import``)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,18 @@ from decimal import Decimal
 from functools import partial
 
 import openpyxl
+import re
+
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
-from portal.models import Account, AuditEvent, Contract, Role, ScopeLine, Tier
+from portal.models import Account, AuditEvent, Contract, JobFile, Role, ScopeLine, Tier
 from portal.onboarding.imports import COLUMNS
 from tests import helpers
 from tests.conftest import ROOT, csrf_token, screenshot, sign_in_page
 from tests.factories import make_user
-from tests.helpers import count, flashes, latest, signed_in, translated
+from tests.helpers import count, finish_jobs, latest, signed_in, translated, wait_until
 
 ADMIN = "admin@firm.example"
 AM = "account.manager@alpha.example"
@@ -372,6 +376,18 @@ def upload(browser, rows: list[dict] | None = None, *, content: bytes | None = N
                                            "file": (io.BytesIO(content), name)})
 
 
+def imported(app, browser, rows: list[dict] | None = None, **file) -> tuple[str, dict]:
+    """Upload a file, wait for its job to end: the job's page and what that page polls."""
+    answer = upload(browser, rows, **file)
+    assert answer.status_code == 302, answer.text
+    job_page = answer.headers["Location"]
+    assert re.fullmatch(f"{PAGE}/[\\w-]+", job_page), job_page
+    finish_jobs(app)
+    status = browser.get(f"/jobs/{job_page.rsplit('/', 1)[1]}")
+    assert status.status_code == 200
+    return job_page, status.json
+
+
 def _once(page: str) -> str:
     import re
 
@@ -392,35 +408,41 @@ def test_the_page_offers_a_form_with_csrf_and_the_sample_and_the_accounts_list_l
     assert f'href="{PAGE}"' not in signed_in(new_browser, AM).get("/accounts").text
 
 
-def test_an_imported_file_leads_to_the_accounts_with_the_counts(session, admin, new_browser):
+def test_an_imported_file_runs_as_a_job_that_ends_with_the_counts_and_the_accounts(app, session, admin, new_browser):
     browser = signed_in(new_browser, ADMIN)
-    answer = upload(browser, GOOD_ROWS)
-    assert answer.status_code == 302 and answer.headers["Location"] == "/accounts"
+    job_page, status = imported(app, browser, GOOD_ROWS)
+    assert status["status"] == "finished", status
+    assert status["message"] == "Imported 2 accounts, 3 contracts and 5 scope lines."
+    assert status["result_url"] == "/accounts"
+    page = browser.get(job_page).text
+    assert "Imported 2 accounts, 3 contracts and 5 scope lines." in page and 'data-job-result href="/accounts"' in page
     listing = browser.get("/accounts").text
-    assert "Imported 2 accounts, 3 contracts and 5 scope lines." in flashes(listing)
     # Listed by their registered names, Chinese and Vietnamese.
     assert "深圳灵芯电子有限公司" in listing and "Công ty Cổ phần Logistics Minh Phát" in listing
     assert_imported(session)
+    assert latest(session).scalar(sa.select(sa.func.count()).select_from(JobFile)) == 0  # the file went with the job
 
 
-def test_a_workbook_imports_through_the_page(session, admin, new_browser):
+def test_a_workbook_imports_through_the_page(app, session, admin, new_browser):
     workbook = openpyxl.Workbook()
     workbook.active.append(list(COLUMNS))
     for row in GOOD_ROWS:
         workbook.active.append([row.get(name) or None for name in COLUMNS])
     out = io.BytesIO()
     workbook.save(out)
-    answer = upload(signed_in(new_browser, ADMIN), content=out.getvalue(), name="onboarding.xlsx")
-    assert answer.status_code == 302
+    _, status = imported(app, signed_in(new_browser, ADMIN), content=out.getvalue(), name="onboarding.xlsx")
+    assert status["status"] == "finished", status
     assert_imported(session)
 
 
-def test_a_refused_file_shows_the_page_again_with_every_problem_by_row_and_column(session, admin, new_browser):
+def test_a_refused_file_ends_with_every_problem_by_row_and_column_and_writes_nothing(app, session, admin,
+                                                                                      new_browser):
     before = sizes(session)
-    answer = upload(signed_in(new_browser, ADMIN), with_rows((3, {"unit_price": "abc"}), (5, {"country": "XV"})))
-    assert answer.status_code == 200
-    assert "2 problems: nothing was imported" in answer.text
-    rows = [" ".join(cells.split()) for cells in _problem_rows(answer.text)]
+    browser = signed_in(new_browser, ADMIN)
+    job_page, status = imported(app, browser, with_rows((3, {"unit_price": "abc"}), (5, {"country": "XV"})))
+    assert status["status"] == "failed" and status["message"] == "2 problems: nothing was imported"
+    assert [(p["row"], p["column"]) for p in status["problems"]] == [(3, "unit_price"), (5, "country")]
+    rows = [" ".join(cells.split()) for cells in _problem_rows(browser.get(job_page).text)]
     assert rows == ["3 unit_price not a number", "5 country not an ISO 3166 country code"]
     assert sizes(session) == before
 
@@ -428,19 +450,22 @@ def test_a_refused_file_shows_the_page_again_with_every_problem_by_row_and_colum
 def _problem_rows(html: str) -> list[str]:
     import re
 
-    table = html.split('class="import-problems"', 1)[1].split("</table>", 1)[0]
+    table = html.split("data-job-problems", 1)[1].split("</table>", 1)[0]
     return [re.sub(r"<[^>]+>", " ", row) for row in re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>", 1)[1], re.S)]
 
 
-def test_the_problems_are_in_the_readers_language(session, admin, new_browser):
+def test_the_problems_and_the_counts_are_in_the_readers_language(app, session, admin, new_browser):
     admin.language = "zh"
     session.commit()
-    answer = upload(signed_in(new_browser, ADMIN), with_rows((3, {"unit_price": "abc"}),
-                                                             (4, {"end_date": "2027-03-31"})))
-    assert translated("zh", "Row") in answer.text and translated("zh", "Problem") in answer.text
-    rows = [" ".join(cells.split()) for cells in _problem_rows(answer.text)]
+    browser = signed_in(new_browser, ADMIN)
+    job_page, status = imported(app, browser, with_rows((3, {"unit_price": "abc"}), (4, {"end_date": "2027-03-31"})))
+    page = browser.get(job_page).text
+    assert translated("zh", "Row") in page and translated("zh", "Problem") in page
+    rows = [" ".join(cells.split()) for cells in _problem_rows(page)]
     assert rows == [f"3 unit_price {translated('zh', 'not a number')}",
                     f"4 end_date {translated('zh', 'before the start date')}"]
+    _, status = imported(app, browser, GOOD_ROWS)
+    assert status["message"] == flash_of_good_rows("zh")
 
 
 def test_an_upload_that_is_no_spreadsheet_is_refused_beside_the_file(session, admin, new_browser):
@@ -485,8 +510,8 @@ def flash_of_good_rows(language: str) -> str:
 
 @pytest.fixture
 def held_import(monkeypatch):
-    """An event: while it is clear, the server, once a file is up, waits to import it
-    until the test sets it."""
+    """An event: while it is clear, the import's job, once it has read the file, waits to
+    create the accounts until the test sets it."""
     import threading
 
     from portal.onboarding import imports
@@ -518,9 +543,9 @@ def test_the_upload_shows_its_progress_and_the_refused_list_fits_a_desktop_and_a
     page.goto(PAGE)
     page.set_input_files("input[type=file]", bad)
     page.locator("form[data-upload-progress] input[type=submit]").click()
-    page.wait_for_selector(".import-problems")
-    assert page.url.endswith(PAGE)
-    assert page.locator(".import-problems tbody tr").count() == 7
+    page.wait_for_url(f"**{PAGE}/*")
+    page.locator(".job[data-status=failed]").wait_for()
+    expect(page.locator("[data-job-problems] tbody tr")).to_have_count(7)
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 900})
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
@@ -528,21 +553,22 @@ def test_the_upload_shows_its_progress_and_the_refused_list_fits_a_desktop_and_a
         screenshot(page, f"accounts-import-refused-{language}-{width}")
     page.set_viewport_size({"width": 1280, "height": 900})
 
-    # The file is up and the server at work: the bar has no value (indeterminate), the button waits.
+    # The file is up and the job at work: its bar moves without reloading the page.
     held_import.clear()
+    page.evaluate("window.notReloaded = true")
     page.set_input_files("input[type=file]", write_csv(tmp_path, GOOD_ROWS))
     page.locator("form[data-upload-progress] input[type=submit]").click()
-    status = page.locator(".upload-progress [role=status]")
-    processing = translated(language, "Checking and importing the file…") if language != "en" else \
-        "Checking and importing the file…"
-    status.filter(has_text=processing).wait_for()
-    assert page.locator(".upload-progress progress").is_visible()
-    assert page.locator(".upload-progress progress").get_attribute("value") is None
-    assert page.locator("form[data-upload-progress] input[type=submit]").is_disabled()
+    reading = translated(language, "Reading the file") if language != "en" else "Reading the file"
+    expect(page.locator("[data-job-message]")).to_have_text(reading)
+    assert 0 < page.locator(".job progress").evaluate("b => b.value") < 1
+    assert page.locator("[data-job-result]").is_hidden()
     screenshot(page, f"accounts-import-progress-{language}")
     held_import.set()
+    page.locator("[data-job-result]").wait_for(state="visible")
+    assert page.evaluate("window.notReloaded")
+    assert page.locator("[data-job-message]").inner_text() == flash_of_good_rows(language)
+    page.locator("[data-job-result]").click()
     page.wait_for_url("**/accounts")
-    assert flash_of_good_rows(language) in page.locator(".flashes").inner_text()
     assert "深圳灵芯电子有限公司" in page.content()
     assert_imported(session)
 
@@ -557,11 +583,13 @@ def test_without_javascript_the_form_posts_as_any_other(chromium, live_server, s
         assert tab.locator(".upload-progress").is_hidden()
         tab.set_input_files("input[type=file]", write_csv(tmp_path, with_rows((3, {"unit_price": "abc"}))))
         tab.locator("form[data-upload-progress] input[type=submit]").click()
-        tab.wait_for_selector(".import-problems")
-        assert tab.locator(".import-problems tbody tr").count() == 1
+        tab.wait_for_url(f"**{PAGE}/*")
+        wait_until(lambda: tab.reload() and tab.locator(".job").get_attribute("data-status") == "failed")
+        assert tab.locator("[data-job-problems] tbody tr").count() == 1
         tab.set_input_files("input[type=file]", write_csv(tmp_path, GOOD_ROWS))
         tab.locator("form[data-upload-progress] input[type=submit]").click()
-        tab.wait_for_url("**/accounts")
-        assert flash_of_good_rows("en") in tab.locator(".flashes").inner_text()
+        tab.wait_for_url(f"**{PAGE}/*")
+        wait_until(lambda: tab.reload() and tab.locator(".job").get_attribute("data-status") == "finished")
+        assert tab.locator("[data-job-message]").inner_text() == flash_of_good_rows("en")
     finally:
         context.close()

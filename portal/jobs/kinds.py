@@ -4,6 +4,7 @@ file's import, and the periodic work the scheduler asks for (what ``flask sla ch
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from flask_babel import ngettext
 
 from docgen.i18n import N_
 from portal.domain import DomainError
+from portal.imports import ImportRefused, job_progress
 from portal.jobs.core import JobContext, enqueue, job, url_path
 from portal.models import Account, Contract, Job, JobStatus, User
 
@@ -62,19 +64,13 @@ INVOICE_IMPORT_PHASES = {
 MAX_PROBLEMS_KEPT = 500  # a refused file's problems on the job's row and in each poll: the first ones
 
 
-def invoice_import_shown(row: Job) -> dict[str, Any]:
-    """An invoice import's end in the reader's words: the counts, or how many problems
-    refused the file and each one by row and column."""
+def _import_shown(row: Job, counts: Callable[[dict[str, Any]], str], in_words: Callable[[str], str]) -> dict[str, Any]:
+    """An import's end in the reader's words: ``counts`` of a finished one's result, or
+    how many problems refused the file and each one by row and column (``in_words``)."""
     result = row.result or {}
-    if row.status is JobStatus.FINISHED and "invoices" in result:
-        invoices, notes = result["invoices"], result["credit_notes"]
-        return {"message": _("Imported %(invoices)s (%(new)s new, %(updated)s updated) and %(notes)s.",
-                             invoices=ngettext("%(num)s invoice", "%(num)s invoices", invoices),
-                             new=result["new_invoices"], updated=invoices - result["new_invoices"],
-                             notes=ngettext("%(num)s credit note", "%(num)s credit notes", notes))}
+    if row.status is JobStatus.FINISHED and result and "problems" not in result:
+        return {"message": counts(result)}
     if row.status is JobStatus.FAILED and "problems" in result:
-        from portal.billing.imports import in_words
-
         count, problems = result["count"], result["problems"]
         if count > len(problems):
             message = _("%(num)s problems: nothing was imported. The first %(shown)s are listed.", num=count,
@@ -87,6 +83,33 @@ def invoice_import_shown(row: Job) -> dict[str, Any]:
     return {}
 
 
+def _refused(ctx: JobContext, refusal: ImportRefused) -> None:
+    """Keep a refused file's problems (the first ones) as the job's result."""
+    ctx.result = {"count": len(refusal.problems),
+                  "problems": [[p.line, p.field, p.message] for p in refusal.problems[:MAX_PROBLEMS_KEPT]]}
+
+
+def _uploaded(ctx: JobContext) -> bytes:
+    upload = ctx.file()
+    if upload is None:
+        raise DomainError(_l("The uploaded file is no longer here: upload it again."))
+    ctx.progress(0.02, N_("Reading the file"))
+    return upload[1]
+
+
+def invoice_import_shown(row: Job) -> dict[str, Any]:
+    from portal.billing.imports import in_words
+
+    def counts(result: dict[str, Any]) -> str:
+        invoices, notes = result["invoices"], result["credit_notes"]
+        return _("Imported %(invoices)s (%(new)s new, %(updated)s updated) and %(notes)s.",
+                 invoices=ngettext("%(num)s invoice", "%(num)s invoices", invoices),
+                 new=result["new_invoices"], updated=invoices - result["new_invoices"],
+                 notes=ngettext("%(num)s credit note", "%(num)s credit notes", notes))
+
+    return _import_shown(row, counts, in_words)
+
+
 @job("invoice_import", show=invoice_import_shown)
 def invoice_import(ctx: JobContext, *, filename: str) -> str:
     """The invoices and credit notes of the file uploaded with the job, imported as
@@ -94,22 +117,58 @@ def invoice_import(ctx: JobContext, *, filename: str) -> str:
     updates what an earlier attempt wrote, if any was kept: never twice), for the
     accounts of the user who started it. Its result is the counts, or each problem of
     a refused file by row and column; it leads to the invoices."""
-    from portal.billing.imports import InvoiceImportError, read_invoice_file, upsert_invoices
-    from portal.imports import job_progress
+    from portal.billing.imports import read_invoice_file, upsert_invoices
 
-    upload = ctx.file()
-    if upload is None:
-        raise DomainError(_l("The uploaded file is no longer here: upload it again."))
-    ctx.progress(0.02, N_("Reading the file"))
+    content = _uploaded(ctx)
     try:
-        summary = upsert_invoices(ctx.session, read_invoice_file(upload[1]),
+        summary = upsert_invoices(ctx.session, read_invoice_file(content),
                                   progress=job_progress(ctx.progress, INVOICE_IMPORT_PHASES))
-    except InvoiceImportError as refusal:
-        ctx.result = {"count": len(refusal.problems),
-                      "problems": [[p.line, p.field, p.message] for p in refusal.problems[:MAX_PROBLEMS_KEPT]]}
+    except ImportRefused as refusal:
+        _refused(ctx, refusal)
         raise
     ctx.result = summary.counts()
     return url_path("billing.index")
+
+
+# How far an account import has got (``onboarding.imports``' labels).
+ACCOUNT_IMPORT_PHASES = {
+    "Checking accounts": (0.1, 0.5, N_("Checking the accounts")),
+    "Creating accounts": (0.5, 0.98, N_("Creating the accounts")),
+}
+
+
+def account_import_shown(row: Job) -> dict[str, Any]:
+    from portal.onboarding.imports import in_words
+
+    def counts(result: dict[str, Any]) -> str:
+        return _("Imported %(accounts)s, %(contracts)s and %(lines)s.",
+                 accounts=ngettext("%(num)s account", "%(num)s accounts", result["accounts"]),
+                 contracts=ngettext("%(num)s contract", "%(num)s contracts", result["contracts"]),
+                 lines=ngettext("%(num)s scope line", "%(num)s scope lines", result["scope_lines"]))
+
+    return _import_shown(row, counts, in_words)
+
+
+@job("account_import", show=account_import_shown)
+def account_import(ctx: JobContext, *, filename: str) -> str:
+    """The accounts, contracts and scope lines of the file uploaded with the job, created
+    as ``flask import accounts`` creates them: all or nothing, by the administrator who
+    started it. The work and the job's end commit together, so a retried attempt finds
+    nothing of an earlier one. Its result is the counts, or each problem by row and
+    column; it leads to the accounts."""
+    from portal.onboarding.imports import create_accounts, read_accounts_file
+
+    content = _uploaded(ctx)
+    if ctx.user is None:
+        raise DomainError(_l("Only an administrator imports accounts."), status=403)
+    try:
+        summary = create_accounts(ctx.session, ctx.user, read_accounts_file(content),
+                                  progress=job_progress(ctx.progress, ACCOUNT_IMPORT_PHASES))
+    except ImportRefused as refusal:
+        _refused(ctx, refusal)
+        raise
+    ctx.result = {"accounts": summary.accounts, "contracts": summary.contracts, "scope_lines": summary.scope_lines}
+    return url_path("main.accounts")
 
 
 @job("review_packs")

@@ -35,7 +35,7 @@ from portal.domain import DomainError
 from portal.imports import COMMON_WORDS, ImportRefused, Problem, Progress, Row, Words, nfc, no_progress, read_table
 from portal.imports import in_words as imports_in_words
 from portal.imports import run_file_import, terminal_progress, words
-from portal.models import Account, Tier, User
+from portal.models import Account, Job, Tier, User
 from portal.onboarding import service
 from portal.onboarding.service import AccountDetails, ContractDetails, ScopeLineDetails
 
@@ -491,6 +491,20 @@ def in_words(message: str) -> str:
     """A problem's message in the language of the page being written, when it is one
     this import may give; else as it is."""
     return imports_in_words(message, _WORDS)
+
+
+# --- the upload page's import, in the background ------------------------------------------
+
+
+def ask_for_import(session: Session, by: User, filename: str, content: bytes) -> Job:
+    """Create an uploaded file's accounts in the background, as the command does (the job
+    ``account_import``, started by the administrator ``by``, who follows it), once this
+    unit of work commits. The file is kept with the job until it ends."""
+    from portal.jobs import attach_file, enqueue
+
+    row = enqueue(session, "account_import", by=by, filename=filename)
+    attach_file(session, row, filename, content)
+    return row
 
 
 # --- the command ---------------------------------------------------------------------------
