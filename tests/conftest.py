@@ -119,6 +119,25 @@ def _worker() -> str:
 os.environ["RQ_KEY_PREFIX"] = f"rqtest-{_worker()}-{os.getpid()}"
 
 
+def pytest_collection_modifyitems(config, items):
+    """The PostgreSQL run runs the tests that touch a database: those of the
+    ``database_template`` fixture (every app, session and client is built on it) and
+    those of modules that choose their own (they read ``DB_KIND`` or ``POSTGRES_URL``).
+    The others (docgen, LibreOffice, pure helpers) ran the same in the SQLite run, so
+    they are deselected here, not run twice."""
+    if DB_KIND != "postgresql":
+        return
+    keep, drop = [], []
+    for item in items:
+        module = getattr(item, "module", None)
+        touches = "database_template" in getattr(item, "fixturenames", ()) or any(
+            hasattr(module, name) for name in ("DB_KIND", "POSTGRES_URL"))
+        (keep if touches else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session")
 def database_template(tmp_path_factory):
     """The migrated schema: a template file (SQLite) or a worker database (PostgreSQL)."""
