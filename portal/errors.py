@@ -23,6 +23,7 @@ from flask_babel import force_locale, gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from docgen.i18n import N_
 from portal.database import is_outage
 from portal.domain import DomainError
 from portal.extensions import db, login_manager
@@ -36,25 +37,25 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def _messages() -> dict[int, tuple[str, str]]:
-    return {
-        400: ("bad_request", _("The request could not be understood.")),
-        401: ("unauthorized", _("Please sign in.")),
-        403: ("forbidden", _("You do not have permission to do this.")),
-        404: ("not_found", _("This page does not exist, or you do not have access to it.")),
-        405: ("method_not_allowed", _("This action is not available here.")),
-        409: ("conflict", _("This was changed by someone else in the meantime.")),
-        413: ("too_large", _("The upload is too large. Attach at most 5 files of 10 MB each.")),
-        422: ("invalid", _("Some fields are not valid.")),
-        429: ("too_many_requests", _("Too many attempts. Please wait and try again.")),
-        500: ("server_error", _("Something went wrong on our side.")),
-        503: ("unavailable", _("The service is briefly unavailable. Please try again in a moment.")),
-    }
+# Each status's code and message; the message is translated when an answer uses it.
+_MESSAGES: dict[int, tuple[str, str]] = {
+    400: ("bad_request", N_("The request could not be understood.")),
+    401: ("unauthorized", N_("Please sign in.")),
+    403: ("forbidden", N_("You do not have permission to do this.")),
+    404: ("not_found", N_("This page does not exist, or you do not have access to it.")),
+    405: ("method_not_allowed", N_("This action is not available here.")),
+    409: ("conflict", N_("This was changed by someone else in the meantime.")),
+    413: ("too_large", N_("The upload is too large. Attach at most 5 files of 10 MB each.")),
+    422: ("invalid", N_("Some fields are not valid.")),
+    429: ("too_many_requests", N_("Too many attempts. Please wait and try again.")),
+    500: ("server_error", N_("Something went wrong on our side.")),
+    503: ("unavailable", N_("The service is briefly unavailable. Please try again in a moment.")),
+}
 
 
 def error_response(status: int, message: str | None = None, *, code: str | None = None, fields=None, headers=None, error_id=None):
-    default_code, default_message = _messages().get(status, ("error", _("Something went wrong on our side.")))
-    message = message or default_message
+    default_code, default_message = _MESSAGES.get(status, ("error", _MESSAGES[500][1]))
+    message = message or _(default_message)
     if wants_json():
         body = {"error": {"code": code or default_code, "message": message}}
         if fields:
