@@ -245,7 +245,7 @@ def _signature_lines(lang: Lang, role: Localized, party: Party) -> dict[str, Sig
     return {
         "heading": SignatureLine(lang.gettext(N_("Signed for and on behalf of %(party)s")) % {
             "party": party.name(lang)}),
-        "sign": SignatureLine(lang.gettext(N_("Signature")), _BLANK, colon),
+        "sign": SignatureLine(lang.gettext(N_("Authorized signatory")), _BLANK, colon),
         **labelled,
         "date": SignatureLine(lang.gettext(N_("Date")), _BLANK, colon),
     }
