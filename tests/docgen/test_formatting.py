@@ -149,7 +149,7 @@ def test_english_words(amount, currency, expected):
     assert amount_in_words(Decimal(amount), currency, "en") == expected
 
 
-def test_words_refuse_amounts_beyond_what_cn2an_can_write():
+def test_words_refuse_amounts_of_ten_to_the_fifteen_or_more():
     with pytest.raises(ValueError, match="too large"):
         amount_in_words(Decimal("1e15"), "CNY", "zh")
 
