@@ -30,6 +30,10 @@ CATALOG_DIR = Path(__file__).resolve().parent.parent / "translations"
 DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"
 LANGUAGES = ("en", "zh", "vi")  # every language the documents and the portal are written in
+# English is written in American spelling (the msgids) or British: the catalog
+# ``en_GB`` holds only the labels whose British spelling differs (authorised, ...).
+ENGLISH_SPELLINGS = ("US", "GB")
+BRITISH_CATALOG = "en_GB"
 
 # Typography, not vocabulary: Chinese uses full-width punctuation.
 _COLON = {"en": ": ", "zh": "：", "vi": ": "}
@@ -79,12 +83,19 @@ class Lang:
     currency: str | None = None
     zone: ZoneInfo = ZoneInfo("UTC")
     contract_style: bool = False
+    spelling: str = "US"
+
+    @property
+    def _catalog(self) -> NullTranslations:
+        if self.code == SOURCE_LANGUAGE and self.spelling == "GB":
+            return translations(BRITISH_CATALOG)
+        return translations(self.code)
 
     def gettext(self, message: str) -> str:
-        return translations(self.code).gettext(message)
+        return self._catalog.gettext(message)
 
     def pgettext(self, context: str, message: str) -> str:
-        return translations(self.code).pgettext(context, message)
+        return self._catalog.pgettext(context, message)
 
     @property
     def colon(self) -> str:
@@ -95,24 +106,39 @@ class Lang:
         return _LIST_SEPARATOR[self.code].join(items)
 
     def money(self, amount: Decimal) -> str:
-        return formatting.format_money(amount, self._currency, self.code)
+        """``CNY 3,200.00``, ``人民币 3,200.00``, ``3.200.000 đồng``: see ``document_money``."""
+        return formatting.document_money(amount, self._currency, self.code)
 
     def amount(self, amount: Decimal) -> str:
-        """An amount without its currency symbol, for a column headed with it."""
+        """An amount without its currency, for a column headed with it."""
         return formatting.format_amount(amount, self._currency, self.code)
 
-    @property
-    def currency_symbol(self) -> str:
-        return formatting.format_currency_symbol(self._currency, self.code)
+    def money_change(self, amount: Decimal) -> str:
+        """A change in price worded as one: ``Reduction of CNY 3,200.00``, ``增加 人民币 7,000.00``."""
+        return formatting.change_text(amount, self.money(abs(amount)), self.code)
 
-    def words(self, amount: Decimal) -> str:
-        return formatting.amount_in_words(amount, self._currency, self.code)
+    def amount_change(self, amount: Decimal) -> str:
+        """A change in price in a column headed with the currency: ``减少 3,200.00``."""
+        return formatting.change_text(amount, self.amount(abs(amount)), self.code)
+
+    @property
+    def currency_label(self) -> str:
+        """The currency as a column heading names it: ``CNY``, ``人民币``, ``đồng``."""
+        return formatting.currency_label(self._currency, self.code)
+
+    def words(self, amount: Decimal, signed: bool = False) -> str:
+        """The amount in words; ``signed`` words an increase as one too."""
+        return formatting.amount_in_words(amount, self._currency, self.code, signed)
 
     def number(self, value: Decimal) -> str:
         return formatting.format_number(value, self.code)
 
     def date(self, value: date) -> str:
         return formatting.format_date_long(value, self.code, self.contract_style)
+
+    def contract_date(self, value: date) -> str:
+        """A date as a contract's text writes it, whatever the kind: ``ngày 05 tháng 12 năm 2026``."""
+        return formatting.format_date_long(value, self.code, contract_style=True)
 
     def short_date(self, value: date) -> str:
         """A date in a table cell: the long form without the contract wording."""

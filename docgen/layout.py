@@ -43,6 +43,9 @@ GRID_CELL_MARGIN = Mm(2)
 BILINGUAL_SEPARATOR = " / "
 # A picture is as wide as the text, or narrower so as to be at most this share of its height.
 PICTURE_MAX_HEIGHT = 0.6
+# The blank space above a signature line that has no text (a Vietnamese block's
+# signature and seal go there).
+SIGNING_SPACE = Mm(22)
 _PLACEHOLDER = re.compile(r"%\((page|pages)\)s")
 _FIELDS = {"page": "PAGE", "pages": "NUMPAGES"}
 # What a core property (title, subject, author) holds: Word's limit, which python-docx
@@ -108,13 +111,15 @@ class Column:
 
 
 @dataclass(frozen=True)
-class Signatory:
-    """A party signing the document: its role (``Client``/``甲方``) and who signs."""
+class SignatureLine:
+    """One line of a signature block, already in its language: a label in the field
+    label style, its ``colon`` (``": "``, ``"："``) and a value after it (any may be
+    empty). A line with neither label nor value is the blank space a signature and
+    seal go into."""
 
-    role: Localized
-    name: Localized
-    representative: Localized | None = None
-    title: Localized | None = None
+    label: str = ""
+    value: str = ""
+    colon: str = ""
 
 
 # The row number column of a numbered table; ``Layout._cell`` numbers its cells.
@@ -168,8 +173,13 @@ class Layout:
         if self.bilingual:
             heading.paragraph_format.tab_stops.add_tab_stop(Emu(self._width // 2 + GRID_CELL_MARGIN))
 
-    def paragraph(self, text: Localized, style: str = Styles.NORMAL) -> None:
-        self._side_by_side(lambda flow, lang: flow.paragraph(text(lang), style))
+    def paragraph(self, text: Localized, style: str = Styles.NORMAL, align_right: bool = False) -> None:
+        def write(flow: _Flow, lang: Lang) -> None:
+            paragraph = flow.paragraph(text(lang), style)
+            if align_right:
+                paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+
+        self._side_by_side(write)
 
     def fields(self, fields: Iterable[Field]) -> None:
         """Write ``Label: value`` lines, one side-by-side row each."""
@@ -254,24 +264,24 @@ class Layout:
         shape = holder.add_run().add_picture(BytesIO(image), Emu(width), Emu(height))
         ooxml.set_alt_text(shape._inline, description)
 
-    def signatures(self, signatories: Sequence[Signatory]) -> None:
-        """Write a signature block per party, side by side, labelled in every language."""
-        row = self._new_grid(len(signatories)).add_row()
+    def signatures(self, blocks: Sequence[Sequence[SignatureLine]], centred: bool = False) -> None:
+        """Write a signature block per party, side by side, kept on one page.
+
+        What each block says, in which language and order, is the kind's to decide
+        (``docgen.kinds.common.signatures``); ``centred`` centres the lines, as
+        Vietnamese signature blocks are.
+        """
+        row = self._new_grid(len(blocks)).add_row()
         ooxml.keep_row_together(row)
-        for cell, signatory in zip(row.cells, signatories, strict=True):
+        for cell, lines in zip(row.cells, blocks, strict=True):
             flow = _Flow(cell, self._style_id)
-            flow.paragraph(self.in_all(signatory.role), Styles.HEADING)
-            flow.paragraph(self.in_all(signatory.name), Styles.NORMAL)
-            for label, value in (
-                (_l("Authorized representative"), signatory.representative),
-                (_l("Job title"), signatory.title),
-                (_l("Signature"), None),
-                (_l("Date"), None),
-            ):
+            for line in lines:
                 paragraph = flow.paragraph("", Styles.SIGNATURE)
-                text = self.in_all(value) if value is not None else "_" * 24
-                # The joined label ends in the last language: its colon follows.
-                self._labelled(paragraph, self.in_all(label) + self.langs[-1].colon, text)
+                if centred:
+                    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+                if not (line.label or line.value):
+                    paragraph.paragraph_format.space_before = SIGNING_SPACE
+                self._labelled(paragraph, line.label + line.colon, line.value)
         self._grid = None
 
     # -- page furniture and saving ---------------------------------------------
@@ -362,8 +372,10 @@ class Layout:
         self._labelled(paragraph, field.label(lang) + lang.colon, field.value(lang), field.value_style)
 
     def _labelled(self, paragraph: Paragraph, label: str, value: str, value_style: str | None = None) -> None:
-        ooxml.add_run(paragraph, label, self._style_id(Styles.FIELD_LABEL))
-        ooxml.add_run(paragraph, value, self._style_id(value_style) if value_style else None)
+        if label:
+            ooxml.add_run(paragraph, label, self._style_id(Styles.FIELD_LABEL))
+        if value:
+            ooxml.add_run(paragraph, value, self._style_id(value_style) if value_style else None)
 
 
 def image_pixels(image: bytes) -> tuple[int, int]:

@@ -33,7 +33,8 @@ def render(data: Mapping[str, Any], languages: Sequence[str] | None = None) -> b
     """
     document, kind = _parse(data, languages)
     langs = [
-        Lang(code, currency=document.currency, zone=document.zone, contract_style=kind.contract)
+        Lang(code, currency=document.currency, zone=document.zone, contract_style=kind.contract,
+             spelling=document.english or "US")
         for code in document.languages
     ]
     layout = Layout(langs)

@@ -19,11 +19,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
 from babel.numbers import is_currency
-from pydantic import AfterValidator, BaseModel, ConfigDict, PlainValidator
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainValidator, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from docgen.formatting import WORDS_LIMIT
-from docgen.i18n import LANGUAGES, Localized, _l
+from docgen.i18n import ENGLISH_SPELLINGS, LANGUAGES, Localized, _l
+from docgen.vocabulary import JOB_TITLES, UNITS, Vocabulary
 
 
 # XML 1.0 allows tab, LF, CR and everything from U+0020 except surrogates and
@@ -77,6 +78,11 @@ class Text:
     def __init__(self, by_language: Mapping[str, str]) -> None:
         self._by_language = dict(by_language)
 
+    @property
+    def texts(self) -> dict[str, str]:
+        """The texts as given, by language (``""``: the same text in every language)."""
+        return dict(self._by_language)
+
     def get(self, lang: str) -> str:
         texts = self._by_language
         return texts.get(lang) or texts.get("en") or next(iter(texts.values()))
@@ -110,6 +116,24 @@ def _text(value: object) -> Text:
     if not texts:
         raise _error("missing", "required")
     return Text(texts)
+
+
+def in_vocabulary(vocabulary: Vocabulary) -> PlainValidator:
+    """Free text that, when it is one of ``vocabulary``'s words in any language,
+    comes out in every language of the document (a unit, a job title); a language
+    given its own text keeps it."""
+
+    def validate(value: object) -> Text:
+        text = _text(value)
+        known: dict[str, str] = {}
+        for given in text.texts.values():
+            found = vocabulary.text(given)
+            if isinstance(found, dict):
+                known = found
+                break
+        return Text({**known, **text.texts}) if known else text
+
+    return PlainValidator(validate)
 
 
 def _decimal(value: object) -> Decimal:
@@ -206,6 +230,18 @@ def _total_fits(items: list[Any]) -> list[Any]:
     return items
 
 
+def _spelling(value: object) -> str:
+    if isinstance(value, str) and value.upper() in ENGLISH_SPELLINGS:
+        return value.upper()
+    raise _error("spelling", f"one of {', '.join(ENGLISH_SPELLINGS)}")
+
+
+def _language(value: object) -> str:
+    if isinstance(value, str) and value in LANGUAGES:
+        return value
+    raise _error("language", f"one of {', '.join(LANGUAGES)}")
+
+
 Code = Annotated[str, PlainValidator(_required_string)]
 """A required one-line string: a number, a name, a title in one language."""
 LocalText = Annotated[Text, PlainValidator(_text)]
@@ -216,6 +252,13 @@ Currency = Annotated[str, PlainValidator(_currency)]
 TimeZone = Annotated[ZoneInfo, PlainValidator(_zone)]
 VersionHash = Annotated[str, PlainValidator(_sha256)]
 Languages = Annotated[tuple[str, ...], PlainValidator(_languages)]
+Language = Annotated[str, PlainValidator(_language)]
+Spelling = Annotated[str, PlainValidator(_spelling)]
+"""English spelling: ``US`` (authorized) or ``GB`` (authorised)."""
+UnitText = Annotated[Text, in_vocabulary(UNITS)]
+"""A unit of measure: a known one (``payslip``, ``month``, ``tháng``) in every language."""
+JobTitle = Annotated[Text, in_vocabulary(JOB_TITLES)]
+"""A job title: a common one (``General Director``, ``财务总监``) in every language."""
 Figure = Annotated[Localized, PlainValidator(_figure)]
 """A number, written in each locale's format, or free text such as ``95%``."""
 Priced = TypeVar("Priced")
@@ -233,7 +276,7 @@ class Party(Record):
     name: LocalText
     address: LocalText | None = None
     representative: LocalText | None = None
-    title: LocalText | None = None
+    title: JobTitle | None = None
     timezone: TimeZone | None = None
 
 
@@ -249,7 +292,7 @@ class Line(Record):
 
     description: LocalText
     quantity: Amount
-    unit: LocalText
+    unit: UnitText
     unit_price: Amount
 
     @property
@@ -267,6 +310,26 @@ class DocumentInput(Record):
     provider: Party
     client: Party
     timezone: TimeZone | None = None
+    # Where the document is made: the Vietnamese place and date line names it.
+    place: LocalText | None = None
+    # English spelling (None: American) and, in a bilingual document, the language
+    # that prevails (None: the first).
+    english: Spelling | None = None
+    prevailing_language: Language | None = None
+
+    @field_validator("prevailing_language")
+    @classmethod
+    def _prevails_in_the_document(cls, language: str | None, info: ValidationInfo) -> str | None:
+        """The prevailing language of a bilingual document is one of its two (a
+        monolingual rendering of the same input states none)."""
+        languages = info.data.get("languages") or ()
+        if language is not None and len(languages) == 2 and language not in languages:
+            raise _error("prevailing_language", f"not one of the document's languages ({', '.join(languages)})")
+        return language
+
+    @property
+    def prevailing(self) -> str:
+        return self.prevailing_language if self.prevailing_language in self.languages else self.languages[0]
 
     @property
     def currency(self) -> str | None:

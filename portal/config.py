@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from datetime import timedelta
@@ -24,6 +25,22 @@ def _list(value: str | None, default: list[str] | None) -> list[str] | None:
     if value is None:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _texts(value: str | None, default: dict[str, str]) -> dict[str, str] | str:
+    """Text per language: a JSON object (``{"en": "Hanoi", "vi": "Hà Nội"}``) or one
+    plain text for every language."""
+    if value is None:
+        return default
+    if value.lstrip().startswith("{"):
+        try:
+            texts = json.loads(value)
+        except ValueError as error:
+            raise ConfigError(f"not a JSON object of texts per language: {value!r}") from error
+        if not isinstance(texts, dict) or not all(isinstance(text, str) for text in texts.values()):
+            raise ConfigError(f"not a JSON object of texts per language: {value!r}")
+        return texts
+    return value
 
 
 def _seconds(value: str) -> list[int]:
@@ -189,6 +206,9 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
         # The firm, as documents name it
         "FIRM_NAME": env.get("FIRM_NAME", "Meridian Business Services Ltd"),
         "FIRM_ADDRESS": env.get("FIRM_ADDRESS", "1 Raffles Place, #20-01, Singapore 048616"),
+        # The city documents are made in (the Vietnamese place and date line names it):
+        # one name, or a JSON object of names per language.
+        "FIRM_CITY": _texts(env.get("FIRM_CITY"), {"en": "Singapore", "zh": "新加坡", "vi": "Singapore"}),
         # Mail
         "MAIL_SERVER": env.get("MAIL_SERVER"),
         "MAIL_PORT": int(env.get("MAIL_PORT", "587")),

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import docgen
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 
 from portal.change_requests import service
 from portal.change_requests.service import LineInput
@@ -100,7 +101,7 @@ def test_the_amendment_carries_the_client_approval(session, alpha):
     approved_at = line_with(text, "Approved at:")
     assert f"{local.day} {local:%B %Y}, {local:%H:%M}" in approved_at
     assert "(Asia/Shanghai, UTC+08:00)" in approved_at
-    assert f"Authorized representative: {APPROVER_NAME}" in text
+    assert f"Represented by: {APPROVER_NAME}" in text
 
 
 def test_a_modified_line_shows_its_old_terms_and_a_removed_line_its_reduction(session, alpha):
@@ -115,12 +116,14 @@ def test_a_modified_line_shows_its_old_terms_and_a_removed_line_its_reduction(se
     ])
     lines = text_of(amend(session, alpha, cr)).splitlines()
     start = lines.index("Modify (was 100 × 10.00)")
-    assert lines[start + 1:start + 6] == ["Payroll", "120", "payslip", "9.50", "140.00"]
+    assert lines[start + 1:start + 6] == ["Payroll", "120", "payslip", "9.50", "Increase of\xa0140.00"]
     removal = lines.index("Remove")
-    assert lines[removal + 1:removal + 6] == ["Archiving", "12", "month", "250.00", "-3,000.00"]
-    total = lines.index("Price impact")
-    assert lines[total + 1] == "-$2,860.00"
-    assert lines[total + 2].startswith("Total (in words): Minus two thousand, eight hundred and sixty US dollars")
+    assert lines[removal + 1:removal + 6] == ["Archiving", "12", "month", "250.00", "Reduction of\xa03,000.00"]
+    total = lines.index("Net price impact")
+    assert lines[total + 1] == "Reduction of\xa0USD\xa02,860.00"
+    assert lines[total + 2].startswith(
+        "Net price impact (in words): A reduction of two thousand, eight hundred and sixty US dollars")
+    assert "minus" not in "\n".join(lines).lower()
 
 
 def test_a_bilingual_amendment_has_both_languages_and_the_same_evidence(session, alpha):
@@ -303,3 +306,42 @@ def test_a_bad_work_order_is_refused_naming_the_field(session, alpha, overrides,
     else:
         assert any(path.startswith("lines.0.quantity") for path in refused.value.fields), refused.value.fields
     assert session.scalar(sa.select(Document).where(Document.kind == DocumentKind.WORK_ORDER)) is None
+
+
+# --- what each reader expects, from the portal's data ---------------------------------------
+
+
+def test_a_british_client_reads_british_spelling_and_an_american_one_american(session, alpha):
+    cr = approved(session, alpha)
+    assert alpha.account.country == "GB"
+    assert "Authorised signatory:" in text_of(amend(session, alpha, cr))
+    alpha.account.country = "US"
+    session.commit()
+    assert "Authorized signatory:" in text_of(amend(session, alpha, approved(session, alpha)))
+
+
+def test_the_client_signs_with_the_title_the_account_stores_in_each_language(session, alpha):
+    """The approver is the account's legal representative: the title comes from the
+    account in Chinese, not the user's English title."""
+    alpha.account.representative_name = {"en": APPROVER_NAME}
+    alpha.account.representative_title = {"en": "General Director", "zh": "总经理"}
+    alpha.user(Role.CLIENT_APPROVER).title = "Head of Finance"
+    session.commit()
+    text = text_of(amend(session, alpha, approved(session, alpha), ("zh",)))
+    assert "职务：总经理" in text and "Head of Finance" not in text
+
+
+def test_a_providers_common_title_comes_out_in_chinese(session, alpha):
+    manager_of(alpha).title = "Client Service Director"
+    session.commit()
+    text = text_of(amend(session, alpha, approved(session, alpha), ("zh",)))
+    assert "职务：客户服务总监" in text and "Client Service Director" not in text
+
+
+def test_a_vietnamese_document_names_the_firms_city_in_its_place_and_date_line(session, alpha, monkeypatch):
+    alpha.account.document_languages = ["en", "vi"]
+    session.commit()
+    monkeypatch.setitem(current_app.config, "FIRM_CITY", {"en": "Hanoi", "vi": "Hà Nội"})
+    text = text_of(amend(session, alpha, approved(session, alpha), ("vi",)))
+    today = alpha.account.today()
+    assert f"Hà Nội, ngày {today:%d} tháng {today:%m} năm {today.year}" in text

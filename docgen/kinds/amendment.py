@@ -10,7 +10,12 @@ from docgen.kinds import common
 from docgen.layout import Column, Field, Layout, Styles
 from docgen.schema import Amount, Code, ContractDocument, Day, Items, Line, LocalText, Moment, Record, VersionHash
 
-CHANGES = {"add": N_("Add"), "remove": N_("Remove"), "modify": N_("Modify")}
+# A scope change as a contract names it (the portal's buttons say "Remove": 删除).
+CHANGES = {
+    "add": lambda lang: lang.pgettext("scope change", "Add"),
+    "remove": lambda lang: lang.pgettext("scope change", "Remove"),
+    "modify": lambda lang: lang.pgettext("scope change", "Modify"),
+}
 
 
 class ChangeRequest(Record):
@@ -45,7 +50,7 @@ def change_label(line: AmendmentLine, lang) -> str:
     if line.change == "modify" and line.old_quantity is not None and line.old_unit_price is not None:
         return lang.gettext(N_("Modify (was %(quantity)s × %(price)s)")) % {
             "quantity": lang.number(line.old_quantity), "price": lang.amount(line.old_unit_price)}
-    return lang.gettext(CHANGES[line.change])
+    return CHANGES[line.change](lang)
 
 
 class Amendment(ContractDocument):
@@ -87,7 +92,14 @@ def build(layout: Layout, document: Amendment) -> None:
 
     layout.heading(_l("Changes in scope and price"))
     change = Column(_l("Change"), lambda line, lang: change_label(line, lang), weight=1.4)
-    common.priced_table(layout, common.line_columns(change), document.lines, _l("Price impact"))
+    common.priced_table(
+        layout,
+        common.line_columns(change, signed=True),
+        document.lines,
+        _l("Net price impact"),
+        _l("Net price impact (in words)"),
+        signed=True,
+    )
 
     contract_title = document.contract.title
     layout.heading(_l("Terms"))
@@ -104,8 +116,10 @@ def build(layout: Layout, document: Amendment) -> None:
                 contract=contract_title,
             ),
             _l("This amendment is made in two originals of equal legal effect, one for each party."),
+            *common.final_terms(layout, document),
         ]
     )
+    common.closing(layout, document, contract=True)
     common.signatures(layout, document, contract=True)
 
 

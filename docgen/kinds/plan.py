@@ -168,6 +168,7 @@ REVIEW_COLUMNS = (
 
 
 def build(layout: Layout, plan: Plan) -> None:
+    common.place_and_date(layout, plan)
     layout.title(title(plan), period_text(plan.period))
     layout.fields(
         [
@@ -187,6 +188,7 @@ def build(layout: Layout, plan: Plan) -> None:
         common.priced_table(layout, BUDGET_COLUMNS, plan.budget, _l("Total"))
     _table_section(layout, _l("Risks and mitigations"), RISK_COLUMNS, plan.risks)
     _table_section(layout, _l("Reviews"), REVIEW_COLUMNS, plan.reviews)
+    common.closing(layout, plan, contract=False)
     layout.heading(_l("Sign off"))
     common.signatures(layout, plan, contract=False)
 

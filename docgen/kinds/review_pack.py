@@ -309,7 +309,7 @@ CHANGE_COLUMNS = (
     ),
     Column(
         common.in_currency(_l("Price impact")),
-        lambda change, lang: _NONE if change.price_impact is None else lang.amount(change.price_impact),
+        lambda change, lang: _NONE if change.price_impact is None else lang.amount_change(change.price_impact),
         weight=2, numeric=True,
     ),
 )
@@ -350,6 +350,7 @@ ACTION_COLUMNS = (
 
 
 def build(layout: Layout, document: ReviewPack) -> None:
+    common.place_and_date(layout, document)
     layout.title(title(document), subject(document))
     layout.fields(
         [
@@ -385,6 +386,7 @@ def build(layout: Layout, document: ReviewPack) -> None:
         ]
     )
     _table_or(layout, ACTION_COLUMNS, actions.items, _l("No action items to report this month."), numbered=True)
+    common.closing(layout, document, contract=False)
 
 
 def _scorecard(layout: Layout, document: ReviewPack) -> None:

@@ -82,8 +82,10 @@ def build(layout: Layout, document: WorkOrder) -> None:
                 contract=document.contract.title,
             ),
             _l("This work order takes effect when signed by both parties."),
+            *common.final_terms(layout, document),
         ]
     )
+    common.closing(layout, document, contract=True)
     common.signatures(layout, document, contract=True)
 
 

@@ -43,21 +43,44 @@ def check_languages(account: Account, languages: list[str]) -> list[str]:
     return languages
 
 
+# Clients in these countries read British English (authorised, organisation); others American.
+BRITISH_ENGLISH = frozenset({"GB", "IE", "SG", "HK", "AU", "NZ", "IN", "MY"})
+
+
 def provider(issuer: User) -> dict[str, Any]:
+    """The firm as a party, represented by the issuer. The issuer's title is passed as
+    stored: docgen writes a common title (Client Service Director) in each language."""
     config = current_app.config
     return {"name": config["FIRM_NAME"], "address": config["FIRM_ADDRESS"], "representative": issuer.name,
             "title": issuer.title or None}
 
 
 def client_party(account: Account, representative: User | None) -> dict[str, Any]:
-    party: dict[str, Any] = {"name": account.name, "timezone": account.timezone}
+    """The client as a party: its legal name and address per language, represented by
+    ``representative`` or else by the account's legal representative. The account's
+    representative title per language is used for that person (a 'Tổng Giám đốc' is
+    written as one, not as an authorised representative)."""
+    party: dict[str, Any] = {"name": account.names, "timezone": account.timezone}
     if account.address:
         party["address"] = account.address
-    if representative is not None:
+    legal_names = {name for name in account.representative_name.values() if name}
+    if representative is None and legal_names:
+        party["representative"] = dict(account.representative_name)
+        if account.representative_title:
+            party["title"] = dict(account.representative_title)
+    elif representative is not None:
         party["representative"] = representative.name
-        if representative.title:
+        if representative.name in legal_names and account.representative_title:
+            party["title"] = dict(account.representative_title)
+        elif representative.title:
             party["title"] = representative.title
     return party
+
+
+def conventions(account: Account) -> dict[str, Any]:
+    """What docgen needs to write for the account's readers: the English spelling of
+    the client's country and the place the document is made (the firm's city)."""
+    return {"english": "GB" if account.country in BRITISH_ENGLISH else "US", "place": current_app.config["FIRM_CITY"]}
 
 
 def contract_part(contract: Contract) -> dict[str, Any]:
@@ -87,7 +110,7 @@ def amendment_input(cr: ChangeRequest, account: Account, issuer: User, number: s
         "kind": "amendment", "languages": languages, "number": number, "date": account.today().isoformat(),
         "effective_date": cr.effective_date.isoformat(), "contract": contract_part(cr.contract),
         "provider": provider(issuer), "client": client_party(account, approval.user), "change_request": request_part,
-        "lines": lines,
+        "lines": lines, **conventions(account),
     }
 
 
@@ -168,6 +191,6 @@ def issue_work_order(session: Session, account: Account, contract: Contract, by:
         "start_date": start_date.isoformat(), "end_date": end_date.isoformat(),
         "lines": [{**line, "unit": unit_text(line["unit"]) if isinstance(line["unit"], str) else line["unit"]}
                   for line in lines],
-        "acceptance_criteria": acceptance_criteria,
+        "acceptance_criteria": acceptance_criteria, **conventions(account),
     }
     return store_document(session, account, contract, DocumentKind.WORK_ORDER, number, data, by)

@@ -19,7 +19,7 @@ from portal import charts
 from portal.domain import DomainError
 from portal.actions import service as actions
 from portal.billing import service as billing
-from portal.documents.service import client_party, provider, store_document
+from portal.documents.service import client_party, conventions, provider, store_document
 from portal.kpis import service as kpis
 from portal.models import (
     ActionItem,
@@ -145,7 +145,7 @@ def build_input(session: Session, account, period: date, by: User, languages: li
         "requests": _requests(session, account, start, end),
         "change_requests": _change_requests(session, account, start, end),
         "invoices": _invoices(session, account, period, following, today),
-        "actions": _actions(session, account, period, following, today),
+        "actions": _actions(session, account, period, following, today), **conventions(account),
     }
 
 

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from portal import audit, versioning
 from portal.accounts import account_managers, assigned
 from portal.domain import Conflict, DomainError
-from portal.documents.service import check_languages, client_party, provider, store_document
+from portal.documents.service import check_languages, client_party, conventions, provider, store_document
 from portal.models import (
     Account,
     Contract,
@@ -500,7 +500,7 @@ def document_input(plan: Plan, account: Account, issuer: User, number: str, lang
         "budget": [{"item": b["item"], "amount": b["amount"]} for b in content.get("budget") or []],
         "risks": [{"risk": r["risk"], "mitigation": r["mitigation"], **({"owner": r["owner"]} if r.get("owner") else {})}
                   for r in content.get("risks") or []],
-        "reviews": reviews,
+        "reviews": reviews, **conventions(account),
     }
 
 

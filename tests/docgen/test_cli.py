@@ -27,7 +27,7 @@ def test_lang_overrides_the_input_languages(tmp_path):
     out = tmp_path / "wo.docx"
     assert docgen("render", str(INPUTS / "work_order.json"), "-o", str(out), "--lang", "zh+vi").returncode == 0
     text = full_text(open_docx(out.read_bytes()))
-    assert "甲方：星越贸易股份公司" in text and "Bên A: Công ty Cổ phần Thương mại Sao Việt" in text
+    assert "甲方：星越贸易股份公司" in text and "Bên A (Khách hàng): Công ty Cổ phần Thương mại Sao Việt" in text
 
 
 def test_bad_input_prints_one_line_per_problem_and_writes_nothing(tmp_path, work_order):

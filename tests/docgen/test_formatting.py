@@ -89,10 +89,20 @@ def test_format_amount_drops_the_symbol_but_keeps_the_decimals():
         ("1000.07", "CNY", "人民币壹仟元零柒分"),
         ("100000001", "CNY", "人民币壹亿零壹元整"),
         ("1250000000", "CNY", "人民币壹拾贰亿伍仟万元整"),
-        ("1010000000", "CNY", "人民币壹拾亿壹仟万元整"),
-        ("1234.56", "USD", "美元壹仟贰佰叁拾肆元伍角陆分"),
-        ("1250000000", "VND", "越南盾壹拾贰亿伍仟万元整"),
-        ("-1200", "CNY", "人民币负壹仟贰佰元整"),
+        # 零 wherever zeros fall between two written digits, also over 万, 亿 and 元.
+        ("1010000000", "CNY", "人民币壹拾亿零壹仟万元整"),
+        ("100001000", "CNY", "人民币壹亿零壹仟元整"),
+        ("1050", "CNY", "人民币壹仟零伍拾元整"),
+        ("107000.53", "CNY", "人民币壹拾万零柒仟元零伍角叁分"),
+        ("1000000000000", "CNY", "人民币壹万亿元整"),
+        ("0", "CNY", "人民币零元整"),
+        # Another currency by its own name and minor unit, never 元.
+        ("1234.56", "USD", "壹仟贰佰叁拾肆美元伍拾陆美分"),
+        ("0.05", "EUR", "伍欧分"),
+        ("1250000000", "VND", "壹拾贰亿伍仟万越南盾整"),
+        ("10005", "JPY", "壹万零伍日元整"),
+        ("1000.125", "KWD", "壹仟点壹贰伍科威特第纳尔"),
+        ("-1200", "CNY", "减少人民币壹仟贰佰元整"),
         ("0.125", "CNY", "人民币壹角叁分"),
     ],
 )
@@ -132,14 +142,14 @@ def test_vietnamese_words(amount, currency, expected):
         ("0.05", "USD", "Zero US dollars and five cents"),
         ("1", "USD", "One US dollar"),
         ("1250000000", "VND", "One billion, two hundred and fifty million Vietnamese dong"),
-        ("-7000", "CNY", "Minus seven thousand Chinese yuan"),
+        ("-7000", "CNY", "A reduction of seven thousand Chinese yuan"),
     ],
 )
 def test_english_words(amount, currency, expected):
     assert amount_in_words(Decimal(amount), currency, "en") == expected
 
 
-def test_words_refuse_amounts_beyond_what_cn2an_can_write():
+def test_words_refuse_amounts_of_ten_to_the_fifteen_or_more():
     with pytest.raises(ValueError, match="too large"):
         amount_in_words(Decimal("1e15"), "CNY", "zh")
 
@@ -158,8 +168,10 @@ def test_long_dates(lang, contract_style, expected):
     assert format_date_long(date(2026, 11, 22), lang, contract_style) == expected
 
 
-def test_vietnamese_contract_dates_do_not_pad_day_or_month():
-    assert format_date_long(date(2027, 2, 1), "vi", contract_style=True) == "ngày 1 tháng 2 năm 2027"
+def test_vietnamese_dates_write_day_and_month_in_two_digits():
+    assert format_date_long(date(2027, 2, 1), "vi", contract_style=True) == "ngày 01 tháng 02 năm 2027"
+    assert format_date_long(date(2026, 3, 1), "vi") == "01 tháng 03 năm 2026"
+    assert format_date_long(date(2027, 2, 1), "en") == "1 February 2027"
 
 
 def test_datetime_is_shown_in_the_given_zone_and_names_it():

@@ -40,7 +40,7 @@ def test_documents_in_each_language_keep_their_text_in_pdf(tmp_path):
     }
     texts = dict(zip(documents, (pdf_text(pdf, tmp_path) for pdf in to_pdf(list(documents.values()))), strict=True))
 
-    assert "Page 1 of 2" in texts["en"] and "Seven thousand Chinese yuan" in " ".join(texts["en"].split())
+    assert "Page 1 of 2" in texts["en"] and "An increase of seven thousand Chinese yuan" in " ".join(texts["en"].split())
     # Compare characters, not paragraphs: wraps and table cells split the text.
     chinese = texts["zh"]
     for expected in ("合同补充协议", "甲方", "乙方", "人民币柒仟元整", "第 1 页，共 2 页", "2026年12月1日"):

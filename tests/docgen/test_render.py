@@ -85,17 +85,22 @@ def test_chinese_amendment_names_parties_and_writes_amounts_and_dates_in_chinese
         "乙方：Meridian Business Services Ltd",
         "生效日期：2026年12月1日",
         "2024年3月1日签订的《主服务协议》（编号：MSA-2024-018）",
-        "¥7,000.00",
-        "合计（大写）：人民币柒仟元整",
+        "价款增减净额",
+        "增加人民币\xa07,000.00",
+        "价款增减净额（大写）：增加人民币柒仟元整",
         "数量",
-        "单价（¥）",
-        "10,200.00",
-        "-3,200.00",
-        "签字：",
-        "授权代表：陈静",
+        "单价（人民币）",
+        "增加10,200.00",
+        "减少3,200.00",
+        "甲方（盖章）：华南精密制造有限公司",
+        "法定代表人或授权代表（签字）：",
+        "日期：    年  月  日",
+        "（以下无正文）",
+        "代表人：陈静",
+        "职务：采购总监",
     ):
         assert expected in text, expected
-    assert "CỘNG HÒA" not in text
+    assert "CỘNG HÒA" not in text and "负" not in text and "¥" not in text
 
 
 def test_amendment_records_the_approval_in_the_clients_time_zone(amendment):
@@ -121,16 +126,20 @@ def test_vietnamese_contract_has_national_header_and_bên_a_bên_b(work_order):
         "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
         "Độc lập - Tự do - Hạnh phúc",
         "Đơn đặt hàng công việc",
-        "Bên A: Công ty Cổ phần Thương mại Sao Việt",
-        "Bên B: Công ty TNHH Dịch vụ Doanh nghiệp Meridian Việt Nam",
+        "Bên A (Khách hàng): Công ty Cổ phần Thương mại Sao Việt",
+        "Bên B (Nhà cung cấp dịch vụ): Công ty TNHH Dịch vụ Doanh nghiệp Meridian Việt Nam",
         "được lập ngày 15 tháng 12 năm 2026",
-        "từ ngày 4 tháng 1 năm 2027 đến ngày 31 tháng 3 năm 2027",
-        "1.250.000.000\xa0₫",
+        "từ ngày 04 tháng 01 năm 2027 đến ngày 31 tháng 03 năm 2027",
+        "1.250.000.000\xa0đồng",
         "875.000.000",
         "Tổng cộng (bằng chữ): Một tỷ hai trăm năm mươi triệu đồng",
         "Số lượng",
-        "Đơn giá (₫)",
-        "Thành tiền (₫)",
+        "Đơn giá (đồng)",
+        "Thành tiền (đồng)",
+        "Căn cứ Bộ luật Dân sự số 91/2015/QH13 ngày 24 tháng 11 năm 2015;",
+        "Căn cứ Luật Thương mại số 36/2005/QH11 ngày 14 tháng 06 năm 2005;",
+        "ĐẠI DIỆN BÊN A",
+        "(Ký, ghi rõ họ tên và đóng dấu)",
     ):
         assert expected in text, expected
 
@@ -147,13 +156,13 @@ def test_plan_in_chinese(plan):
     for expected in (
         "联合业务计划",
         "2027财年",
-        "甲方：华南精密制造有限公司",
+        "客户：华南精密制造有限公司",
         "关键绩效指标",
         "2027年3月31日",
         "进行中",
         "要求修改",
         "签署确认",
-        "¥123,456.83",
+        "人民币\xa0123,456.83",
         "合计（大写）：人民币壹拾贰万叁仟肆佰伍拾陆元捌角叁分",
     ):
         assert expected in text, expected
@@ -182,20 +191,20 @@ def test_bilingual_document_sets_languages_side_by_side_with_both_table_labels(a
     header = [cell.text for cell in lines.rows[0].cells]
     assert header == [
         "No. / 序号",
-        "Change / 变更",
+        "Change / 变更类型",
         "Description",
-        "描述",
+        "说明",
         "Quantity / 数量",
         "Unit / 单位",
-        "Unit price (CN¥) / 单价（¥）",
-        "Amount (CN¥) / 金额（¥）",
+        "Unit price (CNY) / 单价（人民币）",
+        "Price impact (CNY) / 价款增减（人民币）",
     ]
     assert [cell.text for cell in lines.rows[1].cells][2:4] == ["Payroll processing, Vietnam", "越南薪资处理"]
-    assert lines.rows[-1].cells[-1].text == "CN¥7,000.00"
+    assert lines.rows[-1].cells[-1].text == "Increase of\xa0CNY\xa07,000.00"
     text = full_text(document)
-    assert "Total (in words): Seven thousand Chinese yuan" in text
-    assert "合计（大写）：人民币柒仟元整" in text
-    assert "Changes in scope and price\t范围与价格变更" in text
+    assert "Net price impact (in words): An increase of seven thousand Chinese yuan" in text
+    assert "价款增减净额（大写）：增加人民币柒仟元整" in text
+    assert "Changes in scope and price\t服务范围及价款变更" in text
 
 
 def test_table_header_repeats_and_rows_do_not_split(work_order):
@@ -299,7 +308,7 @@ def test_long_clause_and_two_thousand_line_table_render(work_order):
     table = next(t for t in document.tables if t.rows[0].cells[0].text == "No. / STT")
     assert len(table.rows) == 1 + 2000 + 1
     assert table.rows[2000].cells[0].text == "2000"
-    assert table.rows[-1].cells[-1].text == "₫5,002,500,000,000"  # 2,500,000 x (1 + ... + 2000)
+    assert table.rows[-1].cells[-1].text == "VND\xa05,002,500,000,000"  # 2,500,000 x (1 + ... + 2000)
     assert clause.strip() in full_text(document)
 
 
@@ -314,5 +323,7 @@ def test_line_amounts_and_totals_are_exact_decimals_that_add_up(amendment):
     table = next(t for t in document.tables if t.rows[0].cells[0].text == "No.")
     # 3 x 0.1 is 0.30 exactly (a float gives 0.30000000000000004); 0.125 and 0.005
     # round half-up; a removed line counts against the total.
-    assert [row.cells[-1].text for row in table.rows[1:]] == ["0.30", "0.13", "0.01", "-0.20", "CN¥0.24"]
-    assert "Total (in words): Zero Chinese yuan and twenty-four fen" in full_text(document)
+    changes = [row.cells[-1].text.replace("\xa0", " ") for row in table.rows[1:]]
+    assert changes == ["Increase of 0.30", "Increase of 0.13", "Increase of 0.01", "Reduction of 0.20",
+                       "Increase of CNY 0.24"]
+    assert "Net price impact (in words): An increase of zero Chinese yuan and twenty-four fen" in full_text(document)

@@ -29,7 +29,7 @@ KPI_NAMES = {
 STATUSES = ["amber", "green", "red", "green", "none"]
 STATUS_WORDS = {
     "en": {"green": "Green", "amber": "Amber", "red": "Red", "none": "No data"},
-    "zh": {"green": "绿", "amber": "黄", "red": "红", "none": "无数据"},
+    "zh": {"green": "绿灯", "amber": "黄灯", "red": "红灯", "none": "无数据"},
     "vi": {"green": "Xanh", "amber": "Vàng", "red": "Đỏ", "none": "Chưa có số liệu"},
 }
 FILLS = {"green": "C6EFCE", "amber": "FFEB9C", "red": "FFC7CE", "none": None}
@@ -111,16 +111,16 @@ SECTIONS = {
         "Requests escalated: 1",
         "First response within SLA: 95.0%",
         "Resolution within SLA: 90.0%",
-        "Price impact (CN¥)",
+        "Price impact (CNY)",
         "42,980.00",
         "20 November 2026",
         "Disputed",
-        "CN¥19,345.67",
+        "CNY\xa019,345.67",
         "Action items overdue: 1",
     ),
     "zh": (
         "月度服务回顾\n2026年11月",
-        "甲方：华南精密制造有限公司",
+        "客户：华南精密制造有限公司",
         "绩效记分卡",
         "4 项关键绩效指标中 2 项达标（50.0%，达标线 85%）",
         "总体达成率：97.5%",
@@ -130,7 +130,7 @@ SECTIONS = {
         "已驳回",
         "已付款",
         "有争议",
-        "¥19,345.67",
+        "人民币\xa019,345.67",
         "逾期行动项：1",
     ),
     "vi": (
@@ -140,7 +140,7 @@ SECTIONS = {
         "2/4 chỉ số KPI đạt mục tiêu (50,0%, ngưỡng 85%)",
         "Tỷ lệ đạt tổng thể: 97,5%",
         "Phản hồi đầu tiên trong hạn SLA: 95,0%",
-        "Ngày: 5 tháng 12 năm 2026",
+        "Ngày: 05 tháng 12 năm 2026",
     ),
 }
 OVERDUE_ACTION = {"en": ("No.", "Open (overdue)"), "zh": ("序号", "待处理（逾期）"), "vi": ("STT", "Đang mở (quá hạn)")}
@@ -347,7 +347,7 @@ def test_chinese_review_pack_keeps_its_text_and_images_in_pdf(rendered, tmp_path
     path = tmp_path / "pack.pdf"
     path.write_bytes(pdf)
     text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True)
-    for expected in ("月度服务回顾", "绩效记分卡", "红", "黄", "绿", "待处理（逾期）", "¥19,345.67"):
+    for expected in ("月度服务回顾", "绩效记分卡", "红", "黄", "绿", "待处理（逾期）", "人民币19,345.67"):
         assert set(expected) <= set(text.stdout), expected
     images = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True)
     assert len(images.stdout.splitlines()) - 2 >= 2
