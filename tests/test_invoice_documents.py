@@ -248,10 +248,10 @@ def test_a_client_downloads_its_statement_with_the_disputed_invoice_marked(new_b
     # one 15 days overdue, the old one 70: each in its bucket, all in the total due.
     assert table_row(document, "Currency", "USD") == ["USD", "1,080.00", "250.00", "0.00", "500.00", "0.00",
                                                       "1,830.00"]
-    disputed = table_row(document, "Invoice number", "INV-Alpha-DIS")
-    assert disputed[3:] == ["15", "Disputed / 有争议", "250.00", "0.00", "250.00"]
-    assert table_row(document, "Invoice number", "INV-Alpha-OLD")[3:] == ["70", "", "500.00", "0.00", "500.00"]
-    assert table_row(document, "Invoice number", "INV-Alpha-0001")[3:] == ["0", "", "1,200.00", "120.00", "1,080.00"]
+    assert table_row(document, "Invoice number", "INV-Alpha-DIS\u00a0*")[3:] == ["15", "250.00", "0.00", "250.00"]
+    assert "* Disputed: the invoice stays open" in text and "* 有争议" in text
+    assert table_row(document, "Invoice number", "INV-Alpha-OLD")[3:] == ["70", "500.00", "0.00", "500.00"]
+    assert table_row(document, "Invoice number", "INV-Alpha-0001")[3:] == ["0", "1,200.00", "120.00", "1,080.00"]
     [stored] = latest(session).scalars(sa.select(Document).where(Document.kind == DocumentKind.STATEMENT)).all()
     assert stored.number == f"SOA-{world.account.id}-{today:%Y%m%d}"
 

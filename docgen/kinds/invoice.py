@@ -10,7 +10,7 @@ is not. A note in those languages says so.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -18,7 +18,7 @@ import pydantic
 from pydantic import AfterValidator, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from docgen.formatting import WORDS_LIMIT, quantize_money
+from docgen.formatting import WORDS_LIMIT, format_month, quantize_money
 from docgen.i18n import Lang, Localized, _l
 from docgen.kinds import common
 from docgen.layout import Column, Field, Layout
@@ -250,6 +250,11 @@ def _party(role: Localized, party: BillingParty) -> list[Field]:
 
 
 def _period(document: Invoice) -> Localized:
+    """The billing period: a calendar month by its name (``November 2026``,
+    ``2026年11月``), as monthly invoices write it, else from one date to the other."""
+    start, end = document.period_start, document.period_end
+    if start.day == 1 and end.month == start.month and end.year == start.year and (end + timedelta(days=1)).day == 1:
+        return lambda lang: format_month(start.year, start.month, lang.code)
     return _l(
         "%(start)s to %(end)s",
         start=lambda lang: lang.date(document.period_start),

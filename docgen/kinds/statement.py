@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from docgen.formatting import WORDS_LIMIT, quantize_money
+from babel.dates import format_date
+
+from docgen.formatting import LOCALES, WORDS_LIMIT, quantize_money
 from docgen.i18n import N_, Lang, Localized, _l
 from docgen.kinds.invoice import BillingParty
 from docgen.kinds import common
 from docgen.layout import Column, Field, Layout
 from docgen.schema import Amount, Code, Currency, Day, DocumentInput, Record
 
+# A disputed item's mark, after its number; the legend under its table says what it means.
+DISPUTED_MARK = "*"
+NON_BREAKING_HYPHEN = "\u2011"
+TABLE_DATES = {"en": "d MMM y", "zh": "y-MM-dd", "vi": "dd/MM/y"}
 BUCKETS = {
     "current": N_("Not yet due"),
     "1-30": N_("1-30 days"),
@@ -147,13 +154,17 @@ def build(layout: Layout, document: Statement) -> None:
     if not document.items:
         layout.paragraph(_l("Nothing is open on %(date)s.", date=lambda lang: lang.date(document.date)))
         return
-    layout.paragraph(_l("The invoices below are open on %(date)s. Disputed invoices are marked: they stay open "
-                        "until the dispute is settled.", date=lambda lang: lang.date(document.date)))
+    layout.paragraph(_l("The invoices below are open on %(date)s.", date=lambda lang: lang.date(document.date)))
     for currency in document.currencies:
         total = document.ageing(currency).total
         layout.heading(_l("Open items in %(currency)s", currency=currency))
-        layout.table(_item_columns(currency), document.aged(currency),
-                     totals=[(_l("Total due"), lambda lang, c=currency, t=total: in_currency(lang, c).money(t))])
+        aged = document.aged(currency)
+        # The total under the open amounts, which are headed with their currency.
+        layout.table(_item_columns(currency), aged,
+                     totals=[(_l("Total due"), lambda lang, c=currency, t=total: in_currency(lang, c).amount(t))])
+        if any(each.item.disputed for each in aged):
+            layout.paragraph(_l("%(mark)s Disputed: the invoice stays open until the dispute is settled.",
+                                mark=DISPUTED_MARK))
 
     layout.heading(_l("Ageing"))
     layout.table(AGEING_COLUMNS, [document.ageing(currency) for currency in document.currencies])
@@ -183,38 +194,56 @@ def _headed(label: str, currency: str) -> Localized:
     return _l("%(label)s (%(currency)s)", label=_l(label), currency=currency)
 
 
+def table_date(day: date, lang: Lang) -> str:
+    """A date in the items' narrow columns, whole on one line and as each reader's
+    accounts write it: ``13 Sep 2026``, ``2026-09-13``, ``13/09/2026``."""
+    return format_date(day, TABLE_DATES[lang.code], locale=LOCALES[lang.code])
+
+
 def _item_columns(currency: str) -> Sequence[Column]:
+    """Eight figures a row would not fit A4 with a column of remarks: a disputed item's
+    number carries a mark instead, which the legend under the table explains."""
+
     def money(value: Callable[[OpenItem], Decimal]) -> Callable[[Aged, Lang], str]:
         return lambda aged, lang: in_currency(lang, currency).amount(value(aged.item))
 
+    # Weights in millimetres of the 170 mm of text: each column as wide as its widest
+    # figure (an 11-digit VND amount, a 16-character invoice number and its mark) and its
+    # margins.
     return (
-        Column(_l("Invoice number"), lambda aged, lang: aged.item.invoice, weight=2.4),
-        Column(_l("Issue date"), lambda aged, lang: lang.short_date(aged.item.issue_date), weight=2.1, numeric=True),
-        Column(_l("Due date"), lambda aged, lang: lang.short_date(aged.item.due_date), weight=2.1, numeric=True),
-        Column(_l("Days overdue"), lambda aged, lang: lang.number(Decimal(aged.days_overdue)), weight=1.2,
+        Column(_l("Invoice number"), _marked_number, weight=33),
+        Column(_l("Issue date"), lambda aged, lang: table_date(aged.item.issue_date, lang), weight=22, numeric=True),
+        Column(_l("Due date"), lambda aged, lang: table_date(aged.item.due_date, lang), weight=22, numeric=True),
+        Column(_l("Days overdue"), lambda aged, lang: lang.number(Decimal(aged.days_overdue)), weight=15.5,
                numeric=True),
-        Column(_l("Remark"), _remark, weight=1.5),
-        Column(_headed(N_("Total"), currency), money(lambda item: item.total), weight=2.4, numeric=True),
-        Column(_headed(N_("Paid or credited"), currency), money(lambda item: item.paid), weight=2.4, numeric=True),
+        Column(_headed(N_("Total"), currency), money(lambda item: item.total), weight=25.8, numeric=True),
+        Column(_headed(N_("Paid or credited"), currency), money(lambda item: item.paid), weight=25.8, numeric=True),
         # Last: the total due stands under it.
-        Column(_headed(N_("Open amount"), currency), money(lambda item: item.open_amount), weight=2.4, numeric=True),
+        Column(_headed(N_("Open amount"), currency), money(lambda item: item.open_amount), weight=25.9, numeric=True),
     )
 
 
-def _remark(aged: Aged, lang: Lang) -> str:
-    """Disputed items are marked, in the words of the portal's invoice status."""
-    return lang.pgettext("invoice status", "Disputed") if aged.item.disputed else ""
+def _marked_number(aged: Aged, lang: Lang) -> str:
+    # A no-break space: the mark never starts a line of its own.
+    return f"{aged.item.invoice}\u00a0{DISPUTED_MARK}" if aged.item.disputed else aged.item.invoice
+
+
+def _bucket_label(name: str) -> Localized:
+    """A bucket's name with non-breaking hyphens: a narrow heading wraps at its spaces,
+    never inside ``1-30``."""
+    return lambda lang: lang.gettext(BUCKETS[name]).replace("-", NON_BREAKING_HYPHEN)
 
 
 def _bucket_column(name: str) -> Column:
-    return Column(_l(BUCKETS[name]), lambda row, lang: in_currency(lang, row.currency).amount(row.buckets[name]),
-                  weight=2, numeric=True)
+    return Column(_bucket_label(name), lambda row, lang: in_currency(lang, row.currency).amount(row.buckets[name]),
+                  weight=25.5, numeric=True)
 
 
+# Millimetres again: an ISO code, then six columns of amounts as wide as an 11-digit one.
 AGEING_COLUMNS = (
-    Column(_l("Currency"), lambda row, lang: row.currency, weight=1.4),
+    Column(_l("Currency"), lambda row, lang: row.currency, weight=12),
     *(_bucket_column(name) for name in BUCKETS),
-    Column(_l("Total due"), lambda row, lang: in_currency(lang, row.currency).amount(row.total), weight=2.2,
+    Column(_l("Total due"), lambda row, lang: in_currency(lang, row.currency).amount(row.total), weight=30.5,
            numeric=True),
 )
 
