@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from docgen.formatting import amount_in_words
 from portal.config import ConfigError, load_config
 from portal.models import CreditNote, Document, DocumentKind, InvoiceStatus, Job
+from tests import test_document_pdf
 from tests.conftest import base_config
 from tests.docgen.reading import full_text, open_docx
 from tests.factories import add_invoice
 from tests.helpers import assert_error, latest, signed_in
-from tests import test_document_pdf
 from tests.test_document_pdf import DOCX, PDF, fake_pdf
 
 CLIENT = "client.approver@alpha.example"

@@ -22,7 +22,17 @@ from docgen.formatting import WORDS_LIMIT, format_month, quantize_money
 from docgen.i18n import Lang, Localized, _l
 from docgen.kinds import common
 from docgen.layout import Column, Field, Layout
-from docgen.schema import Amount, Code, Currency, Day, DocumentInput, Items, LocalText, Party, Record
+from docgen.schema import (
+    Amount,
+    Code,
+    Currency,
+    Day,
+    DocumentInput,
+    Items,
+    LocalText,
+    Party,
+    Record,
+)
 
 TAX_NOTE_LANGUAGES = ("zh", "vi")
 
@@ -221,6 +231,8 @@ def build(layout: Layout, document: Invoice) -> None:
         layout.fields(_bank(document.bank_details))
 
     layout.heading(_l("Payment terms"))
+    # The reference on a line of its own, where the payer copies it from whole.
+    layout.fields([Field(_l("Payment reference"), lambda lang: document.number)])
     layout.numbered(_terms(document, layout))
 
 
@@ -263,9 +275,11 @@ def _period(document: Invoice) -> Localized:
 
 
 def _contract(contract: InvoiceContract) -> Localized:
+    """The contract by its number, then its title: right after the label, the number
+    is never the piece a narrow column wraps."""
     if contract.title is None:
         return lambda lang: contract.number
-    return _l("%(title)s No. %(number)s", title=contract.title, number=contract.number)
+    return _l("%(number)s (%(title)s)", title=contract.title, number=contract.number)
 
 
 def _line_columns(document: Invoice) -> list[Column]:
@@ -331,11 +345,10 @@ def _terms(document: Invoice, layout: Layout) -> list[Localized]:
     terms = [] if document.payment_terms is None else [document.payment_terms]
     if document.amount_due > 0:
         terms.append(_l(
-            "Please pay %(amount)s by %(date)s (%(days)s days from the issue date), quoting invoice number %(number)s.",
+            "Please pay %(amount)s by %(date)s (%(days)s days from the issue date), quoting the payment reference.",
             amount=lambda lang: lang.money(document.amount_due),
             date=lambda lang: lang.date(document.due_date),
             days=str(days),
-            number=document.number,
         ))
     else:
         terms.append(_l("Nothing is due on this invoice: its credit notes settle it."))

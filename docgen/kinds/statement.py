@@ -14,15 +14,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from babel.dates import format_date
 from pydantic import AfterValidator, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from babel.dates import format_date
-
 from docgen.formatting import LOCALES, WORDS_LIMIT, quantize_money
 from docgen.i18n import N_, Lang, Localized, _l
-from docgen.kinds.invoice import BillingParty
 from docgen.kinds import common
+from docgen.kinds.invoice import BillingParty
 from docgen.layout import Column, Field, Layout
 from docgen.schema import Amount, Code, Currency, Day, DocumentInput, Record
 

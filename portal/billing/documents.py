@@ -22,7 +22,15 @@ from sqlalchemy.orm import Session, selectinload
 from docgen.formatting import plain_decimal, quantize_money
 from portal.billing import service
 from portal.documents.service import store_document
-from portal.models import Account, Contract, Document, DocumentKind, Invoice, InvoiceStatus, User
+from portal.models import (
+    Account,
+    Contract,
+    Document,
+    DocumentKind,
+    Invoice,
+    InvoiceStatus,
+    User,
+)
 
 # A tax rate is shown when the tax is that rate of the subtotal to the cent: 0.01 %.
 RATE_STEP = Decimal("0.0001")

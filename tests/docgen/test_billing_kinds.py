@@ -114,7 +114,7 @@ def test_credit_notes_lower_the_amount_due_and_the_payment_terms_ask_for_it(invo
     assert notes[1] == ["CN-2026-0031", "2026年12月4日", "11月重复计费的25份工资单", amount("2120.00", lang="zh")]
     assert totals(notes) == {"冲抵合计": money("2120.00", lang="zh"), "应付金额": money("147737.50", lang="zh")}
     text = full_text(document)
-    assert f"支付{money('147737.50', lang='zh')}" in text and "注明发票编号 INV-2026-11-0457" in text
+    assert f"支付{money('147737.50', lang='zh')}" in text and "付款参考号：INV-2026-11-0457" in text
 
 
 def test_a_fully_credited_invoice_asks_for_nothing(invoice):
