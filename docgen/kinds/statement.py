@@ -213,12 +213,12 @@ def _item_columns(currency: str) -> Sequence[Column]:
         Column(_l("Invoice number"), _marked_number, weight=33),
         Column(_l("Issue date"), lambda aged, lang: table_date(aged.item.issue_date, lang), weight=22, numeric=True),
         Column(_l("Due date"), lambda aged, lang: table_date(aged.item.due_date, lang), weight=22, numeric=True),
-        Column(_l("Days overdue"), lambda aged, lang: lang.number(Decimal(aged.days_overdue)), weight=15.5,
+        Column(_l("Days overdue"), lambda aged, lang: lang.number(Decimal(aged.days_overdue)), weight=16.4,
                numeric=True),
-        Column(_headed(N_("Total"), currency), money(lambda item: item.total), weight=25.8, numeric=True),
-        Column(_headed(N_("Paid or credited"), currency), money(lambda item: item.paid), weight=25.8, numeric=True),
+        Column(_headed(N_("Total"), currency), money(lambda item: item.total), weight=25.5, numeric=True),
+        Column(_headed(N_("Paid or credited"), currency), money(lambda item: item.paid), weight=25.5, numeric=True),
         # Last: the total due stands under it.
-        Column(_headed(N_("Open amount"), currency), money(lambda item: item.open_amount), weight=25.9, numeric=True),
+        Column(_headed(N_("Open amount"), currency), money(lambda item: item.open_amount), weight=25.6, numeric=True),
     )
 
 
