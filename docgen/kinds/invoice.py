@@ -216,7 +216,7 @@ def build(layout: Layout, document: Invoice) -> None:
         layout.fields(_party(role, party))
 
     layout.heading(_l("Services billed"))
-    layout.table(_line_columns(document), document.lines, totals=_totals(document), numbered=True)
+    layout.table(_line_columns(document, layout), document.lines, totals=_totals(document), numbered=True)
     layout.fields([Field(_l("Total (in words)"), lambda lang: lang.words(document.total))])
 
     if document.credit_notes:
@@ -282,10 +282,13 @@ def _contract(contract: InvoiceContract) -> Localized:
     return _l("%(number)s (%(title)s)", title=contract.title, number=contract.number)
 
 
-def _line_columns(document: Invoice) -> list[Column]:
-    """Description, quantity, unit, prices; without a unit on any line, no unit column."""
+def _line_columns(document: Invoice, layout: Layout) -> list[Column]:
+    """Description, quantity, unit, prices; without a unit on any line, no unit column.
+    Descriptions get a column per language only when some line has its own text in each
+    (a billing system's one-language descriptions are not written twice)."""
+    translated = any(len({line.description(lang) for lang in layout.langs}) > 1 for line in document.lines)
     columns = [
-        Column(_l("Description"), lambda line, lang: line.description(lang), weight=4.4, per_language=True),
+        Column(_l("Description"), lambda line, lang: line.description(lang), weight=4.4, per_language=translated),
         Column(_l("Quantity"), lambda line, lang: lang.number(line.quantity), weight=1.6, numeric=True),
         Column(_l("Unit"), lambda line, lang: "" if line.unit is None else line.unit(lang), weight=1.6),
         Column(common.in_currency(_l("Unit price")), lambda line, lang: lang.amount(line.unit_price), weight=1.8,

@@ -238,11 +238,12 @@ def _bucket_column(name: str) -> Column:
                   weight=25.5, numeric=True)
 
 
-# Millimetres again: an ISO code, then six columns of amounts as wide as an 11-digit one.
+# Millimetres again: the currency (as wide as its heading's longest word), then six
+# columns of amounts as wide as an 11-digit one.
 AGEING_COLUMNS = (
-    Column(_l("Currency"), lambda row, lang: row.currency, weight=12),
+    Column(_l("Currency"), lambda row, lang: row.currency, weight=17),
     *(_bucket_column(name) for name in BUCKETS),
-    Column(_l("Total due"), lambda row, lang: in_currency(lang, row.currency).amount(row.total), weight=30.5,
+    Column(_l("Total due"), lambda row, lang: in_currency(lang, row.currency).amount(row.total), weight=25.5,
            numeric=True),
 )
 

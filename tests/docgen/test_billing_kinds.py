@@ -160,6 +160,15 @@ def test_lines_without_units_have_no_unit_column_and_bilingual_descriptions_have
     assert not any(cell.startswith("Unit /") for cell in header)
 
 
+def test_descriptions_in_one_language_are_written_once(invoice):
+    """A billing system's descriptions, one text each, get one column, not the same text twice."""
+    for line in invoice["lines"]:
+        line["description"] = line["description"]["en"]
+    rows = table_under(open_docx(render(invoice, ["en", "zh"])), "No.")
+    assert rows[0][1] == "Description / 描述" and rows[1][1] == "Payroll processing, China"
+    assert len(rows[0]) == 6
+
+
 @pytest.mark.parametrize(("change", "path"), [
     (lambda d: d.update(due_date="2026-11-29"), "due_date"),
     (lambda d: d.pop("period_end"), "period_end"),
