@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from docgen.formatting import plain_decimal, quantize_money
 from portal.billing import service
@@ -162,9 +162,3 @@ def _contract(session: Session, invoice: Invoice) -> Contract | None:
         return None
     return session.scalar(sa.select(Contract).where(Contract.id == invoice.contract_id))
 
-
-def load_invoice(session: Session, invoice_id: int) -> Invoice:
-    """An invoice with what its document shows, through the account scope (404)."""
-    from portal.security import get_or_404
-
-    return get_or_404(session, Invoice, invoice_id, selectinload(Invoice.lines), selectinload(Invoice.credit_notes))
