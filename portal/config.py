@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -75,6 +76,34 @@ def _development_secret(name: str) -> str:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _bank_details(value: str) -> dict[str, dict]:
+    """``BANK_DETAILS``: a JSON object of bank details by ISO currency code, each as
+    docgen's invoice takes them (``account_name``, ``bank_name``, ``account_number``,
+    optional ``branch``, ``bank_address``, ``swift``, ``iban``; names as text or per
+    language). Checked here, so that a mistake stops the start instead of an invoice."""
+    if not value.strip():
+        return {}
+    import pydantic
+
+    from docgen.kinds.invoice import BankDetails
+
+    try:
+        details = json.loads(value)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"BANK_DETAILS is not valid JSON: {error}") from None
+    if not isinstance(details, dict):
+        raise ConfigError('BANK_DETAILS must be a JSON object by currency: {"USD": {...}, "CNY": {...}}')
+    for currency, bank in details.items():
+        if not re.fullmatch(r"[A-Z]{3}", currency):
+            raise ConfigError(f"BANK_DETAILS: {currency!r} is not an ISO 4217 currency code such as USD")
+        try:
+            BankDetails.model_validate(bank)
+        except pydantic.ValidationError as error:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or currency}: {e['msg']}" for e in error.errors())
+            raise ConfigError(f"BANK_DETAILS {currency}: {problems}") from None
+    return details
 
 
 MIN_AUDIT_KEY_LENGTH = 32
@@ -209,6 +238,9 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
         # The city documents are made in (the Vietnamese place and date line names it):
         # one name, or a JSON object of names per language.
         "FIRM_CITY": _texts(env.get("FIRM_CITY"), {"en": "Singapore", "zh": "新加坡", "vi": "Singapore"}),
+        "FIRM_TAX_ID": env.get("FIRM_TAX_ID", ""),
+        # Where clients pay, per invoice currency, as invoices print it (see the README).
+        "BANK_DETAILS": _bank_details(env.get("BANK_DETAILS", "")),
         # Mail
         "MAIL_SERVER": env.get("MAIL_SERVER"),
         "MAIL_PORT": int(env.get("MAIL_PORT", "587")),

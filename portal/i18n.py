@@ -260,6 +260,8 @@ LABELS = {
         "work_order": _l("Work order"),
         "plan": _l("Business plan"),
         "review_pack": _l("Monthly service review"),
+        "invoice": _l("Invoice"),
+        "statement": _l("Statement of account"),
     },
     # A context of their own: "Issued" the status is not "Issued" the date column.
     "invoice_status": {

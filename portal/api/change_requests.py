@@ -144,6 +144,7 @@ class DocumentOut(BaseModel):
     sha256: str
     size: int
     change_request_id: int | None
+    invoice_id: int | None
     created_at: str
     file_url: str
 
@@ -180,7 +181,8 @@ def document_json(document: Document) -> dict:
         "id": document.id, "account_id": document.account_id, "contract_id": document.contract_id,
         "kind": document.kind.value, "number": document.number, "title": document.title,
         "languages": document.languages, "sha256": document.sha256, "size": document.file.size,
-        "change_request_id": document.change_request_id, "created_at": iso_time(document.created_at),
+        "change_request_id": document.change_request_id, "invoice_id": document.invoice_id,
+        "created_at": iso_time(document.created_at),
         "file_url": f"/api/v1/documents/{document.id}/file",
     }
 
@@ -314,7 +316,7 @@ def issue_work_order(body: WorkOrderIn):
 
 
 @route(bp, "/documents", "GET", "Documents, newest first", response=DocumentList,
-       query={**PAGE_QUERY, "kind": "amendment, work_order, plan or review_pack"}, tag="documents")
+       query={**PAGE_QUERY, "kind": "amendment, work_order, plan, review_pack, invoice or statement"}, tag="documents")
 def list_documents():
     query = sa.select(Document)
     kind = request.args.get("kind")
@@ -341,6 +343,12 @@ def get_document(document: Document):
        more={202: ("The PDF is being made: ask again after Retry-After seconds, or follow the job", PdfPendingOut)})
 @may_write
 def get_document_file(document: Document):
+    return document_file(document)
+
+
+def document_file(document: Document):
+    """The answer of a document's file: the .docx, or with ``?format=pdf`` its PDF, or
+    until that is made 202 with Retry-After and the job making it."""
     wanted = request.args.get("format", "docx")
     if wanted == "docx":
         return download_response(f"{document.number}.docx", documents.DOCX, document.file.data)

@@ -11,11 +11,14 @@ from flask_login import current_user
 from pydantic import BaseModel, Field
 
 from portal.api import bp
+from portal.api.change_requests import PdfPendingOut, document_file
 from portal.api.common import (PAGE_QUERY, ApiError, decode_cursor, encode_cursor, iso_date, iso_time, money,
                                money_in, page_limit, route)
 from portal.api.requests import RequestOut, request_json
-from portal.billing import service
-from portal.database import reads_only
+from portal.billing import documents, service
+from portal.database import may_write, reads_only
+from portal.documents import renditions
+from portal.documents.service import DOCX
 from portal.extensions import db
 from portal.models import Account, Invoice
 from portal.security import get_or_404
@@ -149,3 +152,20 @@ def dispute_invoice(invoice: Invoice, body: DisputeIn):
                               disputed_lines=body.line_ids)
     return {**request_json(enquiry), "invoice_id": invoice.id}, 201
 
+
+
+FORMATS = ("docx", "pdf")
+
+
+@route(bp, "/invoices/<int:invoice_id>/file", "GET",
+       "The invoice as a document in the account's languages: the .docx, or with ?format=pdf its PDF/A, made in the "
+       "background: 202 with Retry-After and the job making it (as GET /jobs/{id}) until it is ready",
+       load={"invoice_id": Invoice}, query={"format": "docx (the default) or pdf"}, tag="invoices",
+       files=(DOCX, renditions.PDF),
+       more={202: ("The PDF is being made: ask again after Retry-After seconds, or follow the job", PdfPendingOut)})
+@may_write
+def get_invoice_file(invoice: Invoice):
+    if request.args.get("format", "docx") not in FORMATS:  # before anything is made
+        raise ApiError(422, _("Some fields are not valid."), fields={"format": "docx or pdf"})
+    account = get_or_404(db.session, Account, invoice.account_id)
+    return document_file(documents.invoice_document(db.session, invoice, account, current_user))

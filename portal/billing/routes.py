@@ -25,13 +25,14 @@ from sqlalchemy.orm import selectinload
 
 from docgen.formatting import quantize_money
 from portal import charts
-from portal.billing import service
+from portal.billing import documents, service
 from portal.billing.forms import DisputeForm, ForecastForm, SettleForm
-from portal.database import reads_only
+from portal.database import may_write, reads_only
 from portal.domain import DomainError
+from portal.documents.service import DOCX
 from portal.exports import table_response
 from portal.extensions import db
-from portal.files import check_uploads, uploads_from_request
+from portal.files import check_uploads, download_response, uploads_from_request
 from portal.forms import choices
 from portal.fragments import FragmentCache
 from portal.i18n import current_language, current_locale, day, label, money
@@ -166,6 +167,34 @@ def detail(invoice_id: int):
     )
 
 
+DOCUMENT_FORMATS = ("docx", "pdf")
+
+
+def _document_answer(document, wanted: str):
+    """The document's Word file, or its PDF through the documents' own PDF page (which
+    follows the job making it until it is there)."""
+    if wanted == "docx":
+        return download_response(f"{document.number}.docx", DOCX, document.file.data)
+    return redirect(url_for("documents.pdf", document_id=document.id))
+
+
+def _format() -> str:
+    wanted = request.args.get("format", "pdf")
+    if wanted not in DOCUMENT_FORMATS:
+        abort(404)
+    return wanted
+
+
+@bp.route("/invoices/<int:invoice_id>/file")
+@may_write
+def invoice_file(invoice_id: int):
+    """The invoice as a document in its account's languages (``?format=pdf`` or ``docx``)."""
+    invoice = _load(invoice_id)
+    wanted = _format()
+    account = get_or_404(db.session, Account, invoice.account_id)
+    return _document_answer(documents.invoice_document(db.session, invoice, account, current_user), wanted)
+
+
 @bp.route("/invoices/<int:invoice_id>/dispute", methods=["POST"], back="billing.detail")
 @require_role(*CLIENTS)
 def dispute(invoice_id: int):
@@ -206,13 +235,18 @@ def settle(invoice_id: int):
 # --- statement -----------------------------------------------------------------------------
 
 
-@bp.route("/invoices/statement")
-def statement():
-    accounts = _accounts()
+def _statement_account(accounts: list[Account]) -> Account:
+    """The account of ``?account=``, else the caller's first (a client user's own)."""
     account_id = request.args.get("account", type=int) or accounts[0].id if accounts else None
     if account_id is None:
         abort(404)
-    account = get_or_404(db.session, Account, account_id)
+    return get_or_404(db.session, Account, account_id)
+
+
+@bp.route("/invoices/statement")
+def statement():
+    accounts = _accounts()
+    account = _statement_account(accounts)
     result = service.statement(db.session, account)
     fmt = request.args.get("format")
     if fmt:
@@ -222,6 +256,15 @@ def statement():
         return table_response(fmt, f"statement-{account.id}-{result.today.isoformat()}", header, rows)
     return render_template("billing/statement.html", account=account, accounts=accounts, result=result,
                            buckets=service.BUCKETS)
+
+
+@bp.route("/invoices/statement/file")
+@may_write
+def statement_file():
+    """The statement of account as a document in the account's languages (``?format=``)."""
+    account = _statement_account(_accounts())
+    wanted = _format()
+    return _document_answer(documents.statement_document(db.session, account, current_user), wanted)
 
 
 # --- the firm's finance overview ---------------------------------------------------------

@@ -146,6 +146,10 @@ def _title(data: dict) -> str:
         title = data["change_request"]["title"]
     elif data["kind"] == "review_pack":
         title = f"Monthly service review {data['period']}"
+    elif data["kind"] == "invoice":
+        title = f"Invoice {data['number']}"
+    elif data["kind"] == "statement":
+        title = f"Statement of account {data['date']}"
     else:
         title = data.get("title", "")
     if isinstance(title, dict):

@@ -1,4 +1,5 @@
-"""Generated documents (amendments, work orders, plans, review packs), stored immutably."""
+"""Generated documents (amendments, work orders, plans, review packs, invoices and
+statements of account), stored immutably."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ class DocumentKind(enum.StrEnum):
     WORK_ORDER = "work_order"
     PLAN = "plan"
     REVIEW_PACK = "review_pack"
+    INVOICE = "invoice"
+    STATEMENT = "statement"
 
 
 class Document(AccountOwned, Base):
@@ -39,6 +42,9 @@ class Document(AccountOwned, Base):
     source: Mapped[dict[str, Any]]
     change_request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("change_requests.id", ondelete="SET NULL"))
     plan_id: Mapped[int | None] = mapped_column(sa.ForeignKey("plans.id", ondelete="SET NULL"))
+    # The invoice an invoice document shows (one per language set and content: see
+    # portal.billing.documents).
+    invoice_id: Mapped[int | None] = mapped_column(sa.ForeignKey("invoices.id", ondelete="SET NULL"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

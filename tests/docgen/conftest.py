@@ -12,7 +12,7 @@ import pytest
 
 INPUTS = Path(__file__).with_name("inputs")
 REPO = Path(__file__).resolve().parents[2]
-KIND_NAMES = ("amendment", "work_order", "plan", "review_pack")
+KIND_NAMES = ("amendment", "work_order", "plan", "review_pack", "invoice", "statement")
 LANGUAGE_SETS = (["en"], ["zh"], ["vi"], ["en", "zh"], ["en", "vi"], ["zh", "vi"])
 
 

@@ -42,7 +42,8 @@ def test_page_is_a4_with_number_in_header_and_page_fields_in_footer(rendered, ca
     section = document.sections[0]
     assert (round(section.page_width.mm, 1), round(section.page_height.mm, 1)) == (210, 297)
     number = {
-        "amendment": "AMD-2026-0003", "work_order": "WO-2026-0012", "plan": "JBP-2027-0001", "review_pack": "MSR-2026-11"
+        "amendment": "AMD-2026-0003", "work_order": "WO-2026-0012", "plan": "JBP-2027-0001", "review_pack": "MSR-2026-11",
+        "invoice": "INV-2026-11-0457", "statement": "SOA-20261205-3",
     }[kind]
     assert section.header.paragraphs[0].text.endswith(f"· {number}")
     assert footer_pattern(document) == " | ".join(FOOTERS[lang] for lang in languages)
