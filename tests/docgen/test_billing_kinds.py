@@ -156,7 +156,7 @@ def test_lines_without_units_have_no_unit_column_and_bilingual_descriptions_have
     for line in invoice["lines"]:
         del line["unit"]
     header = table_under(open_docx(render(invoice, ["en", "zh"])), "No.")[0]
-    assert header[:4] == ["No. / 序号", "Description", "描述", "Quantity / 数量"] and len(header) == 6
+    assert header[:4] == ["No. / 序号", "Description", "说明", "Quantity / 数量"] and len(header) == 6
     assert not any(cell.startswith("Unit /") for cell in header)
 
 
@@ -165,7 +165,7 @@ def test_descriptions_in_one_language_are_written_once(invoice):
     for line in invoice["lines"]:
         line["description"] = line["description"]["en"]
     rows = table_under(open_docx(render(invoice, ["en", "zh"])), "No.")
-    assert rows[0][1] == "Description / 描述" and rows[1][1] == "Payroll processing, China"
+    assert rows[0][1] == "Description / 说明" and rows[1][1] == "Payroll processing, China"
     assert len(rows[0]) == 6
 
 

@@ -39,13 +39,13 @@ pytestmark = [
 LANGUAGE_SETS = (["en"], ["zh"], ["vi"], ["en", "zh"], ["en", "vi"])
 # What must never break: codes (INV-2026-11-0457, BKCHCNBJ300, 91310115MA1K4QXX3B), dates written as one
 # word (2026年11月30日, 15/06/2026, 2026-06-15, 14 Aug 2026) and grouped numbers with
-# their symbol (CN¥149,857.50, 13.137.707.949 ₫). Short numbers (a day count) cannot.
+# their currency (CNY 149,857.50, 人民币 149,857.50, 13.137.707.949 đồng: a no-break space). Short numbers (a day count) cannot.
 FIGURE = re.compile(
     r"[A-Z]{2,}[A-Z0-9]*(?:-[A-Z0-9]+)+"
     r"|\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{6,}\b"
     r"|\d{4}年\d{1,2}月\d{1,2}日"
     r"|\d{1,2} [A-Z][a-z]{2} \d{4}"
-    r"|(?:[A-Z]{0,3}[¥₫$])?\d[\d.,/\-\u2011\u00a0]*\d(?:\u00a0[A-Z]{0,3}[¥₫$])?"
+    r"|(?:[A-Z]{3}\u00a0|[\u4e00-\u9fff]{2,5}\u00a0)?\d[\d.,/\-\u2011\u00a0]*\d(?:\u00a0(?:[A-Z]{3}|đồng))?"
 )
 
 
