@@ -8,15 +8,15 @@ from typing import Literal
 from docgen.i18n import N_, Localized, _l
 from docgen.kinds import common
 from docgen.layout import Column, Field, Layout, Styles
-from docgen.schema import Amount, Code, ContractDocument, Day, Items, Line, LocalText, Moment, Record, VersionHash
+from docgen.schema import Amount, Code, ContractDocument, Day, FreeText, Items, Line, Moment, Record, VersionHash
 
 CHANGES = {"add": N_("Add"), "remove": N_("Remove"), "modify": N_("Modify")}
 
 
 class ChangeRequest(Record):
     number: Code
-    title: LocalText
-    description: LocalText | None = None
+    title: FreeText
+    description: FreeText | None = None
     approved_by: Code
     approved_at: Moment
     version: VersionHash
@@ -53,7 +53,7 @@ class Amendment(ContractDocument):
     effective_date: Day
     change_request: ChangeRequest
     lines: Items[AmendmentLine] = []
-    clauses: list[LocalText] = []
+    clauses: list[FreeText] = []
 
 
 def title(document: Amendment) -> Localized:
