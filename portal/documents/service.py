@@ -12,7 +12,7 @@ import docgen
 import docgen.preflight
 from docgen.formatting import plain_decimal
 from flask import current_app
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext, lazy_gettext as _l, lazy_pgettext as _lp
 from sqlalchemy.orm import Session
 
 from portal import audit
@@ -38,7 +38,7 @@ PREFIXES = {DocumentKind.AMENDMENT: "AMD", DocumentKind.WORK_ORDER: "WO"}
 # "Line 3 › Description (Chinese)". A part not named here is shown as it is.
 PATH_NAMES = {
     "contract": _l("Contract"), "change_request": _l("Change request"), "provider": _l("Service provider"),
-    "client": _l("Client"), "title": _l("Title"), "description": _l("Description"), "name": _l("Name"),
+    "client": _l("Client"), "title": _l("Title"), "description": _l("Description"), "name": _lp("field", "Name"),
     "unit": _l("Unit"), "item": _l("Item"), "risk": _l("Risk"), "mitigation": _l("Mitigation"),
     "owner": _l("Owner"), "address": _l("Address"), "representative": _l("Representative"),
     "po_number": _l("Purchase order (PO) number"),
@@ -252,7 +252,8 @@ def issue_work_order(session: Session, account: Account, contract: Contract, by:
     data = {
         "kind": "work_order", "languages": languages, "number": number, "date": account.today().isoformat(),
         "contract": contract_part(contract), "provider": provider(by), "client": client_party(account, None),
-        "po_number": po_number, "title": title, "description": description,
+        "po_number": po_number, "title": title,
+        **({"description": description} if description else {}),  # optional: left blank, none
         "start_date": start_date.isoformat(), "end_date": end_date.isoformat(),
         "lines": [{**line, "unit": unit_text(line["unit"]) if isinstance(line["unit"], str) else line["unit"]}
                   for line in lines],
