@@ -9,9 +9,11 @@ worker and the command line (``python -m docgen``) call the same ``render``::
 """
 
 from docgen.kinds import KINDS as _KINDS
+from docgen.preflight import FontNotFound, GlyphError
 from docgen.render import render, validate
-from docgen.schema import LANGUAGES, ValidationError
+from docgen.schema import LANGUAGES, UntranslatedError, ValidationError
 
 KINDS: tuple[str, ...] = tuple(_KINDS)
 
-__all__ = ["KINDS", "LANGUAGES", "ValidationError", "render", "validate"]
+__all__ = ["KINDS", "LANGUAGES", "FontNotFound", "GlyphError", "UntranslatedError", "ValidationError", "render",
+           "validate"]

@@ -14,7 +14,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from docgen import KINDS, ValidationError, render
+from docgen import KINDS, FontNotFound, ValidationError, render
 from docgen.pdf import PdfError, pdf_mode, to_pdf
 
 EXIT_BAD_INPUT = 2
@@ -53,8 +53,11 @@ def _render(args: argparse.Namespace) -> int:
     languages = args.lang.split("+") if args.lang else None
     try:
         document = render(data, languages)
-    except ValidationError as error:
+    except ValidationError as error:  # a missing translation or a character no font has, too
         return _bad_input(error.errors)
+    except FontNotFound as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
 
     output: Path = args.output
     pdf_only = output.suffix.lower() == ".pdf"

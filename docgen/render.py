@@ -9,7 +9,8 @@ from typing import Any
 from docgen.i18n import Lang
 from docgen.kinds import KINDS, Kind
 from docgen.layout import Layout
-from docgen.schema import DocumentInput, ValidationError, check_languages, clean_text, parse
+from docgen import preflight
+from docgen.schema import DocumentInput, ValidationError, check_languages, check_translations, clean_text, parse
 
 
 def validate(data: Any, languages: Sequence[str] | None = None) -> list[tuple[str, str]]:
@@ -28,7 +29,10 @@ def render(data: Mapping[str, Any], languages: Sequence[str] | None = None) -> b
     """Render a document from its input data (see spec/docgen.md) as .docx bytes.
 
     ``languages`` (one code, or two for side by side) overrides ``data["languages"]``.
-    Raises ``ValidationError`` listing every problem before anything is rendered.
+    Raises ``ValidationError`` listing every problem before anything is rendered:
+    ``UntranslatedError`` for free text missing a language of the document, and
+    ``preflight.GlyphError`` once rendered for a character no font of the document has
+    (``preflight.FontNotFound`` when a font it names is not installed here).
     The same input always gives the same bytes.
     """
     document, kind = _parse(data, languages)
@@ -42,12 +46,14 @@ def render(data: Mapping[str, Any], languages: Sequence[str] | None = None) -> b
     layout.page_furniture(title, document.number)
     kind.build(layout, document)
     primary = langs[0]
-    return layout.save(
+    content = layout.save(
         title=f"{title(primary)} {document.number}",
         subject=kind.subject(document)(primary),
         author=document.provider.name(primary),
         created=datetime.combine(document.date, time()),
     )
+    preflight.check(content, document)
+    return content
 
 
 def _parse(data: Any, languages: Sequence[str] | None) -> tuple[DocumentInput, Kind]:
@@ -60,4 +66,6 @@ def _parse(data: Any, languages: Sequence[str] | None) -> tuple[DocumentInput, K
     if kind is None:
         message = "required" if name is None else f"unknown kind {clean_text(str(name))!r} (use {', '.join(KINDS)})"
         raise ValidationError([("kind", message), *check_languages(data.get("languages"))])
-    return parse(kind.model, data), kind
+    document = parse(kind.model, data)
+    check_translations(document)
+    return document, kind

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
@@ -23,7 +23,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, PlainValidator, Vali
 from pydantic_core import PydanticCustomError
 
 from docgen.formatting import WORDS_LIMIT
-from docgen.i18n import ENGLISH_SPELLINGS, LANGUAGES, Localized, _l
+from docgen.i18n import ENGLISH_SPELLINGS, LANGUAGES, N_, SOURCE_LANGUAGE, Localized, _l
 from docgen.vocabulary import JOB_TITLES, UNITS, Vocabulary
 
 
@@ -33,6 +33,16 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+
+# The key of a text given once for every language.
+PLAIN = ""
+# After a source text shown where a language has none: its language, in the reader's.
+SOURCE_MARKERS = {
+    "en": N_("%(text)s (English original)"),
+    "zh": N_("%(text)s (Chinese original)"),
+    "vi": N_("%(text)s (Vietnamese original)"),
+}
+UNTRANSLATED = ("refuse", "show_source")
 
 _MESSAGES = {
     "missing": "required",
@@ -67,10 +77,11 @@ def _error(kind: str, message: str) -> PydanticCustomError:
 
 
 class Text:
-    """Free text: one string for every language, or one string per language.
+    """Text for every language: one string for all of them, or one string per language.
 
     A language without its own text falls back to English, then to any given one.
-    ``Text`` is ``Localized``: call it with a ``Lang``.
+    ``Text`` is ``Localized``: call it with a ``Lang``. Names, addresses, units and
+    quotes are ``Text``: shown as given wherever a language has none of its own.
     """
 
     __slots__ = ("_by_language",)
@@ -85,13 +96,49 @@ class Text:
 
     def get(self, lang: str) -> str:
         texts = self._by_language
-        return texts.get(lang) or texts.get("en") or next(iter(texts.values()))
+        return texts.get(lang) or texts.get(SOURCE_LANGUAGE) or next(iter(texts.values()))
 
     def __call__(self, lang: Any) -> str:
         return self.get(lang.code)
 
+    @property
+    def per_language(self) -> bool:
+        """Given as one text per language (``{"en": ..., "zh": ...}``), not one for all."""
+        return PLAIN not in self._by_language
+
+    def has(self, lang: str) -> bool:
+        """Whether ``lang`` has a text of its own; one text given for all languages is every language's."""
+        return not self.per_language or lang in self._by_language
+
+    @property
+    def source_language(self) -> str:
+        """The language shown where one has no text of its own: English, else the first given."""
+        return SOURCE_LANGUAGE if SOURCE_LANGUAGE in self._by_language else next(iter(self._by_language))
+
+    def items(self) -> list[tuple[str, str]]:
+        """``(language, text)`` pairs as given; the language is ``""`` for one text for all."""
+        return list(self._by_language.items())
+
     def __repr__(self) -> str:
-        return f"Text({self._by_language!r})"
+        return f"{type(self).__name__}({self._by_language!r})"
+
+
+class Prose(Text):
+    """Free text written for the reader (a title, a description, a clause): a document
+    shows it in each of its languages only as written in that language.
+
+    A missing language is refused before rendering (``untranslated``) unless the input
+    says ``"untranslated": "show_source"``; then the source text is shown there, marked
+    as such: ``Add payroll（英文原文）``.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, lang: Any) -> str:
+        if self.has(lang.code):
+            return self.get(lang.code)
+        source = self.source_language
+        return lang.gettext(SOURCE_MARKERS[source]) % {"text": self.get(source)}
 
 
 def _required_string(value: object) -> str:
@@ -105,9 +152,9 @@ def _required_string(value: object) -> str:
     return text
 
 
-def _text(value: object) -> Text:
+def _text(value: object, kind: type[Text] = Text) -> Text:
     if not isinstance(value, dict):
-        return Text({"": _required_string(value)})
+        return kind({PLAIN: _required_string(value)})
     texts = {}
     for lang, text in value.items():
         if lang not in LANGUAGES:
@@ -115,7 +162,11 @@ def _text(value: object) -> Text:
         texts[lang] = _required_string(text)
     if not texts:
         raise _error("missing", "required")
-    return Text(texts)
+    return kind(texts)
+
+
+def _prose(value: object) -> Prose:
+    return _text(value, Prose)
 
 
 def in_vocabulary(vocabulary: Vocabulary) -> PlainValidator:
@@ -245,6 +296,9 @@ def _language(value: object) -> str:
 Code = Annotated[str, PlainValidator(_required_string)]
 """A required one-line string: a number, a name, a title in one language."""
 LocalText = Annotated[Text, PlainValidator(_text)]
+"""A name, an address, a unit, a quote: shown as given where a language has no text."""
+FreeText = Annotated[Prose, PlainValidator(_prose)]
+"""Prose for the reader, in each language of the document (see ``Prose``)."""
 Amount = Annotated[Decimal, PlainValidator(_decimal)]
 Day = Annotated[date, PlainValidator(_date)]
 Moment = Annotated[datetime, PlainValidator(_datetime)]
@@ -282,7 +336,7 @@ class Party(Record):
 
 class Contract(Record):
     number: Code
-    title: LocalText
+    title: FreeText
     signed_on: Day | None = None
     currency: Currency
 
@@ -290,7 +344,7 @@ class Contract(Record):
 class Line(Record):
     """A priced line: quantity x unit price."""
 
-    description: LocalText
+    description: FreeText
     quantity: Amount
     unit: UnitText
     unit_price: Amount
@@ -330,6 +384,7 @@ class DocumentInput(Record):
     @property
     def prevailing(self) -> str:
         return self.prevailing_language if self.prevailing_language in self.languages else self.languages[0]
+    untranslated: Literal["refuse", "show_source"] = "refuse"
 
     @property
     def currency(self) -> str | None:
@@ -357,6 +412,57 @@ def parse(model: type[DocumentInput], data: Mapping[str, Any]) -> DocumentInput:
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
         raise ValidationError([_problem(error) for error in exc.errors()]) from None
+
+
+class UntranslatedError(ValidationError):
+    """Free text has no text in a language of the document (``Prose``), and the input
+    does not say to show the source text there. ``missing`` lists ``(path, language)``:
+    ``("change_request.title", "zh")``; ``errors`` names ``change_request.title.zh``."""
+
+    def __init__(self, missing: list[tuple[str, str]]) -> None:
+        self.missing = missing
+        super().__init__([
+            (f"{path}.{lang}", f"no {lang} text (translate it, or set untranslated to show_source)")
+            for path, lang in missing
+        ])
+
+
+def untranslated(document: DocumentInput) -> list[tuple[str, str]]:
+    """Every ``(path, language)`` of the document's languages that a ``Prose`` text lacks.
+
+    One string given for every language is every language's text (a name, a code, a
+    text the issuer wrote once for all): only texts given per language can lack one.
+    """
+    return [
+        (path, lang)
+        for path, text in texts(document)
+        if isinstance(text, Prose)
+        for lang in document.languages
+        if not text.has(lang)
+    ]
+
+
+def check_translations(document: DocumentInput) -> None:
+    """Refuse a document whose free text lacks one of its languages, unless it shows the source there."""
+    if document.untranslated == "refuse" and (missing := untranslated(document)):
+        raise UntranslatedError(missing)
+
+
+def texts(value: object, path: str = "") -> Iterator[tuple[str, Text | str]]:
+    """Every text of a validated input with its path as the input spells it:
+    ``("lines.2.description", Prose(...))``, ``("number", "AMD-2026-0003")``."""
+    if isinstance(value, Text | str):
+        yield path, value
+    elif isinstance(value, BaseModel):
+        for name, field in type(value).model_fields.items():
+            yield from texts(getattr(value, name), _join(path, field.alias or name))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from texts(item, _join(path, str(index)))
+
+
+def _join(path: str, part: str) -> str:
+    return f"{path}.{part}" if path else part
 
 
 def check_languages(value: object) -> list[tuple[str, str]]:

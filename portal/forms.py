@@ -44,7 +44,16 @@ TEXT_LABELS = {
     "governing_law": {"en": _l("Governing law (English)"), "zh": _l("Governing law (Chinese)"),
                       "vi": _l("Governing law (Vietnamese)")},
     "service": {"en": _l("Service (English)"), "zh": _l("Service (Chinese)"), "vi": _l("Service (Vietnamese)")},
+    "acceptance": {"en": _l("Acceptance criteria, one per line (English)"),
+                   "zh": _l("Acceptance criteria, one per line (Chinese)"),
+                   "vi": _l("Acceptance criteria, one per line (Vietnamese)")},
 }
+
+
+def show_source_field() -> BooleanField:
+    """The issuer's choice for a text without a translation in a language of the
+    document: refused (unticked, the default), or its source text shown there, marked."""
+    return BooleanField(_l("Show the source text where a translation is missing"))
 
 
 def choices(pairs: Iterable[tuple[object, object]]) -> list[SelectChoice]:
@@ -153,18 +162,23 @@ class NumberField(DecimalField):
 
 def field_at(form: Any, path: str) -> Field | None:
     """The form's field for a service's field path: ``title`` (or its English field
-    ``title_en``), ``lines.0.quantity`` (an entry of a list of subforms). A form whose
-    rows are not its paths' indexes (rows left out) answers itself, with ``field_at``."""
+    ``title_en``), ``title.zh`` (its Chinese field ``title_zh``), ``lines.0.quantity`` (an
+    entry of a list of subforms). A form whose rows are not its paths' indexes (rows left
+    out) answers itself, with ``field_at``."""
     own = getattr(form, "field_at", None)
     if own is not None:
         return own(path)
     node: Any = form
-    for part in path.split("."):
+    parts = path.split(".")
+    while parts:
+        part = parts.pop(0)
         if isinstance(node, FormField):
             node = node.form
         if isinstance(node, FieldList):
             node = node.entries[int(part)] if part.isdigit() and int(part) < len(node.entries) else None
         elif hasattr(node, "_fields"):
+            if parts and parts[0] in LANGUAGES and f"{part}_{parts[0]}" in node._fields:
+                part = f"{part}_{parts.pop(0)}"
             node = node._fields.get(part) or node._fields.get(f"{part}_en")
         else:
             node = None

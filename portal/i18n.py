@@ -333,6 +333,9 @@ LABELS = {
         "changed on a signed contract": _l("This contract is signed: its scope changes only by a change request."),
         "a signed contract stays signed": _l("A signed contract stays signed: correct the date instead."),
         "not a contract of this account": _l("Choose a contract of this account."),
+        # documents refused before issue (docgen's translation gate and glyph preflight)
+        "no translation": _l("No translation in this language."),
+        "no font has": _l("A character here cannot be printed: no font of the document has it."),
     },
     # A context of their own: a contract "Active" is in force, a user "Active" may sign in.
     "contract_state": {

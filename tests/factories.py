@@ -118,7 +118,8 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
     client_user = world.users[Role.CLIENT_APPROVER]
 
     today = date.today()
-    contract = Contract(account_id=account.id, number=f"MSA-{key}-001", title={"en": f"Services for {key}"},
+    contract = Contract(account_id=account.id, number=f"MSA-{key}-001",
+                        title={"en": f"Services for {key}", "zh": f"{key} 服务合同", "vi": f"Dịch vụ cho {key}"},
                         start_date=today - timedelta(days=365), end_date=today + timedelta(days=365),
                         signed_on=today - timedelta(days=370), currency=currency, annual_value=Decimal("120000.00"))
     session.add(contract)
@@ -183,9 +184,13 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
     session.add(InteractionAttendee(account_id=account.id, interaction_id=interaction.id, stakeholder_id=stakeholder.id,
                                     name=stakeholder.name))
 
-    cr = new_change_request(session, contract, created_by=am, title={"en": f"CR of {key}"},
-                            description={"en": "More payroll"}, in_scope=False, effective_date=today + timedelta(days=30))
-    cr.lines.append(ChangeRequestLine(change=LineChange.ADD, description={"en": "Payroll, Vietnam"}, unit="payslip",
+    # Every text in each document language, as an issued document needs (the translation gate).
+    cr = new_change_request(session, contract, created_by=am,
+                            title={"en": f"CR of {key}", "zh": f"{key} 变更请求", "vi": f"Yêu cầu thay đổi của {key}"},
+                            description={"en": "More payroll", "zh": "增加薪资服务", "vi": "Bổ sung dịch vụ tính lương"},
+                            in_scope=False, effective_date=today + timedelta(days=30))
+    cr.lines.append(ChangeRequestLine(change=LineChange.ADD, description={"en": "Payroll, Vietnam", "zh": "越南薪资",
+                                                                          "vi": "Tính lương, Việt Nam"}, unit="payslip",
                                       quantity=Decimal(10), unit_price=Decimal("8.50")))
     version = submit(session, cr, account, am)
     approval = Approval(account_id=account.id, change_request_id=cr.id, version_hash="0" * 64, stage=ApprovalStage.INTERNAL,
@@ -193,7 +198,8 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
     document = Document(account_id=account.id, contract_id=contract.id, kind=DocumentKind.AMENDMENT, number=f"AMD-{key}-0001",
                         languages=["en"], sha256=stored.sha256, file_id=stored.id, source={})
     plan = Plan(account_id=account.id, contract_id=contract.id, plan_type=PlanType.JBP, period="FY2027", currency=currency,
-                content={"objectives": [{"en": f"Objective of {key}"}]})
+                content={"objectives": [{"en": f"Objective of {key}", "zh": f"{key} 的目标",
+                                           "vi": f"Mục tiêu của {key}"}]})
     session.add_all([approval, document, plan])
     session.flush()
     submit_for_review(session, plan, am)

@@ -165,3 +165,28 @@ def test_seed_demo_scale_adds_synthetic_invoices(runner, session):
     assert result.exit_code == 0, result.output
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).select_from(Invoice)) == 60 + 40
+
+
+def test_seed_demo_documents_issue_in_every_document_language_with_their_translations(seeded, session):
+    """Each approved change request's amendment and each submitted plan's document
+    issues in the account's languages side by side, every text translated: nothing
+    shown as its source text."""
+    from portal.documents.service import issue_amendment
+    from portal.plans.service import issue_document
+
+    manager = session.scalar(sa.select(User).where(User.email == "am@firm.example"))
+    issued = []
+    for account in session.scalars(sa.select(Account).order_by(Account.id)):
+        languages = (account.document_languages or ["en"])[:2]
+        for cr in session.scalars(sa.select(ChangeRequest).where(
+                ChangeRequest.account_id == account.id,
+                ChangeRequest.status.in_([CRStatus.APPROVED, CRStatus.IMPLEMENTED]))):
+            issued.append(issue_amendment(session, cr, account, manager, languages))
+        for plan in session.scalars(sa.select(Plan).where(Plan.account_id == account.id)):
+            if plan.versions and plan.contract is not None:
+                issued.append(issue_document(session, plan, account, manager, languages))
+    assert {document.kind.value for document in issued} == {"amendment", "plan"}
+    assert {tuple(document.languages) for document in issued} >= {("en", "zh"), ("en", "vi")}
+    for document in issued:
+        assert document.source["untranslated"] == "refuse"
+    session.rollback()

@@ -58,7 +58,7 @@ def approved(session, world, lines=None, *, contract=None, title=None):
     lines = lines or [LineInput(LineChange.ADD, {"en": "Payroll, Vietnam", "zh": "越南薪资"}, "payslip", Decimal(10),
                                 Decimal("8.50"))]
     cr = service.create_draft(session, contract, manager_of(world), title=title or TITLE,
-                              description={"en": "Ten more payslips a month."}, in_scope=False,
+                              description={"en": "Ten more payslips a month.", "zh": "每月增加十份工资单。"}, in_scope=False,
                               effective_date=date(2027, 1, 1), lines=lines)
     session.commit()
     service.submit(session, cr, world.account, manager_of(world))
@@ -248,11 +248,11 @@ def test_a_failed_issue_gives_its_number_back(session, alpha, monkeypatch):
 
 def work_order(session, world, *, contract=None, languages=("en",), **overrides) -> Document:
     fields = {
-        "title": {"en": "Year-end payroll audit", "zh": "年终薪资审计"}, "description": {"en": "Audit of 2026 payroll."},
+        "title": {"en": "Year-end payroll audit", "zh": "年终薪资审计"}, "description": {"en": "Audit of 2026 payroll.", "zh": "2026年度薪资审计。"},
         "po_number": "PO-7731", "start_date": date(2027, 1, 4), "end_date": date(2027, 2, 26),
         "lines": [{"description": {"en": "Audit day", "zh": "审计日"}, "quantity": "12", "unit": "day",
                    "unit_price": "950.00"}],
-        "acceptance_criteria": [{"en": "Findings report accepted by the client."}],
+        "acceptance_criteria": [{"en": "Findings report accepted by the client.", "zh": "审计报告经客户验收。"}],
         **overrides,
     }
     document = documents.issue_work_order(session, world.account, contract or world["contract"], manager_of(world),

@@ -8,7 +8,7 @@ from typing import Literal
 from docgen.i18n import N_, Localized, _l
 from docgen.kinds import common
 from docgen.layout import Column, Field, Layout, Styles
-from docgen.schema import Amount, Code, ContractDocument, Day, Items, Line, LocalText, Moment, Record, VersionHash
+from docgen.schema import Amount, Code, ContractDocument, Day, FreeText, Items, Line, Moment, Record, VersionHash
 
 # A scope change as a contract names it (the portal's buttons say "Remove": 删除).
 CHANGES = {
@@ -20,8 +20,8 @@ CHANGES = {
 
 class ChangeRequest(Record):
     number: Code
-    title: LocalText
-    description: LocalText | None = None
+    title: FreeText
+    description: FreeText | None = None
     approved_by: Code
     approved_at: Moment
     version: VersionHash
@@ -58,7 +58,7 @@ class Amendment(ContractDocument):
     effective_date: Day
     change_request: ChangeRequest
     lines: Items[AmendmentLine] = []
-    clauses: list[LocalText] = []
+    clauses: list[FreeText] = []
 
 
 def title(document: Amendment) -> Localized:

@@ -29,6 +29,7 @@ from docgen.schema import (
     Day,
     DocumentInput,
     Items,
+    FreeText,
     LocalText,
     Party,
     Record,
@@ -61,13 +62,13 @@ class BillingParty(Party):
 
 class InvoiceContract(Record):
     number: Code
-    title: LocalText | None = None
+    title: FreeText | None = None
 
 
 class InvoiceLine(Record):
     """A billed line: quantity x unit price; the unit may be left out (a fixed fee)."""
 
-    description: LocalText
+    description: FreeText
     quantity: Amount
     unit: LocalText | None = None
     unit_price: Amount
@@ -81,7 +82,7 @@ class CreditNote(Record):
     number: Code
     date: Day
     amount: Credit
-    reason: LocalText | None = None
+    reason: FreeText | None = None
 
 
 class BankDetails(Record):
@@ -111,7 +112,7 @@ class Invoice(DocumentInput):
     tax: Amount | None = pydantic.Field(None, validate_default=True)
     credit_notes: list[CreditNote] = []
     bank_details: BankDetails | None = None
-    payment_terms: LocalText | None = None
+    payment_terms: FreeText | None = None
 
     @property
     def currency(self) -> str:

@@ -22,6 +22,7 @@ from docgen.schema import (
     Day,
     DocumentInput,
     Figure,
+    FreeText,
     Items,
     LocalText,
     Moment,
@@ -58,27 +59,27 @@ Status = Annotated[Localized, code_or_text(STATUSES)]
 
 
 class Kpi(Record):
-    name: LocalText
+    name: FreeText
     baseline: Figure | None = None
     target: Figure
     unit: LocalText | None = None
 
 
 class Initiative(Record):
-    title: LocalText
+    title: FreeText
     owner: LocalText
     due: Day | None = None
     status: Status | None = None
 
 
 class BudgetItem(Record):
-    item: LocalText
+    item: FreeText
     amount: Amount
 
 
 class Risk(Record):
-    risk: LocalText
-    mitigation: LocalText
+    risk: FreeText
+    mitigation: FreeText
     owner: LocalText | None = None
 
 
@@ -94,7 +95,7 @@ class Plan(DocumentInput):
     plan_type: Literal["jbp", "qbp", "mbp"]
     period: Code
     budget_currency: Currency | None = pydantic.Field(None, alias="currency")
-    objectives: list[LocalText] = []
+    objectives: list[FreeText] = []
     kpis: list[Kpi] = []
     initiatives: list[Initiative] = []
     budget: Items[BudgetItem] = []

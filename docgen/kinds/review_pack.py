@@ -21,7 +21,7 @@ from docgen.formatting import LOCALES, format_month, quantize_money
 from docgen.i18n import N_, Lang, Localized, _l
 from docgen.kinds import common
 from docgen.layout import Column, Field, Layout, image_pixels
-from docgen.schema import Amount, Code, Currency, Day, DocumentInput, LocalText, Moment, Record
+from docgen.schema import Amount, Code, Currency, Day, DocumentInput, FreeText, LocalText, Moment, Record
 
 MAX_CHARTS = 4
 MAX_PNG_BYTES = 2 * 1024 * 1024
@@ -116,14 +116,14 @@ Png = Annotated[bytes, PlainValidator(_png)]
 
 class ScorecardKpi(Record):
     code: Code
-    name: LocalText
+    name: FreeText
     unit: LocalText | None = None
     target: Amount
     actual: Amount | None = None
     attainment: Ratio | None = None
     status: Literal["green", "amber", "red", "none"]
     change: Amount | None = None
-    comment: LocalText | None = None
+    comment: FreeText | None = None
 
 
 class Scorecard(Record):
@@ -159,7 +159,7 @@ class Scorecard(Record):
 
 
 class Chart(Record):
-    title: LocalText
+    title: FreeText
     png_base64: Png
 
 
@@ -173,7 +173,7 @@ class Requests(Record):
 
 class DecidedChange(Record):
     number: Code
-    title: LocalText
+    title: FreeText
     decision: Literal["approved", "rejected", "implemented"]
     decided_at: Moment
     price_impact: Amount | None = None
@@ -212,7 +212,7 @@ class Invoices(Record):
 
 
 class ActionItem(Record):
-    title: LocalText
+    title: FreeText
     owner: LocalText | None = None
     due: Day | None = None
     status: Literal["open", "in_progress", "done", "cancelled"]
@@ -231,7 +231,7 @@ class ReviewPack(DocumentInput):
     period: Period
     scorecard: Scorecard
     charts: Annotated[list[Chart], BeforeValidator(_at_most_charts)] = []
-    commentary: list[LocalText] = []
+    commentary: list[FreeText] = []
     requests: Requests
     change_requests: list[DecidedChange] = []
     money_currency: Currency = pydantic.Field(alias="currency")

@@ -11,18 +11,18 @@ from pydantic_core import PydanticCustomError
 from docgen.i18n import N_, Localized, _l
 from docgen.kinds import common
 from docgen.layout import Field, Layout, Styles
-from docgen.schema import Code, ContractDocument, Day, Items, Line, LocalText
+from docgen.schema import Code, ContractDocument, Day, FreeText, Items, Line
 
 
 class WorkOrder(ContractDocument):
     kind: Literal["work_order"]
     po_number: Code | None = None
-    title: LocalText
-    description: LocalText | None = None
+    title: FreeText
+    description: FreeText | None = None
     start_date: Day
     end_date: Day
     lines: Items[Line]
-    acceptance_criteria: list[LocalText] = []
+    acceptance_criteria: list[FreeText] = []
 
     @field_validator("end_date")
     @classmethod

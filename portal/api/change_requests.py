@@ -75,6 +75,9 @@ class InternalDecisionIn(DecisionIn):
 
 class LanguagesIn(BaseModel):
     languages: list[Literal["en", "zh", "vi"]] = Field(min_length=1, max_length=2)
+    show_source_text: bool = Field(False, description=(
+        "Where a text has no translation in a language of the document, show its source text there, marked as "
+        "such; otherwise (the default) the issue is refused with every such field named"))
 
 
 class WorkOrderLineIn(BaseModel):
@@ -293,7 +296,8 @@ def implement_change_request(change_request: ChangeRequest):
        tag="documents")
 def issue_amendment(change_request: ChangeRequest, body: LanguagesIn):
     account = _account(change_request.account_id)
-    document = documents.issue_amendment(db.session, change_request, account, current_user, list(body.languages))
+    document = documents.issue_amendment(db.session, change_request, account, current_user, list(body.languages),
+                                         body.show_source_text)
     return document_json(document), 201
 
 
@@ -311,6 +315,7 @@ def issue_work_order(body: WorkOrderIn):
         db.session, account, contract, current_user, title=_texts(body.title), description=_texts(body.description),
         po_number=body.po_number, start_date=body.start_date, end_date=body.end_date, lines=lines,
         acceptance_criteria=[_texts(c) for c in body.acceptance_criteria], languages=list(body.languages),
+        show_source_text=body.show_source_text,
     )
     return document_json(document), 201
 

@@ -277,5 +277,5 @@ def sign_off_plan(plan: Plan, body: SignoffIn):
        body=LanguagesIn, response=DocumentOut, status=201, load={"plan_id": Plan}, tag="documents")
 def issue_plan_document(plan: Plan, body: LanguagesIn):
     document = service.issue_document(db.session, plan, get_or_404(db.session, Account, plan.account_id),
-                                      current_user, list(body.languages))
+                                      current_user, list(body.languages), body.show_source_text)
     return document_json(document), 201

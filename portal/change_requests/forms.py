@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length
 
-from portal.forms import OnceForm, PricedLineForm, SignatureForm, choices, with_texts
+from portal.forms import OnceForm, PricedLineForm, SignatureForm, choices, show_source_field, with_texts
 from portal.i18n import LANGUAGE_NAMES
 
 CHANGES = {"add": _l("Add"), "remove": _l("Remove"), "modify": _l("Modify")}
@@ -72,6 +72,7 @@ class InternalDecisionForm(FlaskForm):
 
 class AmendmentForm(OnceForm):
     languages = SelectField(_l("Languages"), validate_choice=True)
+    show_source_text = show_source_field()
     submit = SubmitField(_l("Issue amendment"))
 
 

@@ -321,8 +321,10 @@ def amendment(change_request_id: int):
     account = _account(cr)
     form = AmendmentForm()
     form.languages.choices = language_options(account.document_languages)
+    keep_form(form, lambda: detail(change_request_id))  # refused: the page again, the choices kept
     if form.validate_on_submit():
-        document = issue_amendment(db.session, cr, account, current_user, form.languages.data.split("+"))
+        document = issue_amendment(db.session, cr, account, current_user, form.languages.data.split("+"),
+                                   form.show_source_text.data)
         flash(_("Amendment %(number)s issued.", number=document.number), "success")
     return _detail(cr)
 

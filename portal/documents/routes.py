@@ -87,16 +87,26 @@ def new_work_order():
              "unit_price": plain_decimal(entry.form.unit_price.data)}
             for entry in form.lines if not entry.form.delete.data
         ]
-        criteria = [{"en": line.strip()} for line in (form.acceptance.data or "").splitlines() if line.strip()]
         document = service.issue_work_order(
             db.session, account, contract, current_user, title=texts(form, "title"),
             description=texts(form, "description"), po_number=form.po_number.data.strip(),
             start_date=form.start_date.data, end_date=form.end_date.data, lines=lines,
-            acceptance_criteria=criteria, languages=form.languages.data.split("+"),
+            acceptance_criteria=acceptance_criteria(form), languages=form.languages.data.split("+"),
+            show_source_text=form.show_source_text.data,
         )
         flash(_("Work order %(number)s issued.", number=document.number), "success")
         return redirect(url_for("documents.index", account=account.id))
     return page()
+
+
+def acceptance_criteria(form: WorkOrderForm) -> list[dict[str, str]]:
+    """The criteria typed one per line in each language's box, paired by line: the
+    third line of every box is the third criterion (a box with fewer lines leaves
+    the last criteria without that language, which the issue then names)."""
+    typed = {lang: [line.strip() for line in text.splitlines() if line.strip()]
+             for lang, text in texts(form, "acceptance").items()}
+    count = max((len(lines) for lines in typed.values()), default=0)
+    return [{lang: lines[index] for lang, lines in typed.items() if index < len(lines)} for index in range(count)]
 
 
 def _work_order_page(form: WorkOrderForm, account: Account, contract):

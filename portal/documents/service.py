@@ -9,9 +9,10 @@ from datetime import date
 from typing import Any
 
 import docgen
+import docgen.preflight
 from docgen.formatting import plain_decimal
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext, lazy_gettext as _l, lazy_pgettext as _lp
 from sqlalchemy.orm import Session
 
 from portal import audit
@@ -32,6 +33,22 @@ from portal.sequences import next_value
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PREFIXES = {DocumentKind.AMENDMENT: "AMD", DocumentKind.WORK_ORDER: "WO"}
+
+# The parts of a docgen field path in the user's words: ``lines.2.description.zh`` is
+# "Line 3 › Description (Chinese)". A part not named here is shown as it is.
+PATH_NAMES = {
+    "contract": _l("Contract"), "change_request": _l("Change request"), "provider": _l("Service provider"),
+    "client": _l("Client"), "title": _l("Title"), "description": _l("Description"), "name": _lp("field", "Name"),
+    "unit": _l("Unit"), "item": _l("Item"), "risk": _l("Risk"), "mitigation": _l("Mitigation"),
+    "owner": _l("Owner"), "address": _l("Address"), "representative": _l("Representative"),
+    "po_number": _l("Purchase order (PO) number"),
+}
+NUMBERED_PATH_NAMES = {
+    "lines": _l("Line %(n)s"), "clauses": _l("Clause %(n)s"), "acceptance_criteria": _l("Acceptance criterion %(n)s"),
+    "objectives": _l("Objective %(n)s"), "kpis": _l("KPI %(n)s"), "initiatives": _l("Initiative %(n)s"),
+    "budget": _l("Budget line %(n)s"), "risks": _l("Risk %(n)s"), "reviews": _l("Review %(n)s"),
+}
+LANGUAGE_NAMES = {"en": _l("English"), "zh": _l("Chinese"), "vi": _l("Vietnamese")}
 
 
 def check_languages(account: Account, languages: list[str]) -> list[str]:
@@ -90,7 +107,8 @@ def contract_part(contract: Contract) -> dict[str, Any]:
     return part
 
 
-def amendment_input(cr: ChangeRequest, account: Account, issuer: User, number: str, languages: list[str]) -> dict:
+def amendment_input(cr: ChangeRequest, account: Account, issuer: User, number: str, languages: list[str],
+                    show_source_text: bool = False) -> dict:
     """docgen's input for the amendment resting on ``cr``'s client approval."""
     from docgen.units import unit_text
 
@@ -110,7 +128,7 @@ def amendment_input(cr: ChangeRequest, account: Account, issuer: User, number: s
         "kind": "amendment", "languages": languages, "number": number, "date": account.today().isoformat(),
         "effective_date": cr.effective_date.isoformat(), "contract": contract_part(cr.contract),
         "provider": provider(issuer), "client": client_party(account, approval.user), "change_request": request_part,
-        "lines": lines, **conventions(account),
+        "lines": lines, **conventions(account), "untranslated": untranslated_policy(show_source_text),
     }
 
 
@@ -122,8 +140,7 @@ def store_document(session: Session, account: Account, contract: Contract | None
     try:
         content = docgen.render(data)
     except docgen.ValidationError as error:
-        raise DomainError(_l("The document could not be made from this data."),
-                          fields={path: message for path, message in error.errors}) from None
+        raise refusal(error) from None
     digest = hashlib.sha256(content).hexdigest()
     stored = StoredFile(account_id=account.id, filename=f"{number}.docx", content_type=DOCX, size=len(content),
                         sha256=digest, data=content)
@@ -139,6 +156,74 @@ def store_document(session: Session, account: Account, contract: Contract | None
     if current_app.config["DOCUMENT_PDF_ON_ISSUE"]:
         renditions.ask_for_pdf(session, document, by)
     return document
+
+
+def untranslated_policy(show_source_text: bool) -> str:
+    """docgen's ``untranslated`` option for the issuer's choice: by default a text
+    without a translation refuses the issue; chosen, its source text is shown marked."""
+    return "show_source" if show_source_text else "refuse"
+
+
+def refusal(error: docgen.ValidationError) -> DomainError:
+    """docgen's refusal in the user's words: each text without a translation, or each
+    character no font of the document has, named by its field."""
+    if isinstance(error, docgen.UntranslatedError):
+        return DomainError(
+            _l("Some texts have no translation in a language of the document: %(fields)s. Add the translations, or "
+               "choose to show the source text where a translation is missing.",
+               fields=_Listed([FieldName(path, lang) for path, lang in error.missing])),
+            fields={f"{path}.{lang}": "no translation" for path, lang in error.missing})
+    if isinstance(error, docgen.GlyphError):
+        return DomainError(
+            _l("No font of the document has these characters, which would print as empty boxes: %(characters)s. "
+               "Replace or remove them.",
+               characters=_Listed([_CharacterIn(item) for item in error.uncovered])),
+            fields={item.path: f"no font has {item.char} ({item.codepoint})" for item in error.uncovered})
+    return DomainError(_l("The document could not be made from this data."),
+                       fields={path: message for path, message in error.errors})
+
+
+class FieldName:
+    """A docgen field path as the user reads it, in the language it is shown in:
+    ``lines.2.description`` and ``zh`` is "Line 3 › Description (Chinese)"."""
+
+    def __init__(self, path: str, language: str | None = None) -> None:
+        self.path, self.language = path, language
+
+    def __str__(self) -> str:
+        parts = self.path.split(".")
+        if self.language is None and parts[-1] in LANGUAGE_NAMES:
+            *parts, self.language = parts
+        words = []
+        for index, part in enumerate(parts):
+            if part.isdigit() and index and parts[index - 1] in NUMBERED_PATH_NAMES:
+                words[-1] = str(NUMBERED_PATH_NAMES[parts[index - 1]] % {"n": int(part) + 1})
+            else:
+                words.append(str(PATH_NAMES.get(part, part)))
+        name = " › ".join(words)
+        if self.language is None:
+            return name
+        return gettext("%(field)s (%(language)s)", field=name, language=LANGUAGE_NAMES[self.language])
+
+
+class _CharacterIn:
+    def __init__(self, item: docgen.preflight.Uncovered) -> None:
+        self.item = item
+
+    def __str__(self) -> str:
+        where = gettext("the document's own text") if self.item.path == docgen.preflight.LABEL_PATH \
+            else str(FieldName(self.item.path))
+        return gettext("%(char)s (%(code)s) in %(field)s", char=self.item.char, code=self.item.codepoint, field=where)
+
+
+class _Listed:
+    """Items joined as a list of the language the message is shown in."""
+
+    def __init__(self, items: list) -> None:
+        self.items = items
+
+    def __str__(self) -> str:
+        return gettext("; ").join(str(item) for item in self.items)
 
 
 def _title(data: dict) -> str:
@@ -165,21 +250,24 @@ def next_number(session: Session, contract: Contract, kind: DocumentKind, year: 
     return f"{prefix}-{year}-{value:04d}"
 
 
-def issue_amendment(session: Session, cr: ChangeRequest, account: Account, by: User, languages: list[str]) -> Document:
-    """Render and store the amendment for an approved (or implemented) CR."""
+def issue_amendment(session: Session, cr: ChangeRequest, account: Account, by: User, languages: list[str],
+                    show_source_text: bool = False) -> Document:
+    """Render and store the amendment for an approved (or implemented) CR; a text of the
+    CR without a translation refuses it unless ``show_source_text``."""
     if cr.status not in (CRStatus.APPROVED, CRStatus.IMPLEMENTED) or client_approval(cr) is None:
         raise Conflict(_l("An amendment is issued from an approved change request."))
     languages = check_languages(account, languages)
     number = next_number(session, cr.contract, DocumentKind.AMENDMENT, account.today().year)
-    data = amendment_input(cr, account, by, number, languages)
+    data = amendment_input(cr, account, by, number, languages, show_source_text)
     return store_document(session, account, cr.contract, DocumentKind.AMENDMENT, number, data, by, change_request_id=cr.id)
 
 
 def issue_work_order(session: Session, account: Account, contract: Contract, by: User, *, title: dict[str, str],
                      description: dict[str, str], po_number: str, start_date: date, end_date: date,
                      lines: list[dict[str, Any]], acceptance_criteria: list[dict[str, str]],
-                     languages: list[str]) -> Document:
-    """Render and store a work order under ``contract``."""
+                     languages: list[str], show_source_text: bool = False) -> Document:
+    """Render and store a work order under ``contract``; a text without a translation
+    refuses it unless ``show_source_text``."""
     from docgen.units import unit_text
 
     if end_date < start_date:
@@ -191,10 +279,12 @@ def issue_work_order(session: Session, account: Account, contract: Contract, by:
     data = {
         "kind": "work_order", "languages": languages, "number": number, "date": account.today().isoformat(),
         "contract": contract_part(contract), "provider": provider(by), "client": client_party(account, None),
-        "po_number": po_number, "title": title, "description": description,
+        "po_number": po_number, "title": title,
+        **({"description": description} if description else {}),  # optional: left blank, none
         "start_date": start_date.isoformat(), "end_date": end_date.isoformat(),
         "lines": [{**line, "unit": unit_text(line["unit"]) if isinstance(line["unit"], str) else line["unit"]}
                   for line in lines],
         "acceptance_criteria": acceptance_criteria, **conventions(account),
+        "untranslated": untranslated_policy(show_source_text),
     }
     return store_document(session, account, contract, DocumentKind.WORK_ORDER, number, data, by)

@@ -146,6 +146,10 @@ def build_input(session: Session, account, period: date, by: User, languages: li
         "change_requests": _change_requests(session, account, start, end),
         "invoices": _invoices(session, account, period, following, today),
         "actions": _actions(session, account, period, following, today), **conventions(account),
+        # Made by a job (the monthly schedule, the command) that cannot ask the issuer:
+        # a KPI name, comment or title without a translation is shown as written, marked
+        # as the source text, rather than the month's pack not being made at all.
+        "untranslated": "show_source",
     }
 
 

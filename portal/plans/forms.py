@@ -20,7 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length
 
-from portal.forms import OnceForm, SignatureForm, choices, with_texts
+from portal.forms import OnceForm, SignatureForm, choices, show_source_field, with_texts
 from portal.plans.content import LANGUAGES, MAX_ROWS, MAX_TEXT, SECTIONS, TEXT_FIELDS, as_text
 from portal.plans.labels import DECISIONS, FIELDS, INITIATIVE_STATUSES, PLAN_TYPES, SECTIONS as SECTION_LABELS
 
@@ -126,6 +126,7 @@ class SignoffForm(SignatureForm):
 
 class DocumentForm(OnceForm):
     languages = SelectField(_l("Languages"), validate_choice=True)
+    show_source_text = show_source_field()
     submit = SubmitField(_l("Issue the plan document"))
 
 

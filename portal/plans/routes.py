@@ -233,7 +233,9 @@ def document(plan_id: int):
     account = _account(plan)
     form = DocumentForm()
     form.languages.choices = language_options(account.document_languages)
+    keep_form(form, lambda: detail(plan_id))  # refused: the page again, the choices kept
     if form.validate_on_submit():
-        issued = service.issue_document(db.session, plan, account, current_user, form.languages.data.split("+"))
+        issued = service.issue_document(db.session, plan, account, current_user, form.languages.data.split("+"),
+                                        form.show_source_text.data)
         flash(_("Document %(number)s issued.", number=issued.number), "success")
     return _detail(plan)

@@ -37,7 +37,8 @@ from sqlalchemy.orm import Session
 from portal import audit, versioning
 from portal.accounts import account_managers, assigned
 from portal.domain import Conflict, DomainError
-from portal.documents.service import check_languages, client_party, conventions, provider, store_document
+from portal.documents.service import (check_languages, client_party, conventions, provider, store_document,
+                                         untranslated_policy)
 from portal.models import (
     Account,
     Contract,
@@ -470,7 +471,7 @@ def _per_language(message: str, languages: list[str], **values: Any) -> dict[str
 
 
 def document_input(plan: Plan, account: Account, issuer: User, number: str, languages: list[str],
-                   today: date) -> dict[str, Any]:
+                   today: date, show_source_text: bool = False) -> dict[str, Any]:
     """docgen's input for the plan's latest version, with its review history and the
     client's sign-off of that version."""
     from docgen.units import unit_text
@@ -500,19 +501,21 @@ def document_input(plan: Plan, account: Account, issuer: User, number: str, lang
         "budget": [{"item": b["item"], "amount": b["amount"]} for b in content.get("budget") or []],
         "risks": [{"risk": r["risk"], "mitigation": r["mitigation"], **({"owner": r["owner"]} if r.get("owner") else {})}
                   for r in content.get("risks") or []],
-        "reviews": reviews, **conventions(account),
+        "reviews": reviews, **conventions(account), "untranslated": untranslated_policy(show_source_text),
     }
 
 
-def issue_document(session: Session, plan: Plan, account: Account, by: User, languages: list[str]) -> Document:
-    """Render and store the plan's latest version as a document (kind ``plan``)."""
+def issue_document(session: Session, plan: Plan, account: Account, by: User, languages: list[str],
+                   show_source_text: bool = False) -> Document:
+    """Render and store the plan's latest version as a document (kind ``plan``); a text
+    of the plan without a translation refuses it unless ``show_source_text``."""
     if latest_version(plan) is None:
         raise Conflict(_l("Submit the plan for review before issuing it as a document."))
     if plan.contract is None:
         raise Conflict(_l("This plan has no contract to number its document under."))
     languages = check_languages(account, languages)
     number = document_number(session, plan, plan.contract)
-    data = document_input(plan, account, by, number, languages, account.today())
+    data = document_input(plan, account, by, number, languages, account.today(), show_source_text)
     return store_document(session, account, plan.contract, DocumentKind.PLAN, number, data, by, plan_id=plan.id)
 
 
