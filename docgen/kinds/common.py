@@ -11,6 +11,7 @@ from docgen.formatting import quantize_money
 from docgen.i18n import Localized, _l
 from docgen.layout import Column, Field, Layout, Signatory, Styles
 from docgen.schema import Contract, ContractDocument, DocumentInput, Party
+from docgen.typesetting import keep_whole
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,13 @@ def in_currency(label: Localized) -> Localized:
 
 
 def _representative(party: Party) -> Localized:
+    """The representative's name (never broken across lines) and title."""
+    name = whole(party.representative)
     if party.title is None:
-        return party.representative
-    return _l("%(name)s, %(title)s", name=party.representative, title=party.title)
+        return name
+    return _l("%(name)s, %(title)s", name=name, title=party.title)
+
+
+def whole(text: Localized) -> Localized:
+    """A person's name or a code, which no line may break."""
+    return lambda lang: keep_whole(text(lang))
