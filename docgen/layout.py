@@ -53,6 +53,8 @@ MEASURE_SLACK = (1.04, Pt(1.5))
 SMALL_HEADING = Pt(7.5)
 # A table too wide for the page in its style's size is set smaller, down to this.
 SMALLEST_TABLE_TEXT = Pt(6.5)
+# A free-text column is at least this many ems wide (or as wide as its longest text).
+TEXT_COLUMN_EMS = 5
 # The narrowest a free-text column gets when the table is too wide for its words.
 NARROWEST_TEXT_COLUMN = Mm(12)
 # How each language's text is tagged for proofing: Latin text, CJK text. Chinese text
@@ -493,32 +495,34 @@ class Layout:
             font = number if column.numeric or column is _ROW_NUMBER else text
             texts = [_text(paragraph) for row in cells for paragraph in row[index]]
             whole = column.unbreakable or column is _ROW_NUMBER
-            content.append(max((font.width(piece) for t in texts for piece in _pieces(t, whole)), default=0))
+            widest = max((font.width(piece) for t in texts for piece in _pieces(t, whole)), default=0)
+            if not whole:
+                # A column of Chinese text breaks anywhere: at least a few characters a line.
+                longest = max((font.width(t) for t in texts), default=0)
+                widest = max(widest, min(longest, int(TEXT_COLUMN_EMS * font.size)))
+            content.append(widest)
             words.append(max((heading.width(piece) for p in headings[index] for piece in pieces(_text(p), words_whole=True)), default=0))
         # A total stands under the last two columns (``_total_span``).
         total = max((number.width(_text(paragraph)) for cell in totals for paragraph in cell), default=0)
         span = _total_span(len(slots))
         fixed = [column.unbreakable or column is _ROW_NUMBER for column, _ in slots]
         weights = [column.weight / (len(self.langs) if lang else 1) for column, lang in slots]
-        heading_size = None
-        for attempt in ("as styled", "small headings", "narrow text"):
-            if attempt == "small headings":
-                heading_size = SMALL_HEADING
-                words = [int(width * SMALL_HEADING / heading.size) for width in words]
-            if attempt == "narrow text":
-                content = [c if is_fixed else min(c, NARROWEST_TEXT_COLUMN) for c, is_fixed in zip(content, fixed, strict=True)]
-            needs = [max(c, w) + padding for c, w in zip(content, words, strict=True)]
-            needs[-1] += max(0, total + padding * span - sum(needs[-span:]))
-            if sum(needs) <= self._width:
-                return _Fit(_share(self._width, needs, weights, fixed), heading_size, None)
-        # Even so too wide: the whole table smaller, the values still whole.
-        flexible = sum(need for need, is_fixed in zip(needs, fixed, strict=True) if not is_fixed)
-        margins = padding * sum(fixed)
-        scale = max((self._width - flexible - margins) / max(sum(needs) - flexible - margins, 1), SMALLEST_TABLE_TEXT / text.size)
-        needs = [
-            padding + int((need - padding) * scale) if is_fixed else need for need, is_fixed in zip(needs, fixed, strict=True)
-        ]
-        return _Fit(_share(self._width, needs, weights, fixed), _scaled(heading_size or heading.size, scale), _scaled(text.size, scale))
+        needs = _needs(content, words, padding, total, span)
+        if sum(needs) <= self._width:
+            return _Fit(_share(self._width, needs, weights, fixed), None, None)
+        words = [int(width * SMALL_HEADING / heading.size) for width in words]
+        needs = _needs(content, words, padding, total, span)
+        if sum(needs) <= self._width:
+            return _Fit(_share(self._width, needs, weights, fixed), SMALL_HEADING, None)
+        # Too wide even so: the whole table set smaller, every value and word still
+        # whole; below the smallest size, free text may break inside a long word.
+        margins = padding * len(needs)
+        scale = max((self._width - margins) / (sum(needs) - margins), SMALLEST_TABLE_TEXT / text.size)
+        needs = [padding + int((need - padding) * scale) for need in needs]
+        if sum(needs) > self._width:
+            narrowest = padding + NARROWEST_TEXT_COLUMN
+            needs = [need if is_fixed else min(need, narrowest) for need, is_fixed in zip(needs, fixed, strict=True)]
+        return _Fit(_share(self._width, needs, weights, fixed), _scaled(SMALL_HEADING, scale), _scaled(text.size, scale))
 
     def _font(self, style: str) -> _Font:
         """The Latin family, weight and size a style sets text in, through its base styles."""
@@ -683,6 +687,14 @@ def _share(total: int, needs: Sequence[int], weights: Sequence[float], fixed: Se
         # Only values: the last column takes what is left.
         widths[-1] += total - sum(widths)
     return widths
+
+
+def _needs(content: Sequence[int], words: Sequence[int], padding: int, total: int, span: int) -> list[int]:
+    """What each column needs: its content or its heading's longest word, and its
+    margins; the last takes what the total under the last ``span`` columns needs more."""
+    needs = [max(c, w) + padding for c, w in zip(content, words, strict=True)]
+    needs[-1] += max(0, total + padding * span - sum(needs[-span:]))
+    return needs
 
 
 def _total_span(columns: int) -> int:

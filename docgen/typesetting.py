@@ -35,9 +35,9 @@ _SPACES = re.compile(r"[ \t\n]+")
 _CLOSING = frozenset("，。、；：！？）》」』】〕…%％")
 _OPENING = frozenset("（《「『【〔")
 # Where a kept-whole value joins its characters: around CJK characters, and after a
-# hyphen or slash that Latin line breaking would break after.
+# hyphen or slash before a letter, which Latin line breaking would break after.
 _JOIN_CJK = re.compile(f"(?<=[{CJK}])(?=[{CJK}])")
-_JOIN_AFTER = re.compile(rf"(?<=[{CJK}])(?=\S)|(?<=\S)(?=[{CJK}])|(?<=[-/])(?=\w)")
+_JOIN_AFTER = re.compile(rf"(?<=[{CJK}])(?=\S)|(?<=\S)(?=[{CJK}])|(?<=[-/])(?=[^\W\d_])")
 
 
 @functools.cache
