@@ -45,15 +45,15 @@ def font_file(pattern: str) -> Path:
 
 def widths(path: Path) -> dict[str, int]:
     """Advance widths in thousandths of an em, rounded up, by code point."""
-    font = TTFont(path, lazy=True)
-    scale = 1000 / font["head"].unitsPerEm
-    cmap, metrics = font.getBestCmap(), font["hmtx"]
-    return {
-        str(code): math.ceil(metrics[cmap[code]][0] * scale)
-        for low, high in RANGES
-        for code in range(low, high + 1)
-        if code in cmap
-    }
+    with TTFont(path, lazy=True) as font:
+        scale = 1000 / font["head"].unitsPerEm
+        cmap, metrics = font.getBestCmap(), font["hmtx"]
+        return {
+            str(code): math.ceil(metrics[cmap[code]][0] * scale)
+            for low, high in RANGES
+            for code in range(low, high + 1)
+            if code in cmap
+        }
 
 
 def build() -> str:
