@@ -230,6 +230,9 @@ def append_runs(p: Element, runs: Iterable[Run], style_id: str | None = None, si
     ``style_id`` and font ``size`` when given; a stretch joined by word joiners gets
     its own run that Chinese line breaking leaves whole."""
     for text, lang in runs:
+        if WORD_JOINER not in text:
+            _append_run(p, text, style_id, size, lang)
+            continue
         position = 0
         for joined in _JOINED.finditer(text):
             if joined.start() > position:
@@ -241,23 +244,27 @@ def append_runs(p: Element, runs: Iterable[Run], style_id: str | None = None, si
             _append_run(p, text[position:], style_id, size, lang)
 
 
+_W_RPR, _W_RSTYLE, _W_SZ, _W_SZ_CS, _W_LANG = (qn(f"w:{name}") for name in ("rPr", "rStyle", "sz", "szCs", "lang"))
+_W_VAL, _W_EAST_ASIA = qn("w:val"), qn("w:eastAsia")
+
+
 def _append_run(
     p: Element, text: str, style_id: str | None, size: Length | None, lang: tuple[str | None, str] | None
 ) -> None:
     run = etree.SubElement(p, W_R)
     if style_id is not None or size is not None or lang is not None:
-        properties = etree.SubElement(run, qn("w:rPr"))
+        properties = etree.SubElement(run, _W_RPR)
         if style_id is not None:
-            etree.SubElement(properties, qn("w:rStyle")).set(qn("w:val"), style_id)
+            etree.SubElement(properties, _W_RSTYLE).set(_W_VAL, style_id)
         if size is not None:
             half_points = str(round(size.pt * 2))
-            etree.SubElement(properties, qn("w:sz")).set(qn("w:val"), half_points)
-            etree.SubElement(properties, qn("w:szCs")).set(qn("w:val"), half_points)
+            etree.SubElement(properties, _W_SZ).set(_W_VAL, half_points)
+            etree.SubElement(properties, _W_SZ_CS).set(_W_VAL, half_points)
         if lang is not None:
-            tag = etree.SubElement(properties, qn("w:lang"))
+            tag = etree.SubElement(properties, _W_LANG)
             if lang[0]:
-                tag.set(qn("w:val"), lang[0])
-            tag.set(qn("w:eastAsia"), lang[1])
+                tag.set(_W_VAL, lang[0])
+            tag.set(_W_EAST_ASIA, lang[1])
     t = etree.SubElement(run, W_T)
     t.set(XML_SPACE, "preserve")
     set_text(t, text)

@@ -49,9 +49,13 @@ def _widths() -> dict[str, dict[str, dict[int, float]]]:
     }
 
 
+@functools.lru_cache(maxsize=65536)
 def keep_whole(text: str) -> str:
     """``text`` with no break opportunity left: no-break spaces, joined characters."""
-    return _JOIN_AFTER.sub(WORD_JOINER, text.replace(" ", NBSP))
+    text = text.replace(" ", NBSP)
+    if text.isascii() and "-" not in text and "/" not in text:
+        return text
+    return _JOIN_AFTER.sub(WORD_JOINER, text)
 
 
 def keep_words(text: str) -> str:
@@ -73,7 +77,8 @@ def text_width(text: str, family: str, bold: bool) -> float:
     return sum(0.0 if char in _ZERO_WIDTH else metrics.get(ord(char), 1.0) for char in text)
 
 
-def pieces(text: str, *, words_whole: bool = False) -> list[str]:
+@functools.lru_cache(maxsize=65536)
+def pieces(text: str, *, words_whole: bool = False) -> tuple[str, ...]:
     """The pieces of ``text`` a line never breaks inside.
 
     Latin words are whole; Chinese text breaks between characters, unless
@@ -83,7 +88,7 @@ def pieces(text: str, *, words_whole: bool = False) -> list[str]:
     for word in _SPACES.split(text):
         if not word:
             continue
-        if words_whole:
+        if words_whole or not _IS_CJK.search(word):
             found.append(word)
             continue
         piece = ""
@@ -93,7 +98,7 @@ def pieces(text: str, *, words_whole: bool = False) -> list[str]:
                 piece = ""
             piece += char
         found.append(piece)
-    return found
+    return tuple(found)
 
 
 def _breaks_between(before: str, after: str) -> bool:
