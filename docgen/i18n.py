@@ -25,6 +25,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 from docgen import formatting
+from docgen.typesetting import keep_whole
 
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "translations"
 DOMAIN = "messages"
@@ -105,13 +106,15 @@ class Lang:
         """Join list items with the language's separator (``、`` in Chinese)."""
         return _LIST_SEPARATOR[self.code].join(items)
 
+    # Amounts, numbers and dates are written whole: no line ever breaks one.
+
     def money(self, amount: Decimal) -> str:
-        """``CNY 3,200.00``, ``人民币 3,200.00``, ``3.200.000 đồng``: see ``document_money``."""
-        return formatting.document_money(amount, self._currency, self.code)
+        """``CNY 3,200.00``, ``人民币 3,200.00``, ``3.200.000 đồng``, kept on one line: see ``document_money``."""
+        return keep_whole(formatting.document_money(amount, self._currency, self.code))
 
     def amount(self, amount: Decimal) -> str:
         """An amount without its currency, for a column headed with it."""
-        return formatting.format_amount(amount, self._currency, self.code)
+        return keep_whole(formatting.format_amount(amount, self._currency, self.code))
 
     def money_change(self, amount: Decimal) -> str:
         """A change in price worded as one: ``Reduction of CNY 3,200.00``, ``增加 人民币 7,000.00``."""
@@ -131,10 +134,10 @@ class Lang:
         return formatting.amount_in_words(amount, self._currency, self.code, signed)
 
     def number(self, value: Decimal) -> str:
-        return formatting.format_number(value, self.code)
+        return keep_whole(formatting.format_number(value, self.code))
 
     def date(self, value: date) -> str:
-        return formatting.format_date_long(value, self.code, self.contract_style)
+        return keep_whole(formatting.format_date_long(value, self.code, self.contract_style))
 
     def contract_date(self, value: date) -> str:
         """A date as a contract's text writes it, whatever the kind: ``ngày 05 tháng 12 năm 2026``."""
@@ -142,10 +145,13 @@ class Lang:
 
     def short_date(self, value: date) -> str:
         """A date in a table cell: the long form without the contract wording."""
-        return formatting.format_date_long(value, self.code)
+        return keep_whole(formatting.format_date_long(value, self.code))
 
     def moment(self, value: datetime) -> str:
-        return formatting.format_datetime_long(value, self.zone, self.code, self.contract_style)
+        """A date and time with its zone; the date in it is written whole."""
+        text = formatting.format_datetime_long(value, self.zone, self.code, self.contract_style)
+        day = formatting.format_date_long(value.astimezone(self.zone).date(), self.code, self.contract_style)
+        return text.replace(day, keep_whole(day), 1)
 
     @property
     def _currency(self) -> str:

@@ -19,8 +19,10 @@ from docx.oxml.ns import nsdecls, qn
 from docx.shared import Length
 from docx.table import _Row
 from docx.text.paragraph import Paragraph
-from docx.text.run import Run
+from docx.text.run import Run as DocxRun
 from lxml import etree
+
+from docgen.typesetting import CJK, WORD_JOINER
 
 Element = etree._Element
 
@@ -28,6 +30,8 @@ W_R = qn("w:r")
 W_T = qn("w:t")
 W_TBL = qn("w:tbl")
 W_TC = qn("w:tc")
+W_TR = qn("w:tr")
+W_P = qn("w:p")
 W_STYLE = qn("w:style")
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
@@ -44,6 +48,11 @@ _AFTER_SHD = (
     "w:headers", "w:cellIns", "w:cellDel", "w:cellMerge", "w:tcPrChange",
 )
 _FIRST_TAG = re.compile(r"^<w:\w+")
+
+LangTag = tuple[str, str]
+"""A ``w:lang`` tag: the language of Latin text (``w:val``) and of CJK text (``w:eastAsia``)."""
+Run = tuple[str, LangTag | None]
+"""A stretch of text and the language it is proofed in (None: the document's)."""
 
 
 def _w(xml: str) -> Element:
@@ -192,7 +201,7 @@ def define_table_style(
 # -- paragraphs and runs --------------------------------------------------------
 
 
-def set_style(item: Paragraph | Run, style_id: str) -> None:
+def set_style(item: Paragraph | DocxRun, style_id: str) -> None:
     """Apply a paragraph or character style by id.
 
     python-docx's ``.style`` setters scan every style of the document on each call
@@ -201,12 +210,61 @@ def set_style(item: Paragraph | Run, style_id: str) -> None:
     item._element.style = style_id
 
 
-def add_run(paragraph: Paragraph, text: str, style_id: str | None = None) -> None:
-    """Append a run of ``text`` (line breaks and tabs included) to a paragraph."""
-    run = etree.SubElement(paragraph._p, W_R)
-    if style_id is not None:
-        properties = etree.SubElement(run, qn("w:rPr"))
-        etree.SubElement(properties, qn("w:rStyle")).set(qn("w:val"), style_id)
+def add_run(
+    paragraph: Paragraph, text: str, style_id: str | None = None, lang: LangTag | None = None, size: Length | None = None
+) -> None:
+    """Append ``text`` (line breaks and tabs included) to a paragraph as runs of one
+    style, tagged with ``lang`` and set in ``size`` when given."""
+    append_runs(paragraph._p, [(text, lang)], style_id, size)
+
+
+# LibreOffice breaks Chinese-tagged text between any two ideographs, word joiner or not:
+# a stretch that a word joiner holds together is tagged with a non-Chinese language.
+_TOKEN = f"(?:[{CJK}]|[^\\s{WORD_JOINER}{CJK}]+)"
+_JOINED = re.compile(f"{_TOKEN}(?:{WORD_JOINER}{_TOKEN})+")
+_UNBROKEN_EAST_ASIAN = "en-US"
+
+
+def append_runs(p: Element, runs: Iterable[Run], style_id: str | None = None, size: Length | None = None) -> None:
+    """Append runs to a ``w:p``: each with its language tag, the character style
+    ``style_id`` and font ``size`` when given; a stretch joined by word joiners gets
+    its own run that Chinese line breaking leaves whole."""
+    for text, lang in runs:
+        if WORD_JOINER not in text:
+            _append_run(p, text, style_id, size, lang)
+            continue
+        position = 0
+        for joined in _JOINED.finditer(text):
+            if joined.start() > position:
+                _append_run(p, text[position:joined.start()], style_id, size, lang)
+            latin = lang[0] if lang else None
+            _append_run(p, joined.group(), style_id, size, (latin, _UNBROKEN_EAST_ASIAN))
+            position = joined.end()
+        if position < len(text) or not text:
+            _append_run(p, text[position:], style_id, size, lang)
+
+
+_W_RPR, _W_RSTYLE, _W_SZ, _W_SZ_CS, _W_LANG = (qn(f"w:{name}") for name in ("rPr", "rStyle", "sz", "szCs", "lang"))
+_W_VAL, _W_EAST_ASIA = qn("w:val"), qn("w:eastAsia")
+
+
+def _append_run(
+    p: Element, text: str, style_id: str | None, size: Length | None, lang: tuple[str | None, str] | None
+) -> None:
+    run = etree.SubElement(p, W_R)
+    if style_id is not None or size is not None or lang is not None:
+        properties = etree.SubElement(run, _W_RPR)
+        if style_id is not None:
+            etree.SubElement(properties, _W_RSTYLE).set(_W_VAL, style_id)
+        if size is not None:
+            half_points = str(round(size.pt * 2))
+            etree.SubElement(properties, _W_SZ).set(_W_VAL, half_points)
+            etree.SubElement(properties, _W_SZ_CS).set(_W_VAL, half_points)
+        if lang is not None:
+            tag = etree.SubElement(properties, _W_LANG)
+            if lang[0]:
+                tag.set(_W_VAL, lang[0])
+            tag.set(_W_EAST_ASIA, lang[1])
     t = etree.SubElement(run, W_T)
     t.set(XML_SPACE, "preserve")
     set_text(t, text)
@@ -241,9 +299,38 @@ def ends_with_table(body: Element) -> bool:
     return last is not None and last.tag == W_TBL
 
 
-def keep_row_together(row: _Row) -> None:
-    """Keep a table row on one page (``w:cantSplit``); python-docx has no API for it."""
-    row._tr.get_or_add_trPr().append(_w("<w:cantSplit/>"))
+def keep_row_together(row: _Row | Element) -> None:
+    """Keep a table row (python-docx's or a ``w:tr``) on one page (``w:cantSplit``)."""
+    tr = row._tr if isinstance(row, _Row) else row
+    tr.get_or_add_trPr().append(_w("<w:cantSplit/>"))
+
+
+def keeper(width: Length, style_id: str) -> tuple[Element, Element]:
+    """A one-cell table, borderless and without cell margins, whose only row never
+    splits: what its cell holds stays on one page in Word and LibreOffice alike (a
+    paragraph's "keep with next" does not hold a table row in LibreOffice).
+
+    Returns the ``w:tbl`` and its empty ``w:tc``; the cell must end with a paragraph.
+    """
+    margins = "".join(f'<w:{side} w:w="0" w:type="dxa"/>' for side in ("top", "left", "bottom", "right"))
+    table = _w(
+        f'<w:tbl><w:tblPr><w:tblStyle w:val="{style_id}"/><w:tblW w:w="{width.twips}" w:type="dxa"/>'
+        f'<w:tblLayout w:type="fixed"/><w:tblCellMar>{margins}</w:tblCellMar></w:tblPr>'
+        f'<w:tblGrid><w:gridCol w:w="{width.twips}"/></w:tblGrid>'
+        f'<w:tr><w:trPr><w:cantSplit/></w:trPr><w:tc><w:tcPr><w:tcW w:w="{width.twips}" w:type="dxa"/>'
+        "</w:tcPr></w:tc></w:tr></w:tbl>"
+    )
+    return table, table.find(f"{W_TR}/{W_TC}")
+
+
+def table_of_row(row: Element) -> Element:
+    """A new table holding ``row`` (moved out of its table), with its table's properties."""
+    source = row.getparent()
+    table = etree.Element(W_TBL)
+    for part in ("w:tblPr", "w:tblGrid"):
+        table.append(deepcopy(source.find(qn(part))))
+    table.append(row)
+    return table
 
 
 def append_to_body(body: Element, block: Element) -> None:
@@ -253,11 +340,13 @@ def append_to_body(body: Element, block: Element) -> None:
 
 @dataclass(frozen=True)
 class CellShape:
-    """One cell of a row shape: its width, paragraph style id and column span."""
+    """One cell of a row shape: its width, paragraph style id, column span and
+    vertical merge."""
 
     width: Length
     style_id: str
     span: int = 1
+    merge: str | None = None  # "restart" or "continue": merged with the cell above or below
 
 
 def new_table(widths: Sequence[Length], style_id: str) -> Element:
@@ -272,31 +361,43 @@ def new_table(widths: Sequence[Length], style_id: str) -> Element:
     )
 
 
+Cell = Sequence[Sequence[Run]]
+"""What a table cell holds: its paragraphs, each a sequence of runs."""
+
+
 class RowStamp:
-    """Stamps out table rows of one shape, filling one text per cell.
+    """Stamps out table rows of one shape, filling each cell with its paragraphs.
 
     Building a prototype row once and deep-copying it is what makes a 2,000-line table
     fast: python-docx builds every row, cell, paragraph and run through Python objects
-    that look their grid and properties up again on each access.
+    that look their grid and properties up again on each access. ``size`` sets the
+    font size of every run (a heading row in a smaller font).
     """
 
-    def __init__(self, cells: Sequence[CellShape], *, header: bool = False) -> None:
+    def __init__(self, cells: Sequence[CellShape], *, header: bool = False, size: Length | None = None) -> None:
         row_properties = "<w:cantSplit/>" + ("<w:tblHeader/>" if header else "")
         tcs = "".join(
             f'<w:tc><w:tcPr><w:tcW w:w="{cell.width.twips}" w:type="dxa"/>'
             + (f'<w:gridSpan w:val="{cell.span}"/>' if cell.span > 1 else "")
-            + f'</w:tcPr><w:p><w:pPr><w:pStyle w:val="{cell.style_id}"/></w:pPr>'
-            '<w:r><w:t xml:space="preserve"></w:t></w:r></w:p></w:tc>'
+            + ('<w:vMerge w:val="restart"/>' if cell.merge == "restart" else "<w:vMerge/>" if cell.merge else "")
+            + f'</w:tcPr><w:p><w:pPr><w:pStyle w:val="{cell.style_id}"/></w:pPr></w:p></w:tc>'
             for cell in cells
         )
         self._prototype = _w(f"<w:tr><w:trPr>{row_properties}</w:trPr>{tcs}</w:tr>")
+        self._size = size
 
-    def __call__(self, texts: Sequence[str], fills: Sequence[str | None] | None = None) -> Element:
-        """Return a new ``w:tr`` with ``texts`` in its cells, in order, and each cell
-        with a ``fills`` colour shaded with it."""
+    def __call__(self, cells: Sequence[Cell], fills: Sequence[str | None] | None = None) -> Element:
+        """Return a new ``w:tr`` with ``cells`` filled in order, and each cell with a
+        ``fills`` colour shaded with it."""
         row = deepcopy(self._prototype)
-        for t, text in zip(row.iter(W_T), texts, strict=True):
-            set_text(t, text)
+        for tc, paragraphs in zip(row.iterchildren(W_TC), cells, strict=True):
+            first = tc.find(W_P)
+            for index, runs in enumerate(paragraphs):
+                p = first if index == 0 else tc.makeelement(W_P)
+                if index:
+                    p.append(deepcopy(first.find(qn("w:pPr"))))
+                    tc.append(p)
+                append_runs(p, runs, size=self._size)
         if fills is not None:
             for tc, fill in zip(row.iterchildren(W_TC), fills, strict=True):
                 if fill:

@@ -115,12 +115,13 @@ def test_a_modified_line_shows_its_old_terms_and_a_removed_line_its_reduction(se
         LineInput(LineChange.REMOVE, {}, "", Decimal(0), Decimal(0), scope_line_id=extra.id),
     ])
     lines = text_of(amend(session, alpha, cr)).splitlines()
-    start = lines.index("Modify (was 100 × 10.00)")
-    assert lines[start + 1:start + 6] == ["Payroll", "120", "payslip", "9.50", "Increase of\xa0140.00"]
+    # Service, unit, the terms before and after (quantity, unit price), the price impact.
+    start = lines.index("Modify")
+    assert lines[start + 1:start + 8] == ["Payroll", "payslip", "100", "10.00", "120", "9.50", "Increase of 140.00"]
     removal = lines.index("Remove")
-    assert lines[removal + 1:removal + 6] == ["Archiving", "12", "month", "250.00", "Reduction of\xa03,000.00"]
+    assert lines[removal + 1:removal + 8] == ["Archiving", "month", "12", "250.00", "—", "—", "Reduction of 3,000.00"]
     total = lines.index("Net price impact")
-    assert lines[total + 1] == "Reduction of\xa0USD\xa02,860.00"
+    assert lines[total + 1] == "Reduction of USD 2,860.00"
     assert lines[total + 2].startswith(
         "Net price impact (in words): A reduction of two thousand, eight hundred and sixty US dollars")
     assert "minus" not in "\n".join(lines).lower()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Literal
 
-from docgen.i18n import N_, Localized, _l
+from docgen.i18n import N_, Lang, Localized, _l
 from docgen.kinds import common
 from docgen.layout import Column, Field, Layout, Styles
 from docgen.schema import Amount, Code, ContractDocument, Day, FreeText, Items, Line, Moment, Record, VersionHash
+from docgen.typesetting import keep_whole
 
 # A scope change as a contract names it (the portal's buttons say "Remove": 删除).
 CHANGES = {
@@ -16,6 +18,7 @@ CHANGES = {
     "remove": lambda lang: lang.pgettext("scope change", "Remove"),
     "modify": lambda lang: lang.pgettext("scope change", "Modify"),
 }
+NONE = "—"  # no old terms for an added service, no new ones for a removed one
 
 
 class ChangeRequest(Record):
@@ -44,13 +47,48 @@ class AmendmentLine(Line):
             return amount - self.old_quantity * self.old_unit_price
         return amount
 
+    @property
+    def before(self) -> tuple[Decimal, Decimal] | None:
+        """The quantity and unit price the contract had: none for an added service."""
+        if self.change == "remove":
+            return self.quantity, self.unit_price
+        if self.change == "modify" and self.old_quantity is not None and self.old_unit_price is not None:
+            return self.old_quantity, self.old_unit_price
+        return None
 
-def change_label(line: AmendmentLine, lang) -> str:
-    """"Add", "Remove", or "Modify (was 120 × 85.00)" when the old terms are known."""
-    if line.change == "modify" and line.old_quantity is not None and line.old_unit_price is not None:
-        return lang.gettext(N_("Modify (was %(quantity)s × %(price)s)")) % {
-            "quantity": lang.number(line.old_quantity), "price": lang.amount(line.old_unit_price)}
+    @property
+    def after(self) -> tuple[Decimal, Decimal] | None:
+        """The quantity and unit price the amendment sets: none for a removed service."""
+        return None if self.change == "remove" else (self.quantity, self.unit_price)
+
+
+def change_label(line: AmendmentLine, lang: Lang) -> str:
+    """"Add", "Remove" or "Modify": the old and new terms have their own columns."""
     return CHANGES[line.change](lang)
+
+
+def _terms(side: str, index: int, number: Callable[[Lang, Decimal], str]) -> Callable[[AmendmentLine, Lang], str]:
+    """A cell of the old (``before``) or new (``after``) terms: quantity (0) or unit
+    price (1), or a dash where the line has none."""
+
+    def value(line: AmendmentLine, lang: Lang) -> str:
+        terms = getattr(line, side)
+        return NONE if terms is None else number(lang, terms[index])
+
+    return value
+
+
+BEFORE, AFTER = _l("Before"), _l("After")  # the portal's words for a change request's terms
+LINE_COLUMNS = (
+    Column(_l("Change"), change_label, weight=1.2),
+    Column(_l("Description"), lambda line, lang: line.description(lang), weight=4.4, per_language=True),
+    Column(_l("Unit"), lambda line, lang: line.unit(lang), weight=1.6),
+    Column(_l("Quantity"), _terms("before", 0, Lang.number), numeric=True, group=BEFORE),
+    Column(common.in_currency(_l("Unit price")), _terms("before", 1, Lang.amount), numeric=True, group=BEFORE),
+    Column(_l("Quantity"), _terms("after", 0, Lang.number), numeric=True, group=AFTER),
+    Column(common.in_currency(_l("Unit price")), _terms("after", 1, Lang.amount), numeric=True, group=AFTER),
+    Column(common.in_currency(_l("Price impact")), lambda line, lang: lang.amount_change(line.amount), numeric=True),
+)
 
 
 class Amendment(ContractDocument):
@@ -82,7 +120,7 @@ def build(layout: Layout, document: Amendment) -> None:
     layout.heading(_l("Approved change request"))
     fields = [
         Field(_l("Change request"), _l("%(number)s: %(title)s", number=request.number, title=request.title)),
-        Field(_l("Approved by"), _l("%(name)s (typed signature)", name=request.approved_by)),
+        Field(_l("Approved by"), _l("%(name)s (typed signature)", name=keep_whole(request.approved_by))),
         Field(_l("Approved at"), lambda lang: lang.moment(request.approved_at)),
         Field(_l("Version hash"), lambda lang: request.version, Styles.HASH),
     ]
@@ -91,14 +129,8 @@ def build(layout: Layout, document: Amendment) -> None:
     layout.fields(fields)
 
     layout.heading(_l("Changes in scope and price"))
-    change = Column(_l("Change"), lambda line, lang: change_label(line, lang), weight=1.4)
     common.priced_table(
-        layout,
-        common.line_columns(change, signed=True),
-        document.lines,
-        _l("Net price impact"),
-        _l("Net price impact (in words)"),
-        signed=True,
+        layout, LINE_COLUMNS, document.lines, _l("Net price impact"), _l("Net price impact (in words)"), signed=True
     )
 
     contract_title = document.contract.title

@@ -14,6 +14,7 @@ from docgen.formatting import quantize_money
 from docgen.i18n import N_, Lang, Localized, _l
 from docgen.layout import Column, Field, Layout, SignatureLine, Styles
 from docgen.schema import Contract, ContractDocument, DocumentInput, Party
+from docgen.typesetting import keep_whole
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def parties(layout: Layout, document: DocumentInput, contract: bool) -> None:
         if party.address is not None:
             fields.append(Field(_l("Address"), party.address))
         if party.representative is not None:
-            fields.append(Field(_l("Represented by"), party.representative))
+            fields.append(Field(_l("Represented by"), whole(party.representative)))
             if party.title is not None:
                 fields.append(Field(lambda lang: lang.pgettext("signatory", "Title"), party.title))
         layout.fields(fields)
@@ -218,7 +219,7 @@ def _signature_lines(lang: Lang, role: Localized, party: Party) -> dict[str, Sig
     """One language's lines of a party's block, by slot. A name or title the input
     does not give is a blank to fill in by hand (in Vietnamese, written under the
     signature)."""
-    name = party.representative(lang) if party.representative is not None else ""
+    name = keep_whole(party.representative(lang)) if party.representative is not None else ""
     title = party.title(lang) if party.title is not None else ""
     colon = lang.colon
     if lang.code == "vi":
@@ -326,3 +327,8 @@ def in_currency(label: Localized) -> Localized:
     """A column label naming the document's currency: ``Amount (CNY)``,
     ``金额（人民币）``, ``Thành tiền (đồng)``."""
     return _l("%(label)s (%(currency)s)", label=label, currency=lambda lang: lang.currency_label)
+
+
+def whole(text: Localized) -> Localized:
+    """A person's name or a code, which no line may break."""
+    return lambda lang: keep_whole(text(lang))

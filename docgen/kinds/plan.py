@@ -147,7 +147,7 @@ KPI_COLUMNS = (
 )
 INITIATIVE_COLUMNS = (
     Column(_l("Initiative"), lambda item, lang: item.title(lang), weight=5, per_language=True),
-    Column(_l("Owner"), lambda item, lang: item.owner(lang), weight=1.5),
+    Column(_l("Owner"), lambda item, lang: item.owner(lang), weight=1.5, whole=True),
     Column(_l("Due"), lambda item, lang: "" if item.due is None else lang.short_date(item.due), weight=2, numeric=True),
     Column(_l("Status"), lambda item, lang: _optional(item.status, lang), weight=1.3),
 )
@@ -158,10 +158,10 @@ BUDGET_COLUMNS = (
 RISK_COLUMNS = (
     Column(_l("Risk"), lambda risk, lang: risk.risk(lang), weight=4.5, per_language=True),
     Column(_l("Mitigation"), lambda risk, lang: risk.mitigation(lang), weight=4.5, per_language=True),
-    Column(_l("Owner"), lambda risk, lang: _optional(risk.owner, lang), weight=1.5),
+    Column(_l("Owner"), lambda risk, lang: _optional(risk.owner, lang), weight=1.5, whole=True),
 )
 REVIEW_COLUMNS = (
-    Column(_l("Reviewer"), lambda review, lang: review.reviewer(lang), weight=1.5),
+    Column(_l("Reviewer"), lambda review, lang: review.reviewer(lang), weight=1.5, whole=True),
     Column(_l("Decision"), lambda review, lang: lang.gettext(DECISIONS[review.decision]), weight=1.4),
     Column(_l("Comment"), lambda review, lang: _optional(review.body, lang), weight=4.5, per_language=True),
     Column(_l("Date"), lambda review, lang: lang.short_date(_local_day(review.at, lang)), weight=2, numeric=True),

@@ -281,7 +281,7 @@ def _local_day(moment: datetime, lang: Lang) -> date:
 
 
 SCORECARD_COLUMNS = (
-    Column(_l("Code"), lambda kpi, lang: kpi.code, weight=1.4),
+    Column(_l("Code"), lambda kpi, lang: kpi.code, weight=1.4, whole=True),
     Column(_l("KPI"), lambda kpi, lang: kpi.name(lang), weight=4, per_language=True),
     Column(_l("Unit"), lambda kpi, lang: "" if kpi.unit is None else kpi.unit(lang), weight=0.8),
     Column(_l("Target"), lambda kpi, lang: lang.number(kpi.target), weight=1.1, numeric=True),
@@ -300,7 +300,7 @@ SCORECARD_COLUMNS = (
     ),
 )
 CHANGE_COLUMNS = (
-    Column(_l("Change request"), lambda change, lang: change.number, weight=1.5),
+    Column(_l("Change request"), lambda change, lang: change.number, weight=1.5, whole=True),
     Column(_l("Title"), lambda change, lang: change.title(lang), weight=4.2, per_language=True),
     Column(_l("Decision"), lambda change, lang: lang.gettext(DECISIONS[change.decision]), weight=1.5),
     Column(
@@ -314,13 +314,13 @@ CHANGE_COLUMNS = (
     ),
 )
 ISSUED_COLUMNS = (
-    Column(_l("Invoice"), lambda invoice, lang: invoice.number, weight=2.5),
+    Column(_l("Invoice"), lambda invoice, lang: invoice.number, weight=2.5, whole=True),
     Column(_l("Issue date"), lambda invoice, lang: lang.short_date(invoice.issue_date), weight=2.5, numeric=True),
     Column(common.in_currency(_l("Total")), lambda invoice, lang: lang.amount(invoice.total), weight=2.5, numeric=True),
     Column(_l("Status"), lambda invoice, lang: INVOICE_STATUSES[invoice.status](lang), weight=2),
 )
 OPEN_COLUMNS = (
-    Column(_l("Invoice"), lambda invoice, lang: invoice.number, weight=2.5),
+    Column(_l("Invoice"), lambda invoice, lang: invoice.number, weight=2.5, whole=True),
     Column(_l("Due date"), lambda invoice, lang: lang.short_date(invoice.due_date), weight=2.5, numeric=True),
     Column(
         common.in_currency(_l("Amount")), lambda invoice, lang: lang.amount(invoice.amount), weight=2.5, numeric=True
@@ -341,7 +341,7 @@ def _action_status(item: ActionItem, lang: Lang) -> str:
 
 ACTION_COLUMNS = (
     Column(_l("Action item"), lambda item, lang: item.title(lang), weight=5, per_language=True),
-    Column(_l("Owner"), lambda item, lang: "" if item.owner is None else item.owner(lang), weight=2),
+    Column(_l("Owner"), lambda item, lang: "" if item.owner is None else item.owner(lang), weight=2, whole=True),
     Column(
         _l("Due"), lambda item, lang: "" if item.due is None else lang.short_date(item.due), weight=2.5, numeric=True
     ),

@@ -25,7 +25,7 @@ from docx.styles.style import BaseStyle
 from docx.styles.styles import Styles as StyleCollection
 
 from docgen import ooxml
-from docgen.layout import A4, BASE_DOCUMENT, GRID_CELL_MARGIN, Styles
+from docgen.layout import A4, BASE_DOCUMENT, DATA_CELL_MARGIN, GRID_CELL_MARGIN, Styles
 from docgen.package import repack
 
 SERIF = ("Noto Serif", "Noto Serif CJK SC")
@@ -102,6 +102,8 @@ def _define_styles(styles: StyleCollection) -> None:
     normal.paragraph_format.space_before = Pt(0)
     normal.paragraph_format.space_after = Pt(4)
     normal.paragraph_format.line_spacing = 1.15
+    # No paragraph leaves a single line at the foot or the head of a page.
+    normal.paragraph_format.widow_control = True
 
     title = _paragraph_style(styles, Styles.TITLE, SANS, Pt(16), bold=True)
     title.font.all_caps = True
@@ -112,10 +114,12 @@ def _define_styles(styles: StyleCollection) -> None:
     subtitle = _paragraph_style(styles, Styles.SUBTITLE, SANS, Pt(10.5))
     subtitle.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
     subtitle.paragraph_format.space_after = Pt(10)
+    subtitle.paragraph_format.keep_with_next = True
 
     heading = _paragraph_style(styles, Styles.HEADING, SANS, Pt(11.5), bold=True)
     heading.paragraph_format.space_before = Pt(10)
     heading.paragraph_format.keep_with_next = True
+    heading.paragraph_format.keep_together = True
 
     national = _paragraph_style(styles, Styles.NATIONAL_HEADER, SERIF, Pt(11), bold=True)
     national.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -152,7 +156,7 @@ def _define_styles(styles: StyleCollection) -> None:
 
     data_table = styles.add_style(Styles.DATA_TABLE, WD_STYLE_TYPE.TABLE)
     ooxml.define_table_style(
-        data_table.element, border=Pt(0.5), cell_margin=Mm(1.5), row_margin=Mm(0.8), header_fill=HEADER_FILL
+        data_table.element, border=Pt(0.5), cell_margin=DATA_CELL_MARGIN, row_margin=Mm(0.8), header_fill=HEADER_FILL
     )
     grid = styles.add_style(Styles.LAYOUT_GRID, WD_STYLE_TYPE.TABLE)
     ooxml.define_table_style(grid.element, border=None, cell_margin=GRID_CELL_MARGIN, row_margin=Mm(0))

@@ -30,13 +30,24 @@ def paragraph_texts(document: Document) -> list[str]:
     return [_text(p) for story in stories(document) for p in story.iter(qn("w:p"))]
 
 
+# What a reader sees of the marks that keep a value on one line (docgen.typesetting):
+# a no-break space is a space, a word joiner nothing.
+AS_READ = str.maketrans({"\u00a0": " ", "\u2060": None})
+
+
 def _text(element: etree._Element) -> str:
+    """The text of an element as a reader reads it (see ``AS_READ``)."""
     pieces = {qn("w:tab"): "\t", qn("w:br"): "\n"}
     return "".join(
         node.text or "" if node.tag == qn("w:t") else pieces[node.tag]
         for node in element.iter(qn("w:t"), qn("w:tab"), qn("w:br"))
         if node.getparent().tag == qn("w:r")
-    )
+    ).translate(AS_READ)
+
+
+def cell_text(cell) -> str:
+    """A table cell's text as a reader reads it (python-docx's ``cell.text``, read)."""
+    return cell.text.translate(AS_READ)
 
 
 def full_text(document: Document) -> str:

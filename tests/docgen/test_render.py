@@ -17,7 +17,7 @@ from docx.oxml.ns import qn
 from docgen import render
 
 from .conftest import KIND_NAMES, LANGUAGE_SETS
-from .reading import CJK, CJK_FONTS, east_asian_font, footer_pattern, full_text, open_docx, runs
+from .reading import CJK, CJK_FONTS, cell_text, east_asian_font, footer_pattern, full_text, open_docx, runs
 
 FOOTERS = {"en": "Page {PAGE} of {NUMPAGES}", "zh": "第 {PAGE} 页，共 {NUMPAGES} 页", "vi": "Trang {PAGE} / {NUMPAGES}"}
 CASES = [(kind, languages) for kind in KIND_NAMES for languages in LANGUAGE_SETS]
@@ -131,7 +131,7 @@ def test_vietnamese_contract_has_national_header_and_bên_a_bên_b(work_order):
         "Bên B (Nhà cung cấp dịch vụ): Công ty TNHH Dịch vụ Doanh nghiệp Meridian Việt Nam",
         "được lập ngày 15 tháng 12 năm 2026",
         "từ ngày 04 tháng 01 năm 2027 đến ngày 31 tháng 03 năm 2027",
-        "1.250.000.000\xa0đồng",
+        "1.250.000.000 đồng",
         "875.000.000",
         "Tổng cộng (bằng chữ): Một tỷ hai trăm năm mươi triệu đồng",
         "Số lượng",
@@ -187,21 +187,29 @@ def test_bilingual_document_sets_languages_side_by_side_with_both_table_labels(a
         "合同补充协议\n编号：AMD-2026-0003",
     ]
     clauses = next(table for table in document.tables if table.rows[0].cells[0].text.startswith("1.\tThis amendment"))
-    assert clauses.rows[0].cells[1].text.startswith("1.\t本补充协议自2026年12月1日起生效")
-    lines = next(table for table in document.tables if table.rows[0].cells[0].text == "No. / 序号")
-    header = [cell.text for cell in lines.rows[0].cells]
-    assert header == [
+    assert cell_text(clauses.rows[0].cells[1]).startswith("1.\t本补充协议自2026年12月1日起生效")
+    lines = next(table for table in document.tables if cell_text(table.rows[0].cells[0]) == "No. / 序号")
+    # The old and the new terms of each line stand under "Before" and "After".
+    groups = [cell_text(cell) for cell in lines.rows[0].cells]
+    assert groups == [
         "No. / 序号",
         "Change / 变更类型",
         "Description",
         "说明",
-        "Quantity / 数量",
         "Unit / 单位",
-        "Unit price (CNY) / 单价（人民币）",
+        *["Before / 变更前"] * 2,
+        *["After / 变更后"] * 2,
         "Price impact (CNY) / 价款增减（人民币）",
     ]
-    assert [cell.text for cell in lines.rows[1].cells][2:4] == ["Payroll processing, Vietnam", "越南薪资处理"]
-    assert lines.rows[-1].cells[-1].text == "Increase of\xa0CNY\xa07,000.00"
+    assert [cell_text(cell) for cell in lines.rows[1].cells][5:9] == [
+        "Quantity / 数量", "Unit price (CNY) / 单价（人民币）"
+    ] * 2
+    added, removed = ([cell_text(cell) for cell in row.cells] for row in lines.rows[2:4])
+    assert added[2:4] == ["Payroll processing, Vietnam", "越南薪资处理"]
+    assert added[5:] == ["—", "—", "120", "85.00", "Increase of 10,200.00\n增加 10,200.00"]
+    assert removed[5:] == ["1", "3,200.00", "—", "—", "Reduction of 3,200.00\n减少 3,200.00"]
+    # Each reader sees the total in their own words and format.
+    assert cell_text(lines.rows[-1].cells[-1]) == "Increase of CNY 7,000.00\n增加人民币 7,000.00"
     text = full_text(document)
     assert "Net price impact (in words): An increase of seven thousand Chinese yuan" in text
     assert "价款增减净额（大写）：增加人民币柒仟元整" in text
@@ -309,7 +317,8 @@ def test_long_clause_and_two_thousand_line_table_render(work_order):
     table = next(t for t in document.tables if t.rows[0].cells[0].text == "No. / STT")
     assert len(table.rows) == 1 + 2000 + 1
     assert table.rows[2000].cells[0].text == "2000"
-    assert table.rows[-1].cells[-1].text == "VND\xa05,002,500,000,000"  # 2,500,000 x (1 + ... + 2000)
+    # 2,500,000 x (1 + ... + 2000), in the English and the Vietnamese format
+    assert cell_text(table.rows[-1].cells[-1]) == "VND 5,002,500,000,000\n5.002.500.000.000 đồng"
     assert clause.strip() in full_text(document)
 
 
@@ -324,7 +333,6 @@ def test_line_amounts_and_totals_are_exact_decimals_that_add_up(amendment):
     table = next(t for t in document.tables if t.rows[0].cells[0].text == "No.")
     # 3 x 0.1 is 0.30 exactly (a float gives 0.30000000000000004); 0.125 and 0.005
     # round half-up; a removed line counts against the total.
-    changes = [row.cells[-1].text.replace("\xa0", " ") for row in table.rows[1:]]
-    assert changes == ["Increase of 0.30", "Increase of 0.13", "Increase of 0.01", "Reduction of 0.20",
-                       "Increase of CNY 0.24"]
+    assert [cell_text(row.cells[-1]) for row in table.rows[2:]] == [
+        "Increase of 0.30", "Increase of 0.13", "Increase of 0.01", "Reduction of 0.20", "Increase of CNY 0.24"]
     assert "Net price impact (in words): An increase of zero Chinese yuan and twenty-four fen" in full_text(document)
