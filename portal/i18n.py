@@ -261,6 +261,8 @@ LABELS = {
         "plan": _l("Business plan"),
         "review_pack": _l("Monthly service review"),
     },
+    "document_status": {"in_review": _l("In regional review"), "issued": _lp("document status", "Issued")},
+    "review_verdict": {"approved": _l("Approved the draft"), "commented": _l("Commented")},
     # A context of their own: "Issued" the status is not "Issued" the date column.
     "invoice_status": {
         "issued": _lp("invoice status", "Issued"),
