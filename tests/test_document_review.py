@@ -314,3 +314,23 @@ def test_the_migration_keeps_old_duplicate_numbers_and_numbers_new_ones_after_th
                 " (2, 2, 'amendment', 'AMD-2026-0002', 1, '', '[\"en\"]', :sha, 2, '{}', :now, :now, 'issued',"
                 " '[]', false)"), {"sha": "2" * 64, "now": now})
         session.rollback()
+
+
+def test_a_chinese_reviewer_comments_and_approves_in_chromium(session, alpha, page):
+    from tests.conftest import screenshot, sign_in_page
+
+    document = draft(session, alpha)
+    sign_in_page(page, REVIEWER)
+    page.goto("/documents/to-review")
+    assert page.locator("html").get_attribute("lang") == "zh-Hans"
+    page.get_by_role("link", name=document.number).click()
+    page.get_by_label("意见").fill("“价格影响”一词请与主服务协议保持一致。")
+    page.get_by_role("button", name="提交意见").click()
+    assert page.get_by_text(f"您对 {document.number} 的意见已发送给出具人。").count() == 1
+    assert page.get_by_text("此草稿正等待该客户以下语言的区域审阅人批准：中文。").count() == 1
+    assert page.get_by_text("“价格影响”一词请与主服务协议保持一致。").count() == 1
+    screenshot(page, "document-review-zh")
+    page.get_by_role("button", name="批准此草稿").click()
+    page.wait_for_url(f"**/documents/{document.id}")
+    assert page.get_by_text("该文件已出具").count() == 1
+    assert latest(session).get(Document, document.id).status is DocumentStatus.ISSUED
