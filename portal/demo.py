@@ -38,6 +38,8 @@ from portal.actions import service as actions
 from portal.admin.service import create_user
 from portal.billing import imports as invoice_imports
 from portal.change_requests.service import LineInput, create_draft, decide, submit
+from portal.documents import review as document_review
+from portal.documents.service import issue_work_order
 from portal.kpis import imports as kpi_imports
 from portal.accounts import TEAM_ROLES
 from portal.onboarding.service import (
@@ -61,6 +63,7 @@ from portal.models import (
     CreditNote,
     CRStatus,
     Decision,
+    DocumentStatus,
     EscalationTrigger,
     Feedback,
     Invoice,
@@ -250,6 +253,20 @@ class PlanRow(NamedTuple):
     review: tuple[str, str] | None = None  # section, comment by the regional reviewer
 
 
+class WorkOrderRow(NamedTuple):
+    """A work order issued by the account manager; with regional review, a draft the
+    reviewer comments on (``comment``) and approves (``approved``), or one still waiting."""
+
+    title: Text
+    description: Text
+    po_number: str
+    lines: tuple[tuple[Text, str, str, str], ...]  # description, unit, quantity, unit price
+    starts_in_days: int
+    days: int
+    comment: str = ""
+    approved: bool = False
+
+
 @dataclass(frozen=True)
 class DemoAccount:
     key: str
@@ -279,6 +296,11 @@ class DemoAccount:
     actions: tuple[ActionRow, ...]
     change_requests: tuple[CRRow, ...]
     plan: PlanRow
+    # The document languages its regional reviewer approves before issue, and the
+    # language that prevails in its bilingual documents.
+    review_languages: tuple[str, ...] = ()
+    prevailing_language: str | None = None
+    work_orders: tuple[WorkOrderRow, ...] = ()
 
 
 HIGHER, LOWER = KpiDirection.HIGHER, KpiDirection.LOWER
@@ -632,6 +654,22 @@ HUANAN = DemoAccount(
         review=("risks", "整体计划清晰。建议在“风险”部分补充越南子公司首次发薪前并行测试的验收标准，"
                          "并在预算中注明银行对账机器人项目的分期付款安排。"),
     ),
+    review_languages=("zh",),
+    prevailing_language="zh",
+    work_orders=(
+        WorkOrderRow(("Year-end payroll and individual income tax reconciliation", "年终薪资及个人所得税汇算清缴"),
+                     ("Reconciliation of the year's payroll and individual income tax filings for the Shenzhen "
+                      "entity, with a report of differences and corrections.",
+                      "对深圳实体全年薪资及个人所得税申报进行核对，并出具差异及更正报告。"),
+                     "PO-HNP-7731", ((("Reconciliation day", "核对工作日"), "day", "12", "4800.00"),),
+                     starts_in_days=14, days=40, comment="中文译文已核对，术语与主服务协议一致。",
+                     approved=True),
+        WorkOrderRow(("IT asset inventory of the Dongguan plant", "东莞工厂IT资产盘点"),
+                     ("Inventory and labelling of the plant's IT assets, reconciled with the fixed asset register.",
+                      "盘点并标记工厂IT资产，并与固定资产台账核对一致。"),
+                     "PO-HNP-7745", ((("Inventory day", "盘点工作日"), "day", "6", "3900.00"),),
+                     starts_in_days=30, days=21),
+    ),
 )
 
 SAO_VIET = DemoAccount(
@@ -872,7 +910,8 @@ def _create_account(session: Session, admin: User, spec: DemoAccount) -> Account
         currency=spec.currency, tier=spec.tier, document_languages=spec.languages,
         approval_threshold=Decimal(spec.threshold), address=localized(spec.address, spec.languages),
         tax_id=spec.tax_id, representative_name=localized(name, spec.languages),
-        representative_title=localized(title, spec.languages),
+        representative_title=localized(title, spec.languages), review_languages=spec.review_languages,
+        prevailing_language=spec.prevailing_language,
     ))
 
 
@@ -935,6 +974,7 @@ class _AccountBuilder:
         self._actions()
         self._change_requests()
         self._plan()
+        self._work_orders()
 
     # contract ---------------------------------------------------------------------
 
@@ -1203,6 +1243,31 @@ class _AccountBuilder:
         return LineInput(change, {}, "", scope_line.quantity if quantity is None else Decimal(quantity),
                          scope_line.unit_price if price is None else quantize_money(price, self.currency),
                          scope_line_id=scope_line.id)
+
+    # work orders under regional review ---------------------------------------------
+
+    def _work_orders(self) -> None:
+        """Issued by the account manager in the account's languages: where the account
+        has them reviewed, each is a draft sent to the regional reviewer, who comments
+        on one and approves it (it is then issued) and has not yet read the other."""
+        am, reviewer = self.people["am"], self.people.get("reviewer")
+        for row in self.spec.work_orders:
+            start = self.today + timedelta(days=row.starts_in_days)
+            document = issue_work_order(
+                self.session, self.account, self.contract, am, title=self.text(row.title),
+                description=self.text(row.description), po_number=row.po_number, start_date=start,
+                end_date=start + timedelta(days=row.days),
+                lines=[{"description": self.text(text), "unit": unit, "quantity": quantity,
+                        "unit_price": str(quantize_money(price, self.currency))}
+                       for text, unit, quantity, price in row.lines],
+                acceptance_criteria=[], languages=list(self.spec.languages))
+            if document.status is not DocumentStatus.IN_REVIEW or reviewer is None:
+                continue
+            if row.comment:
+                document_review.comment(self.session, document, self.account, reviewer, version=document.sha256,
+                                        text=row.comment)
+            if row.approved:
+                document_review.approve(self.session, document, self.account, reviewer, version=document.sha256)
 
     # joint business plan -----------------------------------------------------------
 

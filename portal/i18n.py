@@ -263,6 +263,8 @@ LABELS = {
         "invoice": _l("Invoice"),
         "statement": _l("Statement of account"),
     },
+    "document_status": {"in_review": _l("In regional review"), "issued": _lp("document status", "Issued")},
+    "review_verdict": {"approved": _l("Approved the draft"), "commented": _l("Commented")},
     # A context of their own: "Issued" the status is not "Issued" the date column.
     "invoice_status": {
         "issued": _lp("invoice status", "Issued"),

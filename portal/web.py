@@ -180,6 +180,7 @@ NAV: list[NavItem] = [
     NavItem("requests.index", _l("Requests"), ALL_ROLES),
     NavItem("change_requests.index", _l("Change requests"), ALL_ROLES),
     NavItem("documents.index", _l("Documents"), ALL_ROLES),
+    NavItem("documents.to_review", _l("Documents to review"), (Role.REGIONAL_REVIEWER,)),
     NavItem("billing.index", _l("Invoices"), ALL_ROLES),
     NavItem("scorecards.index", _l("Scorecards"), ALL_ROLES),
     NavItem("actions.index", _l("Actions"), ALL_ROLES),

@@ -220,6 +220,23 @@ def _dispose_engines():
 
 
 @pytest.fixture
+def unmigrated_url(tmp_path):
+    """An empty database of its own, to migrate step by step."""
+    if DB_KIND == "sqlite":
+        yield f"sqlite:///{tmp_path / 'legacy.db'}"
+        return
+    name = f"portal_test_{_worker()}_legacy"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
 def app_config(database_url) -> dict:
     """Override in a test module to change the app's configuration."""
     return base_config(database_url)

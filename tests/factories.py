@@ -30,6 +30,7 @@ from portal.models import (
     Decision,
     DecisionRole,
     Document,
+    DocumentReview,
     DocumentKind,
     Escalation,
     EscalationContact,
@@ -58,6 +59,7 @@ from portal.models import (
     RequestCategory,
     RequestComment,
     ReviewDecision,
+    ReviewVerdict,
     Role,
     ScopeLine,
     ServiceLocation,
@@ -204,16 +206,18 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
     session.flush()
     submit_for_review(session, plan, am)
     review = PlanReview(account_id=account.id, plan_id=plan.id, decision="comment", body="Looks fine")
+    document_review = DocumentReview(account_id=account.id, document_id=document.id, version_hash=document.sha256,
+                                     language="zh", verdict=ReviewVerdict.COMMENTED, comment=f"Wording of {key}")
     job = Job(id=f"job-of-{key.lower()}", kind="review_pack", params={"period": f"{today:%Y-%m}"}, account_id=account.id,
               user_id=(am or client_user).id, message=f"Job message of {key}")
-    session.add_all([review, job])
+    session.add_all([review, job, document_review])
     session.flush()
 
     world.objects.update(
         contract=contract, scope_line=scope_line, kpi=kpi, request=request, comment=comment, attachment=attachment,
         file=stored, feedback=feedback, escalation=escalation, invoice=invoice, credit_note=credit_note, action=action,
         change_request=cr, change_request_version=version, approval=approval, document=document, plan=plan,
-        plan_review=review, user=client_user, purchase_order=purchase_order, forecast=forecast,
+        plan_review=review, document_review=document_review, user=client_user, purchase_order=purchase_order, forecast=forecast,
         action_comment=action_comment, kpi_comment=kpi_comment, acknowledgement=acknowledgement,
         stakeholder=stakeholder, interaction=interaction, job=job,
     )

@@ -16,7 +16,7 @@ from flask_migrate import downgrade, upgrade
 from portal import audit
 from portal.config import ConfigError, load_config
 from portal.models import AuditChainHead, AuditEvent
-from tests.conftest import DB_KIND, POSTGRES_URL, ROOT, _worker, app_session, base_config, forge
+from tests.conftest import DB_KIND, ROOT, app_session, base_config, forge
 
 TESTING_KEY = load_config({"PORTAL_ENV": "testing"})["AUDIT_HMAC_KEY"]
 OLD_KEY, NEW_KEY = "old-audit-key-" + "1" * 32, "new-audit-key-" + "2" * 32
@@ -129,23 +129,6 @@ LEGACY_LINK = {
     "data": {"version": "v1", "signature_name": "Jane Doe"},
     "hash": "e7b621b218af58501441b230c9cef064824da8006d763ad17f7a9598d4e81e0d",
 }
-
-
-@pytest.fixture
-def unmigrated_url(tmp_path):
-    """An empty database of its own, to migrate step by step."""
-    if DB_KIND == "sqlite":
-        yield f"sqlite:///{tmp_path / 'legacy.db'}"
-        return
-    name = f"portal_test_{_worker()}_legacy"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_a_chain_hashed_before_keying_still_verifies_after_the_migration_and_stays_anchored(unmigrated_url):

@@ -88,6 +88,24 @@ def test_seed_demo_accounts_hold_what_the_spec_promises(seeded, session):
         assert plan.period == f"FY{date.today().year + 1}"
 
 
+def test_seed_demo_huanan_has_a_work_order_reviewed_and_one_waiting_for_review(seeded, session):
+    """Huanan has its Chinese documents reviewed by 周敏, who commented on and approved
+    one work order (now issued) and has the other to read."""
+    from portal.documents.review import waiting_for
+    from portal.models import Document, DocumentStatus, User
+
+    huanan = session.scalar(sa.select(Account).where(Account.name == "华南精密制造有限公司"))
+    assert huanan.review_languages == ["zh"] and huanan.prevailing_language == "zh"
+    documents = session.scalars(sa.select(Document).where(Document.account_id == huanan.id).order_by(Document.id)).all()
+    assert [d.status for d in documents] == [DocumentStatus.ISSUED, DocumentStatus.IN_REVIEW]
+    assert [r.verdict.value for r in documents[0].reviews] == ["commented", "approved"]
+    assert documents[0].source["prevailing_language"] == "zh"
+    reviewer = session.scalar(sa.select(User).where(User.email == "reviewer.cn@firm.example"))
+    assert waiting_for(session, reviewer) == [documents[1]]
+    others = session.scalar(sa.select(sa.func.count()).select_from(Document).where(Document.account_id != huanan.id))
+    assert others == 0
+
+
 def events(session, action: str) -> list[AuditEvent]:
     return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
 

@@ -501,8 +501,9 @@ def test_a_chinese_approver_approves_and_downloads_the_bilingual_amendment(page,
     session.commit()
 
     page.goto("/documents")
+    page.get_by_role("link", name=document.number).click()  # the document's page
     with page.expect_download() as download_info:
-        page.get_by_role("link", name=document.number).click()
+        page.get_by_role("link", name="Word").click()
     download = download_info.value
     assert download.suggested_filename == f"{document.number}.docx"
     data = Path(download.path()).read_bytes()

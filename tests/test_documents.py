@@ -1,7 +1,7 @@
 """Documents issued from the portal, read back with python-docx: the amendment carries
 the client's approval as evidence (typed name, time in the client's time zone, the
 version hash, the CR's number and title) and the old terms of a modified line; numbers
-run per contract, kind and local year; the stored SHA-256 is the file's; work orders
+run in the firm per kind and local year, a CR keeping its number through revisions; the stored SHA-256 is the file's; work orders
 render and are numbered WO-YYYY-NNNN."""
 
 from __future__ import annotations
@@ -191,15 +191,20 @@ def _second_contract(session, world) -> Contract:
     return contract
 
 
-def test_amendment_numbers_run_per_contract(session, alpha):
+def test_amendment_numbers_run_in_the_firm_and_a_change_request_keeps_its_number(session, alpha):
+    """Numbers run across contracts (a second contract's first amendment is not a
+    second AMD-...-0001); issuing a CR's amendment again is its next revision."""
     year = datetime.now(SHANGHAI).year
     other = _second_contract(session, alpha)
     first = amend(session, alpha, approved(session, alpha))
     second = amend(session, alpha, approved(session, alpha))
-    again = amend(session, alpha, session.get(ChangeRequest, second.change_request_id))
+    again = amend(session, alpha, session.get(ChangeRequest, second.change_request_id), ["en", "zh"])
     elsewhere = amend(session, alpha, approved(session, alpha, contract=other))
-    assert [first.number, second.number, again.number] == [f"AMD-{year}-{n:04d}" for n in (1, 2, 3)]
-    assert (elsewhere.number, elsewhere.contract_id) == (f"AMD-{year}-0001", other.id)
+    assert [(d.number, d.revision) for d in (first, second, again, elsewhere)] == [
+        (f"AMD-{year}-0001", 1), (f"AMD-{year}-0002", 1), (f"AMD-{year}-0002", 2), (f"AMD-{year}-0003", 1)]
+    assert again.label == f"AMD-{year}-0002 rev. 2" and again.languages == ["en", "zh"]
+    assert again.source["revision"] == 2 and "revision" not in second.source
+    assert elsewhere.contract_id == other.id
 
 
 @pytest.mark.parametrize(
@@ -218,12 +223,11 @@ def test_the_year_in_a_number_is_the_accounts_local_year(session, alpha, monkeyp
 
 
 def test_each_year_starts_again_at_one(session, alpha, monkeypatch):
-    cr = approved(session, alpha)
     monkeypatch.setattr("portal.models.account.utcnow", lambda: datetime(2027, 6, 1, tzinfo=UTC))
-    assert amend(session, alpha, cr).number == "AMD-2027-0001"
-    assert amend(session, alpha, cr).number == "AMD-2027-0002"
+    assert amend(session, alpha, approved(session, alpha)).number == "AMD-2027-0001"
+    assert amend(session, alpha, approved(session, alpha)).number == "AMD-2027-0002"
     monkeypatch.setattr("portal.models.account.utcnow", lambda: datetime(2028, 6, 1, tzinfo=UTC))
-    assert amend(session, alpha, cr).number == "AMD-2028-0001"
+    assert amend(session, alpha, approved(session, alpha)).number == "AMD-2028-0001"
 
 
 def test_a_failed_issue_gives_its_number_back(session, alpha, monkeypatch):
@@ -279,13 +283,13 @@ def test_a_bilingual_work_order(session, alpha):
     assert "年终薪资审计" in text and "审计日" in text and zh.gettext("Work order") in text
 
 
-def test_work_order_numbers_run_per_contract_and_apart_from_amendments(session, alpha):
+def test_work_order_numbers_run_in_the_firm_and_apart_from_amendments(session, alpha):
     year = datetime.now(SHANGHAI).year
     other = _second_contract(session, alpha)
     amend(session, alpha, approved(session, alpha))
     numbers = [work_order(session, alpha).number, work_order(session, alpha).number,
                work_order(session, alpha, contract=other).number]
-    assert numbers == [f"WO-{year}-0001", f"WO-{year}-0002", f"WO-{year}-0001"]
+    assert numbers == [f"WO-{year}-0001", f"WO-{year}-0002", f"WO-{year}-0003"]
 
 
 @pytest.mark.parametrize(

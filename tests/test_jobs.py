@@ -424,7 +424,7 @@ def test_the_monthly_run_asks_for_one_pack_per_account_and_month(session, alpha,
         (alpha.account.id, f"monthly:{alpha.account.id}:{month}", {"period": month}, JobStatus.FINISHED)]
     assert reread(session, parent).status is JobStatus.FINISHED
     [document] = session.scalars(sa.select(Document).where(Document.kind == DocumentKind.REVIEW_PACK)).all()
-    assert document.number == f"MSR-{month}" and document.created_by_id == admin.id
+    assert document.number == f"MSR-{month}-0001" and document.created_by_id == admin.id
     ask(session, "review_packs", key="the same month again")
     jobs_done()
     assert session.scalar(sa.select(sa.func.count()).select_from(Job).where(Job.key.like("monthly:%"))) == 1

@@ -67,7 +67,8 @@ CHOSEN = {
     "/requests?account={beta}&status=all&priority=high&category=billing&sort=newest&overdue=1":
         {"account": ["{beta}"], "status": ["all"], "priority": ["high"], "category": ["billing"], "sort": ["newest"]},
     "/change-requests?account={beta}&status=withdrawn": {"account": ["{beta}"], "status": ["withdrawn"]},
-    "/documents?account={beta}&kind=work_order": {"account": ["{beta}"], "kind": ["work_order"]},
+    "/documents?account={beta}&kind=work_order&status=in_review":
+        {"account": ["{beta}"], "kind": ["work_order"], "status": ["in_review"]},
     "/plans?account={beta}&type=jbp&status=signed_off": {"account": ["{beta}"], "type": ["jbp"], "status": ["signed_off"]},
     "/actions?account={beta}&status=done&owner=client&overdue=1": {"account": ["{beta}"], "status": ["done"], "owner": ["client"]},
     "/invoices?account={beta}&status=paid": {"account": ["{beta}"], "status": ["paid"]},
@@ -76,7 +77,7 @@ CHOSEN = {
 DEFAULTS = {
     "/requests": {"account": [], "status": ["active"], "priority": [], "category": [], "sort": ["sla"]},
     "/change-requests": {"account": [], "status": []},
-    "/documents": {"account": [], "kind": []},
+    "/documents": {"account": [], "kind": [], "status": []},
     "/plans": {"account": [], "type": [], "status": []},
     "/actions": {"account": [], "status": ["open"], "owner": []},  # "Open (not done)", not the second "open"
     "/invoices": {"account": [], "status": []},

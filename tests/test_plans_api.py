@@ -187,7 +187,8 @@ def test_the_plan_document_in_vietnamese_and_side_by_side(client, auth, alpha, s
     assert vietnamese.status_code == 201, vietnamese.get_data(as_text=True)
     assert vietnamese.json["kind"] == "plan" and vietnamese.json["number"] == "JBP-FY2028-01"
     both = post(client, url, auth(AM), {"languages": ["en", "vi"]}).json
-    assert both["number"] == "JBP-FY2028-02" and both["languages"] == ["en", "vi"]
+    # The plan keeps its number: issued again, it is the number's second revision.
+    assert (both["number"], both["revision"], both["languages"]) == ("JBP-FY2028-01", 2, ["en", "vi"])
     text = full_text(open_docx(client.get(vietnamese.json["file_url"], headers=auth(CLIENT)).data))
     assert "Kế hoạch kinh doanh chung" in text and "Hỗ trợ 15 cửa hàng mới ngay từ ngày đầu." in text
     assert "Đề nghị" not in text and APPROVER_NAME in text and plan["version"] in text
@@ -196,7 +197,7 @@ def test_the_plan_document_in_vietnamese_and_side_by_side(client, auth, alpha, s
                   "Hỗ trợ 15 cửa hàng mới ngay từ ngày đầu.", "225,000.00", APPROVER_NAME):
         assert words in side_by_side, words
     listed = client.get("/api/v1/documents?kind=plan", headers=auth(VIEWER)).json["items"]
-    assert {d["number"] for d in listed} == {"JBP-FY2028-01", "JBP-FY2028-02"}
+    assert {(d["number"], d["revision"]) for d in listed} == {("JBP-FY2028-01", 1), ("JBP-FY2028-01", 2)}
     session.rollback()
     stored = session.scalars(sa.select(Document).where(Document.kind == DocumentKind.PLAN)).all()
     assert {d.plan_id for d in stored} == {plan["id"]}

@@ -145,18 +145,18 @@ def test_the_command_stores_the_months_review_pack(session, month, runner, langu
     result = runner.invoke(args=["review-pack", "Account Alpha", period])
     assert result.exit_code == 0, result.output
     [document] = packs(session)
-    assert result.output.startswith(f"MSR-{period}: {document.file.size} bytes, sha256 {document.sha256}")
-    assert document.number == f"MSR-{period}" and document.account_id == month.account.id
+    assert result.output.startswith(f"MSR-{period}-0001: {document.file.size} bytes, sha256 {document.sha256}")
+    assert document.number == f"MSR-{period}-0001" and document.account_id == month.account.id
     assert document.languages == ["en", language] and document.contract_id == month["contract"].id
     assert document.file.content_type == DOCX and document.created_by_id == month["admin"].id
     check_pack(document.file.data, month, language)
 
 
-def test_a_reissued_pack_gets_the_next_number(session, month, runner):
+def test_a_reissued_pack_is_the_next_revision_of_its_number(session, month, runner):
     period = f"{month['period']:%Y-%m}"
     assert runner.invoke(args=["review-pack", "Account Alpha", period]).exit_code == 0
     assert runner.invoke(args=["review-pack", str(month.account.id), period, "--languages", "en"]).exit_code == 0
-    assert [d.number for d in packs(session)] == [f"MSR-{period}", f"MSR-{period}-2"]
+    assert [(d.number, d.revision) for d in packs(session)] == [(f"MSR-{period}-0001", 1), (f"MSR-{period}-0001", 2)]
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -198,7 +198,7 @@ def test_the_button_on_the_scorecard_makes_the_pack_in_the_background(app, sessi
     assert status == {"id": job_id, "status": "finished", "progress": 1.0, "message": "Done",
                       "result_url": f"/documents/{document.id}/download"}
     assert f'href="/documents/{document.id}/download"' in am.get(response.location).text
-    assert document.number == f"MSR-{period}" and document.created_by_id == month.user(Role.ACCOUNT_MANAGER).id
+    assert document.number == f"MSR-{period}-0001" and document.created_by_id == month.user(Role.ACCOUNT_MANAGER).id
     download = am.get(status["result_url"])
     assert download.status_code == 200 and download.mimetype == DOCX and download.data == document.file.data
     check_pack(download.data, month, languages[1])

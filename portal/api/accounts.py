@@ -47,6 +47,10 @@ class AccountOut(BaseModel):
     address: dict[str, str]
     tax_id: str
     representative: RepresentativeOut
+    prevailing_language: str | None = Field(description="The language that prevails in a bilingual document")
+    review_languages: list[str] | None = Field(
+        default=None, description="Languages whose documents its regional reviewer approves before issue; "
+                                  "firm users only")
 
 
 class AccountList(BaseModel):
@@ -70,9 +74,11 @@ def account_json(account: Account) -> dict:
         "address": account.address,
         "tax_id": account.tax_id,
         "representative": {"name": account.representative_name, "title": account.representative_title},
+        "prevailing_language": account.prevailing_language,
     }
     if current_user.is_firm:
         answer["approval_threshold"] = money(account.cr_approval_threshold, account.currency)
+        answer["review_languages"] = account.review_languages
     return answer
 
 

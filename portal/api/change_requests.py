@@ -27,12 +27,24 @@ from portal.api.common import (
 )
 from portal.change_requests import service
 from portal.database import may_write
-from portal.documents import renditions, service as documents
+from portal.documents import renditions, review, service as documents
 from portal.extensions import db
 from portal.files import download_response
 from portal.jobs import job_json
 from portal.accounts import current_contract
-from portal.models import Account, ChangeRequest, Contract, CRStatus, Decision, Document, LineChange, Role
+from portal.models import (
+    Account,
+    ChangeRequest,
+    Contract,
+    CRStatus,
+    Decision,
+    Document,
+    DocumentKind,
+    DocumentStatus,
+    LineChange,
+    ReviewVerdict,
+    Role,
+)
 from portal.security import ISSUERS, get_or_404
 
 Text = str | dict[Literal["en", "zh", "vi"], str]
@@ -136,12 +148,28 @@ class ChangeRequestList(BaseModel):
     next_cursor: str | None
 
 
+class DocumentReviewOut(BaseModel):
+    id: int
+    decision: Literal["approve", "comment"]
+    language: str
+    reviewer: str | None
+    comment: str
+    typed_name: str
+    version: str = Field(description="The SHA-256 of the draft it was given on")
+    created_at: str
+
+
 class DocumentOut(BaseModel):
     id: int
     account_id: int
     contract_id: int | None
     kind: str
     number: str
+    revision: int = Field(description="1 for the number's first document; issuing its subject again adds one")
+    label: str = Field(description="The number as people say it: AMD-2026-0003, AMD-2026-0003 rev. 2")
+    status: Literal["in_review", "issued"] = Field(
+        description="in_review: a draft waiting for the account's regional reviewers (the firm's only)")
+    review_languages: list[str] = Field(description="The languages whose regional reviewer approves it before issue")
     title: str
     languages: list[str]
     sha256: str
@@ -149,7 +177,19 @@ class DocumentOut(BaseModel):
     change_request_id: int | None
     invoice_id: int | None
     created_at: str
+    issued_at: str | None
     file_url: str
+    reviews: list[DocumentReviewOut] | None = Field(default=None, description="Firm users only")
+
+
+class DocumentReviewIn(FreshProof):
+    """A regional reviewer's decision on the draft they read, by its SHA-256. An
+    approval needs a fresh sign-in (or the password), as any decision that is evidence."""
+
+    decision: Literal["approve", "comment"]
+    version: str = Field(min_length=64, max_length=64, description="The SHA-256 of the draft read (its sha256)")
+    comment: str = Field(default="", max_length=10_000)
+    typed_name: str = Field(default="", max_length=200, description="Optional: the reviewer's full name, typed")
 
 
 class DocumentList(BaseModel):
@@ -180,14 +220,23 @@ def cr_json(cr: ChangeRequest) -> dict:
 
 
 def document_json(document: Document) -> dict:
-    return {
+    answer = {
         "id": document.id, "account_id": document.account_id, "contract_id": document.contract_id,
-        "kind": document.kind.value, "number": document.number, "title": document.title,
-        "languages": document.languages, "sha256": document.sha256, "size": document.file.size,
-        "change_request_id": document.change_request_id, "invoice_id": document.invoice_id,
-        "created_at": iso_time(document.created_at),
+        "kind": document.kind.value, "number": document.number, "revision": document.revision,
+        "label": document.label, "status": document.status.value, "review_languages": document.review_languages,
+        "title": document.title, "languages": document.languages, "sha256": document.sha256,
+        "size": document.file.size, "change_request_id": document.change_request_id,
+        "invoice_id": document.invoice_id,
+        "created_at": iso_time(document.created_at), "issued_at": iso_time(document.issued_at),
         "file_url": f"/api/v1/documents/{document.id}/file",
     }
+    if current_user.is_firm:
+        answer["reviews"] = [{
+            "id": r.id, "decision": "approve" if r.verdict is ReviewVerdict.APPROVED else "comment",
+            "language": r.language, "reviewer": r.reviewer.name if r.reviewer else None, "comment": r.comment,
+            "typed_name": r.signature_name, "version": r.version_hash, "created_at": iso_time(r.created_at),
+        } for r in document.reviews]
+    return answer
 
 
 def _account(account_id: int) -> Account:
@@ -320,18 +369,43 @@ def issue_work_order(body: WorkOrderIn):
     return document_json(document), 201
 
 
-@route(bp, "/documents", "GET", "Documents, newest first", response=DocumentList,
-       query={**PAGE_QUERY, "kind": "amendment, work_order, plan, review_pack, invoice or statement"}, tag="documents")
+@route(bp, "/documents", "GET", "Documents, newest first: every revision of each number", response=DocumentList,
+       query={**PAGE_QUERY, "kind": "amendment, work_order, plan, review_pack, invoice or statement",
+              "status": "in_review (drafts waiting for regional review: the firm's) or issued",
+              "number": "one number: its revisions"}, tag="documents")
 def list_documents():
     query = sa.select(Document)
     kind = request.args.get("kind")
     if kind:
-        from portal.models import DocumentKind
-
         if kind not in {k.value for k in DocumentKind}:
             raise ApiError(422, _("Some fields are not valid."), fields={"kind": "unknown kind"})
         query = query.where(Document.kind == DocumentKind(kind))
+    status = request.args.get("status")
+    if status:
+        if status not in {s.value for s in DocumentStatus}:
+            raise ApiError(422, _("Some fields are not valid."), fields={"status": "in_review or issued"})
+        query = query.where(Document.status == DocumentStatus(status))
+    if request.args.get("number"):
+        query = query.where(Document.number == request.args["number"])
     return paginate(db.session, query, [Document.created_at, Document.id], document_json)
+
+
+@route(bp, "/documents/<int:document_id>/review", "POST",
+       "A regional reviewer approves the draft they read (by its SHA-256: the last approval it needs issues it) "
+       "or comments on it; 409 when the draft changed or was decided since",
+       roles=(Role.REGIONAL_REVIEWER,), body=DocumentReviewIn, response=DocumentOut, load={"document_id": Document},
+       tag="documents")
+def review_document(document: Document, body: DocumentReviewIn):
+    account = _account(document.account_id)
+    if body.decision == "approve":
+        require_fresh_sign_in(body)
+        review.approve(db.session, document, account, current_user, version=body.version, text=body.comment,
+                       typed_name=body.typed_name, ip=request.remote_addr or "")
+    else:
+        review.comment(db.session, document, account, current_user, version=body.version, text=body.comment,
+                       ip=request.remote_addr or "")
+    db.session.refresh(document, ["reviews"])
+    return document_json(document)
 
 
 @route(bp, "/documents/<int:document_id>", "GET", "A document's metadata", response=DocumentOut,
@@ -356,12 +430,12 @@ def document_file(document: Document):
     until that is made 202 with Retry-After and the job making it."""
     wanted = request.args.get("format", "docx")
     if wanted == "docx":
-        return download_response(f"{document.number}.docx", documents.DOCX, document.file.data)
+        return download_response(f"{document.file_stem}.docx", documents.DOCX, document.file.data)
     if wanted != "pdf":
         raise ApiError(422, _("Some fields are not valid."), fields={"format": "docx or pdf"})
     pdf = renditions.pdf_of(db.session, document)
     if pdf is not None:
-        return download_response(f"{document.number}.pdf", renditions.PDF, pdf)
+        return download_response(f"{document.file_stem}.pdf", renditions.PDF, pdf)
     job = renditions.ask_for_pdf(db.session, document, current_user)
     return {"job": job_json(job)}, 202, {"Retry-After": str(renditions.RETRY_AFTER_S),
                                          "Location": f"/api/v1/jobs/{job.id}"}

@@ -49,6 +49,11 @@ class AccountIn(BaseModel):
     address: Text | None = None
     tax_id: str = Field(default="", max_length=200)
     representative: RepresentativeIn | None = None
+    prevailing_language: Literal["en", "zh", "vi"] | None = Field(
+        default=None, description="The language that prevails in a bilingual document: one of document_languages")
+    review_languages: list[Literal["zh", "vi"]] = Field(
+        default=[], max_length=2, description="Document languages whose documents the account's regional reviewer "
+                                              "of that language approves before they are issued")
 
 
 class AccountPatch(BaseModel):
@@ -64,6 +69,8 @@ class AccountPatch(BaseModel):
     address: Text | None = None
     tax_id: str | None = Field(default=None, max_length=200)
     representative: RepresentativeIn | None = None
+    prevailing_language: Literal["en", "zh", "vi"] | None = Field(default=None, description="null: none")
+    review_languages: list[Literal["zh", "vi"]] | None = Field(default=None, max_length=2)
 
 
 class LocationIn(BaseModel):
@@ -91,6 +98,8 @@ class ContractIn(BaseModel):
     locations: list[LocationIn] = Field(default=[], max_length=100)
     scope_lines: list[ScopeLineIn] = Field(default=[], max_length=500)
     annual_value: Decimal | None = Field(default=None, description="Without it, the sum of the scope lines")
+    prevailing_language: Literal["en", "zh", "vi"] | None = Field(
+        default=None, description="The language that prevails in its bilingual documents, over the account's")
 
 
 class ContractPatch(BaseModel):
@@ -107,6 +116,7 @@ class ContractPatch(BaseModel):
     locations: list[LocationIn] | None = Field(default=None, max_length=100)
     scope_lines: list[ScopeLineIn] | None = Field(default=None, max_length=500)
     annual_value: Decimal | None = None
+    prevailing_language: Literal["en", "zh", "vi"] | None = Field(default=None, description="null: the account's")
 
 
 class LocationOut(BaseModel):
@@ -135,6 +145,7 @@ class ContractOut(BaseModel):
     governing_law: dict[str, str]
     state: Literal["upcoming", "active", "ending_soon", "expired"]
     annual_value: str
+    prevailing_language: str | None
     locations: list[LocationOut]
     scope_lines: list[ScopeLineOut]
 
@@ -164,6 +175,10 @@ def _account_changes(body: BaseModel) -> dict[str, Any]:
         changes["approval_threshold"] = body.approval_threshold
     if "address" in given:
         changes["address"] = _texts(body.address)
+    if "prevailing_language" in given:  # null: none
+        changes["prevailing_language"] = body.prevailing_language
+    if "review_languages" in given and body.review_languages is not None:
+        changes["review_languages"] = tuple(body.review_languages)
     if "representative" in given:
         representative = body.representative
         if representative is None:  # null: no representative
@@ -200,6 +215,7 @@ def contract_json(contract: Contract, account: Account) -> dict:
         "signed_on": iso_date(contract.signed_on), "start_date": iso_date(contract.start_date),
         "end_date": iso_date(contract.end_date), "currency": currency, "governing_law": contract.governing_law,
         "state": contract.state(account.today()), "annual_value": money(contract.annual_value, currency),
+        "prevailing_language": contract.prevailing_language,
         "locations": [{"country": loc.country, "entity_name": loc.entity_name} for loc in contract.locations],
         "scope_lines": [{"id": line.id, "service": line.service, "quantity": plain_decimal(line.quantity),
                          "unit": line.unit, "unit_price": money(line.unit_price, currency),
@@ -229,6 +245,8 @@ def _contract_changes(body: BaseModel) -> dict[str, Any]:
         changes["scope_lines"] = _lines(body.scope_lines)
     if "annual_value" in given:  # null: the sum of the scope lines
         changes["annual_value"] = body.annual_value
+    if "prevailing_language" in given:  # null: the account's
+        changes["prevailing_language"] = body.prevailing_language
     return changes
 
 

@@ -25,6 +25,7 @@ from portal.change_requests.forms import (
     language_options,
 )
 from portal.documents import renditions
+from portal.documents.routes import announce, numbered
 from portal.documents.service import issue_amendment
 from portal.exports import table_response
 from portal.extensions import db
@@ -325,6 +326,6 @@ def amendment(change_request_id: int):
     if form.validate_on_submit():
         document = issue_amendment(db.session, cr, account, current_user, form.languages.data.split("+"),
                                    form.show_source_text.data)
-        flash(_("Amendment %(number)s issued.", number=document.number), "success")
+        announce(document, _("Amendment %(number)s issued.", number=numbered(document)))
     return _detail(cr)
 

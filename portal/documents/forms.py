@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, FieldList, FormField, SelectField, StringField, SubmitField, TextAreaField
+from flask_wtf import FlaskForm
+from wtforms import DateField, FieldList, FormField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from portal.forms import OnceForm, PricedLineForm, show_source_field, with_texts
@@ -24,3 +25,14 @@ class WorkOrderForm(OnceForm):
     lines = FieldList(FormField(WorkOrderLineForm), min_entries=1, max_entries=2000)
     add_line = SubmitField(_l("Add a line"))
     save = SubmitField(_l("Issue work order"))
+
+
+class DocumentReviewForm(FlaskForm):
+    """A regional reviewer's decision on the draft shown: its SHA-256, a comment (needed
+    to comment, optional with an approval) and, optionally, their typed full name."""
+
+    version = HiddenField(validators=[DataRequired()])
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=10_000)])
+    typed_name = StringField(_l("Your full name, typed (optional)"), validators=[Length(max=200)])
+    approve = SubmitField(_l("Approve this draft"))
+    send_comment = SubmitField(_l("Send the comment"))

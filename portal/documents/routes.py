@@ -1,5 +1,6 @@
-"""Documents: the list per account, downloads (Word, and PDF made in the background),
-and issuing work orders."""
+"""Documents: the list per account (each number's latest revision), a document's page
+(its revisions, and for the firm its regional review), the reviewer's "Documents to
+review", downloads (Word, and PDF made in the background), and issuing work orders."""
 
 from __future__ import annotations
 
@@ -11,40 +12,131 @@ from flask_login import current_user
 from docgen.formatting import plain_decimal
 from portal.change_requests.forms import language_options
 from portal.database import may_write
-from portal.documents import renditions, service
-from portal.documents.forms import WorkOrderForm, WorkOrderLineForm
+from portal.documents import renditions, review, service
+from portal.documents.forms import DocumentReviewForm, WorkOrderForm, WorkOrderLineForm
 from portal.extensions import db
 from portal.files import download_response
 from portal.jobs import job_json
 from portal.accounts import current_contract, visible_accounts
-from portal.forms import texts
-from portal.models import Account, Document, DocumentKind
-from portal.security import ISSUERS, get_or_404, require_role
+from portal.forms import flash_errors, texts
+from portal.models import Account, Document, DocumentKind, DocumentStatus, Role
+from portal.security import ISSUERS, fresh_login_or_redirect, get_or_404, require_role
 from portal.web import Blueprint, keep_form
 
 bp = Blueprint("documents", __name__)
 
 
+def _latest_revisions() -> sa.ColumnElement[bool]:
+    """Each number's latest revision the caller sees (a client: the latest issued one,
+    the scope's policy hiding drafts in the subquery too)."""
+    later = sa.orm.aliased(Document)
+    return ~sa.exists().where(later.account_id == Document.account_id, later.number == Document.number,
+                              later.revision > Document.revision)
+
+
 @bp.route("/documents")
 def index():
     account_id = request.args.get("account", type=int)
-    query = sa.select(Document).order_by(Document.created_at.desc(), Document.id.desc()).limit(500)
+    query = (sa.select(Document).where(_latest_revisions())
+             .order_by(Document.created_at.desc(), Document.id.desc()).limit(500))
     if account_id:
         query = query.where(Document.account_id == account_id)
     kind = request.args.get("kind")
     if kind in {k.value for k in DocumentKind}:
         query = query.where(Document.kind == DocumentKind(kind))
+    status = request.args.get("status")
+    if status in {s.value for s in DocumentStatus}:
+        query = query.where(Document.status == DocumentStatus(status))
     accounts = visible_accounts(db.session)
     documents = db.session.scalars(query).all()
     return render_template("documents/index.html", documents=documents, accounts=accounts,
                            pdf_ready=renditions.made(db.session, documents),
-                           names={a.id: a.name for a in accounts}, kinds=DocumentKind, args=request.args)
+                           names={a.id: a.name for a in accounts}, kinds=DocumentKind, statuses=DocumentStatus,
+                           args=request.args)
+
+
+@bp.route("/documents/to-review")
+@require_role(Role.REGIONAL_REVIEWER)
+def to_review():
+    """The drafts waiting for the signed-in reviewer, oldest first."""
+    documents = review.waiting_for(db.session, current_user)
+    accounts = visible_accounts(db.session)
+    return render_template("documents/to_review.html", documents=documents,
+                           names={a.id: a.name_in(current_user.language) for a in accounts},
+                           pdf_ready=renditions.made(db.session, documents))
+
+
+@bp.route("/documents/<int:document_id>")
+def detail(document_id: int):
+    document = get_or_404(db.session, Document, document_id)
+    return _detail(document)
+
+
+def _detail(document: Document, form: DocumentReviewForm | None = None):
+    revisions = db.session.scalars(
+        sa.select(Document).where(Document.account_id == document.account_id, Document.number == document.number)
+        .order_by(Document.revision.desc(), Document.id.desc())).all()
+    account = db.session.scalar(sa.select(Account).where(Account.id == document.account_id))
+    may_review = (current_user.role is Role.REGIONAL_REVIEWER and document.status is DocumentStatus.IN_REVIEW
+                  and document in review.waiting_for(db.session, current_user))
+    if form is None:
+        form = DocumentReviewForm(formdata=None, version=document.sha256)
+    return render_template("documents/detail.html", document=document, account=account, revisions=revisions,
+                           form=form, may_review=may_review, approved=review.approved_languages(document),
+                           pdf_ready=renditions.made(db.session, revisions))
+
+
+@bp.route("/documents/<int:document_id>/review", methods=["POST"], back="documents.detail")
+@require_role(Role.REGIONAL_REVIEWER)
+def decide(document_id: int):
+    """The reviewer's comment or approval of the draft at the SHA-256 they were shown."""
+    document = get_or_404(db.session, Document, document_id)
+    form = DocumentReviewForm()
+    if not form.validate_on_submit():
+        flash_errors(form)
+        return _detail(document, form)
+    account = db.session.scalar(sa.select(Account).where(Account.id == document.account_id))
+    if form.approve.data:
+        stale = fresh_login_or_redirect(_("Confirm your password before approving a document."),
+                                        url_for("documents.detail", document_id=document.id))
+        if stale:
+            return stale
+        review.approve(db.session, document, account, current_user, version=form.version.data,
+                       text=form.comment.data or "", typed_name=form.typed_name.data or "",
+                       ip=request.remote_addr or "")
+        if document.status is DocumentStatus.ISSUED:
+            flash(_("You approved %(number)s: it is issued.", number=numbered(document)), "success")
+        else:
+            flash(_("You approved %(number)s: it waits for the review of its other language.",
+                    number=numbered(document)), "success")
+    else:
+        review.comment(db.session, document, account, current_user, version=form.version.data,
+                       text=form.comment.data or "", ip=request.remote_addr or "")
+        flash(_("Your comment on %(number)s is sent to its issuer.", number=numbered(document)), "success")
+    return redirect(url_for("documents.detail", document_id=document.id))
+
+
+def numbered(document: Document) -> str:
+    """The document's number as the reader says it: with its revision from the second on."""
+    if document.revision == 1:
+        return document.number
+    return _("%(number)s rev. %(n)d", number=document.number, n=document.revision)
+
+
+def announce(document: Document, issued: str) -> None:
+    """Flash what issuing did: ``issued`` (the kind's own "... issued.") or, for a
+    draft, that it went to the account's regional reviewer."""
+    if document.status is DocumentStatus.IN_REVIEW:
+        flash(_("%(number)s is sent to the account's regional reviewer: it is issued once they approve it.",
+                number=numbered(document)), "success")
+    else:
+        flash(issued, "success")
 
 
 @bp.route("/documents/<int:document_id>/download")
 def download(document_id: int):
     document = get_or_404(db.session, Document, document_id)
-    return download_response(f"{document.number}.docx", service.DOCX, document.file.data)
+    return download_response(f"{document.file_stem}.docx", service.DOCX, document.file.data)
 
 
 @bp.route("/documents/<int:document_id>/pdf")
@@ -58,7 +150,7 @@ def pdf(document_id: int):
     preview = request.args.get("preview") == "1"
     data = renditions.pdf_of(db.session, document)
     if data is not None:
-        return download_response(f"{document.number}.pdf", renditions.PDF, data, inline=preview)
+        return download_response(f"{document.file_stem}.pdf", renditions.PDF, data, inline=preview)
     job = renditions.ask_for_pdf(db.session, document, current_user)
     headers = {"Retry-After": str(renditions.RETRY_AFTER_S)}
     if request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":
@@ -94,7 +186,7 @@ def new_work_order():
             acceptance_criteria=acceptance_criteria(form), languages=form.languages.data.split("+"),
             show_source_text=form.show_source_text.data,
         )
-        flash(_("Work order %(number)s issued.", number=document.number), "success")
+        announce(document, _("Work order %(number)s issued.", number=numbered(document)))
         return redirect(url_for("documents.index", account=account.id))
     return page()
 

@@ -1,12 +1,18 @@
 """Documents issued from the portal: contract amendments and work orders rendered by
-docgen, numbered without gaps per contract and year, stored immutably with their
-SHA-256, each issue a chained audit event."""
+docgen, numbered without gaps in the firm per kind and year (one number per subject,
+issued again as its next revision), stored immutably with their SHA-256, each issue a
+chained audit event; in a language the account has reviewed, first a draft for its
+regional reviewer (``portal.documents.review``)."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import sqlalchemy as sa
 
 import docgen
 import docgen.preflight
@@ -16,7 +22,7 @@ from flask_babel import gettext, lazy_gettext as _l, lazy_pgettext as _lp
 from sqlalchemy.orm import Session
 
 from portal import audit
-from portal.documents import renditions
+from portal.documents import renditions, review
 from portal.change_requests.service import client_approval
 from portal.domain import Conflict, DomainError
 from portal.models import (
@@ -26,9 +32,11 @@ from portal.models import (
     CRStatus,
     Document,
     DocumentKind,
+    DocumentStatus,
     StoredFile,
     User,
 )
+from portal.models.base import utcnow
 from portal.sequences import next_value
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -132,27 +140,73 @@ def amendment_input(cr: ChangeRequest, account: Account, issuer: User, number: s
     }
 
 
-def store_document(session: Session, account: Account, contract: Contract | None, kind: DocumentKind, number: str,
-                   data: dict, by: User, **links: Any) -> Document:
-    """Render ``data`` with docgen and store it immutably with its SHA-256; the issue
-    is a chained audit event. Its PDF is asked for in the same unit of work (unless
-    ``DOCUMENT_PDF_ON_ISSUE`` is off), to be made in the background once it commits."""
+def prevailing_language(account: Account, contract: Contract | None, languages: list[str]) -> str | None:
+    """The language that prevails in a bilingual document: the contract's, else the
+    account's, if it is one of the document's languages."""
+    chosen = (contract.prevailing_language if contract is not None else None) or account.prevailing_language
+    return chosen if len(languages) == 2 and chosen in languages else None
+
+
+def _render(data: dict) -> bytes:
     try:
-        content = docgen.render(data)
+        return docgen.render(data)
     except docgen.ValidationError as error:
         raise refusal(error) from None
+
+
+@dataclass(frozen=True)
+class Numbering:
+    """The number and revision a document is issued under, and the draft in review it
+    replaces, if its subject has one."""
+
+    number: str
+    revision: int = 1
+    draft: Document | None = None
+
+
+def numbering(session: Session, subject: str, latest: sa.Select | None, new_number: Callable[[], str]) -> Numbering:
+    """A subject (a change request, a plan, an account's month) has one number: its
+    first document takes a new one (``new_number``), each one after it is the next
+    revision of that number, and one issued while a draft of it is in review makes that
+    draft again. ``latest`` selects the subject's documents; the subject's own counter
+    (``next_value``) holds its lock until the transaction ends, so concurrent issues of
+    one subject queue instead of both taking revision 2."""
+    next_value(session, f"issue:{subject}")
+    previous = session.scalar(latest.order_by(Document.revision.desc(), Document.id.desc()).limit(1)) if latest is not None else None
+    if previous is None:
+        return Numbering(new_number())
+    if previous.status is DocumentStatus.IN_REVIEW:
+        return Numbering(previous.number, previous.revision, previous)
+    return Numbering(previous.number, previous.revision + 1)
+
+
+def store_document(session: Session, account: Account, contract: Contract | None, kind: DocumentKind,
+                   numbered: Numbering | str, data: dict, by: User, **links: Any) -> Document:
+    """Render ``data`` with docgen and store it immutably with its SHA-256. A document in
+    a language the account has reviewed (``review``) is stored as a draft and sent to
+    its reviewers; any other is issued, a chained audit event. Its PDF is asked for in
+    the same unit of work (unless ``DOCUMENT_PDF_ON_ISSUE`` is off), to be made in the
+    background once it commits: the reviewer reads the draft as PDF too."""
+    if isinstance(numbered, str):
+        numbered = Numbering(numbered)
+    data = {**data, "number": numbered.number}
+    if numbered.revision > 1:
+        data["revision"] = numbered.revision
+    prevailing = prevailing_language(account, contract, list(data["languages"]))
+    if prevailing:
+        data["prevailing_language"] = prevailing
+    content = _render(data)
     digest = hashlib.sha256(content).hexdigest()
-    stored = StoredFile(account_id=account.id, filename=f"{number}.docx", content_type=DOCX, size=len(content),
+    stem = numbered.number if numbered.revision == 1 else f"{numbered.number}-rev{numbered.revision}"  # file_stem
+    stored = StoredFile(account_id=account.id, filename=f"{stem}.docx", content_type=DOCX, size=len(content),
                         sha256=digest, data=content)
     session.add(stored)
     session.flush()
-    document = Document(account_id=account.id, contract_id=contract.id if contract else None, kind=kind,
-                        number=number, title=_title(data), languages=list(data["languages"]), sha256=digest,
-                        file_id=stored.id, source=data, created_by_id=by.id, **links)
-    session.add(document)
-    session.flush()
-    audit.record(session, "document.issued", document, actor=by, chained=True,
-                 data={"kind": kind.value, "number": number, "sha256": digest, "languages": data["languages"]})
+    if numbered.draft is not None:
+        document = review.redraft(session, numbered.draft, account, by, file_id=stored.id, sha256=digest, data=data,
+                                  title=_title(data))
+    else:
+        document = _new_document(session, account, contract, kind, numbered, data, by, stored, **links)
     if current_app.config["DOCUMENT_PDF_ON_ISSUE"]:
         renditions.ask_for_pdf(session, document, by)
     return document
@@ -226,6 +280,27 @@ class _Listed:
         return gettext("; ").join(str(item) for item in self.items)
 
 
+def _new_document(session: Session, account: Account, contract: Contract | None, kind: DocumentKind,
+                  numbered: Numbering, data: dict, by: User, stored: StoredFile, **links: Any) -> Document:
+    to_review = review.languages_to_review(session, account, kind, list(data["languages"]))
+    now = utcnow()
+    document = Document(account_id=account.id, contract_id=contract.id if contract else None, kind=kind,
+                        number=numbered.number, revision=numbered.revision, title=_title(data),
+                        languages=list(data["languages"]), sha256=stored.sha256, file_id=stored.id, source=data,
+                        created_by_id=by.id, drafted_by_id=by.id, review_languages=to_review,
+                        status=DocumentStatus.IN_REVIEW if to_review else DocumentStatus.ISSUED,
+                        issued_at=None if to_review else now, created_at=now, updated_at=now, **links)
+    session.add(document)
+    session.flush()
+    if to_review:
+        review.start(session, document, account, by)
+    else:
+        audit.record(session, "document.issued", document, actor=by, chained=True,
+                     data={"kind": kind.value, "number": document.number, "revision": document.revision,
+                           "sha256": document.sha256, "languages": document.languages})
+    return document
+
+
 def _title(data: dict) -> str:
     if data["kind"] == "amendment":
         title = data["change_request"]["title"]
@@ -242,24 +317,28 @@ def _title(data: dict) -> str:
     return str(title)[:300]
 
 
-def next_number(session: Session, contract: Contract, kind: DocumentKind, year: int) -> str:
-    """AMD-2026-0003: per contract, kind and year, gap-free under concurrency (the
-    counter's row lock is held until the issuing transaction ends)."""
+def next_number(session: Session, kind: DocumentKind, year: int) -> str:
+    """AMD-2026-0003: unique in the firm, per kind and year, gap-free under concurrency
+    (the counter's row lock is held until the issuing transaction ends)."""
     prefix = PREFIXES[kind]
-    value = next_value(session, f"doc:{prefix}:{contract.id}:{year}")
+    value = next_value(session, f"doc:{prefix}:{year}")
     return f"{prefix}-{year}-{value:04d}"
 
 
 def issue_amendment(session: Session, cr: ChangeRequest, account: Account, by: User, languages: list[str],
                     show_source_text: bool = False) -> Document:
     """Render and store the amendment for an approved (or implemented) CR; a text of the
-    CR without a translation refuses it unless ``show_source_text``."""
+    CR without a translation refuses it unless ``show_source_text``. A change request
+    has one amendment number: issuing it again (in other languages) is the next
+    revision of that number."""
     if cr.status not in (CRStatus.APPROVED, CRStatus.IMPLEMENTED) or client_approval(cr) is None:
         raise Conflict(_l("An amendment is issued from an approved change request."))
     languages = check_languages(account, languages)
-    number = next_number(session, cr.contract, DocumentKind.AMENDMENT, account.today().year)
-    data = amendment_input(cr, account, by, number, languages, show_source_text)
-    return store_document(session, account, cr.contract, DocumentKind.AMENDMENT, number, data, by, change_request_id=cr.id)
+    numbered = numbering(session, f"cr:{cr.id}", sa.select(Document).where(Document.change_request_id == cr.id),
+                         lambda: next_number(session, DocumentKind.AMENDMENT, account.today().year))
+    data = amendment_input(cr, account, by, numbered.number, languages, show_source_text)
+    return store_document(session, account, cr.contract, DocumentKind.AMENDMENT, numbered, data, by,
+                          change_request_id=cr.id)
 
 
 def issue_work_order(session: Session, account: Account, contract: Contract, by: User, *, title: dict[str, str],
@@ -275,7 +354,7 @@ def issue_work_order(session: Session, account: Account, contract: Contract, by:
     if not lines:
         raise DomainError(_l("Add at least one line."), fields={"lines": "required"})
     languages = check_languages(account, languages)
-    number = next_number(session, contract, DocumentKind.WORK_ORDER, account.today().year)
+    number = next_number(session, DocumentKind.WORK_ORDER, account.today().year)
     data = {
         "kind": "work_order", "languages": languages, "number": number, "date": account.today().isoformat(),
         "contract": contract_part(contract), "provider": provider(by), "client": client_party(account, None),

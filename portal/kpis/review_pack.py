@@ -27,6 +27,7 @@ from portal.models import (
     ApprovalStage,
     ChangeRequest,
     CRStatus,
+    Document,
     DocumentKind,
     Escalation,
     Invoice,
@@ -175,11 +176,12 @@ def issuer_of_record(session: Session) -> User | None:
 
 def issue(session: Session, account, period: date, by: User, languages: list[str] | None = None,
           progress: Callable[[float, str], None] | None = None):
-    """Render and store the review pack of ``period`` (MSR-2026-10, then MSR-2026-10-2
-    for a re-issue). Everything is read (``progress`` told how far) before anything is
+    """Render and store the review pack of ``period``: MSR-2026-10-0001, unique in the
+    firm per month; issued again for the same contract and month, the next revision of
+    that number. Everything is read (``progress`` told how far) before anything is
     written, and the number is taken last: the counter's lock is held only while the
     pack is rendered and stored."""
-    from portal.documents.service import check_languages
+    from portal.documents.service import check_languages, numbering
 
     report = progress or (lambda _fraction, _message: None)
     languages = check_languages(account, languages or (account.document_languages or ["en"])[:2])
@@ -189,7 +191,9 @@ def issue(session: Session, account, period: date, by: User, languages: list[str
         raise DomainError(_("This account has no contract yet."))
     data = build_input(session, account, period, by, languages, number="")
     report(0.6, N_("Writing the document"))
-    base = f"MSR-{period:%Y-%m}"
-    count = next_value(session, f"doc:MSR:{card.contract.id}:{period:%Y-%m}")
-    data["number"] = base if count == 1 else f"{base}-{count}"
-    return store_document(session, account, card.contract, DocumentKind.REVIEW_PACK, data["number"], data, by)
+    month = f"{period:%Y-%m}"
+    latest = sa.select(Document).where(Document.kind == DocumentKind.REVIEW_PACK,
+                                       Document.contract_id == card.contract.id, Document.number.like(f"MSR-{month}-%"))
+    numbered = numbering(session, f"msr:{card.contract.id}:{month}", latest,
+                         lambda: f"MSR-{month}-{next_value(session, f'doc:MSR:{month}'):04d}")
+    return store_document(session, account, card.contract, DocumentKind.REVIEW_PACK, numbered, data, by)

@@ -16,7 +16,17 @@ from portal.models.change_request import (
     LineChange,
 )
 from portal.models.contract import Contract, Kpi, KpiDirection, Priority, ScopeLine, ServiceLocation, SlaTarget
-from portal.models.document import Document, DocumentKind, IdempotencyKey, NumberSequence, PdfRendition
+from portal.models.document import (
+    REVIEWED_KINDS,
+    Document,
+    DocumentKind,
+    DocumentReview,
+    DocumentStatus,
+    IdempotencyKey,
+    NumberSequence,
+    PdfRendition,
+    ReviewVerdict,
+)
 from portal.models.files import StoredFile
 from portal.models.invoice import (
     CreditNote,

@@ -54,6 +54,11 @@ class Account(Base):
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     tier: Mapped[Tier] = mapped_column(str_enum(Tier), default=Tier.STANDARD)
     document_languages: Mapped[list[str]] = mapped_column(default=lambda: ["en"])
+    # The document languages (zh, vi) whose documents the account's regional reviewer of
+    # that language approves before they are issued.
+    review_languages: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
+    # The language that prevails in a bilingual document (a contract may name another).
+    prevailing_language: Mapped[str | None] = mapped_column(sa.String(5))
     # The registered address as it appears in contracts, per language ({"en": ..., "zh": ...}).
     address: Mapped[dict[str, str]] = mapped_column(default=dict)
     # The tax or company registration number, as printed on contracts and invoices.

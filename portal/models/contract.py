@@ -45,6 +45,8 @@ class Contract(AccountOwned, TimestampMixin, Base):
     annual_value: Mapped[Decimal] = mapped_column(Money())  # ACV
     # The law the contract is governed by, per language ("Laws of Singapore").
     governing_law: Mapped[dict[str, str]] = mapped_column(default=dict, server_default="{}")
+    # The language that prevails in its bilingual documents, over the account's.
+    prevailing_language: Mapped[str | None] = mapped_column(sa.String(5))
     # The smallest renewal reminder (90, 60 or 30 days before the end) sent so far;
     # cleared when the end date moves, so a renewed contract is reminded again.
     renewal_notice_days: Mapped[int | None]

@@ -116,6 +116,11 @@ class AccountForm(OnceForm):
     currency = SelectField(_l("Currency"), validate_choice=False)
     document_languages = checkboxes(_l("Document languages (one or two)"), choices=choices(LANGUAGE_NAMES.items()),
                                     default=["en"])
+    prevailing_language = SelectField(
+        _l("Language that prevails in a bilingual document"),
+        choices=choices([("", _l("Not stated")), *LANGUAGE_NAMES.items()]), default="")
+    review_languages = checkboxes(_l("Documents reviewed by the regional reviewer before issue"),
+                                  choices=choices([(lang, LANGUAGE_NAMES[lang]) for lang in ("zh", "vi")]), default=[])
     approval_threshold = NumberField(
         _l("Internal approval above (a change request's price impact, in the account's currency)"),
         validators=[InputRequired(), NumberRange(min=0)], default=Decimal("50000"))
@@ -143,6 +148,8 @@ class AccountForm(OnceForm):
         self.country.data, self.tier.data, self.timezone.data = details.country, details.tier.value, details.timezone
         self.currency.data, self.tax_id.data = details.currency, details.tax_id
         self.document_languages.data = list(details.document_languages)
+        self.prevailing_language.data = details.prevailing_language or ""
+        self.review_languages.data = list(details.review_languages)
         self.approval_threshold.data = plain(details.approval_threshold)
 
     def changes(self) -> dict[str, Any]:
@@ -150,6 +157,8 @@ class AccountForm(OnceForm):
         return {"name": texts(self, "name"), "country": self.country.data or "", "tier": Tier(self.tier.data),
                 "timezone": self.timezone.data or "", "currency": self.currency.data or "",
                 "document_languages": tuple(self.document_languages.data or ()),
+                "prevailing_language": self.prevailing_language.data or None,
+                "review_languages": tuple(self.review_languages.data or ()),
                 "approval_threshold": self.approval_threshold.data, "address": texts(self, "address"),
                 "tax_id": self.tax_id.data or "", "representative_name": texts(self, "representative_name"),
                 "representative_title": texts(self, "representative_title")}

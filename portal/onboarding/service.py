@@ -115,6 +115,10 @@ class AccountDetails:
     tax_id: str = ""
     representative_name: dict[str, str] = field(default_factory=dict)
     representative_title: dict[str, str] = field(default_factory=dict)
+    # The language that prevails in a bilingual document (one of the document languages).
+    prevailing_language: str | None = None
+    # The document languages (zh, vi) its regional reviewer approves before issue.
+    review_languages: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, account: Account) -> AccountDetails:
@@ -122,7 +126,9 @@ class AccountDetails:
                    tier=account.tier, document_languages=tuple(account.document_languages),
                    approval_threshold=account.cr_approval_threshold, address=dict(account.address),
                    tax_id=account.tax_id, representative_name=dict(account.representative_name),
-                   representative_title=dict(account.representative_title))
+                   representative_title=dict(account.representative_title),
+                   prevailing_language=account.prevailing_language,
+                   review_languages=tuple(account.review_languages or ()))
 
     def changed(self, **changes: Any) -> AccountDetails:
         """These details with some replaced (a PATCH, a form that edits a part)."""
@@ -140,6 +146,12 @@ def _account_values(session: Session, details: AccountDetails, account: Account 
         fields["document_languages"] = "each one of en, zh, vi"
     elif len(languages) > 2:
         fields["document_languages"] = "at most two"
+    prevailing = details.prevailing_language or None
+    if prevailing is not None and prevailing not in languages:
+        fields["prevailing_language"] = "one of the account's document languages"
+    reviewed = tuple(dict.fromkeys(details.review_languages))
+    if any(lang not in ("zh", "vi") or lang not in languages for lang in reviewed):
+        fields["review_languages"] = "zh or vi, among the account's document languages"
     _check_texts(fields, "name", name, NAME_LENGTH, required=("en", *[l for l in languages if l in LANGUAGES]))
     _check_texts(fields, "address", address, ADDRESS_LENGTH)
     representative_name = _texts(details.representative_name)
@@ -180,7 +192,8 @@ def _account_values(session: Session, details: AccountDetails, account: Account 
         "country": country, "timezone": details.timezone, "currency": currency, "tier": Tier(details.tier),
         "document_languages": list(languages), "cr_approval_threshold": quantize_money(threshold, currency),
         "address": address, "tax_id": tax_id, "representative_name": representative_name,
-        "representative_title": representative_title,
+        "representative_title": representative_title, "prevailing_language": prevailing,
+        "review_languages": list(reviewed),
     }
 
 
@@ -217,7 +230,8 @@ def update_account(session: Session, account: Account, by: User, details: Accoun
 
 
 _ACCOUNT_COLUMNS = ("name", "legal_names", "country", "timezone", "currency", "tier", "document_languages",
-                    "cr_approval_threshold", "address", "tax_id", "representative_name", "representative_title")
+                    "cr_approval_threshold", "address", "tax_id", "representative_name", "representative_title",
+                    "prevailing_language", "review_languages")
 
 
 # --- contracts -------------------------------------------------------------------------
@@ -253,6 +267,8 @@ class ContractDetails:
     locations: tuple[LocationDetails, ...] = ()
     # The annual contract value; without it, the sum of the scope lines.
     annual_value: Decimal | None = None
+    # The language that prevails in its bilingual documents; without it, the account's.
+    prevailing_language: str | None = None
 
     @classmethod
     def of(cls, contract: Contract) -> ContractDetails:
@@ -262,7 +278,7 @@ class ContractDetails:
                    scope_lines=tuple(ScopeLineDetails(dict(line.service), line.quantity, line.unit, line.unit_price,
                                                       line.id) for line in contract.active_scope_lines),
                    locations=tuple(LocationDetails(loc.country, loc.entity_name) for loc in contract.locations),
-                   annual_value=contract.annual_value)
+                   annual_value=contract.annual_value, prevailing_language=contract.prevailing_language)
 
     def changed(self, **changes: Any) -> ContractDetails:
         return replace(self, **changes)
@@ -341,12 +357,15 @@ def _contract_values(session: Session, account: Account, details: ContractDetail
             fields.setdefault(f"locations.{i}.entity_name", f"at most {NAME_LENGTH} characters")
         locations.append({"country": country, "entity_name": entity})
     annual = None if details.annual_value is None else _amount(fields, "annual_value", details.annual_value)
+    prevailing = details.prevailing_language or None
+    if prevailing is not None and prevailing not in languages:
+        fields["prevailing_language"] = "one of the account's document languages"
     _refuse(fields)
     if annual is None:
         annual = sum((line["quantity"] * line["unit_price"] for line in lines), Decimal(0))
     values = {"number": number, "title": title, "governing_law": law, "currency": currency,
               "start_date": details.start_date, "end_date": details.end_date, "signed_on": details.signed_on,
-              "annual_value": quantize_money(annual, currency)}
+              "annual_value": quantize_money(annual, currency), "prevailing_language": prevailing}
     return values, lines, locations
 
 

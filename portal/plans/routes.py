@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.change_requests.forms import language_options
 from portal.documents import renditions
+from portal.documents.routes import announce, numbered
 from portal.extensions import db
 from portal.forms import choices, flash_errors
 from portal.i18n import LANGUAGE_NAMES, current_language, localized
@@ -237,5 +238,5 @@ def document(plan_id: int):
     if form.validate_on_submit():
         issued = service.issue_document(db.session, plan, account, current_user, form.languages.data.split("+"),
                                         form.show_source_text.data)
-        flash(_("Document %(number)s issued.", number=issued.number), "success")
+        announce(issued, _("Document %(number)s issued.", number=numbered(issued)))
     return _detail(plan)

@@ -37,8 +37,8 @@ from sqlalchemy.orm import Session
 from portal import audit, versioning
 from portal.accounts import account_managers, assigned
 from portal.domain import Conflict, DomainError
-from portal.documents.service import (check_languages, client_party, conventions, provider, store_document,
-                                         untranslated_policy)
+from portal.documents.service import (check_languages, client_party, conventions, numbering, provider,
+                                         store_document, untranslated_policy)
 from portal.models import (
     Account,
     Contract,
@@ -450,10 +450,10 @@ def _latest_actuals(session: Session, kpis: list[Kpi]) -> dict[int, KpiMeasureme
 # --- documents -------------------------------------------------------------------------
 
 
-def document_number(session: Session, plan: Plan, contract: Contract) -> str:
-    """JBP-FY2027-01: per contract, type and period, gap-free under concurrency."""
+def document_number(session: Session, plan: Plan) -> str:
+    """JBP-FY2027-01: unique in the firm per type and period, gap-free under concurrency."""
     prefix = plan.plan_type.value.upper()
-    value = next_value(session, f"doc:{prefix}:{contract.id}:{plan.period}")
+    value = next_value(session, f"doc:{prefix}:{plan.period}")
     return f"{prefix}-{plan.period}-{value:02d}"
 
 
@@ -514,9 +514,12 @@ def issue_document(session: Session, plan: Plan, account: Account, by: User, lan
     if plan.contract is None:
         raise Conflict(_l("This plan has no contract to number its document under."))
     languages = check_languages(account, languages)
-    number = document_number(session, plan, plan.contract)
-    data = document_input(plan, account, by, number, languages, account.today(), show_source_text)
-    return store_document(session, account, plan.contract, DocumentKind.PLAN, number, data, by, plan_id=plan.id)
+    # A plan has one number: issued again (another version, other languages), it is
+    # the next revision of that number.
+    numbered = numbering(session, f"plan:{plan.id}", sa.select(Document).where(Document.plan_id == plan.id),
+                         lambda: document_number(session, plan))
+    data = document_input(plan, account, by, numbered.number, languages, account.today(), show_source_text)
+    return store_document(session, account, plan.contract, DocumentKind.PLAN, numbered, data, by, plan_id=plan.id)
 
 
 # --- notifications ---------------------------------------------------------------------

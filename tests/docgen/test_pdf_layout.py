@@ -33,7 +33,7 @@ from docgen.pdf import to_pdf
 from docgen.schema import parse
 from tests.conftest import skip_or_fail
 
-from .conftest import KIND_NAMES, load_input
+from .conftest import load_input
 from .reading import open_docx
 
 pytestmark = pytest.mark.pdf
