@@ -132,7 +132,9 @@ def test_the_document_is_made_once_and_again_when_the_invoice_changes(client, au
     changed = client.get(file_url(invoice), headers=auth(CLIENT)).data
     assert changed != first
     assert "CN-Alpha-0002" in full_text(open_docx(changed)) and "1,000.00" in full_text(open_docx(changed))
-    assert len(invoice_documents(session)) == 2
+    # The invoice keeps its number: the changed invoice's document is its next revision.
+    assert [(d.number, d.revision) for d in invoice_documents(session)] == [(invoice.number, 1), (invoice.number, 2)]
+    assert client.get(file_url(invoice), headers=auth(CLIENT)).data == changed
 
 
 def test_another_accounts_invoice_answers_404_and_makes_nothing(client, auth, session, alpha, converter):

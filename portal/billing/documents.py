@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from docgen.formatting import plain_decimal, quantize_money
 from portal.billing import service
-from portal.documents.service import store_document
+from portal.documents.service import conventions, numbering, prevailing_language, store_document
 from portal.models import (
     Account,
     Contract,
@@ -46,31 +46,39 @@ def invoice_document(session: Session, invoice: Invoice, account: Account, by: U
     """The invoice as a document in ``account``'s languages: the one made before from
     the same input, else a new one (its PDF asked for as any issued document's)."""
     data = invoice_input(session, invoice, account)
-    made = _made_from(session, data, Document.invoice_id == invoice.id)
+    mine = sa.select(Document).where(Document.invoice_id == invoice.id)
+    made = _made_from(session, data, mine)
     if made is not None:
         return made
-    return store_document(session, account, None, DocumentKind.INVOICE, invoice.number, data, by,
-                          invoice_id=invoice.id)
+    # An invoice has one number, its own: a changed invoice's document is its next revision.
+    numbered = numbering(session, f"invoice:{invoice.id}", mine, lambda: invoice.number)
+    return store_document(session, account, None, DocumentKind.INVOICE, numbered, data, by, invoice_id=invoice.id)
 
 
 def statement_document(session: Session, account: Account, by: User) -> Document:
     """The account's statement of account on its today, as ``invoice_document`` makes
     an invoice's: the same open items on the same day give the same document."""
     data = statement_input(session, account)
-    made = _made_from(session, data, Document.account_id == account.id, Document.kind == DocumentKind.STATEMENT)
+    days = sa.select(Document).where(Document.account_id == account.id, Document.kind == DocumentKind.STATEMENT,
+                                     Document.number == data["number"])
+    made = _made_from(session, data, days)
     if made is not None:
         return made
-    return store_document(session, account, None, DocumentKind.STATEMENT, data["number"], data, by)
+    # One number a day: the day's statement made again (a payment came in) is its next revision.
+    numbered = numbering(session, f"statement:{data['number']}", days, lambda: data["number"])
+    return store_document(session, account, None, DocumentKind.STATEMENT, numbered, data, by)
 
 
-def _made_from(session: Session, data: dict[str, Any], *where: sa.ColumnElement[bool]) -> Document | None:
-    """The newest document of ``where`` rendered from exactly ``data``, if any.
+def _made_from(session: Session, data: dict[str, Any], candidates: sa.Select) -> Document | None:
+    """The newest of ``candidates`` rendered from exactly ``data``, if any.
 
-    Documents hold their input (``source``) as JSON, compared here in Python: the
-    candidates are one invoice's documents, or one account's statements of one day."""
-    candidates = session.scalars(
-        sa.select(Document).where(*where, Document.number == data["number"]).order_by(Document.id.desc()))
-    return next((document for document in candidates if document.source == data), None)
+    Documents hold their input (``source``) as JSON, compared here in Python without the
+    revision storing adds: the candidates are one invoice's documents, or one account's
+    statements of one day."""
+    for document in session.scalars(candidates.order_by(Document.id.desc())):
+        if {key: value for key, value in document.source.items() if key != "revision"} == data:
+            return document
+    return None
 
 
 def invoice_input(session: Session, invoice: Invoice, account: Account) -> dict[str, Any]:
@@ -101,7 +109,7 @@ def invoice_input(session: Session, invoice: Invoice, account: Account) -> dict[
     bank = current_app.config["BANK_DETAILS"].get(currency)
     if bank:
         data["bank_details"] = bank
-    return data
+    return _for_readers(account, data)
 
 
 def tax_rate(invoice: Invoice) -> Decimal | None:
@@ -127,10 +135,23 @@ def statement_input(session: Session, account: Account) -> dict[str, Any]:
             "total": plain_decimal(invoice.total), "paid": plain_decimal(invoice.total - open_amount),
             "disputed": invoice.status is InvoiceStatus.DISPUTED,
         })
-    return {
+    return _for_readers(account, {
         "kind": "statement", "languages": languages_of(account), "number": f"SOA-{account.id}-{result.today:%Y%m%d}",
         "date": result.today.isoformat(), "provider": firm_party(), "client": buyer(account), "items": items,
-    }
+    })
+
+
+def _for_readers(account: Account, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with what the account's readers expect (spelling, place, the prevailing
+    language of a bilingual document), as ``store_document`` would add it: the input
+    compared with a stored document's is then the whole of it. Made when a reader asks,
+    with no issuer to add a missing translation, a text in one language only (a
+    contract's title) is shown as written, marked as the source text."""
+    data.update(conventions(account), untranslated="show_source")
+    prevailing = prevailing_language(account, None, data["languages"])
+    if prevailing:
+        data["prevailing_language"] = prevailing
+    return data
 
 
 def firm_party() -> dict[str, Any]:
