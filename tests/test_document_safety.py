@@ -178,7 +178,7 @@ def test_the_work_order_form_refuses_an_emoji_naming_the_field_and_the_character
     refused = am.post_form(page, form, page=page)
     assert refused.status_code == 200
     message = flashes(refused.text)
-    assert f"第 1 行 › 描述（中文）中的 {EMOJI}（U+1F600）" in message
+    assert f"第 1 行 › 说明（中文）中的 {EMOJI}（U+1F600）" in message
     assert "文件所用字体均不含以下字符，打印时将显示为空白方框" in message
     # the problem beside the field, and what was typed kept
     line = re.search(r'<input[^>]*name="lines-0-description_zh"[^>]*>', refused.text).group(0)

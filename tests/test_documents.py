@@ -69,8 +69,8 @@ def approved(session, world, lines=None, *, contract=None, title=None):
     return cr
 
 
-def amend(session, world, cr, languages=("en",)) -> Document:
-    document = issue_amendment(session, cr, world.account, manager_of(world), list(languages))
+def amend(session, world, cr, languages=("en",), show_source_text=False) -> Document:
+    document = issue_amendment(session, cr, world.account, manager_of(world), list(languages), show_source_text)
     session.commit()
     return document
 
@@ -347,6 +347,7 @@ def test_a_vietnamese_document_names_the_firms_city_in_its_place_and_date_line(s
     alpha.account.document_languages = ["en", "vi"]
     session.commit()
     monkeypatch.setitem(current_app.config, "FIRM_CITY", {"en": "Hanoi", "vi": "Hà Nội"})
-    text = text_of(amend(session, alpha, approved(session, alpha), ("vi",)))
+    # (The change request has English texts only: shown as their source in Vietnamese.)
+    text = text_of(amend(session, alpha, approved(session, alpha), ("vi",), show_source_text=True))
     today = alpha.account.today()
     assert f"Hà Nội, ngày {today:%d} tháng {today:%m} năm {today.year}" in text
