@@ -410,3 +410,28 @@ def test_the_onboarding_pages_fit_a_desktop_and_a_phone_screen(page, session, al
                 assert page.locator("[data-rows=lines] [data-row]").count() == 2
             screenshot(page, f"onboarding-{name}-{language}-{width}")
             _no_overflow(page, width)
+
+
+# A contract of an account writing Chinese documents, named in Chinese too.
+CHINESE = {"title_zh": "薪资及人事服务", "governing_law_zh": "英格兰法律", **line_row(0, service_en="Payroll", service_zh="薪资处理",
+           unit="payslip", quantity="1200", unit_price="4.50"), **line_row(2, service_en="Help desk", service_zh="服务台",
+           unit="month", quantity="12", unit_price="900")}
+
+
+def test_a_contract_says_which_language_prevails_in_its_bilingual_documents(session, alpha, new_browser):
+    alpha.account.document_languages = ["en", "zh"]
+    session.commit()
+    am = signed_in(new_browser, AM)
+    new = f"/accounts/{alpha.account.id}/contracts/new"
+    refused = am.post_form(new, contract_form(prevailing_language="vi", **CHINESE), page=new)
+    assert refused.status_code == 200 and invalid(refused.text, "prevailing_language")
+    assert latest(session).scalar(sa.select(Contract).where(Contract.number == "MSA-ALPHA-2027")) is None
+
+    # (An account writing Chinese documents names its contracts in Chinese too.)
+    answer = am.post_form(new, contract_form(prevailing_language="zh", **CHINESE), page=new)
+    assert answer.status_code == 302, (re.findall(r'id="([\w-]+)-errors"', answer.text), flashes(answer.text))
+    contract = latest(session).scalar(sa.select(Contract).where(Contract.number == "MSA-ALPHA-2027"))
+    assert contract.prevailing_language == "zh"
+    page = am.get(f"/accounts/{alpha.account.id}/contracts/{contract.id}").text
+    assert "Language that prevails in a bilingual document" in page and "中文" in page
+    assert 'option selected value="zh"' in page or 'selected value="zh"' in page or 'value="zh" selected' in page

@@ -209,6 +209,9 @@ class ContractForm(OnceForm):
     currency = SelectField(_l("Currency"), validate_choice=False)
     annual_value = NumberField(_l("Annual contract value (blank: the sum of the scope lines)"),
                                validators=[Optional(), NumberRange(min=0)])
+    prevailing_language = SelectField(
+        _l("Language that prevails in a bilingual document (blank: the account's)"),
+        choices=choices([("", _l("As the account says")), *LANGUAGE_NAMES.items()]), default="")
     lines = FieldList(FormField(ScopeLineForm), min_entries=0, max_entries=MAX_LINES)
     locations = FieldList(FormField(LocationForm), min_entries=0, max_entries=MAX_LOCATIONS)
     add_line = SubmitField(_l("Add a line"))
@@ -264,6 +267,7 @@ class ContractForm(OnceForm):
         self.number.data, self.signed_on.data = details.number, details.signed_on
         self.start_date.data, self.end_date.data = details.start_date, details.end_date
         self.currency.data, self.annual_value.data = details.currency, plain(details.annual_value)
+        self.prevailing_language.data = details.prevailing_language or ""
         for name, text in (("title", details.title), ("governing_law", details.governing_law)):
             for lang in LANGUAGES:
                 self[f"{name}_{lang}"].data = text.get(lang, "")
@@ -284,6 +288,7 @@ class ContractForm(OnceForm):
             "number": self.number.data or "", "title": texts(self, "title"), "governing_law": texts(self, "governing_law"),
             "signed_on": self.signed_on.data, "start_date": self.start_date.data, "end_date": self.end_date.data,
             "currency": self.currency.data or "", "annual_value": self.annual_value.data,
+            "prevailing_language": self.prevailing_language.data or None,
             "locations": tuple(LocationDetails(row.country.data or "", row.entity_name.data or "")
                                for row in self.kept_locations()),
         }
