@@ -56,6 +56,9 @@ def test_values_and_names_are_written_whole(example):
     data["provider"]["representative"] = "Nguyễn Thị Phương Thảo"
     text = "\n".join(p.text for p in open_docx(render(data, ["vi"])).element.body.iter(qn("w:t")))
     assert f"ngày{NBSP}01{NBSP}tháng{NBSP}12{NBSP}năm{NBSP}2026" in text
+    # The dates of the place and date line and of the legal bases too.
+    assert f"Ngày{NBSP}22{NBSP}tháng{NBSP}11{NBSP}năm{NBSP}2026" in text
+    assert f"ngày{NBSP}24{NBSP}tháng{NBSP}11{NBSP}năm{NBSP}2015" in text
     assert keep_whole("欧阳建国") in text and "Nguyễn\xa0Thị\xa0Phương\xa0Thảo" in text
     # LibreOffice breaks a Chinese-tagged run between ideographs, word joiner or not.
     assert _tagged(open_docx(render(data, ["zh"])), keep_whole("欧阳建国")) == {(None, "en-US")}
