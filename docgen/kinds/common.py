@@ -158,9 +158,10 @@ def closing(layout: Layout, document: DocumentInput, contract: bool) -> None:
     """What stands between the text and the signatures: in a contract with Chinese,
     以下无正文 (nothing may be added in between; the other column translates it);
     in a bilingual plan or review pack, the prevailing language (a contract states it
-    in its terms, ``final_terms``)."""
+    in its terms, ``final_terms``). 以下无正文 ends the text: it stays with the last
+    clause, and both with the signatures."""
     if contract and any(lang.code == "zh" for lang in layout.langs):
-        layout.paragraph(_l("(No further text below.)"))
+        layout.paragraph(_l("(No further text below.)"), with_previous=True)
     elif not contract and layout.bilingual:
         layout.paragraph(prevailing_language(layout, document))
 

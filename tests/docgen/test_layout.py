@@ -78,6 +78,16 @@ def test_side_by_side_rows_never_split_and_the_last_clause_stays_with_the_signat
     assert "Signed for and on behalf of" in kept and "ĐẠI DIỆN BÊN A" in kept
 
 
+@pytest.mark.parametrize("languages", [["zh"], ["en", "zh"]])
+def test_the_chinese_end_of_text_line_stays_with_the_last_clause_and_the_signatures(amendment, languages):
+    """以下无正文 ends the text: never alone at the top of a page of signatures."""
+    keeper = open_docx(render(amendment, languages)).tables[-1]._tbl
+    kept = "".join(t.text for t in keeper.iter(qn("w:t")))
+    last_clause = "双方各执一份" if languages == ["zh"] else "以英文文本为准"
+    assert last_clause in kept and "（以下无正文）" in kept and "甲方（盖章）" in kept
+    assert kept.index(last_clause) < kept.index("（以下无正文）") < kept.index("甲方（盖章）")
+
+
 def test_widow_and_orphan_control_is_on_in_the_normal_style(amendment):
     normal = open_docx(render(amendment, ["en"])).styles["Normal"]
     assert normal.paragraph_format.widow_control is True
