@@ -88,6 +88,13 @@ def test_the_chinese_end_of_text_line_stays_with_the_last_clause_and_the_signatu
     assert kept.index(last_clause) < kept.index("（以下无正文）") < kept.index("甲方（盖章）")
 
 
+def test_a_lines_unit_is_written_whole(amendment):
+    amendment["lines"][0]["unit"] = {"en": "payslip/month", "zh": "份工资单/月", "vi": "phiếu lương/tháng"}
+    for languages, unit in ((["zh"], "份工资单/月"), (["vi"], "phiếu lương/tháng"), (["en", "zh"], "份工资单/月")):
+        text = "".join(t.text for t in open_docx(render(amendment, languages)).element.body.iter(qn("w:t")))
+        assert keep_whole(unit) in text, languages
+
+
 def test_widow_and_orphan_control_is_on_in_the_normal_style(amendment):
     normal = open_docx(render(amendment, ["en"])).styles["Normal"]
     assert normal.paragraph_format.widow_control is True
