@@ -140,8 +140,9 @@ class Lang:
         return keep_whole(formatting.format_date_long(value, self.code, self.contract_style))
 
     def contract_date(self, value: date) -> str:
-        """A date as a contract's text writes it, whatever the kind: ``ngày 05 tháng 12 năm 2026``."""
-        return formatting.format_date_long(value, self.code, contract_style=True)
+        """A date as a contract's text writes it, whatever the kind, kept on one line:
+        ``ngày 05 tháng 12 năm 2026``."""
+        return keep_whole(formatting.format_date_long(value, self.code, contract_style=True))
 
     def short_date(self, value: date) -> str:
         """A date in a table cell: the long form without the contract wording."""

@@ -228,10 +228,14 @@ class Layout:
             heading.paragraph_format.tab_stops.add_tab_stop(Emu(self._width // 2 + GRID_CELL_MARGIN))
         self._last_block = [heading._p]
 
-    def paragraph(self, text: Localized, style: str = Styles.NORMAL, align_right: bool = False) -> None:
+    def paragraph(
+        self, text: Localized, style: str = Styles.NORMAL, align_right: bool = False, with_previous: bool = False
+    ) -> None:
         """Write a paragraph in each language (``align_right``: the Vietnamese place and
         date line); one in a ``ONE_LINE`` style (the Vietnamese national header) never
-        wraps: set smaller if its column needs it."""
+        wraps: set smaller if its column needs it. A paragraph ``with_previous`` (the
+        Chinese 以下无正文 after the last clause) belongs to the text block before it:
+        signatures that follow keep both with them."""
         size = None
         if style in ONE_LINE:
             column = self._width // len(self.langs) - 2 * GRID_CELL_MARGIN if self.bilingual else self._width
@@ -246,7 +250,7 @@ class Layout:
             if align_right:
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
 
-        self._side_by_side(write)
+        self._side_by_side(write, with_previous=with_previous)
 
     def fields(self, fields: Iterable[Field]) -> None:
         """Write ``Label: value`` lines, one side-by-side row each."""
@@ -556,14 +560,17 @@ class Layout:
             return font.size
         return Pt(math.floor(font.size.pt * width / needed * 2) / 2)
 
-    def _side_by_side(self, write: Callable[[_Flow, Lang], None]) -> None:
+    def _side_by_side(self, write: Callable[[_Flow, Lang], None], with_previous: bool = False) -> None:
         """Write a text block in each language: in the body, or in the cells of a grid
-        row that never splits across pages."""
+        row that never splits across pages. ``with_previous``: the block is one with
+        the block before it (its paragraphs, or rows of the same grid)."""
         body = self._document.element.body
+        previous = self._last_block if with_previous else []
         if not self.bilingual:
             before = len(body)
             write(_Flow(self._document, self._style_id), self.primary)
-            self._last_block = [element for element in body[before - 1 : len(body) - 1] if element.tag == ooxml.W_P]
+            written = [element for element in body[before - 1 : len(body) - 1] if element.tag == ooxml.W_P]
+            self._last_block = (previous if all(e.tag == ooxml.W_P for e in previous) else []) + written
             return
         if self._grid is None:
             self._grid = self._new_grid(len(self.langs))
@@ -571,15 +578,16 @@ class Layout:
         ooxml.keep_row_together(row)
         for cell, lang in zip(row.cells, self.langs, strict=True):
             write(_Flow(cell, self._style_id, self._tag(lang)), lang)
-        self._last_block = [row._tr]
+        same_grid = all(e.tag == ooxml.W_TR and e.getparent() is self._grid._tbl for e in previous)
+        self._last_block = (previous if same_grid else []) + [row._tr]
 
     def _take_last_block(self) -> list[ooxml.Element]:
         """Remove the last text block from the body and return it: its paragraphs, or
         its grid row as a table of its own."""
         block, self._last_block = self._last_block, []
-        if len(block) == 1 and block[0].tag == ooxml.W_TR:
+        if block and block[0].tag == ooxml.W_TR:
             grid = block[0].getparent()
-            table = ooxml.table_of_row(block[0])
+            table = ooxml.table_of_rows(block)
             if grid.find(ooxml.W_TR) is None:
                 grid.getparent().remove(grid)
             return [table]

@@ -323,13 +323,14 @@ def keeper(width: Length, style_id: str) -> tuple[Element, Element]:
     return table, table.find(f"{W_TR}/{W_TC}")
 
 
-def table_of_row(row: Element) -> Element:
-    """A new table holding ``row`` (moved out of its table), with its table's properties."""
-    source = row.getparent()
+def table_of_rows(rows: Sequence[Element]) -> Element:
+    """A new table holding ``rows`` (moved out of their table), with its properties."""
+    source = rows[0].getparent()
     table = etree.Element(W_TBL)
     for part in ("w:tblPr", "w:tblGrid"):
         table.append(deepcopy(source.find(qn(part))))
-    table.append(row)
+    for row in rows:
+        table.append(row)
     return table
 
 

@@ -82,7 +82,7 @@ BEFORE, AFTER = _l("Before"), _l("After")  # the portal's words for a change req
 LINE_COLUMNS = (
     Column(_l("Change"), change_label, weight=1.2),
     Column(_l("Description"), lambda line, lang: line.description(lang), weight=4.4, per_language=True),
-    Column(_l("Unit"), lambda line, lang: line.unit(lang), weight=1.6),
+    Column(_l("Unit"), common.unit, weight=1.6),
     Column(_l("Quantity"), _terms("before", 0, Lang.number), numeric=True, group=BEFORE),
     Column(common.in_currency(_l("Unit price")), _terms("before", 1, Lang.amount), numeric=True, group=BEFORE),
     Column(_l("Quantity"), _terms("after", 0, Lang.number), numeric=True, group=AFTER),

@@ -158,9 +158,10 @@ def closing(layout: Layout, document: DocumentInput, contract: bool) -> None:
     """What stands between the text and the signatures: in a contract with Chinese,
     以下无正文 (nothing may be added in between; the other column translates it);
     in a bilingual plan or review pack, the prevailing language (a contract states it
-    in its terms, ``final_terms``)."""
+    in its terms, ``final_terms``). 以下无正文 ends the text: it stays with the last
+    clause, and both with the signatures."""
     if contract and any(lang.code == "zh" for lang in layout.langs):
-        layout.paragraph(_l("(No further text below.)"))
+        layout.paragraph(_l("(No further text below.)"), with_previous=True)
     elif not contract and layout.bilingual:
         layout.paragraph(prevailing_language(layout, document))
 
@@ -315,7 +316,7 @@ def line_columns(*leading: Column, signed: bool = False) -> list[Column]:
         *leading,
         Column(_l("Description"), lambda line, lang: line.description(lang), weight=4.4, per_language=True),
         Column(_l("Quantity"), lambda line, lang: lang.number(line.quantity), weight=1.6, numeric=True),
-        Column(_l("Unit"), lambda line, lang: line.unit(lang), weight=1.6),
+        Column(_l("Unit"), unit, weight=1.6),
         Column(
             in_currency(_l("Unit price")), lambda line, lang: lang.amount(line.unit_price), weight=1.8, numeric=True
         ),
@@ -327,6 +328,12 @@ def in_currency(label: Localized) -> Localized:
     """A column label naming the document's currency: ``Amount (CNY)``,
     ``金额（人民币）``, ``Thành tiền (đồng)``."""
     return _l("%(label)s (%(currency)s)", label=label, currency=lambda lang: lang.currency_label)
+
+
+def unit(line: Any, lang: Lang) -> str:
+    """A line's unit, a term no line breaks (``phiếu lương/tháng``, ``份工资单/月``);
+    empty when the line has none."""
+    return "" if line.unit is None else keep_whole(line.unit(lang))
 
 
 def whole(text: Localized) -> Localized:

@@ -291,7 +291,7 @@ def _line_columns(document: Invoice, layout: Layout) -> list[Column]:
     columns = [
         Column(_l("Description"), lambda line, lang: line.description(lang), weight=4.4, per_language=translated),
         Column(_l("Quantity"), lambda line, lang: lang.number(line.quantity), weight=1.6, numeric=True),
-        Column(_l("Unit"), lambda line, lang: "" if line.unit is None else line.unit(lang), weight=1.6),
+        Column(_l("Unit"), common.unit, weight=1.6),
         Column(common.in_currency(_l("Unit price")), lambda line, lang: lang.amount(line.unit_price), weight=1.8,
                numeric=True),
         Column(common.in_currency(_l("Amount")), lambda line, lang: lang.amount(line.amount), weight=2.0,

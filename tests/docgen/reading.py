@@ -50,6 +50,13 @@ def cell_text(cell) -> str:
     return cell.text.translate(AS_READ)
 
 
+def signature_cells(document: Document) -> list:
+    """The cells of the signature blocks, one per party: the last row of the grid the
+    layout's keeper (the document's last table) holds after the block it keeps with them."""
+    keeper = document.tables[-1].rows[0].cells[0]
+    return list(keeper.tables[-1].rows[-1].cells)
+
+
 def full_text(document: Document) -> str:
     return "\n".join(paragraph_texts(document))
 

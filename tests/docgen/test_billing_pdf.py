@@ -24,6 +24,7 @@ from docgen import render
 from docgen.i18n import Lang
 from docgen.kinds.statement import table_date
 from docgen.pdf import to_pdf
+from docgen.typesetting import WORD_JOINER
 
 from .conftest import load_input
 from .reading import open_docx
@@ -44,16 +45,18 @@ FIGURE = re.compile(
     r"[A-Z]{2,}[A-Z0-9]*(?:-[A-Z0-9]+)+"
     r"|\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{6,}\b"
     r"|\d{4}年\d{1,2}月\d{1,2}日"
-    r"|\d{1,2} [A-Z][a-z]{2} \d{4}"
+    r"|\d{1,2}[ \u00a0][A-Z][a-z]{2}[ \u00a0]\d{4}"
     r"|(?:[A-Z]{3}\u00a0|[\u4e00-\u9fff]{2,5}\u00a0)?\d[\d.,/\-\u2011\u00a0]*\d(?:\u00a0(?:[A-Z]{3}|đồng))?"
 )
 
 
 def squeezed(text: str) -> str:
     """Without spaces: pdftotext spaces Chinese from digits (2026 年 11 月) and turns a
-    no-break space into a space; with plain hyphens for non-breaking ones. A figure
+    no-break space into a space; with plain hyphens for non-breaking ones and without
+    the word joiners that keep a value whole (nothing is drawn for them). A figure
     broken across lines is still on two."""
-    return "".join(unicodedata.normalize("NFC", text).replace("\u2011", "-").split())
+    text = unicodedata.normalize("NFC", text).replace("\u2011", "-").replace(WORD_JOINER, "")
+    return "".join(text.split())
 
 
 def figures(docx: bytes) -> Counter[str]:
@@ -61,7 +64,7 @@ def figures(docx: bytes) -> Counter[str]:
     (the header, repeated on every page, would hide a figure broken once in the body)."""
     found = Counter()
     for paragraph in open_docx(docx).element.body.iter(qn("w:p")):
-        text = "".join(t.text or "" for t in paragraph.iter(qn("w:t")))
+        text = "".join(t.text or "" for t in paragraph.iter(qn("w:t"))).replace(WORD_JOINER, "")
         found.update(squeezed(match) for match in FIGURE.findall(text) if len(squeezed(match)) >= 3)
     return found
 

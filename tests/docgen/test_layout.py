@@ -55,7 +55,10 @@ def test_values_and_names_are_written_whole(example):
     data["client"]["representative"] = "欧阳建国"
     data["provider"]["representative"] = "Nguyễn Thị Phương Thảo"
     text = "\n".join(p.text for p in open_docx(render(data, ["vi"])).element.body.iter(qn("w:t")))
-    assert f"ngày{NBSP}1{NBSP}tháng{NBSP}12{NBSP}năm{NBSP}2026" in text
+    assert f"ngày{NBSP}01{NBSP}tháng{NBSP}12{NBSP}năm{NBSP}2026" in text
+    # The dates of the place and date line and of the legal bases too.
+    assert f"Ngày{NBSP}22{NBSP}tháng{NBSP}11{NBSP}năm{NBSP}2026" in text
+    assert f"ngày{NBSP}24{NBSP}tháng{NBSP}11{NBSP}năm{NBSP}2015" in text
     assert keep_whole("欧阳建国") in text and "Nguyễn\xa0Thị\xa0Phương\xa0Thảo" in text
     # LibreOffice breaks a Chinese-tagged run between ideographs, word joiner or not.
     assert _tagged(open_docx(render(data, ["zh"])), keep_whole("欧阳建国")) == {(None, "en-US")}
@@ -70,7 +73,26 @@ def test_side_by_side_rows_never_split_and_the_last_clause_stays_with_the_signat
     keeper = document.tables[-1]._tbl
     assert len(keeper.tr_lst) == 1 and keeper.tr_lst[0].find(f"{qn('w:trPr')}/{qn('w:cantSplit')}") is not None
     kept = "".join(t.text for t in keeper.iter(qn("w:t")))
-    assert "This amendment is made in two originals" in kept and "Signature / Chữ ký" in kept
+    # The last clause of a bilingual contract says which language prevails.
+    assert "in case of discrepancy the English version prevails" in kept
+    assert "Signed for and on behalf of" in kept and "ĐẠI DIỆN BÊN A" in kept
+
+
+@pytest.mark.parametrize("languages", [["zh"], ["en", "zh"]])
+def test_the_chinese_end_of_text_line_stays_with_the_last_clause_and_the_signatures(amendment, languages):
+    """以下无正文 ends the text: never alone at the top of a page of signatures."""
+    keeper = open_docx(render(amendment, languages)).tables[-1]._tbl
+    kept = "".join(t.text for t in keeper.iter(qn("w:t")))
+    last_clause = "双方各执一份" if languages == ["zh"] else "以英文文本为准"
+    assert last_clause in kept and "（以下无正文）" in kept and "甲方（盖章）" in kept
+    assert kept.index(last_clause) < kept.index("（以下无正文）") < kept.index("甲方（盖章）")
+
+
+def test_a_lines_unit_is_written_whole(amendment):
+    amendment["lines"][0]["unit"] = {"en": "payslip/month", "zh": "份工资单/月", "vi": "phiếu lương/tháng"}
+    for languages, unit in ((["zh"], "份工资单/月"), (["vi"], "phiếu lương/tháng"), (["en", "zh"], "份工资单/月")):
+        text = "".join(t.text for t in open_docx(render(amendment, languages)).element.body.iter(qn("w:t")))
+        assert keep_whole(unit) in text, languages
 
 
 def test_widow_and_orphan_control_is_on_in_the_normal_style(amendment):
