@@ -252,10 +252,15 @@ class Layout:
 
         self._side_by_side(write, with_previous=with_previous)
 
-    def fields(self, fields: Iterable[Field]) -> None:
-        """Write ``Label: value`` lines, one side-by-side row each."""
-        for field in fields:
+    def fields(self, fields: Iterable[Field], keep_together: bool = False) -> None:
+        """Write ``Label: value`` lines, one side-by-side row each; ``keep_together``
+        keeps them on one page (bank details: a reader copies them from one place)."""
+        fields = list(fields)
+        for index, field in enumerate(fields):
             self._side_by_side(functools.partial(self._write_field, field))
+            if keep_together and index < len(fields) - 1:
+                for element in self._last_block:
+                    ooxml.keep_with_next(element)
 
     def numbered(self, items: Sequence[Localized]) -> None:
         """Write numbered clauses; clause n of each language shares a row."""

@@ -305,6 +305,13 @@ def keep_row_together(row: _Row | Element) -> None:
     tr.get_or_add_trPr().append(_w("<w:cantSplit/>"))
 
 
+def keep_with_next(element: Element) -> None:
+    """Keep every paragraph of ``element`` (a ``w:p``, or a row's or table's) on the
+    page of what follows it (``w:keepNext``)."""
+    for p in [element] if element.tag == W_P else element.iter(W_P):
+        p.get_or_add_pPr().keepNext_val = True
+
+
 def keeper(width: Length, style_id: str) -> tuple[Element, Element]:
     """A one-cell table, borderless and without cell margins, whose only row never
     splits: what its cell holds stays on one page in Word and LibreOffice alike (a

@@ -229,7 +229,7 @@ def build(layout: Layout, document: Invoice) -> None:
 
     if document.bank_details is not None:
         layout.heading(_l("Bank details"))
-        layout.fields(_bank(document.bank_details))
+        layout.fields(_bank(document.bank_details), keep_together=True)
 
     layout.heading(_l("Payment terms"))
     # The reference on a line of its own, where the payer copies it from whole.

@@ -145,6 +145,16 @@ def test_bank_details_and_tax_numbers_are_printed_in_each_language(invoice):
     assert "收款账户" not in full_text(open_docx(render(invoice, ["zh"])))
 
 
+def test_the_bank_details_stay_on_one_page(invoice):
+    """A payer copies the account name, bank, number and SWIFT code from one place: every
+    line but the last keeps with the next (seen: the SWIFT code alone on page 2)."""
+    paragraphs = [p for p in open_docx(render(invoice, ["zh"])).paragraphs]
+    start = next(i for i, p in enumerate(paragraphs) if p.text == "收款账户")
+    bank = paragraphs[start + 1:start + 5]
+    assert [p.text.split("：")[0] for p in bank] == ["户名", "开户银行", "账号", "SWIFT 代码"]
+    assert [bool(p.paragraph_format.keep_with_next) for p in bank] == [True, True, True, False]
+
+
 def test_a_billing_period_is_a_month_by_its_name_else_a_range_of_dates(invoice):
     assert "Billing period: November 2026" in full_text(open_docx(render(invoice, ["en"])))
     assert "Kỳ tính phí: tháng 11 năm 2026" in full_text(open_docx(render(invoice, ["vi"])))
