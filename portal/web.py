@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import flask
+import orjson
 import sqlalchemy as sa
 from flask import Flask, current_app, flash, g, redirect, request, url_for
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -72,6 +74,22 @@ class Response(flask.Response):
         if isinstance(value, str):
             value = value.encode("utf-8", "replace")
         super().set_data(value)
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, written by orjson: the API's lists are its busiest answers, and
+    orjson writes them several times faster. Keys sorted and dates as Flask writes them
+    (``default``), so the answers read as before; what orjson refuses (a lone surrogate
+    stored before the edge refused them, an integer beyond 64 bits) is written by
+    Flask's own encoder."""
+
+    _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        try:
+            return orjson.dumps(obj, default=self.default, option=self._OPTIONS).decode()
+        except (orjson.JSONEncodeError, TypeError):
+            return super().dumps(obj, **kwargs)
 
 
 def unit_of_work(view: Callable) -> Callable:
@@ -223,6 +241,7 @@ def _is_active(endpoint: str) -> bool:
 
 def init_app(app: Flask) -> None:
     app.response_class = Response
+    app.json = JSONProvider(app)
     app.jinja_env.globals.update(navigation=navigation, once_token=once_token)
 
     @app.before_request

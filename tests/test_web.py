@@ -478,3 +478,23 @@ def test_times_are_shown_in_the_users_time_zone(session, new_browser, approver_a
     assert re.search(rf"(?<![0-9]){re.escape(local_time)}", table), table
     if tz != "UTC":
         assert not re.search(r"(?<![0-9])3:07:09", table), "not the UTC time"
+
+
+def test_json_answers_read_as_flask_writes_them_and_what_orjson_refuses_still_answers(app):
+    """The API's JSON is written by orjson (speed) yet reads as Flask's own encoder
+    writes it: sorted keys, dates as HTTP dates, decimals as strings; a lone surrogate
+    (stored before the edge refused them) or a huge integer falls back to Flask's."""
+    import json
+    from datetime import date
+    from decimal import Decimal
+
+    from flask.json.provider import DefaultJSONProvider
+
+    flask_own = DefaultJSONProvider(app)
+    values = {"b": date(2026, 12, 5), "a": Decimal("1.50"), "c": "中文 Tiếng Việt", "d": datetime(2026, 12, 5, 8, 0)}
+    with app.app_context():
+        written = app.json.dumps(values)
+        assert json.loads(written) == json.loads(flask_own.dumps(values))
+        assert written.index('"a"') < written.index('"b"') < written.index('"c"')
+        for refused in ({"s": "a\ud800b"}, {"n": 2**70}):
+            assert json.loads(app.json.dumps(refused)) == json.loads(flask_own.dumps(refused))
