@@ -45,3 +45,22 @@ def test_wrong_password_shows_an_error_and_stays_on_sign_in(page, session):
     page.locator("input[type=submit]").click()
     assert "not correct" in page.locator(".flashes").inner_text()
     assert page.url.endswith("/login")
+
+
+def test_an_error_and_a_success_look_different(page, session):
+    """Seen: every flash had the text colour's border (``.flashes li`` beat
+    ``.flash-error``), so an error looked like a success."""
+    build_account(session, "Alpha")
+    session.commit()
+    page.goto("/login")
+    page.fill("input[name=email]", "client.approver@alpha.example")
+    page.fill("input[name=password]", "not the password")
+    page.locator("input[type=submit]").click()
+    error = page.locator(".flashes .flash-error")
+    error.wait_for()
+    page.locator(".flashes").evaluate("list => list.insertAdjacentHTML('beforeend', '<li class=\"flash-success\">Saved.</li>')")
+    style = "item => { const s = getComputedStyle(item); return [s.borderLeftColor, s.backgroundColor]; }"
+    (error_border, error_background) = error.evaluate(style)
+    (success_border, success_background) = page.locator(".flashes .flash-success").evaluate(style)
+    assert error_border == "rgb(179, 38, 30)" and success_border == "rgb(27, 127, 59)"  # --portal-bad, --portal-ok
+    assert error_background != success_background
