@@ -333,6 +333,7 @@ def test_a_file_too_large_is_refused_in_the_page_and_what_was_typed_stays(page, 
     page.locator("input[type=submit]").click()
     page.wait_for_url("**/")
     page.goto("/requests/new")
+    page.select_option("select[name=category]", "service")
     page.fill("input[name=subject]", "Scan of the payslips")
     page.fill("textarea[name=description]", "Attached, the scans.")
     page.set_input_files("input[name=attachments]", files=[

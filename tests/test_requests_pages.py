@@ -91,6 +91,19 @@ def test_the_new_request_form_offers_the_categories_and_priorities_by_name(alpha
     assert 'name="account"' not in page  # a client's request is for its own account
 
 
+def test_a_request_has_no_category_until_the_client_chooses_one(session, alpha, new_browser):
+    """Seen: billing enquiry preselected, so requests about anything were filed as billing."""
+    browser = signed_in(new_browser, CLIENT)
+    page = browser.get("/requests/new").text
+    category = page.split('name="category"', 1)[1].split("</select>", 1)[0]
+    assert category.split("<option", 2)[1].startswith(' value="">Choose a category<') and "selected" not in category
+    before = count(session, ServiceRequest)
+    refused = browser.post_form("/requests/new", new_request_form(category=""))
+    assert refused.status_code == 200 and "Choose a category." in refused.text
+    assert 'value="Invoice 42 is wrong"' in refused.text  # what was typed is kept
+    assert count(session, ServiceRequest) == before
+
+
 def test_a_client_raises_a_request_with_attachments_and_sees_it_at_once_in_the_list(session, alpha, new_browser):
     browser = signed_in(new_browser, CLIENT)
     files = [(io.BytesIO(PDF_BYTES), "合同.pdf"), (io.BytesIO(PNG_1X1), "screen.png")]

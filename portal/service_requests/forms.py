@@ -15,7 +15,10 @@ MAX_TEXT = 20_000
 
 class RequestForm(OnceForm):
     account = SelectField(_l("Account"), coerce=int, validators=[Optional()])
-    category = SelectField(_l("Category"), choices=choices((c.value, LABELS["category"][c.value]) for c in RequestCategory))
+    # No default: a preselected category files requests under it unread (seen: billing).
+    category = SelectField(_l("Category"), validators=[DataRequired(_l("Choose a category."))],
+                           choices=choices([("", _l("Choose a category")),
+                                            *((c.value, LABELS["category"][c.value]) for c in RequestCategory)]))
     priority = SelectField(_l("Priority"), default=Priority.NORMAL.value,
                            choices=choices((p.value, LABELS["priority"][p.value]) for p in Priority))
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
