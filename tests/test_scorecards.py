@@ -10,7 +10,7 @@ month), so nothing depends on the day the tests run."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -254,6 +254,26 @@ def test_the_client_acknowledges_a_month_once(session, june, new_browser):
     assert [a.user_id for a in acks] == [june.user(Role.CLIENT_APPROVER).id]
     page = viewer.get(url).text
     assert "Acknowledged by Client.Approver" in page and "/acknowledge" not in page
+
+
+def test_a_month_without_figures_cannot_be_acknowledged_and_the_months_stop_at_the_last_measured(
+        session, june, new_browser):
+    """July has no figures: no acknowledge button, and one sent anyway is refused, writing
+    nothing. The month links stop at the last month measured (the factory's current one)."""
+    last = service.last_measured_month(session, june.account)
+    after = (last + timedelta(days=32)).replace(day=1)
+    approver = signed_in(new_browser, CLIENT)
+    last_page = approver.get(f"/scorecards/{june.account.id}?period={last:%Y-%m}").text
+    assert f"period={service.previous_month(last):%Y-%m}" in last_page and f"period={after:%Y-%m}" not in last_page
+    july_url = f"/scorecards/{june.account.id}?period=2026-07"
+    july = approver.get(july_url).text
+    assert "This month has no figures yet: there is nothing to acknowledge." in july
+    assert "/acknowledge" not in july
+    refused = approver.post_form(f"/scorecards/{june.account.id}/acknowledge?period=2026-07", page=july_url)
+    assert refused.status_code in (302, 409)
+    assert latest(session).scalar(sa.select(ScorecardAcknowledgement).where(
+        ScorecardAcknowledgement.account_id == june.account.id, ScorecardAcknowledgement.period == date(2026, 7, 1))) is None
+    assert "This month has no figures yet" in approver.get(july_url).text
 
 
 @pytest.mark.parametrize("email", [AM, FINANCE])

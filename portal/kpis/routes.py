@@ -64,11 +64,18 @@ def show(account_id: int):
     return render_template(
         "scorecards/show.html", account=account, card=card, trend=trend, period=period, chart_versions=versions,
         job=job, job_status=job_json(job) if job else None,
-        previous=service.previous_month(period), following=(period.replace(day=28) + timedelta(days=4)).replace(day=1),
-        acknowledgement=service.acknowledgement(db.session, account, period),
+        previous=service.previous_month(period), following=_following(db.session, account, period),
+        measured=bool(card.measured), acknowledgement=service.acknowledgement(db.session, account, period),
         threads=service.comments(db.session, account, period), bar=service.MET_BAR,
         can_comment=current_user.role in COMMENTERS, can_act=current_user.role in ISSUERS,
     )
+
+
+def _following(session, account: Account, period: date) -> date | None:
+    """The next month, while there is one with figures: the links stop at the last."""
+    following = (period.replace(day=28) + timedelta(days=4)).replace(day=1)
+    last = service.last_measured_month(session, account)
+    return following if last is not None and following <= last else None
 
 
 def _chart_name(period: date, kpi_id: int | None) -> str:

@@ -191,11 +191,21 @@ def acknowledgement(session: Session, account: Account, period: date) -> Scoreca
         ScorecardAcknowledgement.account_id == account.id, ScorecardAcknowledgement.period == period))
 
 
+def last_measured_month(session: Session, account: Account) -> date | None:
+    """The latest month with an actual of the account's KPIs: the scorecard's months end there."""
+    return session.scalar(sa.select(sa.func.max(KpiMeasurement.period)).where(KpiMeasurement.account_id == account.id))
+
+
 def acknowledge(session: Session, account: Account, by: User, period: date) -> ScorecardAcknowledgement:
-    """The client confirms having reviewed the month (once per month and account)."""
+    """The client confirms having reviewed the month (once per month and account): a
+    month with figures, not one still to come or not yet measured."""
     existing = acknowledgement(session, account, period)
     if existing is not None:
         return existing
+    measured = session.scalar(sa.select(sa.exists().where(KpiMeasurement.account_id == account.id,
+                                                          KpiMeasurement.period == period)))
+    if not measured:
+        raise Conflict(_l("This month has no figures yet: there is nothing to acknowledge."))
     ack = ScorecardAcknowledgement(account_id=account.id, period=period, user_id=by.id, acknowledged_at=utcnow())
     session.add(ack)
     try:
