@@ -7,8 +7,10 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.i18n import translations as wtforms_translations
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -102,7 +104,33 @@ def once_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-class OnceForm(FlaskForm):
+class _Translations:
+    """WTForms' own messages ("This field is required.") in the reader's language: from
+    the portal's catalogs first (which hold them for Vietnamese: WTForms has no
+    Vietnamese catalog), else from WTForms' own (Chinese). Untranslated strings are
+    given back unformatted, as WTForms formats them itself."""
+
+    def gettext(self, string: str) -> str:
+        ours = get_translations().gettext(string)
+        return ours if ours != string else wtforms_translations.gettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        ours = get_translations().ngettext(singular, plural, n)
+        return ours if ours not in (singular, plural) else wtforms_translations.ngettext(singular, plural, n)
+
+
+_TRANSLATIONS = _Translations()
+
+
+class PortalForm(FlaskForm):
+    """The portal's forms: Flask-WTF's (CSRF), with WTForms' messages in zh and vi."""
+
+    class Meta:
+        def get_translations(self, form):
+            return _TRANSLATIONS
+
+
+class OnceForm(PortalForm):
     """A form that creates something: it carries a one-time token, so the same form sent
     twice creates one thing (``web.unit_of_work`` keeps the page it led to)."""
 
@@ -120,7 +148,7 @@ class SpreadsheetForm(OnceForm):
         return self.file if path == "attachments" else None
 
 
-class SignatureForm(FlaskForm):
+class SignatureForm(PortalForm):
     """What a signature binds: the version shown, and the signer's typed full name. A
     decision's form adds its consent box and its button."""
 

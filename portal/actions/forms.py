@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, Form, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.forms import OnceForm, choices
+from portal.forms import OnceForm, PortalForm, choices
 from portal.i18n import LABELS
 from portal.models import ActionSource, ActionStatus, OwnerSide
 
@@ -36,5 +35,5 @@ class ActionCommentForm(OnceForm):
     submit = SubmitField(_l("Add comment"))
 
 
-class DoneForm(FlaskForm):
+class DoneForm(PortalForm):
     submit = SubmitField(_l("Mark as done"))

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.audit import AuditLogFilter
-from portal.forms import checkboxes, choices
+from portal.forms import PortalForm, checkboxes, choices
 from portal.i18n import LABELS, LANGUAGE_NAMES, is_valid_timezone
 
 
-class TwoFactorPolicyForm(FlaskForm):
+class TwoFactorPolicyForm(PortalForm):
     """The roles and accounts whose users must use two-factor sign-in."""
 
     roles = checkboxes(_l("Roles"), choices=choices(LABELS["role"].items()))
@@ -18,7 +17,7 @@ class TwoFactorPolicyForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class EditUserForm(FlaskForm):
+class EditUserForm(PortalForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     role = SelectField(_l("Role"), choices=choices(LABELS["role"].items()))
     language = SelectField(_l("Language"), choices=choices(LANGUAGE_NAMES.items()))
@@ -31,11 +30,11 @@ class EditUserForm(FlaskForm):
             raise ValidationError(_l("Unknown time zone."))
 
 
-class ToggleUserForm(FlaskForm):
+class ToggleUserForm(PortalForm):
     submit = SubmitField()
 
 
-class AuditLogFilterForm(FlaskForm):
+class AuditLogFilterForm(PortalForm):
     """The audit log's filters, read from the query string (a GET form: no CSRF token).
     The route fills the account and action choices; anything else is refused."""
 

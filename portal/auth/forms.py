@@ -1,30 +1,29 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
-from portal.forms import choices
+from portal.forms import PortalForm, choices
 from portal.auth.passwords import MAX_LENGTH, password_problems
 from portal.i18n import COMMON_TIMEZONES, LANGUAGE_NAMES, is_valid_timezone
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
     remember = BooleanField(_l("Keep me signed in on this device for 30 days"))
     submit = SubmitField(_l("Sign in"))
 
 
-class ReauthenticateForm(FlaskForm):
+class ReauthenticateForm(PortalForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
     code = StringField(_l("Code from your authenticator app, or a recovery code"),
                        validators=[Optional(), Length(max=64)])  # asked of users with two-factor sign-in
     submit = SubmitField(_l("Confirm"))
 
 
-class CodeForm(FlaskForm):
+class CodeForm(PortalForm):
     """The second step of signing in with two-factor sign-in."""
 
     code = StringField(_l("Code from your authenticator app, or a recovery code"),
@@ -32,20 +31,20 @@ class CodeForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
-class TwoFactorStartForm(FlaskForm):
+class TwoFactorStartForm(PortalForm):
     start = SubmitField(_l("Set up two-factor sign-in"))
 
 
-class TwoFactorConfirmForm(FlaskForm):
+class TwoFactorConfirmForm(PortalForm):
     code = StringField(_l("The 6-digit code your app shows"), validators=[DataRequired(), Length(max=64)])
     confirm = SubmitField(_l("Turn on two-factor sign-in"))
 
 
-class RecoveryCodesForm(FlaskForm):
+class RecoveryCodesForm(PortalForm):
     renew = SubmitField(_l("Make new recovery codes"))
 
 
-class TwoFactorOffForm(FlaskForm):
+class TwoFactorOffForm(PortalForm):
     turn_off = SubmitField(_l("Turn off two-factor sign-in"))
 
 
@@ -56,7 +55,7 @@ class NewPasswordMixin:
             raise ValidationError(" ".join(problems))
 
 
-class ChangePasswordForm(NewPasswordMixin, FlaskForm):
+class ChangePasswordForm(NewPasswordMixin, PortalForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
     new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
     confirm = PasswordField(
@@ -66,7 +65,7 @@ class ChangePasswordForm(NewPasswordMixin, FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(PortalForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     language = SelectField(_l("Language"), choices=choices(LANGUAGE_NAMES.items()))
     timezone = SelectField(_l("Time zone"), choices=choices((tz, tz) for tz in COMMON_TIMEZONES), validate_choice=False)
@@ -77,9 +76,9 @@ class PreferencesForm(FlaskForm):
             raise ValidationError(_l("Unknown time zone."))
 
 
-class SignOutEverywhereForm(FlaskForm):
+class SignOutEverywhereForm(PortalForm):
     submit = SubmitField(_l("Sign out everywhere else"))
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(PortalForm):
     submit = SubmitField(_l("Sign out"))

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.files import upload_field
-from portal.forms import NumberField, OnceForm
+from portal.forms import NumberField, OnceForm, PortalForm
 
 
 class DisputeForm(OnceForm):
@@ -23,5 +22,5 @@ class SettleForm(OnceForm):
     submit = SubmitField(_l("Settle the dispute"))
 
 
-class ForecastForm(FlaskForm):
+class ForecastForm(PortalForm):
     submit = SubmitField(_l("Save forecast"))

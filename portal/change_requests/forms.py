@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -14,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length
 
-from portal.forms import OnceForm, PricedLineForm, SignatureForm, choices, show_source_field, with_texts
+from portal.forms import OnceForm, PortalForm, PricedLineForm, SignatureForm, choices, show_source_field, with_texts
 from portal.i18n import LANGUAGE_NAMES
 
 CHANGES = {"add": _l("Add"), "remove": _l("Remove"), "modify": _l("Modify")}
@@ -39,15 +38,15 @@ class ChangeRequestForm(OnceForm):
     save = SubmitField(_l("Save draft"))
 
 
-class SubmitForm(FlaskForm):
+class SubmitForm(PortalForm):
     submit = SubmitField(_l("Submit for approval"))
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(PortalForm):
     submit = SubmitField(_l("Withdraw"))
 
 
-class ImplementForm(FlaskForm):
+class ImplementForm(PortalForm):
     submit = SubmitField(_l("Mark as implemented"))
 
 
@@ -57,13 +56,13 @@ class ApproveForm(SignatureForm):
     approve = SubmitField(_l("Approve"))
 
 
-class RejectForm(FlaskForm):
+class RejectForm(PortalForm):
     version = HiddenField(validators=[DataRequired()])
     reason = TextAreaField(_l("Reason for rejecting"), validators=[DataRequired(), Length(max=5000)])
     reject = SubmitField(_l("Reject"))
 
 
-class InternalDecisionForm(FlaskForm):
+class InternalDecisionForm(PortalForm):
     version = HiddenField(validators=[DataRequired()])
     reason = TextAreaField(_l("Comment (required to reject)"), validators=[Length(max=5000)])
     approve = SubmitField(_l("Approve internally"))

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, FieldList, FormField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from portal.forms import OnceForm, PricedLineForm, show_source_field, with_texts
+from portal.forms import OnceForm, PortalForm, PricedLineForm, show_source_field, with_texts
 
 
 @with_texts("description", max_length=500)
@@ -27,7 +26,7 @@ class WorkOrderForm(OnceForm):
     save = SubmitField(_l("Issue work order"))
 
 
-class DocumentReviewForm(FlaskForm):
+class DocumentReviewForm(PortalForm):
     """A regional reviewer's decision on the draft shown: its SHA-256, a comment (needed
     to comment, optional with an approval) and, optionally, their typed full name."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -21,7 +20,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length
 
 from portal.actions.forms import ActionFields
-from portal.forms import OnceForm, choices, with_texts
+from portal.forms import OnceForm, PortalForm, choices, with_texts
 from portal.i18n import LABELS, LANGUAGE_NAMES
 from portal.models import DecisionRole, InteractionKind, OwnerSide
 from portal.people.service import LEVELS
@@ -29,7 +28,7 @@ from portal.people.service import LEVELS
 MAX_CONTACTS, MAX_FOLLOW_UPS = 60, 50
 
 
-class RowsForm(FlaskForm):
+class RowsForm(PortalForm):
     """A form with a list of rows of which the service sees those kept (not removed,
     not left blank): a problem's path counts the rows kept (``contacts.1.email``)."""
 
@@ -75,7 +74,7 @@ def _typed(field: Any) -> bool:
 # --- the team and the escalation matrix --------------------------------------------------
 
 
-class TeamForm(FlaskForm):
+class TeamForm(PortalForm):
     """One list of checkboxes per role of the team; the choices are the firm's users of that role."""
 
     account_manager = SelectMultipleField(LABELS["role"]["account_manager"], coerce=int, validate_choice=False)

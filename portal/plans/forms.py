@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FieldList,
@@ -20,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length
 
-from portal.forms import OnceForm, SignatureForm, choices, show_source_field, with_texts
+from portal.forms import OnceForm, PortalForm, SignatureForm, choices, show_source_field, with_texts
 from portal.plans.content import LANGUAGES, MAX_ROWS, MAX_TEXT, SECTIONS, TEXT_FIELDS, as_text
 from portal.plans.labels import DECISIONS, FIELDS, INITIATIVE_STATUSES, PLAN_TYPES, SECTIONS as SECTION_LABELS
 
@@ -71,7 +70,7 @@ ADD_LABELS = {
 }
 
 
-class PlanForm(FlaskForm):
+class PlanForm(PortalForm):
     """The plan's content: a list of rows per section. "Add" buttons post the form back
     (``rows.js`` adds the row in the page instead when scripts run)."""
 
@@ -104,7 +103,7 @@ class NewPlanForm(OnceForm):
     create = SubmitField(_l("Create the draft"))
 
 
-class SubmitForm(FlaskForm):
+class SubmitForm(PortalForm):
     submit = SubmitField(_l("Submit for review"))
 
 

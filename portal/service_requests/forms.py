@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.files import upload_field
-from portal.forms import OnceForm, choices
+from portal.forms import OnceForm, PortalForm, choices
 from portal.i18n import LABELS
 from portal.models import Priority, RequestCategory, RequestStatus
 
@@ -34,12 +33,12 @@ class CommentForm(OnceForm):
     submit = SubmitField(_l("Send"))
 
 
-class StatusForm(FlaskForm):
+class StatusForm(PortalForm):
     status = SelectField(_l("Status"), choices=choices((s.value, LABELS["request_status"][s.value]) for s in RequestStatus))
     submit = SubmitField(_l("Change status"))
 
 
-class AssignForm(FlaskForm):
+class AssignForm(PortalForm):
     assignee = SelectField(_l("Assigned to"), coerce=int)
     submit = SubmitField(_l("Assign"))
 

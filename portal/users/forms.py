@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from portal.auth.passwords import MAX_LENGTH
-from portal.forms import OnceForm, choices
+from portal.forms import OnceForm, PortalForm, choices
 from portal.i18n import COMMON_TIMEZONES, LABELS, LANGUAGE_NAMES
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(PortalForm):
     """The page of an invitation or a password reset link (the public interface names
     its fields ``password`` and ``confirm``)."""
 
@@ -22,7 +21,7 @@ class SetPasswordForm(FlaskForm):
     submit = SubmitField(_l("Set the password and sign in"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(PortalForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     submit = SubmitField(_l("Send me a link"))
 
@@ -48,7 +47,7 @@ class InviteForm(OnceForm):
         return self
 
 
-class InvitationForm(FlaskForm):
+class InvitationForm(PortalForm):
     """Resend or withdraw an invitation (a button)."""
 
     submit = SubmitField()
