@@ -36,13 +36,18 @@ def test_sign_in_in_each_language(page, session, language):
     screenshot(page, f"home-{language}")
 
 
-def test_wrong_password_shows_an_error_and_stays_on_sign_in(page, session):
+def sign_in_wrongly(page, session) -> None:
+    """Alpha's client approver signs in with a wrong password."""
     build_account(session, "Alpha")
     session.commit()
     page.goto("/login")
     page.fill("input[name=email]", "client.approver@alpha.example")
     page.fill("input[name=password]", "not the password")
     page.locator("input[type=submit]").click()
+
+
+def test_wrong_password_shows_an_error_and_stays_on_sign_in(page, session):
+    sign_in_wrongly(page, session)
     assert "not correct" in page.locator(".flashes").inner_text()
     assert page.url.endswith("/login")
 
@@ -50,12 +55,7 @@ def test_wrong_password_shows_an_error_and_stays_on_sign_in(page, session):
 def test_an_error_and_a_success_look_different(page, session):
     """Seen: every flash had the text colour's border (``.flashes li`` beat
     ``.flash-error``), so an error looked like a success."""
-    build_account(session, "Alpha")
-    session.commit()
-    page.goto("/login")
-    page.fill("input[name=email]", "client.approver@alpha.example")
-    page.fill("input[name=password]", "not the password")
-    page.locator("input[type=submit]").click()
+    sign_in_wrongly(page, session)
     error = page.locator(".flashes .flash-error")
     error.wait_for()
     page.locator(".flashes").evaluate("list => list.insertAdjacentHTML('beforeend', '<li class=\"flash-success\">Saved.</li>')")

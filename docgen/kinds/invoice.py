@@ -214,7 +214,7 @@ def build(layout: Layout, document: Invoice) -> None:
     layout.title(title(document), _l("No. %(number)s", number=document.number))
     layout.fields(_particulars(document))
     for role, party in ((_l("Seller"), document.provider), (_l("Buyer"), document.client)):
-        layout.fields(_party(role, party))
+        layout.fields(party_fields(role, party))
 
     layout.heading(_l("Services billed"))
     layout.table(_line_columns(document, layout), document.lines, totals=_totals(document), numbered=True)
@@ -253,7 +253,8 @@ def _particulars(document: Invoice) -> list[Field]:
     return fields
 
 
-def _party(role: Localized, party: BillingParty) -> list[Field]:
+def party_fields(role: Localized, party: BillingParty) -> list[Field]:
+    """A seller's or buyer's lines: name, address, tax ID (the statement's too)."""
     fields = [Field(role, party.name)]
     if party.address is not None:
         fields.append(Field(_l("Address"), party.address))

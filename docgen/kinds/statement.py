@@ -21,7 +21,7 @@ from pydantic_core import PydanticCustomError
 from docgen.formatting import LOCALES, WORDS_LIMIT, quantize_money
 from docgen.i18n import N_, Lang, Localized, _l
 from docgen.kinds import common
-from docgen.kinds.invoice import BillingParty
+from docgen.kinds.invoice import BillingParty, party_fields
 from docgen.layout import Column, Field, Layout
 from docgen.schema import Amount, Code, Currency, Day, DocumentInput, Record
 
@@ -149,7 +149,7 @@ def build(layout: Layout, document: Statement) -> None:
     layout.title(title(document), _l("No. %(number)s", number=document.number))
     layout.fields([Field(_l("Statement date"), lambda lang: lang.date(document.date))])
     for role, party in ((_l("Buyer"), document.client), (_l("Seller"), document.provider)):
-        layout.fields(_party(role, party))
+        layout.fields(party_fields(role, party))
     if not document.items:
         layout.paragraph(_l("Nothing is open on %(date)s.", date=lambda lang: lang.date(document.date)))
         return
@@ -177,15 +177,6 @@ def build(layout: Layout, document: Statement) -> None:
 def in_currency(lang: Lang, currency: str) -> Lang:
     """``lang`` writing amounts of ``currency``: a statement holds several."""
     return dataclasses.replace(lang, currency=currency)
-
-
-def _party(role: Localized, party: BillingParty) -> list[Field]:
-    fields = [Field(role, party.name)]
-    if party.address is not None:
-        fields.append(Field(_l("Address"), party.address))
-    if party.tax_id is not None:
-        fields.append(Field(_l("Tax ID"), lambda lang: party.tax_id))
-    return fields
 
 
 def _headed(label: str, currency: str) -> Localized:
