@@ -65,6 +65,7 @@ def init_app(app: Flask) -> None:
             view = app.view_functions.get(request.endpoint)
             if request.method in SAFE_METHODS and getattr(view, "reads_only", False):
                 db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+                g._autocommitted = True
 
         return
     _configure_sqlite(engine)
@@ -80,6 +81,17 @@ def init_app(app: Flask) -> None:
         token = g.pop("_write_intent_token", None)
         if token is not None:
             _write_intent.reset(token)
+
+
+def commit_request() -> None:
+    """Commit the request's work (the unit of work's one commit). A read in autocommit
+    (``reads_only`` on PostgreSQL) has nothing left to commit, each statement having
+    committed as it ran: the commit and its bookkeeping are spared, unless the view
+    changed ORM objects after all, which are then flushed and committed as anywhere."""
+    session = db.session
+    if g.get("_autocommitted") and not (session.new or session.dirty or session.deleted):
+        return
+    session.commit()
 
 
 def _end_session(_error: BaseException | None = None) -> None:

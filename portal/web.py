@@ -27,6 +27,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from portal.errors import wants_json
+from portal.database import commit_request
 from portal.extensions import db
 from portal.forms import once_token
 from portal.i18n import current_language
@@ -114,7 +115,7 @@ def unit_of_work(view: Callable) -> Callable:
         if once is not None and not _remember(once, result):
             db.session.rollback()  # a twin of this form won the race: keep its work, not ours
             return _sent_before(once)
-        db.session.commit()
+        commit_request()
         return result
 
     return wrapped

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from portal import create_app
+from portal.database import reads_only
 from portal.domain import Conflict, DomainError
 from portal.extensions import db
 from portal.models import ChangeRequest, CRStatus, StoredFile
@@ -35,12 +36,13 @@ def toy_app(app_config):
     """The portal with a blueprint of test views that write a row, then answer or refuse."""
     bp = Blueprint("toy", __name__)
 
-    def _write(name: str) -> None:
+    def _write(name: str, flush: bool = True) -> None:
         with unscoped():
             account_id = db.session.scalar(sa.text("SELECT min(id) FROM accounts"))
             db.session.add(StoredFile(account_id=account_id, filename=name, content_type="text/plain", size=1,
                                       sha256="0" * 64, data=b"x"))
-            db.session.flush()
+            if flush:
+                db.session.flush()
 
     @bp.route("/toy/kept", methods=["POST"])
     def kept():
@@ -51,6 +53,12 @@ def toy_app(app_config):
     def refused():
         _write("refused.txt")
         raise Conflict(_l("This change request was decided in the meantime."))
+
+    @bp.route("/toy/read")
+    @reads_only
+    def read():  # marked as only reading, but adds a row: its commit must not be spared
+        _write("read.txt", flush=False)
+        return "read"
 
     @bp.route("/toy/page")
     def page():
@@ -87,6 +95,13 @@ def _client(app):
 def test_a_view_that_returns_is_committed_without_committing_itself(toy_app):
     assert _client(toy_app).post("/toy/kept").text == "done"
     assert _files(toy_app, "kept.txt") == 1
+
+
+def test_a_view_marked_as_reading_that_writes_after_all_is_committed(toy_app):
+    """On PostgreSQL a ``reads_only`` GET runs in autocommit and its commit is spared;
+    ORM changes it made anyway are still flushed and kept."""
+    assert _client(toy_app).get("/toy/read").text == "read"
+    assert _files(toy_app, "read.txt") == 1
 
 
 def test_a_refused_action_keeps_nothing_and_goes_back_with_the_message(toy_app):
