@@ -96,15 +96,22 @@ def test_a_change_request_waits_for_its_accounts_approver_until_decided(session,
     assert of_kind(session, approver_of(alpha), "change_request_approval") == []
 
 
-def test_above_the_threshold_an_admin_approves_internally_then_the_client(session, worlds, admin):
-    alpha, _bravo = worlds
+def above_the_threshold(session, world):
+    """A change request of ``world`` priced above its threshold, submitted by its account
+    manager: waiting for an administrator's internal approval; committed."""
     line = LineInput(LineChange.ADD, {"en": "Payroll, Vietnam"}, "payslip", Decimal(10000), Decimal("8.50"))
-    cr = change_requests.create_draft(session, alpha["contract"], manager_of(alpha), title={"en": "Big payroll"},
+    cr = change_requests.create_draft(session, world["contract"], manager_of(world), title={"en": "Big payroll"},
                                       description={"en": "Many payslips."}, in_scope=False,
-                                      effective_date=today_of(alpha) + timedelta(days=40), lines=[line])
-    change_requests.submit(session, cr, alpha.account, manager_of(alpha))
+                                      effective_date=today_of(world) + timedelta(days=40), lines=[line])
+    change_requests.submit(session, cr, world.account, manager_of(world))
     session.commit()
     assert cr.status is CRStatus.PENDING_INTERNAL_APPROVAL
+    return cr
+
+
+def test_above_the_threshold_an_admin_approves_internally_then_the_client(session, worlds, admin):
+    alpha, _bravo = worlds
+    cr = above_the_threshold(session, alpha)
     assert ("change_request_internal_approval", cr.id) in keys(inbox_of(session, admin))
     assert cr.id not in {i.id for i in inbox_of(session, approver_of(alpha))}  # the client does not see it yet
 

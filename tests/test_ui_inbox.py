@@ -4,18 +4,15 @@ has left the inbox."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from decimal import Decimal
-
 import pytest
 
 from portal.change_requests import service as change_requests
-from portal.change_requests.service import LineInput
 from portal.documents.service import issue_amendment
-from portal.models import CRStatus, Decision, LineChange, Role
+from portal.models import Decision, Role
 from tests.conftest import sign_in_page
 from tests.factories import build_admin
-from tests.helpers import approver_of, manager_of, today_of, translated
+from tests.helpers import approver_of, manager_of, translated
+from tests.test_inbox import above_the_threshold
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("language", ["zh", "vi"])]
 
@@ -27,17 +24,21 @@ def speaks(session, user, language: str, name: str | None = None) -> None:
     session.commit()
 
 
-def open_item(page, language: str, kind: str, title: str) -> None:
-    """On the home page: the inbox names the kind of work and the item; follow it."""
+def done_from_inbox(page, language: str, user, kind: str, title: str, path: str, submit: str, **fields) -> None:
+    """``user`` signs in; their inbox names the kind of work and the item (``title``),
+    whose link leads to ``path``; there they fill ``fields`` (name: text, or True to
+    tick a box) and press ``submit``; back home, the item has left the inbox."""
+    sign_in_page(page, user.email)
     inbox = page.locator("section.inbox")
     assert translated(language, "Waiting for you") in inbox.locator("h2").inner_text()
     item = inbox.locator(f"li[data-kind={kind}]")
     assert item.count() == 1 and title in item.inner_text()
     item.get_by_role("link").click()
-    page.wait_for_load_state()
-
-
-def gone_from_inbox(page, kind: str) -> None:
+    page.wait_for_url(f"**{path}*")
+    for name, value in fields.items():
+        page.check(f"[name={name}]") if value is True else page.fill(f"[name={name}]", value)
+    with page.expect_navigation():
+        page.locator(submit).click()
     page.goto("/")
     assert page.locator(f"section.inbox li[data-kind={kind}]").count() == 0
 
@@ -45,56 +46,32 @@ def gone_from_inbox(page, kind: str) -> None:
 def test_the_client_approver_approves_a_change_request_from_the_inbox(page, session, alpha, language):
     approver, cr = approver_of(alpha), alpha["change_request"]
     speaks(session, approver, language, name="Nguyễn Thị Lan" if language == "vi" else "王小明")
-    sign_in_page(page, approver.email)
-    open_item(page, language, "change_request_approval", cr.number)
-    page.wait_for_url(f"**/change-requests/{cr.id}")
-    page.fill("input[name=signature_name]", approver.name)
-    page.check("input[name=consent]")
-    page.locator("input[name=approve]").click()
-    page.wait_for_url(f"**/change-requests/{cr.id}")
-    gone_from_inbox(page, "change_request_approval")
+    done_from_inbox(page, language, approver, "change_request_approval", cr.number, f"/change-requests/{cr.id}",
+                    "input[name=approve]", signature_name=approver.name, consent=True)
 
 
 def test_the_client_viewer_acknowledges_the_scorecard_from_the_inbox(page, session, alpha, language):
     viewer = alpha.user(Role.CLIENT_VIEWER)
     session.delete(alpha["acknowledgement"])
     speaks(session, viewer, language)
-    sign_in_page(page, viewer.email)
-    open_item(page, language, "scorecard_acknowledgement", translated(language, "Scorecard"))
-    page.locator("form[action*='/acknowledge'] button[type=submit]").click()
-    page.wait_for_url(f"**/scorecards/{alpha.account.id}?period=*")
-    gone_from_inbox(page, "scorecard_acknowledgement")
+    done_from_inbox(page, language, viewer, "scorecard_acknowledgement", translated(language, "Scorecard"),
+                    f"/scorecards/{alpha.account.id}", "form[action*='/acknowledge'] button[type=submit]")
     assert translated(language, "Nothing is waiting for you.") in page.locator("section.inbox").inner_text()
 
 
 def test_the_account_manager_answers_a_request_from_the_inbox(page, session, alpha, language):
     manager, request = manager_of(alpha), alpha["request"]
     speaks(session, manager, language)
-    sign_in_page(page, manager.email)
-    open_item(page, language, "request_awaiting_reply", request.subject)
-    page.wait_for_url(f"**/requests/{request.id}")
-    page.fill("textarea[name=body]", "Đã xử lý." if language == "vi" else "已处理。")
-    page.locator("form[action$='/comments'] [type=submit]").click()
-    page.wait_for_url(f"**/requests/{request.id}*")
-    gone_from_inbox(page, "request_awaiting_reply")
+    done_from_inbox(page, language, manager, "request_awaiting_reply", request.subject, f"/requests/{request.id}",
+                    "form[action$='/comments'] [type=submit]", body="Đã xử lý." if language == "vi" else "已处理。")
 
 
 def test_the_admin_approves_internally_from_the_inbox(page, session, alpha, language):
     admin = build_admin(session)
     speaks(session, admin, language)
-    line = LineInput(LineChange.ADD, {"en": "Payroll, Vietnam"}, "payslip", Decimal(10000), Decimal("8.50"))
-    cr = change_requests.create_draft(session, alpha["contract"], manager_of(alpha), title={"en": "Big payroll"},
-                                      description={"en": "Many payslips."}, in_scope=False,
-                                      effective_date=today_of(alpha) + timedelta(days=40), lines=[line])
-    change_requests.submit(session, cr, alpha.account, manager_of(alpha))
-    session.commit()
-    assert cr.status is CRStatus.PENDING_INTERNAL_APPROVAL
-    sign_in_page(page, admin.email)
-    open_item(page, language, "change_request_internal_approval", cr.number)
-    page.wait_for_url(f"**/change-requests/{cr.id}")
-    page.locator("form[action$='/internal-decision'] input[name=approve]").click()
-    page.wait_for_url(f"**/change-requests/{cr.id}")
-    gone_from_inbox(page, "change_request_internal_approval")
+    cr = above_the_threshold(session, alpha)
+    done_from_inbox(page, language, admin, "change_request_internal_approval", cr.number, f"/change-requests/{cr.id}",
+                    "form[action$='/internal-decision'] input[name=approve]")
 
 
 def test_the_regional_reviewer_approves_a_draft_from_the_inbox(page, session, alpha, language):
@@ -105,9 +82,5 @@ def test_the_regional_reviewer_approves_a_draft_from_the_inbox(page, session, al
                            decision=Decision.APPROVED, signature_name=approver_of(alpha).name)
     draft = issue_amendment(session, cr, alpha.account, manager_of(alpha), ["en", language], show_source_text=True)
     session.commit()
-    sign_in_page(page, reviewer.email)
-    open_item(page, language, "document_review", draft.number)
-    page.wait_for_url(f"**/documents/{draft.id}")
-    page.locator("form[action$='/review'] input[name=approve]").click()
-    page.wait_for_url(f"**/documents/{draft.id}*")
-    gone_from_inbox(page, "document_review")
+    done_from_inbox(page, language, reviewer, "document_review", draft.number, f"/documents/{draft.id}",
+                    "form[action$='/review'] input[name=approve]")
