@@ -171,7 +171,7 @@ def test_the_approver_sees_approves_and_sees_the_status(session, alpha, new_brow
     cr = pending_cr(session, alpha)
     approver = signed_in(new_browser, CLIENT)
     home = approver.get("/").text
-    assert "Waiting for your approval" in home and f'href="/change-requests/{cr.id}"' in home
+    assert "Change request to approve" in home and f'href="/change-requests/{cr.id}"' in home  # the inbox
 
     url = f"/change-requests/{cr.id}"
     detail = approver.get(url).text
@@ -450,7 +450,7 @@ def test_the_approval_pages_in_chinese_and_vietnamese(session, alpha, new_browse
     cr = pending_cr(session, alpha, title={"en": "Payroll in Vietnam", "zh": "越南薪资", "vi": "Lương tại Việt Nam"})
     approver = signed_in(new_browser, CLIENT)
     home = approver.get("/").text
-    assert f'<html lang="{html_lang}"' in home and translated(language, "Waiting for your approval") in home
+    assert f'<html lang="{html_lang}"' in home and translated(language, "Change request to approve") in home
     url = f"/change-requests/{cr.id}"
     detail = approver.get(url).text
     assert translated(language, "Your decision") in detail and cr.version in detail
@@ -482,8 +482,8 @@ def test_a_chinese_approver_approves_and_downloads_the_bilingual_amendment(page,
 
     sign_in_page(page, CLIENT)
     assert page.locator("html").get_attribute("lang") == "zh-Hans"
-    waiting = page.locator("article.approval-box")
-    assert "等待您批准" in waiting.inner_text()
+    waiting = page.locator("section.inbox")
+    assert "待批准的变更请求" in waiting.inner_text()
     waiting.get_by_role("link", name=cr.number).click()
     page.wait_for_url(f"**/change-requests/{cr.id}")
 

@@ -61,6 +61,8 @@ def index():
     status = request.args.get("status") or None
     account_id = request.args.get("account", type=int)
     wanted = CRStatus(status) if status in {s.value for s in CRStatus} else None
+    if status == "pending":  # the account cards' count: waiting for a decision, at either stage
+        wanted = service.PENDING
     rows = service.tracker(db.session, status=wanted, account_id=account_id)
     return render_template("change_requests/index.html", rows=rows, accounts=visible_accounts(db.session),
                            statuses=CRStatus, args=request.args, contract=None)

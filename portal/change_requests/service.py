@@ -385,10 +385,11 @@ def implement(session: Session, cr: ChangeRequest, by: User) -> None:
 # --- reading ---------------------------------------------------------------------------
 
 
-def tracker(session: Session, contract: Contract | None = None, status: CRStatus | None = None,
+def tracker(session: Session, contract: Contract | None = None, status: CRStatus | tuple[CRStatus, ...] | None = None,
             account_id: int | None = None) -> list[ChangeRequest]:
     """The Change Request Note tracker: every CR (of a contract) the caller may see,
-    newest first (the scope keeps the firm's drafts from clients)."""
+    newest first (the scope keeps the firm's drafts from clients); ``status`` one
+    status or several (``PENDING``)."""
     query = (sa.select(ChangeRequest)
              .options(selectinload(ChangeRequest.approvals).selectinload(Approval.user),
                       selectinload(ChangeRequest.contract))
@@ -398,7 +399,7 @@ def tracker(session: Session, contract: Contract | None = None, status: CRStatus
     if account_id is not None:
         query = query.where(ChangeRequest.account_id == account_id)
     if status is not None:
-        query = query.where(ChangeRequest.status == status)
+        query = query.where(ChangeRequest.status.in_(status if isinstance(status, tuple) else (status,)))
     return list(session.scalars(query))
 
 

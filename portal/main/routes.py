@@ -6,18 +6,21 @@ from itertools import groupby
 from operator import attrgetter
 
 import sqlalchemy as sa
+from babel.dates import format_time, get_datetime_format
 from flask import jsonify, redirect, render_template, request, session, url_for
+from flask_babel import get_locale, to_user_timezone
 from flask_login import current_user
 
 from portal.auth.routes import safe_next
+from portal import inbox
 from portal.extensions import db
-from portal.i18n import normalise_language
-from portal.change_requests import service as change_requests
+from portal.i18n import day, normalise_language
 from portal.accounts import current_contract, escalation_matrix, team, visible_accounts
 from portal.main import service
 from portal.main.readiness import run_checks
 from portal.billing.service import purchase_orders
 from portal.models import Account, Contract, Role, User
+from portal.models.base import utcnow
 from portal.onboarding.service import can_manage
 from portal.people.service import can_edit_matrix
 from portal.security import FIRM_STAFF, get_or_404, require_role
@@ -28,10 +31,26 @@ bp = Blueprint("main", __name__)
 
 @bp.route("/")
 def home():
+    """The signed-in user's work: their inbox, then their accounts."""
     accounts = visible_accounts(db.session)
     summaries = service.account_summaries(db.session, accounts)
-    waiting = change_requests.pending_for(db.session, current_user)
-    return render_template("main/home.html", accounts=accounts, summaries=summaries, waiting=waiting)
+    now = utcnow()
+    items = inbox.items_for(db.session, current_user, accounts=accounts, now=now)
+    names = {a.id: a.name_in(current_user.language) for a in accounts} if len(accounts) > 1 else {}
+    return render_template("main/home.html", accounts=accounts, summaries=summaries, items=items, now=now, names=names,
+                           due_text=_due_text)
+
+
+def _due_text(item: inbox.InboxItem) -> str:
+    """When an item is due, in the reader's words: a whole-day deadline as its date (of
+    the account's calendar), an SLA target as date and time in the reader's time zone."""
+    if item.due_on is not None:
+        return day(item.due_on)
+    if item.due_at is None:
+        return ""
+    local = to_user_timezone(item.due_at)
+    joined = get_datetime_format("medium", locale=get_locale())
+    return joined.replace("{1}", day(local.date())).replace("{0}", format_time(local, "short", locale=get_locale()))
 
 
 @bp.route("/accounts")
