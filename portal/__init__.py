@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.onboarding.routes import bp as onboarding_bp
     from portal.people.routes import bp as people_bp
     from portal.plans.routes import bp as plans_bp
+    from portal.search.routes import bp as search_bp
     from portal.service_requests.routes import bp as requests_bp
     from portal.users.routes import bp as users_bp
 
@@ -69,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(scorecards_bp)
     app.register_blueprint(actions_bp)
     app.register_blueprint(plans_bp)
+    app.register_blueprint(search_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(onboarding_bp)
     app.register_blueprint(users_bp)

@@ -11,6 +11,8 @@ from contextvars import ContextVar
 import sqlalchemy as sa
 from flask import Flask, g, request
 from sqlalchemy import event
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from portal.extensions import db
 
@@ -128,10 +130,39 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.close()
+        dbapi_connection.create_function(SQLITE_LOWER, 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+class folded(FunctionElement):
+    """A text in lower case, in any script, for matching without regard to case
+    (``folded(column).contains(text.lower())``): ``lower()`` on PostgreSQL, which follows
+    Unicode; on SQLite, whose ``lower()`` knows only ASCII ("LƯƠNG" would stay as it is),
+    Python's ``str.lower``, registered on each connection."""
+
+    type = sa.String()
+    name = "folded"
+    inherit_cache = True
+
+
+SQLITE_LOWER = "portal_lower"
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+@compiles(folded)
+def _folded(element, compiler, **kw) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(folded, "sqlite")
+def _folded_sqlite(element, compiler, **kw) -> str:
+    return f"{SQLITE_LOWER}({compiler.process(element.clauses, **kw)})"
 
 
 def _ping_idle_connections(engine: sa.Engine) -> None:

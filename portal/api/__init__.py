@@ -26,6 +26,22 @@ def authenticate_bearer() -> None:
     g._login_user = user or login_manager.anonymous_user()
 
 
-from portal.api import accounts, auth, change_requests, inbox, invoice_imports, invoices, jobs, onboarding, openapi, people, plans, requests, scorecards, users  # noqa: E402  (modules register routes on bp)
+from portal.api import (  # noqa: E402  (modules register routes on bp)
+    accounts,
+    auth,
+    change_requests,
+    inbox,
+    invoice_imports,
+    invoices,
+    jobs,
+    onboarding,
+    openapi,
+    people,
+    plans,
+    requests,
+    scorecards,
+    search,
+    users,
+)
 
-__all__ = ["bp", "accounts", "auth", "change_requests", "inbox", "invoice_imports", "invoices", "jobs", "onboarding", "openapi", "people", "plans", "requests", "scorecards", "users"]
+__all__ = ["bp", "accounts", "auth", "change_requests", "inbox", "invoice_imports", "invoices", "jobs", "onboarding", "openapi", "people", "plans", "requests", "scorecards", "search", "users"]

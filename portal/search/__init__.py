@@ -1,0 +1,1 @@
+"""Search: the header's box and ``GET /api/v1/search``."""
