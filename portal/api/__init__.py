@@ -26,6 +26,6 @@ def authenticate_bearer() -> None:
     g._login_user = user or login_manager.anonymous_user()
 
 
-from portal.api import accounts, auth, change_requests, invoice_imports, invoices, jobs, onboarding, openapi, people, plans, requests, scorecards, users  # noqa: E402  (modules register routes on bp)
+from portal.api import accounts, auth, change_requests, invoice_imports, invoices, jobs, notifications, onboarding, openapi, people, plans, requests, scorecards, users  # noqa: E402  (modules register routes on bp)
 
-__all__ = ["bp", "accounts", "auth", "change_requests", "invoice_imports", "invoices", "jobs", "onboarding", "openapi", "people", "plans", "requests", "scorecards", "users"]
+__all__ = ["bp", "accounts", "auth", "change_requests", "invoice_imports", "invoices", "jobs", "notifications", "onboarding", "openapi", "people", "plans", "requests", "scorecards", "users"]
