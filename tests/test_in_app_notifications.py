@@ -25,6 +25,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.notifications import service as notices
+from portal.notifications.digest import send_digests
 from portal.notifications.kinds import ALWAYS_EMAILED, DIGEST, KINDS
 from portal.service_requests import service as requests
 from portal.users.service import invite_user, request_password_reset
@@ -168,8 +169,8 @@ def test_the_digest_sends_once_a_day_the_unread_ones_that_waited_for_it(session,
     notices.mark_read(in_app(session, manager)[-1])
     session.commit()
 
-    assert notices.send_digests(session, now=utc(2026, 12, 20, 23, 59)) == 0  # 07:59 in Shanghai
-    assert notices.send_digests(session, now=utc(2026, 12, 21, 0, 0)) == 1
+    assert send_digests(session, now=utc(2026, 12, 20, 23, 59)) == 0  # 07:59 in Shanghai
+    assert send_digests(session, now=utc(2026, 12, 21, 0, 0)) == 1
     session.commit()
     [digest] = emails_to(session, AM, DIGEST)
     assert digest.subject == "Your daily digest: 2 unread notifications"
@@ -179,10 +180,10 @@ def test_the_digest_sends_once_a_day_the_unread_ones_that_waited_for_it(session,
     notice_ids = [n.id for n in in_app(session, manager, "request_created")[:2]]
     assert all(f"/notifications/{i}" in digest.body for i in notice_ids)  # its links open (and mark read) each one
 
-    assert notices.send_digests(session, now=utc(2026, 12, 21, 9, 0)) == 0  # once a day
+    assert send_digests(session, now=utc(2026, 12, 21, 9, 0)) == 0  # once a day
     raise_request(session, alpha, subject="Next day")
-    assert notices.send_digests(session, now=utc(2026, 12, 21, 23, 0)) == 0  # 07:00 the next day in Shanghai
-    assert notices.send_digests(session, now=utc(2026, 12, 22, 0, 30)) == 1
+    assert send_digests(session, now=utc(2026, 12, 21, 23, 0)) == 0  # 07:00 the next day in Shanghai
+    assert send_digests(session, now=utc(2026, 12, 22, 0, 30)) == 1
     session.commit()
     assert [d.subject for d in emails_to(session, AM, DIGEST)][-1] == "Your daily digest: 1 unread notification"
 
@@ -193,7 +194,7 @@ def test_the_digest_is_in_the_users_language(session, alpha, language):
     manager.language = language
     choose(session, manager, daily_digest=True)
     raise_request(session, alpha)
-    notices.send_digests(session, now=utcnow().replace(hour=12))
+    send_digests(session, now=utcnow().replace(hour=12))
     session.commit()
     [digest] = emails_to(session, AM, DIGEST)
     assert digest.language == language
@@ -204,7 +205,7 @@ def test_a_digest_leaves_out_the_kinds_turned_off_and_nothing_unread_sends_nothi
     manager = alpha.user(Role.ACCOUNT_MANAGER)
     choose(session, manager, by_email=["request_reply"], daily_digest=True)
     raise_request(session, alpha)  # request_created: only in the portal
-    assert notices.send_digests(session, now=utcnow().replace(hour=12)) == 0
+    assert send_digests(session, now=utcnow().replace(hour=12)) == 0
     session.commit()
     assert emails_to(session, AM) == []
     assert not any(n.awaiting_digest for n in in_app(session, manager))
@@ -217,7 +218,7 @@ def test_turning_the_digest_off_goes_back_to_one_e_mail_each(session, alpha):
     choose(session, manager, daily_digest=False)
     raise_request(session, alpha, subject="After")
     assert [m.subject.endswith("After") for m in emails_to(session, AM, "request_created")] == [True]
-    assert notices.send_digests(session, now=utcnow().replace(hour=12)) == 0  # what waited is only in the portal
+    assert send_digests(session, now=utcnow().replace(hour=12)) == 0  # what waited is only in the portal
 
 
 def test_the_digest_is_a_periodic_job_of_the_scheduler():
@@ -481,8 +482,8 @@ def test_a_digest_time_uses_the_users_own_day(session, alpha):
     choose(session, manager, daily_digest=True)
     raise_request(session, alpha)
     moment = utc(2026, 12, 21, 0, 59)
-    assert notices.send_digests(session, now=moment) == 0
-    assert notices.send_digests(session, now=moment + timedelta(minutes=1)) == 1
+    assert send_digests(session, now=moment) == 0
+    assert send_digests(session, now=moment + timedelta(minutes=1)) == 1
 
 
 def test_the_list_page_at_a_glance(session, alpha, new_browser):

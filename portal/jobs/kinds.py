@@ -205,7 +205,7 @@ def mail_send(ctx: JobContext) -> None:
 def notification_digest(ctx: JobContext) -> None:
     """Queue the daily digest of each user who chose it and whose morning has come (the
     mail round sends it)."""
-    from portal.notifications.service import send_digests
+    from portal.notifications.digest import send_digests
 
     send_digests(ctx.session)
 

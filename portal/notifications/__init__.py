@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from portal.models import EscalationContact, InAppNotification, Notification, NotificationStatus, User
 from portal.models.base import utcnow
 from portal.notifications.kinds import ALWAYS_EMAILED, DIGEST
+from portal.notifications.service import preferences
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,6 @@ def notify(session: Session, kind: str, recipients: Iterable[Recipient], *, acco
     and time zone; the template's first line is the subject, and the in-app title): an
     in-app notification for each user of the account's event, linking to ``url``, and
     the e-mails their choices ask for now, which it returns."""
-    from portal.notifications.service import preferences
-
     composed = _compose(kind, recipients, account_id=account_id, **context)
     if kind in ALWAYS_EMAILED or account_id is None:  # no account, no in-app notice: its row belongs to one
         emails = [row for _recipient, row in composed]

@@ -1,5 +1,5 @@
 """In-app notifications: a user's own, read and marked read; each user's choice of
-e-mail per kind; the daily digest.
+e-mail per kind (the daily digest that choice may ask for is ``digest``'s).
 
 Every read and write here names the recipient: a user sees and marks only their own
 notifications (another user's id answers 404, as a missing one). The account scope
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import abort
@@ -19,9 +18,8 @@ from sqlalchemy.orm import Session
 from portal.models import InAppNotification, NotificationSettings, User
 from portal.models.base import utcnow
 from portal.notifications.kinds import kinds_for
+from portal.security import get_or_404
 
-# The digest is sent from this hour of the recipient's own day, once that day.
-DIGEST_HOUR = 8
 PAGE_SIZE = 50
 
 
@@ -52,8 +50,6 @@ def page(session: Session, user: User, *, before: int | None = None, unread_only
 
 def own_or_404(session: Session, user: User, ident: object) -> InAppNotification:
     """``user``'s notification ``ident``; 404 for another user's, as for a missing one."""
-    from portal.security import get_or_404
-
     notification = get_or_404(session, InAppNotification, ident)
     if notification.recipient_id != user.id:
         abort(404)
@@ -123,55 +119,3 @@ def choose_email(session: Session, user: User, *, by_email: Iterable[str], daily
     settings.daily_digest = daily_digest
     session.flush()
     return settings
-
-
-# --- the daily digest -------------------------------------------------------------------
-
-
-def send_digests(session: Session, now: datetime | None = None) -> int:
-    """Queue the daily digest of every user who chose it and whose day has reached
-    ``DIGEST_HOUR`` without one: one e-mail listing their notifications still unread
-    that waited for it (none unread: no e-mail, but the day is taken all the same).
-    Each user's day is claimed by a conditional update, so a digest is never sent twice
-    a day however many jobs run. Returns how many e-mails it queued; the caller commits."""
-    from portal.notifications import Recipient, link, notify_digest
-
-    now = now or utcnow()
-    queued = 0
-    waiting = session.execute(
-        sa.select(NotificationSettings, User).join(User, User.id == NotificationSettings.user_id)
-        .where(NotificationSettings.daily_digest, User.active)
-        .order_by(User.id)).all()
-    for settings, user in waiting:
-        local = now.astimezone(_zone(user.timezone))
-        today = local.date()
-        if local.hour < DIGEST_HOUR or (settings.digest_sent_on is not None and settings.digest_sent_on >= today):
-            continue
-        claimed = session.execute(
-            sa.update(NotificationSettings)
-            .where(NotificationSettings.user_id == user.id,
-                   sa.or_(NotificationSettings.digest_sent_on.is_(None), NotificationSettings.digest_sent_on < today))
-            .values(digest_sent_on=today).execution_options(synchronize_session=False)).rowcount
-        if not claimed:
-            continue
-        rows = list(session.scalars(of_user(user).where(InAppNotification.awaiting_digest)
-                                    .order_by(InAppNotification.id)))
-        unread = [row for row in rows if row.read_at is None and settings.wants_email(row.kind)]
-        if rows:
-            session.execute(sa.update(InAppNotification).where(InAppNotification.id.in_([row.id for row in rows]))
-                            .values(awaiting_digest=False).execution_options(synchronize_session=False))
-        if unread:
-            items = [{"title": row.title, "created_at": row.created_at, "url": link(f"/notifications/{row.id}")}
-                     for row in unread]
-            notify_digest(session, Recipient.of_user(user), items, all_url=link("/notifications"),
-                          settings_url=link("/account#notifications"))
-            queued += 1
-    session.flush()
-    return queued
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
