@@ -420,6 +420,38 @@ def test_the_bell_is_one_count_over_the_index_of_unread_ones(app, session, alpha
         assert "Index" in plan and "Seq Scan" not in plan and "(recipient_id = " in plan, plan
 
 
+def test_the_list_pages_back_through_older_notifications(session, alpha):
+    request = raise_request(session, alpha)
+    for n in range(4):
+        firm_reply(session, alpha, request, f"Reply {n}")
+    user = alpha.user(Role.CLIENT_APPROVER)
+    newest_first = [n.id for n in reversed(in_app(session, user))]
+    assert len(newest_first) == 5  # the change request of the account, four replies
+    first, older = notices.page(session, user, size=2)
+    assert [n.id for n in first] == newest_first[:2] and older == newest_first[1]
+    middle, oldest = notices.page(session, user, before=older, size=2)
+    assert [n.id for n in middle] == newest_first[2:4] and oldest == newest_first[3]
+    last, none = notices.page(session, user, before=oldest, size=2)
+    assert [n.id for n in last] == newest_first[4:] and none is None
+
+
+def test_a_firm_user_taken_off_an_account_no_longer_sees_its_notifications(session, alpha):
+    from portal.models import account_members
+    from portal.security import scope_for, scoped_to
+
+    manager = alpha.user(Role.ACCOUNT_MANAGER)
+    raise_request(session, alpha)
+    with scoped_to(scope_for(manager)):
+        assert notices.unread_count(session, manager) >= 1
+    session.execute(sa.delete(account_members).where(account_members.c.user_id == manager.id))
+    session.commit()
+    session.expire_all()
+    manager._account_ids = None
+    with scoped_to(scope_for(manager)):
+        assert notices.unread_count(session, manager) == 0
+        assert session.scalars(notices.of_user(manager)).all() == []
+
+
 # --- the API ------------------------------------------------------------------------------------
 
 
