@@ -51,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.documents.routes import bp as documents_bp
     from portal.jobs.routes import bp as jobs_bp
     from portal.main.routes import bp as main_bp
+    from portal.notifications.routes import bp as notifications_bp
     from portal.onboarding.upload import bp as account_import_bp
     from portal.onboarding.routes import bp as onboarding_bp
     from portal.people.routes import bp as people_bp
@@ -75,6 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(onboarding_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(notifications_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal.admin.service import assign, create_user
@@ -36,6 +37,7 @@ from portal.models import (
     EscalationContact,
     EscalationTrigger,
     Feedback,
+    InAppNotification,
     Interaction,
     InteractionAttendee,
     InteractionKind,
@@ -212,6 +214,9 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
               user_id=(am or client_user).id, message=f"Job message of {key}")
     session.add_all([review, job, document_review])
     session.flush()
+    # The client approver's notification of the change request submitted above.
+    notification = session.scalar(sa.select(InAppNotification).where(InAppNotification.recipient_id == client_user.id)
+                                  .order_by(InAppNotification.id).limit(1))
 
     world.objects.update(
         contract=contract, scope_line=scope_line, kpi=kpi, request=request, comment=comment, attachment=attachment,
@@ -219,7 +224,7 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
         change_request=cr, change_request_version=version, approval=approval, document=document, plan=plan,
         plan_review=review, document_review=document_review, user=client_user, purchase_order=purchase_order, forecast=forecast,
         action_comment=action_comment, kpi_comment=kpi_comment, acknowledgement=acknowledgement,
-        stakeholder=stakeholder, interaction=interaction, job=job,
+        stakeholder=stakeholder, interaction=interaction, job=job, notification=notification,
     )
     return world
 

@@ -37,6 +37,7 @@ PATH_OBJECTS = {
     "interaction_id": "interaction",
     "purchase_order_id": "purchase_order",
     "job_id": "job",
+    "notification_id": "notification",
 }
 # Path variables that hold a secret instead of an id (a one-time link's token): a made-up
 # one, which no row has, is what another account's user or a visitor can send.

@@ -34,6 +34,7 @@ from portal.api import (  # noqa: E402  (modules register routes on bp)
     invoice_imports,
     invoices,
     jobs,
+    notifications,
     onboarding,
     openapi,
     people,
@@ -44,4 +45,4 @@ from portal.api import (  # noqa: E402  (modules register routes on bp)
     users,
 )
 
-__all__ = ["bp", "accounts", "auth", "change_requests", "inbox", "invoice_imports", "invoices", "jobs", "onboarding", "openapi", "people", "plans", "requests", "scorecards", "search", "users"]
+__all__ = ["bp", "accounts", "auth", "change_requests", "inbox", "invoice_imports", "invoices", "jobs", "notifications", "onboarding", "openapi", "people", "plans", "requests", "scorecards", "search", "users"]

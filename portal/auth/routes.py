@@ -29,6 +29,8 @@ from portal.auth.forms import (
 from portal.auth.passwords import verify_password
 from portal.extensions import db
 from portal.models import User, UserSession
+from portal.notifications.forms import EmailChoiceForm
+from portal.notifications.service import settings_of as notification_settings
 from portal.security import fresh_login_or_redirect
 from portal.users.service import update_own_details
 from portal.web import PUBLIC_ENDPOINTS, Blueprint, keep_form
@@ -254,6 +256,7 @@ def settings():
     return render_template(
         "auth/settings.html", preferences=preferences, password=password, everywhere=everywhere, sessions=sessions,
         two_factor_on=two_factor.is_enabled(db.session, current_user),
+        email_choices=EmailChoiceForm.for_user(current_user, notification_settings(db.session, current_user)),
     )
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from portal import audit, versioning
 from portal.accounts import assigned
+from portal.documents import issued
 from portal.domain import Conflict, DomainError
 from portal.i18n import LANGUAGE_NAMES
 from portal.models import (
@@ -182,6 +183,7 @@ def _issue(session: Session, document: Document, account: Account, by: User, *, 
                           conflict=MOVED_ON, issued_at=utcnow())
     audit.record(session, "document.issued", document, actor=by, chained=True,
                  data=_facts(document) | {"reviewed": sorted(approved_languages(document))})
+    issued.tell_clients(session, document, account)
     issuer = session.scalar(sa.select(User).where(User.id == document.created_by_id)) if document.created_by_id else None
     if issuer is not None and issuer.active and issuer.id != by.id:
         notify(session, "document_issued_after_review", [Recipient.of_user(issuer)], account_id=account.id,

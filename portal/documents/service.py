@@ -22,7 +22,7 @@ from flask_babel import gettext, lazy_gettext as _l, lazy_pgettext as _lp
 from sqlalchemy.orm import Session
 
 from portal import audit
-from portal.documents import renditions, review
+from portal.documents import issued, renditions, review
 from portal.change_requests.service import client_approval
 from portal.domain import Conflict, DomainError
 from portal.models import (
@@ -298,6 +298,7 @@ def _new_document(session: Session, account: Account, contract: Contract | None,
         audit.record(session, "document.issued", document, actor=by, chained=True,
                      data={"kind": kind.value, "number": document.number, "revision": document.revision,
                            "sha256": document.sha256, "languages": document.languages})
+        issued.tell_clients(session, document, account)
     return document
 
 

@@ -1,6 +1,7 @@
 """The portal's job kinds: the monthly review pack, a document's PDF, an uploaded invoice
 file's import, and the periodic work the scheduler asks for (what ``flask sla check``,
-``flask mail send`` and the renewal reminders do, and each month's review packs)."""
+``flask mail send`` and the renewal reminders do, the daily digests of notifications, and
+each month's review packs)."""
 
 from __future__ import annotations
 
@@ -198,6 +199,15 @@ def mail_send(ctx: JobContext) -> None:
     from portal.notifications import send_due
 
     send_due(ctx.session)
+
+
+@job("notification_digest")
+def notification_digest(ctx: JobContext) -> None:
+    """Queue the daily digest of each user who chose it and whose morning has come (the
+    mail round sends it)."""
+    from portal.notifications.digest import send_digests
+
+    send_digests(ctx.session)
 
 
 @job("contract_renewals")

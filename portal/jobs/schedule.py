@@ -1,7 +1,7 @@
 """The periodic jobs and ``flask --app wsgi scheduler``.
 
-Each periodic job is due once per period (five minutes, a minute, a day, a month from
-``REVIEW_PACK_DAY``). A tick asks for every due job with the period as its key: the
+Each periodic job is due once per period (five minutes, a minute, an hour, a day, a month
+from ``REVIEW_PACK_DAY``). A tick asks for every due job with the period as its key: the
 unique ``(kind, key)`` of ``jobs`` lets one scheduler's INSERT win and the others find
 its job, so any number of schedulers, on any machine, with or without Redis, ask once
 per period. A scheduler that was down catches up with the current period only.
@@ -58,6 +58,7 @@ class Periodic:
 PERIODIC = [
     Periodic("sla_check", every(5)),
     Periodic("mail_send", every(1)),
+    Periodic("notification_digest", every(60)),  # each user's digest comes in their own morning
     Periodic("contract_renewals", daily),
     Periodic("review_packs", monthly),
 ]

@@ -86,6 +86,12 @@ class UTCDateTime(TypeDecorator):
     def __repr__(self) -> str:
         return "UTCDateTime()"
 
+    @property
+    def python_type(self) -> type:
+        # What the API's cursors decode a time back into: without it a cursor's time was
+        # bound as text, which SQLite compares as text ('T' after ' '), repeating a page.
+        return datetime
+
     def process_bind_param(self, value: datetime | None, dialect):
         if value is None:
             return None

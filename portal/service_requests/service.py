@@ -163,6 +163,12 @@ def _link(request: ServiceRequest) -> str:
     return link(f"/requests/{request.id}")
 
 
+def _action_link(action: ActionItem) -> str:
+    from portal.notifications import link
+
+    return link(f"/actions/{action.id}")
+
+
 # --- changes -----------------------------------------------------------------------
 
 
@@ -394,7 +400,7 @@ def give_feedback(session: Session, account: Account, by: User, *, rating: int, 
         session.flush()
         notify(session, "feedback_low", [Recipient.of_user(m) for m in managers], account_id=account.id,
                feedback=feedback, account=account, action=action, request=request,
-               url=_link(request) if request else None)
+               url=_link(request) if request else _action_link(action))
     return feedback
 
 

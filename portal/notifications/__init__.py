@@ -1,7 +1,11 @@
-"""E-mail notifications through an outbox.
+"""Notifications: in the portal and by e-mail through an outbox.
 
-``notify`` writes one row per recipient in the current transaction, rendered in the
-recipient's language; ``send_due`` (the ``flask mail send`` command, run by a scheduler
+``notify`` writes, in the current transaction, for each recipient who is a user an
+in-app notification (the bell, ``/notifications``) and, unless that user chose
+otherwise for the kind (``service.preferences``), an e-mail: at once, or later in their
+daily digest (``digest``). A recipient without a user account (an escalation contact) is
+e-mailed; security mails (``kinds.ALWAYS_EMAILED``) are always e-mailed at once, and
+only e-mailed. Each is rendered in the recipient's language; ``send_due`` (the ``flask mail send`` command, run by a scheduler
 or a worker) sends what is due, over SMTP when ``MAIL_SERVER`` is set and to the log
 otherwise, and retries failures with back-off. A request is therefore never lost for
 want of mail, and no mail reports a change that was rolled back.
@@ -28,8 +32,10 @@ from flask import current_app
 from flask_babel import force_locale, get_locale
 from sqlalchemy.orm import Session
 
-from portal.models import EscalationContact, Notification, NotificationStatus, User
+from portal.models import EscalationContact, InAppNotification, Notification, NotificationStatus, User
 from portal.models.base import utcnow
+from portal.notifications.kinds import ALWAYS_EMAILED, DIGEST
+from portal.notifications.service import preferences
 
 log = logging.getLogger(__name__)
 
@@ -65,32 +71,74 @@ def unique(recipients: Iterable[Recipient]) -> list[Recipient]:
     return out
 
 
-def link(endpoint_path: str) -> str:
-    return current_app.config["PORTAL_URL"] + endpoint_path
+class PortalLink(str):
+    """A link to a page of the portal, for an e-mail (the whole URL, as ``str``), that
+    keeps its ``path`` for the in-app notification, which links within the portal."""
+
+    path: str
+
+    def __new__(cls, path: str) -> PortalLink:
+        made = super().__new__(cls, current_app.config["PORTAL_URL"] + path)
+        made.path = path
+        return made
+
+
+def link(endpoint_path: str) -> PortalLink:
+    return PortalLink(endpoint_path)
 
 
 def notify(session: Session, kind: str, recipients: Iterable[Recipient], *, account_id: int | None, **context) -> list[Notification]:
-    """Queue ``notifications/<kind>.txt`` for each recipient, in their language and
-    time zone. The template's first line is the subject."""
-    rows = compose(kind, recipients, account_id=account_id, **context)
-    session.add_all(rows)
+    """Tell each recipient of ``kind`` (``notifications/<kind>.txt``, in their language
+    and time zone; the template's first line is the subject, and the in-app title): an
+    in-app notification for each user of the account's event, linking to ``url``, and
+    the e-mails their choices ask for now, which it returns."""
+    composed = _compose(kind, recipients, account_id=account_id, **context)
+    if kind in ALWAYS_EMAILED or account_id is None:  # no account, no in-app notice: its row belongs to one
+        emails = [row for _recipient, row in composed]
+    else:
+        chosen = preferences(session, [recipient.user_id for recipient, _row in composed if recipient.user_id])
+        path = getattr(context.get("url"), "path", None)
+        emails = []
+        for recipient, row in composed:
+            settings = chosen.get(recipient.user_id) if recipient.user_id else None
+            by_email = settings is None or settings.wants_email(kind)
+            digest = by_email and settings is not None and settings.daily_digest
+            if recipient.user_id:
+                session.add(InAppNotification(account_id=account_id, recipient_id=recipient.user_id, kind=kind,
+                                              title=row.subject, link=path, awaiting_digest=digest))
+            if by_email and not digest:
+                emails.append(row)
+    session.add_all(emails)
     session.flush()
-    return rows
+    return emails
+
+
+def notify_digest(session: Session, recipient: Recipient, items: list[dict], **context) -> Notification:
+    """Queue the daily digest (``notifications/digest.txt``) of ``items`` (each a
+    notification's ``title``, ``created_at`` and ``url``) to ``recipient``."""
+    [(_recipient, row)] = _compose(DIGEST, [recipient], account_id=None, items=items, **context)
+    session.add(row)
+    return row
 
 
 def compose(kind: str, recipients: Iterable[Recipient], *, account_id: int | None, **context) -> list[Notification]:
-    """The messages ``notify`` queues, made but not queued."""
+    """The e-mails ``notify`` would queue to each recipient, made but not queued."""
+    return [row for _recipient, row in _compose(kind, recipients, account_id=account_id, **context)]
+
+
+def _compose(kind: str, recipients: Iterable[Recipient], *, account_id: int | None,
+             **context) -> list[tuple[Recipient, Notification]]:
     rows = []
     for recipient in unique(recipients):
         with force_locale(recipient.language):
             text = _render(f"notifications/{kind}.txt", recipient=recipient,
                            local_time=lambda dt, r=recipient: _local_time(dt, r), **context)
         subject, _, body = text.strip().partition("\n")
-        rows.append(Notification(
+        rows.append((recipient, Notification(
             account_id=account_id, recipient_id=recipient.user_id, to_email=recipient.email,
             language=recipient.language, kind=kind, subject=one_line(subject)[:300],
             body=body.strip().replace(_VALUE_BREAK, "\n") + "\n",
-        ))
+        )))
     return rows
 
 
