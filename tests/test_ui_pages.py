@@ -127,7 +127,8 @@ def navigation(tab) -> set[str]:
 def check_every_page(tab, *, phone: bool = False) -> tuple[list[str], dict[str, list[str]]]:
     """The pages the user reaches, and what is wrong on each: boxes that scroll without
     a name or a tab stop; on a desktop, axe-core's serious and critical violations; on
-    a phone, a page wider than the screen or a hash or title that leaves it."""
+    a phone, a page wider than the screen (every <details> open) or a hash or title
+    that leaves it."""
     tab.goto("/")
     menu = navigation(tab)
     visited, problems = [], {}
@@ -137,6 +138,7 @@ def check_every_page(tab, *, phone: bool = False) -> tuple[list[str], dict[str, 
         if not phone:
             found += tab.evaluate(SERIOUS_VIOLATIONS)
         else:
+            tab.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
             width = tab.evaluate("document.documentElement.scrollWidth")
             if width > PHONE:
                 found.append(f"the page is {width} px wide")
@@ -223,6 +225,27 @@ def test_a_skip_link_leads_the_keyboard_to_the_content_past_a_visible_focus_ring
         assert focused.evaluate("e => e.closest('main') !== null"), "the next stop is not in the content"
         ring = focused.evaluate("e => { const s = getComputedStyle(e); return [s.outlineStyle, s.outlineWidth, s.outlineColor]; }")
         assert ring == ["solid", "3px", "rgb(11, 79, 156)"]  # --portal-focus, 8:1 on white
+
+
+FOCUSED = """() => { const e = document.activeElement, s = getComputedStyle(e);
+  return [e.tagName, [s.outlineStyle, s.outlineWidth, s.outlineColor]]; }"""
+
+
+def test_every_tab_stop_of_a_page_shows_a_clearly_visible_focus_ring(chromium, demo_site):
+    """Pico's own ring is a faint shadow, and none at all on some elements."""
+    with signed_in(chromium, demo_site, USERS["client_approver"], "vi") as tab:
+        tab.goto("/change-requests")
+        tab.locator("main table a[href*='/change-requests/']").first.click()
+        tab.wait_for_url("**/change-requests/*")
+        rings = {}
+        for _ in range(60):
+            tab.keyboard.press("Tab")
+            element, ring = tab.evaluate(FOCUSED)
+            if element == "BODY":
+                break
+            rings.setdefault(element, set()).add(tuple(ring))
+    assert {"A", "SELECT", "BUTTON", "DIV", "SUMMARY", "INPUT", "TEXTAREA"} <= set(rings)  # DIV: a table's box
+    assert all(ring == {("solid", "3px", "rgb(11, 79, 156)")} for ring in rings.values()), rings
 
 
 LATEST = {"zh": "发票", "vi": "Hóa đơn"}
