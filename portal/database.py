@@ -85,17 +85,6 @@ def init_app(app: Flask) -> None:
             _write_intent.reset(token)
 
 
-def commit_request() -> None:
-    """Commit the request's work (the unit of work's one commit). A read in autocommit
-    (``reads_only`` on PostgreSQL) has nothing left to commit, each statement having
-    committed as it ran: the commit and its bookkeeping are spared, unless the view
-    changed ORM objects after all, which are then flushed and committed as anywhere."""
-    session = db.session
-    if g.get("_autocommitted") and not (session.new or session.dirty or session.deleted):
-        return
-    session.commit()
-
-
 def _end_session(_error: BaseException | None = None) -> None:
     """End the request's session. Closing it rolls back on its connection; when the
     database dropped that connection during the request (a restart) and nothing has

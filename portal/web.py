@@ -27,7 +27,6 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from portal.errors import wants_json
-from portal.database import commit_request
 from portal.extensions import db
 from portal.forms import once_token
 from portal.i18n import current_language
@@ -115,10 +114,21 @@ def unit_of_work(view: Callable) -> Callable:
         if once is not None and not _remember(once, result):
             db.session.rollback()  # a twin of this form won the race: keep its work, not ours
             return _sent_before(once)
-        commit_request()
+        _commit()
         return result
 
     return wrapped
+
+
+def _commit() -> None:
+    """Commit the request's work (the unit of work's one commit). A read in autocommit
+    (``database.reads_only`` on PostgreSQL) has nothing left to commit, each statement having
+    committed as it ran: the commit and its bookkeeping are spared, unless the view
+    changed ORM objects after all, which are then flushed and committed as anywhere."""
+    session = db.session
+    if g.get("_autocommitted") and not (session.new or session.dirty or session.deleted):
+        return
+    session.commit()
 
 
 ONCE_FIELD = "once"

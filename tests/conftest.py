@@ -148,7 +148,13 @@ def database_template(tmp_path_factory):
         return
     if DB_KIND != "postgresql":
         raise pytest.UsageError(f"PORTAL_TEST_DB must be sqlite or postgresql, not {DB_KIND!r}")
-    name = f"portal_test_{_worker()}"
+    with _postgres_database(f"portal_test_{_worker()}") as url:
+        yield url
+
+
+@contextmanager
+def _postgres_database(name: str):
+    """A new database ``name``, migrated by its owner, for the app's role; dropped after."""
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -217,6 +223,20 @@ def _dispose_engines():
             engine.dispose()
     while _connected_engines:
         _connected_engines.pop().dispose()
+
+
+@contextmanager
+def database_of_its_own(database_template, directory: Path, name: str):
+    """A migrated database apart from each test's, for a fixture that outlives a test (a
+    module's demo data, served to a browser): a copy of the template (SQLite), or a
+    database of its own on the server (PostgreSQL), dropped at the end. Its URL."""
+    if DB_KIND == "sqlite":
+        path = directory / f"{name}.db"
+        shutil.copy(database_template, path)
+        yield f"sqlite:///{path}"
+        return
+    with _postgres_database(f"portal_test_{_worker()}_{name}") as url:
+        yield url
 
 
 @pytest.fixture
@@ -522,9 +542,9 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / "tests" / "screenshots"
 
 
-@pytest.fixture
-def live_server(app):
-    """The app served over HTTP on a free local port, in a thread."""
+@contextmanager
+def serving(app):
+    """``app`` served over HTTP on a free local port, in a thread: its base URL."""
     import threading
 
     from werkzeug.serving import make_server
@@ -535,6 +555,13 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over HTTP on a free local port, in a thread."""
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -551,12 +578,15 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture
-def page(chromium, live_server):
+@contextmanager
+def browser_tab(chromium, base_url: str, *, width: int = 1280, init_script: Path | None = None):
     """A fresh browser tab whose console errors (CSP violations included) and failed
     subresources (a missing stylesheet or script) fail the test. A page answered with
-    4xx on purpose (a failed sign-in is 401) is not an error."""
-    context = chromium.new_context(base_url=live_server, locale="en-US", viewport={"width": 1280, "height": 900})
+    4xx on purpose (a failed sign-in is 401) is not an error. ``init_script`` runs in
+    every page before its own scripts (as the browser's, so the CSP does not apply)."""
+    context = chromium.new_context(base_url=base_url, locale="en-US", viewport={"width": width, "height": 900})
+    if init_script:
+        context.add_init_script(path=str(init_script))
     tab = context.new_page()
     errors: list[str] = []
 
@@ -574,6 +604,13 @@ def page(chromium, live_server):
     yield tab
     context.close()
     assert not errors, f"browser console errors: {errors}"
+
+
+@pytest.fixture
+def page(chromium, live_server):
+    """A fresh browser tab on the live server (see ``browser_tab``)."""
+    with browser_tab(chromium, live_server) as tab:
+        yield tab
 
 
 def sign_in_page(page, email: str, password: str = PASSWORD) -> None:
