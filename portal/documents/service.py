@@ -418,7 +418,6 @@ def preview_work_order(account: Account, contract: Contract, by: User, **details
 def issue_work_order(session: Session, account: Account, contract: Contract, by: User, **details: Any) -> Document:
     """Render and store a work order under ``contract`` (``work_order_input`` names what
     it takes); a text without a translation refuses it unless ``show_source_text``."""
-    work_order_input(account, contract, by, "", **details)  # refused before a number is taken
-    number = next_number(session, DocumentKind.WORK_ORDER, account.today().year)
+    number = next_number(session, DocumentKind.WORK_ORDER, account.today().year)  # a refusal rolls it back
     data = work_order_input(account, contract, by, number, **details)
     return store_document(session, account, contract, DocumentKind.WORK_ORDER, number, data, by)
