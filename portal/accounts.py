@@ -49,6 +49,20 @@ def assigned(session: Session, account: Account, role: Role) -> list[User]:
     return list(session.scalars(_team(account, role).order_by(User.id)))
 
 
+def client_approvers(session: Session, account: Account) -> list[User]:
+    """The account's active client approvers, who decide its change requests and sign
+    off its plans, by name."""
+    return list(session.scalars(sa.select(User).where(User.account_id == account.id, User.role == Role.CLIENT_APPROVER,
+                                                      User.active).order_by(User.name, User.id)))
+
+
+def client_users(session: Session, account: Account) -> list[User]:
+    """The account's active client users (viewers and approvers), by name."""
+    return list(session.scalars(sa.select(User).where(User.account_id == account.id, User.active,
+                                                      User.role.in_((Role.CLIENT_VIEWER, Role.CLIENT_APPROVER)))
+                                .order_by(User.name, User.id)))
+
+
 # The roles of the firm's team on an account (an administrator sees every account unassigned).
 TEAM_ROLES = (Role.ACCOUNT_MANAGER, Role.REGIONAL_REVIEWER, Role.FINANCE)
 

@@ -218,22 +218,30 @@ def field_at(form: Any, path: str) -> Field | None:
 def mark_problems(form: Any, fields: dict[str, str], message: str) -> None:
     """Put a refusal's problems beside their fields, in the user's words: a known
     problem's own, else the refusal's ``message`` when it names one field (it is about
-    that field), else the problem as the service wrote it."""
+    that field), else "Check this value." (never the problem as the service wrote it
+    for programs, which names fields: ``before start_date``)."""
     from portal.i18n import problem
 
     for path, text in fields.items():
         field = field_at(form, path)
         if field is not None:
-            field.errors = [*field.errors, problem(text, message if len(fields) == 1 else text)]
+            field.errors = [*field.errors, problem(text, message if len(fields) == 1 else "")]
 
 
 def flash_errors(form: Any) -> None:
     """Flash a form's field errors, for a form posted from a page that is not its own
-    (a decision's, under the page's content)."""
+    (a decision's, under the page's content): each named by its field's label, as the
+    page shows it ("Type your full name to sign: This field is required."), a hidden
+    field's (the version shown) by nothing."""
     from flask import flash
+    from flask_babel import gettext
 
-    for errors in form.errors.values():
-        flash(" ".join(str(e) for e in errors), "error")
+    for name, errors in form.errors.items():
+        problem = " ".join(str(e) for e in errors)
+        field = form._fields.get(name)
+        if field is not None and not isinstance(field, HiddenField) and field.label.text:
+            problem = gettext("%(field)s: %(problem)s", field=field.label.text, problem=problem)
+        flash(problem, "error")
 
 
 class PricedLineForm(Form):

@@ -218,6 +218,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(money=money, number=number, percent=percent, unit=unit, month=month, when=when, day=day, localized=localized)
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, current_language=current_language, current_locale=current_locale,
                               label=label)
+    app.jinja_env.filters["names"] = names
 
 
 # Labels for enum values shown in the UI, marked for translation once here.
@@ -338,6 +339,36 @@ LABELS = {
         # documents refused before issue (docgen's translation gate and glyph preflight)
         "no translation": _l("No translation in this language."),
         "no font has": _l("A character here cannot be printed: no font of the document has it."),
+        # the rest of the services' problems, so that none reaches a form in English
+        "1 to 3": _l("Choose a level from 1 to 3."),
+        "a plan exists for this period": _l("This account already has a plan for this period."),
+        "before creation": _l("This date is before the item was created."),
+        "before date_from": _l("This date is before the start date."),
+        "does not match the approver's full name": _l("Type your full name as registered."),
+        "does not meet the password policy": _l("This password does not meet the password policy."),
+        "expected the form": _l("Write the period as FY2027, 2027-Q1 or 2027-03."),
+        "invalid": _l("This value is not valid."),
+        "more than 60 days after creation": _l("At most 60 days after the item was created."),
+        "no contract": _l("This account has no contract yet."),
+        "no regional reviewer of": _l("The account's team has no regional reviewer of this language."),
+        "no such user": _l("Choose a user of the portal."),
+        "not a current line of this contract": _l("Choose a current line of the contract."),
+        "not a firm user of this account": _l("Choose someone of the firm who works on this account."),
+        "not a parent of this plan": _l("Choose the yearly plan of its year, or the quarterly plan of its quarter."),
+        "not a role of the team": _l("Choose account manager, regional reviewer or finance."),
+        "not a stakeholder of this account": _l("Choose a stakeholder of this account."),
+        "not a user of this account who may own this item": _l("Choose someone who may own this item."),
+        "not allowed": _l("Choose one of the languages offered."),
+        "not the user's role": _l("This is not the user's role."),
+        "one of en, zh, vi": _l("Use English, Chinese or Vietnamese."),
+        "one of the account's document languages": _l("Choose one of the account's document languages."),
+        "own role": _l("You cannot change your own role."),
+        "the client signs off instead": _l("The client approves a plan by signing it off."),
+        "total too large": _l("The budget's total is too large."),
+        "unknown section": _l("Choose a section of the plan."),
+        "wrong code": _l("The code is not correct."),
+        "zh or vi, among the account's document languages":
+            _l("Choose Chinese or Vietnamese, among the account's document languages."),
     },
     # A context of their own: a contract "Active" is in force, a user "Active" may sign in.
     "contract_state": {
@@ -369,10 +400,23 @@ def label(kind: str, value) -> str:
     return text
 
 
+UNKNOWN_PROBLEM = _l("Check this value.")
+
+
 def problem(text: str, fallback: str = "") -> str:
-    """The user's words for a service's field problem; ``fallback`` (else the problem
-    itself) when there are none. A problem may carry its detail after a known start
-    ("too many decimals for VND", "at most 2000 characters")."""
+    """The user's words for a service's field problem; ``fallback`` when there are none,
+    else a plain "Check this value." in the user's language: a problem is written for
+    programs, with the names of fields (``before start_date``), and never shown as it
+    is. A problem may carry its detail after a known start ("too many decimals for
+    VND", "at most 2000 characters")."""
     known = LABELS["problem"]
     key = text if text in known else next((k for k in known if str(text).startswith(k)), None)
-    return label("problem", key) if key else (fallback or text)
+    return label("problem", key) if key else (fallback or str(UNKNOWN_PROBLEM))
+
+
+def names(people) -> str:
+    """People's names as a list of the UI's language: "Emma Richardson and Li Wei",
+    "Emma Richardson和Li Wei", "Emma Richardson và Li Wei"."""
+    from babel.lists import format_list
+
+    return format_list([getattr(person, "name", person) for person in people], locale=current_locale())

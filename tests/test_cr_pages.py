@@ -300,7 +300,7 @@ def test_above_the_threshold_an_admin_other_than_the_author_approves_on_the_page
     service.submit(session, cr, alpha.account, author)
     session.commit()
     url = f"/change-requests/{cr.id}"
-    form = {"version": cr.version, "approve": "Approve internally"}
+    form = {"version": cr.version, "approve": "Approve"}
 
     drafter = signed_in(new_browser, "admin@firm.example")
     assert "another administrator approves it" in drafter.get(url).text
@@ -309,7 +309,7 @@ def test_above_the_threshold_an_admin_other_than_the_author_approves_on_the_page
 
     second = signed_in(new_browser, "second.admin@firm.example")
     assert second.post_form(f"{url}/internal-decision", form, page=url).status_code == 302
-    assert "Approved internally; the client can now decide." in second.get(url).text
+    assert "Approved. The change request now waits for the client&#39;s decision." in second.get(url).text
     assert latest(session).get(ChangeRequest, cr.id).status is CRStatus.PENDING_CLIENT_APPROVAL
 
 

@@ -330,7 +330,7 @@ def test_a_chinese_reviewer_comments_and_approves_in_chromium(session, alpha, pa
     assert page.get_by_text("此草稿正等待该客户以下语言的区域审阅人批准：中文。").count() == 1
     assert page.get_by_text("“价格影响”一词请与主服务协议保持一致。").count() == 1
     screenshot(page, "document-review-zh")
-    page.get_by_role("button", name="批准此草稿").click()
+    page.get_by_role("button", name="批准", exact=True).click()
     page.wait_for_url(f"**/documents/{document.id}")
     assert page.get_by_text("该文件已出具").count() == 1
     assert latest(session).get(Document, document.id).status is DocumentStatus.ISSUED

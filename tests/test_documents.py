@@ -295,7 +295,7 @@ def test_work_order_numbers_run_in_the_firm_and_apart_from_amendments(session, a
 @pytest.mark.parametrize(
     ("overrides", "fields"),
     [
-        ({"end_date": date(2027, 1, 3)}, {"end_date": "before start_date"}),
+        ({"end_date": date(2027, 1, 3)}, {"end_date": "before the start date"}),
         ({"lines": []}, {"lines": "required"}),
         ({"lines": [{"description": {"en": "Day"}, "quantity": "lots", "unit": "day", "unit_price": "1"}]}, None),
     ],

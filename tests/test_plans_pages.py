@@ -138,7 +138,7 @@ def test_a_chinese_reviewer_reads_the_plan_in_chinese_and_requests_changes_in_ch
     # The KPI has no Chinese name: it shows in English, marked as such.
     assert "On-time payroll" in page
     assert translated("zh", "%(language)s, not translated") % {"language": "English"} in page
-    answer = reviewer.post_form(f"{url}/review", {"decision": "request_changes", "section": "kpis",
+    answer = reviewer.post_form(f"{url}/review", {"request_changes": "要求修改", "section": "kpis", "shared": "y",
                                                   "body": "请补充关键绩效指标的中文名称。", "language": "zh",
                                                   "version": plan.version}, page=url)
     assert answer.status_code == 302

@@ -94,6 +94,9 @@ class ReviewIn(FreshProof):
     section: Literal["objectives", "kpis", "initiatives", "budget", "risks"] | None = None
     version: str | None = Field(default=None, min_length=64, max_length=64,
                                 description="the version reviewed; 409 when it is no longer the current one")
+    internal: bool | None = Field(
+        default=None, description="a firm user's remark for the firm only, which the client never reads (default for "
+                                  "the firm: true); a client's review, and an approval, are always shared")
 
 
 class SignoffIn(FreshProof):
@@ -110,6 +113,7 @@ class ReviewOut(BaseModel):
     section: str | None
     body: str
     language: str
+    internal: bool
     reviewer: dict | None
     created_at: str
 
@@ -165,7 +169,7 @@ def review_json(r: PlanReview) -> dict:
     return {
         "id": r.id, "account_id": r.account_id, "plan_id": r.plan_id, "version": r.version_hash,
         "decision": r.decision.value, "section": r.section, "body": r.body, "language": r.language,
-        "reviewer": {"id": r.reviewer.id, "name": r.reviewer.name} if r.reviewer else None,
+        "internal": r.internal, "reviewer": {"id": r.reviewer.id, "name": r.reviewer.name} if r.reviewer else None,
         "created_at": iso_time(r.created_at),
     }
 
@@ -259,7 +263,7 @@ def review_plan(plan: Plan, body: ReviewIn):
         require_fresh_sign_in(body)
     entry = service.review(db.session, plan, get_or_404(db.session, Account, plan.account_id), current_user,
                            decision=ReviewDecision(body.decision), body=body.body, language=body.language,
-                           section=body.section, version=body.version)
+                           section=body.section, version=body.version, internal=body.internal)
     return review_json(entry), 201
 
 

@@ -65,14 +65,22 @@ class RejectForm(PortalForm):
 class InternalDecisionForm(PortalForm):
     version = HiddenField(validators=[DataRequired()])
     reason = TextAreaField(_l("Comment (required to reject)"), validators=[Length(max=5000)])
-    approve = SubmitField(_l("Approve internally"))
+    approve = SubmitField(_l("Approve"))
     reject = SubmitField(_l("Reject"))
 
 
 class AmendmentForm(OnceForm):
     languages = SelectField(_l("Languages"), validate_choice=True)
     show_source_text = show_source_field()
+    preview = SubmitField(_l("Preview"))
     submit = SubmitField(_l("Issue amendment"))
+
+
+def default_languages(document_languages: list[str]) -> str:
+    """The choice a document's issue form starts at: all of the account's document
+    languages (two side by side, the account's first left), as ``language_options``
+    names them."""
+    return "+".join(document_languages or ["en"])
 
 
 def language_options(document_languages: list[str]) -> list:

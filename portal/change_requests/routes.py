@@ -22,16 +22,18 @@ from portal.change_requests.forms import (
     RejectForm,
     SubmitForm,
     WithdrawForm,
+    default_languages,
     language_options,
 )
 from portal.documents import renditions
-from portal.documents.routes import announce, numbered
-from portal.documents.service import issue_amendment
+from portal.documents.routes import announce, numbered, preview_response
+from portal.documents.service import issue_amendment, preview_amendment
 from portal.exports import table_response
 from portal.extensions import db
 from portal.forms import choices, fill_texts, flash_errors, texts
-from portal.i18n import label, localized
-from portal.accounts import current_contract, visible_accounts
+from portal.i18n import current_language, label, localized, money
+from portal.units import counted
+from portal.accounts import client_approvers, current_contract, visible_accounts
 from portal.models import Account, ChangeRequest, Contract, CRStatus, Decision, Document, LineChange, Role
 from portal.security import ISSUERS, fresh_login_or_redirect, get_or_404, require_role
 from portal.web import Blueprint, keep_form
@@ -64,8 +66,10 @@ def index():
     if status == "pending":  # the account cards' count: waiting for a decision, at either stage
         wanted = service.PENDING
     rows = service.tracker(db.session, status=wanted, account_id=account_id)
-    return render_template("change_requests/index.html", rows=rows, accounts=visible_accounts(db.session),
-                           statuses=CRStatus, args=request.args, contract=None)
+    accounts = visible_accounts(db.session)
+    return render_template("change_requests/index.html", rows=rows, accounts=accounts, statuses=CRStatus,
+                           args=request.args, contract=None, is_issuer=current_user.role in ISSUERS,
+                           names={a.id: a.name_in(current_language()) for a in accounts})
 
 
 @bp.route("/contracts/<int:contract_id>/change-requests")
@@ -79,7 +83,7 @@ def tracker(contract_id: int):
     if fmt:
         return table_response(fmt, f"{contract.number}-change-requests", *_tracker_table(rows))
     return render_template("change_requests/index.html", rows=rows, accounts=[], statuses=CRStatus,
-                           args=request.args, contract=contract)
+                           args=request.args, contract=contract, is_issuer=current_user.role in ISSUERS, names={})
 
 
 def _tracker_table(rows: list[ChangeRequest]):
@@ -106,7 +110,10 @@ def _day(value):
 
 
 def _line_choices(contract: Contract):
-    return choices([(0, "—")] + [(s.id, f"{localized(s.service)} · {s.quantity.normalize():f} × {s.unit_price.normalize():f}")
+    """The contract's lines as the picker reads them: "Payroll, 4,200 payslips × ¥14.50"."""
+    return choices([(0, "—")] + [(s.id, _("%(service)s, %(quantity)s × %(unit_price)s", service=localized(s.service),
+                                           quantity=counted(s.quantity, s.unit),
+                                           unit_price=money(s.unit_price, contract.currency)))
                                  for s in contract.active_scope_lines])
 
 
@@ -149,6 +156,13 @@ def _form_page(form, account: Account, contract: Contract, cr: ChangeRequest | N
 @bp.route("/change-requests/new", methods=["GET", "POST"])
 @require_role(*ISSUERS)
 def new():
+    """A new draft for the account asked for (``?account=``); without one, the page
+    asks which account (the tracker's "New change request" comes here)."""
+    if request.args.get("account") is None:
+        accounts = visible_accounts(db.session)
+        if len(accounts) == 1:
+            return redirect(url_for("change_requests.new", account=accounts[0].id))
+        return render_template("change_requests/choose_account.html", accounts=accounts)
     account = get_or_404(db.session, Account, request.args.get("account", type=int))
     contract = current_contract(db.session, account)
     if contract is None:
@@ -209,7 +223,7 @@ def detail(change_request_id: int):
     account = _account(cr)
     contract = db.session.scalar(sa.select(Contract).where(Contract.id == cr.contract_id)
                                  .options(selectinload(Contract.scope_lines)))
-    amendment = AmendmentForm()
+    amendment = AmendmentForm(languages=default_languages(account.document_languages))
     amendment.languages.choices = language_options(account.document_languages)
     documents = db.session.scalars(sa.select(Document).where(Document.change_request_id == cr.id)
                                    .order_by(Document.created_at.desc())).all()
@@ -221,7 +235,7 @@ def detail(change_request_id: int):
         submit_form=SubmitForm(), withdraw_form=WithdrawForm(), implement_form=ImplementForm(),
         approve_form=ApproveForm(version=cr.version), reject_form=RejectForm(version=cr.version),
         internal_form=InternalDecisionForm(version=cr.version), amendment_form=amendment,
-        is_issuer=current_user.role in ISSUERS,
+        is_issuer=current_user.role in ISSUERS, approvers=client_approvers(db.session, account),
     )
 
 
@@ -268,8 +282,8 @@ def internal_decision(change_request_id: int):
         service.decide_internally(db.session, cr, _account(cr), current_user, version=form.version.data,
                                   decision=decision, reason=form.reason.data or "", ip=_client_ip(),
                                   user_agent=request.user_agent.string)
-        flash(_("Approved internally; the client can now decide.") if decision is Decision.APPROVED
-              else _("Rejected internally."), "success")
+        flash(_("Approved. The change request now waits for the client's decision.") if decision is Decision.APPROVED
+              else _("Rejected. The change request goes back to its author."), "success")
     return _detail(cr)
 
 
@@ -286,7 +300,8 @@ def approve(change_request_id: int):
         return _detail(cr)
     service.decide(db.session, cr, _account(cr), current_user, version=form.version.data, decision=Decision.APPROVED,
                    signature_name=form.signature_name.data, ip=_client_ip(), user_agent=request.user_agent.string)
-    flash(_("You approved %(number)s.", number=cr.number), "success")
+    flash(_("You approved %(number)s. The firm now issues the contract amendment, which you will find under "
+            "Documents.", number=cr.number), "success")
     return _detail(cr)
 
 
@@ -303,7 +318,8 @@ def reject(change_request_id: int):
         return _detail(cr)
     service.decide(db.session, cr, _account(cr), current_user, version=form.version.data, decision=Decision.REJECTED,
                    reason=form.reason.data, ip=_client_ip(), user_agent=request.user_agent.string)
-    flash(_("You rejected %(number)s.", number=cr.number), "success")
+    flash(_("You rejected %(number)s. The firm is told, and may send you a revised version.", number=cr.number),
+          "success")
     return _detail(cr)
 
 
@@ -325,6 +341,9 @@ def amendment(change_request_id: int):
     form = AmendmentForm()
     form.languages.choices = language_options(account.document_languages)
     keep_form(form, lambda: detail(change_request_id))  # refused: the page again, the choices kept
+    if form.validate_on_submit() and form.preview.data:
+        return preview_response(preview_amendment(cr, account, current_user, form.languages.data.split("+"),
+                                                  form.show_source_text.data))
     if form.validate_on_submit():
         document = issue_amendment(db.session, cr, account, current_user, form.languages.data.split("+"),
                                    form.show_source_text.data)

@@ -23,6 +23,7 @@ class WorkOrderForm(OnceForm):
     show_source_text = show_source_field()
     lines = FieldList(FormField(WorkOrderLineForm), min_entries=1, max_entries=2000)
     add_line = SubmitField(_l("Add a line"))
+    preview = SubmitField(_l("Preview"))
     save = SubmitField(_l("Issue work order"))
 
 
@@ -33,5 +34,5 @@ class DocumentReviewForm(PortalForm):
     version = HiddenField(validators=[DataRequired()])
     comment = TextAreaField(_l("Comment"), validators=[Length(max=10_000)])
     typed_name = StringField(_l("Your full name, typed (optional)"), validators=[Length(max=200)])
-    approve = SubmitField(_l("Approve this draft"))
+    approve = SubmitField(_l("Approve"))
     send_comment = SubmitField(_l("Send the comment"))

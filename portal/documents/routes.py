@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from docgen.formatting import plain_decimal
-from portal.change_requests.forms import language_options
+from portal.change_requests.forms import default_languages, language_options
 from portal.database import may_write
 from portal.documents import renditions, review, service
 from portal.documents.forms import DocumentReviewForm, WorkOrderForm, WorkOrderLineForm
@@ -123,6 +123,11 @@ def numbered(document: Document) -> str:
     return _("%(number)s rev. %(n)d", number=document.number, n=document.revision)
 
 
+def preview_response(preview: service.Preview):
+    """A document's preview as a download: a .docx named as a preview (AMD-2027-PREVIEW.docx)."""
+    return download_response(preview.filename, service.DOCX, preview.content)
+
+
 def announce(document: Document, issued: str) -> None:
     """Flash what issuing did: ``issued`` (the kind's own "... issued.") or, for a
     draft, that it went to the account's regional reviewer."""
@@ -167,7 +172,7 @@ def new_work_order():
     if contract is None:
         flash(_("This account has no contract yet."), "error")
         return redirect(url_for("main.account", account_id=account.id))
-    form = WorkOrderForm()
+    form = WorkOrderForm(languages=default_languages(account.document_languages))
     form.languages.choices = language_options(account.document_languages)
     page = keep_form(form, lambda: _work_order_page(form, account, contract))
     if request.method == "POST" and form.add_line.data:
@@ -179,13 +184,13 @@ def new_work_order():
              "unit_price": plain_decimal(entry.form.unit_price.data)}
             for entry in form.lines if not entry.form.delete.data
         ]
-        document = service.issue_work_order(
-            db.session, account, contract, current_user, title=texts(form, "title"),
-            description=texts(form, "description"), po_number=form.po_number.data.strip(),
-            start_date=form.start_date.data, end_date=form.end_date.data, lines=lines,
-            acceptance_criteria=acceptance_criteria(form), languages=form.languages.data.split("+"),
-            show_source_text=form.show_source_text.data,
-        )
+        details = dict(title=texts(form, "title"), description=texts(form, "description"),
+                       po_number=form.po_number.data.strip(), start_date=form.start_date.data,
+                       end_date=form.end_date.data, lines=lines, acceptance_criteria=acceptance_criteria(form),
+                       languages=form.languages.data.split("+"), show_source_text=form.show_source_text.data)
+        if form.preview.data:
+            return preview_response(service.preview_work_order(account, contract, current_user, **details))
+        document = service.issue_work_order(db.session, account, contract, current_user, **details)
         announce(document, _("Work order %(number)s issued.", number=numbered(document)))
         return redirect(url_for("documents.index", account=account.id))
     return page()

@@ -180,6 +180,40 @@ def numbering(session: Session, subject: str, latest: sa.Select | None, new_numb
     return Numbering(previous.number, previous.revision + 1)
 
 
+def _rendered(account: Account, contract: Contract | None, data: dict) -> tuple[dict, bytes]:
+    """docgen's input as the document is made from it (with the language that prevails
+    in a bilingual one), and the rendered .docx."""
+    prevailing = prevailing_language(account, contract, list(data["languages"]))
+    if prevailing:
+        data = {**data, "prevailing_language": prevailing}
+    return data, _render(data)
+
+
+# The number a preview is made under: it takes none of the series, and says what it is.
+PREVIEW = "PREVIEW"
+
+
+def preview_number(prefix: str, period: object) -> str:
+    """AMD-2027-PREVIEW: where a preview shows its number, in the file name too."""
+    return f"{prefix}-{period}-{PREVIEW}"
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A document as issuing it would make it, for the issuer's eyes only: rendered
+    under ``preview_number``, stored nowhere, numbered nothing, reviewed by nobody."""
+
+    filename: str
+    content: bytes
+
+
+def preview(account: Account, contract: Contract | None, data: dict) -> Preview:
+    """Render ``data`` (its number a ``preview_number``) as its document would be; the
+    same refusals as an issue (a text without a translation, a character no font has)."""
+    data, content = _rendered(account, contract, data)
+    return Preview(f"{data['number']}.docx", content)
+
+
 def store_document(session: Session, account: Account, contract: Contract | None, kind: DocumentKind,
                    numbered: Numbering | str, data: dict, by: User, **links: Any) -> Document:
     """Render ``data`` with docgen and store it immutably with its SHA-256. A document in
@@ -192,10 +226,7 @@ def store_document(session: Session, account: Account, contract: Contract | None
     data = {**data, "number": numbered.number}
     if numbered.revision > 1:
         data["revision"] = numbered.revision
-    prevailing = prevailing_language(account, contract, list(data["languages"]))
-    if prevailing:
-        data["prevailing_language"] = prevailing
-    content = _render(data)
+    data, content = _rendered(account, contract, data)
     digest = hashlib.sha256(content).hexdigest()
     stem = numbered.number if numbered.revision == 1 else f"{numbered.number}-rev{numbered.revision}"  # file_stem
     stored = StoredFile(account_id=account.id, filename=f"{stem}.docx", content_type=DOCX, size=len(content),
@@ -326,15 +357,27 @@ def next_number(session: Session, kind: DocumentKind, year: int) -> str:
     return f"{prefix}-{year}-{value:04d}"
 
 
+def _check_amendment(cr: ChangeRequest, account: Account, languages: list[str]) -> list[str]:
+    if cr.status not in (CRStatus.APPROVED, CRStatus.IMPLEMENTED) or client_approval(cr) is None:
+        raise Conflict(_l("An amendment is issued from an approved change request."))
+    return check_languages(account, languages)
+
+
+def preview_amendment(cr: ChangeRequest, account: Account, by: User, languages: list[str],
+                      show_source_text: bool = False) -> Preview:
+    """The amendment ``issue_amendment`` would make, without issuing it (``preview``)."""
+    languages = _check_amendment(cr, account, languages)
+    number = preview_number(PREFIXES[DocumentKind.AMENDMENT], account.today().year)
+    return preview(account, cr.contract, amendment_input(cr, account, by, number, languages, show_source_text))
+
+
 def issue_amendment(session: Session, cr: ChangeRequest, account: Account, by: User, languages: list[str],
                     show_source_text: bool = False) -> Document:
     """Render and store the amendment for an approved (or implemented) CR; a text of the
     CR without a translation refuses it unless ``show_source_text``. A change request
     has one amendment number: issuing it again (in other languages) is the next
     revision of that number."""
-    if cr.status not in (CRStatus.APPROVED, CRStatus.IMPLEMENTED) or client_approval(cr) is None:
-        raise Conflict(_l("An amendment is issued from an approved change request."))
-    languages = check_languages(account, languages)
+    languages = _check_amendment(cr, account, languages)
     numbered = numbering(session, f"cr:{cr.id}", sa.select(Document).where(Document.change_request_id == cr.id),
                          lambda: next_number(session, DocumentKind.AMENDMENT, account.today().year))
     data = amendment_input(cr, account, by, numbered.number, languages, show_source_text)
@@ -342,21 +385,19 @@ def issue_amendment(session: Session, cr: ChangeRequest, account: Account, by: U
                           change_request_id=cr.id)
 
 
-def issue_work_order(session: Session, account: Account, contract: Contract, by: User, *, title: dict[str, str],
+def work_order_input(account: Account, contract: Contract, by: User, number: str, *, title: dict[str, str],
                      description: dict[str, str], po_number: str, start_date: date, end_date: date,
                      lines: list[dict[str, Any]], acceptance_criteria: list[dict[str, str]],
-                     languages: list[str], show_source_text: bool = False) -> Document:
-    """Render and store a work order under ``contract``; a text without a translation
-    refuses it unless ``show_source_text``."""
+                     languages: list[str], show_source_text: bool = False) -> dict[str, Any]:
+    """docgen's input for a work order under ``contract`` numbered ``number``, or why not."""
     from docgen.units import unit_text
 
     if end_date < start_date:
-        raise DomainError(_l("The end date is before the start date."), fields={"end_date": "before start_date"})
+        raise DomainError(_l("The end date is before the start date."), fields={"end_date": "before the start date"})
     if not lines:
         raise DomainError(_l("Add at least one line."), fields={"lines": "required"})
     languages = check_languages(account, languages)
-    number = next_number(session, DocumentKind.WORK_ORDER, account.today().year)
-    data = {
+    return {
         "kind": "work_order", "languages": languages, "number": number, "date": account.today().isoformat(),
         "contract": contract_part(contract), "provider": provider(by), "client": client_party(account, None),
         "po_number": po_number, "title": title,
@@ -367,4 +408,17 @@ def issue_work_order(session: Session, account: Account, contract: Contract, by:
         "acceptance_criteria": acceptance_criteria, **conventions(account),
         "untranslated": untranslated_policy(show_source_text),
     }
+
+
+def preview_work_order(account: Account, contract: Contract, by: User, **details: Any) -> Preview:
+    """The work order ``issue_work_order`` would make, without issuing it (``preview``)."""
+    number = preview_number(PREFIXES[DocumentKind.WORK_ORDER], account.today().year)
+    return preview(account, contract, work_order_input(account, contract, by, number, **details))
+
+
+def issue_work_order(session: Session, account: Account, contract: Contract, by: User, **details: Any) -> Document:
+    """Render and store a work order under ``contract`` (``work_order_input`` names what
+    it takes); a text without a translation refuses it unless ``show_source_text``."""
+    number = next_number(session, DocumentKind.WORK_ORDER, account.today().year)  # a refusal rolls it back
+    data = work_order_input(account, contract, by, number, **details)
     return store_document(session, account, contract, DocumentKind.WORK_ORDER, number, data, by)

@@ -17,7 +17,7 @@ from portal.i18n import localized, month as month_name
 from portal.jobs import job_json, visible_job
 from portal.kpis import service
 from portal.kpis.forms import KpiDefinitionForm
-from portal.accounts import visible_accounts
+from portal.accounts import client_users, visible_accounts
 from portal.models import Account, Contract, Kpi, KpiDirection, Role
 from portal.security import ISSUERS, get_or_404, require_role
 from portal.web import Blueprint, keep_form
@@ -68,6 +68,7 @@ def show(account_id: int):
         measured=bool(card.measured), acknowledgement=service.acknowledgement(db.session, account, period),
         threads=service.comments(db.session, account, period), bar=service.MET_BAR,
         can_comment=current_user.role in COMMENTERS, can_act=current_user.role in ISSUERS,
+        acknowledgers=[] if current_user.is_client else client_users(db.session, account),
     )
 
 

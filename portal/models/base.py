@@ -159,6 +159,23 @@ class AccountOwned:
         return mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
 
 
+class InternalNote:
+    """A remark the firm may keep to itself (``internal``: a request's internal note, a
+    plan reviewer's internal remark): the ``client_visible`` policy hides it from client
+    users, who never load it."""
+
+    internal: Mapped[bool] = mapped_column(default=False)
+
+    @hybrid_property
+    def client_visible(self) -> bool:
+        return not self.internal
+
+    @client_visible.inplace.expression
+    @classmethod
+    def _client_visible(cls) -> sa.ColumnElement[bool]:
+        return cls.internal.is_(False)
+
+
 class FirmOnly:
     """An account's row that only the firm sees (its working notes on the client's
     people): the ``client_visible`` policy hides every such row from client users."""

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import AccountOwned, Base, TimestampMixin, str_enum, utcnow
+from portal.models.base import AccountOwned, Base, InternalNote, TimestampMixin, str_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.models.contract import Contract
@@ -89,7 +89,11 @@ class PlanVersion(AccountOwned, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class PlanReview(AccountOwned, Base):
+class PlanReview(InternalNote, AccountOwned, Base):
+    """A review of a plan's version. A firm reviewer's ``internal`` remark is the firm's
+    only: the client never reads it (page, API, plan document). A client's review, and
+    an approval, are always shared."""
+
     __tablename__ = "plan_reviews"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import AccountOwned, Base, TimestampMixin, str_enum, utcnow
+from portal.models.base import AccountOwned, Base, InternalNote, TimestampMixin, str_enum, utcnow
 from portal.models.contract import Priority
 
 if TYPE_CHECKING:
@@ -84,29 +84,19 @@ class ServiceRequest(AccountOwned, TimestampMixin, Base):
     )
 
 
-class RequestComment(AccountOwned, Base):
+class RequestComment(InternalNote, AccountOwned, Base):
+    """A comment on a request; an ``internal`` note is the firm's only."""
+
     __tablename__ = "request_comments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(sa.ForeignKey("service_requests.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     body: Mapped[str] = mapped_column(sa.Text)
-    # Internal notes are the firm's only; client users never load them.
-    internal: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     request: Mapped[ServiceRequest] = relationship(back_populates="comments")
     author: Mapped[User | None] = relationship()
-
-    @hybrid_property
-    def client_visible(self) -> bool:
-        """Internal notes are the firm's only."""
-        return not self.internal
-
-    @client_visible.inplace.expression
-    @classmethod
-    def _client_visible(cls) -> sa.ColumnElement[bool]:
-        return cls.internal.is_(False)
 
 
 class Attachment(AccountOwned, Base):

@@ -21,7 +21,8 @@ from wtforms.validators import DataRequired, Length
 
 from portal.forms import OnceForm, PortalForm, SignatureForm, choices, show_source_field, with_texts
 from portal.plans.content import LANGUAGES, MAX_ROWS, MAX_TEXT, SECTIONS, TEXT_FIELDS, as_text
-from portal.plans.labels import DECISIONS, FIELDS, INITIATIVE_STATUSES, PLAN_TYPES, SECTIONS as SECTION_LABELS
+from portal.models import ReviewDecision
+from portal.plans.labels import FIELDS, INITIATIVE_STATUSES, PLAN_TYPES, SECTIONS as SECTION_LABELS
 
 
 @with_texts("text", TextAreaField, label=FIELDS["text"], max_length=MAX_TEXT)
@@ -108,13 +109,28 @@ class SubmitForm(PortalForm):
 
 
 class ReviewForm(OnceForm):
-    decision = SelectField(_l("Your review"), choices=choices(DECISIONS.items()))
+    """A review of the version shown: a button per decision (the page shows the client
+    no "Approve": the client signs off instead). A firm reviewer's remark is for the
+    firm only unless they tick ``shared``."""
+
     section = SelectField(_l("About"), choices=choices([("", _l("The whole plan")), *SECTION_LABELS.items()]),
                           default="")
     body = TextAreaField(_l("Comment"), validators=[Length(max=10_000)])
+    shared = BooleanField(_l("Share this remark with the client (otherwise only the firm reads it)"))
     language = HiddenField()
     version = HiddenField(validators=[DataRequired()])
-    send = SubmitField(_l("Send"))
+    comment = SubmitField(_l("Send the comment"))
+    request_changes = SubmitField(_l("Request changes"))
+    approve = SubmitField(_l("Approve"))
+
+    @property
+    def decision(self) -> ReviewDecision:
+        """The decision of the button pressed."""
+        if self.approve.data:
+            return ReviewDecision.APPROVE
+        if self.request_changes.data:
+            return ReviewDecision.REQUEST_CHANGES
+        return ReviewDecision.COMMENT
 
 
 class SignoffForm(SignatureForm):
@@ -126,6 +142,7 @@ class SignoffForm(SignatureForm):
 class DocumentForm(OnceForm):
     languages = SelectField(_l("Languages"), validate_choice=True)
     show_source_text = show_source_field()
+    preview = SubmitField(_l("Preview"))
     submit = SubmitField(_l("Issue the plan document"))
 
 

@@ -13,13 +13,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_fresh
 from sqlalchemy.orm import selectinload
 
-from portal.change_requests.forms import language_options
+from portal.change_requests.forms import default_languages, language_options
 from portal.documents import renditions
-from portal.documents.routes import announce, numbered
+from portal.documents.routes import announce, numbered, preview_response
 from portal.extensions import db
 from portal.forms import choices, flash_errors
-from portal.i18n import LANGUAGE_NAMES, current_language, localized
-from portal.accounts import visible_accounts
+from portal.i18n import LANGUAGE_NAMES, current_language, localized, names
+from portal.accounts import client_approvers, visible_accounts
 from portal.models import Account, Document, Plan, PlanStatus, PlanType, ReviewDecision, Role
 from portal.plans import service
 from portal.plans.content import SECTIONS, TEXT_FIELDS, budget_total, diff, pick, translation_gaps
@@ -35,7 +35,7 @@ from portal.plans.forms import (
     form_data,
     round_trip,
 )
-from portal.plans.labels import DECISIONS, plan_label
+from portal.plans.labels import plan_label
 from portal.security import ISSUERS, fresh_login_or_redirect, get_or_404, require_role
 from portal.web import Blueprint, keep_form
 
@@ -142,7 +142,11 @@ def _form_page(form: PlanForm, plan: Plan, account: Account):
 
 @bp.route("/plans/<int:plan_id>")
 def detail(plan_id: int):
-    plan = _load(plan_id)
+    return _page(_load(plan_id))
+
+
+def _page(plan: Plan, review_form: ReviewForm | None = None):
+    """The plan page; ``review_form``: a review refused, shown again with its problems."""
     account = _account(plan)
     lang = current_language()
     content = service.shown_content(plan, current_user)
@@ -154,10 +158,9 @@ def detail(plan_id: int):
     compared = next((v for v in versions if v.number == shown), None)
     previous = next((v for v in versions if compared and v.number == compared.number - 1), None)
     changes = diff(service.version_content(previous), service.version_content(compared)) if previous else []
-    review_form = ReviewForm(version=plan.version, language=lang)
-    if current_user.is_client:
-        review_form.decision.choices = [c for c in review_form.decision.choices if c.value != "approve"]
-    document_form = DocumentForm()
+    if review_form is None:
+        review_form = ReviewForm(formdata=None, version=plan.version, language=lang)
+    document_form = DocumentForm(languages=default_languages(languages))
     document_form.languages.choices = language_options(languages)
     documents = db.session.scalars(sa.select(Document).where(Document.plan_id == plan.id)
                                    .order_by(Document.created_at.desc())).all()
@@ -168,6 +171,7 @@ def detail(plan_id: int):
         compared=compared, previous=previous, changes=changes, signoff=service.current_signoff(plan),
         documents=documents, pdf_ready=renditions.made(db.session, documents), fresh=login_fresh(), text_fields=TEXT_FIELDS,
         is_issuer=current_user.role in ISSUERS, can_review=current_user.role in service.REVIEWERS,
+        approvers=client_approvers(db.session, account),
         submit_form=SubmitForm(), review_form=review_form, signoff_form=SignoffForm(version=plan.version),
         document_form=document_form, budget_total=budget_total(content),
     )
@@ -193,7 +197,7 @@ def _needs_fresh_login(plan: Plan):
 def review(plan_id: int):
     plan = _load(plan_id)
     form = ReviewForm()
-    decision = ReviewDecision(form.decision.data) if form.decision.data in DECISIONS else ReviewDecision.COMMENT
+    decision = form.decision
     if decision is not ReviewDecision.COMMENT:
         stale = _needs_fresh_login(plan)
         if stale:
@@ -201,11 +205,32 @@ def review(plan_id: int):
     if not form.validate_on_submit():
         flash(_("Reload the plan and write your review again."), "error")
         return _detail(plan)
-    service.review(db.session, plan, _account(plan), current_user, decision=decision, body=form.body.data or "",
-                   language=form.language.data or current_language(), section=form.section.data or None,
-                   version=form.version.data)
-    flash(_("Your review is recorded."), "success")
+    keep_form(form, lambda: _page(plan, form))  # refused: the page again, what was written kept
+    account = _account(plan)
+    entry = service.review(db.session, plan, account, current_user, decision=decision, body=form.body.data or "",
+                           language=form.language.data or current_language(), section=form.section.data or None,
+                           version=form.version.data, internal=not form.shared.data)
+    flash(_what_next(plan, account, entry), "success")
     return _detail(plan, _anchor="reviews")
+
+
+def _what_next(plan: Plan, account: Account, entry) -> str:
+    """What the review did, and what happens to the plan now."""
+    if entry.decision is ReviewDecision.REQUEST_CHANGES:
+        return _("Changes requested. The plan goes back to its author; its next version comes back to you for review.")
+    if entry.decision is ReviewDecision.COMMENT:
+        if current_user.is_client:
+            return _("Your comment is sent to the plan's authors.")
+        return _("Your comment is recorded. Only the firm reads it.") if entry.internal \
+            else _("Your comment is recorded. The client reads it too.")
+    if plan.status is PlanStatus.PENDING_SIGNOFF:
+        return _("Approved. The plan now waits for the client's sign-off.")
+    approval = service.firm_approval(db.session, plan, account)
+    waiting = [user for user in approval.required if user.id not in approval.approved_by]
+    if approval.rule == "reviewers" and waiting:
+        return _("Approved. The plan now waits for the approval of %(names)s.", names=names(waiting))
+    return _("Approved. The client can sign off once every text is translated: %(n)d to do.",
+             n=len(service.gaps(plan, account)))
 
 
 @bp.route("/plans/<int:plan_id>/signoff", methods=["POST"], back="plans.detail")
@@ -235,6 +260,9 @@ def document(plan_id: int):
     form = DocumentForm()
     form.languages.choices = language_options(account.document_languages)
     keep_form(form, lambda: detail(plan_id))  # refused: the page again, the choices kept
+    if form.validate_on_submit() and form.preview.data:
+        return preview_response(service.preview_document(plan, account, current_user, form.languages.data.split("+"),
+                                                         form.show_source_text.data))
     if form.validate_on_submit():
         issued = service.issue_document(db.session, plan, account, current_user, form.languages.data.split("+"),
                                         form.show_source_text.data)

@@ -35,10 +35,10 @@ from flask_babel import force_locale, gettext, lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from portal import audit, versioning
-from portal.accounts import account_managers, assigned
+from portal.accounts import account_managers, assigned, client_approvers
 from portal.domain import Conflict, DomainError
-from portal.documents.service import (check_languages, client_party, conventions, numbering, provider,
-                                         store_document, untranslated_policy)
+from portal.documents.service import (Preview, check_languages, client_party, conventions, numbering, preview,
+                                      preview_number, provider, store_document, untranslated_policy)
 from portal.models import (
     Account,
     Contract,
@@ -267,11 +267,17 @@ def _transition(session: Session, plan: Plan, from_statuses: Iterable[PlanStatus
 
 
 def review(session: Session, plan: Plan, account: Account, by: User, *, decision: ReviewDecision, body: str = "",
-           language: str | None = None, section: str | None = None, version: str | None = None) -> PlanReview:
+           language: str | None = None, section: str | None = None, version: str | None = None,
+           internal: bool | None = None) -> PlanReview:
     """A review of the current version by a regional reviewer, an account manager or
     the client approver: a comment (optionally on a section), an approval (the firm's
     reviewers; the client signs off instead) or a request for changes, which sends
-    the plan back to its author."""
+    the plan back to its author.
+
+    A firm reviewer's remark is ``internal`` (the firm's only) unless they share it
+    (``internal=False``); a client's is always shared. An approval is the firm's
+    decision, which the client reads: it is shared, and an internal remark given
+    with it is kept beside it as an internal comment."""
     if by.role not in REVIEWERS:
         raise DomainError(_l("Only reviewers, account managers and the client's approver review a plan."), status=403)
     body, language, section = body.strip(), language or by.language, section or None
@@ -301,9 +307,18 @@ def review(session: Session, plan: Plan, account: Account, by: User, *, decision
                    for r in plan.reviews):
                 raise Conflict(_l("You have already approved this version."))
         _claim(session, plan)
+    internal = by.is_firm and (True if internal is None else internal)
+    remark = ""
+    if decision is ReviewDecision.APPROVE and internal:
+        internal, body, remark = False, "", body
     entry = PlanReview(account_id=plan.account_id, plan_id=plan.id, version_hash=seen, reviewer_id=by.id,
-                       decision=decision, section=section, body=body, language=language, created_at=utcnow())
+                       decision=decision, section=section, body=body, language=language, internal=internal,
+                       created_at=utcnow())
     plan.reviews.append(entry)
+    if remark:
+        plan.reviews.append(PlanReview(account_id=plan.account_id, plan_id=plan.id, version_hash=seen,
+                                       reviewer_id=by.id, decision=ReviewDecision.COMMENT, section=section,
+                                       body=remark, language=language, internal=True, created_at=utcnow()))
     session.flush()
     audit.record(session, f"plan.{decision.value}", plan, actor=by, chained=decision in CHAINED,
                  data={"period": plan.period, "version": seen, "section": section})
@@ -318,9 +333,7 @@ def _send_for_signoff_if_ready(session: Session, plan: Plan, account: Account, b
         return
     _transition(session, plan, (PlanStatus.IN_REVIEW,), PlanStatus.PENDING_SIGNOFF, version=plan.version)
     audit.record(session, "plan.approved_by_firm", plan, actor=by, data={"version": plan.version})
-    approvers = session.scalars(sa.select(User).where(User.account_id == account.id, User.role == Role.CLIENT_APPROVER,
-                                                      User.active)).all()
-    _notify(session, "plan_awaiting_signoff", approvers, plan, account, by)
+    _notify(session, "plan_awaiting_signoff", client_approvers(session, account), plan, account, by)
 
 
 def sign_off(session: Session, plan: Plan, account: Account, by: User, *, version: str, signature_name: str,
@@ -479,10 +492,10 @@ def document_input(plan: Plan, account: Account, issuer: User, number: str, lang
     version = latest_version(plan)
     content = version_content(version)
     signoff = next((s for s in plan.signoffs if s.version_hash == version.content_hash), None)
-    reviews = [
+    reviews = [  # the document is the client's: the firm's internal remarks stay out
         {"reviewer": r.reviewer.name if r.reviewer else "—", "decision": r.decision.value, "at": _moment(r.created_at),
          **({"body": {r.language: r.body}} if r.body else {})}
-        for r in plan.reviews
+        for r in plan.reviews if not r.internal
     ]
     if signoff is not None:
         reviews.append({"reviewer": signoff.signature_name, "decision": "sign_off", "at": _moment(signoff.signed_at),
@@ -505,15 +518,28 @@ def document_input(plan: Plan, account: Account, issuer: User, number: str, lang
     }
 
 
-def issue_document(session: Session, plan: Plan, account: Account, by: User, languages: list[str],
-                   show_source_text: bool = False) -> Document:
-    """Render and store the plan's latest version as a document (kind ``plan``); a text
-    of the plan without a translation refuses it unless ``show_source_text``."""
+def _check_document(plan: Plan, account: Account, languages: list[str]) -> list[str]:
     if latest_version(plan) is None:
         raise Conflict(_l("Submit the plan for review before issuing it as a document."))
     if plan.contract is None:
         raise Conflict(_l("This plan has no contract to number its document under."))
-    languages = check_languages(account, languages)
+    return check_languages(account, languages)
+
+
+def preview_document(plan: Plan, account: Account, by: User, languages: list[str],
+                     show_source_text: bool = False) -> Preview:
+    """The document ``issue_document`` would make, without issuing it (``preview``)."""
+    languages = _check_document(plan, account, languages)
+    number = preview_number(plan.plan_type.value.upper(), plan.period)
+    return preview(account, plan.contract,
+                   document_input(plan, account, by, number, languages, account.today(), show_source_text))
+
+
+def issue_document(session: Session, plan: Plan, account: Account, by: User, languages: list[str],
+                   show_source_text: bool = False) -> Document:
+    """Render and store the plan's latest version as a document (kind ``plan``); a text
+    of the plan without a translation refuses it unless ``show_source_text``."""
+    languages = _check_document(plan, account, languages)
     # A plan has one number: issued again (another version, other languages), it is
     # the next revision of that number.
     numbered = numbering(session, f"plan:{plan.id}", sa.select(Document).where(Document.plan_id == plan.id),
