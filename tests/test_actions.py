@@ -28,7 +28,7 @@ AM = "account.manager@alpha.example"
 FINANCE = "finance@alpha.example"
 ADMIN = "admin@firm.example"
 UTC = timezone.utc
-FIELDS = {"id", "account_id", "title", "description", "owner_side", "owner_name", "source", "due_date", "status",
+FIELDS = {"id", "account_id", "title", "title_translations", "description", "owner_side", "owner_name", "source", "due_date", "status",
           "closed_on", "overdue", "kpi_id", "created_at"}
 
 
@@ -286,7 +286,7 @@ def test_editing_a_closed_item_keeps_the_day_it_was_closed(session, alpha, new_b
 
 
 def new_item_form(**overrides) -> dict:
-    return {"title": "Send the SOP", "description": "", "owner_side": "firm", "owner": "0", "owner_name": "",
+    return {"title": "Send the SOP", "title_zh": "", "title_vi": "", "description": "", "owner_side": "firm", "owner": "0", "owner_name": "",
             "source": "meeting", "due_date": "", "submit": "Save", **overrides}
 
 
