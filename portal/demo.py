@@ -286,6 +286,8 @@ class WorkOrderRow(NamedTuple):
     days: int
     comment: str = ""
     approved: bool = False
+    # The title in the portal's other languages, for its readers there: (language, title).
+    other_titles: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -693,12 +695,14 @@ HUANAN = DemoAccount(
                       "对深圳实体全年薪资及个人所得税申报进行核对，并出具差异及更正报告。"),
                      "PO-HNP-7731", ((("Reconciliation day", "核对工作日"), "day", "12", "4800.00"),),
                      starts_in_days=14, days=40, comment="中文译文已核对，术语与主服务协议一致。",
-                     approved=True),
+                     approved=True,
+                     other_titles=(("vi", "Đối chiếu tiền lương và quyết toán thuế thu nhập cá nhân cuối năm"),)),
         WorkOrderRow(("IT asset inventory of the Dongguan plant", "东莞工厂IT资产盘点"),
                      ("Inventory and labelling of the plant's IT assets, reconciled with the fixed asset register.",
                       "盘点并标记工厂IT资产，并与固定资产台账核对一致。"),
                      "PO-HNP-7745", ((("Inventory day", "盘点工作日"), "day", "6", "3900.00"),),
-                     starts_in_days=30, days=21),
+                     starts_in_days=30, days=21,
+                     other_titles=(("vi", "Kiểm kê tài sản CNTT của nhà máy Đông Quản"),)),
     ),
 )
 
@@ -1290,7 +1294,7 @@ class _AccountBuilder:
         for row in self.spec.work_orders:
             start = self.today + timedelta(days=row.starts_in_days)
             document = issue_work_order(
-                self.session, self.account, self.contract, am, title=self.text(row.title),
+                self.session, self.account, self.contract, am, title={**self.text(row.title), **dict(row.other_titles)},
                 description=self.text(row.description), po_number=row.po_number, start_date=start,
                 end_date=start + timedelta(days=row.days),
                 lines=[{"description": self.text(text), "unit": unit, "quantity": quantity,

@@ -207,7 +207,7 @@ def test_the_api_takes_and_gives_an_action_titles_translations(session, alpha, c
     assert refused.status_code == 422
 
 
-def test_document_titles_are_shown_in_the_readers_language(session, alpha, new_browser):
+def test_document_titles_are_shown_in_the_readers_language(session, alpha, new_browser, client):
     amendment = alpha["document"]
     amendment.title = "CR of Alpha"
     amendment.source = {"kind": "amendment", "change_request": {"title": {"en": "CR of Alpha", "zh": "Alpha 变更请求"}}}
@@ -226,6 +226,8 @@ def test_document_titles_are_shown_in_the_readers_language(session, alpha, new_b
         assert f"<td>{amendment_title}</td>" in listed and f"<td>{pack_title}</td>" in listed, language
         assert amendment_title in browser_.get(f"/documents/{amendment.id}").text
     assert "Monthly service review 2026-10" not in listed  # the stored English title is for the API
+    answer = client.get(f"/api/v1/documents/{amendment.id}", headers=bearer(api_token(client, APPROVER))).get_json()
+    assert (answer["title"], answer["title_translations"]) == ("CR of Alpha", {"en": "CR of Alpha", "zh": "Alpha 变更请求"})
 
 
 @pytest.mark.parametrize(("language", "firm"), [("en", "Meridian Business Services Ltd"),
