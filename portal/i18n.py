@@ -267,6 +267,8 @@ def localized(value, field: str | None = None, language: str | None = None) -> s
       itself (a change request's title) or the text as written (English as a rule) with
       its translations beside it in ``title_translations`` (an action item's title, a
       document's, a stakeholder's job title)."""
+    if field is not None and (value is None or isinstance(value, (dict, str))):
+        field, language = None, language or field  # localized(text, "zh"): a text read in a given language
     if field is not None:
         own = getattr(value, field, None)
         translations = getattr(value, f"{field}_translations", None) or {}

@@ -375,7 +375,7 @@ def test_the_api_lists_the_callers_items_newest_first(session, alpha, client, au
     assert [i["title"] for i in body["items"]] == ["Action of Alpha", "Older"] and body["next_cursor"] is None
     assert set(body["items"][0]) == FIELDS
     assert body["items"][1] == {
-        "id": older.id, "account_id": alpha.account.id, "title": "Older", "description": "", "owner_side": "firm",
+        "id": older.id, "account_id": alpha.account.id, "title": "Older", "title_translations": {}, "description": "", "owner_side": "firm",
         "owner_name": "", "source": "meeting", "due_date": "2026-02-01", "status": "open", "closed_on": None,
         "overdue": True, "kpi_id": None, "created_at": "2026-01-05T09:00:00Z"}
     done = client.get("/api/v1/actions?status=done", headers=auth(CLIENT)).json["items"]
