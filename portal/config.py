@@ -246,7 +246,11 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "WTF_CSRF_SSL_STRICT": True,
         # The firm, as documents name it
-        "FIRM_NAME": env.get("FIRM_NAME", "Meridian Business Services Ltd"),
+        # The firm's name: one name, or a JSON object of names per language (the footer
+        # and the documents of each language show its own).
+        "FIRM_NAME": _texts(env.get("FIRM_NAME"), {"en": "Meridian Business Services Ltd",
+                                                   "zh": "美瑞迪安商务服务有限公司",
+                                                   "vi": "Meridian Business Services Ltd"}),
         "FIRM_ADDRESS": env.get("FIRM_ADDRESS", "1 Raffles Place, #20-01, Singapore 048616"),
         # The city documents are made in (the Vietnamese place and date line names it):
         # one name, or a JSON object of names per language.

@@ -108,6 +108,7 @@ class DemoUser(NamedTuple):
     language: str
     timezone: str
     title: str
+    locale: str | None = None  # the firm in Singapore and the client in London write British English
 
 
 ALL = ("acme", "huanan", "saoviet")
@@ -115,20 +116,39 @@ FIRM_TEAM = {"admin": "admin@firm.example", "am": "am@firm.example", "finance": 
 PERSON_KEYS = {Role.CLIENT_APPROVER: "approver", Role.CLIENT_VIEWER: "viewer", Role.REGIONAL_REVIEWER: "reviewer"}
 
 USERS = [
-    DemoUser("admin@firm.example", "Rachel Tan", Role.ADMIN, (), "en", "Asia/Singapore", "Account Team Lead"),
-    DemoUser("am@firm.example", "Marcus Lee", Role.ACCOUNT_MANAGER, ALL, "en", "Asia/Singapore", "Client Service Manager"),
-    DemoUser("finance@firm.example", "Priya Raman", Role.FINANCE, ALL, "en", "Asia/Singapore", "Financial Service Manager"),
+    DemoUser("admin@firm.example", "Rachel Tan", Role.ADMIN, (), "en", "Asia/Singapore", "Account Team Lead", "en-GB"),
+    DemoUser("am@firm.example", "Marcus Lee", Role.ACCOUNT_MANAGER, ALL, "en", "Asia/Singapore", "Client Service Manager",
+             "en-GB"),
+    DemoUser("finance@firm.example", "Priya Raman", Role.FINANCE, ALL, "en", "Asia/Singapore", "Financial Service Manager",
+             "en-GB"),
     DemoUser("reviewer.cn@firm.example", "周敏", Role.REGIONAL_REVIEWER, ("huanan",), "zh", "Asia/Shanghai",
              "Regional Reviewer, Greater China"),
     DemoUser("reviewer.vn@firm.example", "Nguyễn Thu Hà", Role.REGIONAL_REVIEWER, ("saoviet",), "vi", "Asia/Ho_Chi_Minh",
              "Regional Reviewer, Vietnam"),
     DemoUser("approver@acme.example", "Emma Richardson", Role.CLIENT_APPROVER, ("acme",), "en", "Europe/London",
-             "Finance Director"),
-    DemoUser("viewer@acme.example", "Tom Whitaker", Role.CLIENT_VIEWER, ("acme",), "en", "Europe/London", "Payroll Manager"),
+             "Finance Director", "en-GB"),
+    DemoUser("viewer@acme.example", "Tom Whitaker", Role.CLIENT_VIEWER, ("acme",), "en", "Europe/London", "Payroll Manager",
+             "en-GB"),
     DemoUser("approver@huanan.example", "王晓梅", Role.CLIENT_APPROVER, ("huanan",), "zh", "Asia/Shanghai", "财务总监"),
     DemoUser("approver@saoviet.example", "Lê Thị Thanh Hương", Role.CLIENT_APPROVER, ("saoviet",), "vi", "Asia/Ho_Chi_Minh",
              "Giám đốc Tài chính"),
 ]
+
+# The job titles of the firm's people in the escalation matrices, in Chinese and
+# Vietnamese beside the English: clients read them in their language.
+JOB_TITLES = {
+    "Client Service Manager": ("客户服务经理", "Quản lý Dịch vụ Khách hàng"),
+    "Account Team Lead": ("客户团队主管", "Trưởng nhóm Khách hàng"),
+    "Managing Director, Europe": ("欧洲区董事总经理", "Giám đốc Điều hành khu vực châu Âu"),
+    "Managing Director, Greater China": ("大中华区董事总经理", "Giám đốc Điều hành khu vực Đại Trung Hoa"),
+    "Country Managing Director, Vietnam": ("越南国家董事总经理", "Giám đốc Điều hành Quốc gia, Việt Nam"),
+}
+
+
+def job_title(english: str) -> dict[str, str]:
+    """A job title of ``JOB_TITLES`` in the three languages."""
+    return {"en": english, **dict(zip(("zh", "vi"), JOB_TITLES[english], strict=True))}
+
 
 # The contracts' SLA targets: (first response, resolution) in business minutes.
 SLA_MINUTES = {
@@ -218,9 +238,10 @@ class ActionRow(NamedTuple):
     """An item the account manager raises ``created_days_ago`` and moves to ``status``
     (closing it ``closed_days_ago``). A ``feedback`` item on a request is instead the
     one that request's low rating raised, dated by the rating: the account manager
-    gives it the row's title and description."""
+    gives it the row's title and description. The title is in English, Chinese and
+    Vietnamese, whatever the account's languages: each reader sees it in their own."""
 
-    title: str
+    title: tuple[str, str, str]
     description: str
     source: ActionSource
     owner: str  # a person key
@@ -265,6 +286,8 @@ class WorkOrderRow(NamedTuple):
     days: int
     comment: str = ""
     approved: bool = False
+    # The title in the portal's other languages, for its readers there: (language, title).
+    other_titles: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -406,19 +429,24 @@ ACME = DemoAccount(
         ),
     ),
     actions=(
-        ActionRow("Add a late-file check to the payroll cut-off checklist",
+        ActionRow(("Add a late-file check to the payroll cut-off checklist", "在薪资截止检查清单中增加迟交文件检查",
+                   "Bổ sung bước kiểm tra tệp nộp muộn vào danh mục kiểm tra chốt lương"),
                   "Follow-up of the missing-overtime escalation: a late time-and-attendance file must stop the run.",
                   ActionSource.ESCALATION, "am", 1, 14, request=0),
-        ActionRow("Confirm go-live date and device count for the Manchester site",
+        ActionRow(("Confirm go-live date and device count for the Manchester site", "确认曼彻斯特站点的上线日期和设备数量",
+                   "Xác nhận ngày vận hành và số lượng thiết bị cho địa điểm Manchester"),
                   "Needed to finalise the managed network services change request.",
                   ActionSource.MEETING, "approver", 6, 14),
-        ActionRow("Review the incident backlog behind last month's resolution rate",
+        ActionRow(("Review the incident backlog behind last month's resolution rate", "复查导致上月解决率下降的积压事件",
+                   "Rà soát các sự cố tồn đọng ảnh hưởng đến tỷ lệ giải quyết tháng trước"),
                   "Incidents resolved within SLA was amber last month; analyse the backlog and agree a recovery plan.",
                   ActionSource.KPI, "am", 20, 21, ActionStatus.IN_PROGRESS, kpi="SD-RES"),
-        ActionRow("Send the updated UK holiday calendar for next year's payroll",
+        ActionRow(("Send the updated UK holiday calendar for next year's payroll", "提供用于明年薪资核算的最新英国假日日历",
+                   "Gửi lịch nghỉ lễ cập nhật của Vương quốc Anh cho kỳ lương năm sau"),
                   "Agreed at the quarterly service review; needed to set next year's pay dates.",
                   ActionSource.REVIEW, "viewer", 40, 30),
-        ActionRow("Share the quarterly service review pack",
+        ActionRow(("Share the quarterly service review pack", "分享季度服务回顾资料",
+                   "Chia sẻ bộ tài liệu đánh giá dịch vụ hằng quý"),
                   "Scorecard, invoices and change request tracker for the quarter.",
                   ActionSource.MEETING, "am", 35, 7, ActionStatus.DONE, closed_days_ago=29),
     ),
@@ -581,19 +609,23 @@ HUANAN = DemoAccount(
         ),
     ),
     actions=(
-        ActionRow("Root cause and recovery plan for late IIT filings",
+        ActionRow(("Root cause and recovery plan for late IIT filings", "个人所得税逾期申报的根本原因及整改计划",
+                   "Nguyên nhân và kế hoạch khắc phục việc kê khai thuế thu nhập cá nhân trễ hạn"),
                   "Individual income tax filed on time was red last month (23 late filings for new joiners).",
                   ActionSource.KPI, "am", 10, 14, ActionStatus.IN_PROGRESS, kpi="IIT-OT"),
-        ActionRow("Call the client about the payslip delay complaint",
+        ActionRow(("Call the client about the payslip delay complaint", "就工资条延迟投诉致电客户",
+                   "Gọi điện cho khách hàng về khiếu nại chậm gửi phiếu lương"),
                   "Follow-up of the rating of 2 on the payslip delay request.",
                   ActionSource.FEEDBACK, "am", 38, 7, ActionStatus.DONE, closed_days_ago=35, request=4),
-        ActionRow("提供越南子公司员工名单及入职日期",
+        ActionRow(("Provide the Vietnam entity's employee list and start dates", "提供越南子公司员工名单及入职日期",
+                   "Cung cấp danh sách nhân viên và ngày vào làm của công ty con tại Việt Nam"),
                   "用于越南薪资系统设置及首次发薪前的并行测试。",
                   ActionSource.MEETING, "approver", 5, 20),
-        ActionRow("Align the JBP budget with the client's procurement plan",
+        ActionRow(("Align the JBP budget with the client's procurement plan", "使联合业务计划预算与客户采购计划保持一致",
+                   "Điều chỉnh ngân sách kế hoạch kinh doanh chung theo kế hoạch mua sắm của khách hàng"),
                   "Raised in the JBP review: the bank reconciliation robot needs a phased payment schedule.",
                   ActionSource.REVIEW, "am", 2, 14),
-        ActionRow("确认年度审计时间表",
+        ActionRow(("Confirm the annual audit timetable", "确认年度审计时间表", "Xác nhận lịch kiểm toán năm"),
                   "季度业务回顾会议上约定，由客户确认审计师进场及报告出具时间。",
                   ActionSource.MEETING, "approver", 45, 30),
     ),
@@ -663,12 +695,14 @@ HUANAN = DemoAccount(
                       "对深圳实体全年薪资及个人所得税申报进行核对，并出具差异及更正报告。"),
                      "PO-HNP-7731", ((("Reconciliation day", "核对工作日"), "day", "12", "4800.00"),),
                      starts_in_days=14, days=40, comment="中文译文已核对，术语与主服务协议一致。",
-                     approved=True),
+                     approved=True,
+                     other_titles=(("vi", "Đối chiếu tiền lương và quyết toán thuế thu nhập cá nhân cuối năm"),)),
         WorkOrderRow(("IT asset inventory of the Dongguan plant", "东莞工厂IT资产盘点"),
                      ("Inventory and labelling of the plant's IT assets, reconciled with the fixed asset register.",
                       "盘点并标记工厂IT资产，并与固定资产台账核对一致。"),
                      "PO-HNP-7745", ((("Inventory day", "盘点工作日"), "day", "6", "3900.00"),),
-                     starts_in_days=30, days=21),
+                     starts_in_days=30, days=21,
+                     other_titles=(("vi", "Kiểm kê tài sản CNTT của nhà máy Đông Quản"),)),
     ),
 )
 
@@ -772,17 +806,20 @@ SAO_VIET = DemoAccount(
         ),
     ),
     actions=(
-        ActionRow("Bring service desk first response time back under 2 hours",
+        ActionRow(("Bring service desk first response time back under 2 hours", "将IT服务台首次响应时间恢复至2小时以内",
+                   "Đưa thời gian phản hồi đầu tiên của bộ phận hỗ trợ CNTT về dưới 2 giờ"),
                   "First response time was red last month after two agents left; hire two agents and add cover "
                   "from the regional desk meanwhile.",
                   ActionSource.KPI, "am", 12, 30, ActionStatus.IN_PROGRESS, kpi="SD-RESP"),
-        ActionRow("Agree a goodwill credit for inactive IT user accounts",
+        ActionRow(("Agree a goodwill credit for inactive IT user accounts", "就未使用的IT用户账户商定善意抵减",
+                   "Thống nhất khoản giảm trừ thiện chí cho các tài khoản người dùng CNTT không hoạt động"),
                   "Raised by the invoice dispute: 16 user accounts of leavers were billed.",
                   ActionSource.ESCALATION, "finance", 3, 10, request=0),
-        ActionRow("Cung cấp danh sách tài khoản CNTT của nhân viên đã nghỉ việc cần khóa",
+        ActionRow(("Provide the list of leavers' IT accounts to be disabled", "提供需停用的离职员工IT账户清单",
+                   "Cung cấp danh sách tài khoản CNTT của nhân viên đã nghỉ việc cần khóa"),
                   "Thống nhất tại cuộc họp rà soát dịch vụ hằng tháng.",
                   ActionSource.MEETING, "approver", 35, 21),
-        ActionRow("Send the quarterly tax filing calendar",
+        ActionRow(("Send the quarterly tax filing calendar", "发送季度纳税申报日历", "Gửi lịch kê khai thuế hằng quý"),
                   "Deadlines for VAT, PIT and CIT returns for the coming quarter.",
                   ActionSource.MEETING, "am", 50, 14, ActionStatus.DONE, closed_days_ago=40),
     ),
@@ -917,7 +954,7 @@ def _create_account(session: Session, admin: User, spec: DemoAccount) -> Account
 
 def _create_user(session: Session, password: str, row: DemoUser, account: Account | None) -> User:
     return create_user(session, email=row.email, name=row.name, role=row.role, password=password, account=account,
-                       language=row.language, timezone=row.timezone, title=row.title)
+                       language=row.language, timezone=row.timezone, title=row.title, locale=row.locale)
 
 
 def _summary(session: Session) -> str:
@@ -1007,9 +1044,9 @@ class _AccountBuilder:
 
     def _escalation_matrix(self) -> None:
         contacts = [ContactInput(level, OwnerSide.FIRM, self.people[key].name, self.people[key].email,
-                                 self.people[key].title) for level, key in ((1, "am"), (2, "admin"))]
+                                 job_title(self.people[key].title)) for level, key in ((1, "am"), (2, "admin"))]
         name, title, email, phone = self.spec.senior_manager
-        contacts.append(ContactInput(3, OwnerSide.FIRM, name, email, title, phone))
+        contacts.append(ContactInput(3, OwnerSide.FIRM, name, email, job_title(title), phone))
         replace_escalation_matrix(self.session, self.account, self.people["admin"], contacts)
 
     # KPI actuals --------------------------------------------------------------------
@@ -1179,13 +1216,16 @@ class _AccountBuilder:
         am = self.people["am"]
         for row in self.spec.actions:
             raised, changes = self._days_ago(row.created_days_ago), {}
+            title, *translated = row.title
+            translations = dict(zip(("zh", "vi"), translated, strict=True))
             if row.source is ActionSource.FEEDBACK:
                 item = self._raised_by_rating(row)
-                changes.update(title=row.title, description=row.description)
+                changes.update(title=title, title_translations=translations, description=row.description)
             else:
                 owner = self.people[row.owner]
                 item = actions.create(
-                    self.session, self.account, am, title=row.title, description=row.description,
+                    self.session, self.account, am, title=title, title_translations=translations,
+                    description=row.description,
                     owner_side=OwnerSide.CLIENT if owner.is_client else OwnerSide.FIRM, owner=owner, source=row.source,
                     due_date=raised.date() + timedelta(days=row.due_after_days),
                     kpi_id=self.kpis[row.kpi].id if row.kpi else None,
@@ -1254,7 +1294,7 @@ class _AccountBuilder:
         for row in self.spec.work_orders:
             start = self.today + timedelta(days=row.starts_in_days)
             document = issue_work_order(
-                self.session, self.account, self.contract, am, title=self.text(row.title),
+                self.session, self.account, self.contract, am, title={**self.text(row.title), **dict(row.other_titles)},
                 description=self.text(row.description), po_number=row.po_number, start_date=start,
                 end_date=start + timedelta(days=row.days),
                 lines=[{"description": self.text(text), "unit": unit, "quantity": quantity,

@@ -46,6 +46,7 @@ TEXT_LABELS = {
     "governing_law": {"en": _l("Governing law (English)"), "zh": _l("Governing law (Chinese)"),
                       "vi": _l("Governing law (Vietnamese)")},
     "service": {"en": _l("Service (English)"), "zh": _l("Service (Chinese)"), "vi": _l("Service (Vietnamese)")},
+    "job_title": {"en": _l("Job title (English)"), "zh": _l("Job title (Chinese)"), "vi": _l("Job title (Vietnamese)")},
     "acceptance": {"en": _l("Acceptance criteria, one per line (English)"),
                    "zh": _l("Acceptance criteria, one per line (Chinese)"),
                    "vi": _l("Acceptance criteria, one per line (Vietnamese)")},
@@ -69,17 +70,21 @@ def checkboxes(label, **kwargs) -> SelectMultipleField:
 
 
 def with_texts(name: str, field_class=StringField, *, max_length: int, label=None,
-               required: bool = False) -> Callable[[type[Form]], type[Form]]:
+               required: bool = False, languages: Iterable[str] = LANGUAGES) -> Callable[[type[Form]], type[Form]]:
     """A class decorator that adds one field per language, ``{name}_en``, ``{name}_zh``,
     ``{name}_vi``, each at most ``max_length`` long and labelled ``TEXT_LABELS[name]`` in its
     language, or ``label`` in all of them where the page names the language itself.
-    ``required``: the English text (the source every translation is made from) must be given."""
+    ``required``: the English text (the source every translation is made from) must be given.
+    ``languages``: only these (a form whose ``{name}`` field holds the text as written adds
+    its translations, ``("zh", "vi")``). ``label`` may also name a ``TEXT_LABELS`` entry
+    (``"job_title"`` for fields named ``title``)."""
+    labels = TEXT_LABELS.get(label if isinstance(label, str) else name)
 
     def add_fields(form_class: type[Form]) -> type[Form]:
-        for lang in LANGUAGES:
+        for lang in languages:
             validators = [DataRequired()] if required and lang == "en" else []
-            setattr(form_class, f"{name}_{lang}", field_class(TEXT_LABELS[name][lang] if label is None else label,
-                                                              validators=[*validators, Length(max=max_length)]))
+            text = labels[lang] if label is None or isinstance(label, str) else label
+            setattr(form_class, f"{name}_{lang}", field_class(text, validators=[*validators, Length(max=max_length)]))
         return form_class
 
     return add_fields
@@ -88,14 +93,15 @@ def with_texts(name: str, field_class=StringField, *, max_length: int, label=Non
 def texts(form: Form, name: str) -> dict[str, str]:
     """What was typed in the fields ``with_texts`` added, ``{lang: text}`` trimmed; the
     languages left blank are left out."""
-    typed = {lang: (form[f"{name}_{lang}"].data or "").strip() for lang in LANGUAGES}
+    typed = {lang: (form[f"{name}_{lang}"].data or "").strip() for lang in LANGUAGES if f"{name}_{lang}" in form}
     return {lang: text for lang, text in typed.items() if text}
 
 
 def fill_texts(form: Form, name: str, text: Mapping[str, str]) -> None:
     """Put a stored ``{lang: text}`` in the fields ``with_texts`` added (an edit page)."""
     for lang in LANGUAGES:
-        form[f"{name}_{lang}"].data = text.get(lang, "")
+        if f"{name}_{lang}" in form:
+            form[f"{name}_{lang}"].data = text.get(lang, "")
 
 
 def once_token() -> str:

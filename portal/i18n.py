@@ -12,14 +12,21 @@ from decimal import Decimal
 from zoneinfo import available_timezones
 
 import jinja2
-from babel.dates import format_date as babel_format_date, format_skeleton
+from babel import Locale
+from babel.dates import format_date as babel_format_date, get_timezone_location
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import Domain, format_datetime, format_decimal, format_percent, get_locale, get_translations
+from flask_babel import Domain, LazyString, format_datetime, format_decimal, format_percent, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user
 
 LANGUAGE_NAMES = {"en": "English", "zh": "中文", "vi": "Tiếng Việt"}
+
+# The locales a user may choose (``User.locale``), each named in its own language: the UI
+# speaks the language before the hyphen, dates and times follow the region (an en-GB
+# reader sees 5 December 2026, 14:30; an en-US one December 5, 2026, 2:30 PM).
+LOCALE_NAMES = {"en-US": "English (United States)", "en-GB": "English (United Kingdom)", "zh": "中文",
+                "vi": "Tiếng Việt"}
 
 # Babel locales the documents and the UI format numbers and dates with.
 BABEL_LOCALES = {"en": "en_US", "zh": "zh_Hans_CN", "vi": "vi_VN"}
@@ -33,18 +40,53 @@ def normalise_language(value: str | None) -> str | None:
     return primary if primary in LANGUAGE_NAMES else None
 
 
+def locale_tag(value: str | None) -> str | None:
+    """A locale as ``LOCALE_NAMES`` knows it (``en-gb``, ``en_GB`` → ``en-GB``), else None."""
+    if not value:
+        return None
+    language, _, region = value.replace("_", "-").partition("-")
+    tag = f"{language.lower()}-{region.upper()}" if region else language.lower()
+    return tag if tag in LOCALE_NAMES else None
+
+
+def locale_of(language: str | None, locale: str | None = None) -> str:
+    """The Babel locale pages are formatted in for a reader of ``language`` who chose
+    ``locale``: that locale when it is a form of the language (en-GB → ``en_GB``), else
+    the language's own (``en``, ``zh``, ``vi``). A choice left from another language
+    (en-GB, then Chinese from the header) waits until the reader is back to English."""
+    language = normalise_language(language) or "en"
+    tag = locale_tag(locale)
+    if tag and normalise_language(tag) == language:
+        return tag.replace("-", "_")
+    return language
+
+
+def regional_locale(language: str | None, locale: str | None) -> str | None:
+    """What ``User.locale`` keeps for a reader of ``language`` choosing ``locale``: a
+    regional form of that language (``en-GB``, ``en-US``), else None (the language's own)."""
+    tag = locale_tag(locale)
+    return tag if tag and "-" in tag and normalise_language(tag) == normalise_language(language) else None
+
+
+def locale_choice(language: str | None, locale: str | None = None) -> str:
+    """Which of ``LOCALE_NAMES`` a reader of ``language`` with ``locale`` has chosen
+    (English without a choice: en-US), for the settings page's select."""
+    effective = locale_of(language, locale).replace("_", "-")
+    return {"en": "en-US"}.get(effective, effective)
+
+
 def select_locale() -> str:
     if not has_request_context():
         return "en"
     if current_user.is_authenticated:
-        return normalise_language(current_user.language) or "en"
+        return locale_of(current_user.language, current_user.locale)
     chosen = normalise_language(session.get("language"))
     if chosen:
         return chosen
     for value, _quality in request.accept_languages:
         lang = normalise_language(value)
         if lang:
-            return lang
+            return locale_of(lang, value)
     return "en"
 
 
@@ -63,6 +105,13 @@ def current_language() -> str:
     """The language text is being written in: the UI's, or a recipient's inside
     ``force_locale`` (so it is not cached per request)."""
     return normalise_language(str(get_locale())) or "en"
+
+
+def locale_for_language(language: str) -> str:
+    """The locale to write ``language`` in: the reader's own where they read that
+    language (an en-GB reader's English), else the language's."""
+    locale = current_locale()
+    return locale if normalise_language(locale) == language else language
 
 
 def is_valid_timezone(name: str) -> bool:
@@ -89,6 +138,37 @@ COMMON_TIMEZONES = (
     "America/New_York",
     "UTC",
 )
+
+# Zones that are UTC itself, which CLDR names only as "Coordinated Universal Time".
+_UTC_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu"})
+
+
+def timezone_name(zone: str, locale: str | None = None) -> str:
+    """A time zone as the reader's locale names it, by its country and city where it has
+    several: China (Shanghai) Time, 中国（上海）时间, Giờ Việt Nam, 协调世界时. The IANA id
+    (``Asia/Shanghai``) is for forms and the API, never for reading."""
+    return _timezone_name(zone, locale or current_locale())
+
+
+@functools.lru_cache(maxsize=512)
+def _timezone_name(zone: str, locale: str) -> str:
+    if zone in _UTC_ZONES:
+        return Locale.parse(locale).time_zones["Etc/UTC"]["long"]["standard"]
+    try:
+        return get_timezone_location(zone, locale=locale)
+    except LookupError:  # a zone Babel does not know: its id is the best name there is
+        return zone
+
+
+def timezone_choices(chosen: str | None = None, *, blank: bool = False) -> list:
+    """The choices of a time zone field: the common zones (and ``chosen``, a user's or an
+    account's own) by their names in the reader's language, the IANA id as the value,
+    sorted by name. ``blank``: a "—" first, for a form that may leave it empty."""
+    from portal.forms import choices
+
+    zones = dict.fromkeys([*COMMON_TIMEZONES, *([chosen] if chosen else [])])
+    named = sorted(((zone, LazyString(timezone_name, zone)) for zone in zones), key=lambda pair: str(pair[1]))
+    return choices([("", "—")] * blank + named)
 
 
 def money(amount: Decimal | None, currency: str, lang: str | None = None) -> str:
@@ -122,43 +202,83 @@ def unit(code: str | None) -> str:
     return unit_label(code or "", current_language())
 
 
-def when(value: datetime | None, fmt: str = "medium") -> str:
-    """A UTC time shown in the signed-in user's time zone."""
+@functools.lru_cache(maxsize=16)
+def date_formats(locale: str) -> dict[str, str]:
+    """The one way a locale writes each of a date, a date with its time, a month and a
+    month in figures, on every page and in every e-mail: Babel's styles differ within a
+    locale (Vietnamese "1 thg 2, 2027" in one, "1 tháng 2, 2027" in another), so the
+    helpers below take these patterns, never a style of their own.
+
+    en-US: February 1, 2027 · February 1, 2027, 2:05 PM · February 2027 · 2/2027
+    en-GB: 1 February 2027 · 1 February 2027, 14:05 · February 2027 · 02/2027
+    zh:    2027年2月1日 · 2027年2月1日 14:05 · 2027年2月 · 2027年2月
+    vi:    1 tháng 2, 2027 · 14:05 1 tháng 2, 2027 · tháng 2 năm 2027 · 2/2027
+    """
+    parsed = Locale.parse(locale)
+    written, time = parsed.date_formats["long"].pattern, parsed.time_formats["short"].pattern
+    combined = str(parsed.datetime_formats["medium"])
+    numeric_month = parsed.datetime_skeletons["yMMMM" if parsed.language == "zh" else "yM"].pattern
+    return {"date": written, "datetime": combined.replace("{1}", written).replace("{0}", time),
+            "month": parsed.datetime_skeletons["yMMMM"].pattern, "month_numeric": numeric_month}
+
+
+def when(value: datetime | None, _style: str | None = None) -> str:
+    """A UTC time shown in the signed-in user's time zone, as their locale writes a date
+    with its time. (``_style``, "short" or "medium" in older templates, changes
+    nothing: a page writes every time one way.)"""
     if value is None:
         return ""
-    return format_datetime(value, fmt)
+    return format_datetime(value, date_formats(current_locale())["datetime"])
 
 
-def month(value: date | None, skeleton: str = "yMMMM") -> str:
-    """A month in the locale's own words: October 2026, 2026年10月, tháng 10 năm 2026."""
+def month(value: date | None, style: str = "yMMMM", locale: str | None = None) -> str:
+    """A month in the locale's own words: October 2026, 2026年10月, tháng 10 năm 2026;
+    ``yM``/``yMM``: in figures, for a row of months (10/2026)."""
     if value is None:
         return ""
-    return format_skeleton(skeleton, value, locale=get_locale())
+    locale = locale or current_locale()
+    kind = "month_numeric" if style in ("yM", "yMM") else "month"
+    return _day(value, date_formats(locale)[kind], locale)
 
 
-def day(value: date | None, fmt: str = "medium", locale: str | None = None) -> str:
-    """A calendar date (no time zone involved) in the UI's locale. Long lists pass
-    ``locale`` (``current_locale()``, looked up once)."""
+def day(value: date | None, _style: str | None = None, locale: str | None = None) -> str:
+    """A calendar date (no time zone involved) as the UI's locale writes it. Long lists
+    pass ``locale`` (``current_locale()``, looked up once). (``_style``, "short" or
+    "long" in older templates, changes nothing: a page writes every date one way.)"""
     if value is None:
         return ""
-    return _day(value, fmt, locale or current_locale())
+    locale = locale or current_locale()
+    return _day(value, date_formats(locale)["date"], locale)
 
 
 @functools.lru_cache(maxsize=4096)
-def _day(value: date, fmt: str, locale: str) -> str:
+def _day(value: date, pattern: str, locale: str) -> str:
     # Lists repeat a few dates (issue and due dates of a billing run) on every row.
-    return babel_format_date(value, fmt, locale=locale)
+    return babel_format_date(value, pattern, locale=locale)
 
 
-def localized(text: dict[str, str] | str | None, language: str | None = None) -> str:
-    """Pick the user's language from a per-language text, falling back to English,
-    then to whatever language there is."""
-    if not text:
+def localized(value, field: str | None = None, language: str | None = None) -> str:
+    """Text the firm enters per language, in the reader's language where it exists, else
+    in English, else in whichever language there is. The one helper for every such text
+    on a page or in an e-mail (the Jinja filter ``localized``):
+
+    * ``localized(text)``: a text per language (``{"en": ..., "zh": ...}``) or one text;
+    * ``localized(obj, "title")``: a model's field, either such a text per language
+      itself (a change request's title) or the text as written (English as a rule) with
+      its translations beside it in ``title_translations`` (an action item's title, a
+      document's, a stakeholder's job title)."""
+    if field is not None and (value is None or isinstance(value, (dict, str))):
+        field, language = None, language or field  # localized(text, "zh"): a text read in a given language
+    if field is not None:
+        own = getattr(value, field, None)
+        translations = getattr(value, f"{field}_translations", None) or {}
+        value = {"en": own, **translations} if isinstance(own, str) and own else {**(own or {}), **translations}
+    if not value:
         return ""
-    if isinstance(text, str):
-        return text
+    if isinstance(value, str):
+        return value
     language = language or current_language()
-    return text.get(language) or text.get("en") or next(iter(text.values()), "")
+    return value.get(language) or value.get("en") or next((text for text in value.values() if text), "")
 
 
 def _catalogue():
@@ -215,7 +335,10 @@ def init_app(app: Flask) -> None:
         newstyle=True,
     )
     app.context_processor(_bound_gettext)
-    app.jinja_env.filters.update(money=money, number=number, percent=percent, unit=unit, month=month, when=when, day=day, localized=localized)
+    from portal.user_agents import browser
+
+    app.jinja_env.filters.update(money=money, number=number, percent=percent, unit=unit, month=month, when=when, day=day,
+                                 localized=localized, timezone_name=timezone_name, browser=browser)
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, current_language=current_language, current_locale=current_locale,
                               label=label)
     app.jinja_env.filters["names"] = names

@@ -28,7 +28,7 @@ AM = "account.manager@alpha.example"
 FINANCE = "finance@alpha.example"
 ADMIN = "admin@firm.example"
 UTC = timezone.utc
-FIELDS = {"id", "account_id", "title", "description", "owner_side", "owner_name", "source", "due_date", "status",
+FIELDS = {"id", "account_id", "title", "title_translations", "description", "owner_side", "owner_name", "source", "due_date", "status",
           "closed_on", "overdue", "kpi_id", "created_at"}
 
 
@@ -286,7 +286,7 @@ def test_editing_a_closed_item_keeps_the_day_it_was_closed(session, alpha, new_b
 
 
 def new_item_form(**overrides) -> dict:
-    return {"title": "Send the SOP", "description": "", "owner_side": "firm", "owner": "0", "owner_name": "",
+    return {"title": "Send the SOP", "title_zh": "", "title_vi": "", "description": "", "owner_side": "firm", "owner": "0", "owner_name": "",
             "source": "meeting", "due_date": "", "submit": "Save", **overrides}
 
 
@@ -375,7 +375,7 @@ def test_the_api_lists_the_callers_items_newest_first(session, alpha, client, au
     assert [i["title"] for i in body["items"]] == ["Action of Alpha", "Older"] and body["next_cursor"] is None
     assert set(body["items"][0]) == FIELDS
     assert body["items"][1] == {
-        "id": older.id, "account_id": alpha.account.id, "title": "Older", "description": "", "owner_side": "firm",
+        "id": older.id, "account_id": alpha.account.id, "title": "Older", "title_translations": {}, "description": "", "owner_side": "firm",
         "owner_name": "", "source": "meeting", "due_date": "2026-02-01", "status": "open", "closed_on": None,
         "overdue": True, "kpi_id": None, "created_at": "2026-01-05T09:00:00Z"}
     done = client.get("/api/v1/actions?status=done", headers=auth(CLIENT)).json["items"]

@@ -167,7 +167,7 @@ def test_a_new_request_notifies_the_account_manager_with_its_due_times(session, 
     assert row.subject == f"New request #{request.id} from Account Alpha: Payroll run failed"
     assert "March payroll did not run." in row.body
     assert f"/requests/{request.id}" in row.body
-    assert "(Asia/Ho_Chi_Minh)" in row.body  # due times in the recipient's time zone
+    assert "(Vietnam Time)" in row.body  # due times in the recipient's time zone, named in their language
 
 
 def test_notifications_roll_back_with_the_change(session, alpha):

@@ -222,3 +222,12 @@ def test_a_client_cannot_make_the_pack(session, month, new_browser):
     assert "/review-pack" not in client.get(url).text
     assert client.post_form(f"/scorecards/{month.account.id}/review-pack?period={period}", page=url).status_code == 403
     assert packs(session) == []
+
+
+def test_the_packs_action_items_are_titled_in_each_language_of_the_pack(session, month, runner):
+    month["action"].title_translations = {"zh": "发送标准作业程序", "vi": "Gửi quy trình chuẩn"}
+    set_languages(session, month, ["en", "zh"])
+    assert runner.invoke(args=["review-pack", "Account Alpha", f"{month['period']:%Y-%m}"]).exit_code == 0
+    [document] = packs(session)
+    actions = full_text(open_docx(document.file.data)).split("Action items")[-1]
+    assert "Action of Alpha" in actions and "发送标准作业程序" in actions and "Gửi quy trình chuẩn" not in actions

@@ -403,7 +403,7 @@ def html_lang(response) -> str:
 @pytest.mark.parametrize(
     ("accept_language", "lang"),
     [("zh-CN", "zh-Hans"), ("zh-Hans-CN,zh;q=0.9", "zh-Hans"), ("vi", "vi"), ("vi-VN,en;q=0.5", "vi"),
-     ("fr-FR, vi;q=0.8", "vi"), ("fr", "en"), ("en-GB", "en"), (None, "en")],
+     ("fr-FR, vi;q=0.8", "vi"), ("fr", "en"), ("en-GB", "en-GB"), ("en-US,en;q=0.9", "en"), (None, "en")],
 )
 def test_the_language_follows_accept_language(client, accept_language, lang):
     headers = {"Accept-Language": accept_language} if accept_language else {}
@@ -464,7 +464,7 @@ def test_the_navigation_is_in_each_users_language(session, new_browser, approver
 
 @pytest.mark.parametrize(
     ("tz", "local_time"),
-    [("Asia/Shanghai", "11:07:09"), ("Asia/Ho_Chi_Minh", "10:07:09"), ("America/New_York", "10:07:09"), ("UTC", "3:07:09")],
+    [("Asia/Shanghai", "11:07"), ("Asia/Ho_Chi_Minh", "10:07"), ("America/New_York", "10:07"), ("UTC", "3:07")],
 )
 def test_times_are_shown_in_the_users_time_zone(session, new_browser, approver_and_manager, tz, local_time):
     session.execute(sa.update(User).where(User.email == AM).values(timezone=tz))
@@ -477,7 +477,7 @@ def test_times_are_shown_in_the_users_time_zone(session, new_browser, approver_a
     table = page[page.index("<tbody>"):page.index("</tbody>")]
     assert re.search(rf"(?<![0-9]){re.escape(local_time)}", table), table
     if tz != "UTC":
-        assert not re.search(r"(?<![0-9])3:07:09", table), "not the UTC time"
+        assert not re.search(r"(?<![0-9])3:07", table), "not the UTC time"
 
 
 def test_json_answers_read_as_flask_writes_them_and_what_orjson_refuses_still_answers(app):

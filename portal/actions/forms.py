@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, Form, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.forms import OnceForm, PortalForm, choices
+from portal.forms import OnceForm, PortalForm, choices, with_texts
 from portal.i18n import LABELS
 from portal.models import ActionSource, ActionStatus, OwnerSide
 
@@ -20,7 +20,11 @@ class ActionFields(Form):
     due_date = DateField(_l("Due date (30 days if empty; at most 60)"), validators=[Optional()])
 
 
+@with_texts("title", max_length=200, languages=("zh", "vi"))
 class ActionForm(OnceForm, ActionFields):
+    """An item of the registry; its title as written (English as a rule) and in the
+    other languages its readers read (``title_zh``, ``title_vi``)."""
+
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
     source = SelectField(_l("Source"), choices=choices((s.value, LABELS["action_source"][s.value]) for s in ActionSource))

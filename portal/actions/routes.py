@@ -12,8 +12,8 @@ from portal.actions import service
 from portal.actions.forms import ActionCommentForm, ActionForm, DoneForm
 from portal.exports import table_response
 from portal.extensions import db
-from portal.forms import choices
-from portal.i18n import label
+from portal.forms import choices, fill_texts, texts
+from portal.i18n import day, label, localized
 from portal.accounts import firm_team, todays as local_todays, visible_accounts
 from portal.models import Account, ActionItem, ActionSource, ActionStatus, Kpi, OwnerSide, User
 from portal.security import ISSUERS, get_or_404, require_role
@@ -48,7 +48,7 @@ def index():
     if fmt:
         header = [_("Account"), _("Title"), _("Owned by"), _("Owner"), _("Source"), _("Raised"), _("Due date"),
                   _("Status"), _("Closed"), _("Overdue"), _("Age")]
-        rows = [[by_id[i.account_id].name, i.title, label("owner_side", i.owner_side), i.owner_name,
+        rows = [[by_id[i.account_id].name, localized(i, "title"), label("owner_side", i.owner_side), i.owner_name,
                  label("action_source", i.source), service.raised_on(i, by_id[i.account_id]), i.due_date,
                  label("action_status", i.status), i.closed_on or "", _("yes") if service.is_overdue(i, todays[i.account_id]) else "",
                  label("age", service.age_bucket(i, by_id[i.account_id], todays[i.account_id]))] for i in items]
@@ -84,8 +84,6 @@ def new():
     form = ActionForm()
     _form_choices(form, account)
     if request.method == "GET" and kpi is not None:
-        from portal.i18n import localized
-
         form.source.data = ActionSource.KPI.value
         form.title.data = _("Bring %(kpi)s back to target", kpi=localized(kpi.name))
     page = keep_form(form, lambda: render_template("actions/form.html", form=form, account=account, item=None, kpi=kpi))
@@ -95,8 +93,9 @@ def new():
             owner_side=OwnerSide(form.owner_side.data), owner=_owner(form), owner_name=form.owner_name.data or "",
             source=ActionSource(form.source.data), due_date=form.due_date.data,
             extension_reason=form.extension_reason.data or "", kpi_id=kpi.id if kpi else None,
+            title_translations=texts(form, "title"),
         )
-        flash(_("Action item raised, due %(date)s.", date=item.due_date.isoformat()), "success")
+        flash(_("Action item raised, due %(date)s.", date=day(item.due_date)), "success")
         return redirect(url_for("actions.detail", action_id=item.id))
     return page()
 
@@ -113,6 +112,7 @@ def detail(action_id: int):
     page = keep_form(form, lambda: _detail_page(item, account, form, can_edit))
     if request.method == "GET":
         form.title.data, form.description.data = item.title, item.description
+        fill_texts(form, "title", item.title_translations)
         form.owner_side.data, form.owner.data, form.owner_name.data = item.owner_side.value, item.owner_id or 0, item.owner_name
         form.source.data, form.due_date.data, form.status.data = item.source.value, item.due_date, item.status.value
     elif can_edit and form.validate_on_submit():
@@ -120,7 +120,7 @@ def detail(action_id: int):
                        description=form.description.data or "", owner_side=OwnerSide(form.owner_side.data),
                        owner=_owner(form), owner_name=None if form.owner.data else (form.owner_name.data or ""),
                        due_date=form.due_date.data, extension_reason=form.extension_reason.data or "",
-                       status=ActionStatus(form.status.data))
+                       status=ActionStatus(form.status.data), title_translations=texts(form, "title"))
         flash(_("Changes saved."), "success")
         return redirect(url_for("actions.detail", action_id=item.id))
     return page()

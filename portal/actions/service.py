@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, selectinload
 
+from docgen.i18n import LANGUAGES
 from portal import audit
 from portal.domain import Conflict, DomainError
 from portal.models import (
@@ -26,6 +27,7 @@ from portal.models import (
 from portal.models.base import utcnow
 
 DEFAULT_DAYS, MAX_DAYS = 30, 60
+TITLE_LENGTH = 200
 OPEN = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
 AGE_BUCKETS = ("0-30", "31-60", "60+")
 
@@ -63,6 +65,21 @@ def _check_due(due: date, raised: date, by: User, reason: str) -> tuple[int | No
     return None, ""
 
 
+def _title_translations(texts: dict[str, str]) -> dict[str, str]:
+    """The title in other languages as given (``{"zh": ..., "vi": ...}``), trimmed; a
+    language left blank is left out."""
+    unknown = sorted(lang for lang in texts if lang not in LANGUAGES)
+    if unknown:
+        raise DomainError(_l("Some fields are not valid."),
+                          fields={f"title_translations.{lang}": "not a language of the portal" for lang in unknown})
+    cleaned = {lang: text.strip() for lang, text in texts.items() if text and text.strip()}
+    too_long = [lang for lang, text in cleaned.items() if len(text) > TITLE_LENGTH]
+    if too_long:
+        raise DomainError(_l("Some fields are not valid."),
+                          fields={f"title_translations.{lang}": f"at most {TITLE_LENGTH} characters" for lang in too_long})
+    return cleaned
+
+
 def _check_owner(account: Account, owner_side: OwnerSide, owner: User | None) -> None:
     """An item is owned by a firm user of its account (an administrator, or one assigned
     to it), or, when the client owns the item, by one of the client's own users."""
@@ -81,20 +98,23 @@ def create(session: Session, account: Account, by: User, *, title: str, descript
            owner_side: OwnerSide = OwnerSide.FIRM, owner: User | None = None, owner_name: str = "",
            source: ActionSource = ActionSource.MEETING, due_date: date | None = None, extension_reason: str = "",
            kpi_id: int | None = None, request_id: int | None = None, interaction_id: int | None = None,
-           now: datetime | None = None) -> ActionItem:
+           title_translations: dict[str, str] | None = None, now: datetime | None = None) -> ActionItem:
     """Raise an item (firm users). ``now`` (default: the present) is when it is raised,
     for an item raised in the past (the demo data). ``interaction_id``: the meeting,
-    call or e-mail of the interaction log it follows up."""
+    call or e-mail of the interaction log it follows up. ``title_translations``: the
+    title in other languages, which their readers see (``{"zh": ..., "vi": ...}``)."""
     title = title.strip()
     if not title:
         raise DomainError(_l("Give the action item a title."), fields={"title": "required"})
+    translations = _title_translations(title_translations or {})
     _check_owner(account, owner_side, owner)
     now = now or utcnow()
     today = account.today(now)
     due_date = due_date or today + timedelta(days=DEFAULT_DAYS)
     extended_by, reason = _check_due(due_date, today, by, extension_reason)
     item = ActionItem(
-        account_id=account.id, title=title[:200], description=description.strip(), owner_side=owner_side,
+        account_id=account.id, title=title[:TITLE_LENGTH], title_translations=translations,
+        description=description.strip(), owner_side=owner_side,
         owner_id=owner.id if owner else None, owner_name=(owner.name if owner else owner_name.strip())[:200],
         source=source, due_date=due_date, status=ActionStatus.OPEN, kpi_id=kpi_id, request_id=request_id,
         interaction_id=interaction_id, created_by_id=by.id, extended_by_id=extended_by, extension_reason=reason, created_at=now,
@@ -108,13 +128,17 @@ def create(session: Session, account: Account, by: User, *, title: str, descript
 def update(session: Session, item: ActionItem, account: Account, by: User, *, title: str | None = None,
            description: str | None = None, owner_side: OwnerSide | None = None, owner: User | None = None,
            owner_name: str | None = None, due_date: date | None = None, extension_reason: str = "",
-           status: ActionStatus | None = None, now: datetime | None = None) -> ActionItem:
+           status: ActionStatus | None = None, title_translations: dict[str, str] | None = None,
+           now: datetime | None = None) -> ActionItem:
     """The firm edits an item; moving the due date beyond 60 days needs an admin.
-    ``now`` (default: the present) dates a close, for an item closed in the past."""
+    ``now`` (default: the present) dates a close, for an item closed in the past.
+    ``title_translations``, when given, replaces the title's translations."""
     if title is not None:
         if not title.strip():
             raise DomainError(_l("Give the action item a title."), fields={"title": "required"})
-        item.title = title.strip()[:200]
+        item.title = title.strip()[:TITLE_LENGTH]
+    if title_translations is not None:
+        item.title_translations = _title_translations(title_translations)
     if description is not None:
         item.description = description.strip()
     kept_owner = item.owner if owner is None and owner_name is None else None

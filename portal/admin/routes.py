@@ -19,7 +19,7 @@ from portal.extensions import db
 from portal.forms import choices
 from portal.accounts import visible_accounts
 from portal.models import AuditEvent, Role, User
-from portal.i18n import COMMON_TIMEZONES
+from portal.i18n import timezone_choices
 from portal.security import get_or_404, require_role
 from portal.users import service as users_service
 from portal.users.routes import inviting
@@ -41,7 +41,7 @@ def edit_user(user_id: int):
     user = get_or_404(db.session, User, user_id)
     accounts = visible_accounts(db.session)
     form = EditUserForm(obj=user, data=None if request.method == "POST" else {"accounts": sorted(user.account_ids)})
-    form.timezone.choices = choices((tz, tz) for tz in dict.fromkeys([*COMMON_TIMEZONES, user.timezone]))
+    form.timezone.choices = timezone_choices(user.timezone)
     form.accounts.choices = choices((a.id, a.name) for a in accounts)
     page = keep_form(form, lambda: render_template(
         "admin/edit_user.html", form=form, user=user, turn_off=ToggleUserForm(),

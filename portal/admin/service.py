@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.domain import DomainError
+from portal.i18n import regional_locale
 from portal.auth import passwords, service as auth_service
 from portal.auth.service import normalise_email
 from portal.models import Account, Role, User, account_members
@@ -26,10 +27,12 @@ def create_user(
     language: str = "en",
     timezone: str = "UTC",
     title: str = "",
+    locale: str | None = None,
 ) -> User:
     """Create a user. A client user needs its one account; a firm user may be assigned
     to accounts (admins see all without assignments). Without a ``password`` the user
     cannot sign in until they set one (an invitation: ``portal.users.service``).
+    ``locale``: the regional form of ``language`` its dates follow (``en-GB``).
     ``DomainError`` names each field at fault with the user's words for the problem."""
     email = normalise_email(email)
     errors: dict[str, str] = {}
@@ -55,6 +58,7 @@ def create_user(
         language=language,
         timezone=timezone,
         title=title,
+        locale=regional_locale(language, locale),
     )
     session.add(user)
     session.flush()

@@ -22,6 +22,8 @@ class Me(BaseModel):
     name: str
     role: str
     language: str
+    locale: str | None = Field(description="the regional form of the language dates follow, e.g. en-GB; "
+                                           "null: the language's own")
     timezone: str
     account: AccountRef | None
 
@@ -91,6 +93,7 @@ def me():
         "name": user.name,
         "role": user.role.value,
         "language": user.language,
+        "locale": user.locale,
         "timezone": user.timezone,
         "account": {"id": account.id, "name": account.name} if account else None,
     }

@@ -171,6 +171,8 @@ class DocumentOut(BaseModel):
         description="in_review: a draft waiting for the account's regional reviewers (the firm's only)")
     review_languages: list[str] = Field(description="The languages whose regional reviewer approves it before issue")
     title: str
+    title_translations: dict[str, str] = Field(
+        description="The title in each language it has one in ({\"en\": ..., \"zh\": ...}), as pages show it")
     languages: list[str]
     sha256: str
     size: int
@@ -224,7 +226,8 @@ def document_json(document: Document) -> dict:
         "id": document.id, "account_id": document.account_id, "contract_id": document.contract_id,
         "kind": document.kind.value, "number": document.number, "revision": document.revision,
         "label": document.label, "status": document.status.value, "review_languages": document.review_languages,
-        "title": document.title, "languages": document.languages, "sha256": document.sha256,
+        "title": document.title, "title_translations": document.title_translations, "languages": document.languages,
+        "sha256": document.sha256,
         "size": document.file.size, "change_request_id": document.change_request_id,
         "invoice_id": document.invoice_id,
         "created_at": iso_time(document.created_at), "issued_at": iso_time(document.issued_at),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 import sqlalchemy as sa
 from flask import request
@@ -68,9 +68,15 @@ def get_scorecard():
     }
 
 
+# An action item's title in other languages than the one it is written in: its readers
+# in those languages see it (``{"zh": ..., "vi": ...}``).
+TitleTranslations = dict[Literal["en", "zh", "vi"], Annotated[str, Field(max_length=200)]]
+
+
 class ActionIn(BaseModel):
     account_id: int
     title: str = Field(min_length=1, max_length=200)
+    title_translations: TitleTranslations = Field(default_factory=dict)
     description: str = Field(default="", max_length=5000)
     owner_side: Literal["firm", "client"] = "firm"
     owner_id: int | None = None
@@ -83,6 +89,7 @@ class ActionIn(BaseModel):
 
 class ActionPatch(BaseModel):
     title: str | None = Field(default=None, min_length=1, max_length=200)
+    title_translations: TitleTranslations | None = None
     description: str | None = Field(default=None, max_length=5000)
     owner_side: Literal["firm", "client"] | None = None
     owner_id: int | None = None
@@ -96,6 +103,7 @@ class ActionOut(BaseModel):
     id: int
     account_id: int
     title: str
+    title_translations: dict[str, str]
     description: str
     owner_side: str
     owner_name: str
@@ -115,7 +123,8 @@ class ActionList(BaseModel):
 
 def action_json(item: ActionItem, today: date) -> dict:
     return {
-        "id": item.id, "account_id": item.account_id, "title": item.title, "description": item.description,
+        "id": item.id, "account_id": item.account_id, "title": item.title,
+        "title_translations": dict(item.title_translations or {}), "description": item.description,
         "owner_side": item.owner_side.value, "owner_name": item.owner_name, "source": item.source.value,
         "due_date": iso_date(item.due_date), "status": item.status.value, "closed_on": iso_date(item.closed_on),
         "overdue": actions.is_overdue(item, today), "kpi_id": item.kpi_id, "created_at": iso_time(item.created_at),
@@ -158,7 +167,7 @@ def create_action(body: ActionIn):
         db.session, account, current_user, title=body.title, description=body.description,
         owner_side=OwnerSide(body.owner_side), owner=_owner(body.owner_id), owner_name=body.owner_name,
         source=ActionSource(body.source), due_date=body.due_date, extension_reason=body.extension_reason,
-        kpi_id=body.kpi_id,
+        kpi_id=body.kpi_id, title_translations=dict(body.title_translations),
     )
     return action_json(item, account.today()), 201
 
@@ -177,5 +186,6 @@ def update_action(action_item: ActionItem, body: ActionPatch):
         owner_name=body.owner_name if "owner_name" in given else None,
         due_date=body.due_date, extension_reason=body.extension_reason,
         status=ActionStatus(body.status) if body.status else None,
+        title_translations=dict(body.title_translations) if body.title_translations is not None else None,
     )
     return action_json(action_item, account.today())

@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 
 from portal.forms import PortalForm, choices
 from portal.auth.passwords import MAX_LENGTH, password_problems
-from portal.i18n import COMMON_TIMEZONES, LANGUAGE_NAMES, is_valid_timezone
+from portal.i18n import LOCALE_NAMES, is_valid_timezone, locale_choice, timezone_choices
 
 
 class LoginForm(PortalForm):
@@ -67,9 +67,17 @@ class ChangePasswordForm(NewPasswordMixin, PortalForm):
 
 class PreferencesForm(PortalForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    language = SelectField(_l("Language"), choices=choices(LANGUAGE_NAMES.items()))
-    timezone = SelectField(_l("Time zone"), choices=choices((tz, tz) for tz in COMMON_TIMEZONES), validate_choice=False)
+    # The language with its regional form (``LOCALE_NAMES``): English readers choose
+    # American or British dates and times; the UI speaks the language.
+    language = SelectField(_l("Language and date format"), choices=choices(LOCALE_NAMES.items()))
+    timezone = SelectField(_l("Time zone"), validate_choice=False)
     submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, obj=user, **kwargs)
+        self.timezone.choices = timezone_choices(self.timezone.data)
+        if user is not None and not self.is_submitted():
+            self.language.data = locale_choice(user.language, user.locale)
 
     def validate_timezone(self, field):
         if not is_valid_timezone(field.data or ""):

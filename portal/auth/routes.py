@@ -226,11 +226,11 @@ def reauthenticate():
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def settings():
-    preferences = PreferencesForm(prefix="pref", obj=current_user)
+    preferences = PreferencesForm(prefix="pref", user=current_user)
     password = ChangePasswordForm(prefix="pw")
     everywhere = SignOutEverywhereForm(prefix="all")
     if preferences.submit.data and preferences.validate_on_submit():
-        update_own_details(db.session, current_user, name=preferences.name.data, language=preferences.language.data,
+        update_own_details(db.session, current_user, name=preferences.name.data, locale=preferences.language.data,
                            timezone=preferences.timezone.data)
         flash(_("Your settings are saved."), "success")
         return redirect(url_for("auth.settings"))

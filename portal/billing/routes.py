@@ -35,7 +35,7 @@ from portal.extensions import db
 from portal.files import check_uploads, download_response, uploads_from_request
 from portal.forms import choices
 from portal.fragments import FragmentCache
-from portal.i18n import current_language, current_locale, day, label, money
+from portal.i18n import current_language, current_locale, day, label, money, month
 from portal.accounts import current_contract, todays as local_todays, visible_accounts
 from portal.models import Account, Invoice, Role, ServiceRequest
 from portal.security import get_or_404, require_role
@@ -109,7 +109,7 @@ def _rows(rows, todays: dict[int, date], names: dict[int, str] | None) -> Markup
             badges[shown] = str(badge(shown))
         account = f"<td>{escape(names.get(account_id, ''))}</td>" if names is not None else ""
         html.append(ROW.format(
-            f"{detail}{ident}", escape(number), account, escape(location), day(period, "yyyy-MM", locale),
+            f"{detail}{ident}", escape(number), account, escape(location), month(period, locale=locale),
             day(issued, "short", locale), day(due, "short", locale), escape(po or ""), badges[shown],
             escape(money(total, currency, lang))))
     return Markup("".join(html))

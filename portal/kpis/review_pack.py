@@ -98,9 +98,17 @@ def _actions(session: Session, account, period: date, following: date, today: da
     return {
         "opened": len(opened), "closed": len(closed),
         "overdue": sum(1 for i in items if actions.is_overdue(i, today)),
-        "items": [{"title": i.title, "owner": i.owner_name or "—", "due": i.due_date.isoformat(), "status": i.status.value,
+        "items": [{"title": _title(i), "owner": i.owner_name or "—", "due": i.due_date.isoformat(), "status": i.status.value,
                    "overdue": actions.is_overdue(i, today)} for i in sorted(shown, key=lambda i: i.due_date)],
     }
+
+
+def _title(item: ActionItem) -> dict[str, str] | str:
+    """An item's title for the pack: as written, or per language where it has
+    translations (the title as written is the English one)."""
+    if not item.title_translations:
+        return item.title
+    return {"en": item.title, **item.title_translations}
 
 
 def _chart(session: Session, account, period: date, languages: list[str]) -> dict:

@@ -33,6 +33,9 @@ class ActionItem(AccountOwned, TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(sa.String(200))
+    # The title in other languages ({"zh": ..., "vi": ...}): readers of those see it
+    # (``portal.i18n.localized(item, "title")``), others the title as written.
+    title_translations: Mapped[dict[str, str]] = mapped_column(default=dict, server_default="{}")
     description: Mapped[str] = mapped_column(sa.Text, default="")
     owner_side: Mapped[OwnerSide] = mapped_column(str_enum(OwnerSide), default=OwnerSide.FIRM)
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))

@@ -93,6 +93,14 @@ class Document(AccountOwned, Base):
     version = synonym("sha256")
 
     @property
+    def title_translations(self) -> dict[str, str]:
+        """The title in each language it has one in, from what the document was made of
+        (``portal.i18n.localized(document, "title")`` picks the reader's)."""
+        from portal.documents.titles import document_titles  # the model layer imports no service
+
+        return document_titles(self.kind.value, self.source or {})
+
+    @property
     def label(self) -> str:
         """AMD-2026-0003, or AMD-2026-0003 rev. 2 from the second revision on."""
         return self.number if self.revision == 1 else f"{self.number} rev. {self.revision}"

@@ -38,6 +38,8 @@ class Stakeholder(FirmOnly, AccountOwned, TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     title: Mapped[str] = mapped_column(sa.String(200), default="")
+    # The job title in other languages ({"zh": ..., "vi": ...}), beside the one as written.
+    title_translations: Mapped[dict[str, str]] = mapped_column(default=dict, server_default="{}")
     decision_role: Mapped[DecisionRole] = mapped_column(str_enum(DecisionRole))
     language: Mapped[str] = mapped_column(sa.String(5), default="en")  # the language they prefer
     email: Mapped[str] = mapped_column(sa.String(254), default="")

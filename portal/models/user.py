@@ -56,6 +56,9 @@ class User(Base):
     role: Mapped[Role] = mapped_column(str_enum(Role))
     account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     language: Mapped[str] = mapped_column(sa.String(5), default="en")
+    # The regional form of the language that dates and times follow (``en-GB``: 5 December
+    # 2026, 14:30), one of ``portal.i18n.LOCALE_NAMES``; None: the language's own.
+    locale: Mapped[str | None] = mapped_column(sa.String(10))
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     title: Mapped[str] = mapped_column(sa.String(200), default="")
     active: Mapped[bool] = mapped_column(default=True)

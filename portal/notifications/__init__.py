@@ -32,6 +32,7 @@ from flask import current_app
 from flask_babel import force_locale, get_locale
 from sqlalchemy.orm import Session
 
+from portal.i18n import date_formats, locale_of, timezone_name
 from portal.models import EscalationContact, InAppNotification, Notification, NotificationStatus, User
 from portal.models.base import utcnow
 from portal.notifications.kinds import ALWAYS_EMAILED, DIGEST
@@ -50,10 +51,11 @@ class Recipient:
     timezone: str = "UTC"
     user_id: int | None = None
     name: str = ""
+    locale: str | None = None  # the regional form of the language dates follow (en-GB)
 
     @classmethod
     def of_user(cls, user: User) -> Recipient:
-        return cls(user.email, user.language, user.timezone, user.id, user.name)
+        return cls(user.email, user.language, user.timezone, user.id, user.name, user.locale)
 
     @classmethod
     def of_contact(cls, contact: EscalationContact, user: User | None = None) -> Recipient:
@@ -130,7 +132,7 @@ def _compose(kind: str, recipients: Iterable[Recipient], *, account_id: int | No
              **context) -> list[tuple[Recipient, Notification]]:
     rows = []
     for recipient in unique(recipients):
-        with force_locale(recipient.language):
+        with force_locale(locale_of(recipient.language, recipient.locale)):
             text = _render(f"notifications/{kind}.txt", recipient=recipient,
                            local_time=lambda dt, r=recipient: _local_time(dt, r), **context)
         subject, _, body = text.strip().partition("\n")
@@ -188,7 +190,9 @@ def _render(template: str, **context) -> str:
 def _local_time(value: datetime | None, recipient: Recipient) -> str:
     if value is None:
         return ""
-    return format_datetime(value, "medium", tzinfo=ZoneInfo(recipient.timezone), locale=get_locale()) + f" ({recipient.timezone})"
+    locale = str(get_locale())
+    written = format_datetime(value, date_formats(locale)["datetime"], tzinfo=ZoneInfo(recipient.timezone), locale=locale)
+    return f"{written} ({timezone_name(recipient.timezone, locale)})"
 
 
 # --- sending ---------------------------------------------------------------------------

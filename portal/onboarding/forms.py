@@ -28,7 +28,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from docgen.formatting import plain_decimal, quantize_money
 from docgen.i18n import LANGUAGES
 from portal.forms import NumberField, OnceForm, checkboxes, choices, texts, with_texts
-from portal.i18n import COMMON_TIMEZONES, LABELS, LANGUAGE_NAMES, current_locale
+from portal.i18n import LABELS, LANGUAGE_NAMES, current_locale, timezone_choices
 from portal.models import Contract, Tier
 from portal.onboarding.service import (
     COUNTRIES,
@@ -88,9 +88,6 @@ def currency_choices(chosen: str | None = None, *, blank: bool = False) -> list:
         codes.insert(0, chosen)
     return choices([("", "—")] * blank + [(code, f"{code} · {get_currency_name(code, locale=locale)}") for code in codes])
 
-
-def timezone_choices(chosen: str | None = None, *, blank: bool = False) -> list:
-    return choices([("", "—")] * blank + [(tz, tz) for tz in dict.fromkeys([*COMMON_TIMEZONES, *([chosen] if chosen else [])])])
 
 
 def _row_field(row: Form, name: str):

@@ -104,6 +104,7 @@ class EscalationMatrixForm(RowsForm):
 # --- stakeholders and interactions -------------------------------------------------------
 
 
+@with_texts("title", label="job_title", max_length=200, languages=("zh", "vi"))
 class StakeholderForm(OnceForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     title = StringField(_l("Job title"), validators=[Length(max=200)])

@@ -115,7 +115,7 @@ def _stakeholder_details(form: StakeholderForm) -> service.StakeholderDetails:
     return service.StakeholderDetails(
         name=form.name.data, title=form.title.data or "", decision_role=DecisionRole(form.decision_role.data),
         language=form.language.data, email=form.email.data or "", phone=form.phone.data or "",
-        notes=form.notes.data or "", owner=_user(form.owner.data))
+        notes=form.notes.data or "", owner=_user(form.owner.data), title_translations=texts(form, "title"))
 
 
 @bp.route("/accounts/<int:account_id>/stakeholders")
@@ -155,6 +155,7 @@ def edit_stakeholder(stakeholder_id: int):
     if request.method == "GET":
         for name in ("name", "title", "language", "email", "phone", "notes"):
             form[name].data = getattr(stakeholder, name)
+        fill_texts(form, "title", stakeholder.title_translations)
         form.decision_role.data, form.owner.data = stakeholder.decision_role.value, stakeholder.owner_id or 0
     page = keep_form(form, lambda: render_template("people/stakeholder_form.html", form=form, account=account,
                                                    stakeholder=stakeholder))

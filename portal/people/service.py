@@ -252,20 +252,28 @@ class StakeholderDetails:
     phone: str = ""
     notes: str = ""
     owner: User | None = None  # the firm user who owns the relationship
+    # The job title in other languages than the one it is written in ({"zh": ..., "vi": ...}).
+    title_translations: dict[str, str] = field(default_factory=dict)
 
 
-STAKEHOLDER_FIELDS = ("name", "title", "decision_role", "language", "email", "phone", "notes", "owner_id")
+STAKEHOLDER_FIELDS = ("name", "title", "title_translations", "decision_role", "language", "email", "phone", "notes",
+                      "owner_id")
 
 
 def _apply_stakeholder(session: Session, stakeholder: Stakeholder, account: Account, details: StakeholderDetails) -> None:
     values = {"name": _text(details.name), "title": _text(details.title), "decision_role": DecisionRole(details.decision_role),
               "language": details.language, "email": _text(details.email), "phone": _text(details.phone),
-              "notes": (details.notes or "").strip(), "owner_id": details.owner.id if details.owner else None}
+              "notes": (details.notes or "").strip(), "owner_id": details.owner.id if details.owner else None,
+              "title_translations": {lang: _text(text) for lang, text in details.title_translations.items() if _text(text)}}
     fields: dict[str, str] = {}
     if not values["name"]:
         fields["name"] = "required"
     _check_length(fields, "name", values["name"], NAME_LENGTH)
     _check_length(fields, "title", values["title"], TITLE_LENGTH)
+    for lang, title in values["title_translations"].items():
+        if lang not in LANGUAGES:
+            fields[f"title_{lang}"] = "not a language of the portal"
+        _check_length(fields, f"title_{lang}", title, TITLE_LENGTH)
     _check_email(fields, "email", values["email"], required=False)
     _check_length(fields, "phone", values["phone"], PHONE_LENGTH)
     if values["language"] not in LANGUAGES:

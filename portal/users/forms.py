@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from portal.auth.passwords import MAX_LENGTH
 from portal.forms import OnceForm, PortalForm, choices
-from portal.i18n import COMMON_TIMEZONES, LABELS, LANGUAGE_NAMES
+from portal.i18n import LABELS, LANGUAGE_NAMES, timezone_choices
 
 
 class SetPasswordForm(PortalForm):
@@ -34,9 +34,7 @@ class InviteForm(OnceForm):
     role = SelectField(_l("Role"))
     account = SelectField(_l("Account"), coerce=int)
     language = SelectField(_l("Language of the portal and e-mails"), choices=choices(LANGUAGE_NAMES.items()))
-    timezone = SelectField(_l("Time zone"), default="",
-                           choices=choices([("", _l("The account's (UTC for the firm)"))]
-                                           + [(tz, tz) for tz in COMMON_TIMEZONES]))
+    timezone = SelectField(_l("Time zone"), default="")
     submit = SubmitField(_l("Send invitation"))
 
     def offer(self, roles, accounts, *, firm_option: bool) -> InviteForm:
@@ -44,6 +42,7 @@ class InviteForm(OnceForm):
         self.role.choices = choices((role.value, LABELS["role"][role.value]) for role in roles)
         self.account.choices = choices(([(0, _l("None (a firm user)"))] if firm_option else [])
                                        + [(a.id, a.name) for a in accounts])
+        self.timezone.choices = [*choices([("", _l("The account's (UTC for the firm)"))]), *timezone_choices()]
         return self
 
 

@@ -27,7 +27,7 @@ from portal.admin.service import assign, create_user
 from portal.auth import passwords, throttle
 from portal.auth.service import SignInThrottled, normalise_email, revoke_all_sessions
 from portal.domain import Conflict, DomainError
-from portal.i18n import LANGUAGE_NAMES, is_valid_timezone
+from portal.i18n import LANGUAGE_NAMES, is_valid_timezone, normalise_language, regional_locale
 from portal.models import Account, LinkPurpose, OneTimeLink, Role, User, account_members
 from portal.models.base import utcnow
 from portal.notifications import Recipient, SentLink, compose, notify
@@ -240,11 +240,15 @@ def update_user(
     return user
 
 
-def update_own_details(session: Session, user: User, *, name: str, language: str, timezone: str) -> User:
-    """A user changes their own name, language and time zone."""
+def update_own_details(session: Session, user: User, *, name: str, locale: str, timezone: str) -> User:
+    """A user changes their own name, language and time zone. ``locale`` is one of
+    ``LOCALE_NAMES`` (``en-GB``, ``zh``) or a plain language: the UI speaks its language,
+    dates and times follow its region."""
+    language = normalise_language(locale) or ""
     _check_preferences(language, timezone)
     user.name = name.strip() or user.email
     user.language, user.timezone = language, timezone
+    user.locale = regional_locale(language, locale)
     session.flush()
     return user
 
