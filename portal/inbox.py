@@ -229,7 +229,7 @@ def _plan_reviews(context: _Context) -> Iterable[InboxItem]:
 def _document_reviews(context: _Context) -> Iterable[InboxItem]:
     """Drafts waiting for this regional reviewer's approval before they are issued."""
     for document in document_review.waiting_for(context.session, context.user):
-        title = f"{document.label} · {document.title}" if document.title else document.label
+        title = f"{document.label} · {localized(document, 'title')}" if document.title else document.label
         yield InboxItem("document_review", document.id, document.account_id, title, None,
                         url_path("documents.detail", document_id=document.id))
 
@@ -296,7 +296,7 @@ def _actions_due(context: _Context) -> Iterable[InboxItem]:
         account = context.accounts.get(item.account_id)
         if account is None or item.due_date > context.today(item.account_id) + timedelta(days=ACTION_DUE_WITHIN_DAYS):
             continue
-        yield InboxItem("action_due", item.id, item.account_id, item.title,
+        yield InboxItem("action_due", item.id, item.account_id, localized(item, "title"),
                         url=url_path("actions.detail", action_id=item.id), **_due_on(item.due_date, account))
 
 

@@ -484,3 +484,17 @@ def test_the_account_cards_counts_link_to_their_filtered_lists(session, worlds, 
         assert f'href="{link}"' in home, link
     pending = browser.get(f"/change-requests?account={account}&status=pending").text
     assert alpha["change_request"].number in pending and 'value="pending" selected' in pending
+
+
+def test_an_action_items_title_is_in_the_readers_language(app, session, worlds):
+    from flask_babel import force_locale
+
+    alpha, _bravo = worlds
+    manager = manager_of(alpha)
+    item = _action(session, alpha, manager, today_of(alpha))
+    item.title_translations = {"zh": "致电华南客户"}
+    session.commit()
+    with app.app_context(), force_locale("zh"):
+        assert [i.title for i in of_kind(session, manager, "action_due")] == ["致电华南客户"]
+    with app.app_context(), force_locale("vi"):  # no Vietnamese title: the English one
+        assert [i.title for i in of_kind(session, manager, "action_due")] == [item.title]

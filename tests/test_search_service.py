@@ -60,6 +60,17 @@ def test_a_chinese_word_is_found_inside_a_phrase(session, alpha, find):
     assert find(client, "薪资", language="vi")[0][3] == "CR-0001 Tính lương cho pháp nhân Việt Nam"
 
 
+def test_an_action_item_is_found_by_its_title_in_another_language_and_titled_in_the_readers(session, alpha, find):
+    action = add_action(session, alpha, "Confirm the annual audit timetable")
+    action.title_translations = {"zh": "确认年度审计时间表", "vi": "Xác nhận lịch kiểm toán năm"}
+    session.commit()
+
+    client = alpha.user(Role.CLIENT_APPROVER)
+    assert find(client, "审计", language="zh") == [("action", action.id, alpha.account.id, "确认年度审计时间表")]
+    assert ids(find(client, "kiểm toán", language="vi"), "action") == [action.id]
+    assert find(client, "audit", language="en")[0][3] == "Confirm the annual audit timetable"
+
+
 def test_a_vietnamese_word_with_diacritics_is_found_whatever_its_case(session, alpha, find):
     action = add_action(session, alpha, "Đối soát bảng lương tháng 3")
 

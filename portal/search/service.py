@@ -229,7 +229,7 @@ def _documents(session: Session, user: User, terms: list[str]) -> list[Document]
 
 
 def _actions(session: Session, user: User, terms: list[str]) -> list[ActionItem]:
-    texts = _variants(ActionItem.title)
+    texts = [ActionItem.title, *_variants(ActionItem.title_translations)]
     return _newest(session, sa.select(ActionItem).where(_every_term(terms, lambda term: _any_text(texts, term))), ActionItem)
 
 
@@ -323,11 +323,11 @@ class _Titles:
         return row.number, label("invoice_status", shown_status(row, self.todays[row.account_id]))
 
     def document(self, row: Document) -> tuple[str, str]:
-        name = localized(row.title, self.language) or label("document_kind", row.kind)
+        name = localized(row, "title", self.language) or label("document_kind", row.kind)
         return f"{row.label} {name}", label("document_status", row.status)
 
     def plan(self, row: Plan) -> tuple[str, str]:
         return f"{plan_label('type', row.plan_type)} {row.period}", plan_label("status", row.status)
 
     def action(self, row: ActionItem) -> tuple[str, str]:
-        return localized(row.title, self.language), label("action_status", row.status)
+        return localized(row, "title", self.language), label("action_status", row.status)
