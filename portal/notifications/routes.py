@@ -4,13 +4,14 @@ saved from the settings page."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.accounts import visible_accounts
-from portal.database import may_write
+from portal.database import is_outage, may_write
 from portal.extensions import db
 from portal.forms import flash_errors
 from portal.notifications import service
@@ -22,9 +23,17 @@ bp = Blueprint("notifications", __name__)
 
 @bp.app_template_global()
 def unread_notifications() -> int:
-    """The signed-in user's unread count, for the bell: asked once per request."""
+    """The signed-in user's unread count, for the bell: asked once per request. A page
+    shown while the database is gone (the error page of a request whose connection
+    dropped) is shown without the count rather than not at all."""
     if "_unread_notifications" not in g:
-        g._unread_notifications = service.unread_count(db.session, current_user) if current_user.is_authenticated else 0
+        try:
+            count = service.unread_count(db.session, current_user) if current_user.is_authenticated else 0
+        except sa.exc.SQLAlchemyError as error:
+            if not is_outage(error):
+                raise
+            count = 0
+        g._unread_notifications = count
     return g._unread_notifications
 
 
