@@ -14,8 +14,6 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-import orjson
-
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 
@@ -128,15 +126,6 @@ def _audit_keys(env: dict[str, str], overrides: dict, portal_env: str) -> tuple[
     return key, list(fallbacks)
 
 
-def read_json(text: str | bytes):
-    """A JSON column's value, parsed by orjson; by the standard library when orjson
-    refuses it (a lone surrogate escaped in text stored long ago)."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
-
-
 def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
     """Build the Flask config mapping from ``env`` (default ``os.environ``) and overrides."""
     env = dict(os.environ if env is None else env)
@@ -169,10 +158,8 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
         # The role that owns the schema, for `flask db upgrade` (migrations/env.py); the app
         # itself connects with DATABASE_URL, as a role that may not alter the audit log.
         "DATABASE_OWNER_URL": _with_driver(owner_url) if owner_url else None,
-        # No pool_pre_ping: portal.database pings the connections that sat idle. JSON
-        # columns (a user's and an account's settings, read with every signed-in request)
-        # are parsed by orjson.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"json_deserializer": read_json},
+        # No pool_pre_ping: portal.database pings the connections that sat idle.
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         # Five 10 MB attachments and the rest of the form; beyond it, 413 before reading.
         "MAX_CONTENT_LENGTH": 51 * 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 2 * 1024 * 1024,
