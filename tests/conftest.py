@@ -206,6 +206,11 @@ def _empty_postgres(url: str) -> None:
 # pooled PostgreSQL connections would then be garbage-collected open, later, in another
 # test (psycopg warns, and warnings are errors here).
 _connected_engines: set[sa.Engine] = set()
+# Engines of an app that outlives a test (a module's served demo site): closed by their
+# fixture once its server has stopped, never between its tests, while a request the
+# browser left behind may still hold a connection (disposing of the pool then would
+# orphan that connection, for the garbage collector to find open later).
+kept_engines: set[sa.Engine] = set()
 
 
 @sa.event.listens_for(sa.Engine, "engine_connect")
@@ -220,9 +225,12 @@ def _dispose_engines():
     yield
     for engines in list(db._app_engines.values()):
         for engine in engines.values():
-            engine.dispose()
+            if engine not in kept_engines:
+                engine.dispose()
     while _connected_engines:
-        _connected_engines.pop().dispose()
+        engine = _connected_engines.pop()
+        if engine not in kept_engines:
+            engine.dispose()
 
 
 @contextmanager
@@ -262,13 +270,26 @@ def app_config(database_url) -> dict:
     return base_config(database_url)
 
 
+def close_app(app) -> None:
+    """Let the jobs ``app`` handed to its own threads (no Redis) finish, then close every
+    connection of its engine: a job still running would otherwise keep one open, for the
+    garbage collector to find during a later test."""
+    from portal.jobs.backends import InProcess
+
+    jobs = app.extensions.get("portal_jobs")
+    if isinstance(jobs, InProcess):
+        jobs.drain(timeout=60)
+    with app.app_context():
+        db.session.remove()
+        kept_engines.discard(db.engine)
+        db.engine.dispose()
+
+
 @pytest.fixture
 def app(app_config):
     app = create_app(app_config)
     yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    close_app(app)
 
 
 @contextmanager
@@ -550,11 +571,16 @@ def serving(app):
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    # Request threads the server waits for when it closes: a request still running when
+    # a test ends (a tab closed mid-poll) then gives its database connection back before
+    # the caller disposes of the engine, instead of leaving it to the garbage collector.
+    server.daemon_threads = False
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+    server.server_close()
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from playwright.sync_api import expect
 
 from portal import create_app
 from portal.extensions import db
-from tests.conftest import DB_KIND, ROOT, base_config, browser_tab, database_of_its_own, serving, sign_in_page
+from tests.conftest import (DB_KIND, ROOT, base_config, browser_tab, close_app, database_of_its_own, kept_engines,
+                            serving, sign_in_page)
 
 pytestmark = pytest.mark.browser
 
@@ -67,13 +68,13 @@ def demo_site(database_template, tmp_path_factory):
     """The demo data (``seed-demo``), served over HTTP to the module's tests."""
     with database_of_its_own(database_template, tmp_path_factory.mktemp("demo"), "demo") as url:
         app = create_app(base_config(url))
+        with app.app_context():
+            kept_engines.add(db.engine)
         result = app.test_cli_runner().invoke(args=["seed-demo", "--password", PASSWORD])
         assert result.exit_code == 0, result.output
         with serving(app) as base_url:
             yield base_url
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        close_app(app)
 
 
 @contextmanager
