@@ -8,7 +8,6 @@ Account Alpha (factories): a contract line "Payroll" (100 × 10.00), threshold 5
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from decimal import Decimal
 
@@ -387,3 +386,38 @@ def test_the_api_shows_who_approved_and_who_is_still_needed(session, limited, cl
     assert [a["signature_name"] for a in response.json["client_approvals"]] == [APPROVER_NAME]
     waiting = response.json["waiting_for"]
     assert [a["name"] for a in waiting["approvers"]] == [SECOND_NAME] and waiting["minimum_limit"] == "85.00"
+
+
+# --- where the limits are set -----------------------------------------------------------------
+
+
+def test_the_account_manager_sets_the_limits_on_the_people_page(session, limited, new_browser):
+    url = f"/accounts/{limited.account.id}/approval-limits"
+    am = signed_in(new_browser, AM)
+    page = am.get(url).text
+    assert SECOND_NAME in page and 'value="1000.00"' in page
+    first, second = approver_of(limited), limited["second"]
+    rows = {i: u for i, u in enumerate(sorted([first, second], key=lambda u: (u.name, u.id)))}
+    form = {"higher_authority": str(first.id), "save": "Save"}
+    for i, user in rows.items():
+        form[f"limits-{i}-user_id"] = str(user.id)
+        form[f"limits-{i}-limit"] = "250000" if user is first else ""
+    assert am.post_form(url, form, page=url).status_code == 302
+    session.expire_all()
+    first, second = latest(session).get(type(first), first.id), session.get(type(second), second.id)
+    assert (first.approval_limit, first.higher_authority) == (Decimal("250000"), True)
+    assert (second.approval_limit, second.higher_authority) == (None, False)
+    assert signed_in(new_browser, CLIENT).get(url).status_code == 403
+
+
+def test_the_limits_through_the_api(session, limited, client, auth):
+    url = f"/api/v1/accounts/{limited.account.id}/approval-limits"
+    body = {"approvers": [{"user_id": approver_of(limited).id, "approval_limit": "5000"}],
+            "higher_authority_id": limited["second"].id}
+    response = client.put(url, headers=auth(AM), json=body)
+    assert response.status_code == 200, response.json
+    by_name = {a["name"]: a for a in response.json["approvers"]}
+    assert by_name[APPROVER_NAME]["approval_limit"] == "5000.00" and by_name[SECOND_NAME]["higher_authority"]
+    assert client.put(url, headers=auth(CLIENT), json=body).status_code == 403
+    bad = {"approvers": [{"user_id": limited.user(Role.CLIENT_VIEWER).id, "approval_limit": "1"}]}
+    assert client.put(url, headers=auth(AM), json=bad).status_code == 422
