@@ -280,7 +280,7 @@ def test_sixteen_concurrent_approvals_by_each_of_two_approvers_approve_once(app,
     stored = latest(session).get(ChangeRequest, cr.id)
     assert stored.status is CRStatus.APPROVED
     assert len(events(session, cr, "change_request.client_approved")) == len(rows)
-    assert len(events(session, cr, "change_request.approved")) == (1 if len(rows) == 2 else 0)
+    assert len(events(session, cr, "change_request.approved_jointly")) == (1 if len(rows) == 2 else 0)
     assert audit.verify_chain(session).ok
 
 
@@ -309,7 +309,7 @@ def test_sixteen_concurrent_approvals_each_by_two_limited_approvers_record_both_
                    signature_name=SECOND_NAME)
     session.commit()
     assert latest(session).get(ChangeRequest, cr.id).status is CRStatus.APPROVED
-    assert len(events(session, cr, "change_request.approved")) == 1
+    assert len(events(session, cr, "change_request.approved_jointly")) == 1
     assert audit.verify_chain(session).ok
 
 
@@ -421,3 +421,19 @@ def test_the_limits_through_the_api(session, limited, client, auth):
     assert client.put(url, headers=auth(CLIENT), json=body).status_code == 403
     bad = {"approvers": [{"user_id": limited.user(Role.CLIENT_VIEWER).id, "approval_limit": "1"}]}
     assert client.put(url, headers=auth(AM), json=bad).status_code == 422
+
+
+def test_the_amendment_lists_every_approver_in_each_language(session, limited):
+    limited.account.document_languages = ["en", "zh", "vi"]
+    approver_of(limited).approval_limit = Decimal("10")
+    cr = limited["change_request"]  # every text in the three languages
+    session.commit()
+    for user, name in ((approver_of(limited), APPROVER_NAME), (limited["second"], SECOND_NAME)):
+        service.decide(session, cr, limited.account, user, version=cr.version, decision=Decision.APPROVED,
+                       signature_name=name)
+        session.commit()
+    for languages, label in ((["zh"], "批准人"), (["vi"], "Người phê duyệt"), (["en"], "Approved by")):
+        document = issue_amendment(session, cr, limited.account, manager_of(limited), languages)
+        session.commit()
+        text = full_text(open_docx(document.file.data))
+        assert text.count(label) == 2 and SECOND_NAME in text and APPROVER_NAME in text, languages

@@ -11,6 +11,7 @@ from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import selectinload
 
 from portal.api import bp
 from portal.api.jobs import JobOut
@@ -34,6 +35,7 @@ from portal.jobs import job_json
 from portal.accounts import current_contract
 from portal.models import (
     Account,
+    Approval,
     ChangeRequest,
     Contract,
     CRStatus,
@@ -344,7 +346,7 @@ def _contract(account: Account, contract_id: int | None) -> Contract:
 @route(bp, "/change-requests", "GET", "Change requests, newest first", response=ChangeRequestList,
        query={**PAGE_QUERY, "status": "a CR status"}, tag="change requests")
 def list_change_requests():
-    query = sa.select(ChangeRequest)
+    query = sa.select(ChangeRequest).options(selectinload(ChangeRequest.approvals).selectinload(Approval.user))
     wanted = request.args.get("status")
     if wanted:
         if wanted not in {s.value for s in CRStatus}:

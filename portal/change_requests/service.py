@@ -384,7 +384,7 @@ def decide(session: Session, cr: ChangeRequest, account: Account, by: User, *, v
     _transition(session, cr, (CRStatus.PENDING_CLIENT_APPROVAL,), CRStatus.APPROVED, version=version,
                 decided_at=utcnow())
     if len(standing.approvals) > 1:
-        audit.record(session, "change_request.approved", cr, actor=by,
+        audit.record(session, "change_request.approved_jointly", cr, actor=by,
                      data={"number": cr.number, "version": version,
                            "approvers": [a.signature_name for a in standing.approvals]})
     _notify_decision(session, cr, account, approval)
