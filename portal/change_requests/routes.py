@@ -275,6 +275,18 @@ def _needs_fresh_login(cr: ChangeRequest):
                                    url_for("change_requests.detail", change_request_id=cr.id))
 
 
+def _refused(cr: ChangeRequest, form):
+    """The answer to a signed decision that cannot be taken: a sign-in that is not
+    fresh, or a form with errors (flashed); None when it can."""
+    stale = _needs_fresh_login(cr)
+    if stale:
+        return stale
+    if not form.validate_on_submit():
+        flash_errors(form)
+        return _detail(cr)
+    return None
+
+
 def _client_ip() -> str:
     return request.remote_addr or ""
 
@@ -302,13 +314,10 @@ def internal_decision(change_request_id: int):
 @require_role(Role.CLIENT_APPROVER)
 def approve(change_request_id: int):
     cr = _load(change_request_id)
-    stale = _needs_fresh_login(cr)
-    if stale:
-        return stale
     form = ApproveForm()
-    if not form.validate_on_submit():
-        flash_errors(form)
-        return _detail(cr)
+    refused = _refused(cr, form)
+    if refused:
+        return refused
     service.decide(db.session, cr, _account(cr), current_user, version=form.version.data, decision=Decision.APPROVED,
                    signature_name=form.signature_name.data, ip=_client_ip(), user_agent=request.user_agent.string)
     _flash_approved(cr)
@@ -329,13 +338,10 @@ def _flash_approved(cr: ChangeRequest) -> None:
 def line_decisions(change_request_id: int):
     """The client approver's decision line by line, signed as an approval is."""
     cr = _load(change_request_id)
-    stale = _needs_fresh_login(cr)
-    if stale:
-        return stale
     form = LineDecisionsForm(prefix=LINES_PREFIX)
-    if not form.validate_on_submit():
-        flash_errors(form)
-        return _detail(cr)
+    refused = _refused(cr, form)
+    if refused:
+        return refused
     decisions = [service.LineDecisionInput(line=number, decision=LineVerdict(entry.form.decision.data),
                                            quantity=entry.form.quantity.data, unit_price=entry.form.unit_price.data,
                                            reason=entry.form.reason.data or "")
