@@ -352,6 +352,8 @@ def test_the_page_shows_who_approved_and_who_is_still_needed(session, limited, n
     assert f"Waiting for: {SECOND_NAME} or a client approver with a limit of $85.00 or more" in page
     mine = signed_in(new_browser, CLIENT).get(f"/change-requests/{cr.id}").text
     assert 'name="signature_name"' not in mine, "no second decision is offered to the first approver"
+    other = three_lines(latest(session), limited)  # SQLite: no write on a snapshot older than the pages'
+    assert "above your approval limit of $10.00" in signed_in(new_browser, CLIENT).get(f"/change-requests/{other.id}").text
     assert 'name="signature_name"' in signed_in(new_browser, SECOND).get(f"/change-requests/{cr.id}").text
 
 

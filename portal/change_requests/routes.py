@@ -94,11 +94,11 @@ def _tracker_table(rows: list[ChangeRequest]):
               _("Submitted"), _("Decided"), _("Implemented"), _("Approved by"), _("Version")]
     table = []
     for cr in rows:
-        approval = service.client_approval(cr)
+        approvers = ", ".join(a.signature_name for a in service.client_approvals(cr))
         table.append([
             cr.number, localized(cr.title), label("cr_status", cr.status), _("In scope") if cr.in_scope else _("Out of scope"),
             cr.price_impact, cr.currency, cr.effective_date, _day(cr.submitted_at), _day(cr.decided_at),
-            _day(cr.implemented_at), approval.signature_name if approval else "", cr.version or "",
+            _day(cr.implemented_at), approvers, cr.version or "",
         ])
     return header, table
 
@@ -240,6 +240,7 @@ def detail(change_request_id: int):
         line_form=line_form, accept_form=AcceptCounterForm(), counter=counter,
         counter_rows=service.line_decision_rows(cr, counter) if counter else [],
         authority=standing, waiting_text=service.waiting_text(standing, cr.currency),
+        over_limit=current_user.role is Role.CLIENT_APPROVER and not service.covers(current_user, cr.price_impact),
         before=contract.active_scope_lines, after=service.scope_after(contract, cr),
         impacts={line.id: service.line_impact(line) for line in cr.lines},
         approval=service.client_approval(cr), documents=documents, pdf_ready=renditions.made(db.session, documents), fresh=login_fresh(),
