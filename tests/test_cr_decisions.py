@@ -205,7 +205,11 @@ def test_an_approver_over_their_limit_alone_leaves_the_cr_pending_waiting_for_a_
                                                                                         auth):
     cr = three_lines(session, limited)  # price impact 85.00 + 100.00 + 200.00
     approver_of(limited).approval_limit = Decimal("100")
+    third = make_user(session, "third.approver@alpha.example", Role.CLIENT_APPROVER, limited.account, name="Third")
+    third.approval_limit = Decimal("300")
     session.commit()
+    assert cr.id in waiting_ids(client, auth("third.approver@alpha.example"))
+    cr = latest(session).get(ChangeRequest, cr.id)
     service.decide(session, cr, limited.account, approver_of(limited), version=cr.version, decision=Decision.APPROVED,
                    signature_name=APPROVER_NAME)
     session.commit()
@@ -219,6 +223,7 @@ def test_an_approver_over_their_limit_alone_leaves_the_cr_pending_waiting_for_a_
     # The inbox: the first approver no longer waits on themselves; the second does.
     assert cr.id not in waiting_ids(client, auth(CLIENT))
     assert cr.id in waiting_ids(client, auth(SECOND))
+    assert cr.id not in waiting_ids(client, auth("third.approver@alpha.example")), "her limit cannot complete it"
     cr = latest(session).get(ChangeRequest, cr.id)  # SQLite: no write on a snapshot older than the API's
     with pytest.raises(Conflict):  # one decision per approver on a version
         service.decide(session, cr, limited.account, approver_of(limited), version=cr.version,

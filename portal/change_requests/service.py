@@ -634,6 +634,14 @@ def tracker(session: Session, contract: Contract | None = None, status: CRStatus
     return list(session.scalars(query))
 
 
+def _may_complete(approver: User, cr: ChangeRequest) -> bool:
+    """Whether the CR's client approval waits on ``approver``: no one approved its
+    version yet, or someone did above their limit and ``approver`` (who did not) may
+    complete it."""
+    approved = {a.user_id for a in client_approvals(cr)}
+    return not approved or (approver.id not in approved and covers(approver, cr.price_impact))
+
+
 def pending_for(session: Session, user: User) -> list[ChangeRequest]:
     """What waits on ``user``: client approvers their account's CRs pending client
     approval; admins the CRs pending internal approval."""
@@ -648,8 +656,8 @@ def pending_for(session: Session, user: User) -> list[ChangeRequest]:
                                                  selectinload(ChangeRequest.approvals))))
     if user.role is Role.ADMIN:  # an admin never approves a CR they wrote any of
         waiting = [cr for cr in waiting if user.id not in authors(cr)]
-    else:  # an approver who approved the version waits for a second one, no longer on themselves
-        waiting = [cr for cr in waiting if user.id not in {a.user_id for a in client_approvals(cr)}]
+    else:  # once one approved above their limit, it waits on those who may complete it
+        waiting = [cr for cr in waiting if _may_complete(user, cr)]
     return waiting
 
 
