@@ -403,7 +403,9 @@ def _decide(change_request: ChangeRequest, body: DecisionIn, decision: Decision)
 
 
 @route(bp, "/change-requests/<int:change_request_id>/approve", "POST",
-       "Approve the current version with the approver's typed full name", roles=(Role.CLIENT_APPROVER,),
+       "Approve the current version with the approver's typed full name; above the approver's approval limit the "
+       "approval is recorded and the change request stays pending until an approver whose authority covers it "
+       "approves too (client_approvals, waiting_for)", roles=(Role.CLIENT_APPROVER,),
        body=DecisionIn, response=ChangeRequestOut, load={"change_request_id": ChangeRequest}, tag="change requests")
 def approve_change_request(change_request: ChangeRequest, body: DecisionIn):
     return _decide(change_request, body, Decision.APPROVED)
