@@ -109,6 +109,8 @@ class DemoUser(NamedTuple):
     timezone: str
     title: str
     locale: str | None = None  # the firm in Singapore and the client in London write British English
+    # A client approver's approval limit (the client's delegation of authority); None: no limit.
+    approval_limit: str | None = None
 
 
 ALL = ("acme", "huanan", "saoviet")
@@ -125,8 +127,10 @@ USERS = [
              "Regional Reviewer, Greater China"),
     DemoUser("reviewer.vn@firm.example", "Nguyễn Thu Hà", Role.REGIONAL_REVIEWER, ("saoviet",), "vi", "Asia/Ho_Chi_Minh",
              "Regional Reviewer, Vietnam"),
+    # Emma approves Acme's pending change request alone; the Manchester network CR (above
+    # the firm's threshold) needs a second approver once the firm approves it internally.
     DemoUser("approver@acme.example", "Emma Richardson", Role.CLIENT_APPROVER, ("acme",), "en", "Europe/London",
-             "Finance Director", "en-GB"),
+             "Finance Director", "en-GB", approval_limit="25000"),
     DemoUser("viewer@acme.example", "Tom Whitaker", Role.CLIENT_VIEWER, ("acme",), "en", "Europe/London", "Payroll Manager",
              "en-GB"),
     DemoUser("approver@huanan.example", "王晓梅", Role.CLIENT_APPROVER, ("huanan",), "zh", "Asia/Shanghai", "财务总监"),
@@ -953,8 +957,11 @@ def _create_account(session: Session, admin: User, spec: DemoAccount) -> Account
 
 
 def _create_user(session: Session, password: str, row: DemoUser, account: Account | None) -> User:
-    return create_user(session, email=row.email, name=row.name, role=row.role, password=password, account=account,
+    user = create_user(session, email=row.email, name=row.name, role=row.role, password=password, account=account,
                        language=row.language, timezone=row.timezone, title=row.title, locale=row.locale)
+    if row.approval_limit is not None:
+        user.approval_limit = Decimal(row.approval_limit)
+    return user
 
 
 def _summary(session: Session) -> str:

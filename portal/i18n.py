@@ -375,6 +375,7 @@ LABELS = {
         "pending_client_approval": _l("Pending client approval"),
         "approved": _l("Approved"),
         "rejected": _l("Rejected"),
+        "countered": _l("Counter-proposal"),
         "withdrawn": _l("Withdrawn"),
         "implemented": _l("Implemented"),
     },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -21,6 +22,13 @@ CHANGES = {
 NONE = "—"  # no old terms for an added service, no new ones for a removed one
 
 
+class Approver(Record):
+    """One client approver's approval of the version: their typed name, and when."""
+
+    name: Code
+    at: Moment
+
+
 class ChangeRequest(Record):
     number: Code
     title: FreeText
@@ -28,6 +36,9 @@ class ChangeRequest(Record):
     approved_by: Code
     approved_at: Moment
     version: VersionHash
+    # Every client approver of the version, first first, when the client's delegation of
+    # authority needed more than one; none: ``approved_by`` alone approved it.
+    approvers: list[Approver] = []
 
 
 class AmendmentLine(Line):
@@ -107,6 +118,12 @@ def subject(document: Amendment) -> Localized:
     return document.change_request.title
 
 
+def _approval_fields(name: str, at: datetime) -> list[Field]:
+    """"Approved by" and "Approved at" of one client approver."""
+    return [Field(_l("Approved by"), _l("%(name)s (typed signature)", name=keep_whole(name))),
+            Field(_l("Approved at"), lambda lang: lang.moment(at))]
+
+
 def build(layout: Layout, document: Amendment) -> None:
     common.contract_opening(
         layout,
@@ -118,10 +135,10 @@ def build(layout: Layout, document: Amendment) -> None:
 
     request = document.change_request
     layout.heading(_l("Approved change request"))
+    approvers = [(a.name, a.at) for a in request.approvers] or [(request.approved_by, request.approved_at)]
     fields = [
         Field(_l("Change request"), _l("%(number)s: %(title)s", number=request.number, title=request.title)),
-        Field(_l("Approved by"), _l("%(name)s (typed signature)", name=keep_whole(request.approved_by))),
-        Field(_l("Approved at"), lambda lang: lang.moment(request.approved_at)),
+        *(field for name, at in approvers for field in _approval_fields(name, at)),
         Field(_l("Version hash"), lambda lang: request.version, Styles.HASH),
     ]
     if request.description is not None:

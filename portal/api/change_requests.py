@@ -11,6 +11,7 @@ from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import selectinload
 
 from portal.api import bp
 from portal.api.jobs import JobOut
@@ -34,6 +35,7 @@ from portal.jobs import job_json
 from portal.accounts import current_contract
 from portal.models import (
     Account,
+    Approval,
     ChangeRequest,
     Contract,
     CRStatus,
@@ -42,6 +44,7 @@ from portal.models import (
     DocumentKind,
     DocumentStatus,
     LineChange,
+    LineVerdict,
     ReviewVerdict,
     Role,
 )
@@ -79,6 +82,26 @@ class DecisionIn(FreshProof):
     version: str = Field(min_length=64, max_length=64)
     signature_name: str = Field(default="", max_length=200)
     reason: str = Field(default="", max_length=5000)
+
+
+class LineDecisionIn(BaseModel):
+    line: int = Field(ge=1, description="The line's number in the version, from 1 (the order of `lines`)")
+    decision: Literal["approve", "reject", "counter"]
+    quantity: Decimal | None = Field(default=None, ge=0, max_digits=16, decimal_places=4,
+                                     description="counter: the quantity proposed (default: the line's)")
+    unit_price: Decimal | None = Field(default=None, ge=0, max_digits=16, decimal_places=4,
+                                       description="counter: the unit price proposed (default: the line's)")
+    reason: str = Field(default="", max_length=2000, description="Required to reject a line")
+
+
+class LineDecisionsIn(FreshProof):
+    """A client approver's decision on every line of the version, signed with their
+    typed full name: every line approved is the approval of the version; otherwise the
+    change request becomes a counter-proposal (every line rejected: a rejection)."""
+
+    version: str = Field(min_length=64, max_length=64)
+    signature_name: str = Field(max_length=200)
+    lines: list[LineDecisionIn] = Field(min_length=1, max_length=200)
 
 
 class InternalDecisionIn(DecisionIn):
@@ -123,6 +146,34 @@ class LineOut(BaseModel):
     scope_line_id: int | None
 
 
+class ClientApprovalOut(BaseModel):
+    user_id: int | None
+    name: str | None
+    signature_name: str
+    decided_at: str
+
+
+class WaitingForOut(BaseModel):
+    text: str = Field(description="Who may complete the approval, in the caller's language")
+    approvers: list[dict[str, int | str]] = Field(description="Named approvers who may complete it: {id, name}")
+    minimum_limit: str = Field(description="Any client approver with this limit or more may complete it "
+                                           "(the price impact's absolute value)")
+
+
+class LineDecisionOut(BaseModel):
+    line: int
+    decision: Literal["approve", "reject", "counter"]
+    quantity: str | None
+    unit_price: str | None
+    reason: str
+
+
+class CounterProposalOut(BaseModel):
+    decided_by: str | None
+    decided_at: str
+    lines: list[LineDecisionOut]
+
+
 class ChangeRequestOut(BaseModel):
     id: int
     account_id: int
@@ -141,6 +192,11 @@ class ChangeRequestOut(BaseModel):
     submitted_at: str | None
     decided_at: str | None
     created_at: str
+    client_approvals: list[ClientApprovalOut] = Field(description="The client's approvals of the current version")
+    waiting_for: WaitingForOut | None = Field(
+        description="Pending a second client approver (the first's limit is below the price impact): who may complete it")
+    counter_proposal: CounterProposalOut | None = Field(
+        description="status countered: the client's decision on each line of the current version")
 
 
 class ChangeRequestList(BaseModel):
@@ -218,6 +274,32 @@ def cr_json(cr: ChangeRequest) -> dict:
             "amount": money(service.line_impact(line), cr.currency), "scope_line_id": line.scope_line_id,
         } for line in cr.lines],
         "submitted_at": iso_time(cr.submitted_at), "decided_at": iso_time(cr.decided_at), "created_at": iso_time(cr.created_at),
+        **_decisions_json(cr),
+    }
+
+
+def _decisions_json(cr: ChangeRequest) -> dict:
+    """Who of the client approved the current version, who may still complete it, and a
+    counter-proposal's decisions line by line."""
+    approvals = service.client_approvals(cr)
+    waiting = None
+    if cr.status is CRStatus.PENDING_CLIENT_APPROVAL and approvals:
+        standing = service.authority(db.session, cr, _account(cr.account_id))
+        if standing.waiting:
+            waiting = {"text": service.waiting_text(standing, cr.currency),
+                       "approvers": [{"id": u.id, "name": u.name} for u in standing.waiting_for],
+                       "minimum_limit": money(standing.minimum_limit, cr.currency)}
+    counter = service.counter_proposal(cr) if cr.status is CRStatus.COUNTERED else None
+    return {
+        "client_approvals": [{"user_id": a.user_id, "name": a.user.name if a.user else None,
+                              "signature_name": a.signature_name, "decided_at": iso_time(a.decided_at)}
+                             for a in approvals],
+        "waiting_for": waiting,
+        "counter_proposal": None if counter is None else {
+            "decided_by": counter.user.name if counter.user else None, "decided_at": iso_time(counter.decided_at),
+            "lines": [{"line": row.number, "decision": row.decision.value, "quantity": money(row.quantity),
+                       "unit_price": money(row.unit_price, cr.currency), "reason": row.reason}
+                      for row in service.line_decision_rows(cr, counter)]},
     }
 
 
@@ -264,7 +346,7 @@ def _contract(account: Account, contract_id: int | None) -> Contract:
 @route(bp, "/change-requests", "GET", "Change requests, newest first", response=ChangeRequestList,
        query={**PAGE_QUERY, "status": "a CR status"}, tag="change requests")
 def list_change_requests():
-    query = sa.select(ChangeRequest)
+    query = sa.select(ChangeRequest).options(selectinload(ChangeRequest.approvals).selectinload(Approval.user))
     wanted = request.args.get("status")
     if wanted:
         if wanted not in {s.value for s in CRStatus}:
@@ -321,7 +403,9 @@ def _decide(change_request: ChangeRequest, body: DecisionIn, decision: Decision)
 
 
 @route(bp, "/change-requests/<int:change_request_id>/approve", "POST",
-       "Approve the current version with the approver's typed full name", roles=(Role.CLIENT_APPROVER,),
+       "Approve the current version with the approver's typed full name; above the approver's approval limit the "
+       "approval is recorded and the change request stays pending until an approver whose authority covers it "
+       "approves too (client_approvals, waiting_for)", roles=(Role.CLIENT_APPROVER,),
        body=DecisionIn, response=ChangeRequestOut, load={"change_request_id": ChangeRequest}, tag="change requests")
 def approve_change_request(change_request: ChangeRequest, body: DecisionIn):
     return _decide(change_request, body, Decision.APPROVED)
@@ -332,6 +416,30 @@ def approve_change_request(change_request: ChangeRequest, body: DecisionIn):
        load={"change_request_id": ChangeRequest}, tag="change requests")
 def reject_change_request(change_request: ChangeRequest, body: DecisionIn):
     return _decide(change_request, body, Decision.REJECTED)
+
+
+@route(bp, "/change-requests/<int:change_request_id>/line-decisions", "POST",
+       "Decide the current version line by line (approve, reject with a reason, counter with other figures) with "
+       "the approver's typed full name; 409 when `version` is not the current one or the CR is no longer pending",
+       roles=(Role.CLIENT_APPROVER,), body=LineDecisionsIn, response=ChangeRequestOut,
+       load={"change_request_id": ChangeRequest}, tag="change requests")
+def decide_change_request_lines(change_request: ChangeRequest, body: LineDecisionsIn):
+    require_fresh_sign_in(body)
+    lines = [service.LineDecisionInput(line=item.line, decision=LineVerdict(item.decision), quantity=item.quantity,
+                                       unit_price=item.unit_price, reason=item.reason) for item in body.lines]
+    service.decide_lines(db.session, change_request, _account(change_request.account_id), current_user,
+                         version=body.version, lines=lines, signature_name=body.signature_name,
+                         ip=request.remote_addr or "", user_agent=request.user_agent.string)
+    return cr_json(change_request)
+
+
+@route(bp, "/change-requests/<int:change_request_id>/accept-counter", "POST",
+       "Accept the client's counter-proposal: the approved and countered lines (at the client's figures) become a "
+       "new version, sent for approval as a whole", roles=ISSUERS, response=ChangeRequestOut,
+       load={"change_request_id": ChangeRequest}, tag="change requests")
+def accept_counter_proposal(change_request: ChangeRequest):
+    service.accept_counter(db.session, change_request, _account(change_request.account_id), current_user)
+    return cr_json(change_request)
 
 
 @route(bp, "/change-requests/<int:change_request_id>/implement", "POST",

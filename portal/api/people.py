@@ -1,8 +1,10 @@
-"""The people around an account: its escalation matrix (``/accounts/{id}/escalation-contacts``)
-and the firm's team on it (``/accounts/{id}/team``), each read and replaced whole."""
+"""The people around an account: its escalation matrix (``/accounts/{id}/escalation-contacts``),
+the firm's team on it (``/accounts/{id}/team``) and the client's approval limits
+(``/accounts/{id}/approval-limits``), each read and replaced whole."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal
 
 from flask_login import current_user
@@ -11,7 +13,7 @@ from pydantic import BaseModel, Field
 from portal.accounts import escalation_matrix, team
 from portal.api import bp
 from portal.api.change_requests import Text
-from portal.api.common import route
+from portal.api.common import money, route
 from portal.extensions import db
 from portal.models import Account, EscalationContact, OwnerSide, Role, User
 from portal.people import service
@@ -70,6 +72,38 @@ class TeamOut(BaseModel):
     members: list[MemberOut]
 
 
+class ApprovalLimitIn(BaseModel):
+    user_id: int = Field(ge=1, lt=2**63)
+    approval_limit: Decimal | None = Field(ge=0, max_digits=16, decimal_places=4,
+                                           description="In the account's currency; null: no limit")
+
+
+class ApprovalLimitsIn(BaseModel):
+    approvers: list[ApprovalLimitIn] = Field(max_length=200, description="The approvers whose limit is set")
+    higher_authority_id: int | None = Field(default=None, description="The client approver who may approve any "
+                                                                      "amount; null: none")
+
+
+class ApprovalLimitOut(BaseModel):
+    user_id: int
+    name: str
+    active: bool
+    approval_limit: str | None
+    higher_authority: bool
+
+
+class ApprovalLimitsOut(BaseModel):
+    account_id: int
+    currency: str
+    approvers: list[ApprovalLimitOut]
+
+
+def _limits_json(account: Account, approvers: list[User]) -> dict:
+    return {"account_id": account.id, "currency": account.currency, "approvers": [
+        {"user_id": u.id, "name": u.name, "active": u.active, "approval_limit": money(u.approval_limit, account.currency),
+         "higher_authority": u.higher_authority} for u in approvers]}
+
+
 def _contact_json(contact: EscalationContact) -> dict:
     return {"id": contact.id, "account_id": contact.account_id, "level": contact.level, "side": contact.side.value,
             "name": contact.name, "title": contact.title, "email": contact.email, "phone": contact.phone,
@@ -112,3 +146,22 @@ def get_team(account: Account):
 def put_team(account: Account, body: TeamIn):
     members = [service.TeamMember(user_id=m.user_id, role=Role(m.role)) for m in body.members]
     return _team_json(account, service.set_team(db.session, account, current_user, members))
+
+
+@route(bp, "/accounts/<int:account_id>/approval-limits", "GET",
+       "The client's delegation of authority: each client approver's limit on a change request's price impact",
+       roles=(Role.ADMIN, Role.ACCOUNT_MANAGER), response=ApprovalLimitsOut, load={"account_id": Account},
+       tag="accounts")
+def get_approval_limits(account: Account):
+    return _limits_json(account, service.account_approvers(db.session, account))
+
+
+@route(bp, "/accounts/<int:account_id>/approval-limits", "PUT",
+       "Set client approvers' limits and the account's higher authority; above an approver's limit a change request "
+       "needs a second approver whose limit covers it, or the higher authority",
+       roles=(Role.ADMIN, Role.ACCOUNT_MANAGER), body=ApprovalLimitsIn, response=ApprovalLimitsOut,
+       load={"account_id": Account}, tag="accounts")
+def put_approval_limits(account: Account, body: ApprovalLimitsIn):
+    limits = [service.ApprovalLimit(a.user_id, a.approval_limit) for a in body.approvers]
+    return _limits_json(account, service.set_approval_limits(db.session, account, current_user, limits,
+                                                             body.higher_authority_id))

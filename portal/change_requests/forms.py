@@ -11,9 +11,19 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length
+from wtforms import Form, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from portal.forms import OnceForm, PortalForm, PricedLineForm, SignatureForm, choices, show_source_field, with_texts
+from portal.forms import (
+    NumberField,
+    OnceForm,
+    PortalForm,
+    PricedLineForm,
+    SignatureForm,
+    choices,
+    show_source_field,
+    with_texts,
+)
 from portal.i18n import LANGUAGE_NAMES
 
 CHANGES = {"add": _l("Add"), "remove": _l("Remove"), "modify": _l("Modify")}
@@ -60,6 +70,31 @@ class RejectForm(PortalForm):
     version = HiddenField(validators=[DataRequired()])
     reason = TextAreaField(_l("Reason for rejecting"), validators=[DataRequired(), Length(max=5000)])
     reject = SubmitField(_l("Reject"))
+
+
+VERDICTS = {"approve": _l("Approve"), "reject": _l("Reject"), "counter": _l("Counter-propose")}
+
+
+class LineDecisionForm(Form):
+    """The client approver's decision on one line (a subform: the page's form carries
+    the CSRF token); a counter-proposal's figures, a rejection's reason."""
+
+    decision = SelectField(_l("Decision"), choices=choices(VERDICTS.items()), default="approve")
+    quantity = NumberField(_l("Quantity"), validators=[Optional(), NumberRange(min=0)])
+    unit_price = NumberField(_l("Unit price"), validators=[Optional(), NumberRange(min=0)])
+    reason = StringField(_l("Reason"), validators=[Length(max=2000)])
+
+
+class LineDecisionsForm(SignatureForm):
+    lines = FieldList(FormField(LineDecisionForm), min_entries=0, max_entries=MAX_LINES)
+    consent = BooleanField(_l("I sign these decisions on the lines of this change request, version shown above, "
+                              "on behalf of my company."),
+                           validators=[DataRequired(message=_l("Tick the box to confirm your decisions."))])
+    decide = SubmitField(_l("Send my decisions"))
+
+
+class AcceptCounterForm(PortalForm):
+    submit = SubmitField(_l("Accept the counter-proposal"))
 
 
 class InternalDecisionForm(PortalForm):

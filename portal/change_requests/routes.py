@@ -13,11 +13,13 @@ from sqlalchemy.orm import selectinload
 
 from portal.change_requests import service
 from portal.change_requests.forms import (
+    AcceptCounterForm,
     AmendmentForm,
     ApproveForm,
     ChangeRequestForm,
     ImplementForm,
     InternalDecisionForm,
+    LineDecisionsForm,
     LineForm,
     RejectForm,
     SubmitForm,
@@ -34,11 +36,12 @@ from portal.forms import choices, fill_texts, flash_errors, texts
 from portal.i18n import current_language, label, localized, money
 from portal.units import counted
 from portal.accounts import client_approvers, current_contract, visible_accounts
-from portal.models import Account, ChangeRequest, Contract, CRStatus, Decision, Document, LineChange, Role
+from portal.models import Account, ChangeRequest, Contract, CRStatus, Decision, Document, LineChange, LineVerdict, Role
 from portal.security import ISSUERS, fresh_login_or_redirect, get_or_404, require_role
 from portal.web import Blueprint, keep_form
 
 bp = Blueprint("change_requests", __name__)
+LINES_PREFIX = "by_line"  # the line-by-line form shares the page with the approval form
 
 
 def _load(change_request_id: int) -> ChangeRequest:
@@ -91,11 +94,11 @@ def _tracker_table(rows: list[ChangeRequest]):
               _("Submitted"), _("Decided"), _("Implemented"), _("Approved by"), _("Version")]
     table = []
     for cr in rows:
-        approval = service.client_approval(cr)
+        approvers = ", ".join(a.signature_name for a in service.client_approvals(cr))
         table.append([
             cr.number, localized(cr.title), label("cr_status", cr.status), _("In scope") if cr.in_scope else _("Out of scope"),
             cr.price_impact, cr.currency, cr.effective_date, _day(cr.submitted_at), _day(cr.decided_at),
-            _day(cr.implemented_at), approval.signature_name if approval else "", cr.version or "",
+            _day(cr.implemented_at), approvers, cr.version or "",
         ])
     return header, table
 
@@ -227,8 +230,17 @@ def detail(change_request_id: int):
     amendment.languages.choices = language_options(account.document_languages)
     documents = db.session.scalars(sa.select(Document).where(Document.change_request_id == cr.id)
                                    .order_by(Document.created_at.desc())).all()
+    line_form = LineDecisionsForm(version=cr.version, prefix=LINES_PREFIX)
+    while len(line_form.lines) < len(cr.lines):
+        line_form.lines.append_entry()
+    counter = service.counter_proposal(cr)
+    standing = service.authority(db.session, cr, account)
     return render_template(
         "change_requests/detail.html", cr=cr, account=account, contract=contract,
+        line_form=line_form, accept_form=AcceptCounterForm(), counter=counter,
+        counter_rows=service.line_decision_rows(cr, counter) if counter else [],
+        authority=standing, waiting_text=service.waiting_text(standing, cr.currency),
+        over_limit=current_user.role is Role.CLIENT_APPROVER and not service.covers(current_user, cr.price_impact),
         before=contract.active_scope_lines, after=service.scope_after(contract, cr),
         impacts={line.id: service.line_impact(line) for line in cr.lines},
         approval=service.client_approval(cr), documents=documents, pdf_ready=renditions.made(db.session, documents), fresh=login_fresh(),
@@ -264,6 +276,18 @@ def _needs_fresh_login(cr: ChangeRequest):
                                    url_for("change_requests.detail", change_request_id=cr.id))
 
 
+def _refused(cr: ChangeRequest, form):
+    """The answer to a signed decision that cannot be taken: a sign-in that is not
+    fresh, or a form with errors (flashed); None when it can."""
+    stale = _needs_fresh_login(cr)
+    if stale:
+        return stale
+    if not form.validate_on_submit():
+        flash_errors(form)
+        return _detail(cr)
+    return None
+
+
 def _client_ip() -> str:
     return request.remote_addr or ""
 
@@ -291,17 +315,60 @@ def internal_decision(change_request_id: int):
 @require_role(Role.CLIENT_APPROVER)
 def approve(change_request_id: int):
     cr = _load(change_request_id)
-    stale = _needs_fresh_login(cr)
-    if stale:
-        return stale
     form = ApproveForm()
-    if not form.validate_on_submit():
-        flash_errors(form)
-        return _detail(cr)
+    refused = _refused(cr, form)
+    if refused:
+        return refused
     service.decide(db.session, cr, _account(cr), current_user, version=form.version.data, decision=Decision.APPROVED,
                    signature_name=form.signature_name.data, ip=_client_ip(), user_agent=request.user_agent.string)
-    flash(_("You approved %(number)s. The firm now issues the contract amendment, which you will find under "
-            "Documents.", number=cr.number), "success")
+    _flash_approved(cr)
+    return _detail(cr)
+
+
+def _flash_approved(cr: ChangeRequest) -> None:
+    if cr.status is CRStatus.APPROVED:
+        flash(_("You approved %(number)s. The firm now issues the contract amendment, which you will find under "
+                "Documents.", number=cr.number), "success")
+    else:
+        flash(_("Your approval of %(number)s is recorded. Its price impact is above your approval limit, so a "
+                "second approver of your company approves it too.", number=cr.number), "success")
+
+
+@bp.route("/change-requests/<int:change_request_id>/line-decisions", methods=["POST"], back="change_requests.detail")
+@require_role(Role.CLIENT_APPROVER)
+def line_decisions(change_request_id: int):
+    """The client approver's decision line by line, signed as an approval is."""
+    cr = _load(change_request_id)
+    form = LineDecisionsForm(prefix=LINES_PREFIX)
+    refused = _refused(cr, form)
+    if refused:
+        return refused
+    decisions = [service.LineDecisionInput(line=number, decision=LineVerdict(entry.form.decision.data),
+                                           quantity=entry.form.quantity.data, unit_price=entry.form.unit_price.data,
+                                           reason=entry.form.reason.data or "")
+                 for number, entry in enumerate(form.lines, 1)]
+    service.decide_lines(db.session, cr, _account(cr), current_user, version=form.version.data, lines=decisions,
+                         signature_name=form.signature_name.data, ip=_client_ip(),
+                         user_agent=request.user_agent.string)
+    if cr.status is CRStatus.COUNTERED:
+        flash(_("Your decisions on %(number)s are sent: the firm accepts your counter-proposal or revises the "
+                "change request.", number=cr.number), "success")
+    elif cr.status is CRStatus.REJECTED:
+        flash(_("You rejected %(number)s. The firm is told, and may send you a revised version.", number=cr.number),
+              "success")
+    else:
+        _flash_approved(cr)
+    return _detail(cr)
+
+
+@bp.route("/change-requests/<int:change_request_id>/accept-counter", methods=["POST"], back="change_requests.detail")
+@require_role(*ISSUERS)
+def accept_counter(change_request_id: int):
+    """The firm accepts the client's counter-proposal: a new version, sent for approval."""
+    cr = _load(change_request_id)
+    if AcceptCounterForm().validate_on_submit():
+        service.accept_counter(db.session, cr, _account(cr), current_user)
+        flash(_("Counter-proposal accepted: version %(n)d is sent for approval.", n=cr.version_number), "success")
     return _detail(cr)
 
 

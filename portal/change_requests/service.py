@@ -6,8 +6,16 @@ change request's own rules:
 
 * Submitting freezes a *version* of everything the client approves. Editing a submitted
   CR freezes a new version at once, so a decision on the old one can no longer land.
-* The unique constraint on (CR, version, stage) of ``approvals`` is the second wall.
+* The unique constraint on (CR, version, stage, approver) of ``approvals`` is the second
+  wall: one decision per approver on a version.
 * Above the account's threshold an admin other than the CR's author approves first.
+* The client's own delegation of authority: a client approver approves alone up to their
+  limit; above it a second client approver whose limit covers the price impact (its
+  absolute value), or the account's higher authority, approves the same version too, in
+  any order. The CR moves to approved once, when the approvals cover it.
+* A client approver may decide line by line: approve, reject (with a reason) or counter
+  (other figures). Not every line approved makes a counter-proposal (``countered``) that
+  the firm accepts (a new version, decided again as a whole) or revises.
 """
 
 from __future__ import annotations
@@ -19,11 +27,12 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, selectinload
 
 from portal import audit, versioning
-from portal.accounts import account_managers
+from portal.accounts import account_managers, client_approvers
 from portal.domain import Conflict, DomainError
 from portal.models import (
     Account,
@@ -36,6 +45,7 @@ from portal.models import (
     CRStatus,
     Decision,
     LineChange,
+    LineVerdict,
     Role,
     ScopeLine,
     User,
@@ -46,7 +56,8 @@ from portal.sequences import next_value
 from portal.versioning import canonical_json
 
 STORED = Decimal("0.0001")  # the scale the database keeps decimals at
-EDITABLE = (CRStatus.DRAFT, CRStatus.REJECTED, CRStatus.PENDING_INTERNAL_APPROVAL, CRStatus.PENDING_CLIENT_APPROVAL)
+EDITABLE = (CRStatus.DRAFT, CRStatus.REJECTED, CRStatus.COUNTERED, CRStatus.PENDING_INTERNAL_APPROVAL,
+            CRStatus.PENDING_CLIENT_APPROVAL)
 PENDING = (CRStatus.PENDING_INTERNAL_APPROVAL, CRStatus.PENDING_CLIENT_APPROVAL)
 # Said when a CR moved on since the caller loaded it.
 MOVED_ON = _l("This change request was decided or changed in the meantime. Reload it to see its current version.")
@@ -62,6 +73,18 @@ class LineInput:
     quantity: Decimal
     unit_price: Decimal
     scope_line_id: int | None = None
+
+
+@dataclass
+class LineDecisionInput:
+    """A client approver's decision on one line of the version (``line`` counts from 1):
+    approve; reject with a reason; counter with another quantity and/or unit price."""
+
+    line: int
+    decision: LineVerdict
+    quantity: Decimal | None = None
+    unit_price: Decimal | None = None
+    reason: str = ""
 
 
 # --- pricing and versions ------------------------------------------------------------
@@ -234,7 +257,7 @@ def edit(
     audit.record(session, "change_request.edited", cr, actor=by)
     if cr.status in PENDING:
         submit(session, cr, account, by)
-    elif cr.status is CRStatus.REJECTED:
+    elif cr.status in (CRStatus.REJECTED, CRStatus.COUNTERED):
         cr.status = CRStatus.DRAFT
     return cr
 
@@ -270,7 +293,8 @@ def submit(session: Session, cr: ChangeRequest, account: Account, by: User | Non
 
 
 def withdraw(session: Session, cr: ChangeRequest, by: User) -> None:
-    _transition(session, cr, (CRStatus.DRAFT, *PENDING, CRStatus.REJECTED), CRStatus.WITHDRAWN, version=None)
+    _transition(session, cr, (CRStatus.DRAFT, *PENDING, CRStatus.REJECTED, CRStatus.COUNTERED), CRStatus.WITHDRAWN,
+                version=None)
     audit.record(session, "change_request.withdrawn", cr, actor=by)
 
 
@@ -283,14 +307,18 @@ def _transition(session: Session, cr: ChangeRequest, from_statuses, to_status: C
 
 
 def _record(session: Session, cr: ChangeRequest, by: User, *, version: str, stage: ApprovalStage, decision: Decision,
-            signature_name: str = "", reason: str = "", ip: str = "", user_agent: str = "") -> Approval:
+            signature_name: str = "", reason: str = "", ip: str = "", user_agent: str = "",
+            line_decisions: list[dict] | None = None) -> Approval:
     approval = Approval(account_id=cr.account_id, change_request_id=cr.id, version_hash=version, stage=stage,
                         decision=decision, user_id=by.id, signature_name=signature_name,
-                        reason=reason.strip(), ip=ip[:45], user_agent=user_agent[:300], decided_at=utcnow())
+                        reason=reason.strip(), ip=ip[:45], user_agent=user_agent[:300], decided_at=utcnow(),
+                        line_decisions=line_decisions or [])
+    data = {"number": cr.number, "version": version, "signature_name": approval.signature_name,
+            "reason": approval.reason}
+    if line_decisions:
+        data["lines"] = line_decisions
     return versioning.record_decision(
-        session, cr, approval, action=f"change_request.{stage.value}_{decision.value}", by=by, ip=ip,
-        data={"number": cr.number, "version": version, "signature_name": approval.signature_name,
-              "reason": approval.reason},
+        session, cr, approval, action=f"change_request.{stage.value}_{decision.value}", by=by, ip=ip, data=data,
         conflict=_l("This change request was decided in the meantime."))
 
 
@@ -316,24 +344,167 @@ def decide_internally(session: Session, cr: ChangeRequest, account: Account, by:
     return approval
 
 
-def decide(session: Session, cr: ChangeRequest, account: Account, by: User, *, version: str, decision: Decision,
-           signature_name: str = "", reason: str = "", ip: str = "", user_agent: str = "") -> Approval:
-    """The client approver's decision on ``version``: approval with their typed full
-    name, or rejection with a reason. ``Conflict`` when the CR is no longer pending or
-    the version is not the current one."""
+def _require_client_approver(cr: ChangeRequest, by: User) -> None:
     if by.role is not Role.CLIENT_APPROVER or by.account_id != cr.account_id:
         raise DomainError(_l("Only the client's approver decides on a change request."), status=403)
+
+
+def decide(session: Session, cr: ChangeRequest, account: Account, by: User, *, version: str, decision: Decision,
+           signature_name: str = "", reason: str = "", ip: str = "", user_agent: str = "",
+           line_decisions: list[dict] | None = None) -> Approval:
+    """The client approver's decision on ``version``: approval with their typed full
+    name, or rejection with a reason. An approval above the approver's limit is
+    recorded and the CR stays pending until an approver whose authority covers it
+    approves too (``authority``). ``Conflict`` when the CR is no longer pending, the
+    version is not the current one, or this approver already decided on it."""
+    _require_client_approver(cr, by)
     if decision is Decision.APPROVED:
         signature_name = versioning.check_signature(signature_name, by)
     elif not reason.strip():
         raise DomainError(_l("Give a reason for the rejection."), fields={"reason": "required"})
-    to_status = CRStatus.APPROVED if decision is Decision.APPROVED else CRStatus.REJECTED
-    _transition(session, cr, (CRStatus.PENDING_CLIENT_APPROVAL,), to_status, version=version, decided_at=utcnow())
+    if decision is not Decision.APPROVED:
+        _transition(session, cr, (CRStatus.PENDING_CLIENT_APPROVAL,), CRStatus.REJECTED, version=version,
+                    decided_at=utcnow())
+        approval = _record(session, cr, by, version=version, stage=ApprovalStage.CLIENT, decision=decision,
+                           reason=reason, ip=ip, user_agent=user_agent, line_decisions=line_decisions)
+        _notify_decision(session, cr, account, approval)
+        return approval
+    # Take the CR as loaded: concurrent approvals of one version queue here, so each
+    # sees the approvals committed before it, and the move to approved happens once.
+    if cr.status is not CRStatus.PENDING_CLIENT_APPROVAL or cr.version != version:
+        raise Conflict(MOVED_ON)
+    versioning.claim(session, cr, conflict=MOVED_ON)
     approval = _record(session, cr, by, version=version, stage=ApprovalStage.CLIENT, decision=decision,
-                       signature_name=signature_name if decision is Decision.APPROVED else "", reason=reason,
-                       ip=ip, user_agent=user_agent)
+                       signature_name=signature_name, reason=reason, ip=ip, user_agent=user_agent,
+                       line_decisions=line_decisions)
+    session.refresh(cr, ["approvals"])
+    standing = authority(session, cr, account)
+    if not standing.complete:
+        return approval  # recorded; the CR waits for an approver whose authority covers it
+    _transition(session, cr, (CRStatus.PENDING_CLIENT_APPROVAL,), CRStatus.APPROVED, version=version,
+                decided_at=utcnow())
+    if len(standing.approvals) > 1:
+        audit.record(session, "change_request.approved_jointly", cr, actor=by,
+                     data={"number": cr.number, "version": version,
+                           "approvers": [a.signature_name for a in standing.approvals]})
     _notify_decision(session, cr, account, approval)
     return approval
+
+
+def _line_decisions(cr: ChangeRequest, decisions: list[LineDecisionInput]) -> list[dict]:
+    """The decisions as stored: one for each line of the version, in its order; a
+    counter's figures are the client's (a figure not given is the line's)."""
+    by_line: dict[int, LineDecisionInput] = {}
+    for index, decision in enumerate(decisions):
+        if not 1 <= decision.line <= len(cr.lines) or decision.line in by_line:
+            raise DomainError(_l("Decide each line of the change request once."),
+                              fields={f"lines.{index}.line": "not a line of this version, or given twice"})
+        by_line[decision.line] = decision
+    if len(by_line) != len(cr.lines):
+        raise DomainError(_l("Decide each line of the change request once."), fields={"lines": "a line is missing"})
+    stored = []
+    for number, line in enumerate(cr.lines, 1):
+        decision, where = by_line[number], f"lines.{number - 1}"
+        item: dict[str, Any] = {"line": number, "decision": decision.decision.value, "reason": decision.reason.strip()}
+        if decision.decision is LineVerdict.REJECT and not item["reason"]:
+            raise DomainError(_l("Give a reason for each line you reject."), fields={f"{where}.reason": "required"})
+        if decision.decision is LineVerdict.COUNTER:
+            if line.change is LineChange.REMOVE:
+                raise DomainError(_l("A removal is approved or rejected; it has no figures to counter."),
+                                  fields={f"{where}.decision": "a removal cannot be countered"})
+            quantity = line.quantity if decision.quantity is None else decision.quantity
+            unit_price = line.unit_price if decision.unit_price is None else decision.unit_price
+            if quantity < 0 or unit_price < 0:
+                raise DomainError(_l("Quantities and prices cannot be negative."), fields={where: "negative"})
+            if any(value != value.quantize(STORED) for value in (quantity, unit_price)):
+                raise DomainError(_l("Use at most 4 decimal places."), fields={where: "too many decimals"})
+            if (_exact(quantity), _exact(unit_price)) == (_exact(line.quantity), _exact(line.unit_price)):
+                raise DomainError(_l("A counter-proposal gives another quantity or unit price."),
+                                  fields={where: "same figures as the line"})
+            item["quantity"], item["unit_price"] = format(_exact(quantity), "f"), format(_exact(unit_price), "f")
+        stored.append(item)
+    return stored
+
+
+def decide_lines(session: Session, cr: ChangeRequest, account: Account, by: User, *, version: str,
+                 lines: list[LineDecisionInput], signature_name: str, ip: str = "", user_agent: str = "") -> Approval:
+    """The client approver's decision line by line on ``version``, signed with their
+    typed full name. Every line approved is the ordinary approval (``decide``), every
+    line rejected the ordinary rejection; otherwise the CR becomes a counter-proposal
+    (``countered``) that the firm accepts (``accept_counter``) or revises."""
+    _require_client_approver(cr, by)
+    signature_name = versioning.check_signature(signature_name, by)
+    stored = _line_decisions(cr, lines)
+    verdicts = {item["decision"] for item in stored}
+    if verdicts == {LineVerdict.APPROVE.value}:
+        return decide(session, cr, account, by, version=version, decision=Decision.APPROVED,
+                      signature_name=signature_name, ip=ip, user_agent=user_agent, line_decisions=stored)
+    if verdicts == {LineVerdict.REJECT.value}:
+        reason = "\n".join(f"{item['line']}. {item['reason']}" for item in stored)
+        return decide(session, cr, account, by, version=version, decision=Decision.REJECTED, reason=reason, ip=ip,
+                      user_agent=user_agent, line_decisions=stored)
+    _transition(session, cr, (CRStatus.PENDING_CLIENT_APPROVAL,), CRStatus.COUNTERED, version=version,
+                decided_at=utcnow())
+    approval = _record(session, cr, by, version=version, stage=ApprovalStage.CLIENT, decision=Decision.COUNTERED,
+                       signature_name=signature_name, ip=ip, user_agent=user_agent, line_decisions=stored)
+    _notify_decision(session, cr, account, approval)
+    return approval
+
+
+def counter_proposal(cr: ChangeRequest) -> Approval | None:
+    """The client's line-by-line decision that made the CR's current version a
+    counter-proposal, if there is one."""
+    return next((a for a in cr.approvals if a.stage is ApprovalStage.CLIENT and a.decision is Decision.COUNTERED
+                 and a.version_hash == cr.version), None)
+
+
+@dataclass(frozen=True)
+class LineDecisionRow:
+    """A line decision as pages and the API show it, beside the line it is on."""
+
+    number: int
+    line: ChangeRequestLine | None
+    decision: LineVerdict
+    quantity: Decimal | None
+    unit_price: Decimal | None
+    reason: str
+
+
+def line_decision_rows(cr: ChangeRequest, approval: Approval) -> list[LineDecisionRow]:
+    """``approval``'s decisions line by line, each beside its line of the version."""
+    return [LineDecisionRow(item["line"], cr.lines[item["line"] - 1] if item["line"] <= len(cr.lines) else None,
+                            LineVerdict(item["decision"]),
+                            Decimal(item["quantity"]) if item.get("quantity") else None,
+                            Decimal(item["unit_price"]) if item.get("unit_price") else None, item.get("reason", ""))
+            for item in approval.line_decisions]
+
+
+def accept_counter(session: Session, cr: ChangeRequest, account: Account, by: User) -> ChangeRequestVersion:
+    """The firm accepts the client's counter-proposal: the approved lines, the
+    countered lines at the client's figures, the rejected lines dropped, frozen as a
+    new version that goes to approval as a whole (internal first above the threshold)."""
+    counter = counter_proposal(cr) if cr.status is CRStatus.COUNTERED else None
+    if counter is None:
+        raise Conflict(_l("This change request has no counter-proposal to accept."))
+    versioning.claim(session, cr, conflict=MOVED_ON)
+    if versioning.content_hash(canonical_json(canonical_content(cr, cr.version_number))) != cr.version:
+        raise Conflict(MOVED_ON)  # the lines are no longer those the client decided on
+    decided = {item["line"]: item for item in counter.line_decisions}
+    kept = []
+    for number, line in enumerate(cr.lines, 1):
+        item = decided[number]
+        if item["decision"] == LineVerdict.REJECT.value:
+            continue
+        if item["decision"] == LineVerdict.COUNTER.value:
+            line.quantity, line.unit_price = Decimal(item["quantity"]), Decimal(item["unit_price"])
+        kept.append(line)
+    cr.lines[:] = kept
+    for position, line in enumerate(kept):
+        line.position = position
+    session.flush()
+    audit.record(session, "change_request.counter_accepted", cr, actor=by,
+                 data={"number": cr.number, "version": cr.version, "lines": counter.line_decisions})
+    return submit(session, cr, account, by)
 
 
 def authors(cr: ChangeRequest) -> set[int]:
@@ -341,10 +512,70 @@ def authors(cr: ChangeRequest) -> set[int]:
     return {user_id for user_id in (cr.created_by_id, *(v.created_by_id for v in cr.versions)) if user_id}
 
 
+def client_approvals(cr: ChangeRequest) -> list[Approval]:
+    """The client's approvals of the CR's current version, first first."""
+    return sorted((a for a in cr.approvals if a.stage is ApprovalStage.CLIENT and a.decision is Decision.APPROVED
+                   and a.version_hash == cr.version), key=lambda a: (a.decided_at, a.id or 0))
+
+
 def client_approval(cr: ChangeRequest) -> Approval | None:
-    """The client's approval of the CR's current version, if there is one."""
-    return next((a for a in cr.approvals if a.stage is ApprovalStage.CLIENT and a.decision is Decision.APPROVED
-                 and a.version_hash == cr.version), None)
+    """The client's approval of the CR's current version that approved it (the last
+    one, when the approver's limit needed a second), if there is one."""
+    approvals = client_approvals(cr)
+    return approvals[-1] if approvals else None
+
+
+# --- the client's delegation of authority ------------------------------------------------
+
+
+def covers(approver: User, amount: Decimal) -> bool:
+    """Whether ``approver`` may approve a price impact of ``amount`` alone: the
+    account's higher authority, an approver without a limit, or one whose limit is at
+    least the amount's absolute value."""
+    return approver.higher_authority or approver.approval_limit is None or abs(amount) <= approver.approval_limit
+
+
+@dataclass(frozen=True)
+class Authority:
+    """Where the client's approval of the current version stands: who has approved,
+    whether that is enough, and who else could complete it."""
+
+    approvals: list[Approval]
+    complete: bool
+    # Named approvers who may complete it (the higher authority first), and the limit
+    # any other client approver needs to complete it.
+    waiting_for: list[User]
+    minimum_limit: Decimal
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self.approvals) and not self.complete
+
+
+def waiting_text(standing: Authority, currency: str) -> str:
+    """Who may still complete the approval, in the reader's language: "Waiting for:
+    王晓梅 or a client approver with a limit of ¥100,000.00 or more"."""
+    from babel.lists import format_list
+
+    from portal.i18n import current_locale, money
+
+    limit = money(standing.minimum_limit, currency)
+    if not standing.waiting_for:
+        return gettext("Waiting for: a client approver with a limit of %(limit)s or more", limit=limit)
+    names = format_list([u.name for u in standing.waiting_for], style="or", locale=current_locale())
+    return gettext("Waiting for: %(names)s or a client approver with a limit of %(limit)s or more", names=names,
+                   limit=limit)
+
+
+def authority(session: Session, cr: ChangeRequest, account: Account) -> Authority:
+    """The client's delegation of authority applied to the CR's current version."""
+    approvals = client_approvals(cr)
+    amount = abs(cr.price_impact)
+    complete = any(a.user is not None and covers(a.user, amount) for a in approvals)
+    approved = {a.user_id for a in approvals}
+    candidates = [u for u in client_approvers(session, account) if u.id not in approved and covers(u, amount)]
+    candidates.sort(key=lambda u: not u.higher_authority)
+    return Authority(approvals, complete, [] if complete else candidates, amount)
 
 
 # --- implementation --------------------------------------------------------------------
@@ -403,6 +634,14 @@ def tracker(session: Session, contract: Contract | None = None, status: CRStatus
     return list(session.scalars(query))
 
 
+def _may_complete(approver: User, cr: ChangeRequest) -> bool:
+    """Whether the CR's client approval waits on ``approver``: no one approved its
+    version yet, or someone did above their limit and ``approver`` (who did not) may
+    complete it."""
+    approved = {a.user_id for a in client_approvals(cr)}
+    return not approved or (approver.id not in approved and covers(approver, cr.price_impact))
+
+
 def pending_for(session: Session, user: User) -> list[ChangeRequest]:
     """What waits on ``user``: client approvers their account's CRs pending client
     approval; admins the CRs pending internal approval."""
@@ -413,22 +652,20 @@ def pending_for(session: Session, user: User) -> list[ChangeRequest]:
     else:
         return []
     query = sa.select(ChangeRequest).where(ChangeRequest.status == wanted).order_by(ChangeRequest.submitted_at)
-    waiting = list(session.scalars(query.options(selectinload(ChangeRequest.versions))))
+    waiting = list(session.scalars(query.options(selectinload(ChangeRequest.versions),
+                                                 selectinload(ChangeRequest.approvals))))
     if user.role is Role.ADMIN:  # an admin never approves a CR they wrote any of
         waiting = [cr for cr in waiting if user.id not in authors(cr)]
+    else:  # once one approved above their limit, it waits on those who may complete it
+        waiting = [cr for cr in waiting if _may_complete(user, cr)]
     return waiting
 
 
 # --- notifications ---------------------------------------------------------------------
 
 
-def _approvers(session: Session, account: Account) -> list[User]:
-    return list(session.scalars(sa.select(User).where(User.account_id == account.id, User.role == Role.CLIENT_APPROVER,
-                                                      User.active)))
-
-
 def _notify_client_approvers(session: Session, cr: ChangeRequest, account: Account) -> None:
-    notify(session, "cr_awaiting_approval", [Recipient.of_user(u) for u in _approvers(session, account)],
+    notify(session, "cr_awaiting_approval", [Recipient.of_user(u) for u in client_approvers(session, account)],
            account_id=account.id, cr=cr, account=account, url=link(f"/change-requests/{cr.id}"))
 
 

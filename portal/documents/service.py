@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.documents import issued, renditions, review
-from portal.change_requests.service import client_approval
+from portal.change_requests.service import client_approval, client_approvals
 from portal.domain import Conflict, DomainError
 from portal.models import (
     Account,
@@ -130,6 +130,10 @@ def amendment_input(cr: ChangeRequest, account: Account, issuer: User, number: s
         lines.append(item)
     request_part = {"number": cr.number, "title": cr.title, "approved_by": approval.signature_name,
                     "approved_at": approval.decided_at.isoformat().replace("+00:00", "Z"), "version": cr.version}
+    approvers = client_approvals(cr)
+    if len(approvers) > 1:  # the client's delegation of authority needed a second approver
+        request_part["approvers"] = [{"name": a.signature_name, "at": a.decided_at.isoformat().replace("+00:00", "Z")}
+                                     for a in approvers]
     if cr.description:
         request_part["description"] = cr.description
     return {

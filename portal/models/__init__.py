@@ -14,6 +14,7 @@ from portal.models.change_request import (
     CRStatus,
     Decision,
     LineChange,
+    LineVerdict,
 )
 from portal.models.contract import Contract, Kpi, KpiDirection, Priority, ScopeLine, ServiceLocation, SlaTarget
 from portal.models.document import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -24,6 +24,9 @@ class CRStatus(enum.StrEnum):
     PENDING_CLIENT_APPROVAL = "pending_client_approval"
     APPROVED = "approved"
     REJECTED = "rejected"
+    # The client decided line by line and not all lines were approved: the firm accepts
+    # the counter-proposal (a new version) or revises the draft.
+    COUNTERED = "countered"
     WITHDRAWN = "withdrawn"
     IMPLEMENTED = "implemented"
 
@@ -42,6 +45,15 @@ class ApprovalStage(enum.StrEnum):
 class Decision(enum.StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
+    COUNTERED = "countered"  # decided line by line, not every line approved
+
+
+class LineVerdict(enum.StrEnum):
+    """A client approver's decision on one line of a version."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    COUNTER = "counter"
 
 
 # A CR the client does not see yet: the firm's draft, or one awaiting its internal approval.
@@ -134,11 +146,12 @@ class ChangeRequestVersion(AccountOwned, Base):
 
 
 class Approval(AccountOwned, Base):
-    """A decision on one version at one stage. The unique constraint is the last wall
-    against a double decision; the conditional UPDATE on the CR is the first."""
+    """A decision on one version at one stage by one approver (the client's delegation of
+    authority may need two approvals of one version). The unique constraint is the last
+    wall against a double decision; the conditional UPDATE on the CR is the first."""
 
     __tablename__ = "approvals"
-    __table_args__ = (sa.UniqueConstraint("change_request_id", "version_hash", "stage"),)
+    __table_args__ = (sa.UniqueConstraint("change_request_id", "version_hash", "stage", "user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     change_request_id: Mapped[int] = mapped_column(sa.ForeignKey("change_requests.id", ondelete="CASCADE"))
@@ -151,5 +164,9 @@ class Approval(AccountOwned, Base):
     ip: Mapped[str] = mapped_column(sa.String(45), default="")
     user_agent: Mapped[str] = mapped_column(sa.String(300), default="")
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A decision line by line: [{"line": 1, "decision": "approve"|"reject"|"counter",
+    # "quantity": "12.0000", "unit_price": "9.5000", "reason": ...}], in the version's
+    # line order (a counter gives the client's figures); empty for a whole-version decision.
+    line_decisions: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
 
     user: Mapped[User | None] = relationship()

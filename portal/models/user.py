@@ -5,13 +5,14 @@ from __future__ import annotations
 import enum
 import hashlib
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from portal.models.account import account_members
-from portal.models.base import Base, str_enum, utcnow
+from portal.models.base import Base, Money, str_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.models.account import Account
@@ -64,6 +65,12 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime | None]
+    # A client approver's delegated authority, in the account's currency: a change request
+    # whose price impact (its absolute value) is above it needs a second client approver
+    # whose limit covers it, or the account's higher authority. None: no limit.
+    approval_limit: Mapped[Decimal | None] = mapped_column(Money())
+    # The client approver the account names as its higher authority: may approve any amount.
+    higher_authority: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     account: Mapped[Account | None] = relationship(foreign_keys=[account_id])
     assigned_accounts: Mapped[list[Account]] = relationship(secondary=account_members, viewonly=True)

@@ -13,14 +13,15 @@ from wtforms import (
     FormField,
     SelectField,
     SelectMultipleField,
+    HiddenField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.actions.forms import ActionFields
-from portal.forms import OnceForm, PortalForm, choices, with_texts
+from portal.forms import NumberField, OnceForm, PortalForm, choices, with_texts
 from portal.i18n import LABELS, LANGUAGE_NAMES
 from portal.models import DecisionRole, InteractionKind, OwnerSide
 from portal.people.service import LEVELS
@@ -81,6 +82,19 @@ class TeamForm(PortalForm):
     regional_reviewer = SelectMultipleField(LABELS["role"]["regional_reviewer"], coerce=int, validate_choice=False)
     finance = SelectMultipleField(LABELS["role"]["finance"], coerce=int, validate_choice=False)
     save = SubmitField(_l("Save the team"))
+
+
+class ApprovalLimitForm(Form):
+    """One client approver's limit (a subform: the page's form carries the CSRF token)."""
+
+    user_id = HiddenField()
+    limit = NumberField(_l("Approval limit"), validators=[Optional(), NumberRange(min=0)])
+
+
+class ApprovalLimitsForm(PortalForm):
+    limits = FieldList(FormField(ApprovalLimitForm), min_entries=0, max_entries=200)
+    higher_authority = SelectField(_l("Higher authority"), coerce=int, validate_choice=False, default=0)
+    save = SubmitField(_l("Save the approval limits"))
 
 
 @with_texts("title", max_length=200)

@@ -10,12 +10,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from docgen.formatting import quantize_money
 from portal.accounts import TEAM_ROLES, escalation_matrix, firm_people, team
 from portal.extensions import db
 from portal.forms import choices, fill_texts, texts
 from portal.models import Account, DecisionRole, Interaction, InteractionKind, OwnerSide, Role, Stakeholder, User
 from portal.people import service
-from portal.people.forms import EscalationMatrixForm, InteractionForm, StakeholderForm, TeamForm
+from portal.people.forms import ApprovalLimitsForm, EscalationMatrixForm, InteractionForm, StakeholderForm, TeamForm
 from portal.security import FIRM_STAFF, ISSUERS, get_or_404, require_role
 from portal.web import Blueprint, keep_form
 
@@ -61,6 +62,34 @@ def edit_team(account_id: int):
         service.set_team(db.session, account, current_user, chosen)
         flash(_("The team of %(account)s is saved.", account=account.name), "success")
         return _to_account(account, "team")
+    return page()
+
+
+# --- the client's approval limits ---------------------------------------------------------
+
+
+@bp.route("/accounts/<int:account_id>/approval-limits", methods=["GET", "POST"])
+@require_role(Role.ADMIN, Role.ACCOUNT_MANAGER)
+def approval_limits(account_id: int):
+    """The client's delegation of authority: each client approver's limit on a change
+    request's price impact, and the approver the account names as its higher authority."""
+    account = _account(account_id)
+    approvers = service.account_approvers(db.session, account)
+    form = ApprovalLimitsForm()
+    form.higher_authority.choices = choices([(0, _("None"))] + [(u.id, u.name) for u in approvers])
+    if request.method == "GET":
+        for user in approvers:
+            limit = None if user.approval_limit is None else quantize_money(user.approval_limit, account.currency)
+            form.limits.append_entry({"user_id": user.id, "limit": limit})
+        form.higher_authority.data = next((u.id for u in approvers if u.higher_authority), 0)
+    page = keep_form(form, lambda: render_template("people/approval_limits.html", form=form, account=account,
+                                                   approvers={u.id: u for u in approvers}))
+    if form.validate_on_submit():
+        limits = [service.ApprovalLimit(int(row.user_id.data or 0), row.limit.data) for row in
+                  (entry.form for entry in form.limits)]
+        service.set_approval_limits(db.session, account, current_user, limits, form.higher_authority.data or None)
+        flash(_("The approval limits of %(account)s are saved.", account=account.name), "success")
+        return redirect(url_for("people.approval_limits", account_id=account.id))
     return page()
 
 

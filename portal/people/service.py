@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from docgen.i18n import LANGUAGES
 from portal import audit
+from docgen.formatting import quantize_money
 from portal.accounts import TEAM_ROLES, firm_people, team
 from portal.actions import service as actions
 from portal.auth.service import normalise_email
@@ -135,6 +137,61 @@ def set_team(session: Session, account: Account, by: User, members: Sequence[Tea
             notify(session, "team_joined", [Recipient.of_user(user)], account_id=account.id, account=account, by=by,
                    role=user.role, url=link(f"/accounts/{account.id}"))
     return members_now
+
+
+# --- the client's approval limits ------------------------------------------------------
+
+
+@dataclass
+class ApprovalLimit:
+    """A client approver's limit in the account's currency; None: no limit."""
+
+    user_id: int
+    limit: Decimal | None
+
+
+def _limit_json(user: User) -> dict:
+    return {"user_id": user.id, "approval_limit": None if user.approval_limit is None else str(user.approval_limit),
+            "higher_authority": user.higher_authority}
+
+
+def account_approvers(session: Session, account: Account) -> list[User]:
+    """Every client approver of the account, the disabled ones too, by name."""
+    return list(session.scalars(sa.select(User).where(User.account_id == account.id, User.role == Role.CLIENT_APPROVER)
+                                .order_by(User.name, User.id)))
+
+
+def set_approval_limits(session: Session, account: Account, by: User, limits: Sequence[ApprovalLimit],
+                        higher_authority_id: int | None) -> list[User]:
+    """The client's delegation of authority as its account manager (or an
+    administrator) records it: each listed client approver's limit, and the one approver
+    the account names as its higher authority (None: none). A change request whose price
+    impact is above an approver's limit then needs a second approver whose limit covers
+    it, or the higher authority. Returns the account's approvers."""
+    if not (by.role is Role.ADMIN or (by.role is Role.ACCOUNT_MANAGER and account.id in by.account_ids)):
+        raise DomainError(_l("Only the account's managers and administrators set the client's approval limits."),
+                          status=403)
+    approvers = {u.id: u for u in account_approvers(session, account)}
+    fields: dict[str, str] = {}
+    for i, item in enumerate(limits):
+        if item.user_id not in approvers:
+            fields[f"limits.{i}.user_id"] = "not a client approver of this account"
+        elif item.limit is not None and (item.limit < 0 or item.limit != quantize_money(item.limit, account.currency)):
+            fields[f"limits.{i}.limit"] = f"not an amount in {account.currency}"
+    if higher_authority_id is not None and higher_authority_id not in approvers:
+        fields["higher_authority_id"] = "not a client approver of this account"
+    _refuse(_l("Give each approver's limit as an amount in the account's currency, or none."), fields)
+    before = [_limit_json(u) for u in approvers.values()]
+    for item in limits:
+        approvers[item.user_id].approval_limit = item.limit
+    for user in approvers.values():
+        user.higher_authority = user.id == higher_authority_id
+    session.flush()
+    after = [_limit_json(u) for u in approvers.values()]
+    if after != before:
+        audit.record(session, "account.approval_limits_changed", account, account_id=account.id, actor=by,
+                     data={"before": before, "after": after})
+    return list(approvers.values())
 
 
 # --- the escalation matrix -------------------------------------------------------------
