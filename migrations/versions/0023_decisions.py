@@ -9,7 +9,7 @@
   version, stage): above an approver's limit a second approver approves the same version.
 * ``change_requests.status`` may be ``countered``; ``approvals.decision`` too.
 
-Revision ID: 0023d
+Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-21 09:00:00.000000
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import portal.models.base
 
 # revision identifiers, used by Alembic.
-revision = '0023d'
+revision = '0023'
 down_revision = '0022'
 branch_labels = None
 depends_on = None
