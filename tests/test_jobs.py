@@ -396,7 +396,8 @@ def test_each_periodic_job_is_asked_for_once_per_period(session, app_config):
         session.commit()
     assert sorted((j.kind, j.key) for j in made) == [
         ("contract_renewals", "2026-11-09"), ("mail_send", "2026-11-09T10:07Z"),
-        ("notification_digest", "2026-11-09T10:00Z"), ("review_packs", "2026-11"), ("sla_check", "2026-11-09T10:05Z")]
+        ("notification_digest", "2026-11-09T10:00Z"), ("review_packs", "2026-11"), ("service_credits", "2026-11"),
+        ("sla_check", "2026-11-09T10:05Z")]
     # A second scheduler in the same minute, and one a minute later, find the periods taken.
     with app_session(app_config) as other, writing():
         assert ask_due(other, MONDAY + timedelta(seconds=20)) == []
