@@ -65,6 +65,7 @@ from portal.models import (
     Role,
     ScopeLine,
     ServiceCredit,
+    ServiceCreditStatus,
     ServiceLocation,
     ServiceRequest,
     SlaTarget,
@@ -173,8 +174,9 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
                                    amount=Decimal("50000.00"), issued_on=today - timedelta(days=60))
     forecast = RevenueForecast(account_id=account.id, month=today.replace(day=1), currency=currency,
                                amount=Decimal("10000.00"))
-    # A proposed service credit: the firm's until finance approves it.
+    # An approved service credit, which the client sees.
     service_credit = ServiceCredit(account_id=account.id, contract_id=contract.id, kpi=kpi, period=today.replace(day=1),
+                                   status=ServiceCreditStatus.APPROVED,
                                    currency=currency, computed_amount=Decimal("4.17"), amount=Decimal("4.17"),
                                    calculation={"kpi": {"code": "OTP", "name": {"en": "On-time payroll"}, "unit": "%",
                                                 "target": "99", "actual": "98.5", "direction": "higher"},

@@ -206,14 +206,15 @@ def test_the_client_sees_an_approved_credit_on_the_scorecard_and_never_a_propose
     earned = "Service credit earned: " + format_money(Decimal("4200"), "USD", "en")
     assert earned not in browser.get(scorecard).text
     assert browser.get(f"/service-credits/{credit.id}").status_code == 404
-    assert api_items(app, auth, client_email) == []
+    approved_before = [alpha["service_credit"].id]  # the factory's, approved
+    assert api_items(app, auth, client_email) == approved_before
 
     session.rollback()  # the requests wrote since this session read: start afresh (SQLite)
     service.approve(session, credit, alpha.account, alpha.user(Role.FINANCE))
     session.commit()
     assert earned in browser.get(scorecard).text
     assert browser.get(f"/service-credits/{credit.id}").status_code == 200
-    assert api_items(app, auth, client_email) == [credit.id]
+    assert api_items(app, auth, client_email) == approved_before + [credit.id]
 
     other = Browser(app.test_client())
     other.login(bravo.user(Role.CLIENT_APPROVER).email)
@@ -244,7 +245,7 @@ def test_the_api_lets_finance_approve_once_and_refuses_the_client(client, sessio
     again = client.post(url, json={}, headers=auth(alpha.user(Role.FINANCE).email))
     assert again.status_code == 409
     listed = client.get("/api/v1/service-credits?period=2025-03", headers=auth(alpha.user(Role.CLIENT_VIEWER).email))
-    assert [item["id"] for item in listed.json["items"]] == [credit.id]
+    assert [item["id"] for item in listed.json["items"]] == [credit.id]  # this month's only
 
 
 def test_a_proposed_credit_waits_in_finances_inbox_until_decided(session, alpha):
@@ -274,3 +275,27 @@ def test_the_cli_proposes_a_month(runner, session, alpha):
     session.expire_all()
     assert credit_of(session, kpi).amount == Decimal("4200")
     assert session.scalar(sa.select(sa.func.count(CreditNote.id)).where(CreditNote.invoice_id.is_(None))) == 0
+
+
+def test_a_standalone_credit_note_is_on_the_statement_and_the_credit_in_the_review_pack(app, session, alpha):
+    from portal.billing.documents import statement_input
+    from portal.kpis.review_pack import build_input
+
+    kpi = sla_world(session, alpha)
+    measure(session, kpi, PERIOD, "90")
+    service.propose(session, PERIOD)
+    finance = alpha.user(Role.FINANCE)
+    pack = build_input(session, alpha.account, PERIOD, finance, ["en"], number="MSR-1")
+    assert "service_credits" not in pack  # a proposal is not the client's yet
+    note = service.approve(session, credit_of(session, kpi), alpha.account, finance)
+    assert note.invoice_id is None
+    assert statement_input(session, alpha.account)["credits"] == [
+        {"number": note.number, "date": note.issue_date.isoformat(), "currency": "USD", "amount": "4200"}]
+    pack = build_input(session, alpha.account, PERIOD, finance, ["en"], number="MSR-1")
+    assert pack["service_credits"] == [{"code": "OTP", "name": {"en": "On-time payroll"}, "credit_note": note.number,
+                                        "amount": "4200.0000"}]
+    session.commit()
+    browser = Browser(app.test_client())
+    browser.login(alpha.user(Role.CLIENT_VIEWER).email)
+    page = browser.get(f"/invoices/statement?account={alpha.account.id}").text
+    assert note.number in page and format_money(Decimal("4200"), "USD", "en") in page

@@ -138,6 +138,8 @@ def statement_input(session: Session, account: Account) -> dict[str, Any]:
     return for_readers(account, {
         "kind": "statement", "languages": languages_of(account), "number": f"SOA-{account.id}-{result.today:%Y%m%d}",
         "date": result.today.isoformat(), "provider": firm_party(), "client": buyer(account), "items": items,
+        **({"credits": [{"number": note.number, "date": note.issue_date.isoformat(), "currency": note.currency,
+                         "amount": plain_decimal(note.amount)} for note in result.credits]} if result.credits else {}),
     })
 
 
