@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 from docgen.formatting import format_month, quantize_money
 from docgen.i18n import Localized, _l
 from docgen.kinds import common
-from docgen.kinds.invoice import BillingParty, InvoiceContract, party_fields, percent
+from docgen.kinds.invoice import BillingParty, Credit, InvoiceContract, party_fields, percent
 from docgen.layout import Column, Field, Layout
 from docgen.schema import Amount, Code, Currency, Day, DocumentInput, FreeText, LocalText, Record
 
@@ -31,14 +31,8 @@ def _positive(value: Decimal) -> Decimal:
     return value
 
 
-def _not_negative(value: Decimal) -> Decimal:
-    if value < 0:
-        raise PydanticCustomError("amount", "must not be negative")
-    return value
-
-
 Positive = Annotated[Amount, AfterValidator(_positive)]
-NotNegative = Annotated[Amount, AfterValidator(_not_negative)]
+NotNegative = Credit  # an invoice's credit: not negative
 
 
 class CreditedInvoice(Record):
