@@ -176,7 +176,7 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
                                amount=Decimal("10000.00"))
     # An approved service credit, which the client sees.
     service_credit = ServiceCredit(account_id=account.id, contract_id=contract.id, kpi=kpi, period=today.replace(day=1),
-                                   status=ServiceCreditStatus.APPROVED,
+                                   status=ServiceCreditStatus.APPROVED, credit_note=credit_note,
                                    currency=currency, computed_amount=Decimal("4.17"), amount=Decimal("4.17"),
                                    calculation={"kpi": {"code": "OTP", "name": {"en": "On-time payroll"}, "unit": "%",
                                                 "target": "99", "actual": "98.5", "direction": "higher"},
