@@ -299,3 +299,26 @@ def test_a_standalone_credit_note_is_on_the_statement_and_the_credit_in_the_revi
     browser.login(alpha.user(Role.CLIENT_VIEWER).email)
     page = browser.get(f"/invoices/statement?account={alpha.account.id}").text
     assert note.number in page and format_money(Decimal("4200"), "USD", "en") in page
+
+
+def test_the_kpi_names_the_lines_its_credit_covers_and_the_contract_its_caps(session, alpha):
+    from portal.kpis.service import KpiDefinition, save_kpi
+    from portal.models import AuditEvent
+
+    kpi = sla_world(session, alpha)
+    alpha["scope_line"].removed_at = None  # two lines in force: 84,000.00 and 83.33 a month
+    contract = alpha["contract"]
+    definition = KpiDefinition(code="OTP", name={"en": "On-time payroll"}, unit="%", target=Decimal("99"),
+                               direction=KpiDirection.HIGHER, is_sla=True, service_credit_percent=Decimal("5"),
+                               credit_scope_line_ids=[alpha["scope_line"].id], credit_caps=(Decimal("10"), None))
+    save_kpi(session, contract, alpha.user(Role.ACCOUNT_MANAGER), definition, kpi)
+    assert (contract.credit_cap_month_percent, contract.credit_cap_year_percent) == (Decimal("10"), None)
+    assert session.scalar(sa.select(AuditEvent.action).where(AuditEvent.action == "contract.credit_caps_changed"))
+    measure(session, kpi, PERIOD, "90")
+    service.propose(session, PERIOD)
+    credit = credit_of(session, kpi)
+    assert [line["scope_line_id"] for line in credit.calculation["lines"]] == [alpha["scope_line"].id]
+    assert credit.amount == Decimal("4.17")  # 5 % of 83.33
+    with pytest.raises(service.DomainError):  # another contract's line
+        save_kpi(session, contract, alpha.user(Role.ACCOUNT_MANAGER),
+                 KpiDefinition(**{**definition.__dict__, "credit_scope_line_ids": [987654]}), kpi)
