@@ -45,7 +45,7 @@ class Sla(Record):
 
     code: Code
     name: LocalText
-    unit: Code | None = None
+    unit: LocalText | None = None  # per language: "days", 天, ngày
     target: Amount
     actual: Amount
 
@@ -130,8 +130,8 @@ def build(layout: Layout, document: CreditNote) -> None:
         "Under the service level agreement, %(sla)s missed its target in %(month)s: target %(target)s, actual "
         "%(actual)s. The contract credits a share of the monthly charge of the services it covers.",
         sla=lambda lang: f"{sla.code} {sla.name(lang)}", month=_month(document),
-        target=lambda lang: _figure(lang.number(sla.target), sla.unit),
-        actual=lambda lang: _figure(lang.number(sla.actual), sla.unit),
+        target=lambda lang: _figure(lang.number(sla.target), sla.unit, lang),
+        actual=lambda lang: _figure(lang.number(sla.actual), sla.unit, lang),
     ))
     layout.table(_columns(document), document.lines, totals=_totals(document), numbered=True)
     layout.fields([Field(_l("Amount credited (in words)"), lambda lang: lang.words(document.credited))])
@@ -146,8 +146,10 @@ def build(layout: Layout, document: CreditNote) -> None:
                             "buyer's request."))
 
 
-def _figure(number: str, unit: str | None) -> str:
-    return f"{number} {unit}" if unit and unit != "%" else f"{number}{unit or ''}"
+def _figure(number: str, unit: LocalText | None, lang) -> str:
+    """A KPI's figure with its unit: ``99.5%``, ``5 days``, ``5 天``."""
+    written = "" if unit is None else unit(lang)
+    return f"{number}{written}" if written in ("", "%") else f"{number} {written}"
 
 
 def _particulars(document: CreditNote) -> list[Field]:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from docgen.formatting import plain_decimal
+from docgen.units import unit_text
 from portal.billing.documents import buyer, firm_party, for_readers, languages_of
 from portal.documents.service import store_document
 from portal.models import Account, CreditNote, Document, DocumentKind, Invoice, ServiceCredit, User
@@ -25,7 +26,7 @@ def credit_note_input(credit: ServiceCredit, note: CreditNote, invoice: Invoice 
         "date": note.issue_date.isoformat(), "currency": note.currency, "period": credit.period.isoformat(),
         "provider": firm_party(), "client": buyer(account),
         "contract": {"number": credit.contract.number},
-        "sla": {"code": kpi["code"], "name": kpi["name"], "unit": kpi["unit"] or None, "target": kpi["target"],
+        "sla": {"code": kpi["code"], "name": kpi["name"], "unit": unit_text(kpi["unit"]) if kpi["unit"] else None, "target": kpi["target"],
                 "actual": kpi["actual"]},
         "lines": [{"service": line["service"], "monthly_charge": line["monthly_charge"], "percent": line["percent"]}
                   for line in calculation["lines"]],
