@@ -322,3 +322,26 @@ def test_the_kpi_names_the_lines_its_credit_covers_and_the_contract_its_caps(ses
     with pytest.raises(service.DomainError):  # another contract's line
         save_kpi(session, contract, alpha.user(Role.ACCOUNT_MANAGER),
                  KpiDefinition(**{**definition.__dict__, "credit_scope_line_ids": [987654]}), kpi)
+
+
+def test_finance_decides_on_the_credits_page_and_the_account_manager_only_reads_it(app, session, alpha):
+    kpi = sla_world(session, alpha)
+    measure(session, kpi, PERIOD, "90")
+    service.propose(session, PERIOD)
+    session.commit()
+    credit = credit_of(session, kpi)
+    page = f"/service-credits/{credit.id}"
+    manager = Browser(app.test_client())
+    manager.login(alpha.user(Role.ACCOUNT_MANAGER).email)
+    assert "Approve and issue the credit note" not in manager.get(page).text
+    assert manager.post_form(f"{page}/approve", {"amount": "4200"}, page=page).status_code == 403
+    finance = Browser(app.test_client())
+    finance.login(alpha.user(Role.FINANCE).email)
+    assert "4,200.00" in finance.get("/service-credits").text
+    refused = finance.post_form(f"{page}/approve", {"amount": "4000"}, page=page, follow_redirects=True)
+    assert "Say why the amount differs from the computed one." in refused.text
+    done = finance.post_form(f"{page}/approve", {"amount": "4000", "reason": "Agreed at the QBR"}, page=page,
+                             follow_redirects=True)
+    assert "Approved: credit note SC-" in done.text and "Agreed at the QBR" in done.text
+    session.rollback()
+    assert credit_of(session, kpi).amount == Decimal("4000")
