@@ -38,6 +38,7 @@ from portal.actions import service as actions
 from portal.admin.service import create_user
 from portal.billing import imports as invoice_imports
 from portal.change_requests.service import LineInput, create_draft, decide, submit
+from portal.credits import service as credits
 from portal.documents import review as document_review
 from portal.documents.service import issue_work_order
 from portal.kpis import imports as kpi_imports
@@ -1153,8 +1154,6 @@ class _AccountBuilder:
         10 % of the month's charge and 5 % of the ACV a contract year: finance approved
         those of the months before last (each a credit note against the next invoice
         with room, else standalone, and its document); last month's wait for finance."""
-        from portal.credits import service as credits
-
         self.contract.credit_cap_month_percent, self.contract.credit_cap_year_percent = Decimal(10), Decimal(5)
         last = month_start(self.today, 1)
         for months_ago in range(12, 0, -1):

@@ -35,6 +35,8 @@ from sqlalchemy.orm import Session, selectinload
 from docgen.formatting import plain_decimal, quantize_money
 from portal import audit
 from portal.billing.service import credited, issue_credit_note
+from portal.credits.documents import credit_note_document
+from portal.credits.notices import tell_clients
 from portal.domain import Conflict, DomainError
 from portal.kpis.service import attainment, status as kpi_status
 from portal.models import (
@@ -281,9 +283,6 @@ def invoice_to_credit(session: Session, credit: ServiceCredit) -> Invoice | None
 def issue_credit_note_for(session: Session, credit: ServiceCredit, account: Account, by: User) -> CreditNote:
     """The approved credit's credit note (against the next invoice with room, else
     standalone), its document in the account's languages, and the client told."""
-    from portal.credits.documents import credit_note_document
-    from portal.credits.notices import tell_clients
-
     today = account.today()
     number = next_credit_note_number(session, today.year)
     reason = credit_note_reason(credit)

@@ -19,6 +19,7 @@ from portal import charts
 from portal.domain import DomainError
 from portal.actions import service as actions
 from portal.billing import service as billing
+from portal.credits import service as service_credits
 from portal.documents.service import client_party, conventions, provider, store_document
 from portal.kpis import service as kpis
 from portal.models import (
@@ -91,9 +92,7 @@ def _invoices(session: Session, account, period: date, following: date, today: d
 
 def _service_credits(session: Session, account, period: date) -> dict:
     """The month's approved service credits (the pack is the client's: never a proposal)."""
-    from portal.credits.service import earned
-
-    credits = sorted(earned(session, account, period).values(), key=lambda c: (c.kpi.position, c.kpi.id))
+    credits = sorted(service_credits.earned(session, account, period).values(), key=lambda c: (c.kpi.position, c.kpi.id))
     if not credits:
         return {}
     return {"service_credits": [{"code": c.kpi.code, "name": c.kpi.name, "credit_note": c.credit_note.number,
