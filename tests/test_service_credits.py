@@ -58,6 +58,14 @@ def measure(session, kpi: Kpi, period: date, actual: str) -> None:
     session.flush()
 
 
+def proposed(session, world) -> Kpi:
+    """``sla_world``'s SLA missed in ``PERIOD`` (90 % against 99 %) and the month proposed: 4,200.00."""
+    kpi = sla_world(session, world)
+    measure(session, kpi, PERIOD, "90")
+    service.propose(session, PERIOD)
+    return kpi
+
+
 def credit_of(session, kpi: Kpi, period: date = PERIOD) -> ServiceCredit | None:
     return session.scalar(sa.select(ServiceCredit).where(ServiceCredit.kpi_id == kpi.id, ServiceCredit.period == period))
 
@@ -119,9 +127,7 @@ def test_the_year_cap_counts_the_contract_year_and_starts_again_with_the_next(se
 
 
 def test_a_waived_credit_issues_no_credit_note_and_stays_decided(session, alpha):
-    kpi = sla_world(session, alpha)
-    measure(session, kpi, PERIOD, "90")
-    service.propose(session, PERIOD)
+    kpi = proposed(session, alpha)
     credit = credit_of(session, kpi)
     with pytest.raises(service.DomainError):
         service.waive(session, credit, alpha.user(Role.FINANCE), reason=" ")
@@ -181,9 +187,7 @@ def _document_text(document: Document) -> str:
 def test_the_credit_note_reads_in_the_accounts_language(session, alpha, language, currency, title, words):
     alpha.account.document_languages = [language]
     alpha["contract"].currency = currency
-    kpi = sla_world(session, alpha)
-    measure(session, kpi, PERIOD, "90")
-    service.propose(session, PERIOD)
+    kpi = proposed(session, alpha)
     credit = credit_of(session, kpi)
     service.approve(session, credit, alpha.account, alpha.user(Role.FINANCE))
     text = _document_text(session.scalar(sa.select(Document).where(Document.id == credit.document_id)))
@@ -194,9 +198,7 @@ def test_the_credit_note_reads_in_the_accounts_language(session, alpha, language
 
 def test_the_client_sees_an_approved_credit_on_the_scorecard_and_never_a_proposed_one(app, session, worlds, auth):
     alpha, bravo = worlds
-    kpi = sla_world(session, alpha)
-    measure(session, kpi, PERIOD, "90")
-    service.propose(session, PERIOD)
+    kpi = proposed(session, alpha)
     session.commit()
     credit = credit_of(session, kpi)
     client_email = alpha.user(Role.CLIENT_APPROVER).email
@@ -229,9 +231,7 @@ def api_items(app, auth, email: str) -> list[int]:
 
 
 def test_the_api_lets_finance_approve_once_and_refuses_the_client(client, session, alpha, auth):
-    kpi = sla_world(session, alpha)
-    measure(session, kpi, PERIOD, "90")
-    service.propose(session, PERIOD)
+    kpi = proposed(session, alpha)
     session.commit()
     credit = credit_of(session, kpi)
     url = f"/api/v1/service-credits/{credit.id}/approve"
@@ -249,9 +249,7 @@ def test_the_api_lets_finance_approve_once_and_refuses_the_client(client, sessio
 
 
 def test_a_proposed_credit_waits_in_finances_inbox_until_decided(session, alpha):
-    kpi = sla_world(session, alpha)
-    measure(session, kpi, PERIOD, "90")
-    service.propose(session, PERIOD)
+    kpi = proposed(session, alpha)
     credit = credit_of(session, kpi)
     finance = alpha.user(Role.FINANCE)
 
@@ -281,9 +279,7 @@ def test_a_standalone_credit_note_is_on_the_statement_and_the_credit_in_the_revi
     from portal.billing.documents import statement_input
     from portal.kpis.review_pack import build_input
 
-    kpi = sla_world(session, alpha)
-    measure(session, kpi, PERIOD, "90")
-    service.propose(session, PERIOD)
+    kpi = proposed(session, alpha)
     finance = alpha.user(Role.FINANCE)
     pack = build_input(session, alpha.account, PERIOD, finance, ["en"], number="MSR-1")
     assert "service_credits" not in pack  # a proposal is not the client's yet
@@ -325,9 +321,7 @@ def test_the_kpi_names_the_lines_its_credit_covers_and_the_contract_its_caps(ses
 
 
 def test_finance_decides_on_the_credits_page_and_the_account_manager_only_reads_it(app, session, alpha):
-    kpi = sla_world(session, alpha)
-    measure(session, kpi, PERIOD, "90")
-    service.propose(session, PERIOD)
+    kpi = proposed(session, alpha)
     session.commit()
     credit = credit_of(session, kpi)
     page = f"/service-credits/{credit.id}"
