@@ -22,6 +22,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(audit_group)
     app.cli.add_command(sla_group)
     app.cli.add_command(contracts_group)
+    app.cli.add_command(credits_group)
     app.cli.add_command(mail_group)
     app.cli.add_command(import_group)
     app.cli.add_command(review_pack_command)
@@ -182,6 +183,27 @@ def contracts_remind() -> None:
         sent = remind_renewals(db.session)
         db.session.commit()
     click.echo(f"{sent} renewal reminder(s) sent.")
+
+
+credits_group = AppGroup("credits", help="Service credits of SLA breaches.")
+
+
+@credits_group.command("propose")
+@click.option("--period", required=True, help="The month, YYYY-MM.")
+def credits_propose(period: str) -> None:
+    """Propose the month's service credits of every SLA KPI that missed its target
+    (idempotent: proposed credits are computed again, decided ones left alone)."""
+    from portal.credits.service import propose
+    from portal.kpis.service import parse_period
+
+    month = parse_period(period)
+    if month is None:
+        raise click.BadParameter("give the month as YYYY-MM", param_hint="--period")
+    with unscoped():
+        result = propose(db.session, month)
+        db.session.commit()
+    click.echo(f"{period}: {result.proposed} proposed, {result.recomputed} computed again, "
+               f"{result.dropped} dropped, {result.decided} already decided.")
 
 
 mail_group = AppGroup("mail", help="The e-mail outbox.")

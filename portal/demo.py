@@ -38,6 +38,7 @@ from portal.actions import service as actions
 from portal.admin.service import create_user
 from portal.billing import imports as invoice_imports
 from portal.change_requests.service import LineInput, create_draft, decide, submit
+from portal.credits import service as credits
 from portal.documents import review as document_review
 from portal.documents.service import issue_work_order
 from portal.kpis import imports as kpi_imports
@@ -80,6 +81,7 @@ from portal.models import (
     RequestStatus,
     ReviewDecision,
     Role,
+    ServiceCreditStatus,
     ServiceRequest,
     SlaTarget,
     Tier,
@@ -1019,6 +1021,7 @@ class _AccountBuilder:
         self._change_requests()
         self._plan()
         self._work_orders()
+        self._service_credits()
 
     # contract ---------------------------------------------------------------------
 
@@ -1095,8 +1098,8 @@ class _AccountBuilder:
         """Monthly invoices per service location for the previous month's service,
         issued in each of the last twelve months, imported through the billing
         system's import. Most are paid; the first location's invoice of two months ago
-        is overdue, the last location's of three months ago disputed, and the month of
-        the first red SLA KPI earns a credit note."""
+        is overdue, the last location's of three months ago disputed (the SLAs' credits
+        come later: ``_service_credits``)."""
         batch = []
         for months_ago in range(11, -1, -1):
             for loc_index, location in enumerate(self.spec.locations):
@@ -1105,7 +1108,6 @@ class _AccountBuilder:
         self._import(batch)
         invoices = list(self.session.scalars(sa.select(Invoice).where(Invoice.account_id == self.account.id)))
         self.disputed_invoice = next(i for i in invoices if i.status is InvoiceStatus.DISPUTED)
-        self._service_credit(invoices)
         self._purchase_orders(invoices)
         return invoices
 
@@ -1154,25 +1156,20 @@ class _AccountBuilder:
         # else: issued, and overdue once its due date has passed (computed, not stored)
         return invoice
 
-    def _service_credit(self, invoices: list[Invoice]) -> None:
-        """A credit note on the first location's invoice for the first month an SLA KPI
-        was red (not the latest month, which has not been invoiced yet)."""
-        first_country = self.spec.locations[0].country
-        for row in self.spec.kpis:
-            months = [m for m in self.kpi_months[row.code] if m < month_start(self.today, 1)]
-            if row.service_credit_percent and months:
-                invoice = next(i for i in invoices if i.service_location == first_country and i.period_start == months[0])
-                percent = Decimal(row.service_credit_percent)
-                name = self.text(row.name)["en"]
-                self._import([{
-                    "kind": "credit_note", "number": invoice.number.replace("INV-", "CRN-"),
-                    "account": self.account.name, "credits": invoice.number,
-                    "issue_date": min(invoice.issue_date + timedelta(days=11), self.today), "currency": self.currency,
-                    "amount": quantize_money(invoice.total * percent / 100, self.currency),
-                    "reason": f"Service credit of {percent:g} % under the SLA: {name} missed its target in "
-                              f"{months[0]:%B %Y}.",
-                }])
-                return
+    def _service_credits(self) -> None:
+        """Each month's service credits as the monthly run proposes them, under caps of
+        10 % of the month's charge and 5 % of the ACV a contract year: finance approved
+        those of the months before last (each a credit note against the next invoice
+        with room, else standalone, and its document); last month's wait for finance."""
+        self.contract.credit_cap_month_percent, self.contract.credit_cap_year_percent = Decimal(10), Decimal(5)
+        last = month_start(self.today, 1)
+        for months_ago in range(12, 0, -1):
+            credits.propose(self.session, month_start(self.today, months_ago), accounts=[self.account])
+        finance = self.people["finance"]
+        for credit in reversed(credits.credits_for(self.session, account_id=self.account.id,
+                                                   status=ServiceCreditStatus.PROPOSED)):
+            if credit.period < last:
+                credits.approve(self.session, credit, self.account, finance)
 
     # requests and feedback --------------------------------------------------------
 

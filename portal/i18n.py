@@ -387,7 +387,9 @@ LABELS = {
         "review_pack": _l("Monthly service review"),
         "invoice": _l("Invoice"),
         "statement": _l("Statement of account"),
+        "credit_note": _l("Credit note"),
     },
+    "service_credit_status": {"proposed": _l("Proposed"), "approved": _l("Approved"), "waived": _l("Waived")},
     "document_status": {"in_review": _l("In regional review"), "issued": _lp("document status", "Issued")},
     "review_verdict": {"approved": _l("Approved the draft"), "commented": _l("Commented")},
     # A context of their own: "Issued" the status is not "Issued" the date column.

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from portal.accounts import visible_accounts
 from portal.actions.service import OPEN as OPEN_ACTIONS
 from portal.change_requests import service as change_requests
+from portal.credits.service import DECIDERS
 from portal.documents import review as document_review
 from portal.i18n import localized, money, month
 from portal.jobs.core import url_path
@@ -49,6 +50,8 @@ from portal.models import (
     ReviewDecision,
     Role,
     ScorecardAcknowledgement,
+    ServiceCredit,
+    ServiceCreditStatus,
     ServiceRequest,
     User,
     account_members,
@@ -57,9 +60,7 @@ from portal.models.base import utcnow
 from portal.plans.labels import plan_label
 from portal.service_requests.service import next_due
 
-# Every kind of item, in the order the page lists undated items. ``service_credit_approval``
-# is in the API's list of kinds (spec/api.md) but the portal has no service credits yet:
-# when they exist, their approval gets a collector below and a label here.
+# Every kind of item, in the order the page lists undated items.
 KINDS = (
     "change_request_approval",
     "change_request_internal_approval",
@@ -83,6 +84,7 @@ LABELS = {
     "action_due": _l("Action item due"),
     "scorecard_acknowledgement": _l("Scorecard to acknowledge"),
     "invoice_overdue": _l("Overdue invoice"),
+    "service_credit_approval": _l("Service credit to decide"),
 }
 
 # An action item is in its owner's inbox from this many days before its due date.
@@ -338,3 +340,19 @@ def _overdue_invoices(context: _Context) -> Iterable[InboxItem]:
         yield InboxItem("invoice_overdue", invoice.id, invoice.account_id,
                         f"{invoice.number} · {money(invoice.total, invoice.currency)}",
                         url=url_path("billing.detail", invoice_id=invoice.id), **_due_on(invoice.due_date, account))
+
+
+# --- service credits -------------------------------------------------------------------
+
+@collector
+def _service_credits(context: _Context) -> Iterable[InboxItem]:
+    """For finance and administrators, proposed service credits of the accounts they
+    see, until approved or waived."""
+    if context.user.role not in DECIDERS:
+        return
+    query = (sa.select(ServiceCredit).where(ServiceCredit.status == ServiceCreditStatus.PROPOSED)
+             .options(selectinload(ServiceCredit.kpi)))
+    for credit in context.session.scalars(query):
+        yield InboxItem("service_credit_approval", credit.id, credit.account_id,
+                        f"{credit.kpi.code} · {month(credit.period)} · {money(credit.amount, credit.currency)}", None,
+                        url_path("credits.detail", credit_id=credit.id))

@@ -64,6 +64,8 @@ from portal.models import (
     ReviewVerdict,
     Role,
     ScopeLine,
+    ServiceCredit,
+    ServiceCreditStatus,
     ServiceLocation,
     ServiceRequest,
     SlaTarget,
@@ -172,7 +174,15 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
                                    amount=Decimal("50000.00"), issued_on=today - timedelta(days=60))
     forecast = RevenueForecast(account_id=account.id, month=today.replace(day=1), currency=currency,
                                amount=Decimal("10000.00"))
-    session.add_all([credit_note, action, purchase_order, forecast])
+    # An approved service credit, which the client sees.
+    service_credit = ServiceCredit(account_id=account.id, contract_id=contract.id, kpi=kpi, period=today.replace(day=1),
+                                   status=ServiceCreditStatus.APPROVED, credit_note=credit_note,
+                                   currency=currency, computed_amount=Decimal("4.17"), amount=Decimal("4.17"),
+                                   calculation={"kpi": {"code": "OTP", "name": {"en": "On-time payroll"}, "unit": "%",
+                                                "target": "99", "actual": "98.5", "direction": "higher"},
+                                        "currency": currency, "percent": "5", "lines": [], "subtotal": "4.17",
+                                        "caps": [], "amount": "4.17"})
+    session.add_all([credit_note, action, purchase_order, forecast, service_credit])
     session.flush()
     action_comment = ActionComment(account_id=account.id, action_id=action.id, author_id=client_user.id, body="On it")
     kpi_comment = KpiComment(account_id=account.id, kpi_id=kpi.id, period=today.replace(day=1), author_id=client_user.id,
@@ -225,6 +235,7 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
         plan_review=review, document_review=document_review, user=client_user, purchase_order=purchase_order, forecast=forecast,
         action_comment=action_comment, kpi_comment=kpi_comment, acknowledgement=acknowledgement,
         stakeholder=stakeholder, interaction=interaction, job=job, notification=notification,
+        service_credit=service_credit,
     )
     return world
 

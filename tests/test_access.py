@@ -31,6 +31,7 @@ PATH_OBJECTS = {
     "review_id": "plan_review",
     "invoice_id": "invoice",
     "credit_note_id": "credit_note",
+    "credit_id": "service_credit",
     "action_id": "action",
     "user_id": "user",
     "stakeholder_id": "stakeholder",

@@ -22,6 +22,7 @@ from portal.models import (
     PlanType,
     RequestComment,
     Role,
+    ServiceCredit,
     ServiceRequest,
     StoredFile,
 )
@@ -31,7 +32,7 @@ from tests.test_access import PUBLIC, build_url, id_rules, methods_of, send
 
 # Each path variable that may name a firm-only object, and the object it names.
 HIDDEN = {"change_request_id": "change_request", "plan_id": "plan", "attachment_id": "attachment",
-          "stakeholder_id": "stakeholder", "interaction_id": "interaction"}
+          "stakeholder_id": "stakeholder", "interaction_id": "interaction", "credit_id": "service_credit"}
 
 
 def _draft(session, world, title: str, price: str) -> ChangeRequest:
@@ -58,7 +59,12 @@ def firm_only(session, worlds, admin):
                           internal=True)
     stored = StoredFile(account_id=alpha.account.id, filename="internal-margin.xlsx", content_type="text/plain",
                         size=4, sha256="0" * 64, data=b"note")
-    session.add_all([plan, note, stored])
+    # A service credit still proposed: the firm's until finance approves it.
+    proposed = ServiceCredit(account_id=alpha.account.id, contract_id=alpha["contract"].id, kpi_id=alpha["kpi"].id,
+                             period=date(2020, 1, 1), currency="USD", computed_amount=Decimal("9.99"),
+                             amount=Decimal("9.99"), reason="Service credit proposal kept from the client",
+                             calculation=dict(alpha["service_credit"].calculation))
+    session.add_all([plan, note, stored, proposed])
     session.flush()
     attachment = Attachment(account_id=alpha.account.id, request_id=alpha["request"].id, comment_id=note.id,
                             file_id=stored.id)
@@ -71,6 +77,7 @@ def firm_only(session, worlds, admin):
         "internal note's file": ({"attachment": attachment, "comment": note}, "internal-margin.xlsx"),
         "stakeholder": ({"stakeholder": alpha["stakeholder"]}, alpha["stakeholder"].notes),
         "interaction": ({"interaction": alpha["interaction"]}, alpha["interaction"].summary),
+        "proposed service credit": ({"service_credit": proposed}, proposed.reason),
     }
     return alpha, hidden
 

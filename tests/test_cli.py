@@ -92,18 +92,35 @@ def test_seed_demo_huanan_has_a_work_order_reviewed_and_one_waiting_for_review(s
     """Huanan has its Chinese documents reviewed by 周敏, who commented on and approved
     one work order (now issued) and has the other to read."""
     from portal.documents.review import waiting_for
-    from portal.models import Document, DocumentStatus, User
+    from portal.models import Document, DocumentKind, DocumentStatus, User
 
     huanan = session.scalar(sa.select(Account).where(Account.name == "华南精密制造有限公司"))
     assert huanan.review_languages == ["zh"] and huanan.prevailing_language == "zh"
-    documents = session.scalars(sa.select(Document).where(Document.account_id == huanan.id).order_by(Document.id)).all()
+    # Besides the credit notes of its service credits (``test_seed_demo_proposes_...``).
+    reviewed = Document.kind != DocumentKind.CREDIT_NOTE
+    documents = session.scalars(sa.select(Document).where(Document.account_id == huanan.id, reviewed)
+                                .order_by(Document.id)).all()
     assert [d.status for d in documents] == [DocumentStatus.ISSUED, DocumentStatus.IN_REVIEW]
     assert [r.verdict.value for r in documents[0].reviews] == ["commented", "approved"]
     assert documents[0].source["prevailing_language"] == "zh"
     reviewer = session.scalar(sa.select(User).where(User.email == "reviewer.cn@firm.example"))
     assert waiting_for(session, reviewer) == [documents[1]]
-    others = session.scalar(sa.select(sa.func.count()).select_from(Document).where(Document.account_id != huanan.id))
+    others = session.scalar(sa.select(sa.func.count()).select_from(Document).where(Document.account_id != huanan.id,
+                                                                                     reviewed))
     assert others == 0
+
+
+def test_seed_demo_proposes_each_months_service_credits_and_finance_approved_the_earlier_ones(seeded, session):
+    """Huanan's last month has a credit awaiting finance; earlier months' are approved,
+    each with its credit note and document."""
+    from portal.models import ServiceCredit, ServiceCreditStatus
+
+    huanan = session.scalar(sa.select(Account).where(Account.name == "华南精密制造有限公司"))
+    credits = session.scalars(sa.select(ServiceCredit).where(ServiceCredit.account_id == huanan.id)
+                              .order_by(ServiceCredit.period)).all()
+    assert [c.status for c in credits][-1] is ServiceCreditStatus.PROPOSED and credits[-1].currency == "CNY"
+    approved = [c for c in credits if c.status is ServiceCreditStatus.APPROVED]
+    assert approved and all(c.credit_note_id and c.document_id for c in approved)
 
 
 def events(session, action: str) -> list[AuditEvent]:

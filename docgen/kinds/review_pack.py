@@ -186,6 +186,15 @@ class IssuedInvoice(Record):
     status: Literal["issued", "overdue", "paid", "disputed", "credited"]
 
 
+class ServiceCredit(Record):
+    """The month's approved service credit of an SLA that missed its target."""
+
+    code: Code
+    name: LocalText
+    credit_note: Code
+    amount: Amount
+
+
 class OpenInvoice(Record):
     number: Code
     due_date: Day
@@ -237,6 +246,7 @@ class ReviewPack(DocumentInput):
     money_currency: Currency = pydantic.Field(alias="currency")
     invoices: Invoices
     actions: Actions
+    service_credits: list[ServiceCredit] = []
 
     @property
     def currency(self) -> str:
@@ -319,6 +329,12 @@ ISSUED_COLUMNS = (
     Column(common.in_currency(_l("Total")), lambda invoice, lang: lang.amount(invoice.total), weight=2.5, numeric=True),
     Column(_l("Status"), lambda invoice, lang: INVOICE_STATUSES[invoice.status](lang), weight=2),
 )
+CREDIT_COLUMNS = (
+    Column(_l("KPI"), lambda credit, lang: f"{credit.code} {credit.name(lang)}", weight=4.5),
+    Column(_l("Credit note"), lambda credit, lang: credit.credit_note, weight=2.5, whole=True),
+    Column(common.in_currency(_l("Amount")), lambda credit, lang: lang.amount(credit.amount), weight=2.5,
+           numeric=True),
+)
 OPEN_COLUMNS = (
     Column(_l("Invoice"), lambda invoice, lang: invoice.number, weight=2.5, whole=True),
     Column(_l("Due date"), lambda invoice, lang: lang.short_date(invoice.due_date), weight=2.5, numeric=True),
@@ -360,6 +376,7 @@ def build(layout: Layout, document: ReviewPack) -> None:
     )
     common.parties(layout, document, contract=False)
     _scorecard(layout, document)
+    _service_credits(layout, document)
     _commentary(layout, document)
     _requests(layout, document.requests)
 
@@ -418,6 +435,16 @@ def _scorecard(layout: Layout, document: ReviewPack) -> None:
         layout.table(SCORECARD_COLUMNS, scorecard.kpis)
     for chart in document.charts:
         layout.picture(chart.png_base64, chart.title)
+
+
+def _service_credits(layout: Layout, document: ReviewPack) -> None:
+    """The month's service credits, when an SLA earned one: what the client is credited."""
+    if not document.service_credits:
+        return
+    layout.heading(_l("Service credits"))
+    total = sum((quantize_money(c.amount, document.currency) for c in document.service_credits), Decimal(0))
+    layout.table(CREDIT_COLUMNS, document.service_credits,
+                 totals=[(_l("Total service credits"), lambda lang: lang.money(total))])
 
 
 def _commentary(layout: Layout, document: ReviewPack) -> None:

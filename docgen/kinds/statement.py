@@ -115,11 +115,21 @@ def _totals_fit(items: list[OpenItem]) -> list[OpenItem]:
     return items
 
 
+class StatementCredit(Record):
+    """A credit note set against no invoice: in the buyer's favour."""
+
+    number: Code
+    date: Day
+    currency: Currency
+    amount: Positive
+
+
 class Statement(DocumentInput):
     kind: Literal["statement"]
     provider: BillingParty
     client: BillingParty
     items: Annotated[list[OpenItem], AfterValidator(_totals_fit)] = []
+    credits: list[StatementCredit] = []
 
     def aged(self, currency: str) -> list[Aged]:
         """The items in ``currency``, oldest due date first, aged on the statement's date."""
@@ -152,6 +162,7 @@ def build(layout: Layout, document: Statement) -> None:
         layout.fields(party_fields(role, party))
     if not document.items:
         layout.paragraph(_l("Nothing is open on %(date)s.", date=lambda lang: lang.date(document.date)))
+        _credits(layout, document)
         return
     layout.paragraph(_l("The invoices below are open on %(date)s.", date=lambda lang: lang.date(document.date)))
     for currency in document.currencies:
@@ -172,6 +183,16 @@ def build(layout: Layout, document: Statement) -> None:
               lambda lang, c=currency, t=document.ageing(currency).total: in_currency(lang, c).words(t))
         for currency in document.currencies
     ])
+    _credits(layout, document)
+
+
+def _credits(layout: Layout, document: Statement) -> None:
+    """The credit notes in the buyer's favour, which no open item shows."""
+    if not document.credits:
+        return
+    layout.heading(_l("Credit notes in the buyer's favour"))
+    layout.paragraph(_l("Set against no invoice yet: they reduce the next invoice, or are refunded on request."))
+    layout.table(CREDIT_COLUMNS, document.credits)
 
 
 def in_currency(lang: Lang, currency: str) -> Lang:
@@ -235,6 +256,15 @@ AGEING_COLUMNS = (
     Column(_l("Currency"), lambda row, lang: row.currency, weight=17),
     *(_bucket_column(name) for name in BUCKETS),
     Column(_l("Total due"), lambda row, lang: in_currency(lang, row.currency).amount(row.total), weight=25.5,
+           numeric=True),
+)
+
+
+CREDIT_COLUMNS = (
+    Column(_l("Credit note"), lambda note, lang: note.number, weight=40),
+    Column(_l("Issue date"), lambda note, lang: table_date(note.date, lang), weight=30, numeric=True),
+    Column(_l("Currency"), lambda note, lang: note.currency, weight=20),
+    Column(_l("Amount"), lambda note, lang: in_currency(lang, note.currency).amount(note.amount), weight=40,
            numeric=True),
 )
 

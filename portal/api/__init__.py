@@ -42,7 +42,8 @@ from portal.api import (  # noqa: E402  (modules register routes on bp)
     requests,
     scorecards,
     search,
+    service_credits,
     users,
 )
 
-__all__ = ["bp", "accounts", "auth", "change_requests", "inbox", "invoice_imports", "invoices", "jobs", "notifications", "onboarding", "openapi", "people", "plans", "requests", "scorecards", "search", "users"]
+__all__ = ["bp", "accounts", "auth", "change_requests", "inbox", "invoice_imports", "invoices", "jobs", "notifications", "onboarding", "openapi", "people", "plans", "requests", "scorecards", "search", "service_credits", "users"]

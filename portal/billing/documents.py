@@ -109,7 +109,7 @@ def invoice_input(session: Session, invoice: Invoice, account: Account) -> dict[
     bank = current_app.config["BANK_DETAILS"].get(currency)
     if bank:
         data["bank_details"] = bank
-    return _for_readers(account, data)
+    return for_readers(account, data)
 
 
 def tax_rate(invoice: Invoice) -> Decimal | None:
@@ -135,13 +135,15 @@ def statement_input(session: Session, account: Account) -> dict[str, Any]:
             "total": plain_decimal(invoice.total), "paid": plain_decimal(invoice.total - open_amount),
             "disputed": invoice.status is InvoiceStatus.DISPUTED,
         })
-    return _for_readers(account, {
+    return for_readers(account, {
         "kind": "statement", "languages": languages_of(account), "number": f"SOA-{account.id}-{result.today:%Y%m%d}",
         "date": result.today.isoformat(), "provider": firm_party(), "client": buyer(account), "items": items,
+        **({"credits": [{"number": note.number, "date": note.issue_date.isoformat(), "currency": note.currency,
+                         "amount": plain_decimal(note.amount)} for note in result.credits]} if result.credits else {}),
     })
 
 
-def _for_readers(account: Account, data: dict[str, Any]) -> dict[str, Any]:
+def for_readers(account: Account, data: dict[str, Any]) -> dict[str, Any]:
     """``data`` with what the account's readers expect (spelling, place, the prevailing
     language of a bilingual document), as ``store_document`` would add it: the input
     compared with a stored document's is then the whole of it. Made when a reader asks,

@@ -202,6 +202,9 @@ class Statement:
     today: date
     items: list[tuple[Invoice, Decimal, str, int]] = field(default_factory=list)  # invoice, open amount, bucket, days
     ageing: dict[str, dict[str, Decimal]] = field(default_factory=dict)  # currency -> bucket -> amount
+    # Credit notes set against no invoice (a service credit no open invoice had room
+    # for): in the client's favour, listed apart from the open items.
+    credits: list[CreditNote] = field(default_factory=list)
 
     @property
     def currencies(self) -> list[str]:
@@ -225,6 +228,10 @@ def statement(session: Session, account: Account, today: date | None = None) -> 
         result.items.append((invoice, amount, name, max(days, 0)))
         per_currency = result.ageing.setdefault(invoice.currency, {b: Decimal(0) for b in BUCKETS})
         per_currency[name] += amount
+    result.credits = list(session.scalars(
+        sa.select(CreditNote).where(CreditNote.account_id == account.id, CreditNote.invoice_id.is_(None),
+                                    CreditNote.issue_date <= today)
+        .order_by(CreditNote.issue_date, CreditNote.id)))
     return result
 
 

@@ -184,6 +184,19 @@ def review_packs(ctx: JobContext) -> None:
         enqueue(ctx.session, "review_pack", account_id=account.id, key=f"monthly:{account.id}:{period}", period=period)
 
 
+@job("service_credits")
+def service_credits(ctx: JobContext) -> None:
+    """Propose last month's service credits (UTC) of every SLA KPI that missed its
+    target: run again, proposals are computed again and decisions left alone."""
+    from portal.credits.service import propose
+    from portal.kpis.service import previous_month
+    from portal.models.base import utcnow
+
+    period = previous_month(utcnow().date().replace(day=1))
+    result = propose(ctx.session, period)
+    ctx.result = {"period": f"{period:%Y-%m}", "proposed": result.proposed, "recomputed": result.recomputed}
+
+
 @job("sla_check")
 def sla_check(ctx: JobContext) -> None:
     """What ``flask sla check`` does: escalate the requests whose targets passed."""

@@ -61,6 +61,7 @@ PERIODIC = [
     Periodic("notification_digest", every(60)),  # each user's digest comes in their own morning
     Periodic("contract_renewals", daily),
     Periodic("review_packs", monthly),
+    Periodic("service_credits", monthly),  # by REVIEW_PACK_DAY the month's KPI actuals are in
 ]
 
 

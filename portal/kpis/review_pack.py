@@ -19,6 +19,7 @@ from portal import charts
 from portal.domain import DomainError
 from portal.actions import service as actions
 from portal.billing import service as billing
+from portal.credits import service as service_credits
 from portal.documents.service import client_party, conventions, provider, store_document
 from portal.kpis import service as kpis
 from portal.models import (
@@ -89,6 +90,15 @@ def _invoices(session: Session, account, period: date, following: date, today: d
     }
 
 
+def _service_credits(session: Session, account, period: date) -> dict:
+    """The month's approved service credits (the pack is the client's: never a proposal)."""
+    credits = sorted(service_credits.earned(session, account, period).values(), key=lambda c: (c.kpi.position, c.kpi.id))
+    if not credits:
+        return {}
+    return {"service_credits": [{"code": c.kpi.code, "name": c.kpi.name, "credit_note": c.credit_note.number,
+                                 "amount": format(c.amount, "f")} for c in credits]}
+
+
 def _actions(session: Session, account, period: date, following: date, today: date) -> dict:
     items = session.scalars(sa.select(ActionItem).where(ActionItem.account_id == account.id)
                             .options(selectinload(ActionItem.owner))).all()
@@ -155,6 +165,7 @@ def build_input(session: Session, account, period: date, by: User, languages: li
         "change_requests": _change_requests(session, account, start, end),
         "invoices": _invoices(session, account, period, following, today),
         "actions": _actions(session, account, period, following, today), **conventions(account),
+        **_service_credits(session, account, period),
         # Made by a job (the monthly schedule, the command) that cannot ask the issuer:
         # a KPI name, comment or title without a translation is shown as written, marked
         # as the source text, rather than the month's pack not being made at all.

@@ -12,9 +12,10 @@ from flask_login import current_user
 from docgen.formatting import plain_decimal
 from portal import charts
 from portal.extensions import db
-from portal.forms import fill_texts, texts
+from portal.forms import choices, fill_texts, texts
 from portal.i18n import localized, month as month_name
 from portal.jobs import job_json, visible_job
+from portal.credits import service as credits
 from portal.kpis import service
 from portal.kpis.forms import KpiDefinitionForm
 from portal.accounts import client_users, visible_accounts
@@ -69,6 +70,7 @@ def show(account_id: int):
         threads=service.comments(db.session, account, period), bar=service.MET_BAR,
         can_comment=current_user.role in COMMENTERS, can_act=current_user.role in ISSUERS,
         acknowledgers=[] if current_user.is_client else client_users(db.session, account),
+        credits={c.kpi_id: c for c in credits.credits_for(db.session, account_id=account.id, period=period)},
     )
 
 
@@ -167,11 +169,23 @@ def _definition(form: KpiDefinitionForm) -> service.KpiDefinition:
         unit=form.unit.data or "", target=form.target.data, direction=KpiDirection(form.direction.data),
         weight=form.weight.data, amber_tolerance=form.amber_tolerance.data / 100, is_sla=form.is_sla.data,
         service_credit_percent=form.service_credit_percent.data,
+        credit_scope_line_ids=list(form.credit_scope_lines.data or []),
+        credit_caps=(form.credit_cap_month_percent.data, form.credit_cap_year_percent.data),
     )
+
+
+def _credit_fields(form: KpiDefinitionForm, contract: Contract) -> None:
+    """The contract's lines to choose from; on a first showing, the contract's caps."""
+    form.credit_scope_lines.choices = choices(
+        (line.id, f"{localized(line.service)} · {line.unit}") for line in contract.active_scope_lines)
+    if request.method == "GET":
+        form.credit_cap_month_percent.data = plain_decimal(contract.credit_cap_month_percent)
+        form.credit_cap_year_percent.data = plain_decimal(contract.credit_cap_year_percent)
 
 
 def _save_kpi(form: KpiDefinitionForm, contract: Contract, kpi: Kpi | None):
     """Save on a valid post and go back to the account; else the form with its errors."""
+    _credit_fields(form, contract)
     page = keep_form(form, lambda: render_template("scorecards/kpi_form.html", form=form, contract=contract, kpi=kpi,
                                                    account=get_or_404(db.session, Account, contract.account_id)))
     if form.validate_on_submit():
@@ -201,4 +215,5 @@ def edit_kpi(kpi_id: int):
         form.direction.data, form.weight.data, form.is_sla.data = kpi.direction.value, plain_decimal(kpi.weight), kpi.is_sla
         form.amber_tolerance.data = plain_decimal(kpi.amber_tolerance * 100)
         form.service_credit_percent.data = plain_decimal(kpi.service_credit_percent)
+        form.credit_scope_lines.data = list(kpi.credit_scope_line_ids or [])
     return _save_kpi(form, contract, kpi)

@@ -12,7 +12,7 @@ share of KPIs met against the 85 % bar, the weighted overall attainment, and tre
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -267,6 +267,10 @@ class KpiDefinition:
     amber_tolerance: Decimal = Decimal("0.05")
     is_sla: bool = False
     service_credit_percent: Decimal | None = None
+    credit_scope_line_ids: list[int] = field(default_factory=list)  # none: all the contract's lines
+    # The contract's caps on its service credits, per month and per contract year (percent;
+    # None: uncapped), saved with the KPI; the whole pair None: left as they are.
+    credit_caps: tuple[Decimal | None, Decimal | None] | None = None
 
 
 def save_kpi(session: Session, contract: Contract, by: User, definition: KpiDefinition, kpi: Kpi | None = None) -> Kpi:
@@ -281,6 +285,9 @@ def save_kpi(session: Session, contract: Contract, by: User, definition: KpiDefi
         raise DomainError(_l("Name the KPI in English."), fields={"name_en": "invalid"})
     if definition.is_sla and definition.service_credit_percent is None:
         raise DomainError(_l("An SLA needs its service credit."), fields={"service_credit_percent": "invalid"})
+    lines = {line.id for line in contract.scope_lines}
+    if not set(definition.credit_scope_line_ids) <= lines:
+        raise DomainError(_l("Choose lines of this contract."), fields={"credit_scope_lines": "invalid"})
     taken = sa.select(Kpi.id).where(Kpi.contract_id == contract.id, Kpi.code == code)
     if kpi is not None:
         taken = taken.where(Kpi.id != kpi.id)
@@ -291,7 +298,9 @@ def save_kpi(session: Session, contract: Contract, by: User, definition: KpiDefi
         "direction": definition.direction, "weight": definition.weight, "amber_tolerance": definition.amber_tolerance,
         "is_sla": definition.is_sla,
         "service_credit_percent": definition.service_credit_percent if definition.is_sla else None,
+        "credit_scope_line_ids": sorted(definition.credit_scope_line_ids) if definition.is_sla else [],
     }
+    _save_credit_caps(session, contract, by, definition)
     before = None
     if kpi is None:
         position = session.scalar(sa.select(sa.func.max(Kpi.position)).where(Kpi.contract_id == contract.id))
@@ -310,8 +319,20 @@ def save_kpi(session: Session, contract: Contract, by: User, definition: KpiDefi
     return kpi
 
 
+def _save_credit_caps(session: Session, contract: Contract, by: User, definition: KpiDefinition) -> None:
+    """The contract's caps on service credits, changed where a KPI is saved: an audit event."""
+    before = (contract.credit_cap_month_percent, contract.credit_cap_year_percent)
+    after = definition.credit_caps
+    if after is None or before == after:
+        return
+    contract.credit_cap_month_percent, contract.credit_cap_year_percent = after
+    audit.record(session, "contract.credit_caps_changed", contract, actor=by,
+                 data={"before": [plain(v) for v in before], "after": [plain(v) for v in after]})
+
+
 def _definition_json(kpi: Kpi) -> dict:
     return {"code": kpi.code, "name": dict(kpi.name), "unit": kpi.unit, "target": plain(kpi.target),
             "direction": kpi.direction.value, "weight": plain(kpi.weight),
             "amber_tolerance": plain(kpi.amber_tolerance), "is_sla": kpi.is_sla,
-            "service_credit_percent": plain(kpi.service_credit_percent)}
+            "service_credit_percent": plain(kpi.service_credit_percent),
+            "credit_scope_line_ids": list(kpi.credit_scope_line_ids or [])}

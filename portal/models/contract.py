@@ -47,6 +47,10 @@ class Contract(AccountOwned, TimestampMixin, Base):
     governing_law: Mapped[dict[str, str]] = mapped_column(default=dict, server_default="{}")
     # The language that prevails in its bilingual documents, over the account's.
     prevailing_language: Mapped[str | None] = mapped_column(sa.String(5))
+    # Service credits are capped at these percentages of the month's charge (all active
+    # scope lines) and of the ACV per contract year; None: uncapped.
+    credit_cap_month_percent: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    credit_cap_year_percent: Mapped[Decimal | None] = mapped_column(ExactDecimal())
     # The smallest renewal reminder (90, 60 or 30 days before the end) sent so far;
     # cleared when the end date moves, so a renewed contract is reminded again.
     renewal_notice_days: Mapped[int | None]
@@ -138,6 +142,9 @@ class Kpi(AccountOwned, Base):
     amber_tolerance: Mapped[Decimal] = mapped_column(ExactDecimal(), default=Decimal("0.05"))
     is_sla: Mapped[bool] = mapped_column(default=False)
     service_credit_percent: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    # The scope lines whose monthly charge an SLA's credit is a percentage of; empty: all
+    # the contract's lines active in the month.
+    credit_scope_line_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list, server_default="[]")
 
     contract: Mapped[Contract] = relationship(back_populates="kpis")
 

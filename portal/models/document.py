@@ -25,6 +25,7 @@ class DocumentKind(enum.StrEnum):
     REVIEW_PACK = "review_pack"
     INVOICE = "invoice"
     STATEMENT = "statement"
+    CREDIT_NOTE = "credit_note"
 
 
 class DocumentStatus(enum.StrEnum):

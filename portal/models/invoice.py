@@ -86,14 +86,15 @@ class CreditNote(AccountOwned, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(sa.String(40), unique=True)
-    invoice_id: Mapped[int] = mapped_column(sa.ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    # None: a standalone note (a service credit no open invoice had room for).
+    invoice_id: Mapped[int | None] = mapped_column(sa.ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
     issue_date: Mapped[date]
     currency: Mapped[str] = mapped_column(sa.String(3))
     amount: Mapped[Decimal] = mapped_column(Money())  # positive: the amount credited, tax included
     reason: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    invoice: Mapped[Invoice] = relationship(back_populates="credit_notes")
+    invoice: Mapped[Invoice | None] = relationship(back_populates="credit_notes")
 
 
 class PurchaseOrder(AccountOwned, Base):

@@ -13,7 +13,8 @@ from .reading import full_text, open_docx
 def test_kinds_lists_the_kinds():
     result = docgen("kinds")
     assert result.returncode == 0
-    assert result.stdout.split() == ["amendment", "work_order", "plan", "review_pack", "invoice", "statement"]
+    assert result.stdout.split() == ["amendment", "work_order", "plan", "review_pack", "invoice", "statement",
+                                     "credit_note"]
 
 
 def test_render_writes_the_document(tmp_path):
