@@ -117,6 +117,12 @@ def scope_condition(account_id: sa.ColumnElement[int]) -> sa.ColumnElement[bool]
     return _in_accounts(account_id, scope.account_ids)
 
 
+def client_condition(model: type) -> sa.ColumnElement[bool]:
+    """The model's ``client_visible`` policy when the caller is a client user (else
+    true), for a Core statement: the same rule ``_client_policies`` adds to the ORM's."""
+    return model.client_visible if current_scope().client else sa.true()
+
+
 @functools.lru_cache(maxsize=1024)
 def _in_accounts(account_id: sa.ColumnElement[int], account_ids: frozenset[int]) -> sa.ColumnElement[bool]:
     """Built once per column and scope, as the criteria below; one account (every client

@@ -64,6 +64,7 @@ from portal.models import (
     ReviewVerdict,
     Role,
     ScopeLine,
+    ScopeLineVolume,
     ServiceLocation,
     ServiceRequest,
     SlaTarget,
@@ -141,6 +142,8 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
     ])
     session.flush()
     session.add(KpiMeasurement(account_id=account.id, kpi_id=kpi.id, period=today.replace(day=1), actual=Decimal("98.5")))
+    session.add(ScopeLineVolume(account_id=account.id, scope_line_id=scope_line.id, period=today.replace(day=1),
+                                quantity=Decimal(9)))
 
     stored = StoredFile(account_id=account.id, filename="report.pdf", content_type="application/pdf",
                         size=9, sha256=hashlib.sha256(b"%PDF-1.4\n").hexdigest(), data=b"%PDF-1.4\n")

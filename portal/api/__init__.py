@@ -43,6 +43,7 @@ from portal.api import (  # noqa: E402  (modules register routes on bp)
     scorecards,
     search,
     users,
+    volumes,
 )
 
-__all__ = ["bp", "accounts", "auth", "change_requests", "inbox", "invoice_imports", "invoices", "jobs", "notifications", "onboarding", "openapi", "people", "plans", "requests", "scorecards", "search", "users"]
+__all__ = ["bp", "accounts", "auth", "change_requests", "inbox", "invoice_imports", "invoices", "jobs", "notifications", "onboarding", "openapi", "people", "plans", "requests", "scorecards", "search", "users", "volumes"]
