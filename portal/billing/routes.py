@@ -164,6 +164,7 @@ def detail(invoice_id: int):
         outstanding=service.outstanding(invoice), credited=service.credited(invoice), enquiries=enquiries,
         dispute_form=dispute_form, settle_form=SettleForm(), can_dispute=current_user.role in CLIENTS,
         can_settle=current_user.role in FINANCE, can_release=current_user.role in FINANCE, release_form=ReleaseForm(),
+        firm=not current_user.is_client,
     )
 
 
