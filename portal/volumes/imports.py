@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -213,7 +214,5 @@ _WORDS: Words = COMMON_WORDS + words(
      N_("line %(line)s of contract %(contract)s for %(month)s is on line %(first)s too")),
 )
 
-
-def in_words(message: str) -> str:
-    """A problem's message in the language of the page being written."""
-    return imports_in_words(message, _WORDS)
+# A problem's message in the language of the page being written.
+in_words = partial(imports_in_words, known=_WORDS)
