@@ -21,6 +21,7 @@ from portal.kpis.service import previous_month
 from portal.models import AuditEvent, ChangeRequestLine, Decision, Invoice, LineChange, Role, ScopeLine, ScopeLineVolume
 from portal.volumes.imports import read_volume_file, upsert_volumes
 from portal.volumes.service import flag, month_end, volume_table
+from tests.conftest import ROOT
 
 THIS_MONTH = date.today().replace(day=1)
 LAST_MONTH = previous_month(THIS_MONTH)
@@ -76,6 +77,11 @@ def test_a_workbook_imports_and_the_same_line_and_month_again_replaces_it(alpha,
     session.commit()
     assert again.counts() == {"new": 0, "updated": 1}
     assert session.scalar(sa.select(ScopeLineVolume.quantity).where(ScopeLineVolume.period == LAST_MONTH)) == Decimal("9.25")
+
+
+def test_the_sample_file_reads_without_a_problem():
+    incoming = read_volume_file((ROOT / "portal/static/samples/volumes.csv").read_bytes())
+    assert not incoming.problems and len(incoming.volumes) == 5
 
 
 @pytest.mark.parametrize("actual, expected", [("110", "within"), ("110.0001", "over"), ("90", "within"),
@@ -190,6 +196,7 @@ def test_a_held_invoice_is_hidden_from_the_client_until_finance_releases_it(alph
     assert "INV-HELD" not in browser.get("/invoices/statement").text
     assert [i["number"] for i in client.get("/api/v1/invoices", headers=auth(CLIENT)).json["items"]] == ["INV-Alpha-0001"]
     assert client.get(f"/api/v1/invoices/{held.id}", headers=auth(CLIENT)).status_code == 404
+    assert client.get("/api/v1/search?q=INV-HELD", headers=auth(CLIENT)).json["items"] == []
 
     finance = new_browser()
     finance.login(FINANCE)

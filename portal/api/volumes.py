@@ -19,15 +19,11 @@ from portal.volumes import imports, service
 from portal.volumes.routes import IMPORTERS
 
 
-class VolumeRowIn(BaseModel):
-    line: int | None = Field(default=None, description="The line's No. on the contract (1, 2, 3...)")
-    scope_line_id: int | None = Field(default=None, description="Or the scope line's id")
-    month: str = Field(description="YYYY-MM")
-    quantity: str = Field(description="The actual volume in the line's unit, a decimal string")
-
-
 class VolumesIn(BaseModel):
-    rows: list[dict[str, Any]] = Field(max_length=5000, description="Each as VolumeRowIn; all or nothing")
+    rows: list[dict[str, Any]] = Field(
+        max_length=5000, description="All or nothing; each {line: the line's No. on the contract (1, 2, 3...) or "
+                                     "scope_line_id: its id, month: YYYY-MM, quantity: a decimal string ≥ 0 in the "
+                                     "line's unit}")
 
 
 class VolumesWritten(BaseModel):
