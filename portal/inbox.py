@@ -70,6 +70,7 @@ KINDS = (
     "action_due",
     "scorecard_acknowledgement",
     "invoice_overdue",
+    "invoice_held",
     "service_credit_approval",
 )
 
@@ -83,6 +84,7 @@ LABELS = {
     "action_due": _l("Action item due"),
     "scorecard_acknowledgement": _l("Scorecard to acknowledge"),
     "invoice_overdue": _l("Overdue invoice"),
+    "invoice_held": _l("Invoice held for its prices"),
 }
 
 # An action item is in its owner's inbox from this many days before its due date.
@@ -338,3 +340,20 @@ def _overdue_invoices(context: _Context) -> Iterable[InboxItem]:
         yield InboxItem("invoice_overdue", invoice.id, invoice.account_id,
                         f"{invoice.number} · {money(invoice.total, invoice.currency)}",
                         url=url_path("billing.detail", invoice_id=invoice.id), **_due_on(invoice.due_date, account))
+
+
+@collector
+def _held_invoices(context: _Context) -> Iterable[InboxItem]:
+    """For finance (and administrators), invoices held because a line's unit price is not
+    the contract's: to release, or to have the billing system correct. Due on their issue
+    date, when the client would have seen them."""
+    if context.user.role not in (Role.FINANCE, Role.ADMIN) or not context.accounts:
+        return
+    for invoice in context.session.scalars(sa.select(Invoice).where(Invoice.held_at.is_not(None))):
+        account = context.accounts.get(invoice.account_id)
+        if account is None:
+            continue
+        yield InboxItem("invoice_held", invoice.id, invoice.account_id,
+                        f"{invoice.number} · {money(invoice.total, invoice.currency)}",
+                        url=url_path("billing.detail", invoice_id=invoice.id),
+                        **_due_on(invoice.issue_date, account))

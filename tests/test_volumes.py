@@ -198,6 +198,9 @@ def test_a_held_invoice_is_hidden_from_the_client_until_finance_releases_it(alph
     assert client.get(f"/api/v1/invoices/{held.id}", headers=auth(CLIENT)).status_code == 404
     assert client.get("/api/v1/search?q=INV-HELD", headers=auth(CLIENT)).json["items"] == []
 
+    waiting = client.get("/api/v1/inbox", headers=auth(FINANCE)).json["items"]
+    assert [(i["kind"], i["id"]) for i in waiting if i["kind"] == "invoice_held"] == [("invoice_held", held.id)]
+    assert all(i["kind"] != "invoice_held" for i in client.get("/api/v1/inbox", headers=auth(CLIENT)).json["items"])
     finance = new_browser()
     finance.login(FINANCE)
     assert "INV-HELD" in finance.get("/invoices?status=held").text
@@ -214,4 +217,5 @@ def test_a_held_invoice_is_hidden_from_the_client_until_finance_releases_it(alph
 
     page = browser.get("/invoices").text
     assert "INV-HELD" in page and "2 invoices" in page
+    assert all(i["kind"] != "invoice_held" for i in client.get("/api/v1/inbox", headers=auth(FINANCE)).json["items"])
     assert client.get(f"/api/v1/invoices/{held.id}", headers=auth(CLIENT)).status_code == 200
