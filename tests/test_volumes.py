@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from portal.billing.imports import Incoming, upsert_invoices, validate_invoice
+from portal.billing.imports import Incoming, read_invoice_file, upsert_invoices, validate_invoice
 from portal.change_requests.service import decide, implement, new_change_request, submit
 from portal.imports import ImportRefused
 from portal.kpis.service import previous_month
@@ -219,3 +219,23 @@ def test_a_held_invoice_is_hidden_from_the_client_until_finance_releases_it(alph
     assert "INV-HELD" in page and "2 invoices" in page
     assert all(i["kind"] != "invoice_held" for i in client.get("/api/v1/inbox", headers=auth(FINANCE)).json["items"])
     assert client.get(f"/api/v1/invoices/{held.id}", headers=auth(CLIENT)).status_code == 200
+
+
+def test_the_invoice_file_names_scope_lines_in_an_optional_column(alpha, session):
+    header = "number,account,service_location,period_start,period_end,issue_date,due_date,currency," \
+             "line_description,line_quantity,line_unit_price,line_scope_line_id"
+    dates = f"{LAST_MONTH},{month_end(LAST_MONTH)},{date.today()},{date.today() + timedelta(days=30)}"
+    line = alpha["scope_line"].id
+    rows = [f"INV-FILE,Account Alpha,GB,{dates},USD,Payroll,100,10.00,{line}",
+            f"INV-FILE,Account Alpha,GB,{dates},USD,Set-up,1,500.00,",
+            f"INV-FILE,Account Alpha,GB,{dates},USD,Payroll again,1,10.00,999999"]
+    with pytest.raises(ImportRefused) as refused:
+        upsert_invoices(session, read_invoice_file("\n".join([header, *rows]).encode()))
+    assert [str(p) for p in refused.value.problems] == [
+        "line 4: line_scope_line_id: no scope line 999999 in contract MSA-Alpha-001"]
+    session.rollback()
+    upsert_invoices(session, read_invoice_file("\n".join([header, *rows[:2]]).encode()))
+    session.commit()
+    invoice = session.scalar(sa.select(Invoice).where(Invoice.number == "INV-FILE"))
+    assert invoice.held_at is None
+    assert [(x.scope_line_id, x.expected_unit_price) for x in invoice.lines] == [(line, Decimal("10.00")), (None, None)]
