@@ -66,6 +66,12 @@ class Incoming:
     problems: list[Problem] = field(default_factory=list)
 
 
+def _volume_month(text: str) -> date:
+    """``YYYY-MM``; or the first day of the month, which is what Excel makes of a typed
+    ``2026-11`` (a date cell, read as ``2026-11-01``)."""
+    return _month(text[:7] if len(text) == 10 and text.endswith("-01") else text)
+
+
 def _line_number(text: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 2**31:
         raise ValueError("not a line number of the contract (1, 2, 3...)")
@@ -76,7 +82,7 @@ def _read(cells: dict[str, str], line: int, prefix: str, names: tuple[str, ...],
           contract: str | None = None) -> None:
     """Read one row's cells (texts) into ``incoming``: its volume or its problems."""
     values = {}
-    parsers = {"contract": str, "line": _line_number, "scope_line_id": _line_number, "month": _month,
+    parsers = {"contract": str, "line": _line_number, "scope_line_id": _line_number, "month": _volume_month,
                "quantity": _quantity}
     for name in names:
         text = str(cells.get(name) or "").strip()
