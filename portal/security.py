@@ -20,7 +20,8 @@ policy allows (not the firm's drafts and internal notes): the same filter adds i
 their statements, so a hidden row is absent everywhere, lists and 404s alike.
 
 Core statements run on a connection skip that listener. The one place that does so,
-the invoice list (the busiest page), adds ``scope_condition`` itself.
+the invoice list (the busiest page), adds ``scope_condition`` itself, and for a client
+the model's policy with ``client_condition`` (an invoice held for finance's review).
 """
 
 from __future__ import annotations

@@ -147,7 +147,8 @@ _SUMMED = (sa.select(TOTALS.currency, sa.func.sum(TOTALS.invoices), sa.func.sum(
 
 
 def _summed_without_held(totals: list, held: list) -> sa.Select:
-    """``_SUMMED`` less the held invoices that ``held`` selects, in one statement."""
+    """``_SUMMED`` less the invoices hidden from the client that ``held`` selects (held
+    ones: ``Invoice.client_visible``), in one statement."""
     kept = sa.union_all(
         sa.select(TOTALS.currency, TOTALS.invoices.label("invoices"), TOTALS.total.label("total")).where(*totals),
         sa.select(INVOICES.currency, sa.literal(-1, sa.BigInteger).label("invoices"), (-INVOICES.total).label("total"))
@@ -165,7 +166,7 @@ def totals_by_currency(session: Session, filters: InvoiceFilters, todays: dict[i
     of the account's invoices. Other filters sum the invoices they select."""
     if filters.summarised:
         totals = [scope_condition(TOTALS.account_id)]
-        held = [scope_condition(INVOICES.account_id), INVOICES.held_at.is_not(None)]
+        held = [scope_condition(INVOICES.account_id), sa.not_(Invoice.client_visible)]
         if filters.account_id:
             totals.append(TOTALS.account_id == filters.account_id)
             held.append(INVOICES.account_id == filters.account_id)
