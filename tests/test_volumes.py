@@ -7,6 +7,7 @@ away from the client until finance releases it."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -114,6 +115,9 @@ def test_the_client_sees_its_own_volumes_and_not_another_accounts(worlds, sessio
     page = browser.get(own)
     assert page.status_code == 200
     assert "125 · Over" in page.text and "+25.0%" in page.text
+    chart = re.search(r'src="([^"]*volumes\.svg[^"]*)"', page.text).group(1).replace("&amp;", "&")
+    assert browser.get(chart).headers["Content-Type"].startswith("image/svg+xml")
+    assert browser.get(f"/accounts/{bravo.account.id}/contracts/{bravo['contract'].id}/volumes.svg").status_code == 404
     assert browser.get(f"/accounts/{bravo.account.id}/contracts/{bravo['contract'].id}/volumes").status_code == 404
     assert browser.get(f"/accounts/{alpha.account.id}/contracts/{bravo['contract'].id}/volumes").status_code == 404
     answer = client.get(f"/api/v1/contracts/{alpha['contract'].id}/volumes", headers=auth(CLIENT)).json
