@@ -89,6 +89,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.plans.service import create_plan, review, submit_for_review
+from portal.volumes.imports import read_volume_file, upsert_volumes
 from portal.service_requests.service import add_comment, change_status, create_request, escalate, give_feedback
 
 DEFAULT_PASSWORD = "portal-demo-2026"
@@ -165,6 +166,11 @@ SLA_MINUTES = {
 }
 
 TAX_RATES = {"GB": Decimal("0.20"), "US": Decimal("0"), "CN": Decimal("0.06"), "HK": Decimal("0"), "VN": Decimal("0.10")}
+
+
+# The latest invoice of Acme's UK location bills UK payroll (its scope line 2) at last
+# year's price: held for finance's review, unseen by the client.
+HELD_PRICE = ("ACM", "GB", 1, "14.80")
 
 
 class Location(NamedTuple):
@@ -1014,6 +1020,7 @@ class _AccountBuilder:
         self.kpi_months = self._kpi_actuals()
         self.invoices = self._invoices()
         self.session.flush()
+        self._volumes()
         self.requests = self._requests()
         self.session.flush()
         self._feedback()
@@ -1134,12 +1141,17 @@ class _AccountBuilder:
         period = month_start(self.today, months_ago + 1)
         issued = min(first_weekday(month_start(self.today, months_ago)), self.today)
         lines = []
-        for row in (row for row in self.spec.scope if row.location == country):
+        for index, row in ((i, row) for i, row in enumerate(self.spec.scope) if row.location == country):
             monthly = Decimal(row.quantity) / 12
             if row.quantity != 12:  # volumes vary a little from month to month; flat fees do not
                 monthly = (monthly * Decimal(1 + self.rng.uniform(-0.03, 0.03))).quantize(Decimal(1))
-            lines.append({"description": self.flat(row.service), "quantity": monthly,
-                          "unit_price": quantize_money(row.unit_price, self.currency)})
+            line = {"description": self.flat(row.service), "quantity": monthly,
+                    "unit_price": quantize_money(row.unit_price, self.currency)}
+            if months_ago == 0:  # the latest invoices name their scope lines: priced against the contract
+                line["scope_line_id"] = self.contract.scope_lines[index].id
+                if (self.spec.code, country, index) == HELD_PRICE[:3]:
+                    line["unit_price"] = quantize_money(HELD_PRICE[3], self.currency)
+            lines.append(line)
         subtotal = sum((quantize_money(line["quantity"] * line["unit_price"], self.currency) for line in lines), Decimal(0))
         invoice = {
             "number": f"INV-{self.spec.code}-{country}-{issued:%Y%m}", "account": self.account.name,
@@ -1170,6 +1182,24 @@ class _AccountBuilder:
                                                    status=ServiceCreditStatus.PROPOSED)):
             if credit.period < last:
                 credits.approve(self.session, credit, self.account, finance)
+
+    def _volumes(self) -> None:
+        """Each scope line's volumes of the last six full months, near a twelfth of its
+        yearly quantity, through the volume import; the first volume-priced line is over
+        the contract last month and the second under it the month before."""
+        rng = random.Random(f"volumes:{self.spec.code}")  # the demo's other figures keep their own sequence
+        priced = [i for i, row in enumerate(self.spec.scope) if row.quantity != 12]
+        shifts = {(priced[0], 1): Decimal("1.18"), (priced[1], 2): Decimal("0.85")}
+        rows = ["contract,line,month,quantity"]
+        for months_ago in range(6, 0, -1):
+            period = month_start(self.today, months_ago)
+            for index, (row, line) in enumerate(zip(self.spec.scope, self.contract.scope_lines)):
+                monthly = Decimal(row.quantity) / 12
+                if row.quantity != 12:
+                    shift = shifts.get((index, months_ago), Decimal(1 + rng.uniform(-0.04, 0.04)))
+                    monthly = (monthly * shift).quantize(Decimal(1))
+                rows.append(f"{self.contract.number},{line.number},{period:%Y-%m},{monthly}")
+        upsert_volumes(self.session, read_volume_file("\n".join(rows).encode()), now=self.now)
 
     # requests and feedback --------------------------------------------------------
 

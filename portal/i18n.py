@@ -399,6 +399,7 @@ LABELS = {
         "paid": _lp("invoice status", "Paid"),
         "disputed": _lp("invoice status", "Disputed"),
         "credited": _lp("invoice status", "Credited"),
+        "held": _lp("invoice status", "Held for review"),
     },
     "ageing": {
         "current": _l("Not yet due"),

@@ -71,6 +71,7 @@ KINDS = (
     "action_due",
     "scorecard_acknowledgement",
     "invoice_overdue",
+    "invoice_held",
     "service_credit_approval",
 )
 
@@ -85,6 +86,7 @@ LABELS = {
     "scorecard_acknowledgement": _l("Scorecard to acknowledge"),
     "invoice_overdue": _l("Overdue invoice"),
     "service_credit_approval": _l("Service credit to decide"),
+    "invoice_held": _l("Invoice held for its prices"),
 }
 
 # An action item is in its owner's inbox from this many days before its due date.
@@ -356,3 +358,22 @@ def _service_credits(context: _Context) -> Iterable[InboxItem]:
         yield InboxItem("service_credit_approval", credit.id, credit.account_id,
                         f"{credit.kpi.code} · {month(credit.period)} · {money(credit.amount, credit.currency)}", None,
                         url_path("credits.detail", credit_id=credit.id))
+
+
+# --- invoices held for their prices ---------------------------------------------------
+
+@collector
+def _held_invoices(context: _Context) -> Iterable[InboxItem]:
+    """For finance (and administrators), invoices held because a line's unit price is not
+    the contract's: to release, or to have the billing system correct. Due on their issue
+    date, when the client would have seen them."""
+    if context.user.role not in (Role.FINANCE, Role.ADMIN) or not context.accounts:
+        return
+    for invoice in context.session.scalars(sa.select(Invoice).where(Invoice.held_at.is_not(None))):
+        account = context.accounts.get(invoice.account_id)
+        if account is None:
+            continue
+        yield InboxItem("invoice_held", invoice.id, invoice.account_id,
+                        f"{invoice.number} · {money(invoice.total, invoice.currency)}",
+                        url=url_path("billing.detail", invoice_id=invoice.id),
+                        **_due_on(invoice.issue_date, account))

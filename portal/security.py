@@ -20,7 +20,8 @@ policy allows (not the firm's drafts and internal notes): the same filter adds i
 their statements, so a hidden row is absent everywhere, lists and 404s alike.
 
 Core statements run on a connection skip that listener. The one place that does so,
-the invoice list (the busiest page), adds ``scope_condition`` itself.
+the invoice list (the busiest page), adds ``scope_condition`` itself, and for a client
+the model's policy with ``client_condition`` (an invoice held for finance's review).
 """
 
 from __future__ import annotations
@@ -115,6 +116,12 @@ def scope_condition(account_id: sa.ColumnElement[int]) -> sa.ColumnElement[bool]
     if scope.is_all:
         return sa.true()
     return _in_accounts(account_id, scope.account_ids)
+
+
+def client_condition(model: type) -> sa.ColumnElement[bool]:
+    """The model's ``client_visible`` policy when the caller is a client user (else
+    true), for a Core statement: the same rule ``_client_policies`` adds to the ORM's."""
+    return model.client_visible if current_scope().client else sa.true()
 
 
 @functools.lru_cache(maxsize=1024)

@@ -66,6 +66,7 @@ from portal.models import (
     ScopeLine,
     ServiceCredit,
     ServiceCreditStatus,
+    ScopeLineVolume,
     ServiceLocation,
     ServiceRequest,
     SlaTarget,
@@ -143,6 +144,8 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
     ])
     session.flush()
     session.add(KpiMeasurement(account_id=account.id, kpi_id=kpi.id, period=today.replace(day=1), actual=Decimal("98.5")))
+    session.add(ScopeLineVolume(account_id=account.id, scope_line_id=scope_line.id, period=today.replace(day=1),
+                                quantity=Decimal(9)))
 
     stored = StoredFile(account_id=account.id, filename="report.pdf", content_type="application/pdf",
                         size=9, sha256=hashlib.sha256(b"%PDF-1.4\n").hexdigest(), data=b"%PDF-1.4\n")

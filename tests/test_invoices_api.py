@@ -22,7 +22,8 @@ AM = "account.manager@alpha.example"
 FINANCE = "finance@alpha.example"
 BRAVO_CLIENT = "client.approver@bravo.example"
 FIELDS = {"id", "account_id", "contract_id", "number", "service_location", "period_start", "period_end", "issue_date",
-          "due_date", "currency", "subtotal", "tax", "total", "po_number", "status", "overdue", "paid_on", "created_at"}
+          "due_date", "currency", "subtotal", "tax", "total", "po_number", "status", "overdue", "paid_on", "created_at",
+          "held"}
 
 
 @pytest.fixture
@@ -145,7 +146,8 @@ def test_an_invoice_comes_with_its_lines_and_credit_notes(alpha, client, auth):
     assert response.status_code == 200
     body = response.json
     assert set(body) == FIELDS | {"lines", "credit_notes", "outstanding"}
-    assert body["lines"] == [{"description": "Payroll", "quantity": "100", "unit_price": "10.00", "amount": "1000.00"}]
+    assert body["lines"] == [{"description": "Payroll", "quantity": "100", "unit_price": "10.00", "amount": "1000.00",
+                              "scope_line_id": None, "expected_unit_price": None}]
     assert body["credit_notes"] == [{"number": "CN-Alpha-0001", "issue_date": invoice.issue_date.isoformat(),
                                      "amount": "120.00", "reason": "Correction"}]
     assert body["outstanding"] == "1080.00"
@@ -162,7 +164,7 @@ def test_vnd_amounts_are_strings_without_decimals(session, client, auth):
     assert (body["subtotal"], body["tax"], body["total"], body["outstanding"]) == ("1250000000", "0", "1250000000",
                                                                                   "1250000000")
     assert body["lines"] == [{"description": "Payroll, Hanoi", "quantity": "2.5", "unit_price": "500000000",
-                              "amount": "1250000000"}]
+                              "amount": "1250000000", "scope_line_id": None, "expected_unit_price": None}]
     listed = client.get("/api/v1/invoices", headers=auth(CLIENT)).json["items"]
     assert {i["number"]: i["total"] for i in listed} == {"INV-VND": "1250000000", "INV-Alpha-0001": "1200"}
 

@@ -44,6 +44,7 @@ from portal.api import (  # noqa: E402  (modules register routes on bp)
     search,
     service_credits,
     users,
+    volumes,
 )
 
-__all__ = ["bp", "accounts", "auth", "change_requests", "inbox", "invoice_imports", "invoices", "jobs", "notifications", "onboarding", "openapi", "people", "plans", "requests", "scorecards", "search", "service_credits", "users"]
+__all__ = ["bp", "accounts", "auth", "change_requests", "inbox", "invoice_imports", "invoices", "jobs", "notifications", "onboarding", "openapi", "people", "plans", "requests", "scorecards", "search", "service_credits", "users", "volumes"]

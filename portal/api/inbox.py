@@ -17,7 +17,8 @@ class InboxItemOut(BaseModel):
     kind: Literal[inbox.KINDS] = Field(description="The work waiting: approve a change request (the client's approver; "
                                                     "internally, an administrator), review or sign off a plan, review a "
                                                     "document, reply to a request, an action item due within 7 days or "
-                                                    "overdue, acknowledge the latest scorecard, an overdue invoice")
+                                                    "overdue, acknowledge the latest scorecard, an overdue invoice, an "
+                                                    "invoice held for its prices (finance)")
     id: int = Field(description="The object's id (a scorecard: its month as YYYYMM)")
     account_id: int
     title: str = Field(description="In the caller's language")

@@ -22,6 +22,7 @@ from portal.documents.service import DOCX
 from portal.extensions import db
 from portal.models import Account, Invoice
 from portal.security import get_or_404
+from portal.billing.routes import FINANCE
 from portal.service_requests.routes import CLIENTS
 from portal.accounts import todays as local_todays
 
@@ -33,6 +34,10 @@ class LineOut(BaseModel):
     quantity: str
     unit_price: str
     amount: str
+    scope_line_id: int | None = Field(description="The contract's scope line the line bills, if named")
+    expected_unit_price: str | None = Field(
+        description="Firm users: the contract's unit price in force for the invoice's period (null: none in force, "
+                    "or no scope line named)")
 
 
 class CreditNoteOut(BaseModel):
@@ -61,6 +66,8 @@ class InvoiceOut(BaseModel):
     overdue: bool
     paid_on: str | None
     created_at: str
+    held: bool = Field(description="Held for finance's review: a line's unit price is not the contract's. "
+                                   "Only firm users ever see a held invoice")
 
 
 class InvoiceDetail(InvoiceOut):
@@ -87,7 +94,7 @@ def row_json(row, today: date) -> dict:
     """An invoice as the API gives it, from its values in the order of
     ``service.API_COLUMNS`` (a row of the list, unpacked rather than read by name)."""
     (ident, account_id, contract_id, number, location, period_start, period_end, issued, due, currency, subtotal,
-     tax, total, po_number, status, paid_on, created_at) = row
+     tax, total, po_number, status, paid_on, created_at, held_at) = row
     amount = money_in(currency)
     return {
         "id": ident, "account_id": account_id, "contract_id": contract_id, "number": number,
@@ -95,7 +102,7 @@ def row_json(row, today: date) -> dict:
         "issue_date": issued.isoformat(), "due_date": due.isoformat(), "currency": currency,
         "subtotal": amount(subtotal), "tax": amount(tax), "total": amount(total), "po_number": po_number,
         "status": status.value, "overdue": status in service.UNPAID and due < today,  # service.is_overdue
-        "paid_on": iso_date(paid_on), "created_at": iso_time(created_at),
+        "paid_on": iso_date(paid_on), "created_at": iso_time(created_at), "held": held_at is not None,
     }
 
 
@@ -109,15 +116,16 @@ PAGE_KEY = (Invoice.issue_date, Invoice.id)
 
 
 @route(bp, "/invoices", "GET", "Invoices, newest issue date first", response=InvoiceList, tag="invoices",
-       query={**PAGE_QUERY, "status": ", ".join(STATUSES)})
+       query={**PAGE_QUERY, "status": ", ".join(STATUSES) + "; firm users also held"})
 @reads_only
 def list_invoices():
     """Keyset pages as ``paginate`` makes them, read as plain rows of the columns the
     answer shows (``service.list_page``, scoped as the invoice page is): the busiest call
     of the API builds no ORM objects."""
     status = request.args.get("status")
-    if status and status not in STATUSES:
-        raise ApiError(422, _("Some fields are not valid."), fields={"status": f"one of {', '.join(STATUSES)}"})
+    statuses = STATUSES if current_user.is_client else service.FIRM_STATUSES
+    if status and status not in statuses:
+        raise ApiError(422, _("Some fields are not valid."), fields={"status": f"one of {', '.join(statuses)}"})
     todays = _todays()
     conditions = service.InvoiceFilters(status=status).conditions(todays)
     limit = page_limit()
@@ -134,10 +142,14 @@ def list_invoices():
 def get_invoice(invoice: Invoice):
     account = get_or_404(db.session, Account, invoice.account_id)
     c = invoice.currency
+    firm_only = current_user.is_client  # the contract's price beside the invoiced one is finance's check
     return {
         **invoice_json(invoice, account.today()),
         "lines": [{"description": line.description, "quantity": money(line.quantity),
-                   "unit_price": money(line.unit_price, c), "amount": money(line.amount, c)} for line in invoice.lines],
+                   "unit_price": money(line.unit_price, c), "amount": money(line.amount, c),
+                   "scope_line_id": line.scope_line_id,
+                   "expected_unit_price": None if firm_only or line.expected_unit_price is None
+                   else money(line.expected_unit_price, c)} for line in invoice.lines],
         "credit_notes": [{"number": n.number, "issue_date": iso_date(n.issue_date), "amount": money(n.amount, c),
                           "reason": n.reason} for n in invoice.credit_notes],
         "outstanding": money(service.outstanding(invoice), c),
@@ -152,6 +164,20 @@ def dispute_invoice(invoice: Invoice, body: DisputeIn):
                               disputed_lines=body.line_ids)
     return {**request_json(enquiry), "invoice_id": invoice.id}, 201
 
+
+
+class ReleaseIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@route(bp, "/invoices/<int:invoice_id>/release", "POST",
+       "Release an invoice held for its prices (a line's unit price is not the contract's): it stands as invoiced "
+       "and the client sees it; 409 when it is not held", roles=FINANCE, body=ReleaseIn, response=InvoiceOut,
+       load={"invoice_id": Invoice}, tag="invoices")
+def release_invoice(invoice: Invoice, body: ReleaseIn):
+    service.release_invoice(db.session, invoice, current_user, reason=body.reason)
+    account = get_or_404(db.session, Account, invoice.account_id)
+    return invoice_json(invoice, account.today())
 
 
 FORMATS = ("docx", "pdf")

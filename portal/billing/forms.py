@@ -22,5 +22,10 @@ class SettleForm(OnceForm):
     submit = SubmitField(_l("Settle the dispute"))
 
 
+class ReleaseForm(PortalForm):
+    reason = TextAreaField(_l("Why the invoice stands at these prices"), validators=[DataRequired(), Length(max=2000)])
+    submit = SubmitField(_l("Release to the client"))
+
+
 class ForecastForm(PortalForm):
     submit = SubmitField(_l("Save forecast"))

@@ -20,6 +20,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -37,9 +38,12 @@ from portal.imports import terminal_progress, words
 from portal.imports import Row as _Row
 from portal.imports import batches as _batches
 from portal.imports import nfc as _nfc
-from portal.models import Account, Contract, CreditNote, Invoice, InvoiceLine, InvoiceStatus, Job, User
+from portal.models import Account, Contract, CreditNote, Invoice, InvoiceLine, InvoiceStatus, Job, ScopeLine, User
+from portal.models.base import utcnow
+from portal.volumes.service import ScopeHistory, unit_price_on
 
-LINE_COLUMNS = {"line_description": "description", "line_quantity": "quantity", "line_unit_price": "unit_price"}
+LINE_COLUMNS = {"line_description": "description", "line_quantity": "quantity", "line_unit_price": "unit_price",
+                "line_scope_line_id": "scope_line_id"}
 HEADER_COLUMNS = (
     "kind", "number", "account", "contract", "service_location", "period_start", "period_end", "issue_date",
     "due_date", "currency", "tax", "po_number", "status", "paid_on", "credits", "amount", "reason",
@@ -225,6 +229,7 @@ class _PlannedInvoice:
     subtotal: Decimal
     tax: Decimal
     total: Decimal
+    held: bool = False  # a line's unit price is not the contract's: held for finance's review
     invoice_id: int | None = None  # once written
 
     @property
@@ -325,6 +330,7 @@ class _Batch:
 
     def __init__(self, session: Session, incoming: Incoming):
         self.session = session
+        self.now = utcnow()
         self.items = items = incoming.items
         self.problems: list[Problem] = list(incoming.problems)
         self.invoices: dict[str, _PlannedInvoice] = {}
@@ -343,6 +349,11 @@ class _Batch:
         self.existing_invoices = {i.number: i for i in self._in(sa.select(Invoice), Invoice.number,
                                                                 self.invoice_numbers | credited_numbers)}
         self.existing_notes = {n.number: n for n in self._in(sa.select(CreditNote), CreditNote.number, note_numbers)}
+        # The scope lines the invoices' lines name, with their contracts' history: the price in force.
+        named = {line.scope_line_id for i in items if i.data.kind == "invoice" for line in i.data.lines
+                 if line.scope_line_id is not None}
+        contract_ids = {line.contract_id for line in self._in(sa.select(ScopeLine), ScopeLine.id, named)}
+        self.scope = ScopeHistory.load(session, contract_ids)
         # What the database credits on these invoices already; the batch's own notes are
         # counted from the batch (they may change amount or invoice).
         self.credited_before: dict[int, Decimal] = defaultdict(Decimal)
@@ -421,14 +432,30 @@ class _Batch:
             amount = _line_amount(line)
             if amount >= MAX_AMOUNT:
                 self._refuse(item, f"lines.{position}.unit_price", "quantity × unit price is too large")
+            expected = self._contract_price(item, contract, position, line)
             lines.append({"account_id": account.id, "position": position, "description": line.description,
-                          "quantity": line.quantity, "unit_price": line.unit_price, "amount": amount})
+                          "quantity": line.quantity, "unit_price": line.unit_price, "amount": amount,
+                          "scope_line_id": line.scope_line_id, "expected_unit_price": expected})
         subtotal = quantize_money(sum((line["amount"] for line in lines), Decimal(0)), data.currency)
         tax = quantize_money(data.tax, data.currency)
         if subtotal + tax >= MAX_AMOUNT:
             self._refuse(item, "tax", "the invoice total is too large")
+        held = any(line["scope_line_id"] is not None and line["expected_unit_price"] != line["unit_price"]
+                   for line in lines)
         self.invoices[data.number] = _PlannedInvoice(item, account, contract, existing, lines, subtotal, tax,
-                                                     subtotal + tax)
+                                                     subtotal + tax, held)
+
+    def _contract_price(self, item: Submitted, contract: Contract, position: int, line: LineIn) -> Decimal | None:
+        """The contract's unit price for the scope line the line names, in force on the
+        first day of the invoice's period (None: the line names none, or none is in force)."""
+        if line.scope_line_id is None:
+            return None
+        named = self.scope.lines.get(line.scope_line_id)
+        if named is None or named.contract_id != contract.id:
+            self._refuse(item, f"lines.{position}.scope_line_id", f"no scope line {line.scope_line_id} in contract "
+                                                                  f"{contract.number}")
+            return None
+        return unit_price_on(self.scope, named.id, item.data.period_start)
 
     def _check_note(self, item: Submitted) -> None:
         data = item.data
@@ -546,8 +573,15 @@ class _Batch:
             "period_end": data.period_end, "issue_date": data.issue_date, "due_date": data.due_date,
             "currency": data.currency, "subtotal": planned.subtotal, "tax": planned.tax, "total": planned.total,
             "po_number": data.po_number, "paid_on": data.paid_on, "status": status,
-            "status_before_dispute": before_dispute,
+            "status_before_dispute": before_dispute, "held_at": self._held_at(planned),
         }
+
+    def _held_at(self, planned: _PlannedInvoice) -> datetime | None:
+        """Since when the invoice is held: a corrected invoice is released, one still
+        at another price than the contract's stays held (or is held again)."""
+        if not planned.held:
+            return None
+        return (planned.existing.held_at if planned.existing is not None else None) or self.now
 
     def _write_note(self, number: str, planned: _PlannedNote) -> CreditNote:
         data = planned.item.data
@@ -629,6 +663,7 @@ _WORDS: Words = COMMON_WORDS + words(
     (r"a number of this file was written by another import at the same time",
      N_("a number of this file was written by another import at the same time")),
     (r"no such contract", N_("no such contract")),
+    (r"no scope line (?P<line>\d+) in contract (?P<contract>.+)", N_("no scope line %(line)s in contract %(contract)s")),
     (r"not a contract of (?P<account>.+)", N_("not a contract of %(account)s")),
     (r"no contract of (?P<account>.+) covers the issue date (?P<date>[\d-]+)",
      N_("no contract of %(account)s covers the issue date %(date)s")),

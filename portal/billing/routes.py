@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 from docgen.formatting import quantize_money
 from portal import charts
 from portal.billing import documents, service
-from portal.billing.forms import DisputeForm, ForecastForm, SettleForm
+from portal.billing.forms import DisputeForm, ForecastForm, ReleaseForm, SettleForm
 from portal.database import may_write, reads_only
 from portal.domain import DomainError
 from portal.documents.service import DOCX
@@ -103,8 +103,8 @@ def _rows(rows, todays: dict[int, date], names: dict[int, str] | None) -> Markup
     badge = get_template_attribute("billing/_status.html", "status")
     badges: dict[str, str] = {}
     html = []
-    for ident, account_id, number, location, period, issued, due, currency, total, po, status in rows:
-        shown = service.status_shown(status, due, todays[account_id])
+    for ident, account_id, number, location, period, issued, due, currency, total, po, status, held_at in rows:
+        shown = "held" if held_at is not None else service.status_shown(status, due, todays[account_id])
         if shown not in badges:
             badges[shown] = str(badge(shown))
         account = f"<td>{escape(names.get(account_id, ''))}</td>" if names is not None else ""
@@ -142,7 +142,7 @@ def _list_body(accounts: list[Account], todays: dict[int, date], filters: servic
     names = {a.id: a.name for a in accounts} if firm else None
     return Markup(render_template(
         "billing/_list.html", rows=_rows(rows, todays, names), totals=totals, next_url=next_url, args=request.args,
-        accounts=accounts, statuses=service.SHOWN_STATUSES, first_url=url_for("billing.index", **args), firm=firm,
+        accounts=accounts, statuses=service.FIRM_STATUSES if firm else service.SHOWN_STATUSES, first_url=url_for("billing.index", **args), firm=firm,
         can_import=can_import))
 
 
@@ -163,7 +163,8 @@ def detail(invoice_id: int):
         "billing/detail.html", invoice=invoice, account=account, today=today, status=service.shown_status(invoice, today),
         outstanding=service.outstanding(invoice), credited=service.credited(invoice), enquiries=enquiries,
         dispute_form=dispute_form, settle_form=SettleForm(), can_dispute=current_user.role in CLIENTS,
-        can_settle=current_user.role in FINANCE,
+        can_settle=current_user.role in FINANCE, can_release=current_user.role in FINANCE, release_form=ReleaseForm(),
+        firm=not current_user.is_client,
     )
 
 
@@ -209,6 +210,20 @@ def dispute(invoice_id: int):
                               disputed_lines=form.lines.data or [], files=check_uploads(uploads_from_request()))
     flash(_("Your billing enquiry #%(id)d is raised; the invoice shows as disputed until it is settled.", id=enquiry.id), "success")
     return redirect(url_for("requests.detail", request_id=enquiry.id))
+
+
+@bp.route("/invoices/<int:invoice_id>/release", methods=["POST"], back="billing.detail")
+@require_role(*FINANCE)
+def release(invoice_id: int):
+    """Finance releases an invoice held for its prices: the client sees it from now on."""
+    invoice = _load(invoice_id)
+    form = ReleaseForm()
+    if not form.validate_on_submit():
+        flash(_("Say why the invoice stands at these prices."), "error")
+        return redirect(url_for("billing.detail", invoice_id=invoice.id, _anchor="price-check"))
+    service.release_invoice(db.session, invoice, current_user, reason=form.reason.data)
+    flash(_("Invoice %(number)s is released: the client sees it.", number=invoice.number), "success")
+    return redirect(url_for("billing.detail", invoice_id=invoice.id))
 
 
 @bp.route("/invoices/<int:invoice_id>/settle", methods=["POST"], back="billing.detail")

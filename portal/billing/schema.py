@@ -34,6 +34,14 @@ class LineIn(BaseModel):
     description: str = Field(min_length=1, max_length=500)
     quantity: Amount
     unit_price: Amount
+    # The contract's scope line the line bills (its id, as GET /contracts/{id} gives it):
+    # the line is then priced against the contract (``portal.volumes.service``).
+    scope_line_id: int | None = Field(default=None, ge=1, lt=2**31)
+
+    @field_validator("scope_line_id", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class InvoiceIn(BaseModel):

@@ -36,7 +36,7 @@ from portal.models import (
     ServiceRequest,
     User,
 )
-from portal.security import scope_condition, unscoped
+from portal.security import client_condition, current_scope, scope_condition, unscoped
 from portal.service_requests import service as requests
 
 UNPAID = (InvoiceStatus.ISSUED, InvoiceStatus.DISPUTED)
@@ -45,6 +45,8 @@ DSO_DAYS = 90
 STORED_STATUSES = frozenset(s.value for s in InvoiceStatus)
 # What a reader sees and filters by: the stored statuses and ``overdue`` (see shown_status).
 SHOWN_STATUSES = ("issued", "overdue", "paid", "disputed", "credited")
+# The firm filters by ``held`` too: invoices held for their prices (the client never sees one).
+FIRM_STATUSES = (*SHOWN_STATUSES, "held")
 
 
 def is_overdue(invoice: Invoice, today: date) -> bool:
@@ -113,6 +115,8 @@ class InvoiceFilters:
             conditions.append(INVOICES.status == InvoiceStatus.ISSUED)
             conditions.append(sa.or_(*(sa.and_(INVOICES.account_id == a, INVOICES.due_date < d) for a, d in todays.items()))
                               if todays else sa.false())
+        elif self.status == "held":
+            conditions.append(INVOICES.held_at.is_not(None))
         elif self.status in STORED_STATUSES:
             conditions.append(INVOICES.status == InvoiceStatus(self.status))
         if self.period:
@@ -132,7 +136,7 @@ class InvoiceFilters:
     def summarised(self) -> bool:
         """Whether ``invoice_totals`` holds this list's totals: no filter but the account
         and a stored status (``overdue`` depends on today)."""
-        return self.status != "overdue" and not (
+        return self.status not in ("overdue", "held") and not (
             self.period or self.service_location or self.po_number or self.number)
 
 
@@ -142,6 +146,18 @@ _SUMMED = (sa.select(TOTALS.currency, sa.func.sum(TOTALS.invoices), sa.func.sum(
            .order_by(TOTALS.currency))
 
 
+def _summed_without_held(totals: list, held: list) -> sa.Select:
+    """``_SUMMED`` less the invoices hidden from the client that ``held`` selects (held
+    ones: ``Invoice.client_visible``), in one statement."""
+    kept = sa.union_all(
+        sa.select(TOTALS.currency, TOTALS.invoices.label("invoices"), TOTALS.total.label("total")).where(*totals),
+        sa.select(INVOICES.currency, sa.literal(-1, sa.BigInteger).label("invoices"), (-INVOICES.total).label("total"))
+        .where(*held),
+    ).subquery()
+    return (sa.select(kept.c.currency, sa.func.sum(kept.c.invoices), sa.func.sum(kept.c.total))
+            .group_by(kept.c.currency).having(sa.func.sum(kept.c.invoices) > 0).order_by(kept.c.currency))
+
+
 def totals_by_currency(session: Session, filters: InvoiceFilters, todays: dict[int, date]) -> list[tuple[str, int, Decimal]]:
     """(currency, number of invoices, total) of the filtered list, in one query.
 
@@ -149,27 +165,36 @@ def totals_by_currency(session: Session, filters: InvoiceFilters, todays: dict[i
     sums come from ``invoice_totals``, which the database keeps: a few rows, not a scan
     of the account's invoices. Other filters sum the invoices they select."""
     if filters.summarised:
-        query = _SUMMED.where(scope_condition(TOTALS.account_id))
+        totals = [scope_condition(TOTALS.account_id)]
+        held = [scope_condition(INVOICES.account_id), sa.not_(Invoice.client_visible)]
         if filters.account_id:
-            query = query.where(TOTALS.account_id == filters.account_id)
+            totals.append(TOTALS.account_id == filters.account_id)
+            held.append(INVOICES.account_id == filters.account_id)
         if filters.status in STORED_STATUSES:
-            query = query.where(TOTALS.status == InvoiceStatus(filters.status))
+            totals.append(TOTALS.status == InvoiceStatus(filters.status))
+            held.append(INVOICES.status == InvoiceStatus(filters.status))
+        if current_scope().client:
+            # The client does not see held invoices, which ``invoice_totals`` counts: the
+            # same statement takes them off (a probe of the partial index ``ix_invoices_held``).
+            query = _summed_without_held(totals, held)
+        else:
+            query = _SUMMED.where(*totals)
     else:
         query = (sa.select(INVOICES.currency, sa.func.count(), sa.func.sum(INVOICES.total))
-                 .where(scope_condition(INVOICES.account_id), *filters.conditions(todays))
+                 .where(scope_condition(INVOICES.account_id), client_condition(Invoice), *filters.conditions(todays))
                  .group_by(INVOICES.currency).order_by(INVOICES.currency))
     return [(currency, int(count), total or Decimal(0)) for currency, count, total in session.connection().execute(query)]
 
 
 LIST_COLUMNS = (INVOICES.id, INVOICES.account_id, INVOICES.number, INVOICES.service_location, INVOICES.period_start,
                 INVOICES.issue_date, INVOICES.due_date, INVOICES.currency, INVOICES.total, INVOICES.po_number,
-                INVOICES.status)
+                INVOICES.status, INVOICES.held_at)
 
 # What the API's list gives of each invoice (``api.invoices.invoice_json``).
 API_COLUMNS = (INVOICES.id, INVOICES.account_id, INVOICES.contract_id, INVOICES.number, INVOICES.service_location,
                INVOICES.period_start, INVOICES.period_end, INVOICES.issue_date, INVOICES.due_date, INVOICES.currency,
                INVOICES.subtotal, INVOICES.tax, INVOICES.total, INVOICES.po_number, INVOICES.status, INVOICES.paid_on,
-               INVOICES.created_at)
+               INVOICES.created_at, INVOICES.held_at)
 
 _PAGES = {columns: sa.select(*columns).order_by(INVOICES.issue_date.desc(), INVOICES.id.desc())
           for columns in (LIST_COLUMNS, API_COLUMNS)}
@@ -185,7 +210,8 @@ def list_page(session: Session, conditions: list, *, after: tuple[date, int] | N
     statements (this one and ``totals_by_currency``) are Core statements on the session's connection: no ORM
     objects, none of the ORM's per-statement work, and the caller's scope added here,
     with ``scope_condition``, where the ORM's listener would have added it."""
-    query = _PAGES[columns].where(scope_condition(INVOICES.account_id), *conditions).limit(limit + 1)
+    query = _PAGES[columns].where(scope_condition(INVOICES.account_id), client_condition(Invoice), *conditions)
+    query = query.limit(limit + 1)
     if after is not None:
         query = query.where(sa.tuple_(INVOICES.issue_date, INVOICES.id) < sa.tuple_(*after))
     rows = session.connection().execute(query).all()
@@ -455,6 +481,23 @@ def issue_credit_note(session: Session, invoice: Invoice, by: User, *, number: s
         invoice.status = InvoiceStatus.CREDITED
     audit.record(session, "invoice.credited", invoice, actor=by, data={"credit_note": number, "amount": str(amount)})
     return note
+
+
+def release_invoice(session: Session, invoice: Invoice, by: User, *, reason: str) -> None:
+    """Finance releases an invoice held because a line's unit price is not the
+    contract's: it stands as invoiced, and the client sees it. An audit event keeps the
+    reason and each line's difference."""
+    if invoice.held_at is None:
+        raise Conflict(_l("This invoice is not held."))
+    if not reason.strip():
+        raise DomainError(_l("Say why the invoice stands at these prices."), fields={"reason": "required"})
+    invoice.held_at = None
+    session.flush()
+    audit.record(session, "invoice.released", invoice, actor=by, data={
+        "number": invoice.number, "reason": reason.strip(),
+        "lines": [{"position": line.position, "expected_unit_price": None if line.expected_unit_price is None
+                   else str(line.expected_unit_price), "unit_price": str(line.unit_price)}
+                  for line in invoice.price_variances]})
 
 
 def settle_dispute(session: Session, invoice: Invoice, account: Account, by: User, *, explanation: str,

@@ -229,3 +229,41 @@ def contract_renewals(ctx: JobContext) -> None:
     from portal.onboarding.service import remind_renewals
 
     remind_renewals(ctx.session)
+
+
+# How far a volume import has got (``volumes.imports``' labels).
+VOLUME_IMPORT_PHASES = {"Checking volumes": (0.1, 0.9, N_("Checking the volumes"))}
+
+
+def volume_import_shown(row: Job) -> dict[str, Any]:
+    from portal.volumes.imports import in_words
+
+    def counts(result: dict[str, Any]) -> str:
+        return _("Imported %(volumes)s (%(new)s new, %(updated)s updated).",
+                 volumes=ngettext("%(num)s monthly volume", "%(num)s monthly volumes",
+                                  result["new"] + result["updated"]),
+                 new=result["new"], updated=result["updated"])
+
+    return _import_shown(row, counts, in_words)
+
+
+@job("volume_import", show=volume_import_shown)
+def volume_import(ctx: JobContext, *, filename: str) -> str:
+    """The monthly volumes of the file uploaded with the job, all or nothing, for the
+    contracts of the user who started it (upserting by line and month, so a retried job
+    never writes twice). Its result is the counts, or each problem by row and column; it
+    leads to the volumes of the first contract of the file."""
+    from portal.volumes.imports import read_volume_file, upsert_volumes
+
+    content = _uploaded(ctx)
+    incoming = read_volume_file(content)
+    try:
+        summary = upsert_volumes(ctx.session, incoming, progress=job_progress(ctx.progress, VOLUME_IMPORT_PHASES))
+    except ImportRefused as refusal:
+        _refused(ctx, refusal)
+        raise
+    ctx.result = summary.counts()
+    if not incoming.volumes:
+        return url_path("volumes.upload")
+    contract = ctx.session.scalar(sa.select(Contract).where(Contract.number == incoming.volumes[0].contract))
+    return url_path("volumes.show", account_id=contract.account_id, contract_id=contract.id)

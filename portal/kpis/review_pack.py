@@ -79,14 +79,16 @@ def _change_requests(session: Session, account, start: datetime, end: datetime) 
 
 
 def _invoices(session: Session, account, period: date, following: date, today: date) -> dict:
+    # The pack is the client's: an invoice held for finance's review is not in it, whoever makes it.
     issued = session.scalars(sa.select(Invoice).where(Invoice.account_id == account.id, Invoice.issue_date >= period,
-                                                      Invoice.issue_date < following).order_by(Invoice.issue_date)).all()
+                                                      Invoice.issue_date < following, Invoice.client_visible)
+                             .order_by(Invoice.issue_date)).all()
     statement = billing.statement(session, account, today)
     return {
         "issued": [{"number": i.number, "issue_date": i.issue_date.isoformat(), "total": format(i.total, "f"),
                     "status": billing.shown_status(i, today)} for i in issued],
         "open": [{"number": i.number, "due_date": i.due_date.isoformat(), "amount": format(amount, "f"),
-                  "days_overdue": days} for i, amount, _bucket, days in statement.items],
+                  "days_overdue": days} for i, amount, _bucket, days in statement.items if i.client_visible],
     }
 
 

@@ -54,6 +54,7 @@ from portal.models.request import (
     RequestStatus,
     ServiceRequest,
 )
+from portal.models.volume import ScopeLineVolume
 from portal.models.user import CLIENT_ROLES, FIRM_ROLES, ApiToken, LoginFailure, Role, User, UserSession
 
 __all__ = [name for name in dir() if not name.startswith("_")]

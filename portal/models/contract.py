@@ -112,6 +112,12 @@ class ScopeLine(AccountOwned, Base):
     def amount(self) -> Decimal:
         return self.quantity * self.unit_price
 
+    @property
+    def number(self) -> int:
+        """The line's No. on the contract's page (1, 2, 3...): how a volume file names it.
+        A line a change request adds comes after the others; the numbers stay."""
+        return self.position + 1
+
 
 class ServiceLocation(AccountOwned, Base):
     __tablename__ = "service_locations"

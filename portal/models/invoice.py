@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import AccountOwned, Base, ExactDecimal, Money, TimestampMixin, str_enum, utcnow
@@ -36,6 +37,9 @@ class Invoice(AccountOwned, TimestampMixin, Base):
         # Totals per currency of the list, answered from the index alone on PostgreSQL.
         sa.Index("ix_invoices_account_currency", "account_id", "currency",
                  postgresql_include=["total", "status", "due_date"]),
+        # The few held invoices: what the client's totals leave out (``portal.billing.service``).
+        sa.Index("ix_invoices_held", "account_id", "currency", "status",
+                 sqlite_where=sa.text("held_at IS NOT NULL"), postgresql_where=sa.text("held_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -59,12 +63,30 @@ class Invoice(AccountOwned, TimestampMixin, Base):
     status_before_dispute: Mapped[InvoiceStatus | None] = mapped_column(
         str_enum(InvoiceStatus, name="status_before_dispute")
     )
+    # Held for finance's review since then: a line's unit price differs from the contract's
+    # (see ``portal.volumes.prices``). The client does not see a held invoice anywhere.
+    held_at: Mapped[datetime | None]
 
     account: Mapped[Account] = relationship()
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", order_by="InvoiceLine.position", cascade="all, delete-orphan"
     )
     credit_notes: Mapped[list[CreditNote]] = relationship(back_populates="invoice", order_by="CreditNote.issue_date")
+
+    @hybrid_property
+    def client_visible(self) -> bool:
+        """The client sees an invoice unless it is held for finance's review."""
+        return self.held_at is None
+
+    @client_visible.inplace.expression
+    @classmethod
+    def _client_visible(cls) -> sa.ColumnElement[bool]:
+        return cls.held_at.is_(None)
+
+    @property
+    def price_variances(self) -> list[InvoiceLine]:
+        """The lines whose unit price is not the contract's."""
+        return [line for line in self.lines if line.price_variance]
 
 
 class InvoiceLine(AccountOwned, Base):
@@ -77,8 +99,20 @@ class InvoiceLine(AccountOwned, Base):
     quantity: Mapped[Decimal] = mapped_column(ExactDecimal())
     unit_price: Mapped[Decimal] = mapped_column(Money())
     amount: Mapped[Decimal] = mapped_column(Money())
+    # The contract's scope line the line bills, when the billing system names it, and
+    # the line's unit price in force for the invoice's period (None: none in force).
+    scope_line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("scope_lines.id", ondelete="SET NULL"))
+    expected_unit_price: Mapped[Decimal | None] = mapped_column(Money())
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+    @property
+    def price_variance(self) -> bool:
+        return self.scope_line_id is not None and self.expected_unit_price != self.unit_price
+
+    @property
+    def expected_amount(self) -> Decimal | None:
+        return None if self.expected_unit_price is None else self.quantity * self.expected_unit_price
 
 
 class CreditNote(AccountOwned, Base):

@@ -11,45 +11,12 @@ language.
 
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, url_for
-from flask_login import current_user
-
-from portal.extensions import db
-from portal.files import check_spreadsheet
-from portal.forms import SpreadsheetForm
-from portal.jobs import job_json, visible_job
 from portal.models import Role
 from portal.onboarding import imports
-from portal.security import require_role
-from portal.web import Blueprint, keep_form
+from portal.uploads import add_import_pages
+from portal.web import Blueprint
 
 bp = Blueprint("account_import", __name__)
 
-SAMPLE = "samples/accounts-import.csv"  # under static/
-
-
-def _page(form: SpreadsheetForm, job=None):
-    return render_template("onboarding/import.html", form=form, sample=SAMPLE, job=job,
-                           job_status=job_json(job) if job is not None else None)
-
-
-@bp.route("/accounts/import", methods=["GET", "POST"])
-@require_role(Role.ADMIN)
-def upload():
-    form = SpreadsheetForm()
-    page = keep_form(form, lambda: _page(form))
-    if form.validate_on_submit():
-        checked = check_spreadsheet(form.file.data)
-        job = imports.ask_for_import(db.session, current_user, checked.filename, checked.data)
-        return redirect(url_for("account_import.progress", job_id=job.id))
-    return page()
-
-
-@bp.route("/accounts/import/<job_id>")
-@require_role(Role.ADMIN)
-def progress(job_id: str):
-    """The import's progress, then its counts or its problems; and the form for the next file."""
-    job = visible_job(db.session, current_user, job_id)
-    if job is None or job.kind != "account_import":
-        abort(404)
-    return _page(SpreadsheetForm(), job)
+add_import_pages(bp, "/accounts/import", kind="account_import", roles=(Role.ADMIN,), template="onboarding/import.html",
+                 sample="samples/accounts-import.csv", ask_for_import=imports.ask_for_import)
