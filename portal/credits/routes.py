@@ -10,6 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from docgen.formatting import quantize_money
 from portal.accounts import visible_accounts
 from portal.credits import service
 from portal.credits.forms import ApproveCreditForm, ProposeCreditsForm, WaiveCreditForm
@@ -67,7 +68,7 @@ def detail(credit_id: int):
     account = get_or_404(db.session, Account, credit.account_id)
     approve_form = ApproveCreditForm()
     if request.method == "GET" and approve_form.amount.data is None:
-        approve_form.amount.data = credit.computed_amount
+        approve_form.amount.data = quantize_money(credit.computed_amount, credit.currency)
     return render_template("credits/detail.html", credit=credit, account=account, approve_form=approve_form,
                            waive_form=WaiveCreditForm(),
                            can_decide=current_user.role in service.DECIDERS
