@@ -31,6 +31,7 @@ from portal.models import (
     ServiceCredit,
     ServiceCreditStatus,
 )
+from portal.models.base import utcnow
 from portal.security import scope_for, scoped_to
 from tests.conftest import Browser
 
@@ -172,6 +173,18 @@ def test_approving_issues_a_numbered_credit_note_against_the_next_invoice_or_sta
     assert (document.kind, document.number) == (DocumentKind.CREDIT_NOTE, note.number)
     with pytest.raises(service.Conflict):
         service.approve(session, credit, alpha.account, finance)
+
+
+def test_a_credit_note_never_goes_against_an_invoice_the_client_cannot_see(session, alpha):
+    """The next invoice is held for its prices (the client does not see it yet, and the
+    billing system may replace it): the credit note stands alone."""
+    kpi = sla_world(session, alpha)
+    invoice = _next_invoice(session, alpha, "90000.00")
+    invoice.held_at = utcnow()
+    measure(session, kpi, PERIOD, "90")
+    service.propose(session, PERIOD)
+    note = service.approve(session, credit_of(session, kpi), alpha.account, alpha.user(Role.FINANCE))
+    assert note.invoice_id is None
 
 
 def _document_text(document: Document) -> str:

@@ -276,6 +276,7 @@ def invoice_to_credit(session: Session, credit: ServiceCredit) -> Invoice | None
         Invoice.account_id == credit.account_id, Invoice.contract_id == credit.contract_id,
         Invoice.currency == credit.currency, Invoice.status == InvoiceStatus.ISSUED,
         Invoice.period_start > credit.period,
+        Invoice.held_at.is_(None),  # one the client sees: a held invoice may yet be replaced
     ).options(selectinload(Invoice.credit_notes)).order_by(Invoice.issue_date, Invoice.id))
     return next((i for i in candidates if i.total - credited(i) >= credit.amount), None)
 
