@@ -496,6 +496,13 @@ LABELS = {
         "wrong code": _l("The code is not correct."),
         "zh or vi, among the account's document languages":
             _l("Choose Chinese or Vietnamese, among the account's document languages."),
+        # a change request decided line by line; the client's approval limits
+        "a line is missing": _l("Decide every line."),
+        "not a line of this version, or given twice": _l("Decide each line once."),
+        "a removal cannot be countered": _l("A removal cannot be countered."),
+        "same figures as the line": _l("Give another quantity or unit price."),
+        "not a client approver of this account": _l("Choose a client approver of this account."),
+        "not an amount in": _l("Enter an amount in the account's currency."),
     },
     # A context of their own: a contract "Active" is in force, a user "Active" may sign in.
     "contract_state": {

@@ -178,3 +178,24 @@ def write_csv(tmp_path: Path, rows: list[dict], *, columns: list[str], name: str
 def import_file(runner, path: str, *, kind: str):
     """Run the command ``import KIND PATH`` (``kind``: invoices or kpis); return its result."""
     return runner.invoke(args=["import", kind, path])
+
+
+def insert_as_of(session, model, **values):
+    """Insert a row of ``model`` into a database migrated to an earlier revision: only the
+    columns its table has there, each given in ``values`` or else the model's default (a
+    column the model gained since is left out). The new row's primary key."""
+    have = {column["name"] for column in sa.inspect(session.connection()).get_columns(model.__tablename__)}
+    row = {}
+    for column in model.__table__.columns:
+        if column.name not in have:
+            continue
+        if column.name in values:
+            row[column.name] = values[column.name]
+        elif column.default is not None and column.default.is_scalar:
+            row[column.name] = column.default.arg
+        elif column.default is not None and column.default.is_callable:
+            row[column.name] = column.default.arg(None)
+    # A table of those columns only: the model's own would add the newer columns' defaults.
+    columns = [sa.column(column.name, column.type) for column in model.__table__.columns if column.name in have]
+    table = sa.table(model.__tablename__, *columns)
+    return session.execute(sa.insert(table).values(**row).returning(table.c.id)).scalar_one()

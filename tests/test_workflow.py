@@ -563,6 +563,7 @@ def test_the_migration_makes_the_firms_earlier_remarks_internal(unmigrated_url):
 
     from portal.models import Account, User
     from tests.conftest import app_session, base_config
+    from tests.helpers import insert_as_of
 
     migrations = str(ROOT / "migrations")
     reviews = sa.table("plan_reviews", sa.column("id"), sa.column("account_id"), sa.column("plan_id"),
@@ -570,16 +571,13 @@ def test_the_migration_makes_the_firms_earlier_remarks_internal(unmigrated_url):
                        sa.column("created_at", PlanReview.__table__.c.created_at.type))
     with app_session(base_config(unmigrated_url)) as session:
         upgrade(directory=migrations, revision="0020")
-        account_id = session.execute(sa.insert(Account.__table__).values(
-            name="Legacy", country="GB", timezone="UTC", tier="key", document_languages=["en"],
-            cr_approval_threshold=Decimal(50000))).inserted_primary_key[0]
-        people = {role: session.execute(sa.insert(User.__table__).values(
-            email=f"{role}@legacy.example", name=role, role=role, password_hash="x",
-            account_id=account_id if role.startswith("client") else None)).inserted_primary_key[0]
-            for role in ("regional_reviewer", "account_manager", "client_approver")}
-        plan_id = session.execute(sa.insert(Plan.__table__).values(
-            account_id=account_id, plan_type="jbp", period="FY2027", currency="USD", content={},
-            status="in_review")).inserted_primary_key[0]
+        account_id = insert_as_of(session, Account, name="Legacy", country="GB", timezone="UTC", tier="key",
+                                  document_languages=["en"], cr_approval_threshold=Decimal(50000))
+        people = {role: insert_as_of(session, User, email=f"{role}@legacy.example", name=role, role=role,
+                                     password_hash="x", account_id=account_id if role.startswith("client") else None)
+                  for role in ("regional_reviewer", "account_manager", "client_approver")}
+        plan_id = insert_as_of(session, Plan, account_id=account_id, plan_type="jbp", period="FY2027", currency="USD",
+                               content={}, status="in_review")
         rows = [("regional_reviewer", "comment"), ("regional_reviewer", "approve"),
                 ("account_manager", "request_changes"), ("client_approver", "comment")]
         session.execute(sa.insert(reviews), [
