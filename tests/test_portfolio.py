@@ -1,0 +1,146 @@
+"""The portfolio: figures against hand-computed ones on a fixed set of two accounts,
+one in USD and one in CNY, as of 30 June 2026 (the portfolio of June, read on 15 July)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from portal.admin.service import assign
+from portal.models import (
+    ActionItem,
+    Contract,
+    Feedback,
+    InvoiceStatus,
+    Kpi,
+    KpiDirection,
+    KpiMeasurement,
+    Plan,
+    Role,
+    ServiceLocation,
+    ServiceRequest,
+)
+from portal.models.account import Tier
+from portal.models.action import ActionSource, ActionStatus
+from portal.models.contract import Priority
+from portal.models.plan import PlanStatus, PlanType
+from portal.models.request import RequestCategory, RequestStatus
+from portal.portfolio import service
+from tests.factories import AccountWorld, add_invoice, make_account, make_user
+
+JUNE = date(2026, 6, 1)
+NOW = datetime(2026, 7, 15, 9, tzinfo=timezone.utc)
+
+
+def _utc(*parts) -> datetime:
+    return datetime(*parts, tzinfo=timezone.utc)
+
+
+def _world(session, name, currency, country, tz, tier, acv, end, location, kpis) -> AccountWorld:
+    account = make_account(session, name, currency=currency, country=country, tz=tz)
+    account.tier = tier
+    contract = Contract(account_id=account.id, number=f"MSA-{currency}", title={"en": name}, start_date=date(2026, 1, 1),
+                        end_date=end, signed_on=date(2025, 12, 1), currency=currency, annual_value=Decimal(acv))
+    session.add(contract)
+    session.flush()
+    session.add(ServiceLocation(account_id=account.id, contract_id=contract.id, country=location))
+    world = AccountWorld(account, objects={"contract": contract})
+    for code, target, direction, actuals in kpis:
+        kpi = Kpi(account_id=account.id, contract=contract, code=code, name={"en": code}, unit="%",
+                  target=Decimal(target), direction=direction)
+        session.add(kpi)
+        session.flush()
+        for period, actual in actuals.items():
+            session.add(KpiMeasurement(account_id=account.id, kpi_id=kpi.id, period=period, actual=Decimal(actual)))
+    session.flush()
+    return world
+
+
+@pytest.fixture
+def book(session):
+    """Acme (USD): K1 red in May and June, K2 green; 20,000 overdue; ratings 2 and 3 in
+    June, 4 in May. Huanan (CNY): K1 green; nothing overdue; a 5 in June."""
+    acme = _world(session, "Acme", "USD", "GB", "UTC", Tier.KEY, "120000", date(2026, 8, 31), "GB",
+                  [("K1", "99", KpiDirection.HIGHER, {date(2026, 5, 1): "90", JUNE: "90"}),
+                   ("K2", "10", KpiDirection.LOWER, {JUNE: "8"})])
+    huanan = _world(session, "Huanan", "CNY", "CN", "Asia/Shanghai", Tier.STRATEGIC, "365000", date(2027, 12, 31), "VN",
+                    [("K1", "99", KpiDirection.HIGHER, {JUNE: "99.5"})])
+    add_invoice(session, acme, "A-3", issued=date(2026, 3, 1), total="5000", status=InvoiceStatus.PAID,
+                paid_on=date(2026, 4, 10))
+    add_invoice(session, acme, "A-5", issued=date(2026, 5, 1), total="20000")  # due 31 May, unpaid
+    add_invoice(session, acme, "A-6", issued=date(2026, 6, 1), total="20000", status=InvoiceStatus.PAID,
+                paid_on=date(2026, 6, 20))
+    add_invoice(session, huanan, "H-2", issued=date(2026, 2, 1), total="150000", currency="CNY",
+                status=InvoiceStatus.PAID, paid_on=date(2026, 3, 1), credit="10000")
+    add_invoice(session, huanan, "H-6", issued=date(2026, 6, 10), total="40000", currency="CNY")  # due 10 July
+    for account, rating, when in ((acme, 2, _utc(2026, 6, 3)), (acme, 3, _utc(2026, 6, 20)), (acme, 4, _utc(2026, 5, 9)),
+                                  (huanan, 5, _utc(2026, 6, 15, 4))):
+        session.add(Feedback(account_id=account.account.id, rating=rating, created_at=when))
+    session.add_all([
+        ServiceRequest(account_id=acme.account.id, category=RequestCategory.SERVICE, subject="Late", description="",
+                       priority=Priority.HIGH, first_response_due_at=_utc(2026, 7, 1), escalation_level=2),
+        ServiceRequest(account_id=acme.account.id, category=RequestCategory.SERVICE, subject="Done", description="",
+                       priority=Priority.LOW, status=RequestStatus.RESOLVED, first_response_due_at=_utc(2026, 6, 1)),
+        ServiceRequest(account_id=huanan.account.id, category=RequestCategory.SERVICE, subject="On time",
+                       description="", priority=Priority.LOW, first_response_due_at=_utc(2026, 8, 1)),
+        ActionItem(account_id=acme.account.id, title="Late action", source=ActionSource.MEETING,
+                   due_date=date(2026, 7, 1)),
+        ActionItem(account_id=acme.account.id, title="Done action", source=ActionSource.MEETING,
+                   due_date=date(2026, 6, 1), status=ActionStatus.DONE),
+        Plan(account_id=acme.account.id, contract_id=acme["contract"].id, plan_type=PlanType.QBP, period="2026-Q3",
+             currency="USD", content={}, status=PlanStatus.IN_REVIEW),
+    ])
+    manager = make_user(session, "am.acme@firm.example", Role.ACCOUNT_MANAGER, name="Anna Manager")
+    assign(session, manager, acme.account)
+    session.commit()
+    return acme, huanan, manager
+
+
+def test_figures_match_the_hand_computed_ones_in_two_currencies(session, book):
+    acme, huanan, manager = book
+    result = service.portfolio(session, JUNE, now=NOW)
+    usd, cny = result.rows
+    assert (usd.account, cny.account) == (acme.account, huanan.account)  # red before green
+    assert (usd.rag, usd.kpis_met, usd.red_kpis_running) == ("red", Decimal("0.5"), ["K1"])
+    assert (cny.rag, cny.kpis_met, cny.red_kpis_running) == ("green", Decimal("1"), [])
+    assert (usd.csat, usd.csat_before, usd.csat_trend) == (Decimal("2.50"), Decimal("4.00"), "down")
+    assert (cny.csat, cny.csat_trend) == (Decimal("5.00"), "none")
+    assert (usd.open_requests, usd.overdue_requests, usd.escalations, usd.overdue_actions) == (1, 1, 1, 1)
+    assert (cny.open_requests, cny.overdue_requests, cny.escalations, cny.overdue_actions) == (1, 0, 0, 0)
+    # DSO on 30 June over 90 days: receivables ÷ billed since 1 April × 90.
+    assert usd.dso.value == Decimal("45.0")  # 20,000 ÷ 40,000 × 90
+    assert cny.dso.value == Decimal("90.0")  # 40,000 ÷ 40,000 × 90
+    assert (usd.payment_terms, cny.payment_terms) == (30, 30)
+    assert (usd.overdue_amount, cny.overdue_amount) == (Decimal("20000"), Decimal(0))
+    # Billed to 30 June against the ACV × 181/365.
+    assert (usd.revenue.billed, usd.revenue.expected) == (Decimal("45000.00"), Decimal("59506.85"))
+    assert (cny.revenue.billed, cny.revenue.expected) == (Decimal("180000.00"), Decimal("181000.00"))
+    assert [c.number for c in usd.contracts_ending] == ["MSA-USD"] and cny.contracts_ending == []
+    assert (usd.plans_awaiting_review, usd.pending_decisions, cny.pending_decisions) == (1, 1, 0)
+    assert usd.managers == ["Anna Manager"] and cny.managers == []
+    assert result.totals == {
+        "CNY": {"accounts": 1, "overdue": Decimal(0), "acv": Decimal("365000"), "billed": Decimal("180000.00"),
+                "expected": Decimal("181000.00")},
+        "USD": {"accounts": 1, "overdue": Decimal("20000"), "acv": Decimal("120000"), "billed": Decimal("45000.00"),
+                "expected": Decimal("59506.85")},
+    }
+
+
+@pytest.mark.parametrize(("filters", "names"), [
+    (service.Filters(tier="strategic"), ["Huanan"]),
+    (service.Filters(country="VN"), ["Huanan"]),
+    (service.Filters(country="gb"), ["Acme"]),
+    (service.Filters(country="CN"), ["Huanan"]),
+])
+def test_filters_keep_the_matching_accounts(session, book, filters, names):
+    assert [row.account.name for row in service.portfolio(session, JUNE, filters, now=NOW).rows] == names
+
+
+def test_filter_by_account_manager_and_sorting(session, book):
+    manager = book[2]
+    rows = service.portfolio(session, JUNE, service.Filters(manager_id=manager.id), now=NOW).rows
+    assert [row.account.name for row in rows] == ["Acme"]
+    assert [r.account.name for r in service.portfolio(session, JUNE, sort="csat", now=NOW).rows] == ["Acme", "Huanan"]
+    assert [r.account.name for r in service.portfolio(session, JUNE, sort="dso", now=NOW).rows] == ["Huanan", "Acme"]
