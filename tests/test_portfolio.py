@@ -144,3 +144,52 @@ def test_filter_by_account_manager_and_sorting(session, book):
     assert [row.account.name for row in rows] == ["Acme"]
     assert [r.account.name for r in service.portfolio(session, JUNE, sort="csat", now=NOW).rows] == ["Acme", "Huanan"]
     assert [r.account.name for r in service.portfolio(session, JUNE, sort="dso", now=NOW).rows] == ["Huanan", "Acme"]
+
+
+# --- the page ----------------------------------------------------------------------
+
+
+def test_the_page_lists_the_worst_first_and_an_account_manager_sees_only_theirs(app, session, book, admin):
+    from tests.conftest import Browser
+
+    acme, huanan, manager = book
+    browser = Browser(app.test_client())
+    browser.login(admin.email)
+    page = browser.get("/portfolio?period=2026-06").get_data(as_text=True)
+    assert page.index("Acme") < page.index("Huanan")
+    assert "Totals in CNY" in page and "Totals in USD" in page
+    chart = browser.get(page.split("src=\"")[-1].split("\"")[0].replace("&amp;", "&"))
+    assert chart.status_code == 200 and chart.mimetype == "image/svg+xml"
+    assert browser.get("/portfolio?period=2026-06&sort=account&tier=strategic").get_data(as_text=True).count("Acme") == 0
+    browser.logout()
+    browser.login(manager.email)
+    page = browser.get("/portfolio?period=2026-06").get_data(as_text=True)
+    assert "Acme" in page and "Huanan" not in page
+
+
+def test_the_export_reads_back(app, session, book, admin):
+    from io import BytesIO
+
+    import openpyxl
+
+    from tests.conftest import Browser
+
+    browser = Browser(app.test_client())
+    browser.login(admin.email)
+    response = browser.get("/portfolio?period=2026-06&format=xlsx")
+    sheet = openpyxl.load_workbook(BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "Account" and [r[0] for r in rows[1:]] == ["Acme", "Huanan"]
+    assert [r[3] for r in rows[1:]] == ["USD", "CNY"]
+
+
+@pytest.mark.parametrize("role", [Role.CLIENT_APPROVER, Role.CLIENT_VIEWER, Role.FINANCE])
+def test_others_may_not_open_the_portfolio(app, session, book, role):
+    from tests.conftest import Browser
+
+    make_user(session, f"{role.value}@acme.example", role, book[0].account)
+    session.commit()
+    browser = Browser(app.test_client())
+    browser.login(f"{role.value}@acme.example")
+    assert browser.get("/portfolio").status_code == 403
+    assert browser.get("/portfolio/chart.svg").status_code == 403

@@ -50,8 +50,12 @@ RAG_ORDER = {"red": 0, "amber": 1, "green": 2, "none": 3}
 SORTS = ("worst", "account", "kpis", "csat", "requests", "actions", "dso", "overdue", "revenue", "ending", "pending")
 
 
+def next_month(period: date) -> date:
+    return (period.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
 def month_end(period: date) -> date:
-    return (period.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return next_month(period) - timedelta(days=1)
 
 
 @dataclass
