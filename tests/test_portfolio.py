@@ -193,3 +193,102 @@ def test_others_may_not_open_the_portfolio(app, session, book, role):
     browser.login(f"{role.value}@acme.example")
     assert browser.get("/portfolio").status_code == 403
     assert browser.get("/portfolio/chart.svg").status_code == 403
+
+
+# --- adverse variances -------------------------------------------------------------
+
+
+def test_an_alert_is_raised_once_and_cleared_by_acknowledging(app, session, book, admin):
+    import sqlalchemy as sa
+
+    from portal.models import AuditEvent, InAppNotification, PortfolioAlert
+    from portal.models.portfolio import AlertKind
+    from tests.conftest import Browser, csrf_token
+
+    acme, huanan, manager = book
+    first = service.check_alerts(session, JUNE, now=NOW)
+    session.commit()
+    assert service.check_alerts(session, JUNE, now=NOW) == []  # run again: nothing new
+    session.commit()
+    alerts = session.scalars(sa.select(PortfolioAlert).order_by(PortfolioAlert.id)).all()
+    assert {(a.account_id, a.kind) for a in alerts} == {(a.account_id, a.kind) for a in first} == {
+        (acme.account.id, AlertKind.KPI_RED), (acme.account.id, AlertKind.DSO_OVER_TERMS),
+        (acme.account.id, AlertKind.REVENUE_UNDER_ACV), (acme.account.id, AlertKind.CSAT_LOW),
+        (huanan.account.id, AlertKind.DSO_OVER_TERMS)}
+    notices = session.scalars(sa.select(InAppNotification).where(InAppNotification.kind == "portfolio_alert")).all()
+    assert len(notices) == 4 and {n.recipient_id for n in notices} == {manager.id}  # Huanan has no manager
+    assert any("K1" in n.title or "Acme" in n.title for n in notices)
+
+    browser = Browser(app.test_client())
+    browser.login(admin.email)
+    page = browser.get("/portfolio?period=2026-06").get_data(as_text=True)
+    assert page.count("Acknowledge</button>") == 5
+    kpi_alert = next(a for a in alerts if a.kind is AlertKind.KPI_RED)
+    response = browser.client.post(f"/portfolio/alerts/{kpi_alert.id}/acknowledge",
+                                   data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    page = browser.get("/portfolio?period=2026-06").get_data(as_text=True)
+    assert page.count("Acknowledge</button>") == 4
+    session.rollback()
+    assert session.get(PortfolioAlert, kpi_alert.id).acknowledged_by_id == admin.id
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                          .where(AuditEvent.action == "portfolio.alert_acknowledged")) == 1
+
+
+def test_an_alert_closes_when_its_condition_no_longer_holds(session, book):
+    import sqlalchemy as sa
+
+    from portal.models import Feedback, PortfolioAlert
+    from portal.models.portfolio import AlertKind
+
+    acme = book[0]
+    service.check_alerts(session, JUNE, now=NOW)
+    session.add_all([Feedback(account_id=acme.account.id, rating=5, created_at=_utc(2026, 6, 28)) for _ in range(3)])
+    session.commit()
+    service.check_alerts(session, JUNE, now=NOW)  # the average is now 4.0
+    session.commit()
+    csat = session.scalar(sa.select(PortfolioAlert).where(PortfolioAlert.kind == AlertKind.CSAT_LOW))
+    assert csat.closed_at is not None and not csat.is_open
+
+
+# --- the management report -----------------------------------------------------------
+
+
+def _docx_text(data: bytes) -> str:
+    from io import BytesIO
+
+    import docx
+
+    document = docx.Document(BytesIO(data))
+    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    return "\n".join([p.text for p in document.paragraphs] + cells)
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("zh", ["客户组合报告", "服务交付", "按币种合计", "红", "关键绩效指标连续两个月为红"]),
+    ("vi", ["Báo cáo danh mục khách hàng", "Cung cấp dịch vụ", "Tổng cộng theo loại tiền tệ", "Đỏ",
+            "KPI Đỏ hai tháng liên tiếp"]),
+])
+def test_the_report_reads_back_in_the_readers_language(app, session, book, admin, language, words):
+    from portal.portfolio import report
+
+    service.check_alerts(session, JUNE, now=NOW)
+    session.commit()
+    with app.test_request_context():
+        data = report.report_data(service.portfolio(session, JUNE, now=NOW), service.open_alerts(session), admin,
+                                  language=language, period_label="2026-Q2", today=date(2026, 7, 15))
+        text = _docx_text(report.render_report(data))
+    for word in [*words, "Acme", "Huanan", "2026-Q2"]:
+        assert word in text, word
+    assert text.index("Acme") < text.index("Huanan")
+    assert "45.000" in text or "45,000" in text  # Acme's billed to date
+
+
+def test_the_report_downloads_from_the_page(app, session, book, admin):
+    from tests.conftest import Browser
+
+    browser = Browser(app.test_client())
+    browser.login(admin.email)
+    response = browser.get("/portfolio/report?period=2026-06&quarter=2026-Q2")
+    assert response.status_code == 200 and response.mimetype.endswith("wordprocessingml.document")
+    assert "Portfolio report" in _docx_text(response.data)

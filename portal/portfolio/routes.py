@@ -7,19 +7,23 @@ import hashlib
 from datetime import date
 
 import sqlalchemy as sa
-from flask import abort, render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import charts
 from portal.exports import table_response
 from portal.extensions import db
-from portal.i18n import label
+from docgen.pdf import PdfError, to_pdf
+from portal.files import DOCX, download_response
+from portal.i18n import current_language, label, month
+from portal.portfolio import report as reports
 from portal.kpis.service import parse_period, previous_month
-from portal.models import Role, Tier, User
+from portal.jobs import enqueue
+from portal.models import PortfolioAlert, Role, Tier, User
 from portal.models.base import utcnow
 from portal.portfolio import service
-from portal.security import require_role
+from portal.security import get_or_404, require_role
 from portal.web import Blueprint
 
 bp = Blueprint("portfolio", __name__)
@@ -97,6 +101,7 @@ def index():
     args = {key: request.args[key] for key in FILTERS if request.args.get(key)}
     version = charts.offer(_chart_name(), _chart(result)) if result.rows else None
     return render_template("portfolio/index.html", result=result, args=args, sort=sort, managers=managers,
+                           alerts=service.open_alerts(db.session), quarter=reports.quarter_of(period), can_acknowledge=current_user.role is Role.ADMIN,
                            tiers=list(Tier), chart_version=version, previous=previous_month(period),
                            following=service.next_month(period))
 
@@ -107,3 +112,51 @@ def chart():
     """The portfolio's chart for the page's filters, drawn once per version (``?v=``)."""
     period, filters, sort = _asked()
     return charts.serve(_chart_name(), 0, lambda: _chart(service.portfolio(db.session, period, filters, sort)))
+
+
+@bp.route("/portfolio/alerts/<int:alert_id>/acknowledge", methods=["POST"], back="portfolio.index")
+@require_role(Role.ADMIN)
+def acknowledge_alert(alert_id: int):
+    alert = get_or_404(db.session, PortfolioAlert, alert_id)
+    service.acknowledge(db.session, alert, current_user)
+    flash(_("Alert acknowledged."), "success")
+    return redirect(url_for("portfolio.index", **{k: v for k, v in request.args.items() if k in FILTERS}))
+
+
+@bp.route("/portfolio/alerts/check", methods=["POST"], back="portfolio.index")
+@require_role(Role.ADMIN)
+def check_alerts():
+    """Check the month's adverse variances now (the daily job does it for last month)."""
+    period = _period()
+    enqueue(db.session, "portfolio_alerts", by=current_user, period=f"{period:%Y-%m}")
+    flash(_("The alerts of %(month)s are being checked: reload the page in a moment.", month=month(period)), "success")
+    return redirect(url_for("portfolio.index", period=f"{period:%Y-%m}"))
+
+
+@bp.route("/portfolio/report")
+@require_role(*VIEWERS)
+def report():
+    """The management report of the month (or of ``?quarter=YYYY-Qn``: the figures at its
+    end) in the reader's language, as Word or (``?format=pdf``) PDF."""
+    period, filters, sort = _asked()
+    label_ = f"{period:%Y-%m}"
+    quarter = request.args.get("quarter", "")
+    if quarter:
+        try:
+            year, number = quarter.split("-Q")
+            period, label_ = reports.quarter_end(int(year), int(number)), f"{int(year)}-Q{int(number)}"
+        except ValueError:
+            abort(404)
+    result = service.portfolio(db.session, period, filters, sort)
+    data = reports.report_data(result, service.open_alerts(db.session), current_user, language=current_language(),
+                               period_label=label_, today=utcnow().date())
+    docx = reports.render_report(data)
+    name = f"portfolio-report-{label_}"
+    if request.args.get("format") == "pdf":
+        try:
+            [pdf] = to_pdf([docx], timeout=60)
+        except PdfError:
+            flash(_("The PDF cannot be made now: download the Word file, or try again later."), "error")
+            return redirect(url_for("portfolio.index", **{k: v for k, v in request.args.items() if k in FILTERS}))
+        return download_response(f"{name}.pdf", "application/pdf", pdf)
+    return download_response(f"{name}.docx", DOCX, docx)

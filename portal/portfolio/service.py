@@ -18,25 +18,33 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, selectinload
 
-from portal.accounts import visible_accounts
+from portal import audit
+from portal.accounts import account_managers, visible_accounts
 from portal.actions.service import OPEN as OPEN_ACTIONS
 from portal.billing.service import UNPAID, Dso, RevenueYtd, dso_by_account, revenue_ytd_by_account
 from portal.kpis.service import Scorecard, card_from, contract_in_force, measurements, previous_month
 from portal.models import (
     Account,
     ActionItem,
+    AlertKind,
     ChangeRequest,
     Contract,
     CreditNote,
     Feedback,
     Invoice,
     Plan,
+    PortfolioAlert,
     Role,
     ServiceCredit,
     ServiceRequest,
+    User,
 )
+from portal.domain import Conflict
+from portal.notifications import Recipient, link, notify
+from portal.models.account import account_members
 from portal.models.base import utcnow
 from portal.models.change_request import CRStatus
 from portal.models.plan import PlanStatus
@@ -167,9 +175,6 @@ def portfolio(session: Session, period: date, filters: Filters | None = None, so
     ids = [a.id for a in accounts]
     members = defaultdict(list)
     if ids:
-        from portal.models import User
-        from portal.models.account import account_members
-
         for account_id, user_id, name in session.execute(
             sa.select(account_members.c.account_id, User.id, User.name)
             .join(User, User.id == account_members.c.user_id)
@@ -309,3 +314,76 @@ def _totals(rows: list[AccountMonth]) -> dict[str, dict[str, Decimal]]:
             into["billed"] += row.revenue.billed
             into["expected"] += row.revenue.expected
     return {currency: dict(values) for currency, values in sorted(totals.items())}
+
+
+# --- adverse variances -----------------------------------------------------------------
+
+CSAT_FLOOR = Decimal(3)  # the month's average rating, out of 5
+REVENUE_FLOOR = Decimal("0.9")  # billed to date against the ACV pro rata
+
+
+def variances(row: AccountMonth) -> dict[AlertKind, dict]:
+    """The adverse variances of an account's month, each with what was found."""
+    found: dict[AlertKind, dict] = {}
+    if row.red_kpis_running:
+        found[AlertKind.KPI_RED] = {"kpis": row.red_kpis_running}
+    if row.dso and row.dso.value is not None and row.payment_terms is not None and row.dso.value > row.payment_terms:
+        found[AlertKind.DSO_OVER_TERMS] = {"dso": str(row.dso.value), "terms": row.payment_terms}
+    if row.revenue_ratio is not None and row.revenue_ratio < REVENUE_FLOOR:
+        found[AlertKind.REVENUE_UNDER_ACV] = {"billed": str(row.revenue.billed), "expected": str(row.revenue.expected),
+                                              "currency": row.currency, "ratio": str(row.revenue_ratio)}
+    if row.csat is not None and row.csat < CSAT_FLOOR:
+        found[AlertKind.CSAT_LOW] = {"csat": str(row.csat)}
+    return found
+
+
+def check_alerts(session: Session, period: date, now=None) -> list[PortfolioAlert]:
+    """Raise the month's adverse variances of every account in scope, each once per
+    (account, kind, month), telling the account's managers; close the open alerts of the
+    month whose condition no longer holds. Returns the alerts raised."""
+    now = now or utcnow()
+    result = portfolio(session, period, now=now)
+    existing = {(a.account_id, a.kind): a for a in session.scalars(
+        sa.select(PortfolioAlert).where(PortfolioAlert.period == period))}
+    raised = []
+    for row in result.rows:
+        found = variances(row)
+        for kind, alert in existing.items():
+            if kind[0] == row.account.id and kind[1] not in found and alert.is_open:
+                alert.closed_at = now
+                audit.record(session, "portfolio.alert_closed", alert, account_id=row.account.id, actor=None,
+                             data={"kind": alert.kind.value, "period": f"{period:%Y-%m}"})
+        for kind, detail in found.items():
+            if (row.account.id, kind) in existing:
+                continue
+            alert = PortfolioAlert(account_id=row.account.id, kind=kind, period=period, detail=detail, raised_at=now)
+            session.add(alert)
+            session.flush()
+            raised.append(alert)
+            audit.record(session, "portfolio.alert_raised", alert, account_id=row.account.id, actor=None,
+                         data={"kind": kind.value, "period": f"{period:%Y-%m}", **detail})
+            managers = account_managers(session, row.account)
+            if managers:
+                notify(session, "portfolio_alert", [Recipient.of_user(u) for u in managers], account_id=row.account.id,
+                       account=row.account, alert=alert, url=link(f"/portfolio?period={period:%Y-%m}"))
+    session.flush()
+    return raised
+
+
+def open_alerts(session: Session) -> list[PortfolioAlert]:
+    """The alerts of the accounts in scope not yet acknowledged nor closed, the latest month first."""
+    return list(session.scalars(
+        sa.select(PortfolioAlert).where(PortfolioAlert.acknowledged_at.is_(None), PortfolioAlert.closed_at.is_(None))
+        .options(selectinload(PortfolioAlert.account))
+        .order_by(PortfolioAlert.period.desc(), PortfolioAlert.raised_at, PortfolioAlert.id)))
+
+
+def acknowledge(session: Session, alert: PortfolioAlert, by: User) -> None:
+    """The team lead has seen the alert: it leaves the portfolio page."""
+    if not alert.is_open:
+        raise Conflict(_l("This alert was acknowledged or closed already."))
+    alert.acknowledged_at = utcnow()
+    alert.acknowledged_by_id = by.id
+    audit.record(session, "portfolio.alert_acknowledged", alert, account_id=alert.account_id, actor=by,
+                 data={"kind": alert.kind.value, "period": f"{alert.period:%Y-%m}"})
+    session.flush()
