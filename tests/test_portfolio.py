@@ -289,6 +289,6 @@ def test_the_report_downloads_from_the_page(app, session, book, admin):
 
     browser = Browser(app.test_client())
     browser.login(admin.email)
-    response = browser.get("/portfolio/report?period=2026-06&quarter=2026-Q2")
+    response = browser.get("/portfolio/report?period=2026-06&quarter=2026-Q2&format=docx")
     assert response.status_code == 200 and response.mimetype.endswith("wordprocessingml.document")
     assert "Portfolio report" in _docx_text(response.data)

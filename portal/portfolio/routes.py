@@ -137,7 +137,10 @@ def check_alerts():
 @require_role(*VIEWERS)
 def report():
     """The management report of the month (or of ``?quarter=YYYY-Qn``: the figures at its
-    end) in the reader's language, as Word or (``?format=pdf``) PDF."""
+    end) in the reader's language, as Word (``?format=docx``) or PDF (``?format=pdf``)."""
+    fmt = request.args.get("format")
+    if fmt not in ("docx", "pdf"):
+        abort(404)
     period, filters, sort = _asked()
     label_ = f"{period:%Y-%m}"
     quarter = request.args.get("quarter", "")
@@ -152,7 +155,7 @@ def report():
                                period_label=label_, today=utcnow().date())
     docx = reports.render_report(data)
     name = f"portfolio-report-{label_}"
-    if request.args.get("format") == "pdf":
+    if fmt == "pdf":
         try:
             [pdf] = to_pdf([docx], timeout=60)
         except PdfError:
