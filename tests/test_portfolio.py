@@ -38,10 +38,10 @@ def _utc(*parts) -> datetime:
     return datetime(*parts, tzinfo=timezone.utc)
 
 
-def _world(session, name, currency, country, tz, tier, acv, end, location, kpis) -> AccountWorld:
+def _world(session, name, currency, country, tz, tier, acv, end, location, kpis, number=None) -> AccountWorld:
     account = make_account(session, name, currency=currency, country=country, tz=tz)
     account.tier = tier
-    contract = Contract(account_id=account.id, number=f"MSA-{currency}", title={"en": name}, start_date=date(2026, 1, 1),
+    contract = Contract(account_id=account.id, number=number or f"MSA-{currency}", title={"en": name}, start_date=date(2026, 1, 1),
                         end_date=end, signed_on=date(2025, 12, 1), currency=currency, annual_value=Decimal(acv))
     session.add(contract)
     session.flush()
@@ -292,3 +292,29 @@ def test_the_report_downloads_from_the_page(app, session, book, admin):
     response = browser.get("/portfolio/report?period=2026-06&quarter=2026-Q2&format=docx")
     assert response.status_code == 200 and response.mimetype.endswith("wordprocessingml.document")
     assert "Portfolio report" in _docx_text(response.data)
+
+
+def test_the_number_of_statements_does_not_grow_with_the_accounts(session, book):
+    import sqlalchemy as sa
+
+    engine = session.get_bind()
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    def run() -> int:
+        statements.clear()
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            service.portfolio(session, JUNE, now=NOW)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
+        return len(statements)
+
+    two = run()
+    for n in range(3):
+        _world(session, f"More {n}", "USD", "GB", "UTC", Tier.STANDARD, "1000", date(2027, 1, 1), "GB",
+               [("K1", "99", KpiDirection.HIGHER, {JUNE: "99"})], number=f"MSA-MORE-{n}")
+    session.commit()
+    assert run() == two
