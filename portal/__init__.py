@@ -61,6 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.service_requests.routes import bp as requests_bp
     from portal.users.routes import bp as users_bp
     from portal.volumes.routes import bp as volumes_bp
+    from portal.portfolio.routes import bp as portfolio_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
@@ -80,6 +81,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(users_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(volumes_bp)
+    app.register_blueprint(portfolio_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")

@@ -949,6 +949,11 @@ def load(session: Session, password: str) -> str:
                                            if spec.key in row.accounts and row.role in TEAM_ROLES])
         _AccountBuilder(session, spec, account, users, today, now).build()
     session.flush()
+    # Last month's adverse variances, as the daily job raises them: the portfolio shows them.
+    from portal.kpis.service import previous_month
+    from portal.portfolio.service import check_alerts
+
+    check_alerts(session, previous_month(today.replace(day=1)), now=now)
     return _summary(session)
 
 

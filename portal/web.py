@@ -206,6 +206,7 @@ ALL_ROLES = tuple(Role)
 NAV: list[NavItem] = [
     NavItem("main.home", _l("Home"), ALL_ROLES),
     NavItem("main.accounts", _l("Accounts"), FIRM_STAFF),
+    NavItem("portfolio.index", _l("Portfolio"), (Role.ACCOUNT_MANAGER, Role.ADMIN)),
     NavItem("requests.index", _l("Requests"), ALL_ROLES),
     NavItem("change_requests.index", _l("Change requests"), ALL_ROLES),
     NavItem("documents.index", _l("Documents"), ALL_ROLES),

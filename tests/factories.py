@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from portal.admin.service import assign, create_user
 from portal.change_requests.service import new_change_request, submit
 from portal.models import (
+    AlertKind,
+    PortfolioAlert,
     Account,
     ActionComment,
     ActionItem,
@@ -225,7 +227,9 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
                                      language="zh", verdict=ReviewVerdict.COMMENTED, comment=f"Wording of {key}")
     job = Job(id=f"job-of-{key.lower()}", kind="review_pack", params={"period": f"{today:%Y-%m}"}, account_id=account.id,
               user_id=(am or client_user).id, message=f"Job message of {key}")
-    session.add_all([review, job, document_review])
+    portfolio_alert = PortfolioAlert(account_id=account.id, kind=AlertKind.CSAT_LOW, period=today.replace(day=1),
+                                     detail={"csat": "2.00"})
+    session.add_all([review, job, document_review, portfolio_alert])
     session.flush()
     # The client approver's notification of the change request submitted above.
     notification = session.scalar(sa.select(InAppNotification).where(InAppNotification.recipient_id == client_user.id)
@@ -238,7 +242,7 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
         plan_review=review, document_review=document_review, user=client_user, purchase_order=purchase_order, forecast=forecast,
         action_comment=action_comment, kpi_comment=kpi_comment, acknowledgement=acknowledgement,
         stakeholder=stakeholder, interaction=interaction, job=job, notification=notification,
-        service_credit=service_credit,
+        service_credit=service_credit, portfolio_alert=portfolio_alert,
     )
     return world
 

@@ -38,6 +38,7 @@ PATH_OBJECTS = {
     "interaction_id": "interaction",
     "purchase_order_id": "purchase_order",
     "job_id": "job",
+    "alert_id": "portfolio_alert",
     "notification_id": "notification",
 }
 # Path variables that hold a secret instead of an id (a one-time link's token): a made-up
@@ -46,7 +47,8 @@ PATH_SECRETS = {"token": "made-up-link-token"}
 # Routes only an admin may use (403 for everyone else, whatever the id).
 ADMIN_ONLY = {"admin.users", "admin.toggle_user", "admin.audit_log", "change_requests.internal_decision", "api.internal_decision",
               "people.edit_team", "api.put_team", "admin.edit_user", "admin.turn_off_two_factor",
-              "admin.two_factor_policy", "account_import.progress"}
+              "admin.two_factor_policy", "account_import.progress",
+              "portfolio.acknowledge_alert", "portfolio.check_alerts"}
 # Routes open without signing in.
 PUBLIC = {"static", "auth.login", "main.set_language", "main.health", "main.readiness", "api.token",
           "api.openapi_document", "auth.two_factor_sign_in", "users.accept_invitation", "users.forgot_password",

@@ -225,3 +225,16 @@ def test_seed_demo_documents_issue_in_every_document_language_with_their_transla
     for document in issued:
         assert document.source["untranslated"] == "refuse"
     session.rollback()
+
+
+def test_seed_demo_portfolio_shows_last_months_adverse_variances(seeded, session, client):
+    from portal.models import PortfolioAlert
+    from tests.conftest import Browser
+
+    assert session.scalar(sa.select(sa.func.count()).select_from(PortfolioAlert)) > 0
+    browser = Browser(client)
+    browser.login("am@firm.example", demo.DEFAULT_PASSWORD)
+    response = browser.get("/portfolio")
+    page = response.get_data(as_text=True)
+    assert all(name in page for name in ("Acme Global Ltd", "华南精密制造有限公司", "Công ty TNHH Sao Việt"))
+    assert "No adverse variance waits to be acknowledged." not in page

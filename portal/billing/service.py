@@ -280,20 +280,30 @@ def months_back(today: date, count: int) -> list[date]:
 
 def billed_by_month(session: Session, account: Account, months: list[date]) -> dict[date, Decimal]:
     """Billed revenue (invoice subtotals net of credit notes, before tax) by issue month."""
-    start = months[0]
     totals: dict[date, Decimal] = defaultdict(Decimal)
-    for issue_date, subtotal in session.execute(
-        sa.select(Invoice.issue_date, Invoice.subtotal).where(Invoice.account_id == account.id, Invoice.issue_date >= start)
-    ):
-        totals[month_start(issue_date)] += subtotal
-    for issue_date, amount, subtotal, total in session.execute(
-        sa.select(CreditNote.issue_date, CreditNote.amount, Invoice.subtotal, Invoice.total)
+    for _account_id, issue_date, amount in _billed(session, {account.id: months[0]}):
+        totals[month_start(issue_date)] += amount
+    return {m: totals.get(m, Decimal(0)) for m in months}
+
+
+def _billed(session: Session, starts: dict[int, date]):
+    """(account id, issue date, revenue) of each invoice and credit note (negative, net
+    of tax) issued since each account's start date, in two statements for all the accounts."""
+    if not starts:
+        return
+    start = sa.case({a: sa.literal(d, sa.Date) for a, d in starts.items()}, value=Invoice.account_id, else_=sa.null())
+    yield from session.execute(
+        sa.select(Invoice.account_id, Invoice.issue_date, Invoice.subtotal)
+        .where(Invoice.account_id.in_(list(starts)), Invoice.issue_date >= start))
+    credit_start = sa.case({a: sa.literal(d, sa.Date) for a, d in starts.items()}, value=CreditNote.account_id,
+                           else_=sa.null())
+    for account_id, issue_date, amount, subtotal, total in session.execute(
+        sa.select(CreditNote.account_id, CreditNote.issue_date, CreditNote.amount, Invoice.subtotal, Invoice.total)
         .join(Invoice, Invoice.id == CreditNote.invoice_id)
-        .where(CreditNote.account_id == account.id, CreditNote.issue_date >= start)
+        .where(CreditNote.account_id.in_(list(starts)), CreditNote.issue_date >= credit_start)
     ):
         # A credit note includes tax; revenue is net of it, in the invoice's proportion.
-        totals[month_start(issue_date)] -= amount * subtotal / total if total else amount
-    return {m: totals.get(m, Decimal(0)) for m in months}
+        yield account_id, issue_date, -(amount * subtotal / total if total else amount)
 
 
 @dataclass
@@ -314,24 +324,36 @@ class Dso:
 def dso(session: Session, account: Account, on: date | None = None, days: int = DSO_DAYS) -> Dso:
     """DSO on ``on``: receivables are invoices issued by then and not paid by then
     (total less credit notes), billed is invoice totals issued in the ``days`` before."""
-    on = on or account.today()
-    since = on - timedelta(days=days)
+    return dso_by_account(session, {account.id: on or account.today()}, days)[account.id]
+
+
+def dso_by_account(session: Session, ons: dict[int, date], days: int = DSO_DAYS) -> dict[int, Dso]:
+    """``dso`` of many accounts, each on its own date (account id → date), in three
+    grouped statements whatever the number of accounts."""
+    if not ons:
+        return {}
+    on = sa.case({account_id: sa.literal(day, sa.Date) for account_id, day in ons.items()},
+                 value=Invoice.account_id, else_=sa.null())
+    since = sa.case({account_id: sa.literal(day - timedelta(days=days), sa.Date) for account_id, day in ons.items()},
+                    value=Invoice.account_id, else_=sa.null())
+    mine = Invoice.account_id.in_(list(ons))
     unpaid_then = sa.or_(Invoice.paid_on.is_(None), Invoice.paid_on > on)
-    receivable = session.scalar(
-        sa.select(sa.func.sum(Invoice.total)).where(
-            Invoice.account_id == account.id, Invoice.issue_date <= on, unpaid_then,
-            Invoice.status != InvoiceStatus.CREDITED)
-    ) or Decimal(0)
-    credited_then = session.scalar(
-        sa.select(sa.func.sum(CreditNote.amount)).join(Invoice, Invoice.id == CreditNote.invoice_id).where(
-            CreditNote.account_id == account.id, CreditNote.issue_date <= on, Invoice.issue_date <= on, unpaid_then,
-            Invoice.status != InvoiceStatus.CREDITED)
-    ) or Decimal(0)
-    billed = session.scalar(
-        sa.select(sa.func.sum(Invoice.total)).where(
-            Invoice.account_id == account.id, Invoice.issue_date > since, Invoice.issue_date <= on)
-    ) or Decimal(0)
-    return Dso(max(receivable - credited_then, Decimal(0)), billed, days)
+    receivable = dict(session.execute(
+        sa.select(Invoice.account_id, sa.func.sum(Invoice.total)).where(
+            mine, Invoice.issue_date <= on, unpaid_then, Invoice.status != InvoiceStatus.CREDITED)
+        .group_by(Invoice.account_id)).all())
+    credited_then = dict(session.execute(
+        sa.select(Invoice.account_id, sa.func.sum(CreditNote.amount)).join(Invoice, Invoice.id == CreditNote.invoice_id)
+        .where(mine, CreditNote.issue_date <= on, Invoice.issue_date <= on, unpaid_then,
+               Invoice.status != InvoiceStatus.CREDITED)
+        .group_by(Invoice.account_id)).all())
+    billed = dict(session.execute(
+        sa.select(Invoice.account_id, sa.func.sum(Invoice.total)).where(
+            mine, Invoice.issue_date > since, Invoice.issue_date <= on)
+        .group_by(Invoice.account_id)).all())
+    return {account_id: Dso(max((receivable.get(account_id) or Decimal(0)) - (credited_then.get(account_id) or Decimal(0)),
+                                Decimal(0)), billed.get(account_id) or Decimal(0), days)
+            for account_id in ons}
 
 
 def dso_trend(session: Session, account: Account, months: list[date]) -> list[tuple[date, Decimal | None]]:
@@ -358,12 +380,24 @@ class RevenueYtd:
 def revenue_ytd(session: Session, account: Account, contract, today: date | None = None) -> RevenueYtd:
     """Billed revenue this calendar year against the ACV pro rata to today."""
     today = today or account.today()
-    months = months_back(today, today.month)
-    billed = sum(billed_by_month(session, account, months).values(), Decimal(0))
-    year_days = (date(today.year + 1, 1, 1) - date(today.year, 1, 1)).days
-    elapsed = (today - date(today.year, 1, 1)).days + 1
-    expected = quantize_money(contract.annual_value * elapsed / year_days, contract.currency)
-    return RevenueYtd(contract.annual_value, quantize_money(billed, contract.currency), expected)
+    return revenue_ytd_by_account(session, {account.id: (contract, today)})[account.id]
+
+
+def revenue_ytd_by_account(session: Session, contracts: dict[int, tuple]) -> dict[int, RevenueYtd]:
+    """``revenue_ytd`` of many accounts (account id → (contract, its today)) in two statements."""
+    billed: dict[int, Decimal] = defaultdict(Decimal)
+    ends = {account_id: today for account_id, (_contract, today) in contracts.items()}
+    for account_id, issue_date, amount in _billed(session, {a: date(t.year, 1, 1) for a, t in ends.items()}):
+        if issue_date <= ends[account_id]:  # a past month's figure leaves out what came later
+            billed[account_id] += amount
+    result = {}
+    for account_id, (contract, today) in contracts.items():
+        year_days = (date(today.year + 1, 1, 1) - date(today.year, 1, 1)).days
+        elapsed = (today - date(today.year, 1, 1)).days + 1
+        expected = quantize_money(contract.annual_value * elapsed / year_days, contract.currency)
+        result[account_id] = RevenueYtd(contract.annual_value, quantize_money(billed[account_id], contract.currency),
+                                        expected)
+    return result
 
 
 def forecasts(session: Session, account: Account, months: list[date]) -> dict[date, Decimal | None]:

@@ -197,6 +197,19 @@ def service_credits(ctx: JobContext) -> None:
     ctx.result = {"period": f"{period:%Y-%m}", "proposed": result.proposed, "recomputed": result.recomputed}
 
 
+@job("portfolio_alerts")
+def portfolio_alerts(ctx: JobContext, *, period: str | None = None) -> None:
+    """Raise the adverse variances of ``period`` (YYYY-MM; last month, UTC, by default)
+    of every account, each once, and close those that no longer hold."""
+    from portal.kpis.service import parse_period, previous_month
+    from portal.models.base import utcnow
+    from portal.portfolio.service import check_alerts
+
+    month = parse_period(period) or previous_month(utcnow().date().replace(day=1))
+    raised = check_alerts(ctx.session, month)
+    ctx.result = {"period": f"{month:%Y-%m}", "raised": len(raised)}
+
+
 @job("sla_check")
 def sla_check(ctx: JobContext) -> None:
     """What ``flask sla check`` does: escalate the requests whose targets passed."""

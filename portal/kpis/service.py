@@ -96,6 +96,12 @@ class Scorecard:
         return ratio is not None and ratio > MET_BAR
 
     @property
+    def rag(self) -> str:
+        """The month at a glance: its worst KPI's status (red, amber, green; none unmeasured)."""
+        statuses = {row.status for row in self.measured}
+        return next((s for s in ("red", "amber", "green") if s in statuses), "none")
+
+    @property
     def overall_attainment(self) -> Decimal | None:
         measured = self.measured
         weight = sum((row.kpi.weight for row in measured), Decimal(0))
@@ -127,7 +133,12 @@ def contract_on(session: Session, account: Account, period: date) -> Contract | 
     )
 
 
-def _actuals(session: Session, kpis: list[Kpi], periods: list[date]) -> dict[tuple[int, date], KpiMeasurement]:
+def contract_in_force(contracts: list[Contract], period: date) -> Contract | None:
+    """Of an account's contracts, the one ``contract_on`` picks: in force in ``period``, else the latest."""
+    return max(contracts, key=lambda c: (c.start_date <= period, c.start_date), default=None)
+
+
+def measurements(session: Session, kpis: list[Kpi], periods: list[date]) -> dict[tuple[int, date], KpiMeasurement]:
     if not kpis:
         return {}
     rows = session.scalars(sa.select(KpiMeasurement).where(
@@ -138,8 +149,15 @@ def _actuals(session: Session, kpis: list[Kpi], periods: list[date]) -> dict[tup
 def scorecard(session: Session, account: Account, period: date) -> Scorecard:
     contract = contract_on(session, account, period)
     kpis = list(contract.kpis) if contract else []
+    return card_from(account, contract, period, measurements(session, kpis, [period, previous_month(period)]))
+
+
+def card_from(account: Account, contract: Contract | None, period: date,
+              actuals: dict[tuple[int, date], KpiMeasurement]) -> Scorecard:
+    """The month's scorecard from the actuals (by KPI id and month) of ``period`` and the
+    month before, loaded by the caller (the portfolio loads every account's at once)."""
+    kpis = list(contract.kpis) if contract else []
     last = previous_month(period)
-    actuals = _actuals(session, kpis, [period, last])
     rows = []
     for kpi in kpis:
         now, before = actuals.get((kpi.id, period)), actuals.get((kpi.id, last))
@@ -167,7 +185,7 @@ def trend(session: Session, account: Account, period: date, months: int = 12) ->
     periods = months_back(period, months)
     contract = contract_on(session, account, period)
     kpis = list(contract.kpis) if contract else []
-    actuals = _actuals(session, kpis, periods)
+    actuals = measurements(session, kpis, periods)
     per_kpi: dict[int, list[Decimal | None]] = {}
     for kpi in kpis:
         per_kpi[kpi.id] = [attainment(kpi, actuals[(kpi.id, p)].actual) if (kpi.id, p) in actuals else None

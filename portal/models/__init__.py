@@ -55,6 +55,7 @@ from portal.models.request import (
     ServiceRequest,
 )
 from portal.models.volume import ScopeLineVolume
+from portal.models.portfolio import AlertKind, PortfolioAlert
 from portal.models.user import CLIENT_ROLES, FIRM_ROLES, ApiToken, LoginFailure, Role, User, UserSession
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,54 @@
+"""The management report (docgen ``portfolio_report``) from the portfolio's figures."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import current_app
+
+from docgen import render
+from portal.documents.service import provider
+from portal.models import User
+from portal.portfolio.service import Portfolio, PortfolioAlert
+
+
+def quarter_of(month: date) -> str:
+    return f"{month.year}-Q{(month.month - 1) // 3 + 1}"
+
+
+def quarter_end(year: int, quarter: int) -> date:
+    """The last month (its first day) of a quarter: a quarter's figures are those at its end."""
+    return date(year, quarter * 3, 1)
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def report_data(result: Portfolio, alerts: list[PortfolioAlert], by: User, *, language: str, period_label: str,
+                today: date) -> dict[str, Any]:
+    """The report's plain input: the figures as the page shows them, nothing from the database."""
+    firm = provider(by)
+    return {
+        "kind": "portfolio_report", "languages": [language], "date": today.isoformat(),
+        "number": f"PFR-{period_label}", "period": period_label, "provider": firm,
+        "client": {"name": current_app.config["FIRM_NAME"]},
+        "accounts": [{
+            "name": row.account.name, "currency": row.currency, "rag": row.rag, "kpis_met": _text(row.kpis_met),
+            "csat": _text(row.csat), "open_requests": row.open_requests, "overdue_requests": row.overdue_requests,
+            "escalations": row.escalations, "overdue_actions": row.overdue_actions,
+            "dso": _text(row.dso.value if row.dso else None), "overdue": str(row.overdue_amount),
+            "billed": _text(row.revenue.billed if row.revenue else None),
+            "expected": _text(row.revenue.expected if row.revenue else None),
+            "contracts_ending": len(row.contracts_ending), "pending_decisions": row.pending_decisions,
+        } for row in result.rows],
+        "totals": [{"currency": currency, "accounts": int(t["accounts"]), "acv": str(t.get("acv", 0)),
+                    "billed": str(t.get("billed", 0)), "expected": str(t.get("expected", 0)),
+                    "overdue": str(t["overdue"])} for currency, t in result.totals.items()],
+        "alerts": [{"account": a.account.name, "kind": a.kind.value, "period": f"{a.period:%Y-%m}"} for a in alerts],
+    }
+
+
+def render_report(data: dict[str, Any]) -> bytes:
+    return render(data)

@@ -1,0 +1,165 @@
+"""The portfolio page: the admin's accounts (all) and an account manager's (theirs),
+the worst first, with its export and chart."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import charts
+from portal.exports import table_response
+from portal.extensions import db
+from docgen.pdf import PdfError, to_pdf
+from portal.files import DOCX, download_response
+from portal.i18n import current_language, label, month
+from portal.portfolio import report as reports
+from portal.kpis.service import parse_period, previous_month
+from portal.jobs import enqueue
+from portal.models import PortfolioAlert, Role, Tier, User
+from portal.models.base import utcnow
+from portal.portfolio import service
+from portal.security import get_or_404, require_role
+from portal.web import Blueprint
+
+bp = Blueprint("portfolio", __name__)
+
+VIEWERS = (Role.ACCOUNT_MANAGER, Role.ADMIN)
+FILTERS = ("period", "manager", "tier", "country", "sort")
+
+
+def _period() -> date:
+    """The month asked for, else last month (as the scorecards: actuals come in on the 5th)."""
+    raw = request.args.get("period")
+    if raw:
+        period = parse_period(raw)
+        if period is None:
+            abort(404)
+        return period
+    return previous_month(utcnow().date().replace(day=1))
+
+
+def _asked() -> tuple[date, service.Filters, str]:
+    tier = request.args.get("tier") or None
+    sort = request.args.get("sort", "worst")
+    return _period(), service.Filters(
+        manager_id=request.args.get("manager", type=int),
+        tier=tier if tier in {t.value for t in Tier} else None,
+        country=(request.args.get("country") or "").strip().upper()[:2] or None,
+    ), sort if sort in service.SORTS else "worst"
+
+
+def _percent(value) -> float | None:
+    return float(value * 100) if value is not None else None
+
+
+def _chart(result: service.Portfolio) -> charts.Chart:
+    return charts.Chart.bars_and_lines(
+        0, [row.account.name for row in result.rows],
+        (_("Overdue, share of the ACV"), [_percent(row.overdue_share) for row in result.rows]),
+        [(_("KPIs met"), [_percent(row.kpis_met) for row in result.rows]),
+         (_("Billed against the ACV pro rata"), [_percent(row.revenue_ratio) for row in result.rows])],
+        title=_("Accounts, the worst first"), y_label="%")
+
+
+def _chart_name() -> str:
+    """The user's own name for the chart of these filters: a chart of one user's
+    accounts is never served to another."""
+    asked = "&".join(f"{key}={request.args.get(key, '')}" for key in FILTERS)
+    return f"portfolio-{current_user.id}-{hashlib.sha256(asked.encode()).hexdigest()[:12]}"
+
+
+def _export(result: service.Portfolio, fmt: str):
+    header = [_("Account"), _("Tier"), _("Account managers"), _("Currency"), _("RAG"), _("KPIs met"), _("CSAT"),
+              _("CSAT last month"), _("Open requests"), _("Overdue requests"), _("Escalations"), _("Overdue actions"),
+              _("DSO"), _("Payment terms (days)"), _("Overdue amount"), _("ACV"), _("Billed to date"),
+              _("ACV pro rata"), _("Contracts ending within 90 days"), _("Pending decisions")]
+    rows = [[row.account.name, label("tier", row.account.tier), ", ".join(row.managers), row.currency,
+             label("rag", row.rag), row.kpis_met, row.csat, row.csat_before, row.open_requests, row.overdue_requests,
+             row.escalations, row.overdue_actions, row.dso.value if row.dso else None, row.payment_terms,
+             row.overdue_amount, row.revenue.acv if row.revenue else None, row.revenue.billed if row.revenue else None,
+             row.revenue.expected if row.revenue else None,
+             ", ".join(f"{c.number} ({c.end_date:%Y-%m-%d})" for c in row.contracts_ending), row.pending_decisions]
+            for row in result.rows]
+    return table_response(fmt, f"portfolio-{result.period:%Y-%m}", header, rows)
+
+
+@bp.route("/portfolio")
+@require_role(*VIEWERS)
+def index():
+    period, filters, sort = _asked()
+    result = service.portfolio(db.session, period, filters, sort)
+    fmt = request.args.get("format")
+    if fmt:
+        return _export(result, fmt)
+    managers = db.session.execute(sa.select(User.id, User.name).where(User.role == Role.ACCOUNT_MANAGER)
+                                  .order_by(User.name)).all()
+    args = {key: request.args[key] for key in FILTERS if request.args.get(key)}
+    version = charts.offer(_chart_name(), _chart(result)) if result.rows else None
+    return render_template("portfolio/index.html", result=result, args=args, sort=sort, managers=managers,
+                           alerts=service.open_alerts(db.session), quarter=reports.quarter_of(period), can_acknowledge=current_user.role is Role.ADMIN,
+                           tiers=list(Tier), chart_version=version, previous=previous_month(period),
+                           following=service.next_month(period))
+
+
+@bp.route("/portfolio/chart.svg")
+@require_role(*VIEWERS)
+def chart():
+    """The portfolio's chart for the page's filters, drawn once per version (``?v=``)."""
+    period, filters, sort = _asked()
+    return charts.serve(_chart_name(), 0, lambda: _chart(service.portfolio(db.session, period, filters, sort)))
+
+
+@bp.route("/portfolio/alerts/<int:alert_id>/acknowledge", methods=["POST"], back="portfolio.index")
+@require_role(Role.ADMIN)
+def acknowledge_alert(alert_id: int):
+    alert = get_or_404(db.session, PortfolioAlert, alert_id)
+    service.acknowledge(db.session, alert, current_user)
+    flash(_("Alert acknowledged."), "success")
+    return redirect(url_for("portfolio.index", **{k: v for k, v in request.args.items() if k in FILTERS}))
+
+
+@bp.route("/portfolio/alerts/check", methods=["POST"], back="portfolio.index")
+@require_role(Role.ADMIN)
+def check_alerts():
+    """Check the month's adverse variances now (the daily job does it for last month)."""
+    period = _period()
+    enqueue(db.session, "portfolio_alerts", by=current_user, period=f"{period:%Y-%m}")
+    flash(_("The alerts of %(month)s are being checked: reload the page in a moment.", month=month(period)), "success")
+    return redirect(url_for("portfolio.index", period=f"{period:%Y-%m}"))
+
+
+@bp.route("/portfolio/report")
+@require_role(*VIEWERS)
+def report():
+    """The management report of the month (or of ``?quarter=YYYY-Qn``: the figures at its
+    end) in the reader's language, as Word (``?format=docx``) or PDF (``?format=pdf``)."""
+    fmt = request.args.get("format")
+    if fmt not in ("docx", "pdf"):
+        abort(404)
+    period, filters, sort = _asked()
+    label_ = f"{period:%Y-%m}"
+    quarter = request.args.get("quarter", "")
+    if quarter:
+        try:
+            year, number = quarter.split("-Q")
+            period, label_ = reports.quarter_end(int(year), int(number)), f"{int(year)}-Q{int(number)}"
+        except ValueError:
+            abort(404)
+    result = service.portfolio(db.session, period, filters, sort)
+    data = reports.report_data(result, service.open_alerts(db.session), current_user, language=current_language(),
+                               period_label=label_, today=utcnow().date())
+    docx = reports.render_report(data)
+    name = f"portfolio-report-{label_}"
+    if fmt == "pdf":
+        try:
+            [pdf] = to_pdf([docx], timeout=60)
+        except PdfError:
+            flash(_("The PDF cannot be made now: download the Word file, or try again later."), "error")
+            return redirect(url_for("portfolio.index", **{k: v for k, v in request.args.items() if k in FILTERS}))
+        return download_response(f"{name}.pdf", "application/pdf", pdf)
+    return download_response(f"{name}.docx", DOCX, docx)

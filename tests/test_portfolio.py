@@ -1,0 +1,320 @@
+"""The portfolio: figures against hand-computed ones on a fixed set of two accounts,
+one in USD and one in CNY, as of 30 June 2026 (the portfolio of June, read on 15 July)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from portal.admin.service import assign
+from portal.models import (
+    ActionItem,
+    Contract,
+    Feedback,
+    InvoiceStatus,
+    Kpi,
+    KpiDirection,
+    KpiMeasurement,
+    Plan,
+    Role,
+    ServiceLocation,
+    ServiceRequest,
+)
+from portal.models.account import Tier
+from portal.models.action import ActionSource, ActionStatus
+from portal.models.contract import Priority
+from portal.models.plan import PlanStatus, PlanType
+from portal.models.request import RequestCategory, RequestStatus
+from portal.portfolio import service
+from tests.factories import AccountWorld, add_invoice, make_account, make_user
+
+JUNE = date(2026, 6, 1)
+NOW = datetime(2026, 7, 15, 9, tzinfo=timezone.utc)
+
+
+def _utc(*parts) -> datetime:
+    return datetime(*parts, tzinfo=timezone.utc)
+
+
+def _world(session, name, currency, country, tz, tier, acv, end, location, kpis, number=None) -> AccountWorld:
+    account = make_account(session, name, currency=currency, country=country, tz=tz)
+    account.tier = tier
+    contract = Contract(account_id=account.id, number=number or f"MSA-{currency}", title={"en": name}, start_date=date(2026, 1, 1),
+                        end_date=end, signed_on=date(2025, 12, 1), currency=currency, annual_value=Decimal(acv))
+    session.add(contract)
+    session.flush()
+    session.add(ServiceLocation(account_id=account.id, contract_id=contract.id, country=location))
+    world = AccountWorld(account, objects={"contract": contract})
+    for code, target, direction, actuals in kpis:
+        kpi = Kpi(account_id=account.id, contract=contract, code=code, name={"en": code}, unit="%",
+                  target=Decimal(target), direction=direction)
+        session.add(kpi)
+        session.flush()
+        for period, actual in actuals.items():
+            session.add(KpiMeasurement(account_id=account.id, kpi_id=kpi.id, period=period, actual=Decimal(actual)))
+    session.flush()
+    return world
+
+
+@pytest.fixture
+def book(session):
+    """Acme (USD): K1 red in May and June, K2 green; 20,000 overdue; ratings 2 and 3 in
+    June, 4 in May. Huanan (CNY): K1 green; nothing overdue; a 5 in June."""
+    acme = _world(session, "Acme", "USD", "GB", "UTC", Tier.KEY, "120000", date(2026, 8, 31), "GB",
+                  [("K1", "99", KpiDirection.HIGHER, {date(2026, 5, 1): "90", JUNE: "90"}),
+                   ("K2", "10", KpiDirection.LOWER, {JUNE: "8"})])
+    huanan = _world(session, "Huanan", "CNY", "CN", "Asia/Shanghai", Tier.STRATEGIC, "365000", date(2027, 12, 31), "VN",
+                    [("K1", "99", KpiDirection.HIGHER, {JUNE: "99.5"})])
+    add_invoice(session, acme, "A-3", issued=date(2026, 3, 1), total="5000", status=InvoiceStatus.PAID,
+                paid_on=date(2026, 4, 10))
+    add_invoice(session, acme, "A-5", issued=date(2026, 5, 1), total="20000")  # due 31 May, unpaid
+    add_invoice(session, acme, "A-6", issued=date(2026, 6, 1), total="20000", status=InvoiceStatus.PAID,
+                paid_on=date(2026, 6, 20))
+    add_invoice(session, huanan, "H-2", issued=date(2026, 2, 1), total="150000", currency="CNY",
+                status=InvoiceStatus.PAID, paid_on=date(2026, 3, 1), credit="10000")
+    add_invoice(session, huanan, "H-6", issued=date(2026, 6, 10), total="40000", currency="CNY")  # due 10 July
+    for account, rating, when in ((acme, 2, _utc(2026, 6, 3)), (acme, 3, _utc(2026, 6, 20)), (acme, 4, _utc(2026, 5, 9)),
+                                  (huanan, 5, _utc(2026, 6, 15, 4))):
+        session.add(Feedback(account_id=account.account.id, rating=rating, created_at=when))
+    session.add_all([
+        ServiceRequest(account_id=acme.account.id, category=RequestCategory.SERVICE, subject="Late", description="",
+                       priority=Priority.HIGH, first_response_due_at=_utc(2026, 7, 1), escalation_level=2),
+        ServiceRequest(account_id=acme.account.id, category=RequestCategory.SERVICE, subject="Done", description="",
+                       priority=Priority.LOW, status=RequestStatus.RESOLVED, first_response_due_at=_utc(2026, 6, 1)),
+        ServiceRequest(account_id=huanan.account.id, category=RequestCategory.SERVICE, subject="On time",
+                       description="", priority=Priority.LOW, first_response_due_at=_utc(2026, 8, 1)),
+        ActionItem(account_id=acme.account.id, title="Late action", source=ActionSource.MEETING,
+                   due_date=date(2026, 7, 1)),
+        ActionItem(account_id=acme.account.id, title="Done action", source=ActionSource.MEETING,
+                   due_date=date(2026, 6, 1), status=ActionStatus.DONE),
+        Plan(account_id=acme.account.id, contract_id=acme["contract"].id, plan_type=PlanType.QBP, period="2026-Q3",
+             currency="USD", content={}, status=PlanStatus.IN_REVIEW),
+    ])
+    manager = make_user(session, "am.acme@firm.example", Role.ACCOUNT_MANAGER, name="Anna Manager")
+    assign(session, manager, acme.account)
+    session.commit()
+    return acme, huanan, manager
+
+
+def test_figures_match_the_hand_computed_ones_in_two_currencies(session, book):
+    acme, huanan, manager = book
+    result = service.portfolio(session, JUNE, now=NOW)
+    usd, cny = result.rows
+    assert (usd.account, cny.account) == (acme.account, huanan.account)  # red before green
+    assert (usd.rag, usd.kpis_met, usd.red_kpis_running) == ("red", Decimal("0.5"), ["K1"])
+    assert (cny.rag, cny.kpis_met, cny.red_kpis_running) == ("green", Decimal("1"), [])
+    assert (usd.csat, usd.csat_before, usd.csat_trend) == (Decimal("2.50"), Decimal("4.00"), "down")
+    assert (cny.csat, cny.csat_trend) == (Decimal("5.00"), "none")
+    assert (usd.open_requests, usd.overdue_requests, usd.escalations, usd.overdue_actions) == (1, 1, 1, 1)
+    assert (cny.open_requests, cny.overdue_requests, cny.escalations, cny.overdue_actions) == (1, 0, 0, 0)
+    # DSO on 30 June over 90 days: receivables ÷ billed since 1 April × 90.
+    assert usd.dso.value == Decimal("45.0")  # 20,000 ÷ 40,000 × 90
+    assert cny.dso.value == Decimal("90.0")  # 40,000 ÷ 40,000 × 90
+    assert (usd.payment_terms, cny.payment_terms) == (30, 30)
+    assert (usd.overdue_amount, cny.overdue_amount) == (Decimal("20000"), Decimal(0))
+    # Billed to 30 June against the ACV × 181/365.
+    assert (usd.revenue.billed, usd.revenue.expected) == (Decimal("45000.00"), Decimal("59506.85"))
+    assert (cny.revenue.billed, cny.revenue.expected) == (Decimal("180000.00"), Decimal("181000.00"))
+    assert [c.number for c in usd.contracts_ending] == ["MSA-USD"] and cny.contracts_ending == []
+    assert (usd.plans_awaiting_review, usd.pending_decisions, cny.pending_decisions) == (1, 1, 0)
+    assert usd.managers == ["Anna Manager"] and cny.managers == []
+    assert result.totals == {
+        "CNY": {"accounts": 1, "overdue": Decimal(0), "acv": Decimal("365000"), "billed": Decimal("180000.00"),
+                "expected": Decimal("181000.00")},
+        "USD": {"accounts": 1, "overdue": Decimal("20000"), "acv": Decimal("120000"), "billed": Decimal("45000.00"),
+                "expected": Decimal("59506.85")},
+    }
+
+
+@pytest.mark.parametrize(("filters", "names"), [
+    (service.Filters(tier="strategic"), ["Huanan"]),
+    (service.Filters(country="VN"), ["Huanan"]),
+    (service.Filters(country="gb"), ["Acme"]),
+    (service.Filters(country="CN"), ["Huanan"]),
+])
+def test_filters_keep_the_matching_accounts(session, book, filters, names):
+    assert [row.account.name for row in service.portfolio(session, JUNE, filters, now=NOW).rows] == names
+
+
+def test_filter_by_account_manager_and_sorting(session, book):
+    manager = book[2]
+    rows = service.portfolio(session, JUNE, service.Filters(manager_id=manager.id), now=NOW).rows
+    assert [row.account.name for row in rows] == ["Acme"]
+    assert [r.account.name for r in service.portfolio(session, JUNE, sort="csat", now=NOW).rows] == ["Acme", "Huanan"]
+    assert [r.account.name for r in service.portfolio(session, JUNE, sort="dso", now=NOW).rows] == ["Huanan", "Acme"]
+
+
+# --- the page ----------------------------------------------------------------------
+
+
+def test_the_page_lists_the_worst_first_and_an_account_manager_sees_only_theirs(app, session, book, admin):
+    from tests.conftest import Browser
+
+    acme, huanan, manager = book
+    browser = Browser(app.test_client())
+    browser.login(admin.email)
+    page = browser.get("/portfolio?period=2026-06").get_data(as_text=True)
+    assert page.index("Acme") < page.index("Huanan")
+    assert "Totals in CNY" in page and "Totals in USD" in page
+    chart = browser.get(page.split("src=\"")[-1].split("\"")[0].replace("&amp;", "&"))
+    assert chart.status_code == 200 and chart.mimetype == "image/svg+xml"
+    assert browser.get("/portfolio?period=2026-06&sort=account&tier=strategic").get_data(as_text=True).count("Acme") == 0
+    browser.logout()
+    browser.login(manager.email)
+    page = browser.get("/portfolio?period=2026-06").get_data(as_text=True)
+    assert "Acme" in page and "Huanan" not in page
+
+
+def test_the_export_reads_back(app, session, book, admin):
+    from io import BytesIO
+
+    import openpyxl
+
+    from tests.conftest import Browser
+
+    browser = Browser(app.test_client())
+    browser.login(admin.email)
+    response = browser.get("/portfolio?period=2026-06&format=xlsx")
+    sheet = openpyxl.load_workbook(BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "Account" and [r[0] for r in rows[1:]] == ["Acme", "Huanan"]
+    assert [r[3] for r in rows[1:]] == ["USD", "CNY"]
+
+
+@pytest.mark.parametrize("role", [Role.CLIENT_APPROVER, Role.CLIENT_VIEWER, Role.FINANCE])
+def test_others_may_not_open_the_portfolio(app, session, book, role):
+    from tests.conftest import Browser
+
+    make_user(session, f"{role.value}@acme.example", role, book[0].account)
+    session.commit()
+    browser = Browser(app.test_client())
+    browser.login(f"{role.value}@acme.example")
+    assert browser.get("/portfolio").status_code == 403
+    assert browser.get("/portfolio/chart.svg").status_code == 403
+
+
+# --- adverse variances -------------------------------------------------------------
+
+
+def test_an_alert_is_raised_once_and_cleared_by_acknowledging(app, session, book, admin):
+    import sqlalchemy as sa
+
+    from portal.models import AuditEvent, InAppNotification, PortfolioAlert
+    from portal.models.portfolio import AlertKind
+    from tests.conftest import Browser, csrf_token
+
+    acme, huanan, manager = book
+    first = service.check_alerts(session, JUNE, now=NOW)
+    session.commit()
+    assert service.check_alerts(session, JUNE, now=NOW) == []  # run again: nothing new
+    session.commit()
+    alerts = session.scalars(sa.select(PortfolioAlert).order_by(PortfolioAlert.id)).all()
+    assert {(a.account_id, a.kind) for a in alerts} == {(a.account_id, a.kind) for a in first} == {
+        (acme.account.id, AlertKind.KPI_RED), (acme.account.id, AlertKind.DSO_OVER_TERMS),
+        (acme.account.id, AlertKind.REVENUE_UNDER_ACV), (acme.account.id, AlertKind.CSAT_LOW),
+        (huanan.account.id, AlertKind.DSO_OVER_TERMS)}
+    notices = session.scalars(sa.select(InAppNotification).where(InAppNotification.kind == "portfolio_alert")).all()
+    assert len(notices) == 4 and {n.recipient_id for n in notices} == {manager.id}  # Huanan has no manager
+    assert any("K1" in n.title or "Acme" in n.title for n in notices)
+
+    browser = Browser(app.test_client())
+    browser.login(admin.email)
+    page = browser.get("/portfolio?period=2026-06").get_data(as_text=True)
+    assert page.count("Acknowledge</button>") == 5
+    kpi_alert = next(a for a in alerts if a.kind is AlertKind.KPI_RED)
+    response = browser.client.post(f"/portfolio/alerts/{kpi_alert.id}/acknowledge",
+                                   data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    page = browser.get("/portfolio?period=2026-06").get_data(as_text=True)
+    assert page.count("Acknowledge</button>") == 4
+    session.rollback()
+    assert session.get(PortfolioAlert, kpi_alert.id).acknowledged_by_id == admin.id
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                          .where(AuditEvent.action == "portfolio.alert_acknowledged")) == 1
+
+
+def test_an_alert_closes_when_its_condition_no_longer_holds(session, book):
+    import sqlalchemy as sa
+
+    from portal.models import Feedback, PortfolioAlert
+    from portal.models.portfolio import AlertKind
+
+    acme = book[0]
+    service.check_alerts(session, JUNE, now=NOW)
+    session.add_all([Feedback(account_id=acme.account.id, rating=5, created_at=_utc(2026, 6, 28)) for _ in range(3)])
+    session.commit()
+    service.check_alerts(session, JUNE, now=NOW)  # the average is now 4.0
+    session.commit()
+    csat = session.scalar(sa.select(PortfolioAlert).where(PortfolioAlert.kind == AlertKind.CSAT_LOW))
+    assert csat.closed_at is not None and not csat.is_open
+
+
+# --- the management report -----------------------------------------------------------
+
+
+def _docx_text(data: bytes) -> str:
+    from io import BytesIO
+
+    import docx
+
+    document = docx.Document(BytesIO(data))
+    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    return "\n".join([p.text for p in document.paragraphs] + cells)
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("zh", ["客户组合报告", "服务交付", "按币种合计", "红", "关键绩效指标连续两个月为红"]),
+    ("vi", ["Báo cáo danh mục khách hàng", "Cung cấp dịch vụ", "Tổng cộng theo loại tiền tệ", "Đỏ",
+            "KPI Đỏ hai tháng liên tiếp"]),
+])
+def test_the_report_reads_back_in_the_readers_language(app, session, book, admin, language, words):
+    from portal.portfolio import report
+
+    service.check_alerts(session, JUNE, now=NOW)
+    session.commit()
+    with app.test_request_context():
+        data = report.report_data(service.portfolio(session, JUNE, now=NOW), service.open_alerts(session), admin,
+                                  language=language, period_label="2026-Q2", today=date(2026, 7, 15))
+        text = _docx_text(report.render_report(data))
+    for word in [*words, "Acme", "Huanan", "2026-Q2"]:
+        assert word in text, word
+    assert text.index("Acme") < text.index("Huanan")
+    assert "45.000" in text or "45,000" in text  # Acme's billed to date
+
+
+def test_the_report_downloads_from_the_page(app, session, book, admin):
+    from tests.conftest import Browser
+
+    browser = Browser(app.test_client())
+    browser.login(admin.email)
+    response = browser.get("/portfolio/report?period=2026-06&quarter=2026-Q2&format=docx")
+    assert response.status_code == 200 and response.mimetype.endswith("wordprocessingml.document")
+    assert "Portfolio report" in _docx_text(response.data)
+
+
+def test_the_number_of_statements_does_not_grow_with_the_accounts(session, book):
+    import sqlalchemy as sa
+
+    engine = session.get_bind()
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    def run() -> int:
+        statements.clear()
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            service.portfolio(session, JUNE, now=NOW)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
+        return len(statements)
+
+    two = run()
+    for n in range(3):
+        _world(session, f"More {n}", "USD", "GB", "UTC", Tier.STANDARD, "1000", date(2027, 1, 1), "GB",
+               [("K1", "99", KpiDirection.HIGHER, {JUNE: "99"})], number=f"MSA-MORE-{n}")
+    session.commit()
+    assert run() == two
