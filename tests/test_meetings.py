@@ -136,7 +136,7 @@ def test_the_feed_is_in_the_users_language(app, session, worlds, browser):
     session.commit()
     token = _feed_token(session, browser, user)
     events = icalendar.Calendar.from_ical(app.test_client().get(f"/calendar/{token}.ics").data).walk("VEVENT")
-    assert all(str(e["SUMMARY"]).startswith("月度服务评审") for e in events)
+    assert all(str(e["SUMMARY"]).startswith("月度服务回顾") for e in events)
 
 
 def test_the_api_lists_occurrences_in_scope(client, worlds):
