@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from portal.meetings import service
 from portal.models import ActionItem, ActionSource, Cadence, GovernanceMeeting, MeetingKind, Role, User
 from portal.security import scope_for, scoped_to
-from tests.conftest import Browser, api_token, bearer
+from tests.conftest import api_token, bearer
 
 UTC = timezone.utc
 
