@@ -42,7 +42,7 @@ def index():
                                    today + timedelta(days=AHEAD_DAYS))
     return render_template("meetings/index.html", accounts=accounts, names={a.id: a.name for a in accounts},
                            account_id=account_id, meetings=meetings, occurrences=occurrences,
-                           can_edit=current_user.role in ISSUERS, token_form=CalendarTokenForm(), rule=rule)
+                           can_edit=current_user.role in ISSUERS, rule=rule)
 
 
 def rule(meeting: GovernanceMeeting) -> str:
@@ -179,7 +179,7 @@ def raise_action(meeting_id: int, key: str):
     return page()
 
 
-@bp.route("/calendar/token", methods=["POST"], back="meetings.index")
+@bp.route("/calendar/token", methods=["POST"], back="auth.settings")
 def calendar_token():
     """Renew (a new secret address) or turn off the signed-in user's calendar feed."""
     form = CalendarTokenForm()
@@ -191,7 +191,7 @@ def calendar_token():
         else:
             service.renew_calendar_token(db.session, user)
             flash(_("Your calendar feed has a new address; the old one no longer works."), "success")
-    return redirect(url_for("meetings.index", _anchor="feed"))
+    return redirect(url_for("auth.settings", _anchor="feed"))
 
 
 @bp.route("/calendar/<token>.ics")
