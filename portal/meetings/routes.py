@@ -203,7 +203,7 @@ def calendar_feed(token: str):
     with scoped_to(scope_for(user)):
         accounts = {a.id: a for a in db.session.scalars(sa.select(Account))}
         meetings = service.meetings_of(db.session)
-        today = date.today()
+        today = utcnow().date()
         occurrences = service.calendar(db.session, meetings, today - timedelta(days=BEHIND_DAYS),
                                        today + timedelta(days=FEED_AHEAD_DAYS))
         agendas = {account_id: service.agenda(db.session, accounts[account_id])
