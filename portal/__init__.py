@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.notifications.routes import bp as notifications_bp
     from portal.onboarding.upload import bp as account_import_bp
     from portal.onboarding.routes import bp as onboarding_bp
+    from portal.meetings.routes import bp as meetings_bp
     from portal.people.routes import bp as people_bp
     from portal.plans.routes import bp as plans_bp
     from portal.search.routes import bp as search_bp
@@ -77,6 +78,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(plans_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(people_bp)
+    app.register_blueprint(meetings_bp)
     app.register_blueprint(onboarding_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(jobs_bp)

@@ -53,12 +53,14 @@ from portal.onboarding.service import (
     create_contract,
     save_purchase_order,
 )
+from portal.meetings import service as meetings_service
 from portal.people.service import ContactInput, TeamMember, replace_escalation_matrix, set_team
 from portal.models import (
     Account,
     ActionItem,
     ActionSource,
     ActionStatus,
+    Cadence,
     ChangeRequest,
     Contract,
     CreditNote,
@@ -73,6 +75,7 @@ from portal.models import (
     KpiDirection,
     KpiMeasurement,
     LineChange,
+    MeetingKind,
     OwnerSide,
     Plan,
     PlanType,
@@ -1034,6 +1037,7 @@ class _AccountBuilder:
         self._plan()
         self._work_orders()
         self._service_credits()
+        self._governance()
 
     # contract ---------------------------------------------------------------------
 
@@ -1287,6 +1291,36 @@ class _AccountBuilder:
     def _days_ago(self, days: int) -> datetime:
         """08:00 UTC that many days ago: the same day in each demo account's time zone."""
         return min(self.now, datetime.combine(self.today - timedelta(days=days), time(8), tzinfo=timezone.utc))
+
+    # governance calendar ------------------------------------------------------------
+
+    def _governance(self) -> None:
+        """The governance matrix's three meetings in the account's time zone, and the
+        minutes of the latest service review (shared), with an action agreed in it."""
+        am, approver, admin = self.people["am"], self.people["approver"], self.people["admin"]
+        viewer = self.people.get("viewer")
+        client_side = [approver] + ([viewer] if viewer else [])
+        rules = [
+            (MeetingKind.SERVICE_REVIEW, Cadence.MONTHLY, dict(week=2, weekday=1), time(10), 60, [am] + client_side),
+            (MeetingKind.BUSINESS_REVIEW, Cadence.QUARTERLY, dict(week=-1, weekday=3), time(14), 120,
+             [am, admin] + client_side),
+            (MeetingKind.ACCOUNT_REVIEW, Cadence.YEARLY, dict(day_of_month=15), time(10), 180, [am, admin, approver]),
+        ]
+        meetings = [meetings_service.set_up_meeting(self.session, self.account, am, meetings_service.MeetingDetails(
+            kind=kind, cadence=cadence, first_month=12 if cadence is Cadence.YEARLY else 1, start_time=at,
+            timezone=self.spec.timezone, duration_minutes=minutes, location=self.flat(self.spec.address),
+            video_url=f"https://meet.example.com/{self.spec.key.lower()}-{kind.value.replace('_', '-')}",
+            users=people, **rule)) for kind, cadence, rule, at, minutes, people in rules]
+        past = meetings_service.calendar(self.session, meetings[:1], self.today - timedelta(days=40), self.today)
+        if not past:
+            return
+        latest = past[-1]
+        meetings_service.write_minutes(
+            self.session, latest, self.account, am, shared=True,
+            body="Reviewed last month's scorecard and the open actions. The client asked for the revised "
+                 "staffing plan before the quarterly business review.")
+        meetings_service.raise_action(self.session, latest, self.account, am, title="Share the revised staffing plan",
+                                      owner=am, due_date=self.today + timedelta(days=14))
 
     # change requests ------------------------------------------------------------------
 

@@ -427,6 +427,12 @@ LABELS = {
         "user": _l("User of the services"),
     },
     "interaction_kind": {"meeting": _l("Meeting"), "call": _l("Call"), "email": _l("E-mail")},
+    "meeting_kind": {
+        "service_review": _l("Monthly service review"),
+        "business_review": _l("Quarterly business review"),
+        "account_review": _l("Annual account review"),
+    },
+    "cadence": {"monthly": _l("Monthly"), "quarterly": _l("Quarterly"), "yearly": _l("Yearly")},
     "age": {"0-30": _l("0-30 days"), "31-60": _l("31-60 days"), "60+": _l("Over 60 days")},
     # What the services' field problems ("required", "at most 2000 characters") mean to
     # the person filling in the form (see ``problem``).

@@ -37,7 +37,9 @@ from portal.security import FIRM_STAFF
 PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "main.set_language", "main.health", "main.readiness", "metrics",
                               # the second step of a sign-in, and the pages of the links e-mailed to users
                               "auth.two_factor_sign_in", "users.accept_invitation", "users.forgot_password",
-                              "users.reset_password"})
+                              "users.reset_password",
+                              # a calendar app's subscription: the secret in the address stands for the user
+                              "meetings.calendar_feed"})
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -216,6 +218,7 @@ NAV: list[NavItem] = [
     NavItem("credits.index", _l("Service credits"), (Role.ACCOUNT_MANAGER, Role.FINANCE, Role.ADMIN)),
     NavItem("actions.index", _l("Actions"), ALL_ROLES),
     NavItem("plans.index", _l("Plans"), ALL_ROLES),
+    NavItem("meetings.index", _l("Meetings"), ALL_ROLES),
     NavItem("requests.csat", _l("CSAT"), (Role.ACCOUNT_MANAGER, Role.FINANCE, Role.ADMIN)),
     NavItem("users.index", _l("Users"), (Role.ACCOUNT_MANAGER, Role.CLIENT_APPROVER)),
     NavItem("admin.users", _l("Users"), (Role.ADMIN,)),

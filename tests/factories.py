@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -74,6 +74,11 @@ from portal.models import (
     SlaTarget,
     Stakeholder,
     StoredFile,
+    GovernanceMeeting,
+    MeetingAttendee,
+    MeetingKind,
+    MeetingMinutes,
+    Cadence,
     Tier,
     User,
 )
@@ -235,7 +240,19 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
     notification = session.scalar(sa.select(InAppNotification).where(InAppNotification.recipient_id == client_user.id)
                                   .order_by(InAppNotification.id).limit(1))
 
+    # A monthly service review on the 10th at 09:00 UTC, with the (shared) minutes of this month's.
+    meeting = GovernanceMeeting(account_id=account.id, kind=MeetingKind.SERVICE_REVIEW, cadence=Cadence.MONTHLY,
+                                day_of_month=10, start_time=time(9, 0), timezone="UTC", location=f"Office of {key}")
+    meeting.attendees = [MeetingAttendee(account_id=account.id, user_id=client_user.id, name=client_user.name)]
+    session.add(meeting)
+    session.flush()
+    minutes = MeetingMinutes(account_id=account.id, meeting_id=meeting.id, shared=True, body=f"Minutes of {key}",
+                             starts_at=datetime.combine(today.replace(day=10), time(9, 0), tzinfo=timezone.utc))
+    session.add(minutes)
+    session.flush()
+
     world.objects.update(
+        meeting=meeting, minutes=minutes,
         contract=contract, scope_line=scope_line, kpi=kpi, request=request, comment=comment, attachment=attachment,
         file=stored, feedback=feedback, escalation=escalation, invoice=invoice, credit_note=credit_note, action=action,
         change_request=cr, change_request_version=version, approval=approval, document=document, plan=plan,

@@ -40,7 +40,11 @@ PATH_OBJECTS = {
     "job_id": "job",
     "alert_id": "portfolio_alert",
     "notification_id": "notification",
+    "meeting_id": "meeting",
+    "key": "minutes",  # an occurrence of the meeting: the one with minutes
 }
+# The attribute a path variable takes of its object (else ``id``).
+PATH_ATTRIBUTES = {"key": "key"}
 # Path variables that hold a secret instead of an id (a one-time link's token): a made-up
 # one, which no row has, is what another account's user or a visitor can send.
 PATH_SECRETS = {"token": "made-up-link-token"}
@@ -52,7 +56,7 @@ ADMIN_ONLY = {"admin.users", "admin.toggle_user", "admin.audit_log", "change_req
 # Routes open without signing in.
 PUBLIC = {"static", "auth.login", "main.set_language", "main.health", "main.readiness", "api.token",
           "api.openapi_document", "auth.two_factor_sign_in", "users.accept_invitation", "users.forgot_password",
-          "users.reset_password", "api.password_reset",
+          "users.reset_password", "api.password_reset", "meetings.calendar_feed",
           "metrics"}  # with METRICS_ENABLED, for the operator's scraper (behind METRICS_TOKEN when set)
 MISSING_ID = 987654
 
@@ -63,6 +67,7 @@ def secrets_of(world) -> list[str]:
         world["change_request"].title["en"], world["plan"].content["objectives"][0]["en"], world["action"].title,
         world["contract"].number, world["document"].number, world.user(Role.CLIENT_APPROVER).email,
         world["stakeholder"].notes, world["interaction"].subject, world["job"].message,
+        world["meeting"].location, world["minutes"].body,
     ]
 
 
@@ -92,7 +97,8 @@ def build_url(rule, world) -> tuple[str, str]:
     unknown = set(rule.arguments) - set(PATH_OBJECTS) - set(PATH_SECRETS)
     assert not unknown, f"classify the path variables {unknown} of {rule.rule} in PATH_OBJECTS"
     values = {arg: PATH_SECRETS[arg] if arg in PATH_SECRETS else
-              (world.account if PATH_OBJECTS[arg] == "account" else world[PATH_OBJECTS[arg]]).id for arg in rule.arguments}
+              getattr(world.account if PATH_OBJECTS[arg] == "account" else world[PATH_OBJECTS[arg]],
+                      PATH_ATTRIBUTES.get(arg, "id")) for arg in rule.arguments}
     missing = {arg: PATH_SECRETS.get(arg, MISSING_ID) for arg in rule.arguments}
     return rule.build(values, append_unknown=False)[1], rule.build(missing, append_unknown=False)[1]
 

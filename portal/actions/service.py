@@ -98,10 +98,12 @@ def create(session: Session, account: Account, by: User, *, title: str, descript
            owner_side: OwnerSide = OwnerSide.FIRM, owner: User | None = None, owner_name: str = "",
            source: ActionSource = ActionSource.MEETING, due_date: date | None = None, extension_reason: str = "",
            kpi_id: int | None = None, request_id: int | None = None, interaction_id: int | None = None,
-           title_translations: dict[str, str] | None = None, now: datetime | None = None) -> ActionItem:
+           minutes_id: int | None = None, title_translations: dict[str, str] | None = None,
+           now: datetime | None = None) -> ActionItem:
     """Raise an item (firm users). ``now`` (default: the present) is when it is raised,
     for an item raised in the past (the demo data). ``interaction_id``: the meeting,
-    call or e-mail of the interaction log it follows up. ``title_translations``: the
+    call or e-mail of the interaction log it follows up; ``minutes_id``: the governance
+    meeting's minutes it was agreed in. ``title_translations``: the
     title in other languages, which their readers see (``{"zh": ..., "vi": ...}``)."""
     title = title.strip()
     if not title:
@@ -117,7 +119,7 @@ def create(session: Session, account: Account, by: User, *, title: str, descript
         description=description.strip(), owner_side=owner_side,
         owner_id=owner.id if owner else None, owner_name=(owner.name if owner else owner_name.strip())[:200],
         source=source, due_date=due_date, status=ActionStatus.OPEN, kpi_id=kpi_id, request_id=request_id,
-        interaction_id=interaction_id, created_by_id=by.id, extended_by_id=extended_by, extension_reason=reason, created_at=now,
+        interaction_id=interaction_id, minutes_id=minutes_id, created_by_id=by.id, extended_by_id=extended_by, extension_reason=reason, created_at=now,
     )
     session.add(item)
     session.flush()

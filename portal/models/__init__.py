@@ -39,6 +39,7 @@ from portal.models.invoice import (
     RevenueForecast,
 )
 from portal.models.job import Job, JobFile, JobStatus
+from portal.models.meeting import Cadence, GovernanceMeeting, MeetingAttendee, MeetingKind, MeetingMinutes
 from portal.models.kpi import KpiComment, KpiMeasurement, ScorecardAcknowledgement
 from portal.models.service_credit import ServiceCredit, ServiceCreditStatus
 from portal.models.plan import Plan, PlanReview, PlanSignoff, PlanStatus, PlanType, PlanVersion, ReviewDecision

@@ -52,6 +52,8 @@ class ActionItem(AccountOwned, TimestampMixin, Base):
     feedback_id: Mapped[int | None] = mapped_column(sa.ForeignKey("feedback.id", ondelete="SET NULL"))
     # A follow-up agreed in a meeting, call or e-mail of the interaction log.
     interaction_id: Mapped[int | None] = mapped_column(sa.ForeignKey("interactions.id", ondelete="SET NULL"), index=True)
+    # Agreed in a governance meeting: the minutes of the occurrence it came from.
+    minutes_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting_minutes.id", ondelete="SET NULL"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])

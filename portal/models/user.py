@@ -71,6 +71,8 @@ class User(Base):
     approval_limit: Mapped[Decimal | None] = mapped_column(Money())
     # The client approver the account names as its higher authority: may approve any amount.
     higher_authority: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The secret of the user's calendar feed (``/calendar/<token>.ics``); None: no feed.
+    calendar_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     account: Mapped[Account | None] = relationship(foreign_keys=[account_id])
     assigned_accounts: Mapped[list[Account]] = relationship(secondary=account_members, viewonly=True)

@@ -1,0 +1,150 @@
+"""The governance calendar: occurrences of each cadence on hand-computed dates (across a
+change of daylight saving), agendas drawn from the account's own data, minutes → action
+items in the registry, the calendar feed, and the API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+import icalendar
+import pytest
+import sqlalchemy as sa
+
+from portal.meetings import service
+from portal.models import ActionItem, ActionSource, Cadence, GovernanceMeeting, MeetingKind, Role, User
+from portal.security import scope_for, scoped_to
+from tests.conftest import api_token, bearer
+
+UTC = timezone.utc
+
+
+def _at(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("rule", "start", "end", "expected"), [
+    # The second Tuesday at 10:00 in London: GMT until 28 March 2027, BST (UTC+1) after.
+    (dict(cadence=Cadence.MONTHLY, week=2, weekday=1, start_time=time(10), timezone="Europe/London"),
+     date(2027, 1, 1), date(2027, 4, 30),
+     [_at(2027, 1, 12, 10), _at(2027, 2, 9, 10), _at(2027, 3, 9, 10), _at(2027, 4, 13, 9)]),
+    # The 31st (a shorter month's last day) of each quarter from January, 14:00 in Shanghai (UTC+8).
+    (dict(cadence=Cadence.QUARTERLY, first_month=1, day_of_month=31, start_time=time(14), timezone="Asia/Shanghai"),
+     date(2027, 1, 1), date(2027, 12, 31),
+     [_at(2027, 1, 31, 6), _at(2027, 4, 30, 6), _at(2027, 7, 31, 6), _at(2027, 10, 31, 6)]),
+    # The last Friday of November, 16:30 in London (GMT).
+    (dict(cadence=Cadence.YEARLY, first_month=11, week=-1, weekday=4, start_time=time(16, 30), timezone="Europe/London"),
+     date(2026, 1, 1), date(2027, 12, 31),
+     [_at(2026, 11, 27, 16, 30), _at(2027, 11, 26, 16, 30)]),
+])
+def test_occurrences_fall_on_the_rules_days_in_utc(rule, start, end, expected):
+    meeting = GovernanceMeeting(kind=MeetingKind.SERVICE_REVIEW, **rule)
+    assert service.occurrences(meeting, start, end) == expected
+
+
+def test_the_agenda_lists_the_accounts_open_actions_and_pending_change_requests_only(session, worlds):
+    alpha, bravo = worlds
+    with scoped_to(scope_for(alpha.user(Role.ACCOUNT_MANAGER))):
+        agenda = service.agenda(session, session.merge(alpha.account))
+        lines = "\n".join(agenda.headlines())
+    assert [a.title for a in agenda.open_actions] == ["Action of Alpha"]
+    assert [cr.id for cr in agenda.pending_change_requests] == [alpha["change_request"].id]
+    assert "Action of Alpha" in lines and "Bravo" not in lines
+
+
+def _occurrence_url(world) -> str:
+    return f"/meetings/{world['meeting'].id}/{world['minutes'].key}"
+
+
+def test_an_action_agreed_in_a_meeting_goes_to_the_registry(session, worlds, browser):
+    alpha, _ = worlds
+    am = alpha.user(Role.ACCOUNT_MANAGER)
+    browser.login(am.email)
+    due = date.today() + timedelta(days=20)
+    response = browser.post_form(_occurrence_url(alpha) + "/actions", {
+        "title": "Send the revised volumes", "owner_side": "firm", "owner": str(am.id), "due_date": due.isoformat()})
+    assert response.status_code == 302
+    session.rollback()  # end the test's read of the database from before the request
+    item = session.scalar(sa.select(ActionItem).where(ActionItem.title == "Send the revised volumes"))
+    assert (item.source, item.owner_id, item.due_date, item.account_id) == (ActionSource.MEETING, am.id, due, alpha.account.id)
+    assert item.minutes_id == alpha["minutes"].id
+    assert "Send the revised volumes" in browser.get(_occurrence_url(alpha)).text
+
+
+def test_the_client_reads_minutes_only_once_shared(session, worlds, browser):
+    alpha, _ = worlds
+    browser.login(alpha.user(Role.CLIENT_VIEWER).email)
+    assert "Minutes of Alpha" in browser.get(_occurrence_url(alpha)).text
+    session.rollback()
+    alpha["minutes"].shared = False
+    session.commit()
+    page = browser.get(_occurrence_url(alpha))
+    assert page.status_code == 200 and "Minutes of Alpha" not in page.text
+
+
+def test_the_firm_sets_up_a_meeting_on_the_nth_weekday(session, worlds, browser):
+    alpha, _ = worlds
+    browser.login(alpha.user(Role.ACCOUNT_MANAGER).email)
+    response = browser.post_form(f"/meetings/new?account={alpha.account.id}", {
+        "kind": "business_review", "cadence": "quarterly", "first_month": "2", "week": "2", "weekday": "1",
+        "start_time": "10:00", "timezone": "Europe/London", "duration_minutes": "90",
+        "users": [str(alpha.user(Role.CLIENT_APPROVER).id)]})
+    assert response.status_code == 302
+    session.rollback()
+    meeting = session.scalar(sa.select(GovernanceMeeting).where(GovernanceMeeting.kind == MeetingKind.BUSINESS_REVIEW))
+    assert (meeting.week, meeting.weekday, meeting.day_of_month, meeting.first_month) == (2, 1, None, 2)
+    assert [a.user_id for a in meeting.attendees] == [alpha.user(Role.CLIENT_APPROVER).id]
+
+
+def _feed_token(session, browser, user: User) -> str:
+    browser.login(user.email)
+    assert browser.post_form("/calendar/token", {"renew": "y"}).status_code == 302
+    session.rollback()
+    return session.scalar(sa.select(User.calendar_token).where(User.id == user.id))
+
+
+def test_the_calendar_feed_parses_and_holds_only_the_users_accounts(app, session, worlds, browser):
+    alpha, bravo = worlds
+    token = _feed_token(session, browser, bravo.user(Role.CLIENT_APPROVER))
+    visitor = app.test_client()  # a calendar app: no session
+    first, again = visitor.get(f"/calendar/{token}.ics"), visitor.get(f"/calendar/{token}.ics")
+    assert first.status_code == 200 and first.mimetype == "text/calendar"
+    events = icalendar.Calendar.from_ical(first.data).walk("VEVENT")
+    assert events
+    uids = [str(e["UID"]) for e in events]
+    assert len(set(uids)) == len(uids)
+    assert uids == [str(e["UID"]) for e in icalendar.Calendar.from_ical(again.data).walk("VEVENT")]
+    assert all(e.decoded("DTSTART").utcoffset() == timedelta(0) for e in events)
+    assert all("Bravo" in str(e["SUMMARY"]) for e in events)
+    assert f"/meetings/{bravo['meeting'].id}/" in str(events[0]["DESCRIPTION"])
+    text = first.data.decode()
+    assert "Alpha" not in text
+
+
+def test_a_wrong_or_revoked_feed_token_is_not_found(app, session, worlds, browser):
+    alpha, _ = worlds
+    token = _feed_token(session, browser, alpha.user(Role.ACCOUNT_MANAGER))
+    visitor = app.test_client()
+    assert visitor.get(f"/calendar/{token}x.ics").status_code == 404
+    assert browser.post_form("/calendar/token", {"revoke": "y"}).status_code == 302
+    assert visitor.get(f"/calendar/{token}.ics").status_code == 404
+
+
+def test_the_feed_is_in_the_users_language(app, session, worlds, browser):
+    alpha, _ = worlds
+    user = alpha.user(Role.CLIENT_VIEWER)
+    user.language = "zh"
+    session.commit()
+    token = _feed_token(session, browser, user)
+    events = icalendar.Calendar.from_ical(app.test_client().get(f"/calendar/{token}.ics").data).walk("VEVENT")
+    assert all(str(e["SUMMARY"]).startswith("月度服务回顾") for e in events)
+
+
+def test_the_api_lists_occurrences_in_scope(client, worlds):
+    alpha, bravo = worlds
+    headers = bearer(api_token(client, alpha.user(Role.CLIENT_VIEWER).email))
+    today = date.today()
+    query = f"from={today.replace(day=1)}&to={today.replace(day=28)}"
+    items = client.get(f"/api/v1/meetings?{query}", headers=headers).json["items"]
+    assert [(i["account_id"], i["minutes"]) for i in items] == [(alpha.account.id, "Minutes of Alpha")]
+    assert client.get(f"/api/v1/meetings?account_id={bravo.account.id}&{query}", headers=headers).json["items"] == []
+    assert "/meetings" in client.get("/api/v1/openapi.json").json["paths"]
