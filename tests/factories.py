@@ -50,6 +50,9 @@ from portal.models import (
     KpiComment,
     KpiMeasurement,
     LineChange,
+    Opportunity,
+    OpportunityLine,
+    OpportunityStage,
     Plan,
     PlanReview,
     PlanStatus,
@@ -225,7 +228,13 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
                                      language="zh", verdict=ReviewVerdict.COMMENTED, comment=f"Wording of {key}")
     job = Job(id=f"job-of-{key.lower()}", kind="review_pack", params={"period": f"{today:%Y-%m}"}, account_id=account.id,
               user_id=(am or client_user).id, message=f"Job message of {key}")
-    session.add_all([review, job, document_review])
+    opportunity = Opportunity(account_id=account.id, title={"en": f"Opportunity of {key}"}, currency=currency,
+                              value=Decimal("850.00"), stage=OpportunityStage.QUALIFIED, probability=30,
+                              expected_close=today + timedelta(days=60), notes=f"Pipeline notes of {key}",
+                              owner_id=am.id if am else None,
+                              lines=[OpportunityLine(account_id=account.id, description={"en": "Payroll, Laos"},
+                                                     unit="payslip", quantity=Decimal(100), unit_price=Decimal("8.50"))])
+    session.add_all([review, job, document_review, opportunity])
     session.flush()
     # The client approver's notification of the change request submitted above.
     notification = session.scalar(sa.select(InAppNotification).where(InAppNotification.recipient_id == client_user.id)
@@ -238,7 +247,7 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
         plan_review=review, document_review=document_review, user=client_user, purchase_order=purchase_order, forecast=forecast,
         action_comment=action_comment, kpi_comment=kpi_comment, acknowledgement=acknowledgement,
         stakeholder=stakeholder, interaction=interaction, job=job, notification=notification,
-        service_credit=service_credit,
+        service_credit=service_credit, opportunity=opportunity,
     )
     return world
 

@@ -39,6 +39,7 @@ PATH_OBJECTS = {
     "purchase_order_id": "purchase_order",
     "job_id": "job",
     "notification_id": "notification",
+    "opportunity_id": "opportunity",
 }
 # Path variables that hold a secret instead of an id (a one-time link's token): a made-up
 # one, which no row has, is what another account's user or a visitor can send.
@@ -61,6 +62,7 @@ def secrets_of(world) -> list[str]:
         world["change_request"].title["en"], world["plan"].content["objectives"][0]["en"], world["action"].title,
         world["contract"].number, world["document"].number, world.user(Role.CLIENT_APPROVER).email,
         world["stakeholder"].notes, world["interaction"].subject, world["job"].message,
+        world["opportunity"].title["en"], world["opportunity"].notes,
     ]
 
 
