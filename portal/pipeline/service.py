@@ -158,14 +158,16 @@ def move_stage(session: Session, opportunity: Opportunity, stage: OpportunitySta
 
 
 def from_request(session: Session, request: ServiceRequest, account: Account, by: User) -> Opportunity:
-    """An opportunity from a client's scope request: its subject and description, in
-    the account's currency, owned by whoever makes it."""
+    """An opportunity from a client's scope request: its subject (in the requester's
+    language) and description, in the account's currency, owned by whoever makes it."""
     if request.category is not RequestCategory.SCOPE:
         raise DomainError(_l("Only a scope request can become an opportunity."))
     existing = session.scalar(sa.select(Opportunity).where(Opportunity.source_request_id == request.id))
     if existing is not None:
         raise Conflict(_l("This request is already an opportunity."))
-    return create(session, account, by, title={"en": request.subject}, currency=account.currency,
+    # The subject as the client wrote it, in the language they use the portal in.
+    language = request.created_by.language if request.created_by is not None else "en"
+    return create(session, account, by, title={language: request.subject}, currency=account.currency,
                   source=OpportunitySource.CLIENT_REQUEST, source_request=request, notes=request.description)
 
 
