@@ -1351,33 +1351,33 @@ class _AccountBuilder:
         am, scale = self.people["am"], PIPELINE_SCALE.get(self.currency, Decimal(1))
         langs = ("en", *self.spec.languages)
 
-        def text(words: dict[str, str]) -> dict[str, str]:
+        def in_languages(words: dict[str, str]) -> dict[str, str]:
             return {lang: words[lang] for lang in langs if lang in words}
 
         def lines(rows) -> list[pipeline.LineInput]:
-            return [pipeline.LineInput(text(words), unit, Decimal(quantity), quantize_money(Decimal(price) * scale,
+            return [pipeline.LineInput(in_languages(words), unit, Decimal(quantity), quantize_money(Decimal(price) * scale,
                                                                                               self.currency))
                     for words, unit, quantity, price in rows]
 
         def closing(months: int) -> date:
             return month_end(month_start(self.today, -months))
 
-        pipeline.create(self.session, self.account, am, title=text(PIPELINE_TEXTS["idea"]), currency=self.currency,
+        pipeline.create(self.session, self.account, am, title=in_languages(PIPELINE_TEXTS["idea"]), currency=self.currency,
                         value=quantize_money(Decimal(36000) * scale, self.currency), expected_close=closing(5),
                         notes="Raised at the last monthly service review: manual expense checks take two days a month.")
         scope = next((r for r in self.requests if r.category is RequestCategory.SCOPE), None)
         if scope is not None:
             asked = pipeline.from_request(self.session, scope, self.account, am)
-            pipeline.edit(self.session, asked, am, title=text(PIPELINE_TEXTS["scope"]),
+            pipeline.edit(self.session, asked, am, title=in_languages(PIPELINE_TEXTS["scope"]),
                           currency=self.currency, value=None, probability=None, expected_close=closing(2),
                           notes=asked.notes, owner=am, lines=lines(PIPELINE_LINES["scope"]))
             pipeline.move_stage(self.session, asked, OpportunityStage.PROPOSED, am)
             issue_quotation(self.session, asked, self.account, am)
-        lost = pipeline.create(self.session, self.account, am, title=text(PIPELINE_TEXTS["lost"]),
+        lost = pipeline.create(self.session, self.account, am, title=in_languages(PIPELINE_TEXTS["lost"]),
                                currency=self.currency, value=quantize_money(Decimal(18000) * scale, self.currency),
                                stage=OpportunityStage.QUALIFIED, expected_close=closing(1))
         pipeline.move_stage(self.session, lost, OpportunityStage.LOST, am)
-        won = pipeline.create(self.session, self.account, am, title=text(PIPELINE_TEXTS["won"]), currency=self.currency,
+        won = pipeline.create(self.session, self.account, am, title=in_languages(PIPELINE_TEXTS["won"]), currency=self.currency,
                               stage=OpportunityStage.PROPOSED, expected_close=closing(0),
                               lines=lines(PIPELINE_LINES["won"]))
         pipeline.move_stage(self.session, won, OpportunityStage.WON, am)

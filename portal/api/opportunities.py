@@ -110,7 +110,7 @@ def create_opportunity(body: OpportunityIn):
     account = get_or_404(db.session, Account, body.account_id)
     owner = None
     if body.owner_id is not None:
-        owner = db.session.get(User, body.owner_id)
+        owner = db.session.scalar(sa.select(User).where(User.id == body.owner_id))
         if owner is None or owner.role not in ISSUERS:
             raise ApiError(422, _("Some fields are not valid."), fields={"owner_id": "invalid"})
     opportunity = service.create(

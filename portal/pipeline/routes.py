@@ -141,7 +141,7 @@ def _form_page(form: OpportunityForm, account: Account, opportunity: Opportunity
 
 
 def _owner(form: OpportunityForm) -> User | None:
-    return db.session.get(User, form.owner.data) if form.owner.data else None
+    return db.session.scalar(sa.select(User).where(User.id == form.owner.data)) if form.owner.data else None
 
 
 @bp.route("/opportunities/new", methods=["GET", "POST"])
@@ -214,8 +214,8 @@ def detail(opportunity_id: int):
     cr_form.contract.data = current.id if current in contracts else (contracts[0].id if contracts else None)
     quotations = list(db.session.scalars(sa.select(Document).where(Document.opportunity_id == opportunity.id)
                                          .order_by(Document.id.desc())))
-    source_request = (db.session.get(ServiceRequest, opportunity.source_request_id)
-                      if opportunity.source_request_id else None)
+    source_request = db.session.scalar(sa.select(ServiceRequest).where(
+        ServiceRequest.id == opportunity.source_request_id)) if opportunity.source_request_id else None
     return render_template("pipeline/detail.html", opportunity=opportunity, account=account, stage_form=stage_form,
                            quotation_form=quotation_form, cr_form=cr_form, quotations=quotations,
                            source_request=source_request, can_issue=current_user.role in ISSUERS,
