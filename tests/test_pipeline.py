@@ -5,6 +5,7 @@ and the quotation document read back."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -239,8 +240,11 @@ def test_from_a_scope_request_to_a_won_change_request_on_the_pages(app, session,
     cr = session.get(Opportunity, opportunity_id).change_request
     assert cr is not None and [line.quantity for line in cr.lines] == [Decimal(100)]
     assert f"/change-requests/{cr.id}" in browser.get(opportunity_url).text
-    pipeline = browser.get("/pipeline")
+    pipeline = browser.get(f"/accounts/{alpha.account.id}/pipeline", follow_redirects=True)
     assert pipeline.status_code == 200 and "Payroll for Laos" in pipeline.text
+    chart = re.search(r'src="(/pipeline/chart\.svg\?[^"]+)"', pipeline.text).group(1).replace("&amp;", "&")
+    drawn = browser.get(chart)
+    assert drawn.status_code == 200 and drawn.mimetype == "image/svg+xml"
     assert browser.get(opportunity_url.replace(str(opportunity_id), str(alpha["opportunity"].id))).status_code == 200
     quoted = browser.post_form(f"{opportunity_url}/quotation", {"languages": "en", "valid_until": "2099-01-01",
                                                                  "once": "y" * 20})
