@@ -49,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.kpis.routes import bp as scorecards_bp
     from portal.change_requests.routes import bp as change_requests_bp
     from portal.credits.routes import bp as credits_bp
+    from portal.pipeline.routes import bp as pipeline_bp
     from portal.documents.routes import bp as documents_bp
     from portal.jobs.routes import bp as jobs_bp
     from portal.main.routes import bp as main_bp
@@ -74,6 +75,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(invoice_import_bp)
     app.register_blueprint(scorecards_bp)
     app.register_blueprint(credits_bp)
+    app.register_blueprint(pipeline_bp)
     app.register_blueprint(actions_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(search_bp)

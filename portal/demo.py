@@ -76,6 +76,7 @@ from portal.models import (
     KpiMeasurement,
     LineChange,
     MeetingKind,
+    OpportunityStage,
     OwnerSide,
     Plan,
     PlanType,
@@ -93,6 +94,8 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.plans.service import create_plan, review, submit_for_review
 from portal.volumes.imports import read_volume_file, upsert_volumes
+from portal.pipeline import service as pipeline
+from portal.pipeline.quotations import issue_quotation
 from portal.service_requests.service import add_comment, change_status, create_request, escalate, give_feedback
 
 DEFAULT_PASSWORD = "portal-demo-2026"
@@ -926,6 +929,26 @@ def localized(value: Text, languages: tuple[str, ...]) -> dict[str, str]:
     return dict(zip(languages, texts, strict=True))
 
 
+# The pipeline's opportunities on each account (``_AccountBuilder._opportunities``):
+# prices in US dollars, scaled to the account's currency.
+PIPELINE_SCALE = {"USD": Decimal(1), "CNY": Decimal(7), "VND": Decimal(25000)}
+PIPELINE_TEXTS = {
+    "idea": {"en": "Automated expense audit", "zh": "自动化费用审核", "vi": "Kiểm tra chi phí tự động"},
+    "scope": {"en": "Services for the new site", "zh": "新设机构服务", "vi": "Dịch vụ cho đơn vị mới"},
+    "lost": {"en": "Travel desk outsourcing", "zh": "差旅服务外包", "vi": "Thuê ngoài bộ phận đặt vé công tác"},
+    "won": {"en": "Year-end tax filing support", "zh": "年终税务申报支持", "vi": "Hỗ trợ quyết toán thuế cuối năm"},
+}
+PIPELINE_LINES = {
+    "scope": [({"en": "Service set-up at the new site", "zh": "新设机构服务启动", "vi": "Thiết lập dịch vụ tại đơn vị mới"},
+               "month", "1", "6500"),
+              ({"en": "Monthly service, new site", "zh": "新设机构月度服务", "vi": "Dịch vụ hằng tháng, đơn vị mới"},
+               "month", "12", "2400")],
+    "won": [({"en": "Year-end tax return preparation", "zh": "年终纳税申报准备", "vi": "Chuẩn bị hồ sơ quyết toán thuế"},
+             "employee", "150", "18"),
+            ({"en": "Tax filing review meeting", "zh": "税务申报审阅会议", "vi": "Họp xem xét hồ sơ thuế"}, "hour", "6", "150")],
+}
+
+
 # --- builders -------------------------------------------------------------------------
 
 
@@ -1038,6 +1061,7 @@ class _AccountBuilder:
         self._work_orders()
         self._service_credits()
         self._governance()
+        self._opportunities()
 
     # contract ---------------------------------------------------------------------
 
@@ -1356,6 +1380,47 @@ class _AccountBuilder:
         return LineInput(change, {}, "", scope_line.quantity if quantity is None else Decimal(quantity),
                          scope_line.unit_price if price is None else quantize_money(price, self.currency),
                          scope_line_id=scope_line.id)
+
+    # the pipeline -------------------------------------------------------------------
+
+    def _opportunities(self) -> None:
+        """The account manager's pipeline on the account, through the pipeline's services:
+        an idea, the client's scope request made an opportunity and quoted, one lost, and
+        one won that became a change request draft with its lines."""
+        am, scale = self.people["am"], PIPELINE_SCALE.get(self.currency, Decimal(1))
+        langs = ("en", *self.spec.languages)
+
+        def in_languages(words: dict[str, str]) -> dict[str, str]:
+            return {lang: words[lang] for lang in langs if lang in words}
+
+        def lines(rows) -> list[pipeline.LineInput]:
+            return [pipeline.LineInput(in_languages(words), unit, Decimal(quantity), quantize_money(Decimal(price) * scale,
+                                                                                              self.currency))
+                    for words, unit, quantity, price in rows]
+
+        def closing(months: int) -> date:
+            return month_end(month_start(self.today, -months))
+
+        pipeline.create(self.session, self.account, am, title=in_languages(PIPELINE_TEXTS["idea"]), currency=self.currency,
+                        value=quantize_money(Decimal(36000) * scale, self.currency), expected_close=closing(5),
+                        notes="Raised at the last monthly service review: manual expense checks take two days a month.")
+        scope = next((r for r in self.requests if r.category is RequestCategory.SCOPE), None)
+        if scope is not None:
+            asked = pipeline.from_request(self.session, scope, self.account, am)
+            pipeline.edit(self.session, asked, am, title=in_languages(PIPELINE_TEXTS["scope"]),
+                          currency=self.currency, value=None, probability=None, expected_close=closing(2),
+                          notes=asked.notes, owner=am, lines=lines(PIPELINE_LINES["scope"]))
+            pipeline.move_stage(self.session, asked, OpportunityStage.PROPOSED, am)
+            issue_quotation(self.session, asked, self.account, am)
+        lost = pipeline.create(self.session, self.account, am, title=in_languages(PIPELINE_TEXTS["lost"]),
+                               currency=self.currency, value=quantize_money(Decimal(18000) * scale, self.currency),
+                               stage=OpportunityStage.QUALIFIED, expected_close=closing(1))
+        pipeline.move_stage(self.session, lost, OpportunityStage.LOST, am)
+        won = pipeline.create(self.session, self.account, am, title=in_languages(PIPELINE_TEXTS["won"]), currency=self.currency,
+                              stage=OpportunityStage.PROPOSED, expected_close=closing(0),
+                              lines=lines(PIPELINE_LINES["won"]))
+        pipeline.move_stage(self.session, won, OpportunityStage.WON, am)
+        pipeline.to_change_request(self.session, won, self.contract, am)
 
     # work orders under regional review ---------------------------------------------
 

@@ -388,8 +388,21 @@ LABELS = {
         "invoice": _l("Invoice"),
         "statement": _l("Statement of account"),
         "credit_note": _l("Credit note"),
+        "quotation": _l("Quotation"),
     },
     "service_credit_status": {"proposed": _l("Proposed"), "approved": _l("Approved"), "waived": _l("Waived")},
+    "opportunity_stage": {
+        "identified": _lp("opportunity stage", "Identified"),
+        "qualified": _lp("opportunity stage", "Qualified"),
+        "proposed": _lp("opportunity stage", "Proposed"),
+        "won": _lp("opportunity stage", "Won"),
+        "lost": _lp("opportunity stage", "Lost"),
+    },
+    "opportunity_source": {
+        "client_request": _l("A client's scope request"),
+        "review": _l("A plan or review"),
+        "idea": _l("The account manager's idea"),
+    },
     "document_status": {"in_review": _l("In regional review"), "issued": _lp("document status", "Issued")},
     "review_verdict": {"approved": _l("Approved the draft"), "commented": _l("Commented")},
     # A context of their own: "Issued" the status is not "Issued" the date column.

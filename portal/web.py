@@ -216,6 +216,7 @@ NAV: list[NavItem] = [
     NavItem("billing.index", _l("Invoices"), ALL_ROLES),
     NavItem("scorecards.index", _l("Scorecards"), ALL_ROLES),
     NavItem("credits.index", _l("Service credits"), (Role.ACCOUNT_MANAGER, Role.FINANCE, Role.ADMIN)),
+    NavItem("pipeline.index", _l("Pipeline"), (Role.ACCOUNT_MANAGER, Role.FINANCE, Role.ADMIN)),
     NavItem("actions.index", _l("Actions"), ALL_ROLES),
     NavItem("plans.index", _l("Plans"), ALL_ROLES),
     NavItem("meetings.index", _l("Meetings"), ALL_ROLES),

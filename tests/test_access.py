@@ -42,6 +42,7 @@ PATH_OBJECTS = {
     "notification_id": "notification",
     "meeting_id": "meeting",
     "key": "minutes",  # an occurrence of the meeting: the one with minutes
+    "opportunity_id": "opportunity",
 }
 # The attribute a path variable takes of its object (else ``id``).
 PATH_ATTRIBUTES = {"key": "key"}
@@ -68,6 +69,7 @@ def secrets_of(world) -> list[str]:
         world["contract"].number, world["document"].number, world.user(Role.CLIENT_APPROVER).email,
         world["stakeholder"].notes, world["interaction"].subject, world["job"].message,
         world["meeting"].location, world["minutes"].body,
+        world["opportunity"].title["en"], world["opportunity"].notes,
     ]
 
 

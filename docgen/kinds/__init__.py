@@ -7,13 +7,14 @@ writes the document on a ``Layout``. Adding a kind is adding a module here and i
 
 from __future__ import annotations
 
-from docgen.kinds import amendment, credit_note, invoice, plan, portfolio_report, review_pack, statement, work_order
+from docgen.kinds import (amendment, credit_note, invoice, plan, portfolio_report, quotation, review_pack, statement,
+                          work_order)
 from docgen.kinds.common import Kind
 
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (amendment.KIND, work_order.KIND, plan.KIND, review_pack.KIND, invoice.KIND, statement.KIND,
-                 credit_note.KIND, portfolio_report.KIND)
+                 credit_note.KIND, portfolio_report.KIND, quotation.KIND)
 }
 
 __all__ = ["KINDS", "Kind"]

@@ -38,6 +38,7 @@ from portal.api import (  # noqa: E402  (modules register routes on bp)
     notifications,
     onboarding,
     openapi,
+    opportunities,
     people,
     plans,
     requests,
@@ -48,4 +49,4 @@ from portal.api import (  # noqa: E402  (modules register routes on bp)
     volumes,
 )
 
-__all__ = ["bp", "accounts", "auth", "change_requests", "inbox", "invoice_imports", "invoices", "jobs", "meetings", "notifications", "onboarding", "openapi", "people", "plans", "requests", "scorecards", "search", "service_credits", "users", "volumes"]
+__all__ = ["bp", "accounts", "auth", "change_requests", "inbox", "invoice_imports", "invoices", "jobs", "meetings", "notifications", "onboarding", "openapi", "opportunities", "people", "plans", "requests", "scorecards", "search", "service_credits", "users", "volumes"]

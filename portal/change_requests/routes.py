@@ -32,6 +32,7 @@ from portal.documents.routes import announce, numbered, preview_response
 from portal.documents.service import issue_amendment, preview_amendment
 from portal.exports import table_response
 from portal.extensions import db
+from portal.pipeline import pages as pipeline
 from portal.forms import choices, fill_texts, flash_errors, texts
 from portal.i18n import current_language, label, localized, money
 from portal.units import counted
@@ -248,6 +249,7 @@ def detail(change_request_id: int):
         approve_form=ApproveForm(version=cr.version), reject_form=RejectForm(version=cr.version),
         internal_form=InternalDecisionForm(version=cr.version), amendment_form=amendment,
         is_issuer=current_user.role in ISSUERS, approvers=client_approvers(db.session, account),
+        opportunity=pipeline.for_change_request(db.session, cr, current_user),
     )
 
 

@@ -40,7 +40,7 @@ from portal.models.base import utcnow
 from portal.sequences import next_value
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-PREFIXES = {DocumentKind.AMENDMENT: "AMD", DocumentKind.WORK_ORDER: "WO"}
+PREFIXES = {DocumentKind.AMENDMENT: "AMD", DocumentKind.WORK_ORDER: "WO", DocumentKind.QUOTATION: "QUO"}
 
 # The parts of a docgen field path in the user's words: ``lines.2.description.zh`` is
 # "Line 3 › Description (Chinese)". A part not named here is shown as it is.

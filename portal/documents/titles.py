@@ -22,7 +22,7 @@ def document_titles(kind: str, source: dict[str, Any]) -> dict[str, str]:
     """``{lang: title}`` for the languages the document has a title in."""
     if kind == "amendment":
         return _texts((source.get("change_request") or {}).get("title"))
-    if kind == "work_order":
+    if kind in ("work_order", "quotation"):
         return _texts(source.get("title"))
     return {lang: title for lang in LANGUAGES if (title := _written(kind, source, lang))}
 

@@ -41,6 +41,13 @@ from portal.models.invoice import (
 from portal.models.job import Job, JobFile, JobStatus
 from portal.models.meeting import Cadence, GovernanceMeeting, MeetingAttendee, MeetingKind, MeetingMinutes
 from portal.models.kpi import KpiComment, KpiMeasurement, ScorecardAcknowledgement
+from portal.models.opportunity import (
+    STAGE_PROBABILITY,
+    Opportunity,
+    OpportunityLine,
+    OpportunitySource,
+    OpportunityStage,
+)
 from portal.models.service_credit import ServiceCredit, ServiceCreditStatus
 from portal.models.plan import Plan, PlanReview, PlanSignoff, PlanStatus, PlanType, PlanVersion, ReviewDecision
 from portal.models.notification import InAppNotification, Notification, NotificationSettings, NotificationStatus

@@ -81,6 +81,8 @@ class ChangeRequest(AccountOwned, TimestampMixin, Base):
     submitted_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
     implemented_at: Mapped[datetime | None]
+    # The won opportunity this CR was drafted from (the firm's pipeline).
+    opportunity_id: Mapped[int | None] = mapped_column(sa.ForeignKey("opportunities.id", ondelete="SET NULL"))
 
     contract: Mapped[Contract] = relationship()
     created_by: Mapped[User | None] = relationship()

@@ -26,6 +26,7 @@ class DocumentKind(enum.StrEnum):
     INVOICE = "invoice"
     STATEMENT = "statement"
     CREDIT_NOTE = "credit_note"
+    QUOTATION = "quotation"
 
 
 class DocumentStatus(enum.StrEnum):
@@ -36,6 +37,9 @@ class DocumentStatus(enum.StrEnum):
 # Kinds that an account's regional review applies to (review packs are the firm's own
 # monthly report, issued by a job).
 REVIEWED_KINDS = (DocumentKind.AMENDMENT, DocumentKind.WORK_ORDER, DocumentKind.PLAN)
+# Kinds the client never sees in the portal: a quotation belongs to an opportunity, the
+# firm's own (the firm sends the file itself).
+FIRM_ONLY_KINDS = (DocumentKind.QUOTATION,)
 
 
 class Document(AccountOwned, Base):
@@ -76,6 +80,9 @@ class Document(AccountOwned, Base):
     # The invoice an invoice document shows (one per language set and content: see
     # portal.billing.documents).
     invoice_id: Mapped[int | None] = mapped_column(sa.ForeignKey("invoices.id", ondelete="SET NULL"), index=True)
+    # The opportunity a quotation quotes.
+    opportunity_id: Mapped[int | None] = mapped_column(sa.ForeignKey("opportunities.id", ondelete="SET NULL"),
+                                                       index=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     # Who made the draft as it stands (the issuer, or whoever issued it again while in
     # review): neither may approve it.
@@ -114,12 +121,12 @@ class Document(AccountOwned, Base):
     @hybrid_property
     def client_visible(self) -> bool:
         """Clients never see a draft: only what was issued."""
-        return self.status is DocumentStatus.ISSUED
+        return self.status is DocumentStatus.ISSUED and self.kind not in FIRM_ONLY_KINDS
 
     @client_visible.inplace.expression
     @classmethod
     def _client_visible(cls) -> sa.ColumnElement[bool]:
-        return cls.status == DocumentStatus.ISSUED
+        return sa.and_(cls.status == DocumentStatus.ISSUED, cls.kind.not_in(FIRM_ONLY_KINDS))
 
 
 class ReviewVerdict(enum.StrEnum):

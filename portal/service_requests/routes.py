@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
+from portal.pipeline import pages as pipeline
 from portal.files import check_uploads, download_response, uploads_from_request
 from portal.forms import choices
 from portal.i18n import label
@@ -94,6 +95,7 @@ def detail(request_id: int):
         escalate_form=EscalateForm(), feedback_form=FeedbackForm(), rated=rated,
         next_due=service.next_due(service_request), overdue=service.is_overdue(service_request),
         can_handle=current_user.role in HANDLERS, can_escalate=current_user.role in CLIENTS,
+        pipeline=pipeline.for_request(db.session, service_request, current_user),
     )
 
 

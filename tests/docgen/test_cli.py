@@ -14,7 +14,7 @@ def test_kinds_lists_the_kinds():
     result = docgen("kinds")
     assert result.returncode == 0
     assert result.stdout.split() == ["amendment", "work_order", "plan", "review_pack", "invoice", "statement",
-                                     "credit_note"]
+                                     "credit_note", "portfolio_report", "quotation"]
 
 
 def test_render_writes_the_document(tmp_path):

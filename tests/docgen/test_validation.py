@@ -17,14 +17,14 @@ def test_examples_are_valid(example, kind):
 
 def test_public_constants():
     assert docgen.KINDS == ("amendment", "work_order", "plan", "review_pack", "invoice", "statement",
-                             "credit_note")
+                             "credit_note", "portfolio_report", "quotation")
     assert docgen.LANGUAGES == ("en", "zh", "vi")
 
 
 def test_unknown_kind_is_named_with_the_language_problems():
     problems = validate({"kind": "receipt", "languages": ["fr"]})
     assert problems[0] == ("kind", "unknown kind 'receipt' (use amendment, work_order, plan, review_pack, invoice, "
-                                   "statement, credit_note)")
+                                   "statement, credit_note, portfolio_report, quotation)")
     assert problems[1][0] == "languages"
     assert "unknown language 'fr'" in problems[1][1]
 
