@@ -238,11 +238,11 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
     portfolio_alert = PortfolioAlert(account_id=account.id, kind=AlertKind.CSAT_LOW, period=today.replace(day=1),
                                      detail={"csat": "2.00"})
     opportunity = Opportunity(account_id=account.id, title={"en": f"Opportunity of {key}"}, currency=currency,
-                          value=Decimal("850.00"), stage=OpportunityStage.QUALIFIED, probability=30,
-                          expected_close=today + timedelta(days=60), notes=f"Pipeline notes of {key}",
-                          owner_id=am.id if am else None,
-                          lines=[OpportunityLine(account_id=account.id, description={"en": "Payroll, Laos"},
-                                                 unit="payslip", quantity=Decimal(100), unit_price=Decimal("8.50"))])
+                              value=Decimal("850.00"), stage=OpportunityStage.QUALIFIED, probability=30,
+                              expected_close=today + timedelta(days=60), notes=f"Pipeline notes of {key}",
+                              owner_id=am.id if am else None,
+                              lines=[OpportunityLine(account_id=account.id, description={"en": "Payroll, Laos"},
+                                                     unit="payslip", quantity=Decimal(100), unit_price=Decimal("8.50"))])
     session.add_all([review, job, document_review, portfolio_alert, opportunity])
     session.flush()
     # The client approver's notification of the change request submitted above.
