@@ -524,6 +524,9 @@ LABELS = {
         "same figures as the line": _l("Give another quantity or unit price."),
         "not a client approver of this account": _l("Choose a client approver of this account."),
         "not an amount in": _l("Enter an amount in the account's currency."),
+        # governance meetings
+        "not a user of this account": _l("Choose a user of this account."),
+        "not an https:// link": _l("Enter a link starting with https://."),
     },
     # A context of their own: a contract "Active" is in force, a user "Active" may sign in.
     "contract_state": {
