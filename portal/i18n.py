@@ -423,7 +423,7 @@ LABELS = {
     },
     "rag": {"green": _l("Green"), "amber": _l("Amber"), "red": _l("Red"), "none": _l("No data")},
     "alert_kind": {"kpi_red": _l("a KPI red two months running"), "dso_over_terms": _l("DSO over the payment terms"),
-                   "revenue_under_acv": _l("revenue under 90 % of the ACV pro rata"), "csat_low": _l("CSAT under 3")},
+                   "revenue_under_acv": _l("revenue under 90 per cent of the ACV pro rata"), "csat_low": _l("CSAT under 3")},
     "action_status": {"open": _l("Open"), "in_progress": _l("In progress"), "done": _l("Done"), "cancelled": _l("Cancelled")},
     "action_source": {
         "meeting": _l("Meeting"),

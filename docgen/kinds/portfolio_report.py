@@ -21,7 +21,7 @@ RAG = {"red": N_("Red"), "amber": N_("Amber"), "green": N_("Green"), "none": N_(
 ALERT_KINDS = {
     "kpi_red": N_("a KPI red two months running"),
     "dso_over_terms": N_("DSO over the payment terms"),
-    "revenue_under_acv": N_("revenue under 90 % of the ACV pro rata"),
+    "revenue_under_acv": N_("revenue under 90 per cent of the ACV pro rata"),
     "csat_low": N_("CSAT under 3"),
 }
 
