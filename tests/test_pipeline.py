@@ -250,3 +250,20 @@ def test_from_a_scope_request_to_a_won_change_request_on_the_pages(app, session,
                                                                  "once": "y" * 20})
     assert quoted.status_code == 302
     assert "QUO-" in browser.get(opportunity_url).text
+
+
+def test_the_change_request_links_its_opportunity_only_for_those_who_may_open_it(session, alpha, new_browser):
+    """A regional reviewer reads the change request but not the pipeline: no link to an
+    opportunity it would be refused."""
+    from tests.helpers import signed_in
+
+    opportunity = won(session, alpha)
+    cr = service.to_change_request(session, opportunity, alpha["contract"], manager_of(alpha))
+    session.commit()
+    link = f'href="/opportunities/{opportunity.id}"'
+    manager = signed_in(new_browser, manager_of(alpha).email)
+    assert link in manager.get(f"/change-requests/{cr.id}").get_data(as_text=True)
+    reviewer = signed_in(new_browser, alpha.user(Role.REGIONAL_REVIEWER).email)
+    page = reviewer.get(f"/change-requests/{cr.id}")
+    assert page.status_code == 200 and link not in page.get_data(as_text=True)
+    assert reviewer.get(f"/opportunities/{opportunity.id}").status_code == 403

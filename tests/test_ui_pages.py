@@ -288,6 +288,7 @@ def test_the_twelve_month_table_shows_the_latest_month_first(chromium, demo_site
     with signed_in(chromium, demo_site, USERS["client_approver"], language, width=PHONE) as tab:
         tab.goto("/scorecards")
         tab.locator("main a[href^='/scorecards/']").first.click()
+        tab.locator("table.trend thead th").first.wait_for()  # all_inner_texts does not wait for the page
         headers = tab.locator("table.trend thead th").all_inner_texts()[1:]
         shown = months(headers)
         assert len(shown) == 12 and shown == sorted(shown, reverse=True)

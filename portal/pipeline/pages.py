@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 import sqlalchemy as sa
 
-from portal.models import ChangeRequest, Opportunity, RequestCategory, ServiceRequest
+from portal.models import ChangeRequest, Opportunity, RequestCategory, Role, ServiceRequest
 from portal.pipeline.forms import FromRequestForm
 from portal.security import ISSUERS
+
+READERS = (Role.ACCOUNT_MANAGER, Role.FINANCE, Role.ADMIN)  # who reads the pipeline
 
 
 @dataclass
@@ -29,7 +31,8 @@ def for_request(session: Session, request: ServiceRequest, user) -> RequestPipel
 
 
 def for_change_request(session: Session, cr: ChangeRequest, user) -> Opportunity | None:
-    """The opportunity a CR was drafted from, for the firm (a client never loads one)."""
-    if user.is_client or cr.opportunity_id is None:
+    """The opportunity a CR was drafted from, for those who may open it (a client never
+    loads one; a regional reviewer reads the CR but not the pipeline)."""
+    if user.role not in READERS or cr.opportunity_id is None:
         return None
     return session.scalar(sa.select(Opportunity).where(Opportunity.id == cr.opportunity_id))

@@ -24,11 +24,11 @@ from portal.models import (
     Opportunity,
     OpportunitySource,
     OpportunityStage,
-    Role,
     ServiceRequest,
     User,
 )
 from portal.pipeline import service
+from portal.pipeline.pages import READERS
 from portal.pipeline.forms import (
     ChangeRequestDraftForm,
     FromRequestForm,
@@ -43,7 +43,6 @@ from portal.web import Blueprint, keep_form
 
 bp = Blueprint("pipeline", __name__)
 
-READERS = (Role.ACCOUNT_MANAGER, Role.FINANCE, Role.ADMIN)  # who reads the pipeline
 
 
 def _load(opportunity_id: int) -> tuple[Opportunity, Account]:
