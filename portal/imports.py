@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 import sqlalchemy as sa
@@ -329,12 +329,34 @@ def run_file_import(session: Session, path: str, load: Callable[[bytes], Any]) -
         click.echo(f"{path}: {error.strerror or error}", err=True)
         raise SystemExit(2) from None
     except KeyboardInterrupt:  # Ctrl-C: nothing was committed, so nothing is kept
-        _abandon(session)
-        click.echo(f"Interrupted: nothing of {path} was kept.", err=True)
-        raise SystemExit(130) from None  # 128 + SIGINT, as a shell reports it
+        _interrupted(session, path)
+    except Exception as error:
+        if not _cut_short_by_ctrl_c(error):
+            raise
+        _interrupted(session, path)
     with _ctrl_c_ignored():  # once the commit is under way, stopping it would leave nobody sure what was kept
         session.commit()
     click.echo(summary.describe(path))
+
+
+def _interrupted(session: Session, path: str) -> NoReturn:
+    _abandon(session)
+    click.echo(f"Interrupted: nothing of {path} was kept.", err=True)
+    raise SystemExit(130) from None  # 128 + SIGINT, as a shell reports it
+
+
+def _cut_short_by_ctrl_c(error: BaseException) -> bool:
+    """Whether ``error`` was raised while a Ctrl-C unwound the import: a savepoint's
+    rollback on the way out can fail on the connection the interrupt cut short (psycopg
+    left in pipeline mode), and its error then hides the interrupt."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__context__
+    return False
 
 
 def _abandon(session: Session) -> None:

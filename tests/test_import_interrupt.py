@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from portal.imports import run_file_import
 from portal.models import Invoice, KpiMeasurement
 from tests.factories import build_account
 from tests.test_invoice_import import COLUMNS, invoice_row
@@ -112,3 +113,32 @@ def test_ctrl_c_during_an_import_keeps_nothing_and_says_so_in_one_line(alpha, se
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).select_from(Invoice).where(Invoice.number.like("BIG-%"))) == 0
     assert session.scalar(sa.select(sa.func.count()).select_from(KpiMeasurement)) == 1  # the factories' one
+
+
+def test_ctrl_c_hidden_by_a_failed_savepoint_rollback_still_keeps_nothing_and_says_so(session, tmp_path, capsys):
+    """Under load the interrupt can land inside psycopg's pipeline: the savepoint's
+    rollback on the way out then fails, and its error is the one that arrives."""
+    path = tmp_path / "invoices.csv"
+    path.write_bytes(b"number\n")
+
+    def load(_content: bytes):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise sa.exc.OperationalError("ROLLBACK TO SAVEPOINT sa_savepoint_1", {}, Exception("pipeline mode"))
+
+    with pytest.raises(SystemExit) as stopped:
+        run_file_import(session, str(path), load)
+    assert stopped.value.code == 130
+    assert capsys.readouterr().err.splitlines() == [f"Interrupted: nothing of {path} was kept."]
+
+
+def test_a_database_error_without_a_ctrl_c_is_not_called_an_interruption(session, tmp_path):
+    path = tmp_path / "invoices.csv"
+    path.write_bytes(b"number\n")
+
+    def load(_content: bytes):
+        raise sa.exc.OperationalError("INSERT INTO invoices", {}, Exception("server closed the connection"))
+
+    with pytest.raises(sa.exc.OperationalError):
+        run_file_import(session, str(path), load)
