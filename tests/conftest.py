@@ -119,12 +119,21 @@ def _worker() -> str:
 os.environ["RQ_KEY_PREFIX"] = f"rqtest-{_worker()}-{os.getpid()}"
 
 
+# The modules of the suite's longest tests (browser crawls of every page, the hostile
+# input crawl, LibreOffice and Redis workers killed and restarted), run first: handed out
+# last, one of them would keep a worker busy for minutes after the others ran dry.
+LONGEST_FIRST = ("test_ui_pages.py", "test_hostile_input.py", "test_pdf_warm.py", "test_outage_postgres.py",
+                 "test_jobs_redis.py", "test_ui_inbox.py", "test_people_pages.py", "test_onboarding_pages.py")
+
+
 def pytest_collection_modifyitems(config, items):
-    """The PostgreSQL run runs the tests that touch a database: those of the
-    ``database_template`` fixture (every app, session and client is built on it) and
-    those of modules that choose their own (they read ``DB_KIND`` or ``POSTGRES_URL``).
-    The others (docgen, LibreOffice, pure helpers) ran the same in the SQLite run, so
-    they are deselected here, not run twice."""
+    """The longest modules first (``LONGEST_FIRST``). The PostgreSQL run runs the tests
+    that touch a database: those of the ``database_template`` fixture (every app,
+    session and client is built on it) and those of modules that choose their own (they
+    read ``DB_KIND`` or ``POSTGRES_URL``). The others (docgen, LibreOffice, pure helpers)
+    ran the same in the SQLite run, so they are deselected here, not run twice."""
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
     if DB_KIND != "postgresql":
         return
     keep, drop = [], []

@@ -7,7 +7,9 @@ be pointed at every id of A.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -88,6 +90,22 @@ from portal.models import (
 from portal.plans.service import create_plan, review, submit_for_review
 from portal.service_requests.service import create_request
 from tests.conftest import PASSWORD
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@functools.cache
+def _word_file() -> bytes:
+    """A small real Word file: the amendment's, which a test (or the hostile-input crawl,
+    pressing its "PDF" button) may have converted by LibreOffice."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Amendment No. 1")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
 
 
 @dataclass
@@ -222,8 +240,13 @@ def build_account(session: Session, key: str, *, currency: str = "USD", firm_use
     version = submit(session, cr, account, am)
     approval = Approval(account_id=account.id, change_request_id=cr.id, version_hash="0" * 64, stage=ApprovalStage.INTERNAL,
                         decision=Decision.APPROVED, user_id=am.id if am else None)
+    word = _word_file()
+    word_file = StoredFile(account_id=account.id, filename=f"AMD-{key}-0001.docx", content_type=DOCX, size=len(word),
+                           sha256=hashlib.sha256(word).hexdigest(), data=word)
+    session.add(word_file)
+    session.flush()
     document = Document(account_id=account.id, contract_id=contract.id, kind=DocumentKind.AMENDMENT, number=f"AMD-{key}-0001",
-                        languages=["en"], sha256=stored.sha256, file_id=stored.id, source={})
+                        languages=["en"], sha256=word_file.sha256, file_id=word_file.id, source={})
     plan = Plan(account_id=account.id, contract_id=contract.id, plan_type=PlanType.JBP, period="FY2027", currency=currency,
                 content={"objectives": [{"en": f"Objective of {key}", "zh": f"{key} 的目标",
                                            "vi": f"Mục tiêu của {key}"}]})
