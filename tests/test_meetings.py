@@ -4,7 +4,11 @@ items in the registry, the calendar feed, and the API."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
 
 import icalendar
 import pytest
@@ -95,11 +99,52 @@ def test_the_firm_sets_up_a_meeting_on_the_nth_weekday(session, worlds, browser)
     assert [a.user_id for a in meeting.attendees] == [alpha.user(Role.CLIENT_APPROVER).id]
 
 
+FEED_ADDRESS = re.compile(r"https?://[^<\s]+/calendar/([A-Za-z0-9_-]+)\.ics")
+
+
 def _feed_token(session, browser, user: User) -> str:
+    """The secret of a new feed address, read off the page that shows it once."""
     browser.login(user.email)
-    assert browser.post_form("/calendar/token", {"renew": "y"}).status_code == 302
+    answer = browser.post_form("/calendar/token", {"renew": "y"})
+    assert answer.status_code == 200
+    return FEED_ADDRESS.search(answer.get_data(as_text=True)).group(1)
+
+
+def test_the_feed_address_is_shown_once_and_only_its_hash_is_kept(app, session, worlds, browser):
+    alpha, _ = worlds
+    user = alpha.user(Role.CLIENT_APPROVER)
+    token = _feed_token(session, browser, user)
     session.rollback()
-    return session.scalar(sa.select(User.calendar_token).where(User.id == user.id))
+    stored = session.execute(sa.text("SELECT calendar_token_hash FROM users WHERE id = :id"), {"id": user.id}).scalar()
+    assert stored == hashlib.sha256(token.encode()).hexdigest()
+    settings = browser.get("/account").get_data(as_text=True)
+    assert token not in settings and "Your calendar feed is on." in settings
+    assert app.test_client().get(f"/calendar/{token}.ics").status_code == 200
+    assert app.test_client().get(f"/calendar/{stored}.ics").status_code == 404  # the hash opens nothing
+
+
+def test_feeds_that_were_on_keep_their_address_through_the_migration(unmigrated_url):
+    from flask_migrate import upgrade
+
+    from portal.models import Account
+    from tests.conftest import app_session, base_config
+    from tests.helpers import insert_as_of
+
+    migrations = str(Path(__file__).resolve().parent.parent / "migrations")
+    with app_session(base_config(unmigrated_url)) as session:
+        upgrade(directory=migrations, revision="0028")
+        account_id = insert_as_of(session, Account, name="Legacy", country="GB", timezone="UTC", tier="key",
+                                  document_languages=["en"], cr_approval_threshold=Decimal(50000))
+        user_id = insert_as_of(session, User, email="approver@legacy.example", name="Approver", role="client_approver",
+                               password_hash="x", account_id=account_id)
+        session.execute(sa.text("UPDATE users SET calendar_token = 'old-secret-address' WHERE id = :id"), {"id": user_id})
+        insert_as_of(session, User, email="viewer@legacy.example", name="Viewer", role="client_viewer",
+                     password_hash="x", account_id=account_id)
+        session.commit()
+        upgrade(directory=migrations, revision="0029")
+        session.expire_all()
+        assert service.feed_user(session, "old-secret-address").id == user_id
+        assert service.feed_user(session, "another-address") is None
 
 
 def test_the_calendar_feed_parses_and_holds_only_the_users_accounts(app, session, worlds, browser):

@@ -189,8 +189,10 @@ def calendar_token():
             service.revoke_calendar_token(db.session, user)
             flash(_("Your calendar feed is turned off."), "success")
         else:
-            service.renew_calendar_token(db.session, user)
+            token = service.renew_calendar_token(db.session, user)
             flash(_("Your calendar feed has a new address; the old one no longer works."), "success")
+            return render_template("meetings/feed_address.html",
+                                   address=url_for("meetings.calendar_feed", token=token, _external=True))
     return redirect(url_for("auth.settings", _anchor="feed"))
 
 

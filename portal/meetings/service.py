@@ -36,6 +36,7 @@ from portal.actions import service as actions
 from portal.domain import DomainError
 from portal.i18n import is_valid_timezone
 from portal.models.meeting import KEY_FORMAT
+from portal.models.user import hash_token
 from portal.models import (
     Account,
     ActionItem,
@@ -360,15 +361,17 @@ def agreed_actions(session: Session, minutes: MeetingMinutes | None) -> list[Act
 
 
 def renew_calendar_token(session: Session, user: User) -> str:
-    """A new secret for the user's feed; the old address stops working."""
-    user.calendar_token = secrets.token_urlsafe(32)
+    """A new secret for the user's feed, to be shown once: only its SHA-256 is kept (a
+    database dump opens no feed). The old address stops working."""
+    token = secrets.token_urlsafe(32)
+    user.calendar_token_hash = hash_token(token)
     session.flush()
     audit.record(session, "calendar.token_renewed", user, actor=user)
-    return user.calendar_token
+    return token
 
 
 def revoke_calendar_token(session: Session, user: User) -> None:
-    user.calendar_token = None
+    user.calendar_token_hash = None
     session.flush()
     audit.record(session, "calendar.token_revoked", user, actor=user)
 
@@ -377,5 +380,4 @@ def feed_user(session: Session, token: str) -> User | None:
     """The active user whose feed ``token`` is, if any."""
     if not token or len(token) > 64:
         return None
-    user = session.scalar(sa.select(User).where(User.calendar_token == token, User.active))
-    return user if user is not None and secrets.compare_digest(user.calendar_token, token) else None
+    return session.scalar(sa.select(User).where(User.calendar_token_hash == hash_token(token), User.active))

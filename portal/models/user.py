@@ -71,8 +71,9 @@ class User(Base):
     approval_limit: Mapped[Decimal | None] = mapped_column(Money())
     # The client approver the account names as its higher authority: may approve any amount.
     higher_authority: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
-    # The secret of the user's calendar feed (``/calendar/<token>.ics``); None: no feed.
-    calendar_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # The SHA-256 of the secret in the user's calendar feed's address
+    # (``/calendar/<token>.ics``), which is shown once, when it is made; None: no feed.
+    calendar_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     account: Mapped[Account | None] = relationship(foreign_keys=[account_id])
     assigned_accounts: Mapped[list[Account]] = relationship(secondary=account_members, viewonly=True)
