@@ -30,7 +30,7 @@ class Kind:
 KINDS: dict[str, Kind] = {kind.name: kind for kind in [
     Kind("cr_awaiting_approval", _l("A change request awaits your approval"), frozenset({Role.CLIENT_APPROVER})),
     Kind("cr_awaiting_internal_approval", _l("A change request needs internal approval"), frozenset({Role.ADMIN})),
-    Kind("cr_decided", _l("The client approved or rejected a change request"), _ISSUERS),
+    Kind("cr_decided", _l("The client decided on a change request: approved, rejected or made a counter-proposal"), _ISSUERS),
     Kind("document_issued", _l("A document is issued to your company"), _CLIENTS),
     Kind("document_review_requested", _l("A document awaits your review"), frozenset({Role.REGIONAL_REVIEWER})),
     Kind("document_reviewed", _l("A reviewer commented on or approved your document"), _ISSUERS),
