@@ -217,6 +217,8 @@ def load_config(env: dict[str, str] | None = None, **overrides) -> dict:
         "JOB_RETRY_INTERVALS": _seconds(env.get("JOB_RETRY_INTERVALS", "10,60,300")),
         "JOB_HEARTBEAT_SECONDS": int(env.get("JOB_HEARTBEAT_SECONDS", "10")),
         "JOB_KEEP_DAYS": int(env.get("JOB_KEEP_DAYS", "30")),
+        # How long an Idempotency-Key's answer is kept for a retry (then deleted).
+        "IDEMPOTENCY_KEY_HOURS": int(env.get("IDEMPOTENCY_KEY_HOURS", "24")),
         "REVIEW_PACK_DAY": _day_of_month(env.get("REVIEW_PACK_DAY", "5")),
         # Issuing a document asks for its PDF at once (a document_pdf job), so that it is
         # usually ready when someone wants it; 0: only when asked for (workers without

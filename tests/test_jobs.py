@@ -22,7 +22,7 @@ from portal.jobs import attach_file, enqueue, job_json
 from portal.database import writing
 from portal.jobs.core import attempt
 from portal.jobs.schedule import PERIODIC, ask_due, prune, recover, tick
-from portal.models import Document, DocumentKind, Job, JobFile, JobStatus, Role
+from portal.models import Document, DocumentKind, IdempotencyKey, Job, JobFile, JobStatus, Role
 from tests import job_kinds
 from tests.conftest import app_session, base_config, bearer, sign_in_page
 from tests.factories import make_account
@@ -459,6 +459,20 @@ def test_old_finished_jobs_are_deleted(session):
     session.commit()
     assert prune(session) == 1
     assert sorted(session.scalars(sa.select(Job.id))) == ["new-finished", "old-queued"]
+
+
+def test_a_scheduler_round_forgets_idempotency_keys_older_than_a_day(app_config, session, admin):
+    old, recent = datetime.now(UTC) - timedelta(hours=25), datetime.now(UTC) - timedelta(hours=23)
+    session.add_all([IdempotencyKey(user_id=admin.id, key="old", request_hash="0" * 64, status_code=201, response={},
+                                    created_at=old),
+                     IdempotencyKey(user_id=admin.id, key="recent", request_hash="0" * 64, status_code=201, response={},
+                                    created_at=recent)])
+    session.commit()
+    app = create_app(app_config)
+    tick(app)
+    finish_jobs(app)
+    session.rollback()
+    assert list(session.scalars(sa.select(IdempotencyKey.key))) == ["recent"]
 
 
 def test_the_worker_needs_redis(runner):

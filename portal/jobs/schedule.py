@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from portal.database import writing
 from portal.extensions import db
 from portal.jobs.core import UNEXPECTED, drop_files, enqueue
-from portal.models import Job, JobStatus
+from portal.models import IdempotencyKey, Job, JobStatus
 from portal.models.base import utcnow
 from portal.security import unscoped
 
@@ -121,9 +121,18 @@ def prune(session: Session, now: datetime | None = None) -> int:
                                                 Job.created_at < cutoff)).rowcount
 
 
+def forget_idempotency_keys(session: Session, now: datetime | None = None) -> int:
+    """Delete the answers kept for ``Idempotency-Key`` retries once older than
+    ``IDEMPOTENCY_KEY_HOURS``: a retry comes within minutes, and each signed-in write
+    that sends a key leaves one row."""
+    cutoff = (now or utcnow()) - timedelta(hours=current_app.config["IDEMPOTENCY_KEY_HOURS"])
+    return session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff)).rowcount
+
+
 def tick(app: Flask) -> list[Job]:
     """One round of the scheduler: the due jobs, RQ's registry cleanup (abandoned jobs
-    retried, or failed after their last retry), the lost jobs, the old ones."""
+    retried, or failed after their last retry), the lost jobs, the old ones and the old
+    idempotency keys."""
     from portal.jobs.backends import backend
 
     with app.app_context(), unscoped(), writing():
@@ -132,6 +141,7 @@ def tick(app: Flask) -> list[Job]:
         backend(app).clean()  # first: a dead worker's last attempt is failed in RQ, then on its row
         recover(db.session)
         prune(db.session)
+        forget_idempotency_keys(db.session)
         db.session.commit()
         for job in made:
             log.info("asked for %s (%s)", job.kind, job.key)
