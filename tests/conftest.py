@@ -33,6 +33,7 @@ POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgre
 POSTGRES_APP_ROLE = os.environ.get("TEST_POSTGRES_APP_ROLE", "portal_test_app")
 REQUIRE_ALL = os.environ.get("PORTAL_REQUIRE_ALL") == "1"  # CI: a skipped browser/PDF test is a failure
 
+
 def _url_builders_compiled_once() -> None:
     """Almost every test creates an app, and nine tenths of ``create_app`` (about 90 ms)
     is werkzeug compiling a URL builder, Python source through ``compile``, for each of
@@ -54,6 +55,7 @@ def _url_builders_compiled_once() -> None:
 
 
 _url_builders_compiled_once()
+
 
 FAST_HASHING = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024, "ARGON2_PARALLELISM": 1}
 PASSWORD = "correct horse battery staple"

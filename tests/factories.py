@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from portal.admin.service import assign, create_user
 from portal.change_requests.service import new_change_request, submit
+from portal.files import DOCX
 from portal.models import (
     AlertKind,
     PortfolioAlert,
@@ -90,9 +91,6 @@ from portal.models import (
 from portal.plans.service import create_plan, review, submit_for_review
 from portal.service_requests.service import create_request
 from tests.conftest import PASSWORD
-
-
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @functools.cache

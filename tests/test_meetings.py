@@ -8,7 +8,6 @@ import hashlib
 import re
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
 
 import icalendar
 import pytest
@@ -17,7 +16,7 @@ import sqlalchemy as sa
 from portal.meetings import service
 from portal.models import ActionItem, ActionSource, Cadence, GovernanceMeeting, MeetingKind, Role, User
 from portal.security import scope_for, scoped_to
-from tests.conftest import api_token, bearer
+from tests.conftest import ROOT, api_token, bearer
 
 UTC = timezone.utc
 
@@ -130,7 +129,7 @@ def test_feeds_that_were_on_keep_their_address_through_the_migration(unmigrated_
     from tests.conftest import app_session, base_config
     from tests.helpers import insert_as_of
 
-    migrations = str(Path(__file__).resolve().parent.parent / "migrations")
+    migrations = str(ROOT / "migrations")
     with app_session(base_config(unmigrated_url)) as session:
         upgrade(directory=migrations, revision="0028")
         account_id = insert_as_of(session, Account, name="Legacy", country="GB", timezone="UTC", tier="key",
@@ -138,8 +137,6 @@ def test_feeds_that_were_on_keep_their_address_through_the_migration(unmigrated_
         user_id = insert_as_of(session, User, email="approver@legacy.example", name="Approver", role="client_approver",
                                password_hash="x", account_id=account_id)
         session.execute(sa.text("UPDATE users SET calendar_token = 'old-secret-address' WHERE id = :id"), {"id": user_id})
-        insert_as_of(session, User, email="viewer@legacy.example", name="Viewer", role="client_viewer",
-                     password_hash="x", account_id=account_id)
         session.commit()
         upgrade(directory=migrations, revision="0029")
         session.expire_all()

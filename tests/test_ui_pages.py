@@ -83,7 +83,7 @@ def demo_site(database_template, tmp_path_factory):
 
 @contextmanager
 def signed_in(chromium, base_url: str, email: str, language: str, *, width: int = 1280):
-    """A tab (with axe-core in every page) where ``email`` is signed in and has chosen
+    """A tab (with axe-core in every page, where the crawls run it) where ``email`` is signed in and has chosen
     ``language`` in the header, through the menu where the header is collapsed."""
     with browser_tab(chromium, base_url, width=width, init_script=AXE if RUN_AXE else None) as tab:
         sign_in_page(tab, email, PASSWORD)
