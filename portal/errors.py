@@ -54,6 +54,19 @@ _MESSAGES: dict[int, tuple[str, str]] = {
 
 
 def error_response(status: int, message: str | None = None, *, code: str | None = None, fields=None, headers=None, error_id=None):
+    """The answer for ``status``. It may be made while the database is gone, and need
+    it all the same (the signed-in user, expired by the rollback before a 500, is read
+    again for their language and the menu): it is then a 503."""
+    g.error_page = True  # see ``notifications.routes.unread_notifications``
+    try:
+        return _answer(status, message, code=code, fields=fields, headers=headers, error_id=error_id)
+    except sa.exc.SQLAlchemyError as failure:
+        if status == 503 or not is_outage(failure):
+            raise
+        return _unavailable(failure)
+
+
+def _answer(status: int, message: str | None, *, code, fields, headers, error_id):
     default_code, default_message = _MESSAGES.get(status, ("error", _MESSAGES[500][1]))
     message = message or _(default_message)
     if wants_json():

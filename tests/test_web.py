@@ -20,8 +20,9 @@ from html.parser import HTMLParser
 import flask
 import pytest
 import sqlalchemy as sa
+from flask_login import current_user
 
-from portal import create_app, database
+from portal import create_app, database, web
 from portal.admin.service import assign
 from portal.extensions import db
 from portal.models import Account, Role, User, UserSession
@@ -369,7 +370,20 @@ def dropping_app(app, database_url):
 
     app.add_url_rule("/test-only/read-again", "test_read_again", read_again)
     app.add_url_rule("/api/v1/test-only/read-again", "test_api_read_again", read_again)
+    @web.unit_of_work
+    def page():  # the bell's count is the first read to meet the lost database
+        assert current_user.role  # the signed-in user is loaded, as any page's view loads them
+        drop_my_connection()
+        return flask.render_template("base.html")
+
+    def bug():
+        assert current_user.role
+        drop_my_connection()
+        raise RuntimeError("a bug met while the database is gone")
+
     app.add_url_rule("/test-only/not-found", "test_not_found", not_found)
+    app.add_url_rule("/test-only/page", "test_page", page)
+    app.add_url_rule("/test-only/bug", "test_bug", bug)
     return app
 
 
@@ -386,6 +400,15 @@ def test_a_connection_dropped_mid_request_answers_503_in_the_users_language(sess
     assert_outage(response, mimetype)
     if mimetype == "text/html":
         assert html_lang(response) == "vi"
+
+
+@pytest.mark.parametrize("path", ["/test-only/page", "/test-only/bug"], ids=["page", "error page"])
+def test_a_page_that_meets_the_lost_database_only_in_its_layout_answers_503(dropping_app, new_browser,
+                                                                            approver_and_manager, path):
+    """The view's reads succeeded and the lost database is met by the layout (the bell's
+    count; the menu, for the page of an unexpected error, whose rollback expired the
+    user): 503, never a page whose work is silently not committed, and never a 500."""
+    assert_outage(signed_in(new_browser, AM).get(path), "text/html")
 
 
 def test_a_connection_dropped_before_a_404_still_answers_404(dropping_app, new_browser, approver_and_manager):

@@ -23,14 +23,15 @@ bp = Blueprint("notifications", __name__)
 
 @bp.app_template_global()
 def unread_notifications() -> int:
-    """The signed-in user's unread count, for the bell: asked once per request. A page
-    shown while the database is gone (the error page of a request whose connection
-    dropped) is shown without the count rather than not at all."""
+    """The signed-in user's unread count, for the bell: asked once per request. An error
+    page shown while the database is gone (a 404 of a request whose connection dropped)
+    is shown without the count rather than not at all. Any other page is not: its
+    request's work could no longer be committed, and it is answered 503."""
     if "_unread_notifications" not in g:
         try:
             count = service.unread_count(db.session, current_user) if current_user.is_authenticated else 0
         except sa.exc.SQLAlchemyError as error:
-            if not is_outage(error):
+            if not (is_outage(error) and g.get("error_page")):
                 raise
             count = 0
         g._unread_notifications = count
