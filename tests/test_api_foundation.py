@@ -228,6 +228,22 @@ def test_every_schema_reference_in_the_openapi_document_resolves(client):
     assert set(refs) <= set(document["components"]["schemas"])
 
 
+def test_each_list_of_lines_in_the_openapi_document_describes_its_own_lines(client):
+    """A change request's scope lines and an invoice's lines were two classes of one name,
+    and the document described both with the fields of one."""
+    document = client.get("/api/v1/openapi.json").json
+    schemas = document["components"]["schemas"]
+
+    def line_fields(path: str) -> set[str]:
+        response = document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        lines = schemas[response["$ref"].rsplit("/", 1)[1]]["properties"]["lines"]["items"]["$ref"]
+        return set(schemas[lines.rsplit("/", 1)[1]]["properties"])
+
+    assert {"change", "quantity", "unit_price"} <= line_fields("/change-requests/{change_request_id}")
+    assert {"description", "quantity", "unit_price", "amount"} <= line_fields("/invoices/{invoice_id}")
+    assert "change" not in line_fields("/invoices/{invoice_id}")
+
+
 # --- headers and language ----------------------------------------------------------------------
 
 

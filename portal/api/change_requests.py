@@ -59,7 +59,7 @@ def _texts(value: Text | None) -> dict[str, str]:
     return {"en": value} if isinstance(value, str) else dict(value)
 
 
-class LineIn(BaseModel):
+class ChangeRequestLineIn(BaseModel):
     change: Literal["add", "remove", "modify"]
     description: Text = ""
     quantity: Decimal = Field(ge=0, max_digits=16, decimal_places=4)
@@ -75,7 +75,7 @@ class ChangeRequestIn(BaseModel):
     description: Text = ""
     in_scope: bool = False
     effective_date: date
-    lines: list[LineIn] = Field(min_length=1, max_length=200)
+    lines: list[ChangeRequestLineIn] = Field(min_length=1, max_length=200)
 
 
 class DecisionIn(FreshProof):
@@ -134,7 +134,7 @@ class WorkOrderIn(LanguagesIn):
     acceptance_criteria: list[Text] = []
 
 
-class LineOut(BaseModel):
+class ChangeRequestLineOut(BaseModel):
     change: str
     description: dict[str, str]
     quantity: str
@@ -188,7 +188,7 @@ class ChangeRequestOut(BaseModel):
     version_number: int
     price_impact: str
     currency: str
-    lines: list[LineOut]
+    lines: list[ChangeRequestLineOut]
     submitted_at: str | None
     decided_at: str | None
     created_at: str

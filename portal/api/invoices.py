@@ -29,7 +29,7 @@ from portal.accounts import todays as local_todays
 STATUSES = service.SHOWN_STATUSES
 
 
-class LineOut(BaseModel):
+class InvoiceLineOut(BaseModel):
     description: str
     quantity: str
     unit_price: str
@@ -71,7 +71,7 @@ class InvoiceOut(BaseModel):
 
 
 class InvoiceDetail(InvoiceOut):
-    lines: list[LineOut]
+    lines: list[InvoiceLineOut]
     credit_notes: list[CreditNoteOut]
     outstanding: str
 

@@ -34,9 +34,11 @@ STATUS_TEXT = {
 
 def _schema_ref(model: type[BaseModel], components: dict) -> dict:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    for name, definition in schema.pop("$defs", {}).items():
-        components[name] = definition
-    components[model.__name__] = schema
+    for name, definition in [*schema.pop("$defs", {}).items(), (model.__name__, schema)]:
+        # Schemas are named by their class: two classes of one name in two modules
+        # would otherwise describe one another's fields.
+        if components.setdefault(name, definition) != definition:
+            raise RuntimeError(f"two API schemas are named {name}: give each class its own name")
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 

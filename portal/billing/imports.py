@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from docgen.formatting import quantize_money
 from docgen.i18n import N_
-from portal.billing.schema import InvoiceIn, LineIn
+from portal.billing.schema import InvoiceIn, InvoiceLineIn
 from portal.imports import COMMON_WORDS, Problem, Progress, Words, no_progress, read_table, run_file_import, select_in
 from portal.imports import ImportRefused as InvoiceImportError
 from portal.imports import in_words as imports_in_words
@@ -445,7 +445,7 @@ class _Batch:
         self.invoices[data.number] = _PlannedInvoice(item, account, contract, existing, lines, subtotal, tax,
                                                      subtotal + tax, held)
 
-    def _contract_price(self, item: Submitted, contract: Contract, position: int, line: LineIn) -> Decimal | None:
+    def _contract_price(self, item: Submitted, contract: Contract, position: int, line: InvoiceLineIn) -> Decimal | None:
         """The contract's unit price for the scope line the line names, in force on the
         first day of the invoice's period (None: the line names none, or none is in force)."""
         if line.scope_line_id is None:
@@ -597,7 +597,7 @@ class _Batch:
         return note
 
 
-def _line_amount(line: LineIn) -> Decimal:
+def _line_amount(line: InvoiceLineIn) -> Decimal:
     return (line.quantity * line.unit_price).quantize(LINE_QUANTUM, rounding=ROUND_HALF_UP)
 
 

@@ -28,7 +28,7 @@ Day = Annotated[date, BeforeValidator(_iso_day)]
 Amount = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=16, decimal_places=4)]
 
 
-class LineIn(BaseModel):
+class InvoiceLineIn(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     description: str = Field(min_length=1, max_length=500)
@@ -61,7 +61,7 @@ class InvoiceIn(BaseModel):
     issue_date: Day
     due_date: Day | None = None
     currency: str = Field(pattern=CURRENCY_PATTERN)
-    lines: list[LineIn] = Field(default_factory=list, max_length=2000)
+    lines: list[InvoiceLineIn] = Field(default_factory=list, max_length=2000)
     tax: Amount = Decimal(0)
     po_number: str | None = Field(default=None, max_length=60)
     status: Literal["issued", "paid", "disputed", "credited"] = "issued"
