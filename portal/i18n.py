@@ -181,6 +181,14 @@ def money(amount: Decimal | None, currency: str, lang: str | None = None) -> str
     return format_money(amount, currency, lang or current_language())
 
 
+def country(code: str | None) -> str:
+    """A country, kept as its ISO 3166 code, by its name in the UI's language (CN:
+    China, 中国, Trung Quốc)."""
+    if not code:
+        return ""
+    return get_locale().territories.get(code.upper(), code)
+
+
 def number(value: Decimal | int | None) -> str:
     """A quantity or KPI value in the UI's locale, without trailing zeros."""
     if value is None:
@@ -337,7 +345,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(_bound_gettext)
     from portal.user_agents import browser
 
-    app.jinja_env.filters.update(money=money, number=number, percent=percent, unit=unit, month=month, when=when, day=day,
+    app.jinja_env.filters.update(money=money, country=country, number=number, percent=percent, unit=unit, month=month, when=when, day=day,
                                  localized=localized, timezone_name=timezone_name, browser=browser)
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, current_language=current_language, current_locale=current_locale,
                               label=label)

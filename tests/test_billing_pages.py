@@ -313,6 +313,14 @@ def test_a_filter_that_matches_nothing_says_so(session, alpha, new_browser, lang
     assert message in page and not listed(page)
 
 
+@pytest.mark.parametrize(("language", "country"), [("en", "United Kingdom"), ("zh", "英国"), ("vi", "Vương quốc Anh")])
+def test_an_invoice_names_its_service_location_in_the_readers_language(session, alpha, new_browser, language, country):
+    alpha.users[Role.CLIENT_APPROVER].language = language
+    session.commit()
+    page = signed_in(new_browser, CLIENT).get(f"/invoices/{alpha['invoice'].id}").text
+    assert f"<dd>{country}</dd>" in page and "<dd>GB</dd>" not in page
+
+
 # --- the list: keyset pages and totals ---------------------------------------------------------
 
 
