@@ -36,6 +36,7 @@ from portal.models import (
     Role,
     ServiceRequest,
 )
+from portal.models.base import utcnow
 from tests.factories import add_invoice, build_account
 from tests.helpers import latest, signed_in, today_of, translations
 
@@ -630,6 +631,21 @@ def test_the_statement_shows_open_items_and_their_ageing_per_currency(alpha, ope
     assert [cells(r)[3:] for r in rows] == [
         ["91", "Over 90 days", "$400.00"], ["61", "61-90 days", "$300.00"], ["45", "31-60 days", "€500.00"],
         ["31", "31-60 days", "$200.00"], ["1", "1-30 days", "$100.00"], ["0", "Not yet due", "$1,080.00"]]
+
+
+def test_the_firms_statement_leaves_out_an_invoice_held_for_review(session, alpha, open_items, new_browser):
+    """The firm sends the statement to the client, who has not been sent a held invoice."""
+    held = add_invoice(session, alpha, "INV-S-HELD", issued=open_items - timedelta(days=40),
+                       due=open_items - timedelta(days=10), total="700.00")
+    held.held_at = utcnow()
+    session.commit()
+    browser = signed_in(new_browser, FINANCE)
+    page = browser.get(f"/invoices/statement?account={alpha.account.id}").text
+    assert "INV-S-HELD" not in page and "INV-S-1" in page
+    usd = re.search(r"<tr><td>USD</td>.*?</tr>", page, re.S).group(0)
+    assert cells(usd)[-1] == "$2,080.00"
+    export = browser.get(f"/invoices/statement?account={alpha.account.id}&format=csv").data.decode("utf-8-sig")
+    assert "INV-S-HELD" not in export and "INV-S-1" in export
 
 
 EXPORT_ROWS = [

@@ -238,10 +238,12 @@ class Statement:
 
 
 def statement(session: Session, account: Account, today: date | None = None) -> Statement:
-    """Open items of the account with their ageing per currency."""
+    """Open items of the account with their ageing per currency: what the client owes,
+    so not an invoice held for finance's review, which the client has not been sent."""
     today = today or account.today()
     invoices = session.scalars(
-        sa.select(Invoice).where(Invoice.account_id == account.id, Invoice.status.in_(UNPAID))
+        sa.select(Invoice).where(Invoice.account_id == account.id, Invoice.status.in_(UNPAID),
+                                 Invoice.held_at.is_(None))
         .options(sa.orm.selectinload(Invoice.credit_notes)).order_by(Invoice.due_date, Invoice.id)
     ).all()
     result = Statement(today)
