@@ -7,7 +7,7 @@ export PORTAL_ENV ?= development
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 # The restricted role the app connects as in the PostgreSQL pass (created when missing).
 TEST_POSTGRES_APP_ROLE ?= portal_test_app
-PYTEST_ARGS ?= -n auto
+PYTEST_ARGS ?= -n auto --durations=25
 
 .PHONY: setup run test test-sqlite test-postgres translations-extract translations-update translations-compile
 

@@ -155,7 +155,11 @@ def pytest_collection_modifyitems(config, items):
     that touch a database: those of the ``database_template`` fixture (every app,
     session and client is built on it) and those of modules that choose their own (they
     read ``DB_KIND`` or ``POSTGRES_URL``). The others (docgen, LibreOffice, pure helpers)
-    ran the same in the SQLite run, so they are deselected here, not run twice."""
+    ran the same in the SQLite run, so they are deselected here, not run twice; so are
+    the tests in Chromium (marked ``browser``, or using ``chromium``): what they check
+    (layout, scripts, accessibility) does not depend on the database, whose side of every
+    page and form the test client's crawls and route tests check on PostgreSQL. (They
+    were a quarter of the PostgreSQL run's time, which CI's 30 minutes could not spare.)"""
     rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
     if DB_KIND != "postgresql":
@@ -163,9 +167,10 @@ def pytest_collection_modifyitems(config, items):
     keep, drop = [], []
     for item in items:
         module = getattr(item, "module", None)
-        touches = "database_template" in getattr(item, "fixturenames", ()) or any(
-            hasattr(module, name) for name in ("DB_KIND", "POSTGRES_URL"))
-        (keep if touches else drop).append(item)
+        fixtures = getattr(item, "fixturenames", ())
+        touches = "database_template" in fixtures or any(hasattr(module, name) for name in ("DB_KIND", "POSTGRES_URL"))
+        in_chromium = item.get_closest_marker("browser") is not None or "chromium" in fixtures
+        (keep if touches and not in_chromium else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
