@@ -520,6 +520,7 @@ LABELS = {
         "one of the account's document languages": _l("Choose one of the account's document languages."),
         "own role": _l("You cannot change your own role."),
         "the client signs off instead": _l("The client approves a plan by signing it off."),
+        "not an approver of this plan": _l("Your approval is not the one this plan waits for."),
         "total too large": _l("The budget's total is too large."),
         "unknown section": _l("Choose a section of the plan."),
         "wrong code": _l("The code is not correct."),

@@ -164,6 +164,22 @@ def test_the_next_version_shows_what_changed(session, alpha, new_browser):
     assert "准时发薪率" in changes and "99.5" in changes and "99.8" in changes
 
 
+def test_only_those_whose_approval_counts_are_offered_approve(session, alpha, new_browser):
+    """The account has a regional reviewer: the firm's approval is theirs, and the account
+    manager, who may comment or request changes, is told so instead of offered Approve."""
+    plan = in_review(session, alpha)
+    url = f"/plans/{plan.id}"
+    reviewer_name = alpha.user(Role.REGIONAL_REVIEWER).name
+    manager = signed_in(new_browser, AM)
+    page = manager.get(url).text
+    assert 'name="approve"' not in page and 'name="request_changes"' in page
+    assert f"The firm's approval of this plan is given by {reviewer_name}." in page
+    answer = manager.post_form(f"{url}/review", {"approve": "Approve", "version": plan.version, "body": ""}, page=url)
+    assert answer.status_code == 200 and f"given by {reviewer_name}" in flashes(answer.text)
+    assert latest_plan(session, plan.id).reviews == []
+    assert 'name="approve"' in signed_in(new_browser, REVIEWER).get(url).text
+
+
 def test_a_viewer_cannot_review_or_sign(session, alpha, new_browser):
     plan = in_review(session, alpha)
     viewer = signed_in(new_browser, VIEWER)

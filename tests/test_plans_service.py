@@ -168,9 +168,12 @@ def test_the_firm_approves_when_every_assigned_regional_reviewer_has_approved(se
     review(session, alpha, plan, Role.REGIONAL_REVIEWER, APPROVE)
     assert plan.status is PlanStatus.IN_REVIEW
     assert not service.firm_approval(session, plan, alpha.account).complete
-    # The account manager's approval does not stand in for an assigned reviewer's.
-    review(session, alpha, plan, Role.ACCOUNT_MANAGER, APPROVE)
+    # The account manager's approval would not stand in for an assigned reviewer's: refused.
+    with pytest.raises(DomainError) as refused:
+        review(session, alpha, plan, Role.ACCOUNT_MANAGER, APPROVE)
+    assert refused.value.status == 403 and "Second.Reviewer" in str(refused.value.message)
     assert plan.status is PlanStatus.IN_REVIEW
+    assert not any(r.reviewer_id == alpha.user(Role.ACCOUNT_MANAGER).id for r in plan.reviews)
     service.review(session, plan, alpha.account, second, decision=APPROVE)
     assert plan.status is PlanStatus.PENDING_SIGNOFF
     sent = session.scalars(sa.select(Notification).where(Notification.kind == "plan_awaiting_signoff")).all()

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from portal import audit, versioning
 from portal.accounts import account_managers, assigned, client_approvers
 from portal.domain import Conflict, DomainError
+from portal.i18n import names
 from portal.documents.service import (Preview, check_languages, client_party, conventions, numbering, preview,
                                       preview_number, provider, store_document, untranslated_policy)
 from portal.models import (
@@ -306,6 +307,14 @@ def review(session: Session, plan: Plan, account: Account, by: User, *, decision
             if any(r.reviewer_id == by.id and r.decision is ReviewDecision.APPROVE and r.version_hash == seen
                    for r in plan.reviews):
                 raise Conflict(_l("You have already approved this version."))
+            required = firm_approval(session, plan, account).required
+            if by.id not in {user.id for user in required}:
+                # An approval that would not count (an account manager's, where the
+                # account's regional reviewers decide) is refused rather than recorded.
+                raise DomainError(_l("The firm's approval of this plan is given by %(names)s. "
+                                     "Comment or request changes instead.",
+                                     names=names(required)),
+                                  status=403, fields={"decision": "not an approver of this plan"})
         _claim(session, plan)
     internal = by.is_firm and (True if internal is None else internal)
     remark = ""
