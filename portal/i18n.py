@@ -13,7 +13,7 @@ from zoneinfo import available_timezones
 
 import jinja2
 from babel import Locale
-from babel.dates import format_date as babel_format_date, get_timezone_location
+from babel.dates import format_date as babel_format_date, get_month_names, get_timezone_location
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Domain, LazyString, format_datetime, format_decimal, format_percent, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
@@ -247,6 +247,11 @@ def month(value: date | None, style: str = "yMMMM", locale: str | None = None) -
     locale = locale or current_locale()
     kind = "month_numeric" if style in ("yM", "yMM") else "month"
     return _day(value, date_formats(locale)[kind], locale)
+
+
+def month_name(number: int) -> str:
+    """A month of the year by its name in the UI's language (1: January, 一月, Tháng 1)."""
+    return get_month_names("wide", context="stand-alone", locale=get_locale())[number]
 
 
 def day(value: date | None, _style: str | None = None, locale: str | None = None) -> str:

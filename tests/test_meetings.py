@@ -84,6 +84,19 @@ def test_the_client_reads_minutes_only_once_shared(session, worlds, browser):
     assert page.status_code == 200 and "Minutes of Alpha" not in page.text
 
 
+@pytest.mark.parametrize(("language", "first", "last"), [("en", "January", "December"), ("zh", "一月", "十二月"),
+                                                        ("vi", "Tháng 1", "Tháng 12")])
+def test_the_meeting_form_names_the_months_of_the_cycle(session, worlds, browser, language, first, last):
+    alpha, _ = worlds
+    alpha.user(Role.ACCOUNT_MANAGER).language = language
+    session.commit()
+    browser.login(alpha.user(Role.ACCOUNT_MANAGER).email)
+    page = browser.get(f"/meetings/new?account={alpha.account.id}").text
+    select = re.search(r'<select[^>]*name="first_month".*?</select>', page, re.S).group(0)
+    options = re.findall(r'<option[^>]*value="(\d+)"[^>]*>([^<]*)</option>', select)
+    assert options[0] == ("1", first) and options[-1] == ("12", last) and len(options) == 12
+
+
 def test_the_firm_sets_up_a_meeting_on_the_nth_weekday(session, worlds, browser):
     alpha, _ = worlds
     browser.login(alpha.user(Role.ACCOUNT_MANAGER).email)

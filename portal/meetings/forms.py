@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import LazyString, lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.actions.forms import ActionFields
 from portal.forms import OnceForm, PortalForm, choices
-from portal.i18n import LABELS
+from portal.i18n import LABELS, month_name
 from portal.models import Cadence, MeetingKind
 
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"), _l("Sunday"))
@@ -20,7 +20,7 @@ class MeetingForm(OnceForm):
     kind = SelectField(_l("Meeting"), choices=choices((k.value, LABELS["meeting_kind"][k.value]) for k in MeetingKind))
     cadence = SelectField(_l("Cadence"), choices=choices((c.value, LABELS["cadence"][c.value]) for c in Cadence))
     first_month = SelectField(_l("First month of the cycle"), coerce=int, default=1,
-                              choices=choices((m, str(m)) for m in range(1, 13)))
+                              choices=choices((m, LazyString(month_name, m)) for m in range(1, 13)))
     week = SelectField(_l("Week"), coerce=int, default=0, choices=choices(WEEKS))
     weekday = SelectField(_l("Weekday"), coerce=int, default=1, choices=choices(enumerate(WEEKDAYS)))
     day_of_month = IntegerField(_l("Day of the month"), validators=[Optional(), NumberRange(min=1, max=31)])
