@@ -180,6 +180,16 @@ def test_the_firm_approves_when_every_assigned_regional_reviewer_has_approved(se
     assert {n.to_email for n in sent} == {alpha.user(Role.CLIENT_APPROVER).email}
 
 
+def test_with_no_one_assigned_to_approve_for_the_firm_an_approval_is_refused_and_says_who_assigns(session, alpha):
+    plan = submitted(session, alpha)
+    alpha.user(Role.REGIONAL_REVIEWER).active = alpha.user(Role.ACCOUNT_MANAGER).active = False
+    session.flush()
+    with pytest.raises(DomainError) as refused:
+        review(session, alpha, plan, Role.ACCOUNT_MANAGER, APPROVE)
+    assert refused.value.status == 403 and "an administrator assigns" in str(refused.value.message)
+    assert plan.status is PlanStatus.IN_REVIEW and plan.reviews == []
+
+
 def test_without_an_assigned_regional_reviewer_the_account_manager_approves(session, alpha):
     alpha.user(Role.REGIONAL_REVIEWER).active = False
     plan = submitted(session, alpha)

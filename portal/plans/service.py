@@ -37,9 +37,9 @@ from sqlalchemy.orm import Session
 from portal import audit, versioning
 from portal.accounts import account_managers, assigned, client_approvers
 from portal.domain import Conflict, DomainError
-from portal.i18n import names
 from portal.documents.service import (Preview, check_languages, client_party, conventions, numbering, preview,
                                       preview_number, provider, store_document, untranslated_policy)
+from portal.i18n import names
 from portal.models import (
     Account,
     Contract,
@@ -84,6 +84,8 @@ EDITABLE = (PlanStatus.DRAFT, PlanStatus.CHANGES_REQUESTED, PlanStatus.IN_REVIEW
 SUBMITTABLE = (PlanStatus.DRAFT, PlanStatus.CHANGES_REQUESTED)
 UNDER_REVIEW = (PlanStatus.IN_REVIEW, PlanStatus.PENDING_SIGNOFF)
 REVIEWERS = (Role.REGIONAL_REVIEWER, Role.ACCOUNT_MANAGER, Role.CLIENT_APPROVER)
+NO_FIRM_APPROVER = _l("No one approves this plan for the firm yet: an administrator assigns a regional reviewer or an "
+                      "account manager to the account.")
 # Decisions are evidence: chained in the audit log. Comments are not.
 CHAINED = (ReviewDecision.APPROVE, ReviewDecision.REQUEST_CHANGES)
 
@@ -311,10 +313,9 @@ def review(session: Session, plan: Plan, account: Account, by: User, *, decision
             if by.id not in {user.id for user in required}:
                 # An approval that would not count (an account manager's, where the
                 # account's regional reviewers decide) is refused rather than recorded.
-                raise DomainError(_l("The firm's approval of this plan is given by %(names)s. "
-                                     "Comment or request changes instead.",
-                                     names=names(required)),
-                                  status=403, fields={"decision": "not an approver of this plan"})
+                message = _l("The firm's approval of this plan is given by %(names)s. Comment or request changes "
+                             "instead.", names=names(required)) if required else NO_FIRM_APPROVER
+                raise DomainError(message, status=403, fields={"decision": "not an approver of this plan"})
         _claim(session, plan)
     internal = by.is_firm and (True if internal is None else internal)
     remark = ""
