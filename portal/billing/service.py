@@ -243,7 +243,7 @@ def statement(session: Session, account: Account, today: date | None = None) -> 
     today = today or account.today()
     invoices = session.scalars(
         sa.select(Invoice).where(Invoice.account_id == account.id, Invoice.status.in_(UNPAID),
-                                 Invoice.held_at.is_(None))
+                                 Invoice.client_visible)
         .options(sa.orm.selectinload(Invoice.credit_notes)).order_by(Invoice.due_date, Invoice.id)
     ).all()
     result = Statement(today)

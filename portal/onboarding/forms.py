@@ -8,7 +8,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from babel import Locale
 from babel.numbers import get_currency_name, get_territory_currencies
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -28,7 +27,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from docgen.formatting import plain_decimal, quantize_money
 from docgen.i18n import LANGUAGES
 from portal.forms import NumberField, OnceForm, checkboxes, choices, texts, with_texts
-from portal.i18n import LABELS, LANGUAGE_NAMES, current_locale, timezone_choices
+from portal.i18n import LABELS, LANGUAGE_NAMES, country, current_locale, timezone_choices
 from portal.models import Contract, Tier
 from portal.onboarding.service import (
     COUNTRIES,
@@ -65,8 +64,7 @@ def details_of(contract: Contract) -> ContractDetails:
 def country_choices(chosen: str | None = None, *, blank: bool = False) -> list:
     """Every country by its name in the UI's language (the ISO code is what is kept);
     ``blank``: "—" first, nothing chosen yet."""
-    names = Locale.parse(current_locale()).territories
-    pairs = sorted(((code, names.get(code, code)) for code in COUNTRIES), key=lambda pair: pair[1])
+    pairs = sorted(((code, country(code)) for code in COUNTRIES), key=lambda pair: pair[1])
     if chosen and chosen not in COUNTRIES:
         pairs.insert(0, (chosen, chosen))
     return choices([("", "—")] * blank + pairs)

@@ -84,8 +84,6 @@ EDITABLE = (PlanStatus.DRAFT, PlanStatus.CHANGES_REQUESTED, PlanStatus.IN_REVIEW
 SUBMITTABLE = (PlanStatus.DRAFT, PlanStatus.CHANGES_REQUESTED)
 UNDER_REVIEW = (PlanStatus.IN_REVIEW, PlanStatus.PENDING_SIGNOFF)
 REVIEWERS = (Role.REGIONAL_REVIEWER, Role.ACCOUNT_MANAGER, Role.CLIENT_APPROVER)
-NO_FIRM_APPROVER = _l("No one approves this plan for the firm yet: an administrator assigns a regional reviewer or an "
-                      "account manager to the account.")
 # Decisions are evidence: chained in the audit log. Comments are not.
 CHAINED = (ReviewDecision.APPROVE, ReviewDecision.REQUEST_CHANGES)
 
@@ -232,6 +230,18 @@ class FirmApproval:
             return bool(ids) and ids <= self.approved_by
         return bool(ids & self.approved_by)
 
+    def counts(self, user: User) -> bool:
+        """Whether ``user``'s approval is one the plan waits for."""
+        return any(required.id == user.id for required in self.required)
+
+    def who_approves(self) -> str:
+        """Said to a firm user whose approval does not count: whose does."""
+        if not self.required:
+            return _l("No one approves this plan for the firm yet: an administrator assigns a regional reviewer or an "
+                      "account manager to the account.")
+        return _l("The firm's approval of this plan is given by %(names)s. Comment or request changes instead.",
+                  names=names(self.required))
+
 
 def firm_approval(session: Session, plan: Plan, account: Account) -> FirmApproval:
     """The firm's approval of ``plan``'s current version (see the module's rules)."""
@@ -309,13 +319,12 @@ def review(session: Session, plan: Plan, account: Account, by: User, *, decision
             if any(r.reviewer_id == by.id and r.decision is ReviewDecision.APPROVE and r.version_hash == seen
                    for r in plan.reviews):
                 raise Conflict(_l("You have already approved this version."))
-            required = firm_approval(session, plan, account).required
-            if by.id not in {user.id for user in required}:
+            approval = firm_approval(session, plan, account)
+            if not approval.counts(by):
                 # An approval that would not count (an account manager's, where the
                 # account's regional reviewers decide) is refused rather than recorded.
-                message = _l("The firm's approval of this plan is given by %(names)s. Comment or request changes "
-                             "instead.", names=names(required)) if required else NO_FIRM_APPROVER
-                raise DomainError(message, status=403, fields={"decision": "not an approver of this plan"})
+                raise DomainError(approval.who_approves(), status=403,
+                                  fields={"decision": "not an approver of this plan"})
         _claim(session, plan)
     internal = by.is_firm and (True if internal is None else internal)
     remark = ""
