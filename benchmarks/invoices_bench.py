@@ -17,8 +17,9 @@ memory; "not cached" is the first page from a second server with
 ``INVOICE_LIST_CACHE_SIZE=0``, which renders it on every request, as after a write. Last
 come ``EXPLAIN (ANALYZE, BUFFERS)`` of the page's queries.
 
-Targets, reported and not asserted: the first page at >= 0.15 of the bare route's
-requests/s, the 100th page at >= 0.9 of the first, one-connection p99 <= 12 ms.
+Targets (issue #19), reported and not asserted: ``/api/v1/invoices`` at >= 0.15 of the
+bare route's requests/s and the list not cached at >= 0.12; the 100th page at >= 0.9 of
+the first; one-connection p99 <= 12 ms. The cached list's ratio is shown, not a target.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench"
 ROUNDS = 3
 LOADED = ("-t2", "-c16")
 ONE_CONNECTION = ("-t1", "-c1")
-FIRST_PAGE_RATIO, HUNDREDTH_RATIO, ONE_CONNECTION_P99_MS = 0.15, 0.9, 12.0
+API_RATIO, NOT_CACHED_RATIO, HUNDREDTH_RATIO, ONE_CONNECTION_P99_MS = 0.15, 0.12, 0.9, 12.0
 
 
 class Run(NamedTuple):
@@ -322,10 +323,13 @@ def report(loaded: dict[str, Run], single: dict[str, Run], duration: int) -> Non
         print(f"{name:<22}{run.requests_per_s:>9.0f}{run.p50_ms:>9.1f}{run.p99_ms:>9.1f}"
               f"{run.requests_per_s / bare:>8.2f}{single[name].p99_ms:>15.1f}{run.failures + single[name].failures:>10}")
     first, hundredth = loaded["/invoices"].requests_per_s, loaded["/invoices, page 100"].requests_per_s
+    api, not_cached = loaded["/api/v1/invoices"].requests_per_s, loaded["/invoices, not cached"].requests_per_s
     worst_p99 = max(single[name].p99_ms for name in loaded if name != "bare route")
     print("\ntargets:")
     for text, value, met in (
-        (f"/invoices >= {FIRST_PAGE_RATIO} of the bare route", first / bare, first / bare >= FIRST_PAGE_RATIO),
+        (f"/api/v1/invoices >= {API_RATIO} of the bare route", api / bare, api / bare >= API_RATIO),
+        (f"/invoices, not cached >= {NOT_CACHED_RATIO} of the bare route", not_cached / bare,
+         not_cached / bare >= NOT_CACHED_RATIO),
         (f"page 100 >= {HUNDREDTH_RATIO} of the first page", hundredth / first, hundredth / first >= HUNDREDTH_RATIO),
         (f"one-connection p99 <= {ONE_CONNECTION_P99_MS:g} ms (worst page)", worst_p99,
          worst_p99 <= ONE_CONNECTION_P99_MS),

@@ -19,9 +19,11 @@ Within their own account, client users see only what each model's ``client_visib
 policy allows (not the firm's drafts and internal notes): the same filter adds it to
 their statements, so a hidden row is absent everywhere, lists and 404s alike.
 
-Core statements run on a connection skip that listener. The one place that does so,
-the invoice list (the busiest page), adds ``scope_condition`` itself, and for a client
-the model's policy with ``client_condition`` (an invoice held for finance's review).
+Core statements run on a connection skip that listener. The two places that do so, the
+invoice list (the busiest page) and the bell's count of unread notifications (on every
+page), add ``scope_condition`` (or its bound form, ``bound_scope_condition``) themselves,
+and for a client the model's policy with ``client_condition`` (an invoice held for
+finance's review).
 """
 
 from __future__ import annotations
@@ -118,10 +120,39 @@ def scope_condition(account_id: sa.ColumnElement[int]) -> sa.ColumnElement[bool]
     return _in_accounts(account_id, scope.account_ids)
 
 
+def bound_scope_condition(account_id: sa.ColumnElement[int]) -> tuple[sa.ColumnElement[bool], dict[str, Any]]:
+    """``scope_condition`` with the accounts as a bound parameter, and that parameter's
+    value. The condition is one object per column and kind of scope (every account,
+    one, several), so a statement built on it can be built once and serve every caller
+    of that kind (``billing.service.list_page``): building a statement and its cache
+    key on each request costs more than running it."""
+    scope = current_scope()
+    if scope.is_all:
+        return _bound_in_accounts(account_id, "all"), {}
+    if len(scope.account_ids) == 1:
+        return _bound_in_accounts(account_id, "one"), {"scope_account": next(iter(scope.account_ids))}
+    return _bound_in_accounts(account_id, "several"), {"scope_accounts": sorted(scope.account_ids)}
+
+
+@functools.lru_cache(maxsize=256)
+def _bound_in_accounts(account_id: sa.ColumnElement[int], kind: str) -> sa.ColumnElement[bool]:
+    if kind == "all":
+        return sa.true()
+    if kind == "one":
+        return account_id == sa.bindparam("scope_account")
+    return account_id.in_(sa.bindparam("scope_accounts", expanding=True))
+
+
 def client_condition(model: type) -> sa.ColumnElement[bool]:
     """The model's ``client_visible`` policy when the caller is a client user (else
-    true), for a Core statement: the same rule ``_client_policies`` adds to the ORM's."""
-    return model.client_visible if current_scope().client else sa.true()
+    true), for a Core statement: the same rule ``_client_policies`` adds to the ORM's.
+    One object per model and kind of caller, so a statement built on it can be kept."""
+    return _client_condition(model, current_scope().client)
+
+
+@functools.lru_cache(maxsize=128)
+def _client_condition(model: type, client: bool) -> sa.ColumnElement[bool]:
+    return model.client_visible if client else sa.true()
 
 
 @functools.lru_cache(maxsize=1024)
@@ -177,10 +208,17 @@ def _scope_criteria(account_ids: frozenset[int], client: bool) -> tuple:
     """The criteria of one scope, built once per set of accounts (a worker sees a few
     hundred users at most): each statement then only attaches them."""
     ids = sorted(account_ids)
-    accounts = (
-        with_loader_criteria(AccountOwned, lambda cls: cls.account_id.in_(ids), include_aliases=True),
-        with_loader_criteria(Account, lambda cls: cls.id.in_(ids), include_aliases=True),
-    )
+    if len(ids) == 1:  # every client user: a comparison, not an IN list expanded on each execution
+        (only,) = ids
+        accounts = (
+            with_loader_criteria(AccountOwned, lambda cls: cls.account_id == only, include_aliases=True),
+            with_loader_criteria(Account, lambda cls: cls.id == only, include_aliases=True),
+        )
+    else:
+        accounts = (
+            with_loader_criteria(AccountOwned, lambda cls: cls.account_id.in_(ids), include_aliases=True),
+            with_loader_criteria(Account, lambda cls: cls.id.in_(ids), include_aliases=True),
+        )
     return accounts + _client_policies() if client else accounts
 
 

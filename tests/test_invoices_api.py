@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from portal.models import Invoice, InvoiceLine, InvoiceStatus, RequestCategory, ServiceRequest
+from portal.models import Invoice, InvoiceLine, InvoiceStatus, RequestCategory, Role, ServiceRequest
 from tests.factories import add_invoice, build_account
 
 CLIENT = "client.approver@alpha.example"
@@ -167,6 +167,36 @@ def test_vnd_amounts_are_strings_without_decimals(session, client, auth):
                               "amount": "1250000000", "scope_line_id": None, "expected_unit_price": None}]
     listed = client.get("/api/v1/invoices", headers=auth(CLIENT)).json["items"]
     assert {i["number"]: i["total"] for i in listed} == {"INV-VND": "1250000000", "INV-Alpha-0001": "1200"}
+
+
+def test_callers_of_one_kind_share_the_lists_statement_but_each_gets_their_own_rows(session, worlds, admin, client,
+                                                                                     auth):
+    """The list's statement is built once per kind of caller (one account, several, every
+    one) and run with the caller's accounts as its parameters: callers of each kind, one
+    after the other and page after page, get exactly their own accounts' invoices."""
+    from portal.admin.service import assign
+
+    alpha, bravo = worlds
+    for day in range(3):
+        add_invoice(session, alpha, f"INV-A-{day}", days_ago=day + 1)
+        add_invoice(session, bravo, f"INV-B-{day}", days_ago=day + 1)
+    assign(session, bravo.user(Role.FINANCE), alpha.account)  # a firm user of two accounts
+    session.commit()
+    both = {alpha.account.id, bravo.account.id}
+
+    def accounts_listed(email: str) -> set[int]:
+        seen, cursor = [], None
+        while True:
+            body = client.get("/api/v1/invoices", query_string={"limit": 2, **({"cursor": cursor} if cursor else {})},
+                              headers=auth(email)).json
+            seen += body["items"]
+            if not (cursor := body["next_cursor"]):
+                return {item["account_id"] for item in seen} if len(seen) == len({i["id"] for i in seen}) else set()
+
+    for email, expected in ((CLIENT, {alpha.account.id}), (BRAVO_CLIENT, {bravo.account.id}),
+                            (FINANCE, {alpha.account.id}), ("finance@bravo.example", both),
+                            ("admin@firm.example", both), (CLIENT, {alpha.account.id})):
+        assert accounts_listed(email) == expected, email
 
 
 def test_another_accounts_invoice_is_not_found(worlds, client, auth):

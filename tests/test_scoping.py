@@ -362,8 +362,9 @@ def test_known_limit_session_get_returns_an_object_already_in_the_identity_map(s
 # sequence and refreshing statistics after COPY.
 TEXT_ALLOWED = {("portal/main/routes.py", "health"), ("portal/billing/scale.py", "load_scale")}
 # Modules that build Core statements on tables and run them on the connection, each
-# such function adding ``security.scope_condition`` itself (checked below).
-TABLE_ALLOWED = {"portal/billing/service.py"}
+# such function adding ``security.scope_condition`` (or ``bound_scope_condition``)
+# itself (checked below): the invoice list and the bell's unread count.
+TABLE_ALLOWED = {"portal/billing/service.py", "portal/notifications/service.py"}
 
 
 def _unsafe_loading(source: str, relative: str) -> list[str]:
@@ -371,13 +372,14 @@ def _unsafe_loading(source: str, relative: str) -> list[str]:
     column's server default or a partial index's condition), ``<db.>session.get(...)``/``get_one`` on the SQLAlchemy
     session, ``db.get_or_404``/``db.first_or_404``/``db.one_or_404``, a model's
     ``__table__`` outside ``portal/models`` (and ``TABLE_ALLOWED``), and a statement run
-    with ``connection().execute`` in a function that does not call ``scope_condition``
-    (the ORM's scope listener never sees it)."""
+    with ``connection().execute`` (or ``scalar``, ``scalars``) in a function that does not
+    call ``scope_condition`` or ``bound_scope_condition`` (the ORM's scope listener never
+    sees it)."""
     tree = ast.parse(source, filename=relative)
 
     def calls_scope_condition(function: ast.AST) -> bool:
-        return any(isinstance(call, ast.Call) and "scope_condition" in (getattr(call.func, "id", None),
-                                                                         getattr(call.func, "attr", None))
+        return any(isinstance(call, ast.Call) and {"scope_condition", "bound_scope_condition"} & {
+            getattr(call.func, "id", None), getattr(call.func, "attr", None)}
                    for call in ast.walk(function))
 
     scoping_functions = {node.name for node in ast.walk(tree)
@@ -411,7 +413,7 @@ def _unsafe_loading(source: str, relative: str) -> list[str]:
                 if (called in ("get_or_404", "first_or_404", "one_or_404", "paginate")
                         and isinstance(receiver, ast.Name) and receiver.id == "db"):
                     problems.append(f"{where}: db.{called}()")
-                if (called == "execute" and isinstance(receiver, ast.Call)
+                if (called in ("execute", "scalar", "scalars") and isinstance(receiver, ast.Call)
                         and getattr(receiver.func, "attr", None) == "connection" and function not in scoping_functions):
                     problems.append(f"{where}: connection().execute() without scope_condition")
             if (isinstance(child, ast.Attribute) and child.attr == "__table__"

@@ -8,6 +8,7 @@ Hanoi, whatever the server's clock says.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -36,7 +37,7 @@ from portal.models import (
     ServiceRequest,
     User,
 )
-from portal.security import client_condition, current_scope, scope_condition, unscoped
+from portal.security import bound_scope_condition, client_condition, current_scope, scope_condition, unscoped
 from portal.service_requests import service as requests
 
 UNPAID = (InvoiceStatus.ISSUED, InvoiceStatus.DISPUTED)
@@ -163,27 +164,41 @@ def totals_by_currency(session: Session, filters: InvoiceFilters, todays: dict[i
 
     Filtered by account and stored status at most (the list as it first opens), the
     sums come from ``invoice_totals``, which the database keeps: a few rows, not a scan
-    of the account's invoices. Other filters sum the invoices they select."""
+    of the account's invoices; that statement is built once per kind of caller and
+    filter (``_summed_statement``). Other filters sum the invoices they select."""
     if filters.summarised:
-        totals = [scope_condition(TOTALS.account_id)]
-        held = [scope_condition(INVOICES.account_id), sa.not_(Invoice.client_visible)]
+        scope, parameters = bound_scope_condition(TOTALS.account_id)
+        by_status = filters.status in STORED_STATUSES
         if filters.account_id:
-            totals.append(TOTALS.account_id == filters.account_id)
-            held.append(INVOICES.account_id == filters.account_id)
-        if filters.status in STORED_STATUSES:
-            totals.append(TOTALS.status == InvoiceStatus(filters.status))
-            held.append(INVOICES.status == InvoiceStatus(filters.status))
-        if current_scope().client:
-            # The client does not see held invoices, which ``invoice_totals`` counts: the
-            # same statement takes them off (a probe of the partial index ``ix_invoices_held``).
-            query = _summed_without_held(totals, held)
-        else:
-            query = _SUMMED.where(*totals)
+            parameters["account"] = filters.account_id
+        if by_status:
+            parameters["status"] = InvoiceStatus(filters.status)
+        query = _summed_statement(scope, bound_scope_condition(INVOICES.account_id)[0], current_scope().client,
+                                  bool(filters.account_id), by_status)
     else:
         query = (sa.select(INVOICES.currency, sa.func.count(), sa.func.sum(INVOICES.total))
                  .where(scope_condition(INVOICES.account_id), client_condition(Invoice), *filters.conditions(todays))
                  .group_by(INVOICES.currency).order_by(INVOICES.currency))
-    return [(currency, int(count), total or Decimal(0)) for currency, count, total in session.connection().execute(query)]
+        parameters = {}
+    return [(currency, int(count), total or Decimal(0))
+            for currency, count, total in session.connection().execute(query, parameters)]
+
+
+@functools.lru_cache(maxsize=64)
+def _summed_statement(scope: sa.ColumnElement[bool], invoices_scope: sa.ColumnElement[bool], client: bool,
+                      by_account: bool, by_status: bool) -> sa.Select:
+    """``_SUMMED`` for one kind of caller (``bound_scope_condition``'s), filtered by the
+    bound parameters ``account`` and ``status`` when asked. A client does not see held
+    invoices, which ``invoice_totals`` counts: the same statement takes them off (a probe
+    of the partial index ``ix_invoices_held``)."""
+    totals, held = [scope], [invoices_scope, sa.not_(Invoice.client_visible)]
+    if by_account:
+        totals.append(TOTALS.account_id == sa.bindparam("account"))
+        held.append(INVOICES.account_id == sa.bindparam("account"))
+    if by_status:
+        totals.append(TOTALS.status == sa.bindparam("status"))
+        held.append(INVOICES.status == sa.bindparam("status"))
+    return _summed_without_held(totals, held) if client else _SUMMED.where(*totals)
 
 
 LIST_COLUMNS = (INVOICES.id, INVOICES.account_id, INVOICES.number, INVOICES.service_location, INVOICES.period_start,
@@ -200,6 +215,18 @@ _PAGES = {columns: sa.select(*columns).order_by(INVOICES.issue_date.desc(), INVO
           for columns in (LIST_COLUMNS, API_COLUMNS)}
 
 
+@functools.lru_cache(maxsize=64)
+def _page_statement(columns: tuple, scope: sa.ColumnElement[bool], visible: sa.ColumnElement[bool],
+                    keyed: bool) -> sa.Select:
+    """The page's statement for one kind of caller, built once: the caller's accounts,
+    the page's size and where it starts are bound parameters (see ``list_page``)."""
+    query = _PAGES[columns].where(scope, visible).limit(sa.bindparam("page_size", type_=sa.Integer()))
+    if keyed:
+        query = query.where(sa.tuple_(INVOICES.issue_date, INVOICES.id) < sa.tuple_(
+            sa.bindparam("after_date", type_=INVOICES.issue_date.type), sa.bindparam("after_id", type_=INVOICES.id.type)))
+    return query
+
+
 def list_page(session: Session, conditions: list, *, after: tuple[date, int] | None, limit: int = 50,
               columns: tuple = LIST_COLUMNS):
     """One keyset page, newest first: rows of ``columns`` (``LIST_COLUMNS`` for the page,
@@ -207,14 +234,19 @@ def list_page(session: Session, conditions: list, *, after: tuple[date, int] | N
     range scan.
 
     The list is the portal's busiest page (and this the API's busiest call), so its two
-    statements (this one and ``totals_by_currency``) are Core statements on the session's connection: no ORM
-    objects, none of the ORM's per-statement work, and the caller's scope added here,
-    with ``scope_condition``, where the ORM's listener would have added it."""
-    query = _PAGES[columns].where(scope_condition(INVOICES.account_id), client_condition(Invoice), *conditions)
-    query = query.limit(limit + 1)
+    statements (this one and ``totals_by_currency``) are Core statements on the session's
+    connection: no ORM objects, none of the ORM's per-statement work, and the caller's
+    scope added here, with ``bound_scope_condition``, where the ORM's listener would have
+    added it. The statement of the unfiltered list is built once per kind of caller and
+    reused with the caller's values (``_page_statement``); filters add their conditions to it."""
+    scope, parameters = bound_scope_condition(INVOICES.account_id)
+    query = _page_statement(columns, scope, client_condition(Invoice), after is not None)
+    if conditions:
+        query = query.where(*conditions)
+    parameters["page_size"] = limit + 1
     if after is not None:
-        query = query.where(sa.tuple_(INVOICES.issue_date, INVOICES.id) < sa.tuple_(*after))
-    rows = session.connection().execute(query).all()
+        parameters["after_date"], parameters["after_id"] = after
+    rows = session.connection().execute(query, parameters).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, ((rows[-1].issue_date, rows[-1].id) if more and rows else None)

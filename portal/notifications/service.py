@@ -8,6 +8,7 @@ filters them too, like every account-owned row (``portal.security``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -18,16 +19,28 @@ from sqlalchemy.orm import Session
 from portal.models import InAppNotification, NotificationSettings, User
 from portal.models.base import utcnow
 from portal.notifications.kinds import kinds_for
-from portal.security import get_or_404
+from portal.security import bound_scope_condition, get_or_404
 
 PAGE_SIZE = 50
 
 
+NOTIFICATIONS = InAppNotification.__table__.c
+_UNREAD = (sa.select(sa.func.count()).select_from(InAppNotification.__table__)
+           .where(NOTIFICATIONS.recipient_id == sa.bindparam("user_id"), NOTIFICATIONS.read_at.is_(None)))
+
+
 def unread_count(session: Session, user: User) -> int:
-    """How many of ``user``'s notifications are unread: one count over the index of the
-    unread ones (the bell of every page asks)."""
-    return session.scalar(sa.select(sa.func.count()).select_from(InAppNotification)
-                          .where(InAppNotification.recipient_id == user.id, InAppNotification.read_at.is_(None)))
+    """How many of ``user``'s notifications are unread (in the accounts the caller sees):
+    one count over the index of the unread ones. The bell of every page asks, so this is
+    a Core statement built once per kind of scope, run on the session's connection with
+    the scope added by ``bound_scope_condition``, as the invoice list does."""
+    scope, parameters = bound_scope_condition(NOTIFICATIONS.account_id)
+    return session.connection().scalar(_unread_statement(scope), {"user_id": user.id, **parameters})
+
+
+@functools.lru_cache(maxsize=16)
+def _unread_statement(scope: sa.ColumnElement[bool]) -> sa.Select:
+    return _UNREAD.where(scope)
 
 
 def of_user(user: User) -> sa.Select:
