@@ -321,7 +321,7 @@ def report(loaded: dict[str, Run], single: dict[str, Run], duration: int) -> Non
     print(f"{'':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'1-conn p99 ms':>15}{'failures':>10}")
     for name, run in loaded.items():
         print(f"{name:<22}{run.requests_per_s:>9.0f}{run.p50_ms:>9.1f}{run.p99_ms:>9.1f}"
-              f"{run.requests_per_s / bare:>8.2f}{single[name].p99_ms:>15.1f}{run.failures + single[name].failures:>10}")
+              f"{run.requests_per_s / bare:>8.3f}{single[name].p99_ms:>15.1f}{run.failures + single[name].failures:>10}")
     first, hundredth = loaded["/invoices"].requests_per_s, loaded["/invoices, page 100"].requests_per_s
     api, not_cached = loaded["/api/v1/invoices"].requests_per_s, loaded["/invoices, not cached"].requests_per_s
     worst_p99 = max(single[name].p99_ms for name in loaded if name != "bare route")
@@ -334,7 +334,7 @@ def report(loaded: dict[str, Run], single: dict[str, Run], duration: int) -> Non
         (f"one-connection p99 <= {ONE_CONNECTION_P99_MS:g} ms (worst page)", worst_p99,
          worst_p99 <= ONE_CONNECTION_P99_MS),
     ):
-        print(f"  {text}: {value:.2f} {'met' if met else 'MISSED'}")
+        print(f"  {text}: {value:.3f} {'met' if met else 'MISSED'}")
 
 
 if __name__ == "__main__":

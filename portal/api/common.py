@@ -212,12 +212,19 @@ def money(value: Decimal | None, currency: str | None = None) -> str | None:
 
 
 @functools.lru_cache(maxsize=256)
+def money_quantum(currency: str) -> Decimal:
+    """The currency's own decimals as a quantum (0.01; 1 for VND), looked up once: what
+    ``money`` rounds to, half up."""
+    return quantize_money(Decimal(0), currency)
+
+
+@functools.lru_cache(maxsize=256)
 def money_in(currency: str | None) -> Callable[[Decimal | None], str | None]:
     """``money`` for one currency, its rounding looked up once: a list of invoices
     calls it for three amounts of every row."""
     if not currency:
         return plain_decimal
-    quantum = quantize_money(Decimal(0), currency)  # only its exponent counts: 0.00, or 0 for VND
+    quantum = money_quantum(currency)
 
     def written(value: Decimal | None) -> str | None:
         if value is None:

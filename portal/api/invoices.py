@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timezone
+from decimal import ROUND_HALF_UP
 
 import sqlalchemy as sa
 from flask import request
@@ -12,8 +13,8 @@ from pydantic import BaseModel, Field
 
 from portal.api import bp
 from portal.api.change_requests import PdfPendingOut, document_file
-from portal.api.common import (PAGE_QUERY, ApiError, decode_cursor, encode_cursor, iso_date, iso_time, money,
-                               money_in, page_limit, route)
+from portal.api.common import (PAGE_QUERY, ApiError, decode_cursor, encode_cursor, iso_date, money, money_quantum,
+                               page_limit, route)
 from portal.api.requests import RequestOut, request_json
 from portal.billing import documents, service
 from portal.database import may_write, reads_only
@@ -92,17 +93,22 @@ def invoice_json(invoice: Invoice, today: date) -> dict:
 
 def row_json(row, today: date) -> dict:
     """An invoice as the API gives it, from its values in the order of
-    ``service.API_COLUMNS`` (a row of the list, unpacked rather than read by name)."""
+    ``service.API_COLUMNS`` (a row of the list, unpacked rather than read by name).
+    A page writes fifty: ``money`` and ``iso_time`` are written out here, the amounts
+    (never null) rounded half up to the currency's decimals, the UTC time with a Z."""
     (ident, account_id, contract_id, number, location, period_start, period_end, issued, due, currency, subtotal,
      tax, total, po_number, status, paid_on, created_at, held_at) = row
-    amount = money_in(currency)
+    quantum = money_quantum(currency)
     return {
         "id": ident, "account_id": account_id, "contract_id": contract_id, "number": number,
         "service_location": location, "period_start": period_start.isoformat(), "period_end": period_end.isoformat(),
         "issue_date": issued.isoformat(), "due_date": due.isoformat(), "currency": currency,
-        "subtotal": amount(subtotal), "tax": amount(tax), "total": amount(total), "po_number": po_number,
+        "subtotal": str(subtotal.quantize(quantum, ROUND_HALF_UP)), "tax": str(tax.quantize(quantum, ROUND_HALF_UP)),
+        "total": str(total.quantize(quantum, ROUND_HALF_UP)), "po_number": po_number,
         "status": status.value, "overdue": status in service.UNPAID and due < today,  # service.is_overdue
-        "paid_on": iso_date(paid_on), "created_at": iso_time(created_at), "held": held_at is not None,
+        "paid_on": iso_date(paid_on),
+        "created_at": created_at.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "held": held_at is not None,
     }
 
 

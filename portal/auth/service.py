@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from portal.auth import passwords, throttle
-from portal.models import ApiToken, User, UserSession
+from portal.models import Account, ApiToken, User, UserSession
 from portal.models.base import utcnow
 from portal.models.user import hash_token
 from portal.security import unscoped
@@ -86,6 +86,13 @@ def start_session(session: Session, user: User, *, remember: bool, ip: str, user
     return token
 
 
+# What every request of a client reads of its account (its name, the day in its time
+# zone, the version of its invoices), loaded with the user. The rest (legal names,
+# addresses, languages: six JSON documents) is loaded where a page asks for it, by the
+# page's own query of the account or when first read.
+_USER_ACCOUNT = sa.orm.joinedload(User.account).load_only(
+    Account.name, Account.timezone, Account.invoices_version)
+
 # Built once: the user behind a session token (with a client's account, which every
 # page of a client shows) and what decides whether the session still holds. Only the
 # user is an ORM object: reading a page needs no UserSession instance.
@@ -94,7 +101,7 @@ _SESSION_USER = (
               UserSession.revoked_at)
     .join(UserSession, UserSession.user_id == User.id)
     .where(UserSession.token_hash == sa.bindparam("token_hash"))
-    .options(sa.orm.joinedload(User.account))
+    .options(_USER_ACCOUNT)
 )
 
 
@@ -171,7 +178,7 @@ _TOKEN_USER = (
     sa.select(User, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.created_at)
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == sa.bindparam("token_hash"))
-    .options(sa.orm.joinedload(User.account))
+    .options(_USER_ACCOUNT)
 )
 
 
