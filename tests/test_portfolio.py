@@ -167,6 +167,44 @@ def test_the_page_lists_the_worst_first_and_an_account_manager_sees_only_theirs(
     assert "Acme" in page and "Huanan" not in page
 
 
+def _country_options(page: str) -> list[tuple[str, str, bool]]:
+    import re
+
+    select = page.split('<select name="country">')[1].split("</select>")[0]
+    return [(value, name, bool(chosen)) for value, chosen, name
+            in re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select)]
+
+
+@pytest.mark.parametrize(("language", "names"), [
+    ("en", ["All", "China", "United Kingdom", "Vietnam"]),
+    ("zh", ["全部", "中国", "英国", "越南"]),
+])
+def test_the_country_filter_offers_where_the_accounts_are_served_by_name(app, session, book, admin, language, names):
+    """Acme is served in the United Kingdom; Huanan is a Chinese account served in Vietnam.
+    The filter offers those countries by name in the reader's language, not a code to type."""
+    from tests.conftest import Browser
+
+    acme, huanan, manager = book
+    admin.language = language
+    session.commit()
+    browser = Browser(app.test_client())
+    browser.login(admin.email)
+    options = _country_options(browser.get("/portfolio?period=2026-06").get_data(as_text=True))
+    assert sorted(value for value, _name, _chosen in options) == ["", "CN", "GB", "VN"]
+    assert options[0][1] == names[0] and sorted(name for _value, name, _chosen in options[1:]) == sorted(names[1:])
+    page = browser.get("/portfolio?period=2026-06&country=VN").get_data(as_text=True)
+    assert ("VN", names[3], True) in _country_options(page)
+    assert "Huanan" in page and "Acme" not in page
+    # A kept link to a country no account is served in still shows what it asked for.
+    page = browser.get("/portfolio?period=2026-06&country=fr").get_data(as_text=True)
+    assert [(value, chosen) for value, _name, chosen in _country_options(page) if chosen] == [("FR", True)]
+    assert "Acme" not in page and "Huanan" not in page
+    browser.logout()
+    browser.login(manager.email)  # Acme's manager: only Acme's country
+    options = _country_options(browser.get("/portfolio?period=2026-06").get_data(as_text=True))
+    assert [value for value, _name, _chosen in options] == ["", "GB"]
+
+
 def test_the_export_reads_back(app, session, book, admin):
     from io import BytesIO
 

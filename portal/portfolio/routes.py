@@ -16,7 +16,7 @@ from portal.exports import table_response
 from portal.extensions import db
 from docgen.pdf import PdfError, to_pdf
 from portal.files import DOCX, download_response
-from portal.i18n import current_language, label, month
+from portal.i18n import country, current_language, label, month
 from portal.portfolio import report as reports
 from portal.kpis.service import parse_period, previous_month
 from portal.jobs import enqueue
@@ -100,7 +100,11 @@ def index():
                                   .order_by(User.name)).all()
     args = {key: request.args[key] for key in FILTERS if request.args.get(key)}
     version = charts.offer(_chart_name(), _chart(result)) if result.rows else None
+    # Offered by name in the reader's language; one asked for that no account is served
+    # in (a kept link) stays chosen.
+    countries = sorted(result.countries | {filters.country} if filters.country else result.countries, key=country)
     return render_template("portfolio/index.html", result=result, args=args, sort=sort, managers=managers,
+                           countries=[(code, country(code)) for code in countries], chosen_country=filters.country,
                            alerts=service.open_alerts(db.session), quarter=reports.quarter_of(period), can_acknowledge=current_user.role is Role.ADMIN,
                            tiers=list(Tier), chart_version=version, previous=previous_month(period),
                            following=service.next_month(period))

@@ -155,6 +155,9 @@ class Portfolio:
     period: date
     rows: list[AccountMonth]
     totals: dict[str, dict[str, Decimal]]  # currency → ACV, billed, expected, overdue
+    # Where the accounts the other filters leave are served (ISO codes): what the
+    # country filter offers.
+    countries: frozenset[str] = frozenset()
 
     @property
     def rag_counts(self) -> dict[str, int]:
@@ -188,6 +191,7 @@ def portfolio(session: Session, period: date, filters: Filters | None = None, so
     for contract in session.scalars(sa.select(Contract).where(Contract.account_id.in_(ids))
                                     .options(selectinload(Contract.kpis), selectinload(Contract.locations))):
         contracts_of[contract.account_id].append(contract)
+    served = frozenset(code for a in accounts for code in countries(a, contracts_of[a.id]))
     if filters.country:
         accounts = [a for a in accounts if filters.country.upper() in countries(a, contracts_of[a.id])]
     ids = [a.id for a in accounts]
@@ -217,7 +221,7 @@ def portfolio(session: Session, period: date, filters: Filters | None = None, so
         _add_money(session, rows)
         _add_pending(session, rows)
     ordered = sorted(rows.values(), key=lambda row: row.sort_key(sort))
-    return Portfolio(period, ordered, _totals(ordered))
+    return Portfolio(period, ordered, _totals(ordered), served)
 
 
 def _average(ratings: list[int]) -> Decimal | None:
