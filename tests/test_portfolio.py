@@ -273,6 +273,56 @@ def test_an_alert_is_raised_once_and_cleared_by_acknowledging(app, session, book
                           .where(AuditEvent.action == "portfolio.alert_acknowledged")) == 1
 
 
+def test_two_checks_of_a_month_at_once_raise_each_alert_once(app, session, book, monkeypatch):
+    """The daily job and an administrator's "check now" may run at once on two workers.
+    Both read the month's alerts before either raises one; each alert is then raised,
+    recorded and told once, and neither check fails."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from portal.extensions import db
+    from portal.models import AuditEvent, PortfolioAlert
+    from portal.security import unscoped
+
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("on SQLite jobs write one at a time (BEGIN IMMEDIATE): two checks never overlap")
+    both_read = threading.Barrier(2, timeout=30)
+    first_row = threading.local()
+    real_variances = service.variances
+
+    def variances(row):
+        if not getattr(first_row, "seen", False):  # the month's alerts are read by now
+            first_row.seen = True
+            both_read.wait()
+        return real_variances(row)
+
+    monkeypatch.setattr(service, "variances", variances)
+    errors: list[BaseException] = []
+    raised: list[int] = []
+
+    def check() -> None:
+        try:
+            with app.app_context(), unscoped():
+                raised.append(len(service.check_alerts(db.session, JUNE, now=NOW)))
+                db.session.commit()
+        except BaseException as error:  # reported below, not lost in the thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=check) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    session.rollback()  # see what the checks committed
+    alerts = session.scalars(sa.select(PortfolioAlert).where(PortfolioAlert.period == JUNE)).all()
+    assert alerts and sum(raised) == len(alerts)
+    assert len({(a.account_id, a.kind) for a in alerts}) == len(alerts)
+    recorded = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "portfolio.alert_raised")).all()
+    assert len(recorded) == len(alerts)
+
+
 def test_an_alert_closes_when_its_condition_no_longer_holds(session, book):
     import sqlalchemy as sa
 

@@ -344,7 +344,8 @@ def variances(row: AccountMonth) -> dict[AlertKind, dict]:
 def check_alerts(session: Session, period: date, now=None) -> list[PortfolioAlert]:
     """Raise the month's adverse variances of every account in scope, each once per
     (account, kind, month), telling the account's managers; close the open alerts of the
-    month whose condition no longer holds. Returns the alerts raised."""
+    month whose condition no longer holds. Returns the alerts raised. Two checks of one
+    month at once raise each alert once: the unique (account, kind, month) decides."""
     now = now or utcnow()
     result = portfolio(session, period, now=now)
     existing = {(a.account_id, a.kind): a for a in session.scalars(
@@ -361,8 +362,13 @@ def check_alerts(session: Session, period: date, now=None) -> list[PortfolioAler
             if (row.account.id, kind) in existing:
                 continue
             alert = PortfolioAlert(account_id=row.account.id, kind=kind, period=period, detail=detail, raised_at=now)
-            session.add(alert)
-            session.flush()
+            try:
+                with session.begin_nested():
+                    session.add(alert)
+            except sa.exc.IntegrityError:
+                # Raised meanwhile by another check of the month (the daily job and an
+                # administrator's "check now" on two workers): that one told the managers.
+                continue
             raised.append(alert)
             audit.record(session, "portfolio.alert_raised", alert, account_id=row.account.id, actor=None,
                          data={"kind": kind.value, "period": f"{period:%Y-%m}", **detail})
