@@ -102,9 +102,10 @@ def index():
     version = charts.offer(_chart_name(), _chart(result)) if result.rows else None
     # Offered by name in the reader's language; one asked for that no account is served
     # in (a kept link) stays chosen.
-    countries = sorted(result.countries | {filters.country} if filters.country else result.countries, key=country)
+    offered = result.countries | {filters.country} - {None}
+    countries = sorted(((code, country(code)) for code in offered), key=lambda pair: pair[1])
     return render_template("portfolio/index.html", result=result, args=args, sort=sort, managers=managers,
-                           countries=[(code, country(code)) for code in countries], chosen_country=filters.country,
+                           countries=countries, chosen_country=filters.country,
                            alerts=service.open_alerts(db.session), quarter=reports.quarter_of(period), can_acknowledge=current_user.role is Role.ADMIN,
                            tiers=list(Tier), chart_version=version, previous=previous_month(period),
                            following=service.next_month(period))
