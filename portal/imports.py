@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 import re
 import signal
@@ -319,7 +320,8 @@ def run_file_import(session: Session, path: str, load: Callable[[bytes], Any]) -
     session's transaction, returning a summary that can ``describe(path)``; commit and
     print it. Or print one line per problem and exit 2 with nothing written."""
     try:
-        summary = load(Path(path).read_bytes())
+        with _ctrl_c_aftermath_unlogged():
+            summary = load(Path(path).read_bytes())
     except ImportRefused as error:
         session.rollback()  # the command is the unit of work: nothing of the file is kept
         for problem in error.problems:
@@ -357,6 +359,29 @@ def _cut_short_by_ctrl_c(error: BaseException) -> bool:
         seen.add(id(cause))
         cause = cause.__context__
     return False
+
+
+class _CtrlCAftermath(logging.Filter):
+    """Drops SQLAlchemy's reports of what failed because a Ctrl-C cut a statement short
+    ("Error closing cursor" on the connection it invalidated, with a traceback): the
+    command says in one line what became of the file instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (error is not None and record.name.startswith("sqlalchemy") and _cut_short_by_ctrl_c(error))
+
+
+@contextmanager
+def _ctrl_c_aftermath_unlogged() -> Iterator[None]:
+    handlers = logging.getLogger().handlers
+    quiet = _CtrlCAftermath()
+    for handler in handlers:
+        handler.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(quiet)
 
 
 def _abandon(session: Session) -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -160,3 +162,54 @@ def test_a_database_error_without_a_ctrl_c_is_not_called_an_interruption(session
 
     with pytest.raises(sa.exc.OperationalError):
         run_file_import(session, str(path), load)
+
+
+@pytest.fixture
+def log_stream():
+    """What the root logger's handlers write, as the command's stderr would show it."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logging.getLogger().addHandler(handler)
+    yield stream
+    logging.getLogger().removeHandler(handler)
+
+
+def test_the_cursor_a_ctrl_c_cut_short_is_not_reported_with_a_traceback(session, tmp_path, capsys, log_stream):
+    """SQLAlchemy closes the cursor of the statement the interrupt cut short on a connection
+    it has just invalidated; the close fails, and the pool logs that with a traceback."""
+    path = tmp_path / "invoices.csv"
+    path.write_bytes(b"number\n")
+    pool_log = logging.getLogger("sqlalchemy.pool.impl.QueuePool")
+
+    def load(_content: bytes):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            try:
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+            except sqlite3.ProgrammingError:
+                pool_log.error("Error closing cursor", exc_info=True)
+            raise
+
+    with pytest.raises(SystemExit) as stopped:
+        run_file_import(session, str(path), load)
+    assert stopped.value.code == 130
+    assert capsys.readouterr().err.splitlines() == [f"Interrupted: nothing of {path} was kept."]
+    assert log_stream.getvalue() == ""
+
+
+def test_a_failing_cursor_close_without_a_ctrl_c_is_still_logged(session, tmp_path, log_stream):
+    path = tmp_path / "invoices.csv"
+    path.write_bytes(b"number\n")
+
+    def load(_content: bytes):
+        try:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+        except sqlite3.ProgrammingError:
+            logging.getLogger("sqlalchemy.pool.impl.QueuePool").error("Error closing cursor", exc_info=True)
+        raise sa.exc.OperationalError("INSERT INTO invoices", {}, Exception("disk I/O error"))
+
+    with pytest.raises(sa.exc.OperationalError):
+        run_file_import(session, str(path), load)
+    assert "Error closing cursor" in log_stream.getvalue()
+    assert "Traceback" in log_stream.getvalue()
