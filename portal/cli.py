@@ -227,7 +227,8 @@ def mail_send(loop: bool, interval: int) -> None:
             time.sleep(interval)
 
 
-import_group = AppGroup("import", help="Import data from the billing system and KPI sources, and new client accounts.")
+import_group = AppGroup("import", help="Import data from the billing system, KPI sources and operations systems, "
+                                         "and new client accounts.")
 
 
 @import_group.command("invoices")
@@ -250,6 +251,18 @@ def import_kpis(file: str) -> None:
 
     with unscoped():
         run_kpi_import(db.session, file)
+
+
+@import_group.command("volumes")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_volumes(file: str) -> None:
+    """Upsert the monthly actual volumes of the contracts' scope lines from a CSV file or
+    an Excel workbook (format in the README): all or nothing per file; a bad row is named
+    by its line and column."""
+    from portal.volumes.imports import run_volume_import
+
+    with unscoped():
+        run_volume_import(db.session, file)
 
 
 @import_group.command("accounts")

@@ -80,6 +80,31 @@ def test_a_workbook_imports_and_the_same_line_and_month_again_replaces_it(alpha,
     assert session.scalar(sa.select(ScopeLineVolume.quantity).where(ScopeLineVolume.period == LAST_MONTH)) == Decimal("9.25")
 
 
+def test_the_command_imports_a_file_and_prints_the_counts(alpha, session, runner, tmp_path):
+    path = tmp_path / "volumes.csv"
+    path.write_bytes(volumes_csv((CONTRACT, 1, f"{LAST_MONTH:%Y-%m}", "98"), (CONTRACT, 1, f"{TWO_MONTHS_AGO:%Y-%m}", "101.5")))
+    result = runner.invoke(args=["import", "volumes", str(path)])
+    assert (result.exit_code, result.output.strip()) == (0, f"Imported 2 monthly volumes (2 new, 0 updated) from {path}.")
+    session.rollback()
+    assert dict(session.execute(sa.select(ScopeLineVolume.period, ScopeLineVolume.quantity)
+                                .where(ScopeLineVolume.period.in_([LAST_MONTH, TWO_MONTHS_AGO]))).all()) == {
+        LAST_MONTH: Decimal("98"), TWO_MONTHS_AGO: Decimal("101.5")}
+
+    path.write_bytes(volumes_csv((CONTRACT, 1, f"{LAST_MONTH:%Y-%m}", "97")))
+    result = runner.invoke(args=["import", "volumes", str(path)])
+    assert (result.exit_code, result.output.strip()) == (0, f"Imported 1 monthly volume (0 new, 1 updated) from {path}.")
+
+
+def test_the_command_refuses_a_bad_file_whole_and_names_each_row_and_column(alpha, session, runner, tmp_path):
+    before = volume_count(session)
+    path = tmp_path / "volumes.csv"
+    path.write_bytes(volumes_csv((CONTRACT, 1, f"{LAST_MONTH:%Y-%m}", "98"), (CONTRACT, 7, f"{LAST_MONTH:%Y-%m}", "1")))
+    result = runner.invoke(args=["import", "volumes", str(path)])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == ["line 3: line: no line 7 in contract MSA-Alpha-001"]
+    assert volume_count(session) == before
+
+
 def test_the_sample_file_reads_without_a_problem():
     incoming = read_volume_file((ROOT / "portal/static/samples/volumes.csv").read_bytes())
     assert not incoming.problems and len(incoming.volumes) == 5

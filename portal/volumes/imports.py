@@ -1,6 +1,7 @@
 """Monthly actual volumes of the contracts' scope lines, from the operations systems:
 an uploaded CSV file or Excel workbook (the page ``/volumes/import``, as the background
-job ``volume_import``) or ``POST /api/v1/contracts/{id}/volumes``.
+job ``volume_import``), the same file from the command line (``flask import volumes
+FILE``) or ``POST /api/v1/contracts/{id}/volumes``.
 
 One row per scope line and month: the contract's number, the line's number as the
 contract's page shows it (its ``No.``; a line a change request added has its own
@@ -30,7 +31,9 @@ from portal.imports import (
     Words,
     no_progress,
     read_table,
+    run_file_import,
     select_in,
+    terminal_progress,
     words,
 )
 from portal.imports import in_words as imports_in_words
@@ -133,6 +136,11 @@ class VolumeImportSummary:
     def counts(self) -> dict[str, int]:
         return {"new": self.new, "updated": self.updated}
 
+    def describe(self, source: str) -> str:
+        total = self.new + self.updated
+        return (f"Imported {total} monthly {'volume' if total == 1 else 'volumes'} ({self.new} new, "
+                f"{self.updated} updated) from {source}.")
+
 
 def upsert_volumes(session: Session, incoming: Incoming, progress: Progress = no_progress, *,
                    now: datetime | None = None) -> VolumeImportSummary:
@@ -194,6 +202,13 @@ def upsert_volumes(session: Session, incoming: Incoming, progress: Progress = no
         raise ImportRefused([Problem(0, "month", "a volume of this file was written by another import "
                                                  "at the same time")]) from None
     return VolumeImportSummary(new, len(planned) - new)
+
+
+def run_volume_import(session: Session, path: str) -> None:
+    """``flask import volumes FILE``: import the file and commit, printing the counts; or
+    print one line per problem and exit 2 with nothing written."""
+    run_file_import(session, path, lambda content: upsert_volumes(session, read_volume_file(content),
+                                                                  progress=terminal_progress))
 
 
 def ask_for_import(session: Session, by: User, filename: str, content: bytes) -> Job:
