@@ -22,7 +22,7 @@ from portal.jobs import attach_file, enqueue, job_json
 from portal.database import writing
 from portal.jobs.core import attempt
 from portal.jobs.schedule import PERIODIC, ask_due, prune, recover, tick
-from portal.models import Document, DocumentKind, IdempotencyKey, Job, JobFile, JobStatus, Role
+from portal.models import Document, DocumentKind, IdempotencyKey, Job, JobFile, JobOutput, JobStatus, Role
 from tests import job_kinds
 from tests.conftest import app_session, base_config, bearer, sign_in_page
 from tests.factories import make_account
@@ -451,14 +451,19 @@ def test_a_queued_job_never_handed_over_is_handed_over_again(session, jobs_done)
     assert reread(session, lost).status is JobStatus.FINISHED and reread(session, recent).status is JobStatus.QUEUED
 
 
-def test_old_finished_jobs_are_deleted(session):
+def test_old_finished_jobs_are_deleted_with_the_files_they_made(session):
     old = datetime.now(UTC) - timedelta(days=31)
     session.add_all([Job(id="old-finished", kind="test_effect", params={}, status=JobStatus.FINISHED, created_at=old),
                      Job(id="old-queued", kind="test_effect", params={}, created_at=old),
                      Job(id="new-finished", kind="test_effect", params={}, status=JobStatus.FINISHED)])
+    session.flush()
+    session.add_all([JobOutput(job_id=job_id, filename="report.pdf", content_type="application/pdf", size=4,
+                               data=b"%PDF") for job_id in ("old-finished", "new-finished")])
     session.commit()
     assert prune(session) == 1
+    session.commit()
     assert sorted(session.scalars(sa.select(Job.id))) == ["new-finished", "old-queued"]
+    assert session.scalars(sa.select(JobOutput.job_id)).all() == ["new-finished"]
 
 
 def test_a_scheduler_round_forgets_idempotency_keys_older_than_a_day(app_config, session, admin):

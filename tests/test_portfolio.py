@@ -7,6 +7,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
 from portal.admin.service import assign
 from portal.models import (
@@ -14,6 +15,8 @@ from portal.models import (
     Contract,
     Feedback,
     InvoiceStatus,
+    Job,
+    JobStatus,
     Kpi,
     KpiDirection,
     KpiMeasurement,
@@ -21,6 +24,7 @@ from portal.models import (
     Role,
     ServiceLocation,
     ServiceRequest,
+    User,
 )
 from portal.models.account import Tier
 from portal.models.action import ActionSource, ActionStatus
@@ -380,6 +384,55 @@ def test_the_report_downloads_from_the_page(app, session, book, admin):
     response = browser.get("/portfolio/report?period=2026-06&quarter=2026-Q2&format=docx")
     assert response.status_code == 200 and response.mimetype.endswith("wordprocessingml.document")
     assert "Portfolio report" in _docx_text(response.data)
+
+
+def test_the_report_pdf_is_made_in_the_background_for_its_asker_only(app, session, book, admin, monkeypatch):
+    """LibreOffice takes seconds: the PDF is a job, followed on the portfolio page; the
+    file it made opens for who asked (the figures in their scope), for nobody else."""
+    import docgen.pdf
+    from tests.conftest import Browser, csrf_token
+    from tests.helpers import finish_jobs, latest
+
+    converted = []
+
+    def convert(docxs, **_options):
+        converted.extend(docxs)
+        return [b"%PDF-1.7 the management report"]
+
+    monkeypatch.setattr(docgen.pdf, "to_pdf", convert)
+    _acme, _huanan, manager = book
+    asker = Browser(app.test_client())
+    asker.login(manager.email)
+    page = asker.get("/portfolio?period=2026-06&tier=key").get_data(as_text=True)
+    assert 'action="/portfolio/report/pdf?quarter=2026-Q2&amp;period=2026-06&amp;tier=key"' in page
+    assert asker.get("/portfolio/report?period=2026-06&format=pdf").status_code == 404  # no PDF made in the request
+    assert not converted
+
+    response = asker.client.post("/portfolio/report/pdf?quarter=2026-Q2&period=2026-06&tier=key",
+                                 data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    following = asker.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Management report 2026-Q2, PDF" in following and "data-job=" in following
+    asker.client.post("/portfolio/report/pdf?period=2026-06", data={"csrf_token": csrf_token(page)})
+    assert "The management report June 2026 is being made as PDF." in asker.get("/portfolio").get_data(as_text=True)
+    finish_jobs(app)
+    jobs = {j.params["filename"]: j for j in latest(session).scalars(sa.select(Job).where(Job.kind == "report_pdf"))}
+    assert sorted(jobs) == ["portfolio-report-2026-06", "portfolio-report-2026-Q2"]
+    job = jobs["portfolio-report-2026-Q2"]
+    assert job.status is JobStatus.FINISHED and job.result_url == f"/jobs/{job.id}/file"
+    assert job.params["data"]["accounts"] and {a["name"] for a in job.params["data"]["accounts"]} == {"Acme"}
+    assert len(converted) == 2 and "Portfolio report" in _docx_text(converted[0])
+
+    made = asker.get(job.result_url)
+    assert (made.status_code, made.mimetype, made.data) == (200, "application/pdf", b"%PDF-1.7 the management report")
+    assert "portfolio-report-2026-Q2.pdf" in made.headers["Content-Disposition"]
+    other = Browser(app.test_client())
+    other.login(admin.email)
+    assert other.get(job.result_url).status_code == 200  # an administrator sees every job
+    latest(session).execute(sa.update(User).where(User.id == admin.id).values(role=Role.ACCOUNT_MANAGER))
+    session.commit()
+    assert other.get(job.result_url).status_code == 404
+    assert asker.client.post("/portfolio/report/pdf", data={}).status_code == 400  # no CSRF token
 
 
 def test_the_number_of_statements_does_not_grow_with_the_accounts(session, book):

@@ -41,7 +41,7 @@ from portal import observe
 from portal.database import writing
 from portal.domain import DomainError
 from portal.extensions import db
-from portal.models import Job, JobFile, JobStatus, User
+from portal.models import Job, JobFile, JobOutput, JobStatus, User
 from portal.models.base import utcnow
 from portal.security import ALL_ACCOUNTS, scope_for, scoped_to
 
@@ -203,6 +203,12 @@ class JobContext:
         found = self.session.execute(sa.select(JobFile.filename, JobFile.data)
                                      .where(JobFile.job_id == self.job_id)).one_or_none()
         return (found.filename, found.data) if found is not None else None
+
+    def keep_output(self, filename: str, content_type: str, data: bytes) -> None:
+        """Keep the file the job made (``JobOutput``), written with the job's end: its
+        page links to it (``jobs.output``) once the job has finished."""
+        self.session.merge(JobOutput(job_id=self.job_id, filename=filename[:255], content_type=content_type,
+                                     size=len(data), data=data, created_at=utcnow()))
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Record how far the work got (0 to 1) and what it is doing (an English message

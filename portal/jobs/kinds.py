@@ -1,5 +1,5 @@
-"""The portal's job kinds: the monthly review pack, a document's PDF, an uploaded invoice
-file's import, and the periodic work the scheduler asks for (what ``flask sla check``,
+"""The portal's job kinds: the monthly review pack, a document's PDF, a report's PDF, an
+uploaded invoice file's import, and the periodic work the scheduler asks for (what ``flask sla check``,
 ``flask mail send`` and the renewal reminders do, the daily digests of notifications, and
 each month's review packs)."""
 
@@ -53,6 +53,25 @@ def document_pdf(ctx: JobContext, *, sha256: str, document_id: int) -> str:
 
     make_pdf(ctx.session, sha256, progress=ctx.progress)
     return url_path("documents.pdf", document_id=document_id)
+
+
+@job("report_pdf")
+def report_pdf(ctx: JobContext, *, data: dict[str, Any], filename: str) -> str:
+    """A report as PDF from docgen's input, which the page that asked computed from what
+    its reader sees (the management report): rendered and converted by LibreOffice here,
+    not in the request, and kept as the job's output for whoever asked for it."""
+    import docgen
+    import docgen.pdf
+    from portal.documents.renditions import CONVERTING
+
+    docx = docgen.render(data)
+    ctx.progress(0.2, CONVERTING)
+    try:
+        [pdf] = docgen.pdf.to_pdf([docx])
+    except docgen.pdf.ConverterMissing:  # no retry would find it: fail at once, saying so
+        raise DomainError(_l("PDFs cannot be made on this server: its document converter is not installed.")) from None
+    ctx.keep_output(f"{filename}.pdf", "application/pdf", pdf)
+    return url_path("jobs.output", job_id=ctx.job_id)
 
 
 # How far an invoice import has got: its phases (``billing.imports``' labels) on the bar.

@@ -38,7 +38,7 @@ from portal.models.invoice import (
     PurchaseOrder,
     RevenueForecast,
 )
-from portal.models.job import Job, JobFile, JobStatus
+from portal.models.job import Job, JobFile, JobOutput, JobStatus
 from portal.models.meeting import Cadence, GovernanceMeeting, MeetingAttendee, MeetingKind, MeetingMinutes
 from portal.models.kpi import KpiComment, KpiMeasurement, ScorecardAcknowledgement
 from portal.models.opportunity import (

@@ -76,3 +76,19 @@ class JobFile(Base):
     size: Mapped[int] = mapped_column(sa.BigInteger)
     data: Mapped[bytes] = deferred(mapped_column(sa.LargeBinary, nullable=False))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobOutput(Base):
+    """The file a job made for whoever follows it (a management report as PDF), kept in
+    the database, so that the web server that serves it needs no disk of the worker's.
+    It lives as long as its job (``prune`` deletes both after ``JOB_KEEP_DAYS``) and is
+    downloaded only by who may see the job (``jobs.output``)."""
+
+    __tablename__ = "job_outputs"
+
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    filename: Mapped[str] = mapped_column(sa.String(255))  # made by the job, never a user's
+    content_type: Mapped[str] = mapped_column(sa.String(120))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    data: Mapped[bytes] = deferred(mapped_column(sa.LargeBinary, nullable=False))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -14,12 +14,11 @@ from flask_login import current_user
 from portal import charts
 from portal.exports import table_response
 from portal.extensions import db
-from docgen.pdf import PdfError, to_pdf
 from portal.files import DOCX, download_response
 from portal.i18n import country, current_language, label, month
 from portal.portfolio import report as reports
 from portal.kpis.service import parse_period, previous_month
-from portal.jobs import enqueue
+from portal.jobs import enqueue, job_json, visible_job
 from portal.models import PortfolioAlert, Role, Tier, User
 from portal.models.base import utcnow
 from portal.portfolio import service
@@ -98,13 +97,18 @@ def index():
         return _export(result, fmt)
     managers = db.session.execute(sa.select(User.id, User.name).where(User.role == Role.ACCOUNT_MANAGER)
                                   .order_by(User.name)).all()
-    args = {key: request.args[key] for key in FILTERS if request.args.get(key)}
+    args = _kept_args()
     version = charts.offer(_chart_name(), _chart(result)) if result.rows else None
     # Offered by name in the reader's language; one asked for that no account is served
     # in (a kept link) stays chosen.
     offered = result.countries | {filters.country} - {None}
     countries = sorted(((code, country(code)) for code in offered), key=lambda pair: pair[1])
+    job = visible_job(db.session, current_user, request.args.get("job", ""))
+    if job is not None and job.kind != "report_pdf":
+        job = None
     return render_template("portfolio/index.html", result=result, args=args, sort=sort, managers=managers,
+                           job=job, job_status=job_json(job) if job else None,
+                           job_period=_period_shown(str(job.params.get("data", {}).get("period", ""))) if job else None,
                            countries=countries, chosen_country=filters.country,
                            alerts=service.open_alerts(db.session), quarter=reports.quarter_of(period), can_acknowledge=current_user.role is Role.ADMIN,
                            tiers=list(Tier), chart_version=version, previous=previous_month(period),
@@ -142,10 +146,28 @@ def check_alerts():
 @require_role(*VIEWERS)
 def report():
     """The management report of the month (or of ``?quarter=YYYY-Qn``: the figures at its
-    end) in the reader's language, as Word (``?format=docx``) or PDF (``?format=pdf``)."""
-    fmt = request.args.get("format")
-    if fmt not in ("docx", "pdf"):
+    end) in the reader's language, as Word (``?format=docx``); its PDF is ``report_pdf``."""
+    if request.args.get("format") != "docx":
         abort(404)
+    data, name = _report_input()
+    return download_response(f"{name}.docx", DOCX, reports.render_report(data))
+
+
+@bp.route("/portfolio/report/pdf", methods=["POST"], back="portfolio.index")
+@require_role(*VIEWERS)
+def report_pdf():
+    """The same report as PDF, made in the background (LibreOffice takes seconds): the
+    portfolio page shows its progress, then the link to it, which only its asker opens.
+    The figures are those of the click, in the reader's language."""
+    data, name = _report_input()
+    job = enqueue(db.session, "report_pdf", by=current_user, data=data, filename=name)
+    flash(_("The management report %(period)s is being made as PDF.", period=_period_shown(data["period"])), "info")
+    return redirect(url_for("portfolio.index", **_kept_args(), job=job.id))
+
+
+def _report_input() -> tuple[dict, str]:
+    """docgen's input of the report asked for (the page's filters; ``quarter``) and its
+    file's name without the extension."""
     period, filters, sort = _asked()
     label_ = f"{period:%Y-%m}"
     quarter = request.args.get("quarter", "")
@@ -158,13 +180,14 @@ def report():
     result = service.portfolio(db.session, period, filters, sort)
     data = reports.report_data(result, service.open_alerts(db.session), current_user, language=current_language(),
                                period_label=label_, today=utcnow().date())
-    docx = reports.render_report(data)
-    name = f"portfolio-report-{label_}"
-    if fmt == "pdf":
-        try:
-            [pdf] = to_pdf([docx], timeout=60)
-        except PdfError:
-            flash(_("The PDF cannot be made now: download the Word file, or try again later."), "error")
-            return redirect(url_for("portfolio.index", **{k: v for k, v in request.args.items() if k in FILTERS}))
-        return download_response(f"{name}.pdf", "application/pdf", pdf)
-    return download_response(f"{name}.docx", DOCX, docx)
+    return data, f"portfolio-report-{label_}"
+
+
+def _period_shown(label_: str) -> str:
+    """A report's period as the page names it: November 2026 (in the reader's language), or 2026-Q4."""
+    month_ = parse_period(label_)
+    return month(month_) if month_ is not None else label_
+
+
+def _kept_args() -> dict[str, str]:
+    return {key: request.args[key] for key in FILTERS if request.args.get(key)}
