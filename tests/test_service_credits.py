@@ -16,8 +16,12 @@ from docgen.formatting import format_money
 from docgen.i18n import Lang
 from docgen.typesetting import WORD_JOINER
 from portal import inbox
+from portal.billing import service as billing
+from portal.billing.imports import Incoming, upsert_invoices, validate_invoice
+from portal.billing.service import outstanding, release_invoice, statement
 from portal.credits import service
 from portal.models import (
+    AuditEvent,
     CreditNote,
     Document,
     DocumentKind,
@@ -183,8 +187,65 @@ def test_a_credit_note_never_goes_against_an_invoice_the_client_cannot_see(sessi
     invoice.held_at = utcnow()
     measure(session, kpi, PERIOD, "90")
     service.propose(session, PERIOD)
-    note = service.approve(session, credit_of(session, kpi), alpha.account, alpha.user(Role.FINANCE))
+    finance = alpha.user(Role.FINANCE)
+    note = service.approve(session, credit_of(session, kpi), alpha.account, finance)
     assert note.invoice_id is None
+
+    release_invoice(session, invoice, finance, reason="The rate agreed at the QBR")  # the client sees it now
+    assert note.invoice_id == invoice.id and outstanding(invoice) == Decimal("85800.00")
+    event = session.scalar(sa.select(AuditEvent.data).where(AuditEvent.action == "credit_note.set_against_invoice"))
+    assert (event["number"], event["invoice"], Decimal(event["amount"])) == (note.number, "INV-NEXT", Decimal("4200"))
+
+
+def _imported(session, world, number: str, total: str, period: date = date(2025, 4, 1)) -> Invoice:
+    """An invoice of ``world``'s contract for ``period`` from the billing system (one line)."""
+    upsert_invoices(session, Incoming([validate_invoice({
+        "number": number, "account": world.account.name, "contract": world["contract"].number,
+        "service_location": "GB", "period_start": period.isoformat(), "period_end": period.replace(day=28).isoformat(),
+        "issue_date": "2025-05-02", "due_date": "2025-06-01", "currency": "USD",
+        "lines": [{"description": "Payroll", "quantity": "1", "unit_price": total}],
+    })]))
+    return session.scalar(sa.select(Invoice).where(Invoice.number == number))
+
+
+def test_a_standalone_credit_note_is_set_against_the_contracts_next_imported_invoice_with_room(session, alpha):
+    """What the standalone note's document promises ("set against the next invoice of the
+    contract"), once that invoice comes in from the billing system: not one of the
+    credit's own month, not one too small for it."""
+    kpi = proposed(session, alpha)  # 4,200.00 for March
+    note = service.approve(session, credit_of(session, kpi), alpha.account, alpha.user(Role.FINANCE))
+    assert note.invoice_id is None and statement(session, alpha.account).credits == [note]
+
+    _imported(session, alpha, "INV-MARCH", "90000.00", period=PERIOD)
+    _imported(session, alpha, "INV-SMALL", "4199.99")
+    assert session.scalar(sa.select(CreditNote.invoice_id).where(CreditNote.id == note.id)) is None
+
+    april = _imported(session, alpha, "INV-APRIL", "90000.00")
+    note = session.scalar(sa.select(CreditNote).where(CreditNote.id == note.id))
+    assert note.invoice_id == april.id and outstanding(april) == Decimal("85800.00")
+    assert statement(session, alpha.account).credits == []
+    _imported(session, alpha, "INV-APRIL", "90000.00")  # sent again by the billing system: still credited once
+    assert [n.number for n in session.scalar(sa.select(Invoice).where(Invoice.number == "INV-APRIL")).credit_notes] == [
+        note.number]
+
+
+def test_a_waiting_credit_note_lowers_the_receivables_and_the_billed_revenue(session, alpha):
+    """Until it is set against an invoice, the note is the client's credit: DSO's receivables
+    and the month's billed revenue count it (in full: no invoice to share tax with)."""
+    today = alpha.account.today()
+    owed = Invoice(account_id=alpha.account.id, number="INV-OWED", contract_id=alpha["contract"].id,
+                   service_location="GB", period_start=PERIOD, period_end=date(2025, 3, 31),
+                   issue_date=today, due_date=today, currency="USD", subtotal=Decimal("10000.00"), tax=Decimal(0),
+                   total=Decimal("10000.00"), status=InvoiceStatus.ISSUED)
+    session.add(owed)
+    kpi = proposed(session, alpha)
+    month = billing.month_start(today)
+    before_dso, before_billed = billing.dso(session, alpha.account, today), billing.billed_by_month(session, alpha.account, [month])
+    note = service.approve(session, credit_of(session, kpi), alpha.account, alpha.user(Role.FINANCE))
+    assert note.invoice_id is None and note.issue_date == today
+    after = billing.dso(session, alpha.account, today)
+    assert after.receivables == before_dso.receivables - Decimal("4200.00")
+    assert billing.billed_by_month(session, alpha.account, [month])[month] == before_billed[month] - Decimal("4200.00")
 
 
 def _document_text(document: Document) -> str:

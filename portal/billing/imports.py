@@ -561,6 +561,10 @@ class _Batch:
         for number, note in notes.items():
             written["credit_note", number] = Written("credit_note", note.id, self.notes[number].existing is None)
         self.session.expire_all()  # the bulk statements bypassed the loaded objects: read them again when used
+        # A service credit no open invoice had room for waits for the contract's next invoice: maybe one of these.
+        from portal.credits.service import set_against_new_invoices
+
+        set_against_new_invoices(self.session, {p.account.id for p in self.invoices.values()})
         return ImportSummary([written[item.data.kind, item.data.number] for item in self.items])
 
     def _invoice_row(self, planned: _PlannedInvoice) -> dict[str, Any]:

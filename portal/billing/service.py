@@ -322,7 +322,9 @@ def billed_by_month(session: Session, account: Account, months: list[date]) -> d
 
 def _billed(session: Session, starts: dict[int, date]):
     """(account id, issue date, revenue) of each invoice and credit note (negative, net
-    of tax) issued since each account's start date, in two statements for all the accounts."""
+    of tax) issued since each account's start date, in two statements for all the accounts.
+    A note takes its invoice's share of tax off; a standalone one (a service credit waiting
+    for the contract's next invoice) counts in full until it is set against one."""
     if not starts:
         return
     start = sa.case({a: sa.literal(d, sa.Date) for a, d in starts.items()}, value=Invoice.account_id, else_=sa.null())
@@ -333,7 +335,7 @@ def _billed(session: Session, starts: dict[int, date]):
                            else_=sa.null())
     for account_id, issue_date, amount, subtotal, total in session.execute(
         sa.select(CreditNote.account_id, CreditNote.issue_date, CreditNote.amount, Invoice.subtotal, Invoice.total)
-        .join(Invoice, Invoice.id == CreditNote.invoice_id)
+        .outerjoin(Invoice, Invoice.id == CreditNote.invoice_id)
         .where(CreditNote.account_id.in_(list(starts)), CreditNote.issue_date >= credit_start)
     ):
         # A credit note includes tax; revenue is net of it, in the invoice's proportion.
@@ -357,12 +359,14 @@ class Dso:
 
 def dso(session: Session, account: Account, on: date | None = None, days: int = DSO_DAYS) -> Dso:
     """DSO on ``on``: receivables are invoices issued by then and not paid by then
-    (total less credit notes), billed is invoice totals issued in the ``days`` before."""
+    (total less their credit notes) less the standalone credit notes issued by then (the
+    client's, until set against an invoice), billed is invoice totals issued in the
+    ``days`` before."""
     return dso_by_account(session, {account.id: on or account.today()}, days)[account.id]
 
 
 def dso_by_account(session: Session, ons: dict[int, date], days: int = DSO_DAYS) -> dict[int, Dso]:
-    """``dso`` of many accounts, each on its own date (account id → date), in three
+    """``dso`` of many accounts, each on its own date (account id → date), in four
     grouped statements whatever the number of accounts."""
     if not ons:
         return {}
@@ -381,12 +385,19 @@ def dso_by_account(session: Session, ons: dict[int, date], days: int = DSO_DAYS)
         .where(mine, CreditNote.issue_date <= on, Invoice.issue_date <= on, unpaid_then,
                Invoice.status != InvoiceStatus.CREDITED)
         .group_by(Invoice.account_id)).all())
+    note_on = sa.case({account_id: sa.literal(day, sa.Date) for account_id, day in ons.items()},
+                      value=CreditNote.account_id, else_=sa.null())
+    standalone_then = dict(session.execute(
+        sa.select(CreditNote.account_id, sa.func.sum(CreditNote.amount)).where(
+            CreditNote.account_id.in_(list(ons)), CreditNote.invoice_id.is_(None), CreditNote.issue_date <= note_on)
+        .group_by(CreditNote.account_id)).all())
     billed = dict(session.execute(
         sa.select(Invoice.account_id, sa.func.sum(Invoice.total)).where(
             mine, Invoice.issue_date > since, Invoice.issue_date <= on)
         .group_by(Invoice.account_id)).all())
-    return {account_id: Dso(max((receivable.get(account_id) or Decimal(0)) - (credited_then.get(account_id) or Decimal(0)),
-                                Decimal(0)), billed.get(account_id) or Decimal(0), days)
+    owed = {account_id: (receivable.get(account_id) or Decimal(0)) - (credited_then.get(account_id) or Decimal(0))
+            - (standalone_then.get(account_id) or Decimal(0)) for account_id in ons}
+    return {account_id: Dso(max(owed[account_id], Decimal(0)), billed.get(account_id) or Decimal(0), days)
             for account_id in ons}
 
 
@@ -553,12 +564,15 @@ def issue_credit_note(session: Session, invoice: Invoice, by: User, *, number: s
 
 def release_invoice(session: Session, invoice: Invoice, by: User, *, reason: str) -> None:
     """Finance releases an invoice held because a line's unit price is not the
-    contract's: it stands as invoiced, and the client sees it. An audit event keeps the
+    contract's: it stands as invoiced, and the client sees it (and a service credit that
+    waited for the contract's next invoice is set against it). An audit event keeps the
     reason and each line's difference."""
     if invoice.held_at is None:
         raise Conflict(_l("This invoice is not held."))
     if not reason.strip():
         raise DomainError(_l("Say why the invoice stands at these prices."), fields={"reason": "required"})
+    from portal.credits.service import set_against_new_invoices
+
     invoice.held_at = None
     session.flush()
     audit.record(session, "invoice.released", invoice, actor=by, data={
@@ -566,6 +580,7 @@ def release_invoice(session: Session, invoice: Invoice, by: User, *, reason: str
         "lines": [{"position": line.position, "expected_unit_price": None if line.expected_unit_price is None
                    else str(line.expected_unit_price), "unit_price": str(line.unit_price)}
                   for line in invoice.price_variances]})
+    set_against_new_invoices(session, {invoice.account_id}, by)
 
 
 def settle_dispute(session: Session, invoice: Invoice, account: Account, by: User, *, explanation: str,

@@ -24,6 +24,7 @@ never changed.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -306,6 +307,34 @@ def issue_credit_note_for(session: Session, credit: ServiceCredit, account: Acco
     session.flush()
     tell_clients(session, credit, note, account)
     return note
+
+
+def set_against_new_invoices(session: Session, account_ids: Collection[int], by: User | None = None) -> list[CreditNote]:
+    """Set each standalone credit note of these accounts (an approved credit that no open
+    invoice had room for) against the contract's next invoice that now has room, as its
+    document promises: an invoice imported, or released from finance's review, since.
+    Oldest note first; an invoice takes as many as it has room for, and one credited in
+    full is ``credited``. Returns the notes set. The callers: the invoice import, after it
+    wrote its invoices, and the release of a held invoice."""
+    if not account_ids:
+        return []
+    waiting = session.execute(
+        sa.select(CreditNote, ServiceCredit).join(ServiceCredit, ServiceCredit.credit_note_id == CreditNote.id)
+        .where(CreditNote.invoice_id.is_(None), CreditNote.account_id.in_(sorted(account_ids)))
+        .order_by(CreditNote.issue_date, CreditNote.id)).all()
+    applied = []
+    for note, credit in waiting:
+        invoice = invoice_to_credit(session, credit)
+        if invoice is None:
+            continue
+        invoice.credit_notes.append(note)
+        session.flush()
+        if credited(invoice) >= invoice.total:
+            invoice.status = InvoiceStatus.CREDITED
+        audit.record(session, "credit_note.set_against_invoice", note, actor=by,
+                     data={"number": note.number, "invoice": invoice.number, "amount": str(note.amount)})
+        applied.append(note)
+    return applied
 
 
 def credit_note_reason(credit: ServiceCredit) -> str:
