@@ -1,7 +1,7 @@
 """The portal's job kinds: the monthly review pack, a document's PDF, a report's PDF, an
-uploaded invoice file's import, and the periodic work the scheduler asks for (what ``flask sla check``,
-``flask mail send`` and the renewal reminders do, the daily digests of notifications, and
-each month's review packs)."""
+uploaded file's import, and the periodic work the scheduler asks for (what ``flask sla
+check``, ``flask mail send`` and the renewal reminders do, the daily digests of
+notifications, and each month's review packs)."""
 
 from __future__ import annotations
 
