@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.meetings import service
-from portal.models import ActionItem, ActionSource, Cadence, GovernanceMeeting, MeetingKind, Role, User
+from portal.models import ActionItem, ActionSource, ActionStatus, Cadence, GovernanceMeeting, MeetingKind, Role, User
 from portal.security import scope_for, scoped_to
 from tests.conftest import ROOT, api_token, bearer
 
@@ -52,6 +52,52 @@ def test_the_agenda_lists_the_accounts_open_actions_and_pending_change_requests_
     assert [a.title for a in agenda.open_actions] == ["Action of Alpha"]
     assert [cr.id for cr in agenda.pending_change_requests] == [alpha["change_request"].id]
     assert "Action of Alpha" in lines and "Bravo" not in lines
+
+
+def test_a_past_meetings_agenda_shows_the_data_as_it_stood_when_it_began(session, worlds):
+    """What the meeting reviewed, not what is open today: the action items open then (one
+    closed since; not one raised since), a change request decided since, and the scorecard
+    of the last month imported before the meeting."""
+    from portal.models import CRStatus, KpiMeasurement
+    from portal.models.base import utcnow
+
+    alpha, _bravo = worlds
+    began = utcnow() - timedelta(days=40)
+    today = alpha.account.today()
+    discussed = ActionItem(account_id=alpha.account.id, title="Closed since", source=ActionSource.MEETING,
+                           due_date=today, created_at=began - timedelta(days=3))
+    discussed.status, discussed.closed_on = ActionStatus.DONE, today
+    session.add(discussed)
+    cr = alpha["change_request"]
+    cr.submitted_at, cr.status, cr.decided_at = began - timedelta(days=1), CRStatus.APPROVED, began + timedelta(days=2)
+    then = alpha.account.local_date(began).replace(day=1)
+    reviewed = (then - timedelta(days=1)).replace(day=1)  # the month before the meeting's
+    session.add(KpiMeasurement(account_id=alpha.account.id, kpi_id=alpha["kpi"].id, period=reviewed,
+                               actual=Decimal("97"), imported_at=began - timedelta(days=2)))
+    session.commit()
+    with scoped_to(scope_for(alpha.user(Role.ACCOUNT_MANAGER))):
+        account = session.merge(alpha.account)
+        past = service.agenda(session, account, began)
+        now = service.agenda(session, account, utcnow() + timedelta(days=1))
+    assert [a.title for a in past.open_actions] == ["Closed since"]  # "Action of Alpha" came after
+    assert [cr_.id for cr_ in past.pending_change_requests] == [cr.id] and past.as_of == began
+    assert past.scorecard.period == reviewed  # this month's actual was imported after it
+    assert [a.title for a in now.open_actions] == ["Action of Alpha"] and now.pending_change_requests == []
+    assert now.scorecard.period == today.replace(day=1) and now.as_of is None
+
+
+def test_the_occurrence_page_says_when_its_agenda_is_the_data_of_then(session, worlds, browser):
+    from portal.models.meeting import KEY_FORMAT
+
+    alpha, _ = worlds
+    browser.login(alpha.user(Role.ACCOUNT_MANAGER).email)
+    last_month = (date.today().replace(day=1) - timedelta(days=1)).replace(day=10)
+    began = datetime.combine(last_month, time(9, 0), tzinfo=UTC)
+    page = browser.get(f"/meetings/{alpha['meeting'].id}/{began.strftime(KEY_FORMAT)}").text
+    assert "As the data stood when the meeting began" in page
+    ahead = datetime.combine(date.today() + timedelta(days=40), time(9, 0), tzinfo=UTC).replace(day=10)
+    page = browser.get(f"/meetings/{alpha['meeting'].id}/{ahead.strftime(KEY_FORMAT)}").text
+    assert "Open action items" in page and "As the data stood" not in page
 
 
 def _occurrence_url(world) -> str:

@@ -142,7 +142,7 @@ def _occurrence_page(found: service.Occurrence, account: Account, minutes_form: 
         minutes_form.body.data, minutes_form.shared.data = found.minutes.body, found.minutes.shared
     action_form.owner.choices = choices([(0, "—")] + [(u.id, u.name) for u in firm_people(db.session, account)])
     return render_template("meetings/occurrence.html", occurrence=found, account=account,
-                           agenda=service.agenda(db.session, account), minutes_form=minutes_form,
+                           agenda=service.agenda(db.session, account, found.starts_at), minutes_form=minutes_form,
                            action_form=action_form, actions=service.agreed_actions(db.session, found.minutes),
                            can_write=current_user.is_firm, can_raise=current_user.role in ISSUERS)
 

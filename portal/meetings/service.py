@@ -35,6 +35,7 @@ from portal.accounts import client_users, firm_people
 from portal.actions import service as actions
 from portal.domain import DomainError
 from portal.i18n import is_valid_timezone
+from portal.models.base import utcnow
 from portal.models.meeting import KEY_FORMAT
 from portal.models.user import hash_token
 from portal.models import (
@@ -45,6 +46,7 @@ from portal.models import (
     ChangeRequest,
     CRStatus,
     GovernanceMeeting,
+    KpiMeasurement,
     MeetingAttendee,
     MeetingKind,
     MeetingMinutes,
@@ -274,6 +276,7 @@ class Agenda:
     pending_change_requests: list[ChangeRequest]
     plan: Plan | None
     progress: object | None  # portal.plans.service.Progress
+    as_of: datetime | None = None  # a meeting that has begun: the data as it stood at its start
 
     def headlines(self) -> list[str]:
         """One line per part, for a calendar entry's description (in the current language)."""
@@ -297,24 +300,42 @@ class Agenda:
 PENDING = (CRStatus.PENDING_INTERNAL_APPROVAL, CRStatus.PENDING_CLIENT_APPROVAL, CRStatus.COUNTERED)
 
 
-def agenda(session: Session, account: Account) -> Agenda:
-    """What the account's next meeting reviews, as the data stands now: the latest
-    measured month's scorecard, the open action items (earliest due first), the change
-    requests awaiting a decision and the latest plan's progress. Each part comes from
+def agenda(session: Session, account: Account, at: datetime | None = None) -> Agenda:
+    """What the account's meeting reviews. For one still to come (``at`` None or ahead),
+    the data as it stands now: the latest measured month's scorecard, the open action
+    items (earliest due first), the change requests awaiting a decision and the latest
+    plan's progress. For one that has begun (``at`` its start, past), as it stood then:
+    the scorecard of the latest month imported before it and before its month, the items
+    open then, the change requests submitted and not yet decided then (or still
+    awaiting), the latest plan then with its progress on that day. Each part comes from
     its own service, seen as the caller sees it (a client: none of the firm's drafts)."""
     from portal.kpis import service as kpis
     from portal.plans import service as plans
 
-    latest = kpis.last_measured_month(session, account)
+    if at is None or at > utcnow():
+        latest = kpis.last_measured_month(session, account)
+        open_actions = actions.registry_query(account_id=account.id, status="open")
+        pending = sa.select(ChangeRequest).where(ChangeRequest.status.in_(PENDING))
+        plans_then = sa.select(Plan)
+        day, as_of = account.today(), None
+    else:
+        day, as_of = account.local_date(at), at
+        latest = session.scalar(sa.select(sa.func.max(KpiMeasurement.period)).where(
+            KpiMeasurement.account_id == account.id, KpiMeasurement.imported_at <= at,
+            KpiMeasurement.period < day.replace(day=1)))
+        open_actions = actions.registry_query(account_id=account.id).where(
+            ActionItem.created_at <= at, sa.or_(ActionItem.closed_on.is_(None), ActionItem.closed_on >= day))
+        pending = sa.select(ChangeRequest).where(
+            ChangeRequest.submitted_at <= at,
+            sa.or_(ChangeRequest.status.in_(PENDING), ChangeRequest.decided_at > at))
+        plans_then = sa.select(Plan).where(Plan.created_at <= at)
     scorecard = kpis.scorecard(session, account, latest) if latest else None
-    open_actions = list(session.scalars(actions.registry_query(account_id=account.id, status="open")
-                                        .limit(AGENDA_ITEMS)))
-    pending = list(session.scalars(sa.select(ChangeRequest).where(
-        ChangeRequest.account_id == account.id, ChangeRequest.status.in_(PENDING))
-        .order_by(ChangeRequest.id).limit(AGENDA_ITEMS)))
-    plan = session.scalar(sa.select(Plan).where(Plan.account_id == account.id).order_by(Plan.id.desc()).limit(1))
-    progress = plans.progress(session, plan, plan.content, account.today()) if plan is not None else None
-    return Agenda(scorecard, open_actions, pending, plan, progress)
+    open_actions = list(session.scalars(open_actions.limit(AGENDA_ITEMS)))
+    pending = list(session.scalars(pending.where(ChangeRequest.account_id == account.id)
+                                   .order_by(ChangeRequest.id).limit(AGENDA_ITEMS)))
+    plan = session.scalar(plans_then.where(Plan.account_id == account.id).order_by(Plan.id.desc()).limit(1))
+    progress = plans.progress(session, plan, plan.content, day) if plan is not None else None
+    return Agenda(scorecard, open_actions, pending, plan, progress, as_of)
 
 
 # --- minutes and the actions agreed ----------------------------------------------------
