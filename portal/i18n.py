@@ -15,7 +15,17 @@ import jinja2
 from babel import Locale
 from babel.dates import format_date as babel_format_date, get_month_names, get_timezone_location
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import Domain, LazyString, format_datetime, format_decimal, format_percent, get_locale, get_translations
+from flask_babel import (
+    Domain,
+    LazyString,
+    format_datetime,
+    format_decimal,
+    format_percent,
+    format_time,
+    get_locale,
+    get_timezone,
+    get_translations,
+)
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user
@@ -239,6 +249,21 @@ def when(value: datetime | None, _style: str | None = None) -> str:
     return format_datetime(value, date_formats(current_locale())["datetime"])
 
 
+def when_range(start: datetime, end: datetime) -> str:
+    """A span of time (a meeting) in the signed-in user's time zone: its date once when it
+    starts and ends on that day, as the locale places a date and its time (10 November
+    2026, 18:00–19:00; 2026年11月10日 18:00–19:00; 18:00–19:00 10 tháng 11, 2026), else
+    both ends in full."""
+    zone = get_timezone()
+    if start.astimezone(zone).date() != end.astimezone(zone).date():
+        return f"{when(start)} – {when(end)}"
+    parsed = Locale.parse(current_locale())
+    hours = parsed.time_formats["short"].pattern
+    span = f"{format_time(start, hours)}–{format_time(end, hours)}"
+    combined = str(parsed.datetime_formats["medium"])
+    return combined.replace("{1}", format_datetime(start, parsed.date_formats["long"].pattern)).replace("{0}", span)
+
+
 def month(value: date | None, style: str = "yMMMM", locale: str | None = None) -> str:
     """A month in the locale's own words: October 2026, 2026年10月, tháng 10 năm 2026;
     ``yM``/``yMM``: in figures, for a row of months (10/2026)."""
@@ -350,7 +375,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(_bound_gettext)
     from portal.user_agents import browser
 
-    app.jinja_env.filters.update(money=money, country=country, number=number, percent=percent, unit=unit, month=month, when=when, day=day,
+    app.jinja_env.filters.update(money=money, country=country, number=number, percent=percent, unit=unit, month=month, when=when, when_range=when_range, day=day,
                                  localized=localized, timezone_name=timezone_name, browser=browser)
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, current_language=current_language, current_locale=current_locale,
                               label=label)

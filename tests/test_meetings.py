@@ -100,6 +100,26 @@ def test_the_occurrence_page_says_when_its_agenda_is_the_data_of_then(session, w
     assert "Open action items" in page and "As the data stood" not in page
 
 
+@pytest.mark.parametrize(("language", "locale", "zone", "written"), [
+    ("en", "en-GB", "Europe/London", "{d} {month_en} {y}, {start}–{end}"),
+    ("zh", None, "Asia/Shanghai", "{y}年{m}月{d}日 {start}–{end}"),
+    ("vi", None, "Asia/Ho_Chi_Minh", "{start}–{end} {d} tháng {m}, {y}"),
+])
+def test_a_meeting_on_one_day_is_written_with_its_date_once(session, worlds, browser, language, locale, zone, written):
+    from zoneinfo import ZoneInfo
+
+    alpha, _ = worlds
+    user = alpha.user(Role.CLIENT_APPROVER)
+    user.language, user.locale, user.timezone = language, locale, zone
+    session.commit()
+    browser.login(user.email)
+    began = alpha["minutes"].starts_at.astimezone(ZoneInfo(zone))  # the 10th, 09:00 UTC, for an hour
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", browser.get(_occurrence_url(alpha)).text))
+    expected = written.format(d=began.day, m=began.month, y=began.year, month_en=f"{began:%B}",
+                              start=f"{began:%H:%M}", end=f"{began + timedelta(hours=1):%H:%M}")
+    assert expected in page
+
+
 def _occurrence_url(world) -> str:
     return f"/meetings/{world['meeting'].id}/{world['minutes'].key}"
 
