@@ -370,7 +370,7 @@ def test_the_settings_page_offers_the_kinds_of_the_users_role_and_saves_the_choi
     page = browser.get("/account").text
     offered = set(re.findall(r'name="mail-by_email" value="(\w+)"', page))
     assert offered == {"cr_awaiting_approval", "document_issued", "plan_awaiting_signoff", "request_reply",
-                       "request_status", "kpi_comment", "service_credit_issued"}
+                       "request_status", "kpi_comment", "service_credit_issued", "meeting_soon"}
     assert 'value="cr_awaiting_approval" checked' in page  # every kind by e-mail until chosen otherwise
     response = browser.client.post("/account/notifications", data={
         "mail-csrf_token": csrf_token(page), "mail-by_email": ["document_issued", "request_reply"],
@@ -379,7 +379,7 @@ def test_the_settings_page_offers_the_kinds_of_the_users_role_and_saves_the_choi
     settings = latest(session).scalar(sa.select(NotificationSettings).where(
         NotificationSettings.user_id == alpha.user(Role.CLIENT_APPROVER).id))
     assert settings.daily_digest
-    assert sorted(settings.email_off) == ["cr_awaiting_approval", "kpi_comment", "plan_awaiting_signoff",
+    assert sorted(settings.email_off) == ["cr_awaiting_approval", "kpi_comment", "meeting_soon", "plan_awaiting_signoff",
                                           "request_status", "service_credit_issued"]
     again = browser.get("/account").text
     assert 'value="document_issued" checked' in again and 'value="kpi_comment" checked' not in again

@@ -396,7 +396,8 @@ def test_each_periodic_job_is_asked_for_once_per_period(session, app_config):
         session.commit()
     assert sorted((j.kind, j.key) for j in made) == [
         ("contract_renewals", "2026-11-09"), ("mail_send", "2026-11-09T10:07Z"),
-        ("notification_digest", "2026-11-09T10:00Z"), ("portfolio_alerts", "2026-11-09"), ("review_packs", "2026-11"),
+        ("meeting_reminders", "2026-11-09T10:00Z"), ("notification_digest", "2026-11-09T10:00Z"),
+        ("portfolio_alerts", "2026-11-09"), ("review_packs", "2026-11"),
         ("service_credits", "2026-11"),
         ("sla_check", "2026-11-09T10:05Z")]
     # A second scheduler in the same minute, and one a minute later, find the periods taken.
@@ -407,7 +408,7 @@ def test_each_periodic_job_is_asked_for_once_per_period(session, app_config):
         assert [(j.kind, j.key) for j in later] == [("mail_send", "2026-11-09T10:08Z")]
         other.commit()
         finish_jobs(current_app._get_current_object())  # the other scheduler's app runs its jobs
-    assert len(kinds_and_keys(session)) == 8
+    assert len(kinds_and_keys(session)) == 9
 
 
 def test_the_review_packs_are_asked_for_from_their_day_of_the_month(session, app_config):
@@ -436,8 +437,8 @@ def test_a_scheduler_round_runs_the_due_jobs_in_the_process(app_config, session)
     app = create_app({**app_config, "REVIEW_PACK_DAY": 1})
     made = tick(app)
     finish_jobs(app)
-    assert sorted(j.kind for j in made) == ["contract_renewals", "mail_send", "notification_digest", "portfolio_alerts",
-                                            "review_packs", "service_credits", "sla_check"]
+    assert sorted(j.kind for j in made) == ["contract_renewals", "mail_send", "meeting_reminders", "notification_digest",
+                                            "portfolio_alerts", "review_packs", "service_credits", "sla_check"]
     assert {(j.status, j.attempts) for j in session.scalars(sa.select(Job)).all()} == {(JobStatus.FINISHED, 1)}
 
 

@@ -269,3 +269,61 @@ def test_the_api_lists_occurrences_in_scope(client, worlds):
     assert [(i["account_id"], i["minutes"]) for i in items] == [(alpha.account.id, "Minutes of Alpha")]
     assert client.get(f"/api/v1/meetings?account_id={bravo.account.id}&{query}", headers=headers).json["items"] == []
     assert "/meetings" in client.get("/api/v1/openapi.json").json["paths"]
+
+
+# --- reminders --------------------------------------------------------------------------
+
+
+def test_attendees_hear_of_a_meeting_within_a_day_of_it_once_each_in_their_language(session, worlds):
+    """The hourly job asks for one reminder per occurrence (twice asked, told once): the
+    attendees who use the portal are told in the portal and by e-mail, in their own
+    language and time zone, with the agenda; a meeting further off is not reminded yet."""
+    from flask import current_app
+
+    from portal.database import writing
+    from portal.jobs import enqueue
+    from portal.models import InAppNotification, Job, MeetingAttendee, Notification
+    from portal.models.base import utcnow
+    from tests.helpers import finish_jobs, latest
+
+    alpha, _ = worlds
+    client, manager = alpha.user(Role.CLIENT_APPROVER), alpha.user(Role.ACCOUNT_MANAGER)
+    client.language, client.timezone = "zh", "Asia/Shanghai"
+    soon = (utcnow() + timedelta(hours=12)).replace(minute=0, second=0, microsecond=0)
+    meeting = GovernanceMeeting(account_id=alpha.account.id, kind=MeetingKind.BUSINESS_REVIEW, cadence=Cadence.MONTHLY,
+                                day_of_month=soon.day, start_time=time(soon.hour), timezone="UTC", location="Shenzhen")
+    meeting.attendees = [MeetingAttendee(account_id=alpha.account.id, user_id=u.id, name=u.name) for u in (client, manager)]
+    session.add(meeting)
+    session.commit()
+    if soon.day > 28:  # the rule's day may fall in the next month too: check only the one at hand
+        assert service.occurrences(meeting, soon.date(), soon.date()) == [soon]
+
+    app = current_app._get_current_object()
+    with writing():
+        enqueue(session, "meeting_reminders")
+        enqueue(session, "meeting_reminders")  # two scheduler rounds within the day
+        session.commit()
+    for _ in range(2):  # the hourly job asks for the reminder, which runs after it
+        finish_jobs(app)
+
+    session = latest(session)
+    reminders = session.scalars(sa.select(Job).where(Job.kind == "meeting_reminder")).all()
+    assert [(j.key, j.status.value) for j in reminders] == [(f"{meeting.id}:{soon:%Y%m%dT%H%M%SZ}", "finished")]
+    told = {n.recipient_id: n.title for n in session.scalars(sa.select(InAppNotification).where(
+        InAppNotification.kind == "meeting_soon"))}
+    local = soon.astimezone(timezone(timedelta(hours=8)))
+    assert set(told) == {client.id, manager.id}
+    assert told[client.id].startswith("季度业务回顾（Account Alpha）：") and f"{local.hour:02d}:00" in told[client.id]
+    assert told[manager.id].startswith("Quarterly business review of Account Alpha")
+    [mail] = session.scalars(sa.select(Notification).where(Notification.kind == "meeting_soon",
+                                                           Notification.to_email == client.email)).all()
+    assert "Shenzhen" in mail.body and "未完成的行动项" in mail.body and f"/meetings/{meeting.id}/" in mail.body
+
+
+def test_a_meeting_more_than_a_day_ahead_or_begun_is_not_reminded(session, worlds):
+    alpha, _ = worlds
+    starts = alpha["minutes"].starts_at  # the monthly review on the 10th, 09:00 UTC
+    with scoped_to(scope_for(alpha.user(Role.ACCOUNT_MANAGER))):
+        assert [o.starts_at for o in service.due_reminders(session, starts - timedelta(hours=23))] == [starts]
+        assert service.due_reminders(session, starts - timedelta(hours=25)) == []
+        assert service.due_reminders(session, starts) == []

@@ -229,6 +229,34 @@ def portfolio_alerts(ctx: JobContext, *, period: str | None = None) -> None:
     ctx.result = {"period": f"{month:%Y-%m}", "raised": len(raised)}
 
 
+@job("meeting_reminders")
+def meeting_reminders(ctx: JobContext) -> None:
+    """A reminder of each meeting that starts within a day, one job per occurrence: asked
+    for again (every hour), the same occurrence is the same job, so it is told once."""
+    from portal.meetings.service import due_reminders
+
+    for found in due_reminders(ctx.session):
+        enqueue(ctx.session, "meeting_reminder", account_id=found.meeting.account_id,
+                key=f"{found.meeting.id}:{found.key}", meeting_id=found.meeting.id, starts_at=found.key)
+
+
+@job("meeting_reminder")
+def meeting_reminder(ctx: JobContext, *, meeting_id: int, starts_at: str) -> None:
+    """Remind the attendees of one occurrence, unless the meeting was moved, removed or
+    has begun meanwhile."""
+    from portal.meetings import service
+    from portal.models import GovernanceMeeting
+    from portal.models.base import utcnow
+
+    meeting = ctx.session.scalar(sa.select(GovernanceMeeting).where(GovernanceMeeting.id == meeting_id))
+    moment = service.parse_key(starts_at)
+    found = service.occurrence(ctx.session, meeting, moment) if meeting is not None and moment is not None else None
+    if found is None or found.starts_at <= utcnow():
+        return
+    account = ctx.session.scalar(sa.select(Account).where(Account.id == meeting.account_id))
+    service.remind(ctx.session, found, account)
+
+
 @job("sla_check")
 def sla_check(ctx: JobContext) -> None:
     """What ``flask sla check`` does: escalate the requests whose targets passed."""

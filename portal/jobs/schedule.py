@@ -60,6 +60,7 @@ PERIODIC = [
     Periodic("mail_send", every(1)),
     Periodic("notification_digest", every(60)),  # each user's digest comes in their own morning
     Periodic("contract_renewals", daily),
+    Periodic("meeting_reminders", every(60)),  # each occurrence once, within a day of its start
     Periodic("portfolio_alerts", daily),  # last month's adverse variances; new invoices and ratings move them
     Periodic("review_packs", monthly),
     Periodic("service_credits", monthly),  # by REVIEW_PACK_DAY the month's KPI actuals are in

@@ -338,6 +338,48 @@ def agenda(session: Session, account: Account, at: datetime | None = None) -> Ag
     return Agenda(scorecard, open_actions, pending, plan, progress, as_of)
 
 
+# --- reminders ---------------------------------------------------------------------------
+
+REMIND_AHEAD = timedelta(hours=24)  # attendees hear of a meeting within a day of its start
+
+
+def due_reminders(session: Session, now: datetime | None = None) -> list[Occurrence]:
+    """The occurrences of the meetings the caller sees that start within ``REMIND_AHEAD``
+    of ``now``: each is reminded once (the job ``meeting_reminder``, one per occurrence)."""
+    now = now or utcnow()
+    meetings = meetings_of(session)
+    if not meetings:
+        return []
+    ahead = now + REMIND_AHEAD
+    found = calendar(session, meetings, now.date() - timedelta(days=1), ahead.date() + timedelta(days=1))
+    return [o for o in found if now < o.starts_at <= ahead]
+
+
+def remind(session: Session, occurrence: Occurrence, account: Account) -> int:
+    """Tell the occurrence's attendees who are users of the portal (active ones) when and
+    where it is, with its agenda as each side sees it (a client's, as the scope shows it
+    to the client: none of the firm's drafts), in their language and time zone, in the
+    portal and by e-mail as each chose. Returns how many were told."""
+    from portal.notifications import Recipient, link, notify
+    from portal.security import scope_for, scoped_to
+
+    meeting = occurrence.meeting
+    users = [a.user for a in meeting.attendees if a.user is not None and a.user.active]
+    told = 0
+    for side in ([u for u in users if u.is_firm], [u for u in users if not u.is_firm]):
+        if not side:
+            continue
+        with scoped_to(scope_for(side[0])):
+            seen = agenda(session, account)
+        notify(session, "meeting_soon", [Recipient.of_user(u) for u in side], account_id=account.id, meeting=meeting,
+               account=account, starts_at=occurrence.starts_at, agenda=seen,
+               url=link(f"/meetings/{meeting.id}/{occurrence.key}"))
+        told += len(side)
+    audit.record(session, "meeting.reminded", meeting, account_id=account.id, actor=None,
+                 data={"starts_at": occurrence.key, "to": [u.email for u in users]})
+    return told
+
+
 # --- minutes and the actions agreed ----------------------------------------------------
 
 

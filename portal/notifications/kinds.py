@@ -48,6 +48,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in [
     Kind("kpi_comment", _l("A comment on a KPI of the scorecard"), _CLIENTS | {Role.ACCOUNT_MANAGER}),
     Kind("service_credit_issued", _l("A service credit note is issued to your company"), _CLIENTS),
     Kind("contract_ending", _l("A contract ends soon"), frozenset({Role.ACCOUNT_MANAGER})),
+    Kind("meeting_soon", _l("A governance meeting you attend starts within a day"), frozenset(Role)),
     Kind("portfolio_alert", _l("An adverse variance of an account (KPI, DSO, revenue, CSAT)"),
          frozenset({Role.ACCOUNT_MANAGER})),
     Kind("team_joined", _l("You were added to an account's team"),
