@@ -313,7 +313,8 @@ def test_attendees_hear_of_a_meeting_within_a_day_of_it_once_each_in_their_langu
         InAppNotification.kind == "meeting_soon"))}
     local = soon.astimezone(timezone(timedelta(hours=8)))
     assert set(told) == {client.id, manager.id}
-    assert told[client.id].startswith("季度业务回顾（Account Alpha）：") and f"{local.hour:02d}:00" in told[client.id]
+    assert told[client.id].startswith("季度业务回顾（Account Alpha）：") and f"{local.hour:02d}:00 中国" in told[client.id]
+    assert "(" not in told[client.id]  # no half-width brackets in Chinese
     assert told[manager.id].startswith("Quarterly business review of Account Alpha")
     [mail] = session.scalars(sa.select(Notification).where(Notification.kind == "meeting_soon",
                                                            Notification.to_email == client.email)).all()

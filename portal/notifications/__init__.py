@@ -192,7 +192,9 @@ def _local_time(value: datetime | None, recipient: Recipient) -> str:
         return ""
     locale = str(get_locale())
     written = format_datetime(value, date_formats(locale)["datetime"], tzinfo=ZoneInfo(recipient.timezone), locale=locale)
-    return f"{written} ({timezone_name(recipient.timezone, locale)})"
+    zone = timezone_name(recipient.timezone, locale)
+    # Chinese writes the zone after the time ("18:00 中国（上海）时间"): no half-width brackets.
+    return f"{written} {zone}" if locale.startswith("zh") else f"{written} ({zone})"
 
 
 # --- sending ---------------------------------------------------------------------------
