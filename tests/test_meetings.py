@@ -241,6 +241,38 @@ def test_the_calendar_feed_parses_and_holds_only_the_users_accounts(app, session
     assert "Alpha" not in text
 
 
+def test_the_feed_describes_a_past_meeting_by_its_minutes_and_one_to_come_by_its_agenda(app, session, worlds,
+                                                                                          browser):
+    """A past event shows what the meeting recorded (shared minutes only, for a client), not
+    today's agenda; one to come shows the agenda as the data stands."""
+    from portal.models import MeetingMinutes
+
+    alpha, _ = worlds
+    meeting = alpha["meeting"]  # on the 10th, 09:00 UTC
+    began = max(service.occurrences(meeting, date.today() - timedelta(days=31), date.today()))
+    if began > datetime.now(UTC):  # today is the 10th, before 09:00
+        began = max(service.occurrences(meeting, date.today() - timedelta(days=31), date.today() - timedelta(days=1)))
+    minutes = session.scalar(sa.select(MeetingMinutes).where(MeetingMinutes.meeting_id == meeting.id,
+                                                             MeetingMinutes.starts_at == began))
+    if minutes is None:  # the factory's are this month's
+        minutes = MeetingMinutes(account_id=alpha.account.id, meeting_id=meeting.id, starts_at=began)
+        session.add(minutes)
+    minutes.shared, minutes.body = False, "Internal: pricing"
+    session.commit()
+    token = _feed_token(session, browser, alpha.user(Role.ACCOUNT_MANAGER))
+    events = {e.decoded("DTSTART"): str(e["DESCRIPTION"])
+              for e in icalendar.Calendar.from_ical(app.test_client().get(f"/calendar/{token}.ics").data).walk("VEVENT")}
+    assert events[began].startswith("Internal: pricing") and "Open action items" not in events[began]
+    ahead = min(at for at in events if at > datetime.now(UTC))
+    assert "Open action items" in events[ahead]
+
+    browser.logout()
+    token = _feed_token(session, browser, alpha.user(Role.CLIENT_APPROVER))
+    events = {e.decoded("DTSTART"): str(e["DESCRIPTION"])
+              for e in icalendar.Calendar.from_ical(app.test_client().get(f"/calendar/{token}.ics").data).walk("VEVENT")}
+    assert "Internal" not in events[began] and "Open action items" not in events[began]  # not shared
+
+
 def test_a_wrong_or_revoked_feed_token_is_not_found(app, session, worlds, browser):
     alpha, _ = worlds
     token = _feed_token(session, browser, alpha.user(Role.ACCOUNT_MANAGER))

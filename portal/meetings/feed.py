@@ -17,8 +17,9 @@ from portal.models import Account, User
 def ics(user: User, occurrences: Sequence[Occurrence], accounts: dict[int, Account], agendas: dict[int, Agenda],
         portal_url: str, domain: str) -> bytes:
     """The calendar: one event per occurrence, its UID stable (the meeting and its start),
-    its times UTC, its summary in the user's language and its description the agenda's
-    headlines and the occurrence's page in the portal."""
+    its times UTC, its summary in the user's language, and its description the page of
+    the occurrence in the portal after, for one still to come, the agenda's headlines as
+    the data stands, for one that has begun, its minutes where the user may read them."""
     cal = Calendar()
     cal.add("prodid", "-//Client portal//Governance calendar//EN")
     cal.add("version", "2.0")
@@ -35,7 +36,8 @@ def ics(user: User, occurrences: Sequence[Occurrence], accounts: dict[int, Accou
             event.add("dtstart", o.starts_at)
             event.add("dtend", o.ends_at)
             event.add("summary", f"{label('meeting_kind', meeting.kind)} · {account.name}")
-            event.add("description", f"{headlines.get(account.id, '')}\n\n{url}".strip())
+            about = headlines.get(account.id, "") if o.starts_at > stamp else (o.minutes.body if o.minutes else "")
+            event.add("description", f"{about}\n\n{url}".strip())
             event.add("url", url)
             place = meeting.location or meeting.video_url
             if place:
