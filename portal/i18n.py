@@ -237,7 +237,10 @@ def date_formats(locale: str) -> dict[str, str]:
     combined = str(parsed.datetime_formats["medium"])
     numeric_month = parsed.datetime_skeletons["yMMMM" if parsed.language == "zh" else "yM"].pattern
     return {"date": written, "datetime": combined.replace("{1}", written).replace("{0}", time),
-            "month": parsed.datetime_skeletons["yMMMM"].pattern, "month_numeric": numeric_month}
+            "month": parsed.datetime_skeletons["yMMMM"].pattern, "month_numeric": numeric_month,
+            # Where a date and a time go together ("{1}, {0}"; Vietnamese "{0} {1}"), and
+            # the time alone: a span of one day writes its date once (``when_range``).
+            "time": time, "joined": combined}
 
 
 def when(value: datetime | None, _style: str | None = None) -> str:
@@ -257,11 +260,9 @@ def when_range(start: datetime, end: datetime) -> str:
     zone = get_timezone()
     if start.astimezone(zone).date() != end.astimezone(zone).date():
         return f"{when(start)} – {when(end)}"
-    parsed = Locale.parse(current_locale())
-    hours = parsed.time_formats["short"].pattern
-    span = f"{format_time(start, hours)}–{format_time(end, hours)}"
-    combined = str(parsed.datetime_formats["medium"])
-    return combined.replace("{1}", format_datetime(start, parsed.date_formats["long"].pattern)).replace("{0}", span)
+    formats = date_formats(current_locale())
+    span = f"{format_time(start, formats['time'])}–{format_time(end, formats['time'])}"
+    return formats["joined"].replace("{1}", format_datetime(start, formats["date"])).replace("{0}", span)
 
 
 def month(value: date | None, style: str = "yMMMM", locale: str | None = None) -> str:

@@ -64,8 +64,6 @@ def make_pdf(session: Session, sha256: str, progress: Callable[[float, str], Non
     ``progress`` told (which on SQLite ends the reading transaction, so no lock is held
     while LibreOffice works), then the rendition written: a twin conversion that won
     the race keeps its own."""
-    import docgen.pdf
-
     made = _rendition(session, sha256)
     if made is not None:
         return made
@@ -76,10 +74,7 @@ def make_pdf(session: Session, sha256: str, progress: Callable[[float, str], Non
         raise DomainError(_l("This page does not exist, or you do not have access to it."), status=404)
     if progress is not None:
         progress(0.1, CONVERTING)
-    try:
-        [pdf] = docgen.pdf.to_pdf([docx])
-    except docgen.pdf.ConverterMissing:  # no retry would find it: fail at once, saying so
-        raise DomainError(_l("PDFs cannot be made on this server: its document converter is not installed.")) from None
+    pdf = converted(docx)
     rendition = PdfRendition(sha256=sha256, size=len(pdf), data=pdf)
     try:
         with session.begin_nested():
@@ -87,6 +82,19 @@ def make_pdf(session: Session, sha256: str, progress: Callable[[float, str], Non
     except sa.exc.IntegrityError:  # made meanwhile by another attempt: the first one made stays
         return _rendition(session, sha256)
     return rendition
+
+
+def converted(docx: bytes) -> bytes:
+    """The .docx as PDF/A (``docgen.pdf.to_pdf``), for a job: a server without
+    LibreOffice fails it at once, saying so, since no retry would find one; other
+    failures raise for the job to try again."""
+    import docgen.pdf
+
+    try:
+        [pdf] = docgen.pdf.to_pdf([docx])
+    except docgen.pdf.ConverterMissing:
+        raise DomainError(_l("PDFs cannot be made on this server: its document converter is not installed.")) from None
+    return pdf
 
 
 def _rendition(session: Session, sha256: str) -> PdfRendition | None:

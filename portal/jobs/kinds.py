@@ -61,16 +61,11 @@ def report_pdf(ctx: JobContext, *, data: dict[str, Any], filename: str) -> str:
     its reader sees (the management report): rendered and converted by LibreOffice here,
     not in the request, and kept as the job's output for whoever asked for it."""
     import docgen
-    import docgen.pdf
-    from portal.documents.renditions import CONVERTING
+    from portal.documents.renditions import CONVERTING, converted
 
     docx = docgen.render(data)
     ctx.progress(0.2, CONVERTING)
-    try:
-        [pdf] = docgen.pdf.to_pdf([docx])
-    except docgen.pdf.ConverterMissing:  # no retry would find it: fail at once, saying so
-        raise DomainError(_l("PDFs cannot be made on this server: its document converter is not installed.")) from None
-    ctx.keep_output(f"{filename}.pdf", "application/pdf", pdf)
+    ctx.keep_output(f"{filename}.pdf", "application/pdf", converted(docx))
     return url_path("jobs.output", job_id=ctx.job_id)
 
 

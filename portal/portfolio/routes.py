@@ -129,7 +129,7 @@ def acknowledge_alert(alert_id: int):
     alert = get_or_404(db.session, PortfolioAlert, alert_id)
     service.acknowledge(db.session, alert, current_user)
     flash(_("Alert acknowledged."), "success")
-    return redirect(url_for("portfolio.index", **{k: v for k, v in request.args.items() if k in FILTERS}))
+    return redirect(url_for("portfolio.index", **_kept_args()))
 
 
 @bp.route("/portfolio/alerts/check", methods=["POST"], back="portfolio.index")
