@@ -266,6 +266,39 @@ def test_the_queue_is_ready_while_a_worker_beats(app_config, processes):
     assert client.get("/readyz").status_code == 503  # it said goodbye
 
 
+# A worker stopped the moment it has registered, before RQ installs its signal handlers
+# (which it does after starting its scheduler): here the stop is sent from that very moment.
+STOPPED_AT_ITS_START = """
+import os, signal
+from portal.jobs.backends import make_worker
+from tests.job_kinds import create_app
+
+app = create_app()
+with app.app_context():
+    worker = make_worker(app)
+    start_scheduler = worker._start_scheduler
+
+    def stopped_first(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return start_scheduler(*args, **kwargs)
+
+    worker._start_scheduler = stopped_first
+    worker.work(with_scheduler=True)
+"""
+
+
+def test_a_worker_stopped_as_it_starts_says_goodbye(app_config, processes):
+    """Stopped between registering and RQ's own signal handlers, a worker still ends
+    cleanly and unregisters: the queue is not said to be served by a dead worker."""
+    from portal import create_app
+
+    stopped = subprocess.run([sys.executable, "-c", STOPPED_AT_ITS_START], cwd=ROOT, env=processes.env,
+                             capture_output=True, text=True, timeout=60)
+    assert stopped.returncode == 0, stopped.stderr[-2000:]
+    client = create_app(app_config).test_client()
+    assert client.get("/readyz").json["checks"]["queue"] == "failed"
+
+
 # --- a document's PDF -------------------------------------------------------------------------------
 
 

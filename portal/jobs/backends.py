@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -222,6 +223,27 @@ def make_worker(app: Flask, name: str | None = None):
             self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
             self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=1, daemon=True,
                                                            exception_handler=self._pubsub_exception_handler)
+
+        def bootstrap(self, *args, **kwargs):
+            # RQ registers the worker here but installs its SIGTERM/SIGINT handlers only
+            # after starting its scheduler: a supervisor's stop in between killed the worker
+            # unregistered, and for a worker_ttl it looked alive (GET /readyz said "queue":
+            # "ok"). Until then a stop is only noted; the work loop then ends at once, and
+            # says goodbye. (A process forked meanwhile, RQ's scheduler, is not this worker:
+            # it gets the signal as if nothing were installed.)
+            pid = os.getpid()
+            previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+
+            def noted(signum, frame):
+                if os.getpid() != pid:
+                    signal.signal(signum, previous[signum])
+                    signal.raise_signal(signum)
+                    return
+                self._stop_requested = True
+
+            for signum in previous:
+                signal.signal(signum, noted)
+            return super().bootstrap(*args, **kwargs)
 
         def main_work_horse(self, job, queue):
             # The horse must not share the parent's pooled connections (SQLAlchemy's
