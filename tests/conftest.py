@@ -115,11 +115,16 @@ APP_ROLE_GRANTS = [
 
 
 def _create_app_role(admin: sa.Engine) -> None:
-    """The restricted role, once per server: test runs (and their workers) share it."""
-    with admin.begin() as conn:
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('portal test app role'))"))
-        if conn.scalar(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": POSTGRES_APP_ROLE}) is None:
-            conn.execute(sa.text(f'CREATE ROLE "{POSTGRES_APP_ROLE}" LOGIN'))
+    """The restricted role, once per server: test runs (and their workers) share it.
+    ``admin`` autocommits, so the lock is the session's (a transaction's would end with
+    its own statement, and two workers on a new server would both create the role)."""
+    with admin.connect() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_lock(hashtext('portal test app role'))"))
+        try:
+            if conn.scalar(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": POSTGRES_APP_ROLE}) is None:
+                conn.execute(sa.text(f'CREATE ROLE "{POSTGRES_APP_ROLE}" LOGIN'))
+        finally:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(hashtext('portal test app role'))"))
 
 
 def _grant_app_role(owner_url: str) -> None:
