@@ -65,6 +65,22 @@ UNNAMED_SCROLLING_BOXES = """() => [...document.querySelectorAll("main *")]
   .map((e) => e.outerHTML.slice(0, 80))"""
 OUTSIDE_THE_SCREEN = """() => [...document.querySelectorAll(".hash, h1")]
   .filter((e) => e.getBoundingClientRect().right > innerWidth).map((e) => e.textContent.slice(0, 40))"""
+# A phone's table card names each cell by its column (the cell's ::before): a label
+# that cannot wrap and is wider than its column runs into the value beside it.
+LABELS_OVER_VALUES = """() => [...document.querySelectorAll(".table-wrap > table tbody [data-label]")]
+  .filter((cell) => cell.getClientRects().length > 0)
+  .filter((cell) => {
+    const label = getComputedStyle(cell, "::before");
+    if (label.content === "none" || !/nowrap|pre/.test(label.whiteSpace)) return false;
+    const probe = document.createElement("span");
+    probe.style.cssText = "position: absolute; visibility: hidden; white-space: nowrap";
+    probe.style.font = label.font;
+    probe.textContent = cell.getAttribute("data-label");
+    document.body.append(probe);
+    const wide = probe.getBoundingClientRect().width;
+    probe.remove();
+    return wide > parseFloat(label.width) + 1;
+  }).map((cell) => cell.getAttribute("data-label"))"""
 
 
 @pytest.fixture(scope="module")
@@ -142,8 +158,8 @@ def navigation(tab) -> set[str]:
 def check_every_page(tab, *, phone: bool = False) -> tuple[list[str], dict[str, list[str]]]:
     """The pages the user reaches, and what is wrong on each: boxes that scroll without
     a name or a tab stop; on a desktop, axe-core's serious and critical violations; on
-    a phone, a page wider than the screen (every <details> open) or a hash or title
-    that leaves it."""
+    a phone, a page wider than the screen (every <details> open), a hash or title
+    that leaves it, or a table card's label that runs into its value."""
     tab.goto("/")
     menu = navigation(tab)
     visited, problems = [], {}
@@ -158,6 +174,7 @@ def check_every_page(tab, *, phone: bool = False) -> tuple[list[str], dict[str, 
             if width > PHONE:
                 found.append(f"the page is {width} px wide")
             found += [f"leaves the screen: {text}" for text in tab.evaluate(OUTSIDE_THE_SCREEN)]
+            found += [f"a label runs into its value: {text}" for text in set(tab.evaluate(LABELS_OVER_VALUES))]
         if found:
             problems[url] = found
     assert menu and menu <= {urlsplit(url).path for url in visited}, "the crawl missed items of the navigation"
