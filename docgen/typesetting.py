@@ -35,9 +35,10 @@ _SPACES = re.compile(r"[ \t\n]+")
 _CLOSING = frozenset("，。、；：！？）》」』】〕…%％")
 _OPENING = frozenset("（《「『【〔")
 # Where a kept-whole value joins its characters: around CJK characters, and after a
-# hyphen or slash before a letter, which Latin line breaking would break after.
+# hyphen or slash, which Latin line breaking would break after (LibreOffice breaks
+# INV-SVT-VN-202610 before its digits too).
 _JOIN_CJK = re.compile(f"(?<=[{CJK}])(?=[{CJK}])")
-_JOIN_AFTER = re.compile(rf"(?<=[{CJK}])(?=\S)|(?<=\S)(?=[{CJK}])|(?<=[-/])(?=[^\W\d_])")
+_JOIN_AFTER = re.compile(rf"(?<=[{CJK}])(?=\S)|(?<=\S)(?=[{CJK}])|(?<=[-/])(?=\S)")
 
 
 @functools.cache

@@ -137,7 +137,7 @@ def build(layout: Layout, document: Amendment) -> None:
     layout.heading(_l("Approved change request"))
     approvers = [(a.name, a.at) for a in request.approvers] or [(request.approved_by, request.approved_at)]
     fields = [
-        Field(_l("Change request"), _l("%(number)s: %(title)s", number=request.number, title=request.title)),
+        Field(_l("Change request"), _l("%(number)s: %(title)s", number=keep_whole(request.number), title=request.title)),
         *(field for name, at in approvers for field in _approval_fields(name, at)),
         Field(_l("Version hash"), lambda lang: request.version, Styles.HASH),
     ]

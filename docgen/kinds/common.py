@@ -109,13 +109,13 @@ def legal_bases(layout: Layout, contract: Contract) -> None:
            date=lambda lang: lang.contract_date(COMMERCIAL_LAW)),
     ]
     if contract.signed_on is None:
-        bases.append(_l("Pursuant to the %(title)s No. %(number)s;", title=contract.title, number=contract.number))
+        bases.append(_l("Pursuant to the %(title)s No. %(number)s;", title=contract.title, number=keep_whole(contract.number)))
     else:
         bases.append(
             _l(
                 "Pursuant to the %(title)s No. %(number)s signed on %(signed_on)s;",
                 title=contract.title,
-                number=contract.number,
+                number=keep_whole(contract.number),
                 signed_on=lambda lang: lang.contract_date(contract.signed_on),
             )
         )
@@ -126,11 +126,11 @@ def legal_bases(layout: Layout, contract: Contract) -> None:
 def contract_reference(contract: Contract) -> Localized:
     """The contract a document rests on: ``Master Services Agreement No. MSA-2024-018``."""
     if contract.signed_on is None:
-        return _l("%(title)s No. %(number)s", title=contract.title, number=contract.number)
+        return _l("%(title)s No. %(number)s", title=contract.title, number=keep_whole(contract.number))
     return _l(
         "%(title)s No. %(number)s of %(signed_on)s",
         title=contract.title,
-        number=contract.number,
+        number=keep_whole(contract.number),
         signed_on=lambda lang: lang.date(contract.signed_on),
     )
 
@@ -334,6 +334,13 @@ def unit(line: Any, lang: Lang) -> str:
     """A line's unit, a term no line breaks (``phiếu lương/tháng``, ``份工资单/月``);
     empty when the line has none."""
     return "" if line.unit is None else keep_whole(line.unit(lang))
+
+
+def code(value: str) -> Localized:
+    """A number or code (``INV-SVT-VN-202610``, a PO, a tax ID), the same in every
+    language, which no line breaks at its hyphens."""
+    written = keep_whole(value)
+    return lambda lang: written
 
 
 def whole(text: Localized) -> Localized:

@@ -154,14 +154,14 @@ def _figure(number: str, unit: LocalText | None, lang) -> str:
 
 def _particulars(document: CreditNote) -> list[Field]:
     fields = [
-        Field(_l("Credit note number"), lambda lang: document.number),
+        Field(_l("Credit note number"), common.code(document.number)),
         Field(_l("Issue date"), lambda lang: lang.date(document.date)),
         Field(_l("Service month"), _month(document)),
     ]
     if document.contract is not None:
-        fields.append(Field(_l("Contract"), lambda lang: document.contract.number))
+        fields.append(Field(_l("Contract"), common.code(document.contract.number)))
     if document.invoice is not None:
-        fields.append(Field(_l("Invoice credited"), lambda lang: document.invoice.number))
+        fields.append(Field(_l("Invoice credited"), common.code(document.invoice.number)))
     fields.append(Field(_l("Currency"), lambda lang: document.currency))
     return fields
 

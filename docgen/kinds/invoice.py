@@ -22,6 +22,7 @@ from docgen.formatting import WORDS_LIMIT, format_month, quantize_money
 from docgen.i18n import Lang, Localized, _l
 from docgen.kinds import common
 from docgen.layout import Column, Field, Layout
+from docgen.typesetting import keep_whole
 from docgen.schema import (
     Amount,
     Code,
@@ -233,20 +234,20 @@ def build(layout: Layout, document: Invoice) -> None:
 
     layout.heading(_l("Payment terms"))
     # The reference on a line of its own, where the payer copies it from whole.
-    layout.fields([Field(_l("Payment reference"), lambda lang: document.number)])
+    layout.fields([Field(_l("Payment reference"), common.code(document.number))])
     layout.numbered(_terms(document, layout))
 
 
 def _particulars(document: Invoice) -> list[Field]:
     fields = [
-        Field(_l("Invoice number"), lambda lang: document.number),
+        Field(_l("Invoice number"), common.code(document.number)),
         Field(_l("Issue date"), lambda lang: lang.date(document.date)),
         Field(_l("Due date"), lambda lang: lang.date(document.due_date)),
     ]
     if document.period_start is not None:
         fields.append(Field(_l("Billing period"), _period(document)))
     if document.po_number is not None:
-        fields.append(Field(_l("Purchase order (PO)"), lambda lang: document.po_number))
+        fields.append(Field(_l("Purchase order (PO)"), common.code(document.po_number)))
     if document.contract is not None:
         fields.append(Field(_l("Contract"), _contract(document.contract)))
     fields.append(Field(_l("Currency"), lambda lang: document.currency))
@@ -259,7 +260,7 @@ def party_fields(role: Localized, party: BillingParty) -> list[Field]:
     if party.address is not None:
         fields.append(Field(_l("Address"), party.address))
     if party.tax_id is not None:
-        fields.append(Field(_l("Tax ID"), lambda lang: party.tax_id))
+        fields.append(Field(_l("Tax ID"), common.code(party.tax_id)))
     return fields
 
 
@@ -280,8 +281,8 @@ def _contract(contract: InvoiceContract) -> Localized:
     """The contract by its number, then its title: right after the label, the number
     is never the piece a narrow column wraps."""
     if contract.title is None:
-        return lambda lang: contract.number
-    return _l("%(number)s (%(title)s)", title=contract.title, number=contract.number)
+        return common.code(contract.number)
+    return _l("%(number)s (%(title)s)", title=contract.title, number=keep_whole(contract.number))
 
 
 def _line_columns(document: Invoice, layout: Layout) -> list[Column]:
@@ -338,7 +339,7 @@ def _bank(bank: BankDetails) -> list[Field]:
         fields.append(Field(_l("Branch"), bank.branch))
     if bank.bank_address is not None:
         fields.append(Field(_l("Bank address"), bank.bank_address))
-    fields.append(Field(_l("Account number"), lambda lang: bank.account_number))
+    fields.append(Field(_l("Account number"), common.code(bank.account_number)))
     for label, code in ((_l("SWIFT/BIC"), bank.swift), (_l("IBAN"), bank.iban)):
         if code is not None:
             fields.append(Field(label, lambda lang, code=code: code))

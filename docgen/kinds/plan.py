@@ -173,7 +173,7 @@ def build(layout: Layout, plan: Plan) -> None:
     layout.title(title(plan), period_text(plan.period))
     layout.fields(
         [
-            Field(_l("Document number"), lambda lang: plan.number),
+            Field(_l("Document number"), common.code(plan.number)),
             Field(_l("Date"), lambda lang: lang.date(plan.date)),
             Field(common.client_role(contract=False), plan.client.name),
             Field(common.provider_role(contract=False), plan.provider.name),

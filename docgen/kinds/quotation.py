@@ -52,7 +52,7 @@ def subject(document: Quotation) -> Localized:
 def build(layout: Layout, document: Quotation) -> None:
     layout.title(title(document), _l("No. %(number)s", number=document.number))
     layout.fields([
-        Field(_l("Quotation number"), lambda lang: document.number),
+        Field(_l("Quotation number"), common.code(document.number)),
         Field(_l("Quotation date"), lambda lang: lang.date(document.date)),
         Field(_l("Valid until"), lambda lang: lang.date(document.valid_until)),
         Field(_l("Currency"), lambda lang: document.currency),

@@ -370,7 +370,7 @@ def build(layout: Layout, document: ReviewPack) -> None:
     layout.title(title(document), subject(document))
     layout.fields(
         [
-            Field(_l("Document number"), lambda lang: document.number),
+            Field(_l("Document number"), common.code(document.number)),
             Field(_l("Date"), lambda lang: lang.date(document.date)),
         ]
     )

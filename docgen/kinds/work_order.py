@@ -59,7 +59,7 @@ def build(layout: Layout, document: WorkOrder) -> None:
         )
     ]
     if document.po_number is not None:
-        fields.insert(0, Field(_l("Purchase order (PO)"), lambda lang: document.po_number))
+        fields.insert(0, Field(_l("Purchase order (PO)"), common.code(document.po_number)))
     layout.fields(fields)
 
     layout.heading(_l("Scope"))
