@@ -214,6 +214,9 @@ def expected_whole(kind: str, data: dict) -> tuple[set[str], set[str]]:
     days = {last_day, document.date}
     quantities = {Decimal(q) for q in QUANTITIES}
     values: set[str] = {PERSON_A, PERSON_B, document.number}
+    contract = getattr(document, "contract", None)
+    if contract is not None:  # named in the opening sentence (MSA-2025-027)
+        values.add(contract.number)
     required: set[str] = {PERSON_A, document.number}
     for lang in langs:
         values |= {lang.amount(amount) for amount in amounts} | {lang.money(amount) for amount in amounts}
