@@ -246,6 +246,12 @@ def test_the_location_and_po_filters(session, alpha, new_browser):
     assert sorted(listed(browser.get("/invoices?location=cn").text)) == ["INV-CN-1", "INV-CN-2"]
     assert sorted(listed(browser.get("/invoices?po=PO-77").text)) == ["INV-CN-1", "INV-VN-1"]
     assert listed(browser.get("/invoices?po=PO-77&location=VN").text) == ["INV-VN-1"]
+    # By the name the list gives it, in the reader's language; a name of no country matches nothing.
+    assert listed(browser.get("/invoices?location=Vietnam").text) == ["INV-VN-1"]
+    alpha.users[Role.CLIENT_APPROVER].language = "zh"
+    session.commit()
+    assert sorted(listed(browser.get("/invoices?location=中国").text)) == ["INV-CN-1", "INV-CN-2"]
+    assert listed(browser.get("/invoices?location=Atlantis").text) == []
 
 
 @pytest.mark.parametrize(("query", "expected"), [
@@ -315,11 +321,14 @@ def test_a_filter_that_matches_nothing_says_so(session, alpha, new_browser, lang
 
 
 @pytest.mark.parametrize(("language", "country"), [("en", "United Kingdom"), ("zh", "英国"), ("vi", "Vương quốc Anh")])
-def test_an_invoice_names_its_service_location_in_the_readers_language(session, alpha, new_browser, language, country):
+def test_an_invoice_and_the_list_name_its_service_location_in_the_readers_language(session, alpha, new_browser, language, country):
     alpha.users[Role.CLIENT_APPROVER].language = language
     session.commit()
-    page = signed_in(new_browser, CLIENT).get(f"/invoices/{alpha['invoice'].id}").text
+    browser = signed_in(new_browser, CLIENT)
+    page = browser.get(f"/invoices/{alpha['invoice'].id}").text
     assert f"<dd>{country}</dd>" in page and "<dd>GB</dd>" not in page
+    listed = browser.get("/invoices").text  # the list's column too
+    assert f"<td>{country}</td>" in listed and "<td>GB</td>" not in listed
 
 
 # --- the list: keyset pages and totals ---------------------------------------------------------

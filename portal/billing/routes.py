@@ -18,7 +18,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm import selectinload
@@ -68,10 +68,22 @@ def _filters() -> service.InvoiceFilters:
         except ValueError:
             flash(_("Write the period as YYYY-MM."), "error")
     return service.InvoiceFilters(
-        status=args.get("status") or None, period=period, service_location=args.get("location") or None,
+        status=args.get("status") or None, period=period, service_location=_location(args.get("location", "")),
         po_number=(args.get("po") or "").strip() or None, number=(args.get("q") or "").strip()[:40] or None,
         account_id=args.get("account", type=int) if not current_user.is_client else None,
     )
+
+
+def _location(typed: str) -> str | None:
+    """A service location as typed in the filter: its code (``VN``) or its name in the
+    reader's language (``Việt Nam``, ``越南``), as the list names it. A name of no
+    country is kept as typed, and matches nothing."""
+    typed = typed.strip()
+    if len(typed) <= 2 and typed.isascii():  # 中国 is a name of two characters
+        return typed.upper() or None
+    wanted = typed.casefold()
+    return next((code for code, name in get_locale().territories.items()
+                 if len(code) == 2 and code.isalpha() and name.casefold() == wanted), typed[:60])
 
 
 def _cursor(raw: str | None) -> tuple[date, int] | None:
@@ -99,6 +111,7 @@ def _rows(rows, todays: dict[int, date], names: dict[int, str] | None) -> Markup
     with the language and locale looked up once (dates repeat and are cached per
     locale); ``names`` of the accounts when the list has an account column (firm users)."""
     lang, locale = current_language(), current_locale()
+    countries = get_locale().territories  # a service location by its name, as on the invoice's page
     detail = url_for("billing.detail", invoice_id=0)[:-1]
     badge = get_template_attribute("billing/_status.html", "status")
     badges: dict[str, str] = {}
@@ -109,7 +122,8 @@ def _rows(rows, todays: dict[int, date], names: dict[int, str] | None) -> Markup
             badges[shown] = str(badge(shown))
         account = f"<td>{escape(names.get(account_id, ''))}</td>" if names is not None else ""
         html.append(ROW.format(
-            f"{detail}{ident}", escape(number), account, escape(location), month(period, locale=locale),
+            f"{detail}{ident}", escape(number), account, escape(countries.get(location, location)),
+            month(period, locale=locale),
             day(issued, "short", locale), day(due, "short", locale), escape(po or ""), badges[shown],
             escape(money(total, currency, lang))))
     return Markup("".join(html))
