@@ -191,12 +191,32 @@ def money(amount: Decimal | None, currency: str, lang: str | None = None) -> str
     return format_money(amount, currency, lang or current_language())
 
 
+# CLDR's short names of the two special administrative regions, which Babel leaves out
+# for the long ones ("中国香港特别行政区", "Đặc khu Hành chính Hồng Kông, Trung Quốc"):
+# a list's column and a form's menu name them as a reader would.
+SHORT_TERRITORIES = {"HK": {"en": "Hong Kong", "zh": "香港", "vi": "Hồng Kông"},
+                     "MO": {"en": "Macao", "zh": "澳门", "vi": "Ma Cao"}}
+
+
+def countries() -> dict[str, str]:
+    """Every country's name by its ISO 3166 code, in the UI's language."""
+    return _countries(str(get_locale()))
+
+
+@functools.lru_cache(maxsize=8)
+def _countries(locale: str) -> dict[str, str]:
+    language = normalise_language(locale) or "en"
+    names = dict(Locale.parse(locale).territories)
+    names.update({code: short[language] for code, short in SHORT_TERRITORIES.items()})
+    return names
+
+
 def country(code: str | None) -> str:
     """A country, kept as its ISO 3166 code, by its name in the UI's language (CN:
     China, 中国, Trung Quốc)."""
     if not code:
         return ""
-    return get_locale().territories.get(code.upper(), code)
+    return countries().get(code.upper(), code)
 
 
 def number(value: Decimal | int | None) -> str:

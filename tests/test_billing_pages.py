@@ -254,6 +254,17 @@ def test_the_location_and_po_filters(session, alpha, new_browser):
     assert listed(browser.get("/invoices?location=Atlantis").text) == []
 
 
+@pytest.mark.parametrize(("language", "name"), [("en", "Hong Kong"), ("zh", "香港"), ("vi", "Hồng Kông")])
+def test_hong_kong_goes_by_its_short_name(session, alpha, new_browser, language, name):
+    """CLDR's short name, not Babel's "中国香港特别行政区" in a column a few characters wide."""
+    add_invoice(session, alpha, "INV-HK-1", location="HK")
+    alpha.users[Role.CLIENT_APPROVER].language = language
+    session.commit()
+    browser = signed_in(new_browser, CLIENT)
+    assert f"<td>{name}</td>" in browser.get("/invoices").text
+    assert listed(browser.get(f"/invoices?location={name}").text) == ["INV-HK-1"]
+
+
 @pytest.mark.parametrize(("query", "expected"), [
     ("%", ["INV-100%"]),
     ("100%", ["INV-100%"]),

@@ -18,7 +18,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale, gettext as _
+from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm import selectinload
@@ -35,7 +35,7 @@ from portal.extensions import db
 from portal.files import check_uploads, download_response, uploads_from_request
 from portal.forms import choices
 from portal.fragments import FragmentCache
-from portal.i18n import current_language, current_locale, day, label, money, month
+from portal.i18n import countries, current_language, current_locale, day, label, money, month
 from portal.accounts import current_contract, todays as local_todays, visible_accounts
 from portal.models import Account, Invoice, Role, ServiceRequest
 from portal.security import get_or_404, require_role
@@ -82,7 +82,7 @@ def _location(typed: str) -> str | None:
     if len(typed) <= 2 and typed.isascii():  # 中国 is a name of two characters
         return typed.upper() or None
     wanted = typed.casefold()
-    return next((code for code, name in get_locale().territories.items()
+    return next((code for code, name in countries().items()
                  if len(code) == 2 and code.isalpha() and name.casefold() == wanted), typed[:60])
 
 
@@ -111,7 +111,7 @@ def _rows(rows, todays: dict[int, date], names: dict[int, str] | None) -> Markup
     with the language and locale looked up once (dates repeat and are cached per
     locale); ``names`` of the accounts when the list has an account column (firm users)."""
     lang, locale = current_language(), current_locale()
-    countries = get_locale().territories  # a service location by its name, as on the invoice's page
+    places = countries()  # a service location by its name, as on the invoice's page
     detail = url_for("billing.detail", invoice_id=0)[:-1]
     badge = get_template_attribute("billing/_status.html", "status")
     badges: dict[str, str] = {}
@@ -122,7 +122,7 @@ def _rows(rows, todays: dict[int, date], names: dict[int, str] | None) -> Markup
             badges[shown] = str(badge(shown))
         account = f"<td>{escape(names.get(account_id, ''))}</td>" if names is not None else ""
         html.append(ROW.format(
-            f"{detail}{ident}", escape(number), account, escape(countries.get(location, location)),
+            f"{detail}{ident}", escape(number), account, escape(places.get(location, location)),
             month(period, locale=locale),
             day(issued, "short", locale), day(due, "short", locale), escape(po or ""), badges[shown],
             escape(money(total, currency, lang))))
