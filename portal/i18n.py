@@ -219,6 +219,14 @@ def country(code: str | None) -> str:
     return countries().get(code.upper(), code)
 
 
+def country_code(name: str) -> str | None:
+    """The ISO 3166 code of the country with this name in the UI's language (``越南``,
+    ``Việt Nam``: VN), as ``country`` names it; None for a name of no country."""
+    wanted = name.strip().casefold()
+    return next((code for code, known in countries().items()
+                 if len(code) == 2 and code.isalpha() and known.casefold() == wanted), None)
+
+
 def number(value: Decimal | int | None) -> str:
     """A quantity or KPI value in the UI's locale, without trailing zeros."""
     if value is None:

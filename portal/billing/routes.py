@@ -35,7 +35,7 @@ from portal.extensions import db
 from portal.files import check_uploads, download_response, uploads_from_request
 from portal.forms import choices
 from portal.fragments import FragmentCache
-from portal.i18n import countries, current_language, current_locale, day, label, money, month
+from portal.i18n import countries, country_code, current_language, current_locale, day, label, money, month
 from portal.accounts import current_contract, todays as local_todays, visible_accounts
 from portal.models import Account, Invoice, Role, ServiceRequest
 from portal.security import get_or_404, require_role
@@ -81,9 +81,7 @@ def _location(typed: str) -> str | None:
     typed = typed.strip()
     if len(typed) <= 2 and typed.isascii():  # 中国 is a name of two characters
         return typed.upper() or None
-    wanted = typed.casefold()
-    return next((code for code, name in countries().items()
-                 if len(code) == 2 and code.isalpha() and name.casefold() == wanted), typed[:60])
+    return country_code(typed) or typed[:60]
 
 
 def _cursor(raw: str | None) -> tuple[date, int] | None:
