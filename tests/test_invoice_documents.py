@@ -16,13 +16,14 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from docx.oxml.ns import qn
 
 from docgen.formatting import amount_in_words
 from portal.config import ConfigError, load_config
 from portal.models import CreditNote, Document, DocumentKind, InvoiceStatus, Job
 from tests import test_document_pdf
 from tests.conftest import base_config
-from tests.docgen.reading import full_text, open_docx
+from tests.docgen.reading import AS_READ, full_text, open_docx, stories
 from tests.factories import add_invoice
 from tests.helpers import assert_error, latest, signed_in
 from tests.test_document_pdf import DOCX, PDF, fake_pdf
@@ -203,6 +204,25 @@ def test_another_accounts_invoice_file_page_is_404(new_browser, session, alpha):
     for fmt in ("pdf", "docx"):
         assert browser.get(f"/invoices/{alpha['invoice'].id}/file?format={fmt}").status_code == 404
     assert invoice_documents(session) == []
+
+
+def test_a_number_copied_from_the_invoice_finds_it_in_the_portal(new_browser, session, alpha):
+    """The document keeps numbers on one line with invisible word joiners (and no-break
+    spaces): a client who copies the invoice's or its PO's number out of the Word file and
+    pastes it into the list's filters or the search box finds the invoice."""
+    invoice = alpha["invoice"]
+    browser = signed_in(new_browser, CLIENT)
+    document = open_docx(browser.get(f"/invoices/{invoice.id}/file?format=docx").data)
+    pieces = ["".join(text.text or "" for text in run.iter(qn("w:t"))) for story in stories(document)
+              for run in story.iter(qn("w:r"))]
+    copied = {wanted: next(piece for piece in pieces if piece.translate(AS_READ) == wanted)
+              for wanted in (invoice.number, invoice.po_number)}
+    assert all(copy != wanted for wanted, copy in copied.items()), "the document's numbers carry no joiner"
+
+    link = f'href="/invoices/{invoice.id}"'
+    for url in (f"/invoices?q={copied[invoice.number]}", f"/invoices?po={copied[invoice.po_number]}",
+                f"/search?q={copied[invoice.number]}", f"/search?q={copied[invoice.po_number]}"):
+        assert link in browser.get(url).text, url
 
 
 def table_row(document, heading: str, first_cell: str) -> list[str]:

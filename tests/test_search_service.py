@@ -198,3 +198,5 @@ def test_the_query_is_read_as_composed_unicode(session, alpha, find):
     decomposed = "lu\u031bo\u031b\u0300ng"  # "lường" typed as letters and combining marks
     assert ids(find(alpha.user(Role.CLIENT_APPROVER), decomposed), "action") == [action.id]
     assert service.normalize("  CR-0042 \t  payroll ") == "CR-0042 payroll"
+    # As copied out of a document: word joiners, a zero-width space, a soft hyphen, no-break spaces.
+    assert service.normalize("CR-\u20600042\u00a0pay\u00adroll\u200b") == "CR-0042 payroll"

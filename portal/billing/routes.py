@@ -38,6 +38,7 @@ from portal.fragments import FragmentCache
 from portal.i18n import countries, country_code, current_language, current_locale, day, label, money, month
 from portal.accounts import current_contract, todays as local_todays, visible_accounts
 from portal.models import Account, Invoice, Role, ServiceRequest
+from portal.search.service import normalize
 from portal.security import get_or_404, require_role
 from portal.web import Blueprint, keep_form
 
@@ -69,7 +70,7 @@ def _filters() -> service.InvoiceFilters:
             flash(_("Write the period as YYYY-MM."), "error")
     return service.InvoiceFilters(
         status=args.get("status") or None, period=period, service_location=_location(args.get("location", "")),
-        po_number=(args.get("po") or "").strip() or None, number=(args.get("q") or "").strip()[:40] or None,
+        po_number=normalize(args.get("po")) or None, number=normalize(args.get("q"))[:40] or None,
         account_id=args.get("account", type=int) if not current_user.is_client else None,
     )
 
@@ -78,7 +79,7 @@ def _location(typed: str) -> str | None:
     """A service location as typed in the filter: its code (``VN``) or its name in the
     reader's language (``Việt Nam``, ``越南``), as the list names it. A name of no
     country is kept as typed, and matches nothing."""
-    typed = typed.strip()
+    typed = normalize(typed)
     if len(typed) <= 2 and typed.isascii():  # 中国 is a name of two characters
         return typed.upper() or None
     return country_code(typed) or typed[:60]
@@ -247,10 +248,11 @@ def settle(invoice_id: int):
     if form.validate_on_submit():
         credit = None
         if form.credit_amount.data:
-            if not form.credit_number.data:
+            number = normalize(form.credit_number.data)  # as pasted from a document, too
+            if not number:
                 flash(_("Give the credit note a number."), "error")
                 return redirect(url_for("billing.detail", invoice_id=invoice.id))
-            credit = (form.credit_number.data.strip(), form.credit_amount.data)
+            credit = (number, form.credit_amount.data)
         service.settle_dispute(db.session, invoice, account, current_user, explanation=form.explanation.data,
                                credit=credit)
         flash(_("The dispute is settled."), "success")

@@ -108,9 +108,15 @@ class Results:
 
 
 def normalize(text: str | None) -> str:
-    """The query as matched: composed Unicode (a Vietnamese letter typed as a base and
-    combining marks is the same letter as stored), spaces collapsed."""
-    return " ".join(unicodedata.normalize("NFC", text or "").split())
+    """A query or filter as matched: composed Unicode (a Vietnamese letter typed as a base
+    and combining marks is the same letter as stored), without invisible format
+    characters, spaces (no-break ones too) collapsed. A number copied from one of the
+    portal's documents carries word joiners and no-break spaces, which keep it on one
+    line there (``docgen.typesetting``); pasted here, it is the number as stored."""
+    composed = unicodedata.normalize("NFC", text or "")
+    if not composed.isascii():
+        composed = "".join(char for char in composed if unicodedata.category(char) != "Cf")
+    return " ".join(composed.split())
 
 
 def query_problem(query: str) -> Any:
