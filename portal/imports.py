@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from docgen.i18n import N_
 from portal.domain import DomainError
+from portal.text import visible
 
 # --- problems --------------------------------------------------------------------------
 
@@ -143,10 +144,11 @@ def _rows(text: str, problems: list[Problem], columns: Collection[str],
     try:
         for cells in reader:
             line, last_line = last_line + 1, reader.line_num
-            if not any(cell.strip() for cell in cells):
+            cells = [cell_text(cell) for cell in cells]
+            if not any(cells):
                 continue
             if header is None:
-                header = [cell.strip().lower() for cell in cells]
+                header = [cell.lower() for cell in cells]
                 wrong = list(_header_problems(header, line, columns, required))
                 if wrong:  # every row would say the same again
                     raise ImportRefused(wrong)
@@ -154,7 +156,7 @@ def _rows(text: str, problems: list[Problem], columns: Collection[str],
             if len(cells) != len(header):
                 problems.append(Problem(line, "row", f"{len(cells)} cells, but the header has {len(header)} columns"))
                 continue
-            rows.append(Row(line, {name: cell.strip() for name, cell in zip(header, cells)}))
+            rows.append(Row(line, dict(zip(header, cells))))
     except csv.Error as error:
         problems.append(Problem(reader.line_num, "file", f"not valid CSV ({error})"))
     return header, rows
@@ -194,25 +196,25 @@ def read_xlsx(content: bytes, columns: Collection[str], required: Iterable[str])
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # the size a workbook declares may be less than it holds
         for cells in sheet.iter_rows():
-            texts = [xlsx_text(cell.value) for cell in cells]
-            if not any(text.strip() for text in texts):
+            texts = [cell_text(xlsx_text(cell.value)) for cell in cells]
+            if not any(texts):
                 continue
             line = next(cell.row for cell in cells if getattr(cell, "row", None))
             if header is None:
-                while texts and not texts[-1].strip():
+                while texts and not texts[-1]:
                     texts.pop()
-                header = [text.strip().lower() for text in texts]
+                header = [text.lower() for text in texts]
                 wrong = list(_header_problems(header, line, columns, tuple(required)))
                 if wrong:
                     raise ImportRefused(wrong)
                 continue
-            beyond = next((i for i in range(len(header), len(texts)) if texts[i].strip()), None)
+            beyond = next((i for i in range(len(header), len(texts)) if texts[i]), None)
             if beyond is not None:
                 problems.append(Problem(line, "row", f"a value in column {get_column_letter(beyond + 1)}, "
                                                      f"which has no header"))
                 continue
             texts += [""] * (len(header) - len(texts))
-            rows.append(Row(line, {name: text.strip() for name, text in zip(header, texts)}))
+            rows.append(Row(line, dict(zip(header, texts))))
     except ImportRefused:
         raise
     except Exception:
@@ -222,6 +224,12 @@ def read_xlsx(content: bytes, columns: Collection[str], required: Iterable[str])
     if header is None:
         raise ImportRefused([Problem(1, "file", "no header row")])
     return rows, problems
+
+
+def cell_text(text: str) -> str:
+    """A cell's text as a person sees it: without the spaces around it nor invisible
+    format characters (``portal.text.visible``)."""
+    return visible(text).strip()
 
 
 def xlsx_text(value: Any) -> str:

@@ -233,6 +233,29 @@ def test_an_excel_workbook_imports_as_the_csv_file_does(worlds, session, runner,
     assert invoice(session, "IMP-G-1").total == Decimal(550)
 
 
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_numbers_pasted_from_a_document_import_as_they_read(worlds, session, runner, tmp_path, kind):
+    """A number copied out of a Word file or a web page carries invisible characters (the
+    portal's documents join a number's parts with word joiners): imported as it reads,
+    it is found by its number and updated by the next file rather than doubled."""
+    pasted = [dict(row, number=row["number"].replace("-", "-\u2060") + "\u200b",
+                   po_number=row.get("po_number", "").replace("PO-", "PO-\u00ad"),
+                   credits=row.get("credits", "").replace("-", "-\u2060")) for row in GOOD_ROWS]
+    if kind == "csv":
+        path = write_csv(tmp_path, pasted)
+    else:
+        path = tmp_path / "invoices.xlsx"
+        path.write_bytes(xlsx_bytes(pasted))
+    result = import_file(runner, str(path))
+    assert result.exit_code == 0, result.output
+    assert invoice(session, "IMP-A-1").po_number == "PO-Alpha"
+    assert [n.number for n in invoice(session, "IMP-A-2").credit_notes] == ["CN-IMP-1"]
+    counts = row_counts(session)
+
+    assert "0 new, 3 updated" in import_file(runner, write_csv(tmp_path, GOOD_ROWS)).output
+    assert row_counts(session) == counts
+
+
 def test_credit_notes_that_cover_the_total_make_the_invoice_credited(worlds, session, runner, tmp_path):
     # INV-Alpha-0001: 1,200.00, of which CN-Alpha-0001 credits 120.00 already.
     result = import_file(runner, write_csv(tmp_path, [credit_note_row("CN-IMP-9", "INV-Alpha-0001", "1080.00")]))

@@ -52,6 +52,7 @@ from portal.models import (
 )
 from portal.plans.content import TEXT_FIELDS
 from portal.plans.labels import PLAN_TYPES, plan_label
+from portal.text import visible
 
 MIN_LENGTH = 2
 MAX_LENGTH = 100
@@ -110,13 +111,9 @@ class Results:
 def normalize(text: str | None) -> str:
     """A query or filter as matched: composed Unicode (a Vietnamese letter typed as a base
     and combining marks is the same letter as stored), without invisible format
-    characters, spaces (no-break ones too) collapsed. A number copied from one of the
-    portal's documents carries word joiners and no-break spaces, which keep it on one
-    line there (``docgen.typesetting``); pasted here, it is the number as stored."""
-    composed = unicodedata.normalize("NFC", text or "")
-    if not composed.isascii():
-        composed = "".join(char for char in composed if unicodedata.category(char) != "Cf")
-    return " ".join(composed.split())
+    characters (``portal.text.visible``: a number pasted out of a document), spaces
+    (no-break ones too) collapsed."""
+    return " ".join(visible(unicodedata.normalize("NFC", text or "")).split())
 
 
 def query_problem(query: str) -> Any:
