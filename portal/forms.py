@@ -19,16 +19,19 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
+    PasswordField,
     SelectChoice,
     SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from docgen.i18n import LANGUAGES
 from portal.files import spreadsheet_field
+from portal.text import visible
 
 # The labels of the per-language fields, a whole message each: every catalogue words and
 # punctuates them its own way (标题（英文）, Tiêu đề (tiếng Anh)).
@@ -128,12 +131,24 @@ class _Translations:
 _TRANSLATIONS = _Translations()
 
 
+def _as_read(value):
+    return visible(value) if isinstance(value, str) else value
+
+
 class PortalForm(FlaskForm):
-    """The portal's forms: Flask-WTF's (CSRF), with WTForms' messages in zh and vi."""
+    """The portal's forms: Flask-WTF's (CSRF), with WTForms' messages in zh and vi, and
+    each line of text kept as it reads (``portal.text.visible``): a number pasted out of
+    a document is the number, not one that looks the same. Passwords are taken as sent."""
 
     class Meta:
         def get_translations(self, form):
             return _TRANSLATIONS
+
+        def bind_field(self, form, unbound_field, options):
+            kind = unbound_field.field_class
+            if issubclass(kind, StringField) and not issubclass(kind, (TextAreaField, PasswordField, HiddenField)):
+                options = {**options, "filters": [*unbound_field.kwargs.get("filters", ()), _as_read]}
+            return unbound_field.bind(form=form, **options)
 
 
 class OnceForm(PortalForm):

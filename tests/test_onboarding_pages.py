@@ -280,11 +280,15 @@ def test_the_account_manager_adds_a_po_and_the_register_shows_its_burn_down(sess
     assert "PO-Alpha" in register and "$1,080.00" in register and "$48,920.00" in register  # invoiced 1,200 less 120 credited
 
 
-def test_a_po_number_the_account_has_is_refused_beside_the_field(session, alpha, new_browser):
+@pytest.mark.parametrize("typed", [str, lambda number: number.replace("-", "-\u2060") + "\u200b"],
+                         ids=["typed", "pasted-from-a-document"])
+def test_a_po_number_the_account_has_is_refused_beside_the_field(session, alpha, new_browser, typed):
+    """Also when pasted out of a document, with the invisible word joiners that keep it
+    on one line there: it reads as the same number, and is the same number."""
     order = alpha["purchase_order"]
     url = f"/accounts/{alpha.account.id}/purchase-orders/new"
     answer = signed_in(new_browser, AM).post_form(url, {
-        "number": order.number, "amount": "10", "currency": "USD", "issued_on": today_of(alpha).isoformat(),
+        "number": typed(order.number), "amount": "10", "currency": "USD", "issued_on": today_of(alpha).isoformat(),
         "contract": "0", "save": "Save"}, page=url)
     assert answer.status_code == 200 and invalid(answer.text, "number")
     assert "This account has a PO with this number." in answer.text
