@@ -135,20 +135,32 @@ def _as_read(value):
     return visible(value) if isinstance(value, str) else value
 
 
+def _bind_as_read(meta, form, unbound_field, options):
+    """Bind a field (WTForms' ``Meta.bind_field``), a line of text with ``_as_read``."""
+    kind = unbound_field.field_class
+    if issubclass(kind, StringField) and not issubclass(kind, (TextAreaField, PasswordField, HiddenField)):
+        options = {**options, "filters": [*unbound_field.kwargs.get("filters", ()), _as_read]}
+    return unbound_field.bind(form=form, **options)
+
+
 class PortalForm(FlaskForm):
     """The portal's forms: Flask-WTF's (CSRF), with WTForms' messages in zh and vi, and
     each line of text kept as it reads (``portal.text.visible``): a number pasted out of
     a document is the number, not one that looks the same. Passwords are taken as sent."""
 
     class Meta:
+        bind_field = _bind_as_read
+
         def get_translations(self, form):
             return _TRANSLATIONS
 
-        def bind_field(self, form, unbound_field, options):
-            kind = unbound_field.field_class
-            if issubclass(kind, StringField) and not issubclass(kind, (TextAreaField, PasswordField, HiddenField)):
-                options = {**options, "filters": [*unbound_field.kwargs.get("filters", ()), _as_read]}
-            return unbound_field.bind(form=form, **options)
+
+class SubForm(Form):
+    """A group of fields repeated inside a portal form (a line, a location): the page's
+    form carries the CSRF token; its lines of text are kept as they read, as there."""
+
+    class Meta:
+        bind_field = _bind_as_read
 
 
 class OnceForm(PortalForm):
@@ -265,7 +277,7 @@ def flash_errors(form: Any) -> None:
         flash(problem, "error")
 
 
-class PricedLineForm(Form):
+class PricedLineForm(SubForm):
     """The priced part of a line of a change request or a work order (a subform: the
     page's form carries the CSRF token): unit, quantity, unit price, and "Remove"."""
 

@@ -180,6 +180,18 @@ def test_the_account_manager_adds_a_contract_with_repeatable_lines_and_locations
     assert f'href="/accounts/{alpha.account.id}/contracts/{contract.id}"' in account_page
 
 
+def test_a_contract_pasted_out_of_its_word_file_is_stored_as_it_reads(session, alpha, new_browser):
+    """Word keeps its hyphenation points and the portal's documents their numbers whole
+    with invisible characters; pasted into the form (its lines too), they are dropped."""
+    url = f"/accounts/{alpha.account.id}/contracts/new"
+    answer = signed_in(new_browser, AM).post_form(url, contract_form(
+        number="MSA-\u2060ALPHA-\u20602027\u200b", **line_row(0, service_en="Pay\u00adroll", unit="pay\u00adslip",
+                                                              quantity="1200", unit_price="4.50")), page=url)
+    assert answer.status_code == 302, flashes(answer.text)
+    contract = latest(session).scalar(sa.select(Contract).where(Contract.number == "MSA-ALPHA-2027"))
+    assert [(line.service, line.unit) for line in contract.scope_lines][0] == ({"en": "Payroll"}, "payslip")
+
+
 def test_adding_a_line_and_a_location_works_without_javascript(session, alpha, new_browser):
     url = f"/accounts/{alpha.account.id}/contracts/new"
     am = signed_in(new_browser, AM)

@@ -14,7 +14,6 @@ from wtforms import (
     BooleanField,
     DateField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     SelectField,
@@ -26,7 +25,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from docgen.formatting import plain_decimal, quantize_money
 from docgen.i18n import LANGUAGES
-from portal.forms import NumberField, OnceForm, checkboxes, choices, texts, with_texts
+from portal.forms import NumberField, OnceForm, SubForm, checkboxes, choices, texts, with_texts
 from portal.i18n import LABELS, LANGUAGE_NAMES, country, current_locale, timezone_choices
 from portal.models import Contract, Tier
 from portal.onboarding.service import (
@@ -88,7 +87,7 @@ def currency_choices(chosen: str | None = None, *, blank: bool = False) -> list:
 
 
 
-def _row_field(row: Form, name: str):
+def _row_field(row: SubForm, name: str):
     """A row's field for the rest of a service path: ``quantity``, ``service.zh``."""
     fields, key = row._fields, name.replace(".", "_")
     return fields.get(key) or fields.get(f"{key}_en") or fields.get(name.split(".")[0])
@@ -163,7 +162,7 @@ class AccountForm(OnceForm):
 
 
 @with_texts("service", max_length=500)
-class ScopeLineForm(Form):
+class ScopeLineForm(SubForm):
     """One contracted service; ``id`` names a line the contract has (kept by the edit)."""
 
     id = HiddenField()
@@ -183,7 +182,7 @@ class ScopeLineForm(Form):
         return not self.line_id() and not any(str(value or "").strip() for value in typed)
 
 
-class LocationForm(Form):
+class LocationForm(SubForm):
     country = SelectField(_l("Country"), validate_choice=False, default="")
     entity_name = StringField(_l("Contracting entity there"), validators=[Length(max=NAME_LENGTH)])
     delete = BooleanField(_l("Remove this location"))

@@ -9,7 +9,6 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     SelectField,
@@ -19,19 +18,19 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length
 
-from portal.forms import OnceForm, PortalForm, SignatureForm, choices, show_source_field, with_texts
+from portal.forms import OnceForm, PortalForm, SignatureForm, SubForm, choices, show_source_field, with_texts
 from portal.plans.content import LANGUAGES, MAX_ROWS, MAX_TEXT, SECTIONS, TEXT_FIELDS, as_text
 from portal.models import ReviewDecision
 from portal.plans.labels import FIELDS, INITIATIVE_STATUSES, PLAN_TYPES, SECTIONS as SECTION_LABELS
 
 
 @with_texts("text", TextAreaField, label=FIELDS["text"], max_length=MAX_TEXT)
-class ObjectiveForm(Form):
+class ObjectiveForm(SubForm):
     delete = BooleanField(_l("Remove this line"))
 
 
 @with_texts("name", label=FIELDS["name"], max_length=MAX_TEXT)
-class KpiForm(Form):
+class KpiForm(SubForm):
     baseline = StringField(FIELDS["baseline"], validators=[Length(max=40)])
     target = StringField(FIELDS["target"], validators=[Length(max=40)])
     unit = StringField(FIELDS["unit"], validators=[Length(max=20)])
@@ -40,7 +39,7 @@ class KpiForm(Form):
 
 
 @with_texts("title", label=FIELDS["title"], max_length=MAX_TEXT)
-class InitiativeForm(Form):
+class InitiativeForm(SubForm):
     owner = StringField(FIELDS["owner"], validators=[Length(max=200)])
     due = StringField(FIELDS["due"], validators=[Length(max=10)])
     status = SelectField(FIELDS["status"], choices=choices(INITIATIVE_STATUSES.items()), default="planned")
@@ -48,14 +47,14 @@ class InitiativeForm(Form):
 
 
 @with_texts("item", label=FIELDS["item"], max_length=MAX_TEXT)
-class BudgetForm(Form):
+class BudgetForm(SubForm):
     amount = StringField(FIELDS["amount"], validators=[Length(max=30)])
     delete = BooleanField(_l("Remove this line"))
 
 
 @with_texts("mitigation", TextAreaField, label=FIELDS["mitigation"], max_length=MAX_TEXT)
 @with_texts("risk", TextAreaField, label=FIELDS["risk"], max_length=MAX_TEXT)
-class RiskForm(Form):
+class RiskForm(SubForm):
     owner = StringField(FIELDS["owner"], validators=[Length(max=200)])
     delete = BooleanField(_l("Remove this line"))
 
