@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from portal import audit
 from portal.domain import Conflict, DomainError
 from portal.models.base import utcnow
+from portal.text import visible
 
 
 def _plain(value: Any) -> Any:
@@ -123,20 +124,22 @@ def transition(session: Session, subject: Any, from_statuses: Iterable[Enum], to
 
 
 def same_name(typed: str, name: str) -> bool:
-    """Whether a typed signature is the registered name, case, width and spacing aside."""
+    """Whether a typed signature is the registered name, case, width, spacing and
+    invisible characters (``portal.text.visible``) aside."""
 
     def norm(text: str) -> str:
-        return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+        return " ".join(visible(unicodedata.normalize("NFKC", text)).casefold().split())
 
     return bool(typed.strip()) and norm(typed) == norm(name)
 
 
 def check_signature(typed: str, signer: Any) -> str:
-    """The signature as stored: the signer's full name as registered, typed by them."""
+    """The signature as stored: the signer's full name as registered, typed (or pasted)
+    by them, as it reads."""
     if not same_name(typed, signer.name):
         raise DomainError(_l("Type your full name as registered: %(name)s", name=signer.name),
                           fields={"signature_name": "does not match the approver's full name"})
-    return typed.strip()
+    return visible(typed).strip()
 
 
 def record_decision(session: Session, subject: Any, decision: Any, *, action: str, by: Any, ip: str,

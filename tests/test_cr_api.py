@@ -235,7 +235,7 @@ def test_only_issuers_submit_and_a_decided_cr_is_not_submitted_again(session, al
 def test_the_client_approver_approves_the_current_version(session, alpha, client, auth):
     cr = alpha["change_request"]
     response = post(client, f"/api/v1/change-requests/{cr.id}/approve", auth(CLIENT),
-                    {"version": cr.version, "signature_name": " client.APPROVER "})
+                    {"version": cr.version, "signature_name": " client.\u2060APPROVER "})  # pasted, as it reads
     assert response.status_code == 200, response.json
     assert (response.json["status"], response.json["version"]) == ("approved", cr.version)
     assert ISO_Z.match(response.json["decided_at"])
