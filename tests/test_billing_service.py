@@ -257,7 +257,7 @@ def receivables(session, alpha):
 
 
 def test_dso_is_receivables_over_revenue_billed_in_the_last_90_days_times_90(session, alpha, receivables):
-    dso = service.dso(session, alpha.account, ON)
+    dso = service.dso(session, alpha.account, "USD", ON)
     assert (dso.receivables, dso.billed, dso.days) == (Decimal(30000), Decimal(90000), 90)
     assert dso.value == Decimal("30.0")
 
@@ -265,13 +265,13 @@ def test_dso_is_receivables_over_revenue_billed_in_the_last_90_days_times_90(ses
 def test_credit_notes_reduce_the_receivables_from_the_day_they_are_issued(session, alpha, receivables):
     add_credit(session, receivables["C"], "CN-C-1", "3000", ON - timedelta(days=5))
     add_credit(session, receivables["C"], "CN-C-2", "6000", ON + timedelta(days=1))  # not yet on the day
-    dso = service.dso(session, alpha.account, ON)
+    dso = service.dso(session, alpha.account, "USD", ON)
     assert dso.receivables == Decimal(27000) and dso.value == Decimal("27.0")
 
 
 def test_paid_and_credited_invoices_are_not_receivable(session, alpha, receivables):
     add_invoice(session, alpha, "INV-E", issued=ON - timedelta(days=30), total="45000", status=InvoiceStatus.CREDITED)
-    dso = service.dso(session, alpha.account, ON)
+    dso = service.dso(session, alpha.account, "USD", ON)
     assert dso.receivables == Decimal(30000)
     assert dso.billed == Decimal(135000)  # billed is billed, credited later or not
     assert dso.value == Decimal("20.0")
@@ -279,13 +279,24 @@ def test_paid_and_credited_invoices_are_not_receivable(session, alpha, receivabl
 
 def test_dso_on_an_earlier_day_counts_the_invoices_unpaid_then(session, alpha, receivables):
     earlier = ON - timedelta(days=15)  # 15 September: B is not paid yet, D is inside the window
-    dso = service.dso(session, alpha.account, earlier)
+    dso = service.dso(session, alpha.account, "USD", earlier)
     assert (dso.receivables, dso.billed) == (Decimal(60000), Decimal(140000))
     assert dso.value == Decimal("38.6")  # 60,000 ÷ 140,000 × 90 = 38.57
 
 
+def test_an_amount_in_another_currency_counts_in_no_dso_of_the_contracts(session, alpha, receivables):
+    """A local office's invoice in VND is neither receivable nor billed in USD: no figure
+    adds currencies. In VND it is the whole of both."""
+    add_invoice(session, alpha, "INV-VN", issued=ON - timedelta(days=20), total="700000000", currency="VND",
+                location="VN")
+    dso = service.dso(session, alpha.account, "USD", ON)
+    assert (dso.receivables, dso.billed, dso.value) == (Decimal(30000), Decimal(90000), Decimal("30.0"))
+    vnd = service.dso(session, alpha.account, "VND", ON)
+    assert (vnd.receivables, vnd.billed, vnd.value) == (Decimal(700000000), Decimal(700000000), Decimal("90.0"))
+
+
 def test_without_revenue_billed_there_is_no_dso(session, alpha):
-    assert service.dso(session, alpha.account, ON).value is None
+    assert service.dso(session, alpha.account, "USD", ON).value is None
 
 
 # --- billed revenue against the ACV ------------------------------------------------------------
@@ -307,10 +318,13 @@ def test_billed_revenue_this_year_is_net_of_tax_and_credit_notes(session, alpha)
     add_credit(session, feb, "CN-Y-FEB", "1200", date(2025, 3, 1))  # 1,000 of revenue and 200 of tax
     add_invoice(session, alpha, "INV-Y-LAST-YEAR", issued=date(2024, 12, 15), total="12000", subtotal="10000")
     add_invoice(session, alpha, "INV-Y-LATER", issued=date(2025, 4, 15), total="12000", subtotal="10000")
+    # The Vietnamese office's, in VND: not revenue against a USD contract's ACV.
+    add_invoice(session, alpha, "INV-Y-VN", issued=date(2025, 2, 20), total="24000000", subtotal="20000000",
+                currency="VND", location="VN")
     ytd = service.revenue_ytd(session, alpha.account, alpha["contract"], date(2025, 3, 31))
     assert ytd.billed == Decimal("19000.00")
     assert ytd.variance == Decimal("19000.00") - Decimal("29589.04")
-    by_month = service.billed_by_month(session, alpha.account, service.months_back(date(2025, 3, 31), 3))
+    by_month = service.billed_by_month(session, alpha.account, service.months_back(date(2025, 3, 31), 3), "USD")
     assert by_month == {date(2025, 1, 1): Decimal(10000), date(2025, 2, 1): Decimal(10000),
                         date(2025, 3, 1): Decimal(-1000)}
 

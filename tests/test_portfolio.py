@@ -132,6 +132,51 @@ def test_figures_match_the_hand_computed_ones_in_two_currencies(session, book):
     }
 
 
+def test_an_amount_overdue_in_another_currency_is_shown_apart_and_in_no_share(app, session, book, admin):
+    """Acme's contract is in USD; its Vietnamese office is billed in VND, 12,000,000 of it
+    overdue (less a 2,000,000 credit), and a VND invoice not yet due: the regional team sees
+    the VND under the USD figure, on the page, in the export and in the report, and in a
+    VND total of its own; the USD share of the ACV is unchanged."""
+    from io import BytesIO
+
+    import openpyxl
+
+    from portal.portfolio import report
+    from tests.conftest import Browser
+
+    acme = book[0]
+    add_invoice(session, acme, "A-VN-5", issued=date(2026, 5, 5), total="12000000", currency="VND", location="VN",
+                credit="2000000")  # due 4 June
+    add_invoice(session, acme, "A-VN-6", issued=date(2026, 6, 25), total="9000000", currency="VND", location="VN")
+    session.commit()
+    usd = service.portfolio(session, JUNE, now=NOW).rows[0]
+    assert (usd.account.name, usd.overdue_amount, usd.overdue_elsewhere) == ("Acme", Decimal("20000"),
+                                                                             {"VND": Decimal("10000000")})
+    assert usd.overdue_share == Decimal("20000") / Decimal("120000")
+    # Nor is any VND in the USD figures: DSO, billed revenue against the ACV.
+    assert (usd.dso.value, usd.revenue.billed) == (Decimal("45.0"), Decimal("45000.00"))
+    totals = service.portfolio(session, JUNE, now=NOW).totals
+    assert totals["VND"] == {"accounts": 0, "overdue": Decimal("10000000")}
+    assert totals["USD"]["overdue"] == Decimal("20000")
+
+    browser = Browser(app.test_client())
+    browser.login(admin.email)
+    page = browser.get("/portfolio?period=2026-06").get_data(as_text=True)
+    acme_row = page[page.index(">Acme<"):page.index(">Huanan<")]
+    assert "$20,000.00" in acme_row and "₫10,000,000" in acme_row
+    assert "Totals in VND" in page
+    sheet = openpyxl.load_workbook(BytesIO(browser.get("/portfolio?period=2026-06&format=xlsx").data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    column = rows[0].index("Overdue in other currencies")
+    assert [r[column] for r in rows[1:]] == ["10000000 VND", None]
+    with app.test_request_context():
+        data = report.report_data(service.portfolio(session, JUNE, now=NOW), [], admin, language="en",
+                                  period_label="2026-06", today=date(2026, 7, 15))
+        text = _docx_text(report.render_report(data))
+    assert "VND 10,000,000" in text.replace("\u00a0", " ")
+    assert "VND 0" not in text.replace("\u00a0", " ")  # no ACV nor billing in VND: dashes
+
+
 @pytest.mark.parametrize(("filters", "names"), [
     (service.Filters(tier="strategic"), ["Huanan"]),
     (service.Filters(country="VN"), ["Huanan"]),

@@ -240,12 +240,12 @@ def test_a_waiting_credit_note_lowers_the_receivables_and_the_billed_revenue(ses
     session.add(owed)
     kpi = proposed(session, alpha)
     month = billing.month_start(today)
-    before_dso, before_billed = billing.dso(session, alpha.account, today), billing.billed_by_month(session, alpha.account, [month])
+    before_dso, before_billed = billing.dso(session, alpha.account, "USD", today), billing.billed_by_month(session, alpha.account, [month], "USD")
     note = service.approve(session, credit_of(session, kpi), alpha.account, alpha.user(Role.FINANCE))
     assert note.invoice_id is None and note.issue_date == today
-    after = billing.dso(session, alpha.account, today)
+    after = billing.dso(session, alpha.account, "USD", today)
     assert after.receivables == before_dso.receivables - Decimal("4200.00")
-    assert billing.billed_by_month(session, alpha.account, [month])[month] == before_billed[month] - Decimal("4200.00")
+    assert billing.billed_by_month(session, alpha.account, [month], "USD")[month] == before_billed[month] - Decimal("4200.00")
 
 
 def _document_text(document: Document) -> str:

@@ -26,6 +26,11 @@ ALERT_KINDS = {
 }
 
 
+class CurrencyAmount(Record):
+    currency: Currency
+    amount: Amount
+
+
 class AccountFigures(Record):
     name: Code
     currency: Currency
@@ -38,6 +43,9 @@ class AccountFigures(Record):
     overdue_actions: int = 0
     dso: Decimal | None = None
     overdue: Amount = Decimal(0)
+    # Overdue in other currencies than the account's (its contract's), each on a line of
+    # its own under ``overdue``: in no share, added to nothing.
+    overdue_elsewhere: list[CurrencyAmount] = []
     billed: Amount | None = None
     expected: Amount | None = None  # the ACV pro rata
     contracts_ending: int = 0
@@ -47,9 +55,11 @@ class AccountFigures(Record):
 class CurrencyTotal(Record):
     currency: Currency
     accounts: int
-    acv: Amount = Decimal(0)
-    billed: Amount = Decimal(0)
-    expected: Amount = Decimal(0)
+    # None (shown as a dash) for a currency no account's contract is in: only what is
+    # overdue in it (``AccountFigures.overdue_elsewhere``).
+    acv: Amount | None = Decimal(0)
+    billed: Amount | None = Decimal(0)
+    expected: Amount | None = Decimal(0)
     overdue: Amount = Decimal(0)
 
 
@@ -104,7 +114,9 @@ def _count_column(label: str, field: str, weight: float = 16) -> Column:
 MONEY_COLUMNS = (
     Column(_l("Account"), lambda row, lang: row.name, weight=34),
     _count_column(N_("DSO"), "dso", 14),
-    _money_column(N_("Overdue amount"), "overdue"),
+    Column(_l("Overdue amount"), lambda row, lang: "\n".join(
+        [_money(row.overdue, row.currency, lang), *(_money(other.amount, other.currency, lang)
+                                                      for other in row.overdue_elsewhere)]), weight=26, numeric=True),
     _money_column(N_("Billed to date"), "billed"),
     _money_column(N_("ACV pro rata"), "expected"),
     _count_column(N_("Contracts ending within 90 days"), "contracts_ending", 18),

@@ -324,14 +324,21 @@ def _amount(raw: str) -> Decimal | None:
         raise DomainError(_("A forecast is an amount such as 125000.00.")) from None
 
 
+def _currency(account: Account, contract) -> str:
+    """The currency of an account's finance figures: its contract's, whose ACV they are
+    set against (else the account's own); amounts billed in another are left out."""
+    return contract.currency if contract else account.currency
+
+
 def _finance_page(account: Account, contract, months: list[date], form: ForecastForm):
     today = account.today()
-    billed = service.billed_by_month(db.session, account, months)
+    currency = _currency(account, contract)
+    billed = service.billed_by_month(db.session, account, months, currency)
     forecast = service.forecasts(db.session, account, months)
-    dso_now = service.dso(db.session, account, today)
+    dso_now = service.dso(db.session, account, currency, today)
     return render_template(
         "billing/finance.html", account=account, contract=contract, months=months, billed=billed, forecast=forecast,
-        dso=dso_now, dso_trend=service.dso_trend(db.session, account, months),
+        dso=dso_now, dso_trend=service.dso_trend(db.session, account, months, currency),
         ytd=service.revenue_ytd(db.session, account, contract, today) if contract else None,
         orders=service.purchase_orders(db.session, account), form=form,
         can_forecast=current_user.role in (Role.ACCOUNT_MANAGER, Role.ADMIN),
@@ -350,7 +357,7 @@ def revenue_chart(account_id: int):
     def compute() -> charts.Chart:
         contract = current_contract(db.session, account)
         months = service.months_back(account.today(), 12)
-        billed = service.billed_by_month(db.session, account, months)
+        billed = service.billed_by_month(db.session, account, months, _currency(account, contract))
         forecast = service.forecasts(db.session, account, months)
         monthly_acv = [contract.annual_value / 12 if contract else None] * len(months)
         return charts.Chart.bars_and_lines(
@@ -368,7 +375,8 @@ def dso_chart(account_id: int):
 
     def compute() -> charts.Chart:
         months = service.months_back(account.today(), 12)
-        trend = service.dso_trend(db.session, account, months)
+        currency = _currency(account, current_contract(db.session, account))
+        trend = service.dso_trend(db.session, account, months, currency)
         return charts.Chart.line(account.id, _month_labels(months), [(_("Debtor days (DSO)"), [v for _m, v in trend])],
                                  title=_("Debtor days, month by month"), y_label=_("days"))
 

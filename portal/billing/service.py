@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -312,31 +313,44 @@ def months_back(today: date, count: int) -> list[date]:
     return list(reversed(out))
 
 
-def billed_by_month(session: Session, account: Account, months: list[date]) -> dict[date, Decimal]:
-    """Billed revenue (invoice subtotals net of credit notes, before tax) by issue month."""
+def billed_by_month(session: Session, account: Account, months: list[date], currency: str) -> dict[date, Decimal]:
+    """Billed revenue (invoice subtotals net of credit notes, before tax) by issue month,
+    in ``currency`` (the contract's: what its ACV is in)."""
     totals: dict[date, Decimal] = defaultdict(Decimal)
-    for _account_id, issue_date, amount in _billed(session, {account.id: months[0]}):
+    for _account_id, issue_date, amount in _billed(session, {account.id: (months[0], currency)}):
         totals[month_start(issue_date)] += amount
     return {m: totals.get(m, Decimal(0)) for m in months}
 
 
-def _billed(session: Session, starts: dict[int, date]):
+def per_account(column, values: dict[int, Any], kind=None) -> sa.ColumnElement:
+    """``values[account_id]`` in SQL, of the row's account (``column``): each account's own
+    date or currency in one statement for many accounts."""
+    return sa.case({a: sa.literal(v, kind) if kind is not None else sa.literal(v) for a, v in values.items()},
+                   value=column, else_=sa.null())
+
+
+def _billed(session: Session, starts: dict[int, tuple[date, str]]):
     """(account id, issue date, revenue) of each invoice and credit note (negative, net
-    of tax) issued since each account's start date, in two statements for all the accounts.
-    A note takes its invoice's share of tax off; a standalone one (a service credit waiting
-    for the contract's next invoice) counts in full until it is set against one."""
+    of tax) issued since each account's start date in the account's currency (account id
+    → (date, currency)), in two statements for all the accounts. An amount billed in
+    another currency (a local office's invoices) is not added to it: no figure adds
+    currencies. A note takes its invoice's share of tax off; a standalone one (a service
+    credit waiting for the contract's next invoice) counts in full until it is set
+    against one."""
     if not starts:
         return
-    start = sa.case({a: sa.literal(d, sa.Date) for a, d in starts.items()}, value=Invoice.account_id, else_=sa.null())
+    since = {a: start for a, (start, _currency) in starts.items()}
+    currencies = {a: currency for a, (_start, currency) in starts.items()}
     yield from session.execute(
         sa.select(Invoice.account_id, Invoice.issue_date, Invoice.subtotal)
-        .where(Invoice.account_id.in_(list(starts)), Invoice.issue_date >= start))
-    credit_start = sa.case({a: sa.literal(d, sa.Date) for a, d in starts.items()}, value=CreditNote.account_id,
-                           else_=sa.null())
+        .where(Invoice.account_id.in_(list(starts)), Invoice.issue_date >= per_account(Invoice.account_id, since, sa.Date),
+               Invoice.currency == per_account(Invoice.account_id, currencies)))
     for account_id, issue_date, amount, subtotal, total in session.execute(
         sa.select(CreditNote.account_id, CreditNote.issue_date, CreditNote.amount, Invoice.subtotal, Invoice.total)
         .outerjoin(Invoice, Invoice.id == CreditNote.invoice_id)
-        .where(CreditNote.account_id.in_(list(starts)), CreditNote.issue_date >= credit_start)
+        .where(CreditNote.account_id.in_(list(starts)),
+               CreditNote.issue_date >= per_account(CreditNote.account_id, since, sa.Date),
+               CreditNote.currency == per_account(CreditNote.account_id, currencies))
     ):
         # A credit note includes tax; revenue is net of it, in the invoice's proportion.
         yield account_id, issue_date, -(amount * subtotal / total if total else amount)
@@ -357,24 +371,24 @@ class Dso:
         return (self.receivables / self.billed * self.days).quantize(Decimal("0.1"))
 
 
-def dso(session: Session, account: Account, on: date | None = None, days: int = DSO_DAYS) -> Dso:
-    """DSO on ``on``: receivables are invoices issued by then and not paid by then
-    (total less their credit notes) less the standalone credit notes issued by then (the
-    client's, until set against an invoice), billed is invoice totals issued in the
-    ``days`` before."""
-    return dso_by_account(session, {account.id: on or account.today()}, days)[account.id]
+def dso(session: Session, account: Account, currency: str, on: date | None = None, days: int = DSO_DAYS) -> Dso:
+    """DSO on ``on`` in ``currency`` (the contract's): receivables are invoices issued by
+    then and not paid by then (total less their credit notes) less the standalone credit
+    notes issued by then (the client's, until set against an invoice), billed is invoice
+    totals issued in the ``days`` before; amounts in another currency are left out."""
+    return dso_by_account(session, {account.id: on or account.today()}, {account.id: currency}, days)[account.id]
 
 
-def dso_by_account(session: Session, ons: dict[int, date], days: int = DSO_DAYS) -> dict[int, Dso]:
-    """``dso`` of many accounts, each on its own date (account id → date), in four
-    grouped statements whatever the number of accounts."""
+def dso_by_account(session: Session, ons: dict[int, date], currencies: dict[int, str],
+                   days: int = DSO_DAYS) -> dict[int, Dso]:
+    """``dso`` of many accounts, each on its own date (account id → date) and in its own
+    currency (account id → currency), in four grouped statements whatever the number
+    of accounts."""
     if not ons:
         return {}
-    on = sa.case({account_id: sa.literal(day, sa.Date) for account_id, day in ons.items()},
-                 value=Invoice.account_id, else_=sa.null())
-    since = sa.case({account_id: sa.literal(day - timedelta(days=days), sa.Date) for account_id, day in ons.items()},
-                    value=Invoice.account_id, else_=sa.null())
-    mine = Invoice.account_id.in_(list(ons))
+    on = per_account(Invoice.account_id, ons, sa.Date)
+    since = per_account(Invoice.account_id, {a: day - timedelta(days=days) for a, day in ons.items()}, sa.Date)
+    mine = sa.and_(Invoice.account_id.in_(list(ons)), Invoice.currency == per_account(Invoice.account_id, currencies))
     unpaid_then = sa.or_(Invoice.paid_on.is_(None), Invoice.paid_on > on)
     receivable = dict(session.execute(
         sa.select(Invoice.account_id, sa.func.sum(Invoice.total)).where(
@@ -385,11 +399,11 @@ def dso_by_account(session: Session, ons: dict[int, date], days: int = DSO_DAYS)
         .where(mine, CreditNote.issue_date <= on, Invoice.issue_date <= on, unpaid_then,
                Invoice.status != InvoiceStatus.CREDITED)
         .group_by(Invoice.account_id)).all())
-    note_on = sa.case({account_id: sa.literal(day, sa.Date) for account_id, day in ons.items()},
-                      value=CreditNote.account_id, else_=sa.null())
+    note_on = per_account(CreditNote.account_id, ons, sa.Date)
     standalone_then = dict(session.execute(
         sa.select(CreditNote.account_id, sa.func.sum(CreditNote.amount)).where(
-            CreditNote.account_id.in_(list(ons)), CreditNote.invoice_id.is_(None), CreditNote.issue_date <= note_on)
+            CreditNote.account_id.in_(list(ons)), CreditNote.invoice_id.is_(None), CreditNote.issue_date <= note_on,
+            CreditNote.currency == per_account(CreditNote.account_id, currencies))
         .group_by(CreditNote.account_id)).all())
     billed = dict(session.execute(
         sa.select(Invoice.account_id, sa.func.sum(Invoice.total)).where(
@@ -401,13 +415,13 @@ def dso_by_account(session: Session, ons: dict[int, date], days: int = DSO_DAYS)
             for account_id in ons}
 
 
-def dso_trend(session: Session, account: Account, months: list[date]) -> list[tuple[date, Decimal | None]]:
-    """DSO at the end of each month (today for the current one)."""
+def dso_trend(session: Session, account: Account, months: list[date], currency: str) -> list[tuple[date, Decimal | None]]:
+    """DSO in ``currency`` at the end of each month (today for the current one)."""
     today = account.today()
     points = []
     for first in months:
         end = min((first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1), today)
-        points.append((first, dso(session, account, end).value))
+        points.append((first, dso(session, account, currency, end).value))
     return points
 
 
@@ -432,7 +446,8 @@ def revenue_ytd_by_account(session: Session, contracts: dict[int, tuple]) -> dic
     """``revenue_ytd`` of many accounts (account id → (contract, its today)) in two statements."""
     billed: dict[int, Decimal] = defaultdict(Decimal)
     ends = {account_id: today for account_id, (_contract, today) in contracts.items()}
-    for account_id, issue_date, amount in _billed(session, {a: date(t.year, 1, 1) for a, t in ends.items()}):
+    for account_id, issue_date, amount in _billed(session, {a: (date(t.year, 1, 1), contract.currency)
+                                                           for a, (contract, t) in contracts.items()}):
         if issue_date <= ends[account_id]:  # a past month's figure leaves out what came later
             billed[account_id] += amount
     result = {}

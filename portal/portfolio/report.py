@@ -39,12 +39,14 @@ def report_data(result: Portfolio, alerts: list[PortfolioAlert], by: User, *, la
             "csat": _text(row.csat), "open_requests": row.open_requests, "overdue_requests": row.overdue_requests,
             "escalations": row.escalations, "overdue_actions": row.overdue_actions,
             "dso": _text(row.dso.value if row.dso else None), "overdue": str(row.overdue_amount),
+            "overdue_elsewhere": [{"currency": currency, "amount": str(owed)}
+                                  for currency, owed in sorted(row.overdue_elsewhere.items())],
             "billed": _text(row.revenue.billed if row.revenue else None),
             "expected": _text(row.revenue.expected if row.revenue else None),
             "contracts_ending": len(row.contracts_ending), "pending_decisions": row.pending_decisions,
         } for row in result.rows],
-        "totals": [{"currency": currency, "accounts": int(t["accounts"]), "acv": str(t.get("acv", 0)),
-                    "billed": str(t.get("billed", 0)), "expected": str(t.get("expected", 0)),
+        "totals": [{"currency": currency, "accounts": int(t["accounts"]),
+                    **{name: str(t.get(name, 0)) if t["accounts"] else None for name in ("acv", "billed", "expected")},
                     "overdue": str(t["overdue"])} for currency, t in result.totals.items()],
         "alerts": [{"account": a.account.name, "kind": a.kind.value, "period": f"{a.period:%Y-%m}"} for a in alerts],
     }

@@ -11,6 +11,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from docgen.formatting import quantize_money
 from portal import charts
 from portal.exports import table_response
 from portal.extensions import db
@@ -75,12 +76,15 @@ def _chart_name() -> str:
 def _export(result: service.Portfolio, fmt: str):
     header = [_("Account"), _("Tier"), _("Account managers"), _("Currency"), _("RAG"), _("KPIs met"), _("CSAT"),
               _("CSAT last month"), _("Open requests"), _("Overdue requests"), _("Escalations"), _("Overdue actions"),
-              _("DSO"), _("Payment terms (days)"), _("Overdue amount"), _("ACV"), _("Billed to date"),
+              _("DSO"), _("Payment terms (days)"), _("Overdue amount"), _("Overdue in other currencies"), _("ACV"),
+              _("Billed to date"),
               _("ACV pro rata"), _("Contracts ending within 90 days"), _("Pending decisions")]
     rows = [[row.account.name, label("tier", row.account.tier), ", ".join(row.managers), row.currency,
              label("rag", row.rag), row.kpis_met, row.csat, row.csat_before, row.open_requests, row.overdue_requests,
              row.escalations, row.overdue_actions, row.dso.value if row.dso else None, row.payment_terms,
-             row.overdue_amount, row.revenue.acv if row.revenue else None, row.revenue.billed if row.revenue else None,
+             row.overdue_amount, "; ".join(f"{quantize_money(owed, currency)} {currency}"
+                                        for currency, owed in sorted(row.overdue_elsewhere.items())),
+             row.revenue.acv if row.revenue else None, row.revenue.billed if row.revenue else None,
              row.revenue.expected if row.revenue else None,
              ", ".join(f"{c.number} ({c.end_date:%Y-%m-%d})" for c in row.contracts_ending), row.pending_decisions]
             for row in result.rows]

@@ -85,7 +85,10 @@ class AccountMonth:
     overdue_actions: int = 0
     dso: Dso | None = None
     payment_terms: int | None = None  # days from issue to due of the account's latest invoice
-    overdue_amount: Decimal = Decimal(0)
+    overdue_amount: Decimal = Decimal(0)  # in the contract's currency: the one its share of the ACV is of
+    # Overdue in other currencies than the contract's (a local office's invoices), by
+    # currency: shown beside it, in no share and added to nothing of another currency.
+    overdue_elsewhere: dict[str, Decimal] = field(default_factory=dict)
     revenue: RevenueYtd | None = None
     contracts_ending: list[Contract] = field(default_factory=list)
     crs_awaiting_client: int = 0
@@ -267,7 +270,8 @@ def _add_requests_and_actions(session: Session, rows: dict[int, AccountMonth], n
 
 def _add_money(session: Session, rows: dict[int, AccountMonth]) -> None:
     ons = {account_id: row.on for account_id, row in rows.items()}
-    for account_id, value in dso_by_account(session, ons).items():
+    currencies = {account_id: row.currency for account_id, row in rows.items()}
+    for account_id, value in dso_by_account(session, ons, currencies).items():
         rows[account_id].dso = value
     with_contract = {a: (row.contract, row.on) for a, row in rows.items() if row.contract is not None}
     for account_id, value in revenue_ytd_by_account(session, with_contract).items():
@@ -279,10 +283,13 @@ def _add_money(session: Session, rows: dict[int, AccountMonth]) -> None:
         .where(Invoice.account_id.in_(list(rows)), Invoice.status.in_(UNPAID))
     ):
         row = rows[account_id]
-        # ``billing.outstanding`` on the account's date; amounts in another currency than
-        # the contract's are left out of this one figure (they are in the invoice list).
-        if due_date < row.on and currency == row.currency:
-            row.overdue_amount += max(total - (less or Decimal(0)), Decimal(0))
+        owed = max(total - (less or Decimal(0)), Decimal(0))  # ``billing.outstanding`` on the account's date
+        if due_date >= row.on or not owed:
+            continue
+        if currency == row.currency:
+            row.overdue_amount += owed
+        else:
+            row.overdue_elsewhere[currency] = row.overdue_elsewhere.get(currency, Decimal(0)) + owed
     latest = (sa.select(Invoice.account_id, Invoice.issue_date, Invoice.due_date,
                         sa.func.row_number().over(partition_by=Invoice.account_id,
                                                   order_by=(Invoice.issue_date.desc(), Invoice.id.desc())).label("n"))
@@ -317,6 +324,11 @@ def _totals(rows: list[AccountMonth]) -> dict[str, dict[str, Decimal]]:
             into["acv"] += row.revenue.acv
             into["billed"] += row.revenue.billed
             into["expected"] += row.revenue.expected
+    for row in rows:  # a currency no contract is in has only what is overdue in it
+        for currency, owed in row.overdue_elsewhere.items():
+            into = totals.setdefault(currency, defaultdict(Decimal))
+            into["accounts"] += 0
+            into["overdue"] += owed
     return {currency: dict(values) for currency, values in sorted(totals.items())}
 
 
