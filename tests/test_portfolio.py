@@ -147,7 +147,8 @@ def test_an_amount_overdue_in_another_currency_is_shown_apart_and_in_no_share(ap
     acme = book[0]
     add_invoice(session, acme, "A-VN-5", issued=date(2026, 5, 5), total="12000000", currency="VND", location="VN",
                 credit="2000000")  # due 4 June
-    add_invoice(session, acme, "A-VN-6", issued=date(2026, 6, 25), total="9000000", currency="VND", location="VN")
+    add_invoice(session, acme, "A-VN-6", issued=date(2026, 6, 25), due_in=45, total="9000000", currency="VND",
+                location="VN")  # the latest invoice, on other terms
     session.commit()
     usd = service.portfolio(session, JUNE, now=NOW).rows[0]
     assert (usd.account.name, usd.overdue_amount, usd.overdue_elsewhere) == ("Acme", Decimal("20000"),
@@ -155,6 +156,7 @@ def test_an_amount_overdue_in_another_currency_is_shown_apart_and_in_no_share(ap
     assert usd.overdue_share == Decimal("20000") / Decimal("120000")
     # Nor is any VND in the USD figures: DSO, billed revenue against the ACV.
     assert (usd.dso.value, usd.revenue.billed) == (Decimal("45.0"), Decimal("45000.00"))
+    assert usd.payment_terms == 30  # the terms DSO is held against: of the latest USD invoice
     totals = service.portfolio(session, JUNE, now=NOW).totals
     assert totals["VND"] == {"accounts": 0, "overdue": Decimal("10000000")}
     assert totals["USD"]["overdue"] == Decimal("20000")

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 from portal import audit
 from portal.accounts import account_managers, visible_accounts
 from portal.actions.service import OPEN as OPEN_ACTIONS
-from portal.billing.service import UNPAID, Dso, RevenueYtd, dso_by_account, revenue_ytd_by_account
+from portal.billing.service import UNPAID, Dso, RevenueYtd, dso_by_account, per_account, revenue_ytd_by_account
 from portal.kpis.service import Scorecard, card_from, contract_in_force, measurements, previous_month
 from portal.models import (
     Account,
@@ -290,10 +290,12 @@ def _add_money(session: Session, rows: dict[int, AccountMonth]) -> None:
             row.overdue_amount += owed
         else:
             row.overdue_elsewhere[currency] = row.overdue_elsewhere.get(currency, Decimal(0)) + owed
+    # The terms DSO is held against: of the latest invoice in the currency DSO counts.
     latest = (sa.select(Invoice.account_id, Invoice.issue_date, Invoice.due_date,
                         sa.func.row_number().over(partition_by=Invoice.account_id,
                                                   order_by=(Invoice.issue_date.desc(), Invoice.id.desc())).label("n"))
-              .where(Invoice.account_id.in_(list(rows))).subquery())
+              .where(Invoice.account_id.in_(list(rows)), Invoice.currency == per_account(Invoice.account_id, currencies))
+              .subquery())
     for account_id, issued, due in session.execute(
             sa.select(latest.c.account_id, latest.c.issue_date, latest.c.due_date).where(latest.c.n == 1)):
         rows[account_id].payment_terms = (due - issued).days
