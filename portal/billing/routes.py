@@ -324,15 +324,9 @@ def _amount(raw: str) -> Decimal | None:
         raise DomainError(_("A forecast is an amount such as 125000.00.")) from None
 
 
-def _currency(account: Account, contract) -> str:
-    """The currency of an account's finance figures: its contract's, whose ACV they are
-    set against (else the account's own); amounts billed in another are left out."""
-    return contract.currency if contract else account.currency
-
-
 def _finance_page(account: Account, contract, months: list[date], form: ForecastForm):
     today = account.today()
-    currency = _currency(account, contract)
+    currency = service.figures_currency(account, contract)
     billed = service.billed_by_month(db.session, account, months, currency)
     forecast = service.forecasts(db.session, account, months)
     dso_now = service.dso(db.session, account, currency, today)
@@ -357,7 +351,7 @@ def revenue_chart(account_id: int):
     def compute() -> charts.Chart:
         contract = current_contract(db.session, account)
         months = service.months_back(account.today(), 12)
-        billed = service.billed_by_month(db.session, account, months, _currency(account, contract))
+        billed = service.billed_by_month(db.session, account, months, service.figures_currency(account, contract))
         forecast = service.forecasts(db.session, account, months)
         monthly_acv = [contract.annual_value / 12 if contract else None] * len(months)
         return charts.Chart.bars_and_lines(
@@ -375,7 +369,7 @@ def dso_chart(account_id: int):
 
     def compute() -> charts.Chart:
         months = service.months_back(account.today(), 12)
-        currency = _currency(account, current_contract(db.session, account))
+        currency = service.figures_currency(account, current_contract(db.session, account))
         trend = service.dso_trend(db.session, account, months, currency)
         return charts.Chart.line(account.id, _month_labels(months), [(_("Debtor days (DSO)"), [v for _m, v in trend])],
                                  title=_("Debtor days, month by month"), y_label=_("days"))

@@ -322,11 +322,17 @@ def billed_by_month(session: Session, account: Account, months: list[date], curr
     return {m: totals.get(m, Decimal(0)) for m in months}
 
 
+def figures_currency(account: Account, contract) -> str:
+    """The currency of an account's finance figures (DSO, billed revenue, the overdue
+    amount): its contract's, whose ACV they are set against, else the account's own.
+    Amounts billed in another currency are left out of them."""
+    return contract.currency if contract else account.currency
+
+
 def per_account(column, values: dict[int, Any], kind=None) -> sa.ColumnElement:
     """``values[account_id]`` in SQL, of the row's account (``column``): each account's own
     date or currency in one statement for many accounts."""
-    return sa.case({a: sa.literal(v, kind) if kind is not None else sa.literal(v) for a, v in values.items()},
-                   value=column, else_=sa.null())
+    return sa.case({a: sa.literal(v, kind) for a, v in values.items()}, value=column, else_=sa.null())
 
 
 def _billed(session: Session, starts: dict[int, tuple[date, str]]):

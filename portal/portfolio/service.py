@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session, selectinload
 from portal import audit
 from portal.accounts import account_managers, visible_accounts
 from portal.actions.service import OPEN as OPEN_ACTIONS
-from portal.billing.service import UNPAID, Dso, RevenueYtd, dso_by_account, per_account, revenue_ytd_by_account
+from portal.billing.service import (UNPAID, Dso, RevenueYtd, dso_by_account, figures_currency, per_account,
+                                    revenue_ytd_by_account)
 from portal.kpis.service import Scorecard, card_from, contract_in_force, measurements, previous_month
 from portal.models import (
     Account,
@@ -212,7 +213,7 @@ def portfolio(session: Session, period: date, filters: Filters | None = None, so
         today = account.today(now)
         rows[account.id] = AccountMonth(
             account=account, managers=[n for _uid, n in members[account.id]], contract=contract,
-            currency=contract.currency if contract else account.currency, on=ons[account.id], card=card,
+            currency=figures_currency(account, contract), on=ons[account.id], card=card,
             red_kpis_running=[row.kpi.code for row in card.rows if row.status == "red" and row.kpi.id in red_before],
             csat=None, csat_before=None,
             contracts_ending=[c for c in contracts_of[account.id]
@@ -318,19 +319,20 @@ def _add_pending(session: Session, rows: dict[int, AccountMonth]) -> None:
 
 def _totals(rows: list[AccountMonth]) -> dict[str, dict[str, Decimal]]:
     totals: dict[str, dict[str, Decimal]] = {}
+
+    def of(currency: str) -> dict[str, Decimal]:
+        return totals.setdefault(currency, defaultdict(Decimal, accounts=Decimal(0)))
+
     for row in rows:
-        into = totals.setdefault(row.currency, defaultdict(Decimal))
+        into = of(row.currency)
         into["accounts"] += 1
         into["overdue"] += row.overdue_amount
         if row.revenue is not None:
             into["acv"] += row.revenue.acv
             into["billed"] += row.revenue.billed
             into["expected"] += row.revenue.expected
-    for row in rows:  # a currency no contract is in has only what is overdue in it
-        for currency, owed in row.overdue_elsewhere.items():
-            into = totals.setdefault(currency, defaultdict(Decimal))
-            into["accounts"] += 0
-            into["overdue"] += owed
+        for currency, owed in row.overdue_elsewhere.items():  # a currency no contract may be in
+            of(currency)["overdue"] += owed
     return {currency: dict(values) for currency, values in sorted(totals.items())}
 
 
