@@ -465,6 +465,20 @@ def test_the_new_item_page_refuses_an_owner_from_outside_the_accounts_team(sessi
     assert mine.status_code == 302
 
 
+def test_the_new_item_page_refuses_another_accounts_kpi(session, alpha, new_browser):
+    """An administrator sees every account's KPIs; one of another account's named in the
+    address was once linked to the item (only the API checked it)."""
+    bravo = build_account(session, "Bravo")
+    session.commit()
+    url = f"/actions/new?account={alpha.account.id}&kpi={bravo['kpi'].id}"
+    browser = signed_in(new_browser, ADMIN)
+    page = browser.post_form(url, new_item_form(title="Linked elsewhere", source="kpi"), page=url)
+    assert page.status_code == 200 and "The KPI is not one of this account&#39;s." in page.text
+    assert latest(session).scalar(sa.select(ActionItem).where(ActionItem.title == "Linked elsewhere")) is None
+    own = f"/actions/new?account={alpha.account.id}&kpi={alpha['kpi'].id}"
+    assert browser.post_form(own, new_item_form(title="Linked here", source="kpi"), page=own).status_code == 302
+
+
 @pytest.mark.parametrize("email", [CLIENT, VIEWER, FINANCE])
 def test_only_the_account_manager_and_admin_write_through_the_api(session, alpha, client, auth, email):
     item = alpha["action"]

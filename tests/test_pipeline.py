@@ -211,6 +211,30 @@ def test_the_api_records_an_opportunity_and_moves_its_stage_audited(app, session
     assert {"get", "post"} <= set(spec["paths"]["/opportunities"]) and "/opportunities/{opportunity_id}/stage" in spec["paths"]
 
 
+@pytest.mark.parametrize("owner_role", [Role.CLIENT_APPROVER, Role.FINANCE])
+def test_an_opportunity_is_owned_by_an_account_manager_on_the_page_and_the_api_alike(
+        app, session, alpha, auth, new_browser, owner_role):
+    """The web form once saved any posted user id as the owner (only the API checked it)."""
+    from tests.helpers import signed_in
+
+    am, outsider = manager_of(alpha), alpha.user(owner_role)
+    refused = app.test_client().post("/api/v1/opportunities", headers=auth(am.email), json={
+        "account_id": alpha.account.id, "title": {"en": "Owned elsewhere"}, "currency": "USD",
+        "owner_id": outsider.id})
+    assert refused.status_code == 422 and "owner_id" in refused.json["error"]["fields"]
+    browser = signed_in(new_browser, am.email)
+    url = f"/opportunities/new?account={alpha.account.id}"
+    page = browser.post_form(url, {"title_en": "Owned elsewhere", "currency": "USD", "stage": "identified", "source": "idea",
+                                   "owner_id": str(outsider.id), "notes": "", "once": "y" * 20}, page=url)
+    assert page.status_code == 200 and "Choose an owner from the firm&#39;s account managers." in page.text
+    assert 'value="Owned elsewhere"' in page.text, "what was typed is kept"
+    session.rollback()
+    assert "Owned elsewhere" not in [o.title.get("en") for o in session.scalars(sa.select(Opportunity))]
+    mine = browser.post_form(url, {"title_en": "Owned here", "currency": "USD", "stage": "identified", "source": "idea",
+                                   "owner_id": str(am.id), "notes": "", "once": "z" * 20}, page=url)
+    assert mine.status_code == 302, mine.text
+
+
 def test_from_a_scope_request_to_a_won_change_request_on_the_pages(app, session, alpha, new_browser):
     from tests.helpers import signed_in
 
@@ -225,7 +249,7 @@ def test_from_a_scope_request_to_a_won_change_request_on_the_pages(app, session,
     edit = browser.get(f"{opportunity_url}/edit")
     assert edit.status_code == 200
     saved = browser.post_form(f"{opportunity_url}/edit", {
-        "title_en": "Payroll for Laos", "currency": "USD", "probability": "30", "owner": "0", "notes": "",
+        "title_en": "Payroll for Laos", "currency": "USD", "probability": "30", "owner_id": "0", "notes": "",
         "lines-0-description_en": "Payroll, Laos", "lines-0-unit": "payslip", "lines-0-quantity": "100",
         "lines-0-unit_price": "8.50", "once": "x" * 20}, page=f"{opportunity_url}/edit")
     assert saved.status_code == 302, saved.get_data(as_text=True)

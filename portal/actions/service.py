@@ -20,6 +20,7 @@ from portal.models import (
     ActionItem,
     ActionSource,
     ActionStatus,
+    Kpi,
     OwnerSide,
     Role,
     User,
@@ -110,6 +111,8 @@ def create(session: Session, account: Account, by: User, *, title: str, descript
         raise DomainError(_l("Give the action item a title."), fields={"title": "required"})
     translations = _title_translations(title_translations or {})
     _check_owner(account, owner_side, owner)
+    if kpi_id is not None and session.scalar(sa.select(Kpi.account_id).where(Kpi.id == kpi_id)) != account.id:
+        raise DomainError(_l("The KPI is not one of this account's."), fields={"kpi_id": "not a KPI of this account"})
     now = now or utcnow()
     today = account.today(now)
     due_date = due_date or today + timedelta(days=DEFAULT_DAYS)

@@ -18,7 +18,7 @@ from portal.api.common import PAGE_QUERY, ApiError, iso_date, iso_time, paginate
 from portal.extensions import db
 from portal.i18n import localized
 from portal.kpis import service as kpis
-from portal.models import Account, ActionItem, ActionSource, ActionStatus, Kpi, OwnerSide, User
+from portal.models import Account, ActionItem, ActionSource, ActionStatus, OwnerSide, User
 from portal.security import ISSUERS, get_or_404
 
 
@@ -159,10 +159,6 @@ def list_actions():
        tag="actions")
 def create_action(body: ActionIn):
     account = get_or_404(db.session, Account, body.account_id)
-    if body.kpi_id is not None:
-        kpi = db.session.scalar(sa.select(Kpi).where(Kpi.id == body.kpi_id))
-        if kpi is None or kpi.account_id != account.id:
-            raise ApiError(422, _("Some fields are not valid."), fields={"kpi_id": "not a KPI of this account"})
     item = actions.create(
         db.session, account, current_user, title=body.title, description=body.description,
         owner_side=OwnerSide(body.owner_side), owner=_owner(body.owner_id), owner_name=body.owner_name,

@@ -30,7 +30,7 @@ class OpportunityForm(OnceForm):
     probability = IntegerField(_l("Probability (%)"), validators=[Optional(), NumberRange(min=0, max=100)])
     expected_close = DateField(_l("Expected close"), validators=[Optional()])
     source = SelectField(_l("Source"), choices=lambda: choices(LABELS["opportunity_source"].items()))
-    owner = SelectField(_l("Owner"), coerce=int, validate_choice=False, default=0)
+    owner_id = SelectField(_l("Owner"), coerce=int, validate_choice=False, default=0)
     notes = TextAreaField(_l("Notes"), validators=[Length(max=20_000)])
     lines = FieldList(FormField(OpportunityLineForm), min_entries=0, max_entries=MAX_LINES)
     add_line = SubmitField(_l("Add a line"))

@@ -114,7 +114,7 @@ def _owners() -> list[User]:
 
 
 def _prepare(form: OpportunityForm) -> None:
-    form.owner.choices = choices([(0, "—"), *((u.id, u.name) for u in _owners())])
+    form.owner_id.choices = choices([(0, "—"), *((u.id, u.name) for u in _owners())])
 
 
 def _lines(form: OpportunityForm) -> list[service.LineInput]:
@@ -140,7 +140,7 @@ def _form_page(form: OpportunityForm, account: Account, opportunity: Opportunity
 
 
 def _owner(form: OpportunityForm) -> User | None:
-    return db.session.scalar(sa.select(User).where(User.id == form.owner.data)) if form.owner.data else None
+    return db.session.scalar(sa.select(User).where(User.id == form.owner_id.data)) if form.owner_id.data else None
 
 
 @bp.route("/opportunities/new", methods=["GET", "POST"])
@@ -156,7 +156,7 @@ def new():
     account = get_or_404(db.session, Account, account_id)
     form = OpportunityForm()
     if request.method == "GET":
-        form.currency.data, form.owner.data = account.currency, current_user.id
+        form.currency.data, form.owner_id.data = account.currency, current_user.id
     _prepare(form)
     page = keep_form(form, lambda: _form_page(form, account))
     if request.method == "POST" and not _round_trip(form) and form.validate_on_submit():
@@ -180,7 +180,7 @@ def edit(opportunity_id: int):
         fill_texts(form, "title", opportunity.title)
         form.currency.data, form.value.data = opportunity.currency, opportunity.value
         form.probability.data, form.expected_close.data = opportunity.probability, opportunity.expected_close
-        form.owner.data, form.notes.data = opportunity.owner_id or 0, opportunity.notes
+        form.owner_id.data, form.notes.data = opportunity.owner_id or 0, opportunity.notes
         for line in opportunity.lines:
             entry = form.lines.append_entry()
             fill_texts(entry.form, "description", line.description)

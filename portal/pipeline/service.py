@@ -44,6 +44,7 @@ from portal.models import (
     ServiceRequest,
     User,
 )
+from portal.security import ISSUERS
 
 OPEN_STAGES = (OpportunityStage.IDENTIFIED, OpportunityStage.QUALIFIED, OpportunityStage.PROPOSED)
 NO_DATE = ""  # the quarter of an opportunity with no expected close
@@ -90,6 +91,9 @@ def _apply(opportunity: Opportunity, *, title: dict[str, str], value: Decimal | 
         raise DomainError(_l("Give the opportunity a title."), fields={"title": "required"})
     if probability is not None and not 0 <= probability <= 100:
         raise DomainError(_l("A probability is between 0 and 100 %."), fields={"probability": "invalid"})
+    if owner is not None and not (owner.active and owner.role in ISSUERS):
+        raise DomainError(_l("Choose an owner from the firm's account managers."),
+                          fields={"owner_id": "not a firm user who may own an opportunity"})
     built = _lines(lines)
     opportunity.title, opportunity.currency, opportunity.expected_close = title, currency.upper(), expected_close
     opportunity.notes, opportunity.owner = (notes or "").strip(), owner
