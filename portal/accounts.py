@@ -21,8 +21,15 @@ def todays(accounts: list[Account]) -> dict[int, date]:
     return {account.id: account.today() for account in accounts}
 
 
+def contract_in_force(contracts: list[Contract], on: date) -> Contract | None:
+    """Of an account's contracts, the one in force on ``on``: the latest started by then,
+    else the latest one (the rule ``current_contract`` asks the database)."""
+    return max(contracts, key=lambda c: (c.start_date <= on, c.start_date), default=None)
+
+
 def current_contract(session: Session, account: Account, on: date | None = None) -> Contract | None:
-    """The contract in force on ``on`` (the account's today), else the latest one."""
+    """The contract in force on ``on`` (the account's today), else the latest one, with
+    its lines, KPIs and locations."""
     on = on or account.today()
     query = (
         sa.select(Contract)

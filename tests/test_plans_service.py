@@ -398,7 +398,7 @@ def test_kpis_show_their_latest_actual_against_the_plans_target(session, alpha):
     session.add(KpiMeasurement(account_id=alpha.account.id, kpi_id=kpi.id, period=older.replace(day=1),
                                actual=Decimal("90")))
     session.flush()
-    progress = service.progress(session, plan, plan.content)
+    progress = service.progress(session, plan, plan.content, date.today())
     measured, unlinked = progress.kpis
     assert (measured.actual, measured.period) == (Decimal("98.5"), date.today().replace(day=1))  # the latest month
     assert measured.attainment == Decimal("0.9899") and measured.status == "amber"  # 98.5 of the plan's 99.5

@@ -12,6 +12,7 @@ from flask_login import current_user
 from pydantic import BaseModel, Field
 
 from docgen.formatting import plain_decimal
+from portal.accounts import todays
 from portal.actions import service as actions
 from portal.api import bp
 from portal.api.common import PAGE_QUERY, ApiError, iso_date, iso_time, paginate, route
@@ -150,9 +151,9 @@ def list_actions():
         if status not in {s.value for s in ActionStatus}:
             raise ApiError(422, _("Some fields are not valid."), fields={"status": "unknown status"})
         query = query.where(ActionItem.status == ActionStatus(status))
-    todays = {a.id: a.today() for a in db.session.scalars(sa.select(Account))}
+    days = todays(list(db.session.scalars(sa.select(Account))))
     return paginate(db.session, query, [ActionItem.created_at, ActionItem.id],
-                    lambda item: action_json(item, todays[item.account_id]))
+                    lambda item: action_json(item, days[item.account_id]))
 
 
 @route(bp, "/actions", "POST", "Raise an action item", roles=ISSUERS, body=ActionIn, response=ActionOut, status=201,

@@ -36,7 +36,8 @@ from portal.imports import (
     select_in,
     terminal_progress,
 )
-from portal.kpis.service import contract_on, parse_period
+from portal.kpis.service import parse_period
+from portal.accounts import current_contract
 from portal.models import Account, Contract, Kpi, KpiMeasurement
 from portal.models.base import utcnow
 
@@ -150,7 +151,7 @@ def upsert_kpi_actuals(session: Session, incoming: Incoming, progress: Progress 
     with ``ImportRefused``.
 
     Beyond the file: the account exists (in the caller's scope); its contract in force
-    that month (``contract_on``, as the scorecard shows it) covers the month; and that
+    that month (``accounts.current_contract``, as the scorecard shows it) covers the month; and that
     contract has a KPI of the code. Writes in the caller's transaction; the caller
     commits. ``now`` (default: the present) is the import time the actuals keep, for a
     file imported in the past (the demo data)."""
@@ -186,7 +187,7 @@ class _Batch:
         any of the month."""
         key = (account.id, period)
         if key not in self.contracts:
-            contract = contract_on(self.session, account, period)
+            contract = current_contract(self.session, account, period)
             in_force = (contract is not None and contract.start_date <= _month_end(period)
                         and contract.end_date >= period)
             self.contracts[key] = contract if in_force else None

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from docgen.i18n import N_
 from portal import charts
+from portal.accounts import current_contract
 from portal.domain import DomainError
 from portal.actions import service as actions
 from portal.billing import service as billing
@@ -184,7 +185,7 @@ def ask_for(session: Session, account, period: date, by: User, languages: list[s
 
     if languages:
         check_languages(account, languages)
-    if kpis.contract_on(session, account, period) is None:
+    if current_contract(session, account, period) is None:
         raise DomainError(_("This account has no contract yet."))
     return enqueue(session, "review_pack", by=by, account_id=account.id, period=f"{period:%Y-%m}", languages=languages)
 

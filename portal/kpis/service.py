@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from docgen.formatting import plain_decimal as plain
 from portal import audit
+from portal.accounts import contract_in_force, current_contract  # noqa: F401 (contract_in_force: the portfolio's)
 from portal.domain import Conflict, DomainError
 from portal.billing.service import months_back
 from portal.models import (
@@ -124,20 +125,6 @@ def previous_month(period: date) -> date:
     return (period - timedelta(days=1)).replace(day=1)
 
 
-def contract_on(session: Session, account: Account, period: date) -> Contract | None:
-    """The account's contract in force in ``period`` (else its latest)."""
-    return session.scalar(
-        sa.select(Contract).where(Contract.account_id == account.id)
-        .options(selectinload(Contract.kpis))
-        .order_by((Contract.start_date <= period).desc(), Contract.start_date.desc()).limit(1)
-    )
-
-
-def contract_in_force(contracts: list[Contract], period: date) -> Contract | None:
-    """Of an account's contracts, the one ``contract_on`` picks: in force in ``period``, else the latest."""
-    return max(contracts, key=lambda c: (c.start_date <= period, c.start_date), default=None)
-
-
 def measurements(session: Session, kpis: list[Kpi], periods: list[date]) -> dict[tuple[int, date], KpiMeasurement]:
     if not kpis:
         return {}
@@ -147,7 +134,7 @@ def measurements(session: Session, kpis: list[Kpi], periods: list[date]) -> dict
 
 
 def scorecard(session: Session, account: Account, period: date) -> Scorecard:
-    contract = contract_on(session, account, period)
+    contract = current_contract(session, account, period)
     kpis = list(contract.kpis) if contract else []
     return card_from(account, contract, period, measurements(session, kpis, [period, previous_month(period)]))
 
@@ -183,7 +170,7 @@ class Trend:
 def trend(session: Session, account: Account, period: date, months: int = 12) -> Trend:
     """Attainment per KPI, overall attainment and share met, for the ``months`` to ``period``."""
     periods = months_back(period, months)
-    contract = contract_on(session, account, period)
+    contract = current_contract(session, account, period)
     kpis = list(contract.kpis) if contract else []
     actuals = measurements(session, kpis, periods)
     per_kpi: dict[int, list[Decimal | None]] = {}

@@ -167,7 +167,7 @@ def _page(plan: Plan, review_form: ReviewForm | None = None):
     return render_template(
         "plans/detail.html", plan=plan, account=account, content=content, lang=lang, languages=languages,
         states=states, gaps=service.gaps(plan, account) if current_user.is_firm else [],
-        approval=service.firm_approval(db.session, plan, account), progress=service.progress(db.session, plan, content),
+        approval=service.firm_approval(db.session, plan, account), progress=service.progress(db.session, plan, content, account.today()),
         compared=compared, previous=previous, changes=changes, signoff=service.current_signoff(plan),
         documents=documents, pdf_ready=renditions.made(db.session, documents), fresh=login_fresh(), text_fields=TEXT_FIELDS,
         is_issuer=current_user.role in ISSUERS, can_review=current_user.role in service.REVIEWERS,

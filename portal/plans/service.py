@@ -92,9 +92,9 @@ CHAINED = (ReviewDecision.APPROVE, ReviewDecision.REQUEST_CHANGES)
 
 
 def _contract_for(session: Session, account: Account, plan_type: PlanType, period: str) -> Contract:
-    from portal.kpis.service import contract_on
+    from portal.accounts import current_contract
 
-    contract = contract_on(session, account, period_start(plan_type, period))
+    contract = current_contract(session, account, period_start(plan_type, period))
     if contract is None:
         raise DomainError(_l("This account has no contract yet."), fields={"account_id": "no contract"})
     return contract
@@ -436,10 +436,10 @@ class Progress:
     overdue: list[int]  # indexes of open initiatives past their due date
 
 
-def progress(session: Session, plan: Plan, content: dict[str, Any], today: date | None = None) -> Progress:
+def progress(session: Session, plan: Plan, content: dict[str, Any], today: date) -> Progress:
     """The plan's KPIs with the latest actual of the contract KPI each names, against
     the plan's target (attainment and red/amber/green as on the scorecard), and its
-    initiatives by status."""
+    initiatives by status, those past their due date on ``today`` (the account's) overdue."""
     from portal.kpis.service import RATIO, status
 
     by_code = {k.code: k for k in plan.contract.kpis} if plan.contract else {}
@@ -459,7 +459,6 @@ def progress(session: Session, plan: Plan, content: dict[str, Any], today: date 
             line.attainment = value.quantize(RATIO, ROUND_HALF_UP)
             line.status = status(kpi, line.attainment)
         rows.append(line)
-    today = today or date.today()
     counts: dict[str, int] = {}
     overdue = []
     for index, initiative in enumerate(content.get("initiatives") or []):

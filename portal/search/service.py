@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from docgen.i18n import LANGUAGES
+from portal.accounts import todays
 from portal.billing.service import shown_status
 from portal.database import folded
 from portal.domain import DomainError
@@ -310,7 +311,7 @@ class _Titles:
 
     def __init__(self, session: Session, language: str, *, needs_todays: bool):
         self.language = language
-        self.todays = {a.id: a.today() for a in session.scalars(sa.select(Account))} if needs_todays else {}
+        self.todays = todays(list(session.scalars(sa.select(Account)))) if needs_todays else {}
 
     def hit(self, kind: str, row: Any) -> Hit:
         title, status = getattr(self, kind)(row)

@@ -418,13 +418,13 @@ def awaiting_feedback(session: Session, user: User) -> list[ServiceRequest]:
 
 def csat_by_month(session: Session, accounts: list[Account], months: int = 12, today: date | None = None) -> list[dict]:
     """Per account and local month (the last ``months`` of them, this one included):
-    number of ratings, average, and CSAT (the share rated 4 or 5)."""
-    today = today or date.today()
-    year, month = divmod(today.year * 12 + today.month - 1 - (months - 1), 12)
-    first_month = date(year, month + 1, 1)
+    number of ratings, average, and CSAT (the share rated 4 or 5). The months end with
+    ``today``'s, by default each account's own local today."""
     result = []
     for account in accounts:
-        since, _end = account.month_window(first_month)
+        on = today or account.today()
+        year, month = divmod(on.year * 12 + on.month - 1 - (months - 1), 12)
+        since, _end = account.month_window(date(year, month + 1, 1))
         rows = session.execute(
             sa.select(Feedback.created_at, Feedback.rating)
             .where(Feedback.account_id == account.id, Feedback.created_at >= since)
