@@ -6,7 +6,7 @@ disputes race. Both databases run every test here."""
 from __future__ import annotations
 
 import threading
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -239,6 +239,75 @@ def test_the_internal_approval_comes_from_someone_who_wrote_no_version(app, sess
     other = client.post(f"/api/v1/change-requests/{cr.id}/internal-decision",
                         headers=bearer(api_token(client, second.email)), json=body)
     assert other.status_code == 200 and other.json["status"] == "pending_client_approval"
+
+
+@pytest.mark.parametrize("edited", ["draft", "rejected"])
+def test_an_admin_who_rewrote_a_draft_that_another_sent_does_not_approve_it_internally(app, session, world, edited):
+    """A version names only who sent it: the admin who rewrote the draft (or the CR sent
+    back to draft by a rejection) and let the account manager send it once approved it."""
+    second = make_user(session, "second.admin@firm.example", Role.ADMIN)
+    session.commit()
+    manager = world.user(Role.ACCOUNT_MANAGER)
+    admin = session.scalar(sa.select(User).where(User.email == "admin@firm.example"))
+    lines = [service.LineInput(LineChange.ADD, {"en": "Payroll, Vietnam"}, "payslip", Decimal(10000), Decimal(10))]
+    cr = service.create_draft(session, world["contract"], manager, title={"en": "Payroll in Vietnam"},
+                              description={"en": "More payslips."}, in_scope=False,
+                              effective_date=date.today() + timedelta(days=30), lines=lines)
+    if edited == "rejected":
+        service.submit(session, cr, world.account, manager)
+        service.decide_internally(session, cr, world.account, second, version=cr.version,
+                                  decision=Decision.REJECTED, reason="Price it again.")
+        assert cr.status is CRStatus.REJECTED
+    lines[0] = service.LineInput(LineChange.ADD, {"en": "Payroll, Vietnam"}, "payslip", Decimal(10000), Decimal(11))
+    service.edit(session, cr, world.account, admin, title={"en": "Payroll in Vietnam"},
+                 description={"en": "More payslips, at the new price."}, in_scope=False,
+                 effective_date=cr.effective_date, lines=lines)
+    assert cr.status is CRStatus.DRAFT
+    service.submit(session, cr, world.account, manager)
+    session.commit()
+    assert cr.status is CRStatus.PENDING_INTERNAL_APPROVAL and cr.versions[-1].created_by_id == manager.id
+    assert cr not in service.pending_for(session, admin), "not in the inbox of the admin who wrote it"
+    client = app.test_client()
+    body = {"version": cr.version, "decision": "approve"}
+    own = client.post(f"/api/v1/change-requests/{cr.id}/internal-decision",
+                      headers=bearer(api_token(client, admin.email)), json=body)
+    assert own.status_code == 403
+    other = client.post(f"/api/v1/change-requests/{cr.id}/internal-decision",
+                        headers=bearer(api_token(client, second.email)), json=body)
+    assert other.status_code == 200 and other.json["status"] == "pending_client_approval"
+
+
+def test_the_migration_takes_the_earlier_editors_from_the_audit_trail(unmigrated_url):
+    """A change request edited before 0031 keeps its editors out of its internal approval."""
+    from pathlib import Path
+
+    from flask_migrate import upgrade
+
+    from portal.models import Account, AuditEvent, ChangeRequest, Contract
+    from tests.conftest import app_session, base_config
+    from tests.helpers import insert_as_of
+
+    migrations = str(Path(__file__).resolve().parents[1] / "migrations")
+    with app_session(base_config(unmigrated_url)) as session:
+        upgrade(directory=migrations, revision="0030")
+        account_id = insert_as_of(session, Account, name="Legacy", country="GB", timezone="UTC", tier="key",
+                                  document_languages=["en"], cr_approval_threshold=Decimal(50000))
+        people = [insert_as_of(session, User, email=f"{name}@firm.example", name=name, role=role, password_hash="x")
+                  for name, role in (("author", "account_manager"), ("editor", "admin"))]
+        contract_id = insert_as_of(session, Contract, account_id=account_id, number="MSA-1", title={"en": "MSA"},
+                                   start_date=date(2026, 1, 1), end_date=date(2027, 12, 31), currency="USD",
+                                   annual_value=Decimal(0))
+        crs = [insert_as_of(session, ChangeRequest, account_id=account_id, contract_id=contract_id, number=number,
+                            title={"en": number}, description={}, effective_date=date(2027, 1, 1), status="draft",
+                            currency="USD", price_impact=Decimal(0), created_by_id=people[0])
+               for number in ("CR-0001", "CR-0002")]
+        for actor in (people[1], people[1], people[0]):
+            insert_as_of(session, AuditEvent, account_id=account_id, actor_id=actor, action="change_request.edited",
+                         object_type="ChangeRequest", object_id=crs[0], created_at=datetime.now(UTC))
+        session.commit()
+        upgrade(directory=migrations, revision="0031")
+        editors = dict(session.execute(sa.select(ChangeRequest.number, ChangeRequest.editor_ids)).all())
+    assert editors == {"CR-0001": [people[1], people[0]], "CR-0002": []}
 
 
 def test_concurrent_disputes_of_one_invoice_open_one_enquiry(app, session, world):

@@ -255,6 +255,8 @@ def edit(
     if canonical_json(canonical_content(cr, cr.version_number)) == before:
         return cr  # nothing changed: the pending version stands
     audit.record(session, "change_request.edited", cr, actor=by)
+    if by.id not in cr.editor_ids:
+        cr.editor_ids = [*cr.editor_ids, by.id]
     if cr.status in PENDING:
         submit(session, cr, account, by)
     elif cr.status in (CRStatus.REJECTED, CRStatus.COUNTERED):
@@ -325,8 +327,8 @@ def _record(session: Session, cr: ChangeRequest, by: User, *, version: str, stag
 def decide_internally(session: Session, cr: ChangeRequest, account: Account, by: User, *, version: str,
                       decision: Decision, reason: str = "", ip: str = "", user_agent: str = "") -> Approval:
     """An admin's approval (or rejection) above the threshold. The admin must be
-    someone who wrote none of the CR: not its author, nor the author of any of its
-    versions (an admin who edited it wrote one): a second pair of eyes."""
+    someone who wrote none of the CR (``authors``): not its author, nor whoever sent or
+    edited any of its versions: a second pair of eyes."""
     if by.role is not Role.ADMIN:
         raise DomainError(_l("Only an administrator approves internally."), status=403)
     if by.id in authors(cr):
@@ -508,8 +510,10 @@ def accept_counter(session: Session, cr: ChangeRequest, account: Account, by: Us
 
 
 def authors(cr: ChangeRequest) -> set[int]:
-    """Who wrote the CR: its author and the author of each of its versions."""
-    return {user_id for user_id in (cr.created_by_id, *(v.created_by_id for v in cr.versions)) if user_id}
+    """Who wrote the CR: its author, whoever sent each of its versions, and whoever
+    edited it, a draft included (an admin who rewrote a draft that another sent)."""
+    return {user_id for user_id in (cr.created_by_id, *(v.created_by_id for v in cr.versions), *cr.editor_ids)
+            if user_id}
 
 
 def client_approvals(cr: ChangeRequest) -> list[Approval]:

@@ -78,6 +78,9 @@ class ChangeRequest(AccountOwned, TimestampMixin, Base):
     price_impact: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
     currency: Mapped[str] = mapped_column(sa.String(3))
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    # Everyone who changed its content, a draft's too (a version names only who sent it):
+    # none of them may approve it internally.
+    editor_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list, server_default="[]")
     submitted_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
     implemented_at: Mapped[datetime | None]
