@@ -22,7 +22,8 @@ JSON_VALUES = ["\u0000", "\ud800", "x" * 100_000, 1e308, 10**30, -1, True, None,
 SKIPPED_FIELDS = {"csrf_token", "once"}
 # Routes whose forms end the caller's own session or account: fuzzed, they would sign
 # the fuzzer out half-way (they take no text anyway).
-SKIPPED_ACTIONS = ("/logout", "/admin/users/", "/account", "/reauthenticate")
+SKIPPED_ACTIONS = ("/logout", "/admin/users/", "/reauthenticate")
+OWN_ACCOUNT = re.compile(r"/account(/|\?|$)")  # the caller's own settings (not /accounts/...)
 
 
 class _Forms(HTMLParser):
@@ -109,7 +110,7 @@ def _every_form(app, browser: Browser, world) -> dict[str, dict]:
             continue
         for form in _forms(response.text, url):
             fields = {k: v for k, v in form["fields"].items() if k not in SKIPPED_FIELDS}
-            if fields and not form["action"].startswith(SKIPPED_ACTIONS):
+            if fields and not form["action"].startswith(SKIPPED_ACTIONS) and not OWN_ACCOUNT.match(form["action"]):
                 found.setdefault(form["action"].replace("&amp;", "&"), {**form, "fields": fields, "page": url})
     return found
 
@@ -135,7 +136,10 @@ def _lists(app, world, emails) -> dict[tuple[str, str], int]:
 
 def _assert_nothing_broke(before: dict, after: dict) -> None:
     assert not [key for key, status in after.items() if status >= 500]
-    assert after == before, {key: (before[key], after[key]) for key in before if before[key] != after[key]}
+    # What answered still answers (a redirect may become a page: the account forms fuzzed
+    # made accounts, and one account's shortcut became a choice among several).
+    broke = {key: (before[key], after[key]) for key in before if (before[key] < 400) != (after[key] < 400)}
+    assert not broke, broke
     assert sum(1 for status in after.values() if status == 200) > 30
 
 
@@ -146,9 +150,10 @@ def test_no_form_field_of_any_page_answers_a_5xx_to_hostile_text(app, session, a
     admin.login("admin@firm.example")
     client = Browser(app.test_client())
     client.login(alpha.user(Role.CLIENT_APPROVER).email)
-    sent = 0
+    sent, fuzzed = 0, set()
     for browser in (admin, client):
         for action, form in _every_form(app, browser, alpha).items():
+            fuzzed.add(action)
             csrf = csrf_token(browser.get(form["page"]).text)
             for name in form["fields"]:
                 for value in FORM_VALUES:
@@ -157,6 +162,7 @@ def test_no_form_field_of_any_page_answers_a_5xx_to_hostile_text(app, session, a
                     assert response.status_code < 500, f"POST {action} with {name}={value[:20]!r}: {response.status_code}"
                     sent += 1
     assert sent > 500, "the pages' forms were found"
+    assert any(action.startswith("/accounts/") for action in fuzzed), "the account, contract and people forms too"
     _assert_nothing_broke(before, _lists(app, alpha, readers))
 
 
