@@ -433,6 +433,34 @@ def test_the_monthly_run_asks_for_one_pack_per_account_and_month(session, alpha,
     assert session.scalar(sa.select(sa.func.count()).select_from(Job).where(Job.key.like("monthly:%"))) == 1
 
 
+def test_the_monthly_service_credits_job_proposes_last_months_credits(session, alpha, jobs_done):
+    """The body of the scheduled ``service_credits``: last month's (UTC) SLA misses become
+    proposed credits, computed by the contract's rule; run again, nothing new."""
+    from decimal import Decimal
+
+    from portal.kpis.service import previous_month
+    from portal.models import KpiMeasurement, ServiceCredit, ServiceCreditStatus
+
+    month = previous_month(datetime.now(UTC).date().replace(day=1))
+    kpi = alpha["kpi"]
+    kpi.is_sla, kpi.service_credit_percent = True, Decimal("5")
+    session.add(KpiMeasurement(account_id=alpha.account.id, kpi_id=kpi.id, period=month, actual=Decimal("90")))
+    session.commit()
+    row = ask(session, "service_credits", key=f"{month:%Y-%m}")
+    jobs_done()
+    row = reread(session, row)
+    assert row.status is JobStatus.FINISHED, row.message
+    assert row.result == {"period": f"{month:%Y-%m}", "proposed": 1, "recomputed": 0}
+    [credit] = session.scalars(sa.select(ServiceCredit).where(ServiceCredit.kpi_id == kpi.id,
+                                                              ServiceCredit.period == month)).all()
+    # 5 % of the contract's one line, 100 payslips a year at 10.00: 83.33 a month.
+    assert (credit.status, credit.amount, credit.account_id) == (ServiceCreditStatus.PROPOSED, Decimal("4.17"),
+                                                                 alpha.account.id)
+    again = ask(session, "service_credits", key=f"{month:%Y-%m} again")
+    jobs_done()
+    assert reread(session, again).result == {"period": f"{month:%Y-%m}", "proposed": 0, "recomputed": 1}
+
+
 def test_a_scheduler_round_runs_the_due_jobs_in_the_process(app_config, session):
     app = create_app({**app_config, "REVIEW_PACK_DAY": 1})
     made = tick(app)

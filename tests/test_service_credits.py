@@ -4,7 +4,9 @@ approved credits only."""
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -13,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from docgen.formatting import format_money
-from docgen.i18n import Lang
+from docgen.i18n import Lang, translations
 from docgen.typesetting import WORD_JOINER
 from portal import inbox
 from portal.billing import service as billing
@@ -38,6 +40,7 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.security import scope_for, scoped_to
 from tests.conftest import Browser
+from tests.docgen.reading import full_text, open_docx
 
 PERIOD = date(2025, 3, 1)
 MONTHLY = Decimal("84000.00")  # the covered line's monthly charge: 5 % of it is 4,200.00
@@ -197,13 +200,15 @@ def test_a_credit_note_never_goes_against_an_invoice_the_client_cannot_see(sessi
     assert (event["number"], event["invoice"], Decimal(event["amount"])) == (note.number, "INV-NEXT", Decimal("4200"))
 
 
-def _imported(session, world, number: str, total: str, period: date = date(2025, 4, 1)) -> Invoice:
-    """An invoice of ``world``'s contract for ``period`` from the billing system (one line)."""
+def _imported(session, world, number: str, total: str, period: date = date(2025, 4, 1),
+              scope_line_id: int | None = None) -> Invoice:
+    """An invoice of ``world``'s contract for ``period`` from the billing system (one
+    line, naming ``scope_line_id`` if given)."""
     upsert_invoices(session, Incoming([validate_invoice({
         "number": number, "account": world.account.name, "contract": world["contract"].number,
         "service_location": "GB", "period_start": period.isoformat(), "period_end": period.replace(day=28).isoformat(),
         "issue_date": "2025-05-02", "due_date": "2025-06-01", "currency": "USD",
-        "lines": [{"description": "Payroll", "quantity": "1", "unit_price": total}],
+        "lines": [{"description": "Payroll", "quantity": "1", "unit_price": total, "scope_line_id": scope_line_id}],
     })]))
     return session.scalar(sa.select(Invoice).where(Invoice.number == number))
 
@@ -227,6 +232,36 @@ def test_a_standalone_credit_note_is_set_against_the_contracts_next_imported_inv
     _imported(session, alpha, "INV-APRIL", "90000.00")  # sent again by the billing system: still credited once
     assert [n.number for n in session.scalar(sa.select(Invoice).where(Invoice.number == "INV-APRIL")).credit_notes] == [
         note.number]
+
+
+def test_a_released_invoice_sent_again_unchanged_stays_the_clients_with_the_credit_note_set_at_release(session,
+                                                                                                        alpha):
+    """Finance released the invoice (a price above the contract's, agreed) and the waiting
+    credit note was set against it; the billing system sends it again as it was: both
+    stay the client's. At another price it is held again, for the new difference."""
+    kpi = proposed(session, alpha)
+    finance = alpha.user(Role.FINANCE)
+    note = service.approve(session, credit_of(session, kpi), alpha.account, finance)
+    payroll = session.scalar(sa.select(ScopeLine.id).where(ScopeLine.contract_id == alpha["contract"].id,
+                                                           ScopeLine.unit_price == MONTHLY))
+    april = _imported(session, alpha, "INV-APRIL", "90000.00", scope_line_id=payroll)  # the contract says 84,000.00
+    assert april.held_at is not None and note.invoice_id is None
+    release_invoice(session, april, finance, reason="Rush fee agreed at the QBR")
+    assert note.invoice_id == april.id
+
+    def clients_view() -> tuple[Invoice | None, list[str]]:
+        session.expire_all()
+        with scoped_to(scope_for(alpha.user(Role.CLIENT_APPROVER))):
+            invoice = session.scalar(sa.select(Invoice).where(Invoice.number == "INV-APRIL"))
+            return invoice, [n.number for n in invoice.credit_notes] if invoice is not None else []
+
+    april = _imported(session, alpha, "INV-APRIL", "90000.00", scope_line_id=payroll)
+    seen, notes = clients_view()
+    assert seen is not None and notes == [note.number] and outstanding(seen) == Decimal("85800.00")
+
+    _imported(session, alpha, "INV-APRIL", "90500.00", scope_line_id=payroll)
+    assert clients_view()[0] is None
+    assert session.scalar(sa.select(Invoice.held_at).where(Invoice.number == "INV-APRIL")) is not None
 
 
 def test_a_waiting_credit_note_lowers_the_receivables_and_the_billed_revenue(session, alpha):
@@ -413,3 +448,158 @@ def test_finance_decides_on_the_credits_page_and_the_account_manager_only_reads_
     assert "Approved: credit note SC-" in done.text and "Agreed at the QBR" in done.text
     session.rollback()
     assert credit_of(session, kpi).amount == Decimal("4000")
+
+
+# --- finance's amount within the contract's caps --------------------------------------------
+
+
+def _month_cap(session, world) -> tuple[Kpi, Decimal]:
+    """6 % of the month's 84,000.00: 5,040.00, of which the computed 4,200.00 takes part."""
+    kpi = sla_world(session, world)
+    world["contract"].credit_cap_month_percent = Decimal("6")
+    measure(session, kpi, PERIOD, "90")
+    service.propose(session, PERIOD)
+    return kpi, Decimal("5040.00")
+
+
+def _year_cap(session, world) -> tuple[Kpi, Decimal]:
+    """1 % of the ACV: 10,080.00 a contract year, 8,400.00 of it used by January and February."""
+    kpi = sla_world(session, world)
+    world["contract"].credit_cap_year_percent = Decimal("1")
+    for month in (date(2025, 1, 1), date(2025, 2, 1), PERIOD):
+        measure(session, kpi, month, "90")
+        service.propose(session, month)
+    return kpi, Decimal("1680.00")
+
+
+def _later_month_approved_first(session, world) -> tuple[Kpi, Decimal]:
+    """0.5 % of the ACV: 5,040.00 a contract year; April's 840.00 (what March's proposal
+    left) is approved before March is decided: it is taken."""
+    kpi = sla_world(session, world)
+    world["contract"].credit_cap_year_percent = Decimal("0.5")
+    april = date(2025, 4, 1)
+    for month in (PERIOD, april):
+        measure(session, kpi, month, "90")
+        service.propose(session, month)
+    service.approve(session, credit_of(session, kpi, april), world.account, world.user(Role.FINANCE))
+    return kpi, Decimal("4200.00")
+
+
+@pytest.mark.parametrize("capped", [_month_cap, _year_cap, _later_month_approved_first],
+                         ids=["month cap", "contract-year cap", "a later month approved first"])
+def test_finance_cannot_credit_more_than_the_contracts_caps_leave(session, alpha, capped):
+    kpi, room = capped(session, alpha)
+    credit = credit_of(session, kpi)
+    finance = alpha.user(Role.FINANCE)
+    assert service.cap_room(session, credit) == room
+    with pytest.raises(service.DomainError) as refused:
+        service.approve(session, credit, alpha.account, finance, amount=room + Decimal("0.01"), reason="Goodwill")
+    assert (refused.value.status, refused.value.fields) == (422, {"amount": "above the contract's caps"})
+    assert format_money(room, "USD", "en") in str(refused.value.message)
+    assert credit.status is ServiceCreditStatus.PROPOSED
+    note = service.approve(session, credit, alpha.account, finance, amount=room, reason="Goodwill, up to the cap")
+    assert note.amount == room and credit.status is ServiceCreditStatus.APPROVED
+
+
+def test_an_amount_above_the_caps_is_refused_beside_its_field_and_by_the_api(app, client, session, alpha, auth):
+    kpi = sla_world(session, alpha)
+    alpha["contract"].credit_cap_month_percent = Decimal("5")  # 4,200.00: exactly the computed credit
+    measure(session, kpi, PERIOD, "90")
+    service.propose(session, PERIOD)
+    session.commit()
+    credit = credit_of(session, kpi)
+    email = alpha.user(Role.FINANCE).email
+    message = f"The contract's caps leave at most {format_money(Decimal('4200'), 'USD', 'en')} for this credit."
+
+    page = f"/service-credits/{credit.id}"
+    finance = Browser(app.test_client())
+    finance.login(email)
+    refused = finance.post_form(f"{page}/approve", {"amount": "4500", "reason": "Goodwill"}, page=page)
+    assert refused.status_code == 200
+    shown = html.unescape(refused.text)
+    assert re.search(r'<input[^>]*aria-invalid="true"[^>]*name="amount"[^>]*value="4500', shown) or \
+        re.search(r'<input[^>]*name="amount"[^>]*aria-invalid="true"', shown), "the amount is marked and kept"
+    assert f'<small class="errors" id="amount-errors">{message}</small>' in shown
+
+    answer = client.post(f"{page.replace('/service-credits', '/api/v1/service-credits')}/approve",
+                         json={"amount": "4500", "reason": "Goodwill"}, headers=auth(email))
+    assert answer.status_code == 422
+    assert answer.json["error"]["fields"] == {"amount": "above the contract's caps"}
+    assert answer.json["error"]["message"] == message
+    session.rollback()
+    assert credit_of(session, kpi).status is ServiceCreditStatus.PROPOSED
+
+
+# --- what a reviewer looks for ----------------------------------------------------------------
+
+
+def test_each_step_of_a_credits_life_is_an_audit_event_in_order(session, alpha):
+    kpi, other = sla_world(session, alpha), second_sla(session, alpha)
+    measure(session, kpi, PERIOD, "90")
+    measure(session, other, PERIOD, "90")
+    before = session.scalar(sa.select(sa.func.max(AuditEvent.id))) or 0
+    finance = alpha.user(Role.FINANCE)
+    service.propose(session, PERIOD)
+    credit, waived = credit_of(session, kpi), credit_of(session, other)
+    service.waive(session, waived, finance, reason="The client's own outage")
+    note = service.approve(session, credit, alpha.account, finance, amount=Decimal("4000"), reason="Agreed at the QBR")
+    assert note.invoice_id is None  # no invoice yet: set against the next one imported
+    _imported(session, alpha, "INV-APRIL", "90000.00")
+
+    events = session.execute(
+        sa.select(AuditEvent.action, AuditEvent.object_id, AuditEvent.actor_id, AuditEvent.data)
+        .where(AuditEvent.id > before,
+               AuditEvent.action.like("service_credit.%") | AuditEvent.action.like("credit_note.%"))
+        .order_by(AuditEvent.id)).all()
+    assert [(action, object_id) for action, object_id, _actor, _data in events] == [
+        ("service_credit.proposed", credit.id), ("service_credit.proposed", waived.id),
+        ("service_credit.waived", waived.id),
+        ("service_credit.adjusted", credit.id), ("service_credit.approved", credit.id),
+        ("credit_note.issued", note.id), ("credit_note.set_against_invoice", note.id)]
+    data = {action: d for action, _id, _actor, d in events}
+    assert data["service_credit.waived"]["reason"] == "The client's own outage"
+    adjusted = data["service_credit.adjusted"]
+    assert (Decimal(adjusted["computed"]), Decimal(adjusted["amount"]), adjusted["reason"]) == (
+        Decimal("4200"), Decimal("4000"), "Agreed at the QBR")
+    assert data["credit_note.issued"]["service_credit"] == credit.id
+    assert (data["credit_note.set_against_invoice"]["number"], data["credit_note.set_against_invoice"]["invoice"]) == (
+        note.number, "INV-APRIL")
+    deciders = {action: actor for action, _id, actor, _data in events}
+    assert deciders["service_credit.approved"] == deciders["service_credit.waived"] == finance.id
+
+
+def test_the_openapi_document_describes_listing_and_approving_service_credits(client):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    listing = paths["/service-credits"]["get"]
+    assert {"account_id", "period"} <= {p["name"] for p in listing["parameters"] if p["in"] == "query"}
+    assert listing["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/ServiceCreditList")
+    approving = paths["/service-credits/{credit_id}/approve"]["post"]
+    assert [p["name"] for p in approving["parameters"] if p["in"] == "path"] == ["credit_id"]
+    assert approving["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/ApproveIn")
+    assert {"200", "403", "409", "422"} <= set(approving["responses"])
+
+
+@pytest.mark.parametrize("language, heading, total", [
+    ("zh", "服务抵扣", "服务抵扣合计"),
+    ("vi", "Tín dụng dịch vụ", "Tổng tín dụng dịch vụ"),
+])
+def test_the_review_pack_shows_the_months_service_credits_in_the_accounts_language(session, alpha, language,
+                                                                                    heading, total):
+    from portal.kpis.review_pack import issue
+
+    alpha.account.document_languages = [language]
+    kpi = proposed(session, alpha)
+    finance = alpha.user(Role.FINANCE)
+    note = service.approve(session, credit_of(session, kpi), alpha.account, finance)
+    document = issue(session, alpha.account, PERIOD, finance, [language])
+    def plain(text: str) -> str:
+        return text.replace(WORD_JOINER, "").replace("\xa0", " ")
+
+    text = plain(full_text(open_docx(document.file.data)))
+    assert re.search(rf"^{re.escape(heading)}$", text, re.M), "the section's heading"
+    assert not re.search(r"^Service credits$", text, re.M)
+    catalog, lang = translations(language), Lang(language, currency="USD")
+    rows = text[text.index(heading):].split("\n")
+    assert rows[1:3] == [catalog.gettext("KPI"), catalog.gettext("Credit note")]  # the table's head
+    assert rows[4:9] == ["OTP On-time payroll", note.number, plain(lang.amount(Decimal("4200"))), total,
+                         plain(lang.money(Decimal("4200")))]

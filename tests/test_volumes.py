@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.billing.imports import Incoming, read_invoice_file, upsert_invoices, validate_invoice
+from portal.billing.service import release_invoice
 from portal.change_requests.service import decide, implement, new_change_request, submit
 from portal.imports import ImportRefused
 from portal.kpis.service import previous_month
@@ -248,6 +249,31 @@ def test_a_held_invoice_is_hidden_from_the_client_until_finance_releases_it(alph
     assert "INV-HELD" in page and "2 invoices" in page
     assert all(i["kind"] != "invoice_held" for i in client.get("/api/v1/inbox", headers=auth(FINANCE)).json["items"])
     assert client.get(f"/api/v1/invoices/{held.id}", headers=auth(CLIENT)).status_code == 200
+
+
+def test_a_released_invoice_sent_again_unchanged_stays_released_and_a_changed_price_is_held_again(alpha, session,
+                                                                                                   client, auth):
+    line = alpha["scope_line"].id
+    held = import_invoice(session, "INV-AGAIN", LAST_MONTH, line, "11.00")
+    release_invoice(session, held, alpha.user(Role.FINANCE), reason="Agreed by e-mail: rush fee for the month")
+    session.commit()
+
+    url = f"/api/v1/invoices/{held.id}"
+
+    def seen_by_the_client() -> bool:
+        session.rollback()  # the request writes (the token's use): start afresh after it (SQLite)
+        seen = client.get(url, headers=auth(CLIENT)).status_code == 200
+        session.rollback()
+        return seen
+
+    assert seen_by_the_client()
+    # The billing system sends it again as it was: finance's release stands.
+    assert import_invoice(session, "INV-AGAIN", LAST_MONTH, line, "11.00").held_at is None
+    assert seen_by_the_client()
+    # Another price is a new difference, for finance to review again.
+    again = import_invoice(session, "INV-AGAIN", LAST_MONTH, line, "11.50")
+    assert again.held_at is not None and [x.unit_price for x in again.price_variances] == [Decimal("11.50")]
+    assert not seen_by_the_client()
 
 
 def test_the_invoice_file_names_scope_lines_in_an_optional_column(alpha, session):

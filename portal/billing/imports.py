@@ -441,7 +441,7 @@ class _Batch:
         if subtotal + tax >= MAX_AMOUNT:
             self._refuse(item, "tax", "the invoice total is too large")
         held = any(line["scope_line_id"] is not None and line["expected_unit_price"] != line["unit_price"]
-                   for line in lines)
+                   for line in lines) and not _released_as_it_was(existing, lines)
         self.invoices[data.number] = _PlannedInvoice(item, account, contract, existing, lines, subtotal, tax,
                                                      subtotal + tax, held)
 
@@ -582,7 +582,8 @@ class _Batch:
 
     def _held_at(self, planned: _PlannedInvoice) -> datetime | None:
         """Since when the invoice is held: a corrected invoice is released, one still
-        at another price than the contract's stays held (or is held again)."""
+        at another price than the contract's stays held, and one finance released stays
+        released unless its lines changed (see ``_released_as_it_was``)."""
         if not planned.held:
             return None
         return (planned.existing.held_at if planned.existing is not None else None) or self.now
@@ -599,6 +600,22 @@ class _Batch:
         if isinstance(target, Invoice) and self._fully_credited(target):
             target.status, target.status_before_dispute = _statuses(target, InvoiceStatus.CREDITED)
         return note
+
+
+# What finance reviewed when it released a held invoice: each line as billed, and the
+# contract's price it was held against.
+_REVIEWED = ("position", "description", "quantity", "unit_price", "scope_line_id", "expected_unit_price")
+
+
+def _released_as_it_was(existing: Invoice | None, lines: list[dict[str, Any]]) -> bool:
+    """Whether ``existing`` is visible to the client (never held, or released by finance)
+    and arrives again with the lines and prices it had: the billing system sends an
+    invoice again unchanged, and finance's release stands. Any change to a line or to
+    the contract's price for it is a new difference, held for review again."""
+    if existing is None or existing.held_at is not None:
+        return False
+    return ({line["position"]: tuple(line[name] for name in _REVIEWED) for line in lines}
+            == {line.position: tuple(getattr(line, name) for name in _REVIEWED) for line in existing.lines})
 
 
 def _line_amount(line: InvoiceLineIn) -> Decimal:

@@ -19,7 +19,7 @@ from portal.i18n import month as month_name
 from portal.kpis.service import parse_period
 from portal.models import Account, ServiceCredit, ServiceCreditStatus
 from portal.security import get_or_404, require_role
-from portal.web import Blueprint
+from portal.web import Blueprint, keep_form
 
 bp = Blueprint("credits", __name__)
 
@@ -69,6 +69,10 @@ def detail(credit_id: int):
     approve_form = ApproveCreditForm()
     if request.method == "GET" and approve_form.amount.data is None:
         approve_form.amount.data = quantize_money(credit.computed_amount, credit.currency)
+    return _detail_page(credit, account, approve_form)
+
+
+def _detail_page(credit: ServiceCredit, account: Account, approve_form: ApproveCreditForm):
     return render_template("credits/detail.html", credit=credit, account=account, approve_form=approve_form,
                            waive_form=WaiveCreditForm(),
                            can_decide=current_user.role in service.DECIDERS
@@ -84,6 +88,7 @@ def approve(credit_id: int):
     if not form.validate_on_submit():
         flash(_("Enter the amount as a number such as 4200.00."), "error")
         return redirect(url_for("credits.detail", credit_id=credit.id))
+    keep_form(form, lambda: _detail_page(credit, account, form))  # refused: the page again, the amount beside its field
     note = service.approve(db.session, credit, account, current_user, amount=form.amount.data,
                            reason=form.reason.data or "")
     flash(_("Approved: credit note %(number)s is issued.", number=note.number), "success")

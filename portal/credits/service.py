@@ -14,8 +14,13 @@ The contract's rule, as ``propose`` applies it:
   year cap (a percentage of the ACV) on the sum of its credits of the *contract year*
   (twelve months from the month the contract started in, as a contract's clause counts
   its years). Credits counted before this one are the contract's earlier months', and
-  in the same month those already approved and those of KPIs listed before it; waived
-  credits count for nothing. The calculation keeps each cap with what it took off.
+  in the same month those already approved and those of KPIs listed before it; an
+  approved credit of a later month of the contract year counts too (it is decided: its
+  share is taken); waived credits count for nothing. The calculation keeps each cap
+  with what it took off.
+
+Finance may approve a credit at another amount than the computed one, but never at more
+than the caps leave for it when it approves (``cap_room``): the caps are the contract's.
 
 A proposed credit is computed again when the month is run again (a corrected actual, a
 changed rule), and dropped if the KPI no longer breaches; an approved or waived one is
@@ -39,6 +44,7 @@ from portal.billing.service import credited, issue_credit_note
 from portal.credits.documents import credit_note_document
 from portal.credits.notices import tell_clients
 from portal.domain import Conflict, DomainError
+from portal.i18n import money
 from portal.kpis.service import attainment, status as kpi_status
 from portal.models import (
     Account,
@@ -122,24 +128,13 @@ def compute(session: Session, contract: Contract, kpi: Kpi, period: date, actual
                       "amount": plain_decimal(quantize_money(charge * percent / HUNDRED, currency))})
     subtotal = sum((Decimal(line["amount"]) for line in lines), Decimal(0))
     amount, caps = subtotal, []
-    others = _counted_before(session, contract, kpi, period, credit)
-    month_base = sum((monthly_charge(line, currency) for line in in_force), Decimal(0))
     year_first, year_next = contract_year(contract, period)
-    for kind, cap_percent, base, used in (
-        ("month", contract.credit_cap_month_percent, month_base,
-         sum((c.amount for c in others if c.period == period), Decimal(0))),
-        ("year", contract.credit_cap_year_percent, contract.annual_value,
-         sum((c.amount for c in others if year_first <= c.period < year_next), Decimal(0))),
-    ):
-        if cap_percent is None:
-            continue
-        limit = quantize_money(base * cap_percent / HUNDRED, currency)
-        room = max(limit - used, Decimal(0))
-        allowed = min(amount, room)
-        cap = {"cap": kind, "percent": plain_decimal(cap_percent), "base": plain_decimal(base),
-               "limit": plain_decimal(limit), "used": plain_decimal(used), "before": plain_decimal(amount),
-               "reduction": plain_decimal(amount - allowed), "after": plain_decimal(allowed)}
-        if kind == "year":
+    for found in _caps(session, contract, kpi, period, credit, in_force):
+        allowed = min(amount, found.room)
+        cap = {"cap": found.kind, "percent": plain_decimal(found.percent), "base": plain_decimal(found.base),
+               "limit": plain_decimal(found.limit), "used": plain_decimal(found.used),
+               "before": plain_decimal(amount), "reduction": plain_decimal(amount - allowed), "after": plain_decimal(allowed)}
+        if found.kind == "year":
             cap.update(year_from=year_first.isoformat(), year_to=(year_next - timedelta(days=1)).isoformat())
         caps.append(cap)
         amount = allowed
@@ -152,17 +147,63 @@ def compute(session: Session, contract: Contract, kpi: Kpi, period: date, actual
     return Computed(amount, calculation)
 
 
+@dataclass
+class Cap:
+    """One of the contract's caps as it stands for a credit: its limit, what the credits
+    counted before this one used of it, and the room left."""
+
+    kind: str  # month or year
+    percent: Decimal
+    base: Decimal
+    limit: Decimal
+    used: Decimal
+
+    @property
+    def room(self) -> Decimal:
+        return max(self.limit - self.used, Decimal(0))
+
+
+def _caps(session: Session, contract: Contract, kpi: Kpi, period: date, credit: ServiceCredit | None,
+          in_force: list) -> list[Cap]:
+    """The contract's caps on ``kpi``'s credit of ``period``, month first: none when the
+    contract sets none."""
+    currency = contract.currency
+    others = _counted_before(session, contract, kpi, period, credit)
+    year_first, year_next = contract_year(contract, period)
+    month_base = sum((monthly_charge(line, currency) for line in in_force), Decimal(0))
+    caps = []
+    for kind, cap_percent, base, used in (
+        ("month", contract.credit_cap_month_percent, month_base,
+         sum((c.amount for c in others if c.period == period), Decimal(0))),
+        ("year", contract.credit_cap_year_percent, contract.annual_value,
+         sum((c.amount for c in others if year_first <= c.period < year_next), Decimal(0))),
+    ):
+        if cap_percent is not None:
+            caps.append(Cap(kind, cap_percent, base, quantize_money(base * cap_percent / HUNDRED, currency), used))
+    return caps
+
+
+def cap_room(session: Session, credit: ServiceCredit) -> Decimal | None:
+    """The most the contract's caps leave for ``credit`` now: the least room of its month
+    cap and its contract-year cap, counting the credits the caps count before it (None:
+    the contract sets no cap)."""
+    contract = credit.contract
+    caps = _caps(session, contract, credit.kpi, credit.period, credit, lines_in_force(contract, credit.period))
+    return min((cap.room for cap in caps), default=None)
+
+
 def _counted_before(session: Session, contract: Contract, kpi: Kpi, period: date,
                     credit: ServiceCredit | None) -> list[ServiceCredit]:
     """The contract's credits that the caps count before this one (see the module)."""
-    year_first, _next = contract_year(contract, period)
+    year_first, year_next = contract_year(contract, period)
     rows = session.scalars(sa.select(ServiceCredit).where(
         ServiceCredit.contract_id == contract.id, ServiceCredit.status != ServiceCreditStatus.WAIVED,
-        ServiceCredit.period >= min(year_first, period), ServiceCredit.period <= period,
+        ServiceCredit.period >= min(year_first, period), ServiceCredit.period < year_next,
     ).options(selectinload(ServiceCredit.kpi)))
     mine = _kpi_order(kpi)
     return [c for c in rows if (credit is None or c.id != credit.id) and (
-        c.period < period or c.status is ServiceCreditStatus.APPROVED or _kpi_order(c.kpi) < mine)]
+        c.period < period or c.status is ServiceCreditStatus.APPROVED
+        or (c.period == period and _kpi_order(c.kpi) < mine))]
 
 
 @dataclass
@@ -236,13 +277,19 @@ def _decide(session: Session, credit: ServiceCredit, status: ServiceCreditStatus
 def approve(session: Session, credit: ServiceCredit, account: Account, by: User, *, amount: Decimal | None = None,
             reason: str = "") -> CreditNote:
     """Finance approves the credit, at the computed amount or at ``amount`` with a
-    reason, and issues its credit note (``issue_credit_note``)."""
+    reason, never above what the contract's caps leave for it (``cap_room``), and
+    issues its credit note (``issue_credit_note``)."""
     reason = reason.strip()
     final = credit.computed_amount if amount is None else quantize_money(amount, credit.currency)
     if final <= 0:
         raise DomainError(_l("A credit is for a positive amount: waive it instead."), fields={"amount": "invalid"})
     if final != credit.computed_amount and not reason:
         raise DomainError(_l("Say why the amount differs from the computed one."), fields={"reason": "required"})
+    room = cap_room(session, credit)
+    if room is not None and final > room:
+        raise DomainError(_l("The contract's caps leave at most %(amount)s for this credit.",
+                             amount=money(room, credit.currency)),
+                          fields={"amount": "above the contract's caps"})
     _decide(session, credit, ServiceCreditStatus.APPROVED, by)
     if final != credit.computed_amount:
         audit.record(session, "service_credit.adjusted", credit, actor=by,

@@ -64,7 +64,9 @@ class Invoice(AccountOwned, TimestampMixin, Base):
         str_enum(InvoiceStatus, name="status_before_dispute")
     )
     # Held for finance's review since then: a line's unit price differs from the contract's
-    # (see ``portal.volumes.prices``). The client does not see a held invoice anywhere.
+    # (priced by the invoice import, ``portal.billing.imports``, with the contract's price on
+    # the period's first day from ``portal.volumes.service.unit_price_on``; released by
+    # ``portal.billing.service.release_invoice``). The client does not see a held invoice anywhere.
     held_at: Mapped[datetime | None]
 
     account: Mapped[Account] = relationship()
