@@ -5,6 +5,7 @@ background jobs' ``worker`` and ``scheduler``."""
 from __future__ import annotations
 
 import sys
+import unicodedata
 
 import click
 import sqlalchemy as sa
@@ -63,10 +64,23 @@ def seed_demo(password: str | None, if_empty: bool, scale: int) -> None:
 users = AppGroup("users", help="Manage users.")
 
 
+def _account_named(name: str) -> Account | None:
+    """The account whose legal name in any language is ``name``, whatever its case
+    (the English name of a Chinese account finds it too). Names are unique across
+    accounts and languages (``onboarding.service``), so at most one matches."""
+    wanted = unicodedata.normalize("NFC", name).strip().casefold()
+    for account in db.session.scalars(sa.select(Account).order_by(Account.id)):
+        if any(unicodedata.normalize("NFC", text).strip().casefold() == wanted
+               for text in (account.name, *account.names.values())):
+            return account
+    return None
+
+
 @users.command("create")
 @click.argument("email")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
-@click.option("--account", "account_name", default=None, help="The client account (client roles), by name.")
+@click.option("--account", "account_name", default=None,
+              help="The client account (client roles), by its legal name in any language, any case.")
 @click.option("--name", default="", help="Display name (default: the e-mail).")
 @click.option("--language", default="en", type=click.Choice(["en", "zh", "vi"]))
 @click.option("--timezone", default="UTC")
@@ -80,7 +94,7 @@ def create_user_command(email, role, account_name, name, language, timezone, pas
     with unscoped():
         account = None
         if account_name:
-            account = db.session.scalar(sa.select(Account).where(Account.name == account_name))
+            account = _account_named(account_name)
             if account is None:
                 raise click.BadParameter(f"no account named {account_name!r}", param_hint="--account")
         try:
@@ -100,7 +114,8 @@ def create_user_command(email, role, account_name, name, language, timezone, pas
 @click.argument("email")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--account", "account_ref", default=None,
-              help="The account, by id or name: a client user's, or one a firm user works on.")
+              help="The account, by id or legal name (any language, any case): a client user's, or one "
+                   "a firm user works on.")
 @click.option("--name", default="", help="Display name (default: the e-mail).")
 @click.option("--language", default="en", type=click.Choice(["en", "zh", "vi"]),
               help="The language of the portal and of the invitation e-mail.")
@@ -115,8 +130,8 @@ def invite_user_command(email, role, account_ref, name, language, timezone) -> N
     with unscoped():
         account = None
         if account_ref:
-            account = db.session.scalar(sa.select(Account).where(
-                Account.id == int(account_ref) if account_ref.isdigit() else Account.name == account_ref))
+            account = (db.session.scalar(sa.select(Account).where(Account.id == int(account_ref)))
+                       if account_ref.isdigit() else None) or _account_named(account_ref)
             if account is None:
                 raise click.BadParameter(f"no account with the id or name {account_ref!r}", param_hint="--account")
         try:

@@ -173,6 +173,20 @@ def test_users_create_makes_a_client_user_of_an_account(seeded, runner, session)
     assert user.role is Role.CLIENT_VIEWER and user.account.name == "Acme Global Ltd"
 
 
+def test_users_commands_find_an_account_by_its_legal_name_in_any_language_and_case(seeded, runner, session):
+    """The Chinese account is registered as 华南精密制造有限公司; its English name finds it too."""
+    created = runner.invoke(args=["users", "create", "new.viewer@huanan.example", "--role", "client_viewer",
+                                  "--account", "huanan precision manufacturing co., ltd.",
+                                  "--password", "a-long-enough-password"])
+    assert created.exit_code == 0, created.output
+    invited = runner.invoke(args=["users", "invite", "new.approver@huanan.example", "--role", "client_approver",
+                                  "--account", "  HUANAN PRECISION MANUFACTURING CO., LTD. "])
+    assert invited.exit_code == 0, invited.output
+    for email in ("new.viewer@huanan.example", "new.approver@huanan.example"):
+        user = session.scalar(sa.select(User).where(User.email == email))
+        assert user.account.name == "华南精密制造有限公司"
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -1,6 +1,7 @@
 """Onboarding through the API as api.md gives it: ``POST /accounts`` and ``PATCH
 /accounts/{id}``, ``GET``/``POST /accounts/{id}/contracts``, ``GET``/``PATCH
-/contracts/{id}``: who may (403 for a role that may not, 404 for another account's
+/contracts/{id}``, the PO register (``GET``/``POST /accounts/{id}/purchase-orders``,
+``PATCH /purchase-orders/{id}``): who may (403 for a role that may not, 404 for another account's
 object), each bad field named by its path (422), scope line ids kept across edits, a
 signed contract's scope left to change requests, and the firm's approval threshold
 kept from client users.
@@ -14,7 +15,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from portal.models import Account, AuditEvent, Contract, ScopeLine
+from portal.models import Account, AuditEvent, Contract, PurchaseOrder, ScopeLine
 from tests.helpers import assert_error, latest
 
 ADMIN = "admin@firm.example"
@@ -297,10 +298,101 @@ def test_a_retried_post_with_the_same_idempotency_key_makes_one_contract(client,
                                   .where(Contract.number == "MSA-ALPHA-2027")) == 1
 
 
+# --- the PO register -------------------------------------------------------------------------------
+
+
+def test_the_po_register_lists_each_po_with_what_is_invoiced_and_what_remains(client, alpha, auth):
+    for email in (AM, FINANCE, ADMIN):
+        answer = client.get(f"{accounts_url(alpha)}/purchase-orders", headers=auth(email))
+        assert answer.status_code == 200, answer.json
+        [order] = answer.json["items"]
+        assert answer.json["next_cursor"] is None
+        assert order == {
+            "id": alpha["purchase_order"].id, "account_id": alpha.account.id, "number": "PO-Alpha", "description": "",
+            "contract_id": alpha["contract"].id, "currency": "USD", "amount": "50000.00",
+            "issued_on": alpha["purchase_order"].issued_on.isoformat(), "valid_until": None,
+            "invoiced": "1080.00", "remaining": "48920.00"}  # invoiced 1,200 less 120 credited
+
+
+def test_the_account_manager_adds_a_po_and_corrects_it_each_an_audit_event(client, session, alpha, auth):
+    answer = client.post(f"{accounts_url(alpha)}/purchase-orders", headers=auth(AM), json={
+        "number": " PO-2027-01 ", "amount": "30000.005", "valid_until": "2027-12-31", "description": "Payroll 2027",
+        "contract_id": alpha["contract"].id})
+    assert answer.status_code == 201, answer.json
+    added = answer.json
+    assert (added["number"], added["amount"], added["currency"], added["issued_on"], added["invoiced"],
+            added["remaining"]) == ("PO-2027-01", "30000.01", "USD", alpha.account.today().isoformat(), "0.00",
+                                    "30000.01")
+    changed = client.patch(f"/api/v1/purchase-orders/{added['id']}", json={"amount": "45000", "contract_id": None},
+                           headers=auth(ADMIN))
+    assert changed.status_code == 200, changed.json
+    assert {**added, "amount": "45000.00", "remaining": "45000.00", "contract_id": None} == changed.json
+    # The register's own PO keeps what it has been invoiced.
+    kept = client.patch(f"/api/v1/purchase-orders/{alpha['purchase_order'].id}", json={"valid_until": "2027-06-30"},
+                        headers=auth(AM)).json
+    assert (kept["valid_until"], kept["invoiced"], kept["amount"]) == ("2027-06-30", "1080.00", "50000.00")
+    session.rollback()
+    saved = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "purchase_order.saved",
+                                                        AuditEvent.object_id == added["id"])
+                            .order_by(AuditEvent.id)).all()
+    assert [(e.data["before"] and e.data["before"]["amount"], e.data["after"]["amount"]) for e in saved] == [
+        (None, "30000.01"), ("30000.01", "45000")]
+    listed = client.get(f"{accounts_url(alpha)}/purchase-orders?limit=1", headers=auth(FINANCE)).json
+    assert [o["number"] for o in listed["items"]] == ["PO-2027-01"] and listed["next_cursor"]
+
+
+@pytest.mark.parametrize("body, fields", [
+    ({"number": "PO-Alpha", "amount": "10"}, {"number"}),
+    ({"number": "", "amount": "0", "currency": "XYZ"}, {"number", "amount", "currency"}),
+    ({"number": "PO-9", "amount": "10", "issued_on": "2027-01-10", "valid_until": "2027-01-01"}, {"valid_until"}),
+    ({"number": "PO-9", "amount": "10", "description": "x" * 301}, {"description"}),
+], ids=["taken", "blank", "dates", "description"])
+def test_a_bad_po_is_a_422_naming_each_field_and_nothing_is_made(client, session, alpha, auth, body, fields):
+    error = assert_error(client.post(f"{accounts_url(alpha)}/purchase-orders", json=body, headers=auth(AM)), 422)
+    assert set(error["fields"]) == fields
+    assert latest(session).scalar(sa.select(sa.func.count()).select_from(PurchaseOrder)
+                                  .where(PurchaseOrder.account_id == alpha.account.id)) == 1
+
+
+def test_a_po_cannot_name_another_accounts_contract(client, session, alpha, bravo, auth):
+    answer = client.patch(f"/api/v1/purchase-orders/{alpha['purchase_order'].id}",
+                          json={"contract_id": bravo["contract"].id}, headers=auth(ADMIN))
+    assert set(assert_error(answer, 422)["fields"]) == {"contract_id"}
+
+
+@pytest.mark.parametrize("email", [FINANCE, REVIEWER, CLIENT, VIEWER])
+def test_roles_that_may_not_keep_the_po_register_get_403(client, session, alpha, auth, email):
+    order = alpha["purchase_order"]
+    assert_error(client.post(f"{accounts_url(alpha)}/purchase-orders", json={"number": "PO-9", "amount": "1"},
+                             headers=auth(email)), 403)
+    assert_error(client.patch(f"/api/v1/purchase-orders/{order.id}", json={"amount": "1"}, headers=auth(email)), 403)
+    if email in (CLIENT, VIEWER):  # the register is the firm's
+        assert_error(client.get(f"{accounts_url(alpha)}/purchase-orders", headers=auth(email)), 403)
+    assert latest(session).scalar(sa.select(PurchaseOrder.amount).where(PurchaseOrder.id == order.id)) == 50000
+
+
+def test_another_accounts_po_register_is_404_to_read_and_write(client, session, alpha, bravo, auth):
+    theirs = bravo["purchase_order"].id
+    assert_error(client.get(f"/api/v1/accounts/{bravo.account.id}/purchase-orders", headers=auth(AM)), 404)
+    assert_error(client.post(f"/api/v1/accounts/{bravo.account.id}/purchase-orders",
+                             json={"number": "PO-9", "amount": "1"}, headers=auth(AM)), 404)
+    assert_error(client.patch(f"/api/v1/purchase-orders/{theirs}", json={"amount": "1"}, headers=auth(AM)), 404)
+    assert latest(session).scalar(sa.select(PurchaseOrder.amount).where(PurchaseOrder.id == theirs)) == 50000
+
+
 def test_the_openapi_document_describes_the_onboarding_routes(client):
     paths = client.get("/api/v1/openapi.json").json["paths"]
     assert {"post", "get"} <= set(paths["/accounts"]) and "patch" in paths["/accounts/{account_id}"]
     assert {"get", "post"} <= set(paths["/accounts/{account_id}/contracts"])
     assert {"get", "patch"} <= set(paths["/contracts/{contract_id}"])
+    assert {"get", "post"} <= set(paths["/accounts/{account_id}/purchase-orders"])
+    assert "patch" in paths["/purchase-orders/{purchase_order_id}"]
     assert paths["/accounts"]["post"]["responses"]["201"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/AccountOut"}
+
+
+def test_the_openapi_document_says_an_accounts_name_is_the_registered_one(client, alpha, auth):
+    name = client.get("/api/v1/openapi.json").json["components"]["schemas"]["AccountOut"]["properties"]["name"]
+    assert "registered" in name["description"] and "in English" not in name["description"].split(", else")[0]
+    created = client.post("/api/v1/accounts", json=HANOI, headers=auth(ADMIN)).json
+    assert created["name"] == "Công ty Cổ phần May Sông Hồng"  # the Vietnamese company's, not the English name

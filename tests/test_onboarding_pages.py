@@ -333,6 +333,82 @@ def test_the_accounts_list_shows_each_contracts_state_to_the_firm(session, alpha
     assert "Ending soon" in account_page[account_page.index('id="contracts"'):]
 
 
+def _contract(session, world, admin, number: str, start: date, end: date, *, signed: bool = True) -> Contract:
+    return service.create_contract(session, world.account, admin, ContractDetails(
+        number=number, title={"en": f"Services {number}"}, start_date=start, end_date=end, currency="USD",
+        signed_on=start - timedelta(days=20) if signed else None))
+
+
+def _card(listing: str, name: str) -> str:
+    start = listing.index(name)
+    end = listing.find("</article>", start)
+    return listing[start:end]
+
+
+def test_the_accounts_list_shows_every_contract_in_force_waiting_or_lately_ended_with_its_state(
+        session, alpha, admin, new_browser):
+    today = today_of(alpha)
+    alpha["contract"].end_date = today + timedelta(days=45)
+    _contract(session, alpha, admin, "MSA-Alpha-RENEWAL", today + timedelta(days=46), today + timedelta(days=46 + 730))
+    _contract(session, alpha, admin, "MSA-Alpha-DRAFT", today + timedelta(days=46), today + timedelta(days=400),
+              signed=False)
+    _contract(session, alpha, admin, "MSA-Alpha-LATELY", today - timedelta(days=400), today - timedelta(days=30))
+    _contract(session, alpha, admin, "MSA-Alpha-LONG-AGO", today - timedelta(days=900), today - timedelta(days=200))
+    session.commit()
+    card = _card(signed_in(new_browser, AM).get("/accounts").text, "Account Alpha")
+    shown = re.findall(r'<li><a href="/accounts/\d+/contracts/\d+">([^<]+)</a> <span class="badge ?([^"]*)">'
+                       r'([^<]+)</span>', card)
+    assert [(number, badge, state.strip()) for number, badge, state in shown] == [
+        ("MSA-Alpha-LATELY", "badge-bad", "Expired"),
+        ("MSA-Alpha-001", "badge-warn", "Ending soon"),
+        ("MSA-Alpha-RENEWAL", "", "Not yet started"),  # the renewal waiting behind the ending contract
+    ]
+
+
+def test_an_account_whose_contracts_all_ended_long_ago_says_none_is_in_force(session, alpha, new_browser):
+    alpha["contract"].end_date = today_of(alpha) - timedelta(days=91)
+    session.commit()
+    card = _card(signed_in(new_browser, ADMIN).get("/accounts").text, "Account Alpha")
+    assert "No contract in force" in card and "MSA-Alpha-001" not in card
+
+
+def test_the_accounts_list_runs_the_same_statements_for_one_account_or_three_with_many_contracts(
+        session, alpha, admin, new_browser, app):
+    from portal.extensions import db
+    from tests.factories import build_account
+
+    browser = signed_in(new_browser, ADMIN)
+    browser.get("/accounts")  # the first page after sign-in may touch the session's last_seen_at
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        if statement.strip().upper() != "BEGIN":
+            seen.append(statement)
+
+    def counted() -> int:
+        seen.clear()
+        sa.event.listen(engine, "before_cursor_execute", record)
+        try:
+            assert browser.get("/accounts").status_code == 200
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", record)
+        return len(seen)
+
+    one = counted()
+    today = today_of(alpha)
+    for key in ("Charlie", "Delta"):
+        world = build_account(session, key)
+        for n in range(3):
+            _contract(session, world, admin, f"MSA-{key}-R{n}", today + timedelta(days=10 + n * 400),
+                      today + timedelta(days=400 + n * 400))
+    session.commit()
+    listing = browser.get("/accounts").text
+    assert "MSA-Delta-R2" in _card(listing, "Account Delta")
+    assert counted() == one
+
+
 def test_an_account_without_a_contract_says_so_in_the_list(session, alpha, admin, new_browser):
     service.create_account(session, admin, service.AccountDetails(
         name={"en": "Echo Trading"}, country="SG", timezone="Asia/Singapore", currency="SGD"))
@@ -408,6 +484,11 @@ def test_the_onboarding_pages_fit_a_desktop_and_a_phone_screen(page, session, al
                      ScopeLineDetails({"en": "Social insurance filings", "zh": "社保申报"}, Decimal(12), "entity-month",
                                       Decimal("3200"))),
         locations=(LocationDetails("CN", "华南精密制造有限公司"), LocationDetails("HK", "Huanan Precision (HK) Ltd"))))
+    # Its renewal, signed and waiting (a long number): the accounts card lists both.
+    service.create_contract(session, huanan, admin, ContractDetails(
+        number="MSA-HN-2029-RENEWAL-PAYROLL-OUTSOURCE", title={"en": "Renewal", "zh": "续约"},
+        start_date=today + timedelta(days=61), end_date=today + timedelta(days=61 + 730), currency="CNY",
+        signed_on=today - timedelta(days=5)))
     service.save_purchase_order(session, huanan, admin, service.PurchaseOrderDetails(
         number="4500012345", amount=Decimal("600000"), currency="CNY", issued_on=today - timedelta(days=200),
         valid_until=today + timedelta(days=60), description="薪资服务 2027", contract_id=contract.id))
@@ -424,6 +505,8 @@ def test_the_onboarding_pages_fit_a_desktop_and_a_phone_screen(page, session, al
             if name == "contract-form":
                 page.locator("[data-add-row=lines]").click()  # the script adds the row in the page
                 assert page.locator("[data-rows=lines] [data-row]").count() == 2
+            if name == "accounts":
+                assert page.locator(".contract-states li").count() >= 3  # Alpha's, Huanan's and its renewal
             screenshot(page, f"onboarding-{name}-{language}-{width}")
             _no_overflow(page, width)
 

@@ -182,6 +182,19 @@ def test_renewal_reminders_go_once_at_each_mark(session, alpha):
     assert alpha.account.contracts[0].state(today - timedelta(days=400)) == "upcoming"
 
 
+def test_a_renewal_mark_is_kept_for_when_the_account_has_a_manager_to_tell(session, alpha):
+    contract = session.scalar(sa.select(Contract).where(Contract.account_id == alpha.account.id))
+    contract.end_date = alpha.account.today() + timedelta(days=85)
+    manager = manager_of(alpha)
+    manager.active = False  # the account has no active account manager
+    assert service.remind_renewals(session) == 0
+    assert contract.renewal_notice_days is None and events(session, "contract.renewal_reminded") == []
+    manager.active = True
+    assert service.remind_renewals(session) == 1 and contract.renewal_notice_days == 90
+    [sent] = notifications(session, "contract_ending")
+    assert sent.to_email == manager.email
+
+
 def test_a_renewed_contract_is_reminded_again(session, admin, alpha):
     contract = session.scalar(sa.select(Contract).where(Contract.account_id == alpha.account.id))
     today = alpha.account.today()

@@ -97,3 +97,29 @@ def test_users_change_their_own_name_language_and_time_zone(session, alpha, new_
     assert (user.name, user.language, user.timezone, user.role) == ("Lan Trần", "vi", "Asia/Ho_Chi_Minh",
                                                                      Role.CLIENT_VIEWER)
     assert "Lan Trần" in browser.get("/").text
+
+
+def test_an_admin_cannot_disable_themselves(session, admin, new_browser):
+    browser = signed_in(new_browser, admin.email)
+    response = browser.post_form(f"/admin/users/{admin.id}/active", page="/admin/users")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/admin/users")
+    assert "You cannot disable your own account." in browser.get("/admin/users").text
+    assert stored(session, admin.id).active
+    assert latest(session).scalars(sa.select(AuditEvent).where(AuditEvent.action == "user.disabled")).all() == []
+
+
+def test_a_disabled_user_enabled_again_signs_in_again(session, alpha, admin, new_browser):
+    viewer = alpha.user(Role.CLIENT_VIEWER)
+    browser = signed_in(new_browser, admin.email)
+    toggle = f"/admin/users/{viewer.id}/active"
+    assert browser.post_form(toggle, page="/admin/users").status_code == 302
+    assert not stored(session, viewer.id).active
+    assert new_browser().login(viewer.email).status_code != 302  # refused while disabled
+    assert browser.post_form(toggle, page="/admin/users").status_code == 302
+    assert stored(session, viewer.id).active
+    again = new_browser()
+    assert again.login(viewer.email).status_code == 302
+    assert again.client.get("/").status_code == 200
+    actions = latest(session).scalars(sa.select(AuditEvent.action).where(AuditEvent.object_id == viewer.id,
+                                                                         AuditEvent.action.like("user.%abled"))).all()
+    assert actions == ["user.disabled", "user.enabled"]

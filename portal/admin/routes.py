@@ -66,13 +66,13 @@ def turn_off_two_factor(user_id: int):
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
-@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@bp.route("/users/<int:user_id>/active", methods=["POST"], back="admin.users")
 @require_role(Role.ADMIN)
 def toggle_user(user_id: int):
     form = ToggleUserForm()
     if form.validate_on_submit():
         user = get_or_404(db.session, User, user_id)
-        service.set_user_active(db.session, user, not user.active)
+        service.set_user_active(db.session, user, not user.active, current_user)
         flash(_("%(email)s is now enabled.", email=user.email) if user.active
               else _("%(email)s is now disabled and signed out everywhere.", email=user.email), "success")
     return redirect(url_for("admin.users"))

@@ -72,7 +72,11 @@ def assign(session: Session, user: User, account: Account) -> None:
     session.execute(sa.insert(account_members).values(account_id=account.id, user_id=user.id))
 
 
-def set_user_active(session: Session, user: User, active: bool) -> None:
-    """Disable (ending every session and API token at once) or enable a user."""
+def set_user_active(session: Session, user: User, active: bool, by: User) -> None:
+    """The admin ``by`` disables a user (ending every session and API token at once) or
+    enables one. An admin never disables themselves: the portal would lose an
+    administrator, maybe its last, by a slip."""
+    if not active and user.id == by.id:
+        raise DomainError(_l("You cannot disable your own account."))
     auth_service.set_active(session, user, active)
-    audit.record(session, "user.enabled" if active else "user.disabled", user, account_id=user.account_id)
+    audit.record(session, "user.enabled" if active else "user.disabled", user, account_id=user.account_id, actor=by)

@@ -36,7 +36,8 @@ class RepresentativeOut(BaseModel):
 class AccountOut(BaseModel):
     id: int
     account_id: int
-    name: str = Field(description="The legal name in English")
+    name: str = Field(description="The legal name as registered: in the language of the account's country "
+                                  "(Chinese for CN, Vietnamese for VN) when given, else in English")
     names: dict[str, str] = Field(description="The legal name per language, English first")
     country: str
     tier: str

@@ -1,5 +1,7 @@
 """Onboarding a client: ``POST /accounts``, ``PATCH /accounts/{id}``, the account's
-contracts (``GET``/``POST /accounts/{id}/contracts``) and ``GET``/``PATCH /contracts/{id}``.
+contracts (``GET``/``POST /accounts/{id}/contracts``) and ``GET``/``PATCH /contracts/{id}``,
+and its PO register (``GET``/``POST /accounts/{id}/purchase-orders``,
+``PATCH /purchase-orders/{id}``).
 
 Each body is the services' input (``portal.onboarding.service``): a PATCH merges the
 fields it names onto what the account or contract is, and the service checks the
@@ -22,10 +24,12 @@ from portal.api.accounts import AccountOut, account_json
 from portal.api.change_requests import Text, _texts
 from portal.api.common import PAGE_QUERY, iso_date, money, paginate, route
 from portal.extensions import db
-from portal.models import Account, Contract, Role, Tier
+from portal.billing.service import purchase_orders
+from portal.models import Account, Contract, PurchaseOrder, Role, Tier
 from portal.onboarding import service
 from portal.onboarding.forms import details_of
-from portal.onboarding.service import AccountDetails, ContractDetails, LocationDetails, ScopeLineDetails
+from portal.onboarding.service import (AccountDetails, ContractDetails, LocationDetails, PurchaseOrderDetails,
+                                       ScopeLineDetails)
 from portal.security import FIRM_STAFF, ISSUERS
 
 Languages = list[Literal["en", "zh", "vi"]]
@@ -286,3 +290,109 @@ def update_contract(contract: Contract, body: ContractPatch):
     details = details_of(contract).changed(**_contract_changes(body))
     contract = service.update_contract(db.session, contract, account, current_user, details)
     return contract_json(contract, account)
+
+
+# --- purchase orders -----------------------------------------------------------------
+
+
+class PurchaseOrderIn(BaseModel):
+    number: str = Field(max_length=200)
+    amount: Decimal = Field(description="A decimal string, e.g. \"50000.00\"")
+    currency: str | None = Field(default=None, max_length=10, description="Without it, the account's")
+    issued_on: date | None = Field(default=None, description="Without it, the account's today")
+    valid_until: date | None = None
+    description: str = Field(default="", max_length=1000)
+    contract_id: int | None = Field(default=None, description="The account's contract the PO covers, if one")
+
+
+class PurchaseOrderPatch(BaseModel):
+    """Any of ``PurchaseOrderIn``'s fields; those left out stay as they are."""
+
+    number: str | None = Field(default=None, max_length=200)
+    amount: Decimal | None = None
+    currency: str | None = Field(default=None, max_length=10)
+    issued_on: date | None = None
+    valid_until: date | None = Field(default=None, description="null: no end")
+    description: str | None = Field(default=None, max_length=1000)
+    contract_id: int | None = Field(default=None, description="null: no contract")
+
+
+class PurchaseOrderOut(BaseModel):
+    id: int
+    account_id: int
+    number: str
+    description: str
+    contract_id: int | None
+    currency: str
+    amount: str
+    issued_on: str
+    valid_until: str | None
+    invoiced: str = Field(description="Invoiced against it (invoices with its number), net of credit notes")
+    remaining: str = Field(description="amount less invoiced: negative when overdrawn")
+
+
+class PurchaseOrderList(BaseModel):
+    items: list[PurchaseOrderOut]
+    next_cursor: str | None
+
+
+def _balances(account: Account) -> dict[int, Decimal]:
+    """What has been invoiced against each of the account's POs, by PO id."""
+    return {balance.order.id: balance.invoiced for balance in purchase_orders(db.session, account)}
+
+
+def purchase_order_json(order: PurchaseOrder, invoiced: Decimal) -> dict:
+    currency = order.currency
+    return {
+        "id": order.id, "account_id": order.account_id, "number": order.number, "description": order.description,
+        "contract_id": order.contract_id, "currency": currency, "amount": money(order.amount, currency),
+        "issued_on": iso_date(order.issued_on), "valid_until": iso_date(order.valid_until),
+        "invoiced": money(invoiced, currency), "remaining": money(order.amount - invoiced, currency),
+    }
+
+
+def _saved(order: PurchaseOrder, account: Account) -> dict:
+    return purchase_order_json(order, _balances(account).get(order.id, Decimal(0)))
+
+
+def _purchase_order_changes(body: BaseModel) -> dict[str, Any]:
+    given = body.model_fields_set
+    changes: dict[str, Any] = {}
+    for name in ("number", "amount", "currency", "issued_on", "description"):
+        if name in given and getattr(body, name) is not None:
+            changes[name] = getattr(body, name)
+    for name in ("valid_until", "contract_id"):  # null: none
+        if name in given:
+            changes[name] = getattr(body, name)
+    return changes
+
+
+@route(bp, "/accounts/<int:account_id>/purchase-orders", "GET",
+       "The account's PO register, latest issued first, with what each has been invoiced and what remains",
+       roles=FIRM_STAFF, response=PurchaseOrderList, load={"account_id": Account}, tag="accounts", query=PAGE_QUERY)
+def list_purchase_orders(account: Account):
+    balances = _balances(account)
+    query = sa.select(PurchaseOrder).where(PurchaseOrder.account_id == account.id)
+    return paginate(db.session, query, [PurchaseOrder.issued_on, PurchaseOrder.id],
+                    lambda order: purchase_order_json(order, balances.get(order.id, Decimal(0))))
+
+
+@route(bp, "/accounts/<int:account_id>/purchase-orders", "POST", "Add a PO to the account's register",
+       roles=ISSUERS, body=PurchaseOrderIn, response=PurchaseOrderOut, status=201, load={"account_id": Account},
+       tag="accounts")
+def create_purchase_order(account: Account, body: PurchaseOrderIn):
+    blank = PurchaseOrderDetails(number="", amount=body.amount, currency=account.currency, issued_on=account.today())
+    order = service.save_purchase_order(db.session, account, current_user,
+                                        blank.changed(**_purchase_order_changes(body)))
+    return _saved(order, account), 201
+
+
+@route(bp, "/purchase-orders/<int:purchase_order_id>", "PATCH",
+       "Correct a PO of the register: any of POST /accounts/{id}/purchase-orders' fields",
+       roles=ISSUERS, body=PurchaseOrderPatch, response=PurchaseOrderOut, load={"purchase_order_id": PurchaseOrder},
+       tag="accounts")
+def update_purchase_order(purchase_order: PurchaseOrder, body: PurchaseOrderPatch):
+    account = db.session.scalar(sa.select(Account).where(Account.id == purchase_order.account_id))
+    details = PurchaseOrderDetails.of(purchase_order).changed(**_purchase_order_changes(body))
+    order = service.save_purchase_order(db.session, account, current_user, details, purchase_order)
+    return _saved(order, account)

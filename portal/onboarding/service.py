@@ -453,6 +453,14 @@ class PurchaseOrderDetails:
     description: str = ""
     contract_id: int | None = None
 
+    @classmethod
+    def of(cls, order: PurchaseOrder) -> PurchaseOrderDetails:
+        return cls(number=order.number, amount=order.amount, currency=order.currency, issued_on=order.issued_on,
+                   valid_until=order.valid_until, description=order.description, contract_id=order.contract_id)
+
+    def changed(self, **changes: Any) -> PurchaseOrderDetails:
+        return replace(self, **changes)
+
 
 def save_purchase_order(session: Session, account: Account, by: User, details: PurchaseOrderDetails,
                         order: PurchaseOrder | None = None) -> PurchaseOrder:
@@ -514,7 +522,10 @@ def due_notice(contract: Contract, today: date) -> int | None:
 
 def remind_renewals(session: Session) -> int:
     """Remind the account managers of each contract that reached a renewal mark (in
-    its account's today); each mark once. Returns the reminders sent."""
+    its account's today); each mark once. Returns the reminders sent.
+
+    A contract whose account has no active account manager is not marked: nobody was
+    told, so the reminder goes on the first run after a manager is assigned."""
     sent = 0
     horizon = date.today().toordinal() + RENEWAL_NOTICE_DAYS[0] + 1
     contracts = session.scalars(
@@ -525,12 +536,13 @@ def remind_renewals(session: Session) -> int:
         mark = due_notice(contract, account.today())
         if mark is None:
             continue
-        contract.renewal_notice_days = mark
         managers = account_managers(session, account)
-        if managers:
-            notify(session, "contract_ending", [Recipient.of_user(u) for u in managers], account_id=account.id,
-                   account=account, contract=contract, days=(contract.end_date - account.today()).days,
-                   url=link(f"/accounts/{account.id}/contracts/{contract.id}"))
+        if not managers:
+            continue
+        contract.renewal_notice_days = mark
+        notify(session, "contract_ending", [Recipient.of_user(u) for u in managers], account_id=account.id,
+               account=account, contract=contract, days=(contract.end_date - account.today()).days,
+               url=link(f"/accounts/{account.id}/contracts/{contract.id}"))
         audit.record(session, "contract.renewal_reminded", contract, account_id=account.id, actor=None,
                      data={"days": mark, "to": [u.email for u in managers]})
         sent += 1
