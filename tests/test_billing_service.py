@@ -308,11 +308,31 @@ def test_without_revenue_billed_there_is_no_dso(session, alpha):
     (date(2024, 12, 31), "120000.00"),  # 366 of 366 days: a leap year
 ])
 def test_the_acv_to_date_is_pro_rata_to_the_days_of_the_year(session, alpha, today, expected):
+    alpha["contract"].start_date, alpha["contract"].end_date = date(2023, 1, 1), date(2027, 12, 31)
     ytd = service.revenue_ytd(session, alpha.account, alpha["contract"], today)
     assert ytd.acv == Decimal("120000") and ytd.expected == Decimal(expected)
 
 
+@pytest.mark.parametrize(("start", "end", "today", "expected"), [
+    # Started on 1 July: 31 of 365 days in force by 31 July, not 212.
+    (date(2026, 7, 1), date(2027, 6, 30), date(2026, 7, 31), "10191.78"),
+    # Started the year before: from 1 January (90 days by 31 March).
+    (date(2025, 7, 1), date(2026, 6, 30), date(2026, 3, 31), "29589.04"),
+    # Ended on 31 March: 90 days of the year, however late in it.
+    (date(2025, 4, 1), date(2026, 3, 31), date(2026, 9, 30), "29589.04"),
+    (date(2026, 10, 1), date(2027, 9, 30), date(2026, 9, 30), "0.00"),  # not yet in force
+])
+def test_the_acv_to_date_counts_only_the_days_the_contract_is_in_force(session, alpha, start, end, today,
+                                                                       expected):
+    """A contract that started mid-year was expected to have billed from its start, not
+    from 1 January (the portfolio raised "revenue under 90 % of the ACV" on it)."""
+    alpha["contract"].start_date, alpha["contract"].end_date = start, end
+    ytd = service.revenue_ytd(session, alpha.account, alpha["contract"], today)
+    assert ytd.expected == Decimal(expected)
+
+
 def test_billed_revenue_this_year_is_net_of_tax_and_credit_notes(session, alpha):
+    alpha["contract"].start_date, alpha["contract"].end_date = date(2023, 1, 1), date(2027, 12, 31)
     add_invoice(session, alpha, "INV-Y-JAN", issued=date(2025, 1, 15), total="12000", subtotal="10000")
     feb = add_invoice(session, alpha, "INV-Y-FEB", issued=date(2025, 2, 15), total="12000", subtotal="10000")
     add_credit(session, feb, "CN-Y-FEB", "1200", date(2025, 3, 1))  # 1,000 of revenue and 200 of tax

@@ -291,3 +291,30 @@ def test_the_change_request_links_its_opportunity_only_for_those_who_may_open_it
     page = reviewer.get(f"/change-requests/{cr.id}")
     assert page.status_code == 200 and link not in page.get_data(as_text=True)
     assert reviewer.get(f"/opportunities/{opportunity.id}").status_code == 403
+
+
+def test_a_quotation_may_be_in_any_language_or_pair_beyond_the_accounts_document_languages(
+        app, session, alpha, new_browser):
+    """The account writes its documents in English and Vietnamese; a quotation for its
+    Chinese head office is issued in Chinese beside English (the form once offered only
+    the account's document languages, and refused the pair)."""
+    from tests.helpers import flashes, signed_in
+
+    alpha.account.document_languages = ["en", "vi"]
+    opportunity = won(session, alpha)
+    session.commit()
+    browser = signed_in(new_browser, manager_of(alpha).email)
+    url = f"/opportunities/{opportunity.id}"
+    options = re.findall(r'<option[^>]*value="([^"]+)"', browser.get(url).text.split('name="languages"')[1]
+                         .split("</select>")[0])
+    assert options[:3] == ["en", "vi", "en+vi"], "the account's own first"
+    assert sorted(options) == sorted(["en", "zh", "vi", "en+zh", "zh+en", "en+vi", "vi+en", "zh+vi", "vi+zh"])
+    issued = browser.post_form(f"{url}/quotation", {"languages": "zh+en", "valid_until": "2099-01-01",
+                                                    "once": "q" * 20}, page=url)
+    assert issued.status_code == 302
+    assert "Quotation QUO-" in flashes(browser.get(url).text)
+    session.rollback()
+    quotation = session.scalar(sa.select(Document).where(Document.opportunity_id == opportunity.id))
+    assert quotation is not None and quotation.languages == ["zh", "en"]
+    text = _read_back(quotation.file.data)
+    assert "报价单" in text and "越南薪资服务" in text and "Payroll for Vietnam" in text

@@ -1,6 +1,6 @@
 """Management report of the portfolio: every account's month (or quarter) side by side,
 the worst first as the portal orders them, the totals per currency and the adverse
-variances raised.
+variances raised (and those back within bounds, until acknowledged).
 
 The figures come computed (the portal's portfolio): the document lays them out. Amounts
 of different currencies are never added together: each currency has its own total row.
@@ -14,6 +14,7 @@ from typing import Literal
 
 from docgen.i18n import N_, Lang, Localized, _l
 from docgen.kinds import common
+from docgen.kinds.plan import period_text
 from docgen.layout import Column, Field, Layout
 from docgen.schema import Amount, Code, Currency, DocumentInput, Record
 
@@ -67,6 +68,7 @@ class AlertLine(Record):
     account: Code
     kind: Literal["kpi_red", "dso_over_terms", "revenue_under_acv", "csat_low"]
     period: Code  # YYYY-MM
+    cleared: bool = False  # the condition no longer holds; not yet acknowledged
 
 
 class PortfolioReport(DocumentInput):
@@ -82,7 +84,7 @@ def title(document: PortfolioReport) -> Localized:
 
 
 def subject(document: PortfolioReport) -> Localized:
-    return _l("Portfolio report for %(period)s", period=document.period)
+    return _l("Portfolio report for %(period)s", period=period_text(document.period))
 
 
 def in_currency(lang: Lang, currency: str) -> Lang:
@@ -143,14 +145,19 @@ SERVICE_COLUMNS = (
 
 ALERT_COLUMNS = (
     Column(_l("Account"), lambda row, lang: row.account, weight=40),
-    Column(_l("Month"), lambda row, lang: row.period, weight=16, numeric=True),
-    Column(_l("Variance"), lambda row, lang: lang.gettext(ALERT_KINDS[row.kind]), weight=60),
+    Column(_l("Month"), lambda row, lang: period_text(row.period)(lang), weight=16, numeric=True),
+    Column(_l("Variance"), lambda row, lang: _variance(row, lang), weight=60),
 )
+
+
+def _variance(row: AlertLine, lang: Lang) -> str:
+    text = lang.gettext(ALERT_KINDS[row.kind])
+    return _l("%(variance)s (back within bounds)", variance=text)(lang) if row.cleared else text
 
 
 def build(layout: Layout, document: PortfolioReport) -> None:
     layout.title(title(document), _l("No. %(number)s", number=document.number))
-    layout.fields([Field(_l("Period"), lambda lang: document.period),
+    layout.fields([Field(_l("Period"), period_text(document.period)),
                    Field(_l("Date"), lambda lang: lang.date(document.date))])
     if not document.accounts:
         layout.paragraph(_l("No accounts match these filters."))

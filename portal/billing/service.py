@@ -443,9 +443,22 @@ class RevenueYtd:
 
 
 def revenue_ytd(session: Session, account: Account, contract, today: date | None = None) -> RevenueYtd:
-    """Billed revenue this calendar year against the ACV pro rata to today."""
+    """Billed revenue this calendar year against the ACV pro rata to today: the ACV times
+    the share of the year's days the contract has been in force by today (from its start
+    or 1 January, whichever is later, to its end or today, whichever is earlier)."""
     today = today or account.today()
     return revenue_ytd_by_account(session, {account.id: (contract, today)})[account.id]
+
+
+def _acv_pro_rata(contract, today: date) -> Decimal:
+    """The ACV times the days of ``today``'s year the contract is in force up to
+    ``today`` over the year's days: a contract that started in July is not expected to
+    have billed since January, nor one that ended in March since April."""
+    year_start = date(today.year, 1, 1)
+    first, last = max(contract.start_date, year_start), min(contract.end_date, today)
+    in_force = max((last - first).days + 1, 0)
+    return quantize_money(contract.annual_value * in_force / (date(today.year + 1, 1, 1) - year_start).days,
+                          contract.currency)
 
 
 def revenue_ytd_by_account(session: Session, contracts: dict[int, tuple]) -> dict[int, RevenueYtd]:
@@ -458,11 +471,8 @@ def revenue_ytd_by_account(session: Session, contracts: dict[int, tuple]) -> dic
             billed[account_id] += amount
     result = {}
     for account_id, (contract, today) in contracts.items():
-        year_days = (date(today.year + 1, 1, 1) - date(today.year, 1, 1)).days
-        elapsed = (today - date(today.year, 1, 1)).days + 1
-        expected = quantize_money(contract.annual_value * elapsed / year_days, contract.currency)
         result[account_id] = RevenueYtd(contract.annual_value, quantize_money(billed[account_id], contract.currency),
-                                        expected)
+                                        _acv_pro_rata(contract, today))
     return result
 
 

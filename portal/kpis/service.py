@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from docgen.formatting import plain_decimal as plain
 from portal import audit
-from portal.accounts import contract_in_force, current_contract  # noqa: F401 (contract_in_force: the portfolio's)
+from portal.accounts import current_contract
 from portal.domain import Conflict, DomainError
 from portal.billing.service import months_back
 from portal.models import (

@@ -24,7 +24,8 @@ class AlertKind(enum.StrEnum):
 class PortfolioAlert(AccountOwned, Base):
     """One adverse variance of one account in one month (``period``, its first day):
     raised once, shown on the portfolio until acknowledged. ``closed_at`` is set when a
-    later check finds the condition gone (an open alert that no longer holds)."""
+    later check finds the condition gone: the alert stays, marked back within bounds,
+    until someone acknowledges it."""
 
     __tablename__ = "portfolio_alerts"
     __table_args__ = (sa.UniqueConstraint("account_id", "kind", "period"),)
@@ -41,7 +42,3 @@ class PortfolioAlert(AccountOwned, Base):
 
     account: Mapped[Account] = relationship()
     acknowledged_by: Mapped[User | None] = relationship()
-
-    @property
-    def is_open(self) -> bool:
-        return self.acknowledged_at is None and self.closed_at is None

@@ -11,12 +11,13 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from docgen.i18n import LANGUAGES
 from portal import charts
 from portal.accounts import current_contract, visible_accounts
 from portal.change_requests.forms import default_languages, language_options
 from portal.extensions import db
 from portal.forms import choices, fill_texts, texts
-from portal.i18n import LABELS
+from portal.i18n import LABELS, LANGUAGE_NAMES
 from portal.models import (
     Account,
     Contract,
@@ -202,7 +203,7 @@ def detail(opportunity_id: int):
     opportunity, account = _load(opportunity_id)
     stage_form = StageForm(stage=opportunity.stage.value, probability=opportunity.probability)
     quotation_form = QuotationForm()
-    quotation_form.languages.choices = language_options(account.document_languages)
+    quotation_form.languages.choices = _quotation_languages(account)
     quotation_form.languages.data = default_languages(account.document_languages)
     cr_form = ChangeRequestDraftForm()
     contracts = [c for c in db.session.scalars(sa.select(Contract).where(Contract.account_id == account.id)
@@ -235,12 +236,24 @@ def move(opportunity_id: int):
     return _detail(opportunity)
 
 
+def _quotation_languages(account: Account) -> list:
+    """Any language, or any two side by side, whichever left: a quotation may be for a
+    reader outside the account's document languages. The account's own come first, as
+    the other documents' issue forms offer them."""
+    own = language_options(account.document_languages)
+    offered = {choice.value for choice in own}
+    every = [(lang, LANGUAGE_NAMES[lang]) for lang in LANGUAGES]
+    every += [(f"{first}+{second}", f"{LANGUAGE_NAMES[first]} + {LANGUAGE_NAMES[second]}")
+              for first in LANGUAGES for second in LANGUAGES if first != second]
+    return own + choices((value, name) for value, name in every if value not in offered)
+
+
 @bp.route("/opportunities/<int:opportunity_id>/quotation", methods=["POST"], back="pipeline.detail")
 @require_role(*ISSUERS)
 def quotation(opportunity_id: int):
     opportunity, account = _load(opportunity_id)
     form = QuotationForm()
-    form.languages.choices = language_options(account.document_languages)
+    form.languages.choices = _quotation_languages(account)
     if not form.validate_on_submit():
         flash(_("Choose the languages of the quotation."), "error")
         return _detail(opportunity)

@@ -10,16 +10,20 @@ from flask import current_app
 from docgen import render
 from portal.documents.service import provider
 from portal.models import User
-from portal.portfolio.service import Portfolio, PortfolioAlert
+from portal.portfolio.service import Portfolio, PortfolioAlert, quarter_start
 
 
 def quarter_of(month: date) -> str:
     return f"{month.year}-Q{(month.month - 1) // 3 + 1}"
 
 
-def quarter_end(year: int, quarter: int) -> date:
-    """The last month (its first day) of a quarter: a quarter's figures are those at its end."""
-    return date(year, quarter * 3, 1)
+def parse_quarter(label: str) -> date | None:
+    """``YYYY-Qn`` → the quarter's first day (None when malformed)."""
+    year, _q, number = label.partition("-Q")
+    try:
+        return quarter_start(int(year), int(number)) if len(year) == 4 and len(number) == 1 else None
+    except ValueError:
+        return None
 
 
 def _text(value) -> str | None:
@@ -48,7 +52,8 @@ def report_data(result: Portfolio, alerts: list[PortfolioAlert], by: User, *, la
         "totals": [{"currency": currency, "accounts": int(t["accounts"]),
                     **{name: str(t.get(name, 0)) if t["accounts"] else None for name in ("acv", "billed", "expected")},
                     "overdue": str(t["overdue"])} for currency, t in result.totals.items()],
-        "alerts": [{"account": a.account.name, "kind": a.kind.value, "period": f"{a.period:%Y-%m}"} for a in alerts],
+        "alerts": [{"account": a.account.name, "kind": a.kind.value, "period": f"{a.period:%Y-%m}",
+                    "cleared": a.closed_at is not None} for a in alerts],
     }
 
 

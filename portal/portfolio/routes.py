@@ -114,7 +114,9 @@ def index():
                            job=job, job_status=job_json(job) if job else None,
                            job_period=_period_shown(str(job.params.get("data", {}).get("period", ""))) if job else None,
                            countries=countries, chosen_country=filters.country,
-                           alerts=service.open_alerts(db.session), quarter=reports.quarter_of(period), can_acknowledge=current_user.role is Role.ADMIN,
+                           alerts=service.open_alerts(db.session), quarter=reports.quarter_of(period),
+                           quarter_shown=_period_shown(reports.quarter_of(period)),
+                           can_acknowledge=current_user.role is Role.ADMIN,
                            tiers=list(Tier), chart_version=version, previous=previous_month(period),
                            following=service.next_month(period))
 
@@ -149,8 +151,9 @@ def check_alerts():
 @bp.route("/portfolio/report")
 @require_role(*VIEWERS)
 def report():
-    """The management report of the month (or of ``?quarter=YYYY-Qn``: the figures at its
-    end) in the reader's language, as Word (``?format=docx``); its PDF is ``report_pdf``."""
+    """The management report of the month (or of ``?quarter=YYYY-Qn``: its months
+    together, the money as of its end or today) in the reader's language, as Word
+    (``?format=docx``); its PDF is ``report_pdf``."""
     if request.args.get("format") != "docx":
         abort(404)
     data, name = _report_input()
@@ -173,24 +176,29 @@ def _report_input() -> tuple[dict, str]:
     """docgen's input of the report asked for (the page's filters; ``quarter``) and its
     file's name without the extension."""
     period, filters, sort = _asked()
-    label_ = f"{period:%Y-%m}"
+    label_, months = f"{period:%Y-%m}", 1
     quarter = request.args.get("quarter", "")
     if quarter:
-        try:
-            year, number = quarter.split("-Q")
-            period, label_ = reports.quarter_end(int(year), int(number)), f"{int(year)}-Q{int(number)}"
-        except ValueError:
+        period, months = reports.parse_quarter(quarter), 3
+        if period is None:
             abort(404)
-    result = service.portfolio(db.session, period, filters, sort)
+        label_ = reports.quarter_of(period)
+    result = service.portfolio(db.session, period, filters, sort, months=months)
     data = reports.report_data(result, service.open_alerts(db.session), current_user, language=current_language(),
                                period_label=label_, today=utcnow().date())
     return data, f"portfolio-report-{label_}"
 
 
 def _period_shown(label_: str) -> str:
-    """A report's period as the page names it: November 2026 (in the reader's language), or 2026-Q4."""
+    """A report's period as the page names it in the reader's language: November 2026,
+    Q4 2026 (2026年第4季度, Quý 4/2026)."""
     month_ = parse_period(label_)
-    return month(month_) if month_ is not None else label_
+    if month_ is not None:
+        return month(month_)
+    quarter = reports.parse_quarter(label_)
+    if quarter is not None:  # the words of docgen's quarters (plans), in the catalogs both share
+        return _("Q%(quarter)s %(year)s", quarter=(quarter.month - 1) // 3 + 1, year=quarter.year)
+    return label_
 
 
 def _kept_args() -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""The portfolio: every visible account's month side by side, the worst first.
+"""The portfolio: every visible account's month (or quarter) side by side, the worst first.
 
 Each figure reuses the rule of the page it summarises (the scorecard's statuses, the
 invoices' DSO and billed revenue, the requests' and actions' overdue tests); the
@@ -8,6 +8,11 @@ accounts are loaded together, so the number of statements does not grow with the
 measured KPI; then the larger overdue amount as a share of the ACV (a share, so that
 accounts in different currencies compare); then more overdue requests and actions; then
 the name. Totals are per currency: amounts in two currencies are never added.
+
+A quarter (the management report's) is its months together: the share of KPIs met is
+of every KPI measured in any of its months, its RAG the worst status of any of them, its
+CSAT the average of its ratings; the money (DSO, the overdue amount, billed revenue
+against the ACV) is as of its last day, or today while it runs.
 """
 
 from __future__ import annotations
@@ -22,11 +27,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, selectinload
 
 from portal import audit
-from portal.accounts import account_managers, visible_accounts
+from portal.accounts import account_managers, contract_in_force, visible_accounts
 from portal.actions.service import OPEN as OPEN_ACTIONS
 from portal.billing.service import (UNPAID, Dso, RevenueYtd, dso_by_account, figures_currency, per_account,
                                     revenue_ytd_by_account)
-from portal.kpis.service import Scorecard, card_from, contract_in_force, measurements, previous_month
+from portal.kpis.service import Scorecard, card_from, measurements, previous_month
+from portal.meetings.service import PENDING as PENDING_CHANGE_REQUESTS
 from portal.models import (
     Account,
     ActionItem,
@@ -34,6 +40,7 @@ from portal.models import (
     ChangeRequest,
     Contract,
     CreditNote,
+    Document,
     Feedback,
     Invoice,
     Plan,
@@ -47,7 +54,7 @@ from portal.domain import Conflict
 from portal.notifications import Recipient, link, notify
 from portal.models.account import account_members
 from portal.models.base import utcnow
-from portal.models.change_request import CRStatus
+from portal.models.document import DocumentStatus
 from portal.models.plan import PlanStatus
 from portal.models.request import RequestStatus
 from portal.models.service_credit import ServiceCreditStatus
@@ -67,19 +74,34 @@ def month_end(period: date) -> date:
     return next_month(period) - timedelta(days=1)
 
 
+def months_from(first: date, count: int) -> list[date]:
+    """``count`` months from ``first`` (a month's first day): a quarter is three."""
+    months = [first]
+    while len(months) < count:
+        months.append(next_month(months[-1]))
+    return months
+
+
+def quarter_start(year: int, quarter: int) -> date:
+    """The first day of a quarter (1 to 4)."""
+    if not 1 <= quarter <= 4:
+        raise ValueError(f"no quarter {quarter}")
+    return date(year, quarter * 3 - 2, 1)
+
+
 @dataclass
 class AccountMonth:
-    """One account's month on the portfolio."""
+    """One account's month (or quarter: its months together) on the portfolio."""
 
     account: Account
     managers: list[str]
     contract: Contract | None
     currency: str
-    on: date  # the month's last day, or the account's today in the current month
-    card: Scorecard
-    red_kpis_running: list[str]  # codes of the KPIs red this month and the month before
-    csat: Decimal | None  # the month's average rating, 1 to 5
-    csat_before: Decimal | None  # the month before's
+    on: date  # the period's last day, or the account's today in the current period
+    cards: list[Scorecard]  # the scorecard of each of the period's months
+    red_kpis_running: list[str]  # codes of the KPIs red in a month of the period and the month before it
+    csat: Decimal | None  # the period's average rating, 1 to 5
+    csat_before: Decimal | None  # the period before's
     open_requests: int = 0
     overdue_requests: int = 0
     escalations: int = 0  # open requests escalated beyond the first level
@@ -92,9 +114,23 @@ class AccountMonth:
     overdue_elsewhere: dict[str, Decimal] = field(default_factory=dict)
     revenue: RevenueYtd | None = None
     contracts_ending: list[Contract] = field(default_factory=list)
-    crs_awaiting_client: int = 0
+    # Pending decisions, as the inbox counts them for someone: change requests pending
+    # internal or client approval or countered (the meeting agenda's), plans in review
+    # or awaiting sign-off, documents in review, service credits proposed.
+    crs_pending: int = 0
     plans_awaiting_review: int = 0
+    documents_in_review: int = 0
     credits_proposed: int = 0
+
+    @property
+    def card(self) -> Scorecard:
+        """The period's months as one scorecard, each KPI once per month: its RAG is the
+        worst status of a KPI in any month, its share of KPIs met that of every KPI
+        measured in one (a month's are its scorecard's)."""
+        if len(self.cards) == 1:
+            return self.cards[0]
+        return Scorecard(self.account, self.contract, self.cards[0].period,
+                         [row for card in self.cards for row in card.rows])
 
     @property
     def rag(self) -> str:
@@ -113,7 +149,7 @@ class AccountMonth:
 
     @property
     def pending_decisions(self) -> int:
-        return self.crs_awaiting_client + self.plans_awaiting_review + self.credits_proposed
+        return self.crs_pending + self.plans_awaiting_review + self.documents_in_review + self.credits_proposed
 
     @property
     def overdue_share(self) -> Decimal:
@@ -156,7 +192,7 @@ class Filters:
 
 @dataclass
 class Portfolio:
-    period: date
+    period: date  # the first month
     rows: list[AccountMonth]
     totals: dict[str, dict[str, Decimal]]  # currency → ACV, billed, expected, overdue
     # Where the accounts the other filters leave are served (ISO codes): what the
@@ -174,8 +210,9 @@ def countries(account: Account, contracts: list[Contract]) -> set[str]:
 
 
 def portfolio(session: Session, period: date, filters: Filters | None = None, sort: str = "worst",
-              now=None) -> Portfolio:
-    """Every account in the caller's scope for ``period`` (a month's first day), filtered and sorted."""
+              now=None, *, months: int = 1) -> Portfolio:
+    """Every account in the caller's scope for ``period`` (a month's first day) and the
+    ``months`` - 1 months after it (a quarter: 3), filtered and sorted."""
     filters = filters or Filters()
     now = now or utcnow()
     accounts = [a for a in visible_accounts(session) if not filters.tier or a.tier.value == filters.tier]
@@ -199,28 +236,37 @@ def portfolio(session: Session, period: date, filters: Filters | None = None, so
     if filters.country:
         accounts = [a for a in accounts if filters.country.upper() in countries(a, contracts_of[a.id])]
     ids = [a.id for a in accounts]
-    ons = {a.id: min(month_end(period), a.today(now)) for a in accounts}
-    chosen = {a.id: contract_in_force(contracts_of[a.id], period) for a in accounts}
+    span = months_from(period, months)
+    ons = {a.id: min(month_end(span[-1]), a.today(now)) for a in accounts}
+    # Each month's KPIs are those of the contract in force in it (as its scorecard); the
+    # money is that of the contract in force in the month of ``on`` (today's, while the
+    # period runs; the period's first month when it is still to come).
+    in_force = {(a.id, m): contract_in_force(contracts_of[a.id], m) for a in accounts for m in span}
+    chosen = {a.id: in_force[a.id, max(period, ons[a.id].replace(day=1))] for a in accounts}
+    kpis = list({k.id: k for c in in_force.values() if c for k in c.kpis}.values())
     before = previous_month(period)
-    kpis = [k for c in chosen.values() if c for k in c.kpis]
-    actuals = measurements(session, kpis, [before, previous_month(before), period])
+    actuals = measurements(session, kpis, [previous_month(before), before, *span])
     rows = {}
     for account in accounts:
         contract = chosen[account.id]
-        card = card_from(account, contract, period, actuals)
-        card_before = card_from(account, contract, before, actuals)
-        red_before = {row.kpi.id for row in card_before.rows if row.status == "red"}
+        cards, red_running = [], []
+        for month in span:
+            card = card_from(account, in_force[account.id, month], month, actuals)
+            card_before = card_from(account, in_force[account.id, month], previous_month(month), actuals)
+            red_before = {row.kpi.id for row in card_before.rows if row.status == "red"}
+            red_running += [row.kpi.code for row in card.rows
+                            if row.status == "red" and row.kpi.id in red_before and row.kpi.code not in red_running]
+            cards.append(card)
         today = account.today(now)
         rows[account.id] = AccountMonth(
             account=account, managers=[n for _uid, n in members[account.id]], contract=contract,
-            currency=figures_currency(account, contract), on=ons[account.id], card=card,
-            red_kpis_running=[row.kpi.code for row in card.rows if row.status == "red" and row.kpi.id in red_before],
-            csat=None, csat_before=None,
+            currency=figures_currency(account, contract), on=ons[account.id], cards=cards,
+            red_kpis_running=red_running, csat=None, csat_before=None,
             contracts_ending=[c for c in contracts_of[account.id]
                               if today <= c.end_date <= today + timedelta(days=ENDING_DAYS)],
         )
     if ids:
-        _add_csat(session, rows, period)
+        _add_csat(session, rows, span)
         _add_requests_and_actions(session, rows, now)
         _add_money(session, rows)
         _add_pending(session, rows)
@@ -232,10 +278,13 @@ def _average(ratings: list[int]) -> Decimal | None:
     return (Decimal(sum(ratings)) / len(ratings)).quantize(Decimal("0.01")) if ratings else None
 
 
-def _add_csat(session: Session, rows: dict[int, AccountMonth], period: date) -> None:
-    """The month's and the month before's average rating, by the account's local month."""
-    before = previous_month(period)
-    since = min(row.account.month_window(before)[0] for row in rows.values())
+def _add_csat(session: Session, rows: dict[int, AccountMonth], span: list[date]) -> None:
+    """The average rating of the period's months and of as many months before them, by
+    the account's local month."""
+    before = [previous_month(span[0])]
+    while len(before) < len(span):
+        before.insert(0, previous_month(before[0]))
+    since = min(row.account.month_window(before[0])[0] for row in rows.values())
     ratings: dict[tuple[int, date], list[int]] = defaultdict(list)
     for account_id, created_at, rating in session.execute(
         sa.select(Feedback.account_id, Feedback.created_at, Feedback.rating)
@@ -243,7 +292,8 @@ def _add_csat(session: Session, rows: dict[int, AccountMonth], period: date) -> 
     ):
         ratings[account_id, rows[account_id].account.local_date(created_at).replace(day=1)].append(rating)
     for account_id, row in rows.items():
-        row.csat, row.csat_before = _average(ratings[account_id, period]), _average(ratings[account_id, before])
+        row.csat = _average([r for month in span for r in ratings[account_id, month]])
+        row.csat_before = _average([r for month in before for r in ratings[account_id, month]])
 
 
 def _add_requests_and_actions(session: Session, rows: dict[int, AccountMonth], now) -> None:
@@ -305,8 +355,9 @@ def _add_money(session: Session, rows: dict[int, AccountMonth]) -> None:
 def _add_pending(session: Session, rows: dict[int, AccountMonth]) -> None:
     ids = list(rows)
     counts = (
-        ("crs_awaiting_client", ChangeRequest, ChangeRequest.status == CRStatus.PENDING_CLIENT_APPROVAL),
+        ("crs_pending", ChangeRequest, ChangeRequest.status.in_(PENDING_CHANGE_REQUESTS)),
         ("plans_awaiting_review", Plan, Plan.status.in_((PlanStatus.IN_REVIEW, PlanStatus.PENDING_SIGNOFF))),
+        ("documents_in_review", Document, Document.status == DocumentStatus.IN_REVIEW),
         ("credits_proposed", ServiceCredit, ServiceCredit.status == ServiceCreditStatus.PROPOSED),
     )
     statement = sa.union_all(*(
@@ -359,9 +410,12 @@ def variances(row: AccountMonth) -> dict[AlertKind, dict]:
 
 def check_alerts(session: Session, period: date, now=None) -> list[PortfolioAlert]:
     """Raise the month's adverse variances of every account in scope, each once per
-    (account, kind, month), telling the account's managers; close the open alerts of the
-    month whose condition no longer holds. Returns the alerts raised. Two checks of one
-    month at once raise each alert once: the unique (account, kind, month) decides."""
+    (account, kind, month), telling the account's managers. An alert not yet
+    acknowledged whose condition no longer holds is marked back within bounds
+    (``closed_at``) and stays on the team lead's page until acknowledged; should the
+    condition come back in the month, the mark goes, and the alert is not raised again.
+    Returns the alerts raised. Two checks of one month at once raise each alert once:
+    the unique (account, kind, month) decides."""
     now = now or utcnow()
     result = portfolio(session, period, now=now)
     existing = {(a.account_id, a.kind): a for a in session.scalars(
@@ -369,11 +423,16 @@ def check_alerts(session: Session, period: date, now=None) -> list[PortfolioAler
     raised = []
     for row in result.rows:
         found = variances(row)
-        for kind, alert in existing.items():
-            if kind[0] == row.account.id and kind[1] not in found and alert.is_open:
-                alert.closed_at = now
-                audit.record(session, "portfolio.alert_closed", alert, account_id=row.account.id, actor=None,
-                             data={"kind": alert.kind.value, "period": f"{period:%Y-%m}"})
+        for (account_id, kind), alert in existing.items():
+            if account_id != row.account.id or alert.acknowledged_at is not None:
+                continue
+            holds = kind in found
+            if holds == (alert.closed_at is None):
+                continue
+            alert.closed_at = None if holds else now
+            audit.record(session, "portfolio.alert_holds_again" if holds else "portfolio.alert_closed", alert,
+                         account_id=row.account.id, actor=None,
+                         data={"kind": alert.kind.value, "period": f"{period:%Y-%m}"})
         for kind, detail in found.items():
             if (row.account.id, kind) in existing:
                 continue
@@ -397,17 +456,19 @@ def check_alerts(session: Session, period: date, now=None) -> list[PortfolioAler
 
 
 def open_alerts(session: Session) -> list[PortfolioAlert]:
-    """The alerts of the accounts in scope not yet acknowledged nor closed, the latest month first."""
+    """The alerts of the accounts in scope not yet acknowledged, the latest month first:
+    also those back within bounds (``closed_at``), which the team lead has not seen yet."""
     return list(session.scalars(
-        sa.select(PortfolioAlert).where(PortfolioAlert.acknowledged_at.is_(None), PortfolioAlert.closed_at.is_(None))
+        sa.select(PortfolioAlert).where(PortfolioAlert.acknowledged_at.is_(None))
         .options(selectinload(PortfolioAlert.account))
         .order_by(PortfolioAlert.period.desc(), PortfolioAlert.raised_at, PortfolioAlert.id)))
 
 
 def acknowledge(session: Session, alert: PortfolioAlert, by: User) -> None:
-    """The team lead has seen the alert: it leaves the portfolio page."""
-    if not alert.is_open:
-        raise Conflict(_l("This alert was acknowledged or closed already."))
+    """The team lead has seen the alert (still holding, or back within bounds): it
+    leaves the portfolio page."""
+    if alert.acknowledged_at is not None:
+        raise Conflict(_l("This alert was acknowledged already."))
     alert.acknowledged_at = utcnow()
     alert.acknowledged_by_id = by.id
     audit.record(session, "portfolio.alert_acknowledged", alert, account_id=alert.account_id, actor=by,
