@@ -29,6 +29,7 @@ finance's review).
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import abort, flash, has_request_context, redirect, url_for
+from flask import abort, current_app, flash, has_request_context, redirect, session, url_for
 from flask_login import current_user, login_fresh
 from sqlalchemy import event
 from sqlalchemy.sql import util as sql_util
@@ -311,11 +312,27 @@ def get_user_or_404(session: Session, viewer: Any, ident: Any) -> User:
     return user
 
 
+FRESH_AT = "fresh_at"
+
+
+def mark_fresh() -> None:
+    """The password (and code) were given just now: at sign-in, or confirmed again."""
+    session[FRESH_AT] = int(time.time())
+
+
+def sign_in_is_fresh() -> bool:
+    """The password (and code) were given in this session within ``FRESH_SIGN_IN``, as
+    an API token's decision needs: not a session restored from remember-me, nor one
+    signed in hours ago."""
+    window = current_app.config["FRESH_SIGN_IN"].total_seconds()
+    return login_fresh() and time.time() - session.get(FRESH_AT, 0) <= window
+
+
 def fresh_login_or_redirect(message: str, next_url: str):
-    """Decisions need a fresh sign-in, not a session restored from remember-me: ``None``
-    when the sign-in is fresh, else the redirect to confirm the password, which comes
-    back to ``next_url`` (the page of the decision: the decision itself is a POST)."""
-    if login_fresh():
+    """Decisions need a fresh sign-in (``sign_in_is_fresh``): ``None`` when it is, else
+    the redirect to confirm the password, which comes back to ``next_url`` (the page of
+    the decision: the decision itself is a POST)."""
+    if sign_in_is_fresh():
         return None
     flash(message, "info")
     return redirect(url_for("auth.reauthenticate", next=next_url))

@@ -199,3 +199,21 @@ def insert_as_of(session, model, **values):
     columns = [sa.column(column.name, column.type) for column in model.__table__.columns if column.name in have]
     table = sa.table(model.__tablename__, *columns)
     return session.execute(sa.insert(table).values(**row).returning(table.c.id)).scalar_one()
+
+
+def stale_token(session, user) -> dict:
+    """The headers of an API token of ``user`` minted by a sign-in 16 minutes ago: it
+    reads, but decides only with the password (``FRESH_SIGN_IN`` is 15)."""
+    from datetime import timedelta
+
+    from portal.auth.service import issue_api_token
+    from portal.models import ApiToken
+    from portal.models.base import utcnow
+    from tests.conftest import bearer
+
+    token, _expires = issue_api_token(session, user)
+    session.flush()
+    session.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id)
+                    .values(created_at=utcnow() - timedelta(minutes=16)))
+    session.commit()
+    return bearer(token)

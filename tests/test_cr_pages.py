@@ -245,6 +245,28 @@ def test_a_session_restored_from_remember_me_must_reauthenticate_before_approvin
     assert len(client_approvals(session, cr)) == 1
 
 
+def test_a_sign_in_older_than_the_fresh_window_must_confirm_the_password_before_approving(app, session, alpha,
+                                                                                         new_browser):
+    """As an API token must be: a session signed in hours ago (never idle long enough to
+    end) proves nobody is at the keyboard now."""
+    from portal.security import FRESH_AT
+
+    cr = pending_cr(session, alpha)
+    approver = signed_in(new_browser, CLIENT)
+    window = app.config["FRESH_SIGN_IN"].total_seconds()
+    with approver.client.session_transaction() as cookie:
+        cookie[FRESH_AT] -= window + 60
+    url = f"/change-requests/{cr.id}"
+    assert "Confirm your password" in approver.get(url).text
+    response = approver.post_form(f"{url}/approve", approve_form(cr), page=url)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/reauthenticate")
+    assert client_approvals(session, cr) == []
+    confirm = approver.post_form(f"/reauthenticate?next={url}", {"password": PASSWORD}, page="/reauthenticate")
+    assert confirm.status_code == 302 and confirm.headers["Location"] == url
+    assert approver.post_form(f"{url}/approve", approve_form(cr), page=url).headers["Location"] == url
+    assert len(client_approvals(session, cr)) == 1
+
+
 def test_an_approval_without_the_form_token_is_refused(session, alpha, new_browser):
     cr = pending_cr(session, alpha)
     approver = signed_in(new_browser, CLIENT)

@@ -12,10 +12,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from portal.auth.service import issue_api_token
 from portal.change_requests import service
 from portal.models import (
-    ApiToken,
     Approval,
     ChangeRequest,
     CRStatus,
@@ -27,9 +25,9 @@ from portal.models import (
     ServiceRequest,
     User,
 )
-from portal.models.base import utcnow
 from tests.conftest import DB_KIND, PASSWORD, Browser, api_token, bearer, csrf_token
 from tests.factories import make_user
+from tests.helpers import stale_token
 
 EDGE_MESSAGE = "Some text contains characters that cannot be stored. Remove them and try again."
 
@@ -176,19 +174,10 @@ def test_reauthentication_is_throttled_like_sign_in(app, world):
     assert right.status_code == 429, "throttled: even the right password waits"
 
 
-def _stale_token(session, user) -> dict:
-    token, _expires = issue_api_token(session, user)
-    session.flush()
-    session.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id)
-                    .values(created_at=utcnow() - timedelta(minutes=16)))
-    session.commit()
-    return bearer(token)
-
-
 def test_an_api_approval_needs_a_recent_sign_in_or_the_password(app, session, world):
     cr = _pending(session, world)
     approver = world.user(Role.CLIENT_APPROVER)
-    headers = _stale_token(session, approver)
+    headers = stale_token(session, approver)
     client = app.test_client()
     url, body = f"/api/v1/change-requests/{cr.id}/approve", {"version": cr.version, "signature_name": approver.name}
     stale = client.post(url, headers=headers, json=body)
@@ -213,7 +202,7 @@ def test_a_fresh_token_decides_without_the_password(app, session, world):
 def test_a_stale_token_still_reads_and_comments(app, session, world):
     """Only decisions ask for the proof: reading and commenting do not."""
     cr = _pending(session, world)
-    headers = _stale_token(session, world.user(Role.CLIENT_APPROVER))
+    headers = stale_token(session, world.user(Role.CLIENT_APPROVER))
     client = app.test_client()
     assert client.get(f"/api/v1/change-requests/{cr.id}", headers=headers).status_code == 200
 

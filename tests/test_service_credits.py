@@ -357,6 +357,36 @@ def test_the_api_lets_finance_approve_once_and_refuses_the_client(client, sessio
     assert [item["id"] for item in listed.json["items"]] == [credit.id]  # this month's only
 
 
+@pytest.mark.parametrize("decision", ["approve", "waive"])
+def test_a_credit_is_decided_only_with_a_fresh_sign_in_on_the_page_and_the_api(app, session, alpha, decision):
+    """A credit note issued (or a client's credit given up) is a decision: a sign-in of
+    more than FRESH_SIGN_IN ago confirms the password first, as for change requests."""
+    from portal.security import FRESH_AT
+    from tests.conftest import PASSWORD
+    from tests.helpers import stale_token
+
+    kpi = proposed(session, alpha)
+    session.commit()
+    credit = credit_of(session, kpi)
+    finance_user = alpha.user(Role.FINANCE)
+    body = {"reason": "Agreed at the QBR"}
+    url = f"/api/v1/service-credits/{credit.id}/{decision}"
+    client = app.test_client()
+    stale = client.post(url, json=body, headers=stale_token(session, finance_user))
+    assert stale.status_code == 401 and stale.json["error"]["code"] == "fresh_sign_in_required"
+    finance = Browser(app.test_client())
+    finance.login(finance_user.email)
+    with finance.client.session_transaction() as cookie:
+        cookie[FRESH_AT] -= app.config["FRESH_SIGN_IN"].total_seconds() + 60
+    page = f"/service-credits/{credit.id}"
+    asked = finance.post_form(f"{page}/{decision}", {"amount": "4200", **body}, page=page)
+    assert asked.status_code == 302 and asked.headers["Location"].startswith("/reauthenticate")
+    session.rollback()
+    assert credit_of(session, kpi).status is ServiceCreditStatus.PROPOSED
+    proved = client.post(url, json={**body, "password": PASSWORD}, headers=stale_token(session, finance_user))
+    assert proved.status_code == 200, proved.text
+
+
 def test_a_proposed_credit_waits_in_finances_inbox_until_decided(session, alpha):
     kpi = proposed(session, alpha)
     credit = credit_of(session, kpi)

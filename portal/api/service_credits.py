@@ -11,7 +11,17 @@ from flask_login import current_user
 from pydantic import BaseModel, Field
 
 from portal.api import bp
-from portal.api.common import PAGE_QUERY, ApiError, iso_date, iso_time, money, paginate, route
+from portal.api.common import (
+    PAGE_QUERY,
+    ApiError,
+    FreshProof,
+    iso_date,
+    iso_time,
+    money,
+    paginate,
+    require_fresh_sign_in,
+    route,
+)
 from portal.credits import service
 from portal.extensions import db
 from portal.kpis.service import parse_period
@@ -66,12 +76,12 @@ class ServiceCreditList(BaseModel):
     next_cursor: str | None
 
 
-class ApproveIn(BaseModel):
+class ApproveIn(FreshProof):
     amount: Decimal | None = Field(default=None, gt=0, max_digits=18, decimal_places=4)
     reason: str = Field(default="", max_length=2000)
 
 
-class WaiveIn(BaseModel):
+class WaiveIn(FreshProof):
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -113,6 +123,7 @@ def list_service_credits():
        roles=service.DECIDERS, body=ApproveIn, response=ServiceCreditOut, load={"credit_id": ServiceCredit},
        tag="service-credits")
 def approve_service_credit(service_credit: ServiceCredit, body: ApproveIn):
+    require_fresh_sign_in(body)
     account = get_or_404(db.session, Account, service_credit.account_id)
     service.approve(db.session, service_credit, account, current_user, amount=body.amount, reason=body.reason)
     return credit_json(service_credit)
@@ -122,5 +133,6 @@ def approve_service_credit(service_credit: ServiceCredit, body: ApproveIn):
        roles=service.DECIDERS, body=WaiveIn, response=ServiceCreditOut, load={"credit_id": ServiceCredit},
        tag="service-credits")
 def waive_service_credit(service_credit: ServiceCredit, body: WaiveIn):
+    require_fresh_sign_in(body)
     service.waive(db.session, service_credit, current_user, reason=body.reason)
     return credit_json(service_credit)

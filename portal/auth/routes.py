@@ -31,7 +31,7 @@ from portal.extensions import db
 from portal.models import User, UserSession
 from portal.notifications.forms import EmailChoiceForm
 from portal.notifications.service import settings_of as notification_settings
-from portal.security import fresh_login_or_redirect
+from portal.security import fresh_login_or_redirect, mark_fresh
 from portal.users.service import update_own_details
 from portal.web import PUBLIC_ENDPOINTS, Blueprint, keep_form
 
@@ -126,6 +126,7 @@ def _start_session(user: User, *, remember: bool) -> None:
     service.start_session(db.session, user, remember=remember, ip=request.remote_addr or "",
                           user_agent=request.user_agent.string)
     login_user(user, remember=remember, fresh=True)
+    mark_fresh()
     audit.record(db.session, "auth.signed_in", user, account_id=user.account_id, actor=user)
 
 
@@ -218,6 +219,7 @@ def reauthenticate():
             user = user if proof is not None else None
         if user is not None and user.id == current_user.id:
             confirm_login()
+            mark_fresh()
             _recovery_codes_left(user, proof)
             return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
     return render_template("auth/reauthenticate.html", form=form, needs_code=needs_code), status, headers

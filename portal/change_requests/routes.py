@@ -8,7 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_fresh
+from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from portal.change_requests import service
@@ -38,7 +38,7 @@ from portal.i18n import current_language, label, localized, money
 from portal.units import counted
 from portal.accounts import client_approvers, current_contract, visible_accounts
 from portal.models import Account, ChangeRequest, Contract, CRStatus, Decision, Document, LineChange, LineVerdict, Role
-from portal.security import ISSUERS, fresh_login_or_redirect, get_or_404, require_role
+from portal.security import ISSUERS, fresh_login_or_redirect, get_or_404, require_role, sign_in_is_fresh
 from portal.web import Blueprint, keep_form
 
 bp = Blueprint("change_requests", __name__)
@@ -244,7 +244,7 @@ def detail(change_request_id: int):
         over_limit=current_user.role is Role.CLIENT_APPROVER and not service.covers(current_user, cr.price_impact),
         before=contract.active_scope_lines, after=service.scope_after(contract, cr),
         impacts={line.id: service.line_impact(line) for line in cr.lines},
-        approval=service.client_approval(cr), documents=documents, pdf_ready=renditions.made(db.session, documents), fresh=login_fresh(),
+        approval=service.client_approval(cr), documents=documents, pdf_ready=renditions.made(db.session, documents), fresh=sign_in_is_fresh(),
         submit_form=SubmitForm(), withdraw_form=WithdrawForm(), implement_form=ImplementForm(),
         approve_form=ApproveForm(version=cr.version), reject_form=RejectForm(version=cr.version),
         internal_form=InternalDecisionForm(version=cr.version), amendment_form=amendment,

@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.i18n import month as month_name
 from portal.kpis.service import parse_period
 from portal.models import Account, ServiceCredit, ServiceCreditStatus
-from portal.security import get_or_404, require_role
+from portal.security import fresh_login_or_redirect, get_or_404, require_role
 from portal.web import Blueprint, keep_form
 
 bp = Blueprint("credits", __name__)
@@ -79,11 +79,19 @@ def _detail_page(credit: ServiceCredit, account: Account, approve_form: ApproveC
                            and credit.status is ServiceCreditStatus.PROPOSED)
 
 
+def _needs_fresh_login(credit: ServiceCredit):
+    return fresh_login_or_redirect(_("Confirm your password before deciding on a service credit."),
+                                   url_for("credits.detail", credit_id=credit.id))
+
+
 @bp.route("/service-credits/<int:credit_id>/approve", methods=["POST"], back="credits.detail")
 @require_role(*service.DECIDERS)
 def approve(credit_id: int):
     credit = get_or_404(db.session, ServiceCredit, credit_id)
     account = get_or_404(db.session, Account, credit.account_id)
+    stale = _needs_fresh_login(credit)
+    if stale:
+        return stale
     form = ApproveCreditForm()
     if not form.validate_on_submit():
         flash(_("Enter the amount as a number such as 4200.00."), "error")
@@ -99,6 +107,9 @@ def approve(credit_id: int):
 @require_role(*service.DECIDERS)
 def waive(credit_id: int):
     credit = get_or_404(db.session, ServiceCredit, credit_id)
+    stale = _needs_fresh_login(credit)
+    if stale:
+        return stale
     form = WaiveCreditForm()
     if not form.validate_on_submit():
         flash(_("Say why the credit is waived."), "error")

@@ -10,7 +10,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_fresh
+from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from portal.change_requests.forms import default_languages, language_options
@@ -36,7 +36,7 @@ from portal.plans.forms import (
     round_trip,
 )
 from portal.plans.labels import plan_label
-from portal.security import ISSUERS, fresh_login_or_redirect, get_or_404, require_role
+from portal.security import ISSUERS, fresh_login_or_redirect, get_or_404, require_role, sign_in_is_fresh
 from portal.web import Blueprint, keep_form
 
 bp = Blueprint("plans", __name__)
@@ -169,7 +169,7 @@ def _page(plan: Plan, review_form: ReviewForm | None = None):
         states=states, gaps=service.gaps(plan, account) if current_user.is_firm else [],
         approval=service.firm_approval(db.session, plan, account), progress=service.progress(db.session, plan, content, account.today()),
         compared=compared, previous=previous, changes=changes, signoff=service.current_signoff(plan),
-        documents=documents, pdf_ready=renditions.made(db.session, documents), fresh=login_fresh(), text_fields=TEXT_FIELDS,
+        documents=documents, pdf_ready=renditions.made(db.session, documents), fresh=sign_in_is_fresh(), text_fields=TEXT_FIELDS,
         is_issuer=current_user.role in ISSUERS, can_review=current_user.role in service.REVIEWERS,
         approvers=client_approvers(db.session, account),
         submit_form=SubmitForm(), review_form=review_form, signoff_form=SignoffForm(version=plan.version),
