@@ -22,6 +22,7 @@ from portal.billing import service as billing
 from portal.billing.imports import Incoming, upsert_invoices, validate_invoice
 from portal.billing.service import outstanding, release_invoice, statement
 from portal.credits import service
+from portal.domain import Conflict
 from portal.models import (
     AuditEvent,
     CreditNote,
@@ -146,7 +147,7 @@ def test_a_waived_credit_issues_no_credit_note_and_stays_decided(session, alpha)
     measure_again.actual = Decimal("80")
     assert service.propose(session, PERIOD).decided == 1
     assert credit_of(session, kpi).status is ServiceCreditStatus.WAIVED
-    with pytest.raises(service.Conflict):
+    with pytest.raises(Conflict):
         service.approve(session, credit, alpha.account, alpha.user(Role.FINANCE))
 
 
@@ -178,7 +179,7 @@ def test_approving_issues_a_numbered_credit_note_against_the_next_invoice_or_sta
                                                                       Decimal("4000"))
     document = session.scalar(sa.select(Document).where(Document.id == credit.document_id))
     assert (document.kind, document.number) == (DocumentKind.CREDIT_NOTE, note.number)
-    with pytest.raises(service.Conflict):
+    with pytest.raises(Conflict):
         service.approve(session, credit, alpha.account, finance)
 
 

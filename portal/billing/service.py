@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from docgen.formatting import quantize_money
-from portal import audit
+from portal import audit, versioning
 from portal.domain import Conflict, DomainError
 from portal.billing.schema import MAX_AMOUNT
 from portal.files import CheckedFile
@@ -544,14 +544,9 @@ def dispute(session: Session, invoice: Invoice, account: Account, by: User, *, r
         raise Conflict(_l("This invoice is already disputed."))
     if not reason.strip():
         raise DomainError(_l("Say what is wrong with the invoice."))
-    claimed = session.execute(
-        sa.update(Invoice).where(Invoice.id == invoice.id, Invoice.status == InvoiceStatus.ISSUED)
-        .values(status=InvoiceStatus.DISPUTED, status_before_dispute=InvoiceStatus.ISSUED)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:
-        raise Conflict(_l("This invoice is already disputed."))
-    session.refresh(invoice)
+    versioning.transition(session, invoice, (InvoiceStatus.ISSUED,), InvoiceStatus.DISPUTED, version=None,
+                          conflict=_l("This invoice is already disputed."),
+                          status_before_dispute=InvoiceStatus.ISSUED)
     lines = [line for line in invoice.lines if line.id in set(disputed_lines)]
     description = reason.strip()
     if lines:

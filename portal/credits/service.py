@@ -39,11 +39,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, selectinload
 
 from docgen.formatting import plain_decimal, quantize_money
-from portal import audit
+from portal import audit, versioning
 from portal.billing.service import credited, issue_credit_note
 from portal.credits.documents import credit_note_document
 from portal.credits.notices import tell_clients
-from portal.domain import Conflict, DomainError
+from portal.domain import DomainError
 from portal.i18n import money
 from portal.kpis.service import attainment, status as kpi_status
 from portal.models import (
@@ -262,16 +262,10 @@ def propose(session: Session, period: date, *, accounts: list[Account] | None = 
 
 def _decide(session: Session, credit: ServiceCredit, status: ServiceCreditStatus, by: User) -> None:
     """Move a proposed credit to ``status``, or 409 when someone decided it meanwhile:
-    the conditional UPDATE lets exactly one of two concurrent decisions through."""
-    now = utcnow()
-    decided = session.execute(
-        sa.update(ServiceCredit).where(ServiceCredit.id == credit.id,
-                                       ServiceCredit.status == ServiceCreditStatus.PROPOSED)
-        .values(status=status, decided_by_id=by.id, decided_at=now, updated_at=now)
-        .execution_options(synchronize_session=False))
-    if decided.rowcount != 1:
-        raise Conflict(_l("This service credit is already decided."))
-    session.refresh(credit)
+    the kernel's conditional transition lets exactly one of two concurrent decisions through."""
+    versioning.transition(session, credit, (ServiceCreditStatus.PROPOSED,), status, version=None,
+                          conflict=_l("This service credit is already decided."), decided_by_id=by.id,
+                          decided_at=utcnow())
 
 
 def approve(session: Session, credit: ServiceCredit, account: Account, by: User, *, amount: Decimal | None = None,
