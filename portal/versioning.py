@@ -142,7 +142,7 @@ def check_signature(typed: str, signer: Any) -> str:
     return visible(typed).strip()
 
 
-def record_decision(session: Session, subject: Any, decision: Any, *, action: str, by: Any, ip: str,
+def record_decision(session: Session, subject: Any, decision: Any, *, action: str, by: Any, ip: str | None,
                     data: Mapping[str, Any], conflict: Any) -> Any:
     """Store ``decision`` (a row whose unique constraint allows one such decision per
     version) and its chained audit event. A duplicate that got past the conditional

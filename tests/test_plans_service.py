@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from portal.admin.service import assign
 from portal.audit import verify_chain
-from portal.models import AuditEvent, Notification, Plan, PlanSignoff, PlanStatus, PlanType, ReviewDecision, Role
+from portal.models import AuditEvent, Notification, Plan, PlanReview, PlanSignoff, PlanStatus, PlanType, ReviewDecision, Role
 from portal.models.base import utcnow
 from portal.plans import content as plan_content
 from portal.plans import service
@@ -215,6 +215,14 @@ def test_a_reviewer_approves_a_version_once(session, alpha):
     review(session, alpha, plan, Role.REGIONAL_REVIEWER, APPROVE)
     with pytest.raises(Conflict):
         review(session, alpha, plan, Role.REGIONAL_REVIEWER, APPROVE)
+    reviewer = alpha.user(Role.REGIONAL_REVIEWER)
+    # The database keeps it so (migration 0032), whatever path a second approval takes.
+    with pytest.raises(sa.exc.IntegrityError), session.begin_nested():
+        session.add(PlanReview(account_id=plan.account_id, plan_id=plan.id, version_hash=plan.version,
+                               reviewer_id=reviewer.id, decision=APPROVE, language="en"))
+    approvals = [r for r in plan.reviews if r.decision is APPROVE and r.reviewer_id == reviewer.id]
+    chained = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "plan.approve")).all()
+    assert len(approvals) == 1 and len(chained) == 1 and chained[0].chain_seq is not None
 
 
 def test_a_request_for_changes_sends_the_plan_back_and_the_next_version_shows_what_changed(session, alpha):

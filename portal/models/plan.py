@@ -95,6 +95,11 @@ class PlanReview(InternalNote, AccountOwned, Base):
     an approval, are always shared."""
 
     __tablename__ = "plan_reviews"
+    # One approval per reviewer and version (migration 0032): a second, however sent, is refused.
+    __table_args__ = (
+        sa.Index("uq_plan_reviews_one_approval", "plan_id", "version_hash", "reviewer_id", unique=True,
+                 postgresql_where=sa.text("decision = 'approve'"), sqlite_where=sa.text("decision = 'approve'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(sa.ForeignKey("plans.id", ondelete="CASCADE"), index=True)

@@ -316,9 +316,6 @@ def review(session: Session, plan: Plan, account: Account, by: User, *, decision
         if decision is ReviewDecision.APPROVE:
             if plan.status is not PlanStatus.IN_REVIEW:
                 raise Conflict(_l("Only a plan in review can be approved."))
-            if any(r.reviewer_id == by.id and r.decision is ReviewDecision.APPROVE and r.version_hash == seen
-                   for r in plan.reviews):
-                raise Conflict(_l("You have already approved this version."))
             approval = firm_approval(session, plan, account)
             if not approval.counts(by):
                 # An approval that would not count (an account manager's, where the
@@ -333,14 +330,20 @@ def review(session: Session, plan: Plan, account: Account, by: User, *, decision
     entry = PlanReview(account_id=plan.account_id, plan_id=plan.id, version_hash=seen, reviewer_id=by.id,
                        decision=decision, section=section, body=body, language=language, internal=internal,
                        created_at=utcnow())
-    plan.reviews.append(entry)
+    data = {"period": plan.period, "version": seen, "section": section}
+    if decision is ReviewDecision.APPROVE:  # a decision: once per reviewer and version, chained
+        versioning.record_decision(session, plan, entry, action="plan.approve", by=by, ip=None, data=data,
+                                   conflict=_l("You have already approved this version."))
+        plan.reviews.append(entry)
+    else:
+        plan.reviews.append(entry)
+        session.flush()
+        audit.record(session, f"plan.{decision.value}", plan, actor=by, chained=decision in CHAINED, data=data)
     if remark:
         plan.reviews.append(PlanReview(account_id=plan.account_id, plan_id=plan.id, version_hash=seen,
                                        reviewer_id=by.id, decision=ReviewDecision.COMMENT, section=section,
                                        body=remark, language=language, internal=True, created_at=utcnow()))
     session.flush()
-    audit.record(session, f"plan.{decision.value}", plan, actor=by, chained=decision in CHAINED,
-                 data={"period": plan.period, "version": seen, "section": section})
     _notify(session, "plan_reviewed", _authors(session, plan, account), plan, account, by, review=entry)
     if decision is ReviewDecision.APPROVE:
         _send_for_signoff_if_ready(session, plan, account, by)
