@@ -478,6 +478,28 @@ def test_the_report_downloads_from_the_page(app, session, book, admin):
     assert "Portfolio report" in _docx_text(response.data)
 
 
+def test_a_double_click_on_the_report_pdf_makes_one_job(app, session, book, admin):
+    """The menu item carries the page's one-time token: the same form sent twice (a double
+    click, a resubmit after a 503) makes one PDF job and leads to the same page."""
+    import re
+
+    from tests.conftest import Browser, csrf_token
+    from tests.helpers import latest
+
+    _acme, _huanan, manager = book
+    asker = Browser(app.test_client())
+    asker.login(manager.email)
+    page = asker.get("/portfolio?period=2026-06").get_data(as_text=True)
+    once = re.search(r'action="/portfolio/report/pdf\?period=2026-06"[^>]*>.*?name="once" value="([^"]+)"', page, re.S)
+    assert once, "the PDF menu item carries a one-time token"
+    form = {"csrf_token": csrf_token(page), "once": once.group(1)}
+    first = asker.client.post("/portfolio/report/pdf?period=2026-06", data=form)
+    second = asker.client.post("/portfolio/report/pdf?period=2026-06", data=form)
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    assert len(latest(session).scalars(sa.select(Job).where(Job.kind == "report_pdf")).all()) == 1
+
+
 def test_the_report_pdf_is_made_in_the_background_for_its_asker_only(app, session, book, admin, monkeypatch):
     """LibreOffice takes seconds: the PDF is a job, followed on the portfolio page; the
     file it made opens for who asked (the figures in their scope), for nobody else."""
