@@ -12,6 +12,7 @@ flashes the message in the user's language and shows the form again with what wa
 
 from __future__ import annotations
 
+import io
 import logging
 import secrets
 from contextlib import nullcontext
@@ -147,6 +148,27 @@ def refused(error: DomainError):
     return error_response(error.status, message)
 
 
+def _form_page_again():
+    """A page's form posted with more than any request may carry (``MAX_CONTENT_LENGTH``,
+    with the page's script off: it stops such a form before sending): the body is never
+    read, so what was typed cannot come back, but the form does, as its page shows it
+    (a GET of the same address, in this session), with the limits beside it, as 413.
+    None when there is no such page (the API, a form without a page of its own)."""
+    if wants_json() or request.method != "POST" or request.url_rule is None or "GET" not in request.url_rule.methods:
+        return None
+    environ = {**request.environ, "REQUEST_METHOD": "GET", "CONTENT_LENGTH": "0", "CONTENT_TYPE": "",
+               "wsgi.input": io.BytesIO()}
+    # A context of its own (its own ``g`` and database session, ended with it), as if
+    # the browser had asked for the page.
+    with current_app.app_context(), current_app.request_context(environ):
+        flash(_(_MESSAGES[413][1]), "error")
+        page = current_app.full_dispatch_request()
+    if page.status_code != 200 or page.mimetype != "text/html":
+        return None
+    page.status_code = 413
+    return page
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, refused)
 
@@ -156,6 +178,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if error.code == 413 and (page := _form_page_again()) is not None:
+            return page
         headers = {}
         if error.code == 429 and getattr(error, "retry_after", None):
             headers["Retry-After"] = str(error.retry_after)

@@ -184,6 +184,25 @@ def test_a_refused_attachment_saves_nothing_of_the_request_and_says_why(session,
     assert {model: count(session, model) for model in before} == before
 
 
+def test_a_body_beyond_what_any_request_may_carry_answers_413_with_the_form(app, session, alpha, new_browser,
+                                                                          monkeypatch):
+    """With the page's script off, nothing stops a form with more than MAX_CONTENT_LENGTH
+    before it is sent: its body is never read (what was typed cannot come back), but the
+    form's page is shown again with the limits, not a bare error page."""
+    before = count(session, ServiceRequest)
+    browser = signed_in(new_browser, CLIENT)
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 64 * 1024)
+    uploads = [(io.BytesIO(PDF_BYTES + b"0" * 100 * 1024), "scan.pdf")]
+    response = browser.post_form("/requests/new", {**new_request_form(), "attachments": uploads},
+                                 content_type="multipart/form-data")
+    response.request.environ["wsgi.input"].close()
+    assert response.status_code == 413
+    assert "The upload is too large. Attach at most 5 files of 10 MB each." in response.text
+    assert 'name="attachments"' in response.text and 'name="subject"' in response.text, "the form, to send again"
+    latest(session)
+    assert count(session, ServiceRequest) == before
+
+
 def test_a_refused_attachment_saves_nothing_of_the_reply(session, alpha, new_browser):
     request = raise_request(session, alpha)
     before = {model: count(session, model) for model in (RequestComment, StoredFile, Attachment)}
