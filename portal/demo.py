@@ -16,10 +16,12 @@ notes and KPI actuals through the imports the billing system and the measurement
 sources use. Each step is taken by the person who would take it (the account manager
 drafts and submits, the client's approver decides, the client raises and rates its
 requests) and under the services' rules, at its own time (the services' ``now``), so
-the SLA clocks run on the account's business calendar. The audit log and the
-notification outbox hold what the services write, stamped with the time of the load.
-Accounts, contracts (scope, KPIs, SLA targets), escalation matrices and purchase orders
-have no service yet and are written as rows. ``load`` only flushes; the CLI commits.
+the SLA clocks run on the account's business calendar. Accounts, contracts, their KPIs
+(with the service credits of SLAs and the contract's caps on them), escalation matrices
+and purchase orders go through the onboarding, KPI and people services too. The audit
+log and the notification outbox hold what the services write, stamped with the time of
+the load. Only a contract's SLA targets per request priority have no service yet and
+are written as rows. ``load`` only flushes; the CLI commits.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from portal.credits import service as credits
 from portal.documents import review as document_review
 from portal.documents.service import issue_work_order
 from portal.kpis import imports as kpi_imports
+from portal.kpis.service import KpiDefinition, save_kpi
 from portal.accounts import TEAM_ROLES
 from portal.onboarding.service import (
     AccountDetails,
@@ -170,6 +173,10 @@ SLA_MINUTES = {
     Priority.NORMAL: (540, 1620),
     Priority.LOW: (1080, 2700),
 }
+
+# The contracts' caps on service credits: 10 % of the month's charge and 5 % of the ACV
+# a contract year (percent; month, year).
+CREDIT_CAPS = (Decimal(10), Decimal(5))
 
 TAX_RATES = {"GB": Decimal("0.20"), "US": Decimal("0"), "CN": Decimal("0.06"), "HK": Decimal("0"), "VN": Decimal("0.10")}
 
@@ -1076,21 +1083,25 @@ class _AccountBuilder:
                                                Decimal(row.unit_price)) for row in spec.scope),
             locations=tuple(LocationDetails(loc.country, loc.entity_name) for loc in spec.locations),
         ))
-        scope = contract.scope_lines
+        # The request SLA targets per priority have no service (no page edits them).
         contract.sla_targets = [SlaTarget(account_id=self.account.id, priority=priority, first_response_minutes=first,
                                           resolution_minutes=resolution, business_hours=True)
                                 for priority, (first, resolution) in SLA_MINUTES.items()]
-        contract.kpis = [
-            Kpi(account_id=self.account.id, position=i, code=row.code, name=self.text(row.name), unit=row.unit,
-                target=Decimal(row.target), direction=row.direction, weight=Decimal(row.weight),
-                amber_tolerance=Decimal(row.amber_tolerance), is_sla=row.service_credit_percent is not None,
-                service_credit_percent=Decimal(row.service_credit_percent) if row.service_credit_percent else None)
-            for i, row in enumerate(spec.kpis)
-        ]
         self.session.flush()
-        self.scope_lines = scope
-        self.kpis = {kpi.code: kpi for kpi in contract.kpis}
+        self.scope_lines = contract.scope_lines
+        self.kpis = {row.code: self._kpi(contract, row) for row in spec.kpis}
         return contract
+
+    def _kpi(self, contract: Contract, row: KpiRow) -> Kpi:
+        """A KPI of the contract as the firm defines it on the KPI page; an SLA's
+        service credit comes with the contract's caps on credits (``CREDIT_CAPS``)."""
+        is_sla = row.service_credit_percent is not None
+        return save_kpi(self.session, contract, self.people["admin"], KpiDefinition(
+            code=row.code, name=self.text(row.name), unit=row.unit, target=Decimal(row.target),
+            direction=row.direction, weight=Decimal(row.weight), amber_tolerance=Decimal(row.amber_tolerance),
+            is_sla=is_sla, service_credit_percent=Decimal(row.service_credit_percent) if is_sla else None,
+            credit_caps=CREDIT_CAPS if is_sla else None,
+        ))
 
     def _escalation_matrix(self) -> None:
         contacts = [ContactInput(level, OwnerSide.FIRM, self.people[key].name, self.people[key].email,
@@ -1202,11 +1213,10 @@ class _AccountBuilder:
         return invoice
 
     def _service_credits(self) -> None:
-        """Each month's service credits as the monthly run proposes them, under caps of
-        10 % of the month's charge and 5 % of the ACV a contract year: finance approved
-        those of the months before last (each a credit note against the next invoice
-        with room, else standalone, and its document); last month's wait for finance."""
-        self.contract.credit_cap_month_percent, self.contract.credit_cap_year_percent = Decimal(10), Decimal(5)
+        """Each month's service credits as the monthly run proposes them, under the
+        contract's caps (``CREDIT_CAPS``, set with its SLAs): finance approved those of
+        the months before last (each a credit note against the next invoice with room,
+        else standalone, and its document); last month's wait for finance."""
         last = month_start(self.today, 1)
         for months_ago in range(12, 0, -1):
             credits.propose(self.session, month_start(self.today, months_ago), accounts=[self.account])

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from portal.models import Notification, Role
+from portal.change_requests import service as change_requests
+from portal.models import AuditEvent, ChangeRequest, Decision, Notification, Role
 from tests.conftest import Browser
 
 SESSION_COOKIE, REMEMBER_COOKIE = "portal_session", "portal_remember"
@@ -101,6 +102,11 @@ def notifications(session, kind: str) -> list[Notification]:
     return list(session.scalars(sa.select(Notification).where(Notification.kind == kind).order_by(Notification.id)))
 
 
+def audit_events(session, action: str) -> list[AuditEvent]:
+    """The audit trail's events of ``action``, oldest first."""
+    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+
+
 # --- people and days of an account -------------------------------------------------
 
 
@@ -112,6 +118,18 @@ def manager_of(world):
 def approver_of(world):
     """The client approver of ``world``, who raises requests and decides."""
     return world.user(Role.CLIENT_APPROVER)
+
+
+def approved_cr(session, world, cr: ChangeRequest | None = None) -> ChangeRequest:
+    """``cr`` (by default the factories' CR waiting for the client) approved by ``world``'s
+    client approver, who types the name the portal knows them by; committed. What the
+    session holds uncommitted is dropped first."""
+    latest(session)  # SQLite: a write on a snapshot older than the requests' last commit is refused
+    cr = cr or world["change_request"]
+    change_requests.decide(session, cr, world.account, approver_of(world), version=cr.version,
+                           decision=Decision.APPROVED, signature_name=approver_of(world).name)
+    session.commit()
+    return cr
 
 
 def today_of(world) -> date:

@@ -11,7 +11,6 @@ from portal import demo
 from portal.models import (
     Account,
     ApprovalStage,
-    AuditEvent,
     ChangeRequest,
     CRStatus,
     Decision,
@@ -27,6 +26,7 @@ from portal.models import (
 )
 from portal.service_requests.service import create_request
 from tests.conftest import bearer
+from tests.helpers import audit_events
 
 DEMO_USERS = {
     "admin@firm.example": ("admin", None, "en"),
@@ -124,8 +124,24 @@ def test_seed_demo_proposes_each_months_service_credits_and_finance_approved_the
     assert approved and all(c.credit_note_id and c.document_id for c in approved)
 
 
-def events(session, action: str) -> list[AuditEvent]:
-    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+def test_seed_demo_defines_its_kpis_and_credit_caps_through_the_kpi_service(seeded, session):
+    """Each demo KPI is saved by ``save_kpi``, as on the KPI page (its checks and its
+    ``kpi.created`` event), and each contract's caps on service credits come with its
+    SLAs (a ``contract.credit_caps_changed`` event): none is written as a row."""
+    from decimal import Decimal
+
+    from portal.models import Contract, Kpi
+
+    kpis = session.scalars(sa.select(Kpi)).all()
+    assert len(kpis) == 15
+    created = audit_events(session, "kpi.created")
+    assert sorted(e.object_id for e in created) == sorted(k.id for k in kpis)
+    assert {e.actor_email for e in created} == {"admin@firm.example"}
+    contracts = session.scalars(sa.select(Contract)).all()
+    caps = audit_events(session, "contract.credit_caps_changed")
+    assert sorted(e.object_id for e in caps) == sorted(c.id for c in contracts)
+    assert {tuple(e.data["after"]) for e in caps} == {("10", "5")}
+    assert {(c.credit_cap_month_percent, c.credit_cap_year_percent) for c in contracts} == {(Decimal(10), Decimal(5))}
 
 
 def test_seed_demo_requests_are_raised_by_create_request_with_its_sla_clock(seeded, session):
@@ -134,9 +150,9 @@ def test_seed_demo_requests_are_raised_by_create_request_with_its_sla_clock(seed
     raised at the same moment is: the account's business hours and public holidays."""
     demo_requests = session.scalars(sa.select(ServiceRequest).order_by(ServiceRequest.id)).all()
     assert len(demo_requests) == 13
-    raised = {(e.object_id, e.actor_id) for e in events(session, "request.created")}
+    raised = {(e.object_id, e.actor_id) for e in audit_events(session, "request.created")}
     assert raised == {(r.id, r.created_by_id) for r in demo_requests}
-    waited = {e.object_id for e in events(session, "request.status_changed")
+    waited = {e.object_id for e in audit_events(session, "request.status_changed")
               if e.data["to"] == RequestStatus.WAITING_CLIENT.value}
     compared = [r for r in demo_requests if r.id not in waited]
     assert len(compared) == 10
@@ -157,10 +173,10 @@ def test_seed_demo_approval_is_the_client_approvers_decision_in_the_audit_chain(
     approver = session.scalar(sa.select(User).where(User.email == "approver@acme.example"))
     assert [(a.stage, a.decision, a.user_id, a.signature_name, a.version_hash) for a in approved.approvals] == [
         (ApprovalStage.CLIENT, Decision.APPROVED, approver.id, approver.name, approved.version)]
-    (decided,) = events(session, "change_request.client_approved")
+    (decided,) = audit_events(session, "change_request.client_approved")
     assert (decided.object_id, decided.actor_id, decided.data["version"]) == (approved.id, approver.id, approved.version)
     assert decided.chain_seq is not None
-    assert events(session, "change_request.approved") == []
+    assert audit_events(session, "change_request.approved") == []
     verified = runner.invoke(args=["audit", "verify"])
     assert verified.exit_code == 0 and "intact" in verified.output, verified.output
 

@@ -631,6 +631,20 @@ def test_implement_closes_changed_lines_adds_new_ones_and_sets_the_annual_value(
     assert reloaded(session, cr).status is CRStatus.IMPLEMENTED and cr.implemented_at is not None
 
 
+def test_implement_rounds_the_annual_value_half_up_to_the_currency(session, alpha):
+    """A line whose amount has more decimals than the currency (0.125 × 99.00 = 12.375
+    dollars) makes an ACV in cents, rounded half-up, as the contract form makes it."""
+    contract = alpha["contract"]
+    before = sum((line.amount for line in contract.active_scope_lines), Decimal(0))
+    cr = submitted(session, alpha, [add("0.125", "99.00")])
+    approve(session, alpha, cr)
+    service.implement(session, cr, manager_of(alpha))
+    session.commit()
+    session.expire_all()
+    stored = session.scalar(sa.select(Contract).where(Contract.id == contract.id))
+    assert stored.annual_value == before + Decimal("12.38") == stored.scope_annual_value
+
+
 @pytest.mark.parametrize("status", ["draft", "pending", "rejected"])
 def test_only_an_approved_cr_is_implemented(session, alpha, status):
     cr = draft(session, alpha, [remove(alpha["scope_line"])])

@@ -12,15 +12,11 @@ import pytest
 import sqlalchemy as sa
 
 from portal.domain import DomainError
-from portal.models import AuditEvent, Contract, Tier
+from portal.models import Contract, Tier
 from portal.onboarding import service
 from portal.onboarding.service import AccountDetails, ContractDetails, LocationDetails, PurchaseOrderDetails, ScopeLineDetails
 from portal.security import Scope, scoped_to
-from tests.helpers import manager_of, notifications
-
-
-def events(session, action: str) -> list[AuditEvent]:
-    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+from tests.helpers import audit_events, manager_of, notifications
 
 
 HANOI = AccountDetails(
@@ -50,7 +46,7 @@ def test_the_admin_creates_an_account_with_names_per_language_and_an_audit_event
     assert account.name_in("zh") == "Công ty Cổ phần May Sông Hồng"
     assert (account.country, account.currency, account.cr_approval_threshold) == ("VN", "VND", Decimal("250000000"))
     assert account.representative_title["vi"] == "Tổng Giám đốc"
-    [event] = events(session, "account.created")
+    [event] = audit_events(session, "account.created")
     assert event.account_id == account.id and event.data["after"]["tax_id"] == "0101234567"
 
 
@@ -75,7 +71,7 @@ def test_only_the_admin_creates_and_only_its_managers_edit(session, admin, alpha
         service.update_account(session, alpha.account, manager_of(bravo), details)
     service.update_account(session, alpha.account, manager_of(alpha), details)
     assert alpha.account.tax_id == "GB123"
-    [event] = events(session, "account.updated")
+    [event] = audit_events(session, "account.updated")
     assert event.data["changed"] == {"tax_id": {"before": "", "after": "GB123"}}
 
 
@@ -102,8 +98,21 @@ def test_a_contract_keeps_its_scope_line_ids_across_edits(session, admin):
     assert [line.id for line in contract.scope_lines][0] == payroll.id
     assert [line.quantity for line in contract.scope_lines] == [Decimal(1500), Decimal(1)]
     assert desk.id not in {line.id for line in contract.scope_lines}
-    [event] = events(session, "contract.updated")
+    [event] = audit_events(session, "contract.updated")
     assert len(event.data["changed"]["scope_lines"]["after"]) == 2
+
+
+def test_the_annual_value_is_the_sum_of_the_lines_rounded_half_up_to_the_currency(session, admin):
+    """2.5 payslips a year at 35,001 dong make 87,502.5 dong: the ACV is in whole dong,
+    rounded half-up as every amount is; an edit of the contract starts from "the sum of
+    the lines" again (not from a typed-in value)."""
+    from portal.onboarding.forms import details_of
+
+    account = service.create_account(session, admin, HANOI)
+    contract = service.create_contract(session, account, admin, contract_details(scope_lines=(
+        ScopeLineDetails({"en": "Payroll", "vi": "Tính lương"}, Decimal("2.5"), "payslip", Decimal("35001")),)))
+    assert contract.annual_value == Decimal("87503") == contract.scope_annual_value
+    assert details_of(contract).annual_value is None
 
 
 def test_a_signed_contracts_scope_changes_only_by_change_request(session, admin):
@@ -188,7 +197,7 @@ def test_a_renewal_mark_is_kept_for_when_the_account_has_a_manager_to_tell(sessi
     manager = manager_of(alpha)
     manager.active = False  # the account has no active account manager
     assert service.remind_renewals(session) == 0
-    assert contract.renewal_notice_days is None and events(session, "contract.renewal_reminded") == []
+    assert contract.renewal_notice_days is None and audit_events(session, "contract.renewal_reminded") == []
     manager.active = True
     assert service.remind_renewals(session) == 1 and contract.renewal_notice_days == 90
     [sent] = notifications(session, "contract_ending")

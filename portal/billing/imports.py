@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,7 +54,6 @@ DATE_COLUMNS = frozenset({"period_start", "period_end", "issue_date", "due_date"
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 NOT_A_DATE = "not a valid date (YYYY-MM-DD)"
 
-LINE_QUANTUM = Decimal("0.0001")  # line amounts are stored at 4 decimals; totals at the currency's
 # The largest amount stored: Money keeps 10^-4 units in a BIGINT on SQLite (at most about 9.2 * 10^14).
 MAX_AMOUNT = Decimal(10) ** 14
 IN_CHUNK = 1000  # ids or numbers per IN (...), well below SQLite's and PostgreSQL's parameter limits
@@ -429,7 +428,7 @@ class _Batch:
             return
         lines = []
         for position, line in enumerate(data.lines):
-            amount = _line_amount(line)
+            amount = line.amount
             if amount >= MAX_AMOUNT:
                 self._refuse(item, f"lines.{position}.unit_price", "quantity × unit price is too large")
             expected = self._contract_price(item, contract, position, line)
@@ -490,7 +489,7 @@ class _Batch:
         if data.amount is not None:
             amount = quantize_money(data.amount, data.currency)
         else:
-            lines = sum((_line_amount(line) for line in data.lines), Decimal(0))
+            lines = sum((line.amount for line in data.lines), Decimal(0))
             amount = quantize_money(lines, data.currency) + quantize_money(data.tax, data.currency)
         if amount <= 0:
             self._refuse(item, "amount", "must be more than zero")
@@ -616,10 +615,6 @@ def _released_as_it_was(existing: Invoice | None, lines: list[dict[str, Any]]) -
         return False
     return ({line["position"]: tuple(line[name] for name in _REVIEWED) for line in lines}
             == {line.position: tuple(getattr(line, name) for name in _REVIEWED) for line in existing.lines})
-
-
-def _line_amount(line: InvoiceLineIn) -> Decimal:
-    return (line.quantity * line.unit_price).quantize(LINE_QUANTUM, rounding=ROUND_HALF_UP)
 
 
 def _statuses(existing: Invoice | None, wanted: InvoiceStatus) -> tuple[InvoiceStatus, InvoiceStatus | None]:

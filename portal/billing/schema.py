@@ -15,6 +15,9 @@ CURRENCY_PATTERN = r"^[A-Z]{3}$"
 COUNTRY_PATTERN = r"^[A-Z]{2}$"
 # Amounts the money columns hold with room to spare (SQLite keeps 10^-4 units in 64 bits).
 MAX_AMOUNT = Decimal("100000000000")  # 10^11
+LINE_QUANTUM = Decimal("0.0001")  # line amounts are stored at 4 decimals; totals at the currency's
+
+
 def _iso_day(value):
     """Dates are YYYY-MM-DD only: no times, no Unix timestamps."""
     if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
@@ -42,6 +45,11 @@ class InvoiceLineIn(BaseModel):
     @classmethod
     def _blank_is_none(cls, value):
         return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def amount(self) -> Decimal:
+        """Quantity × unit price, rounded half-up to the stored scale (4 decimals)."""
+        return (self.quantity * self.unit_price).quantize(LINE_QUANTUM, ROUND_HALF_UP)
 
 
 class InvoiceIn(BaseModel):
@@ -100,5 +108,4 @@ class InvoiceIn(BaseModel):
     @property
     def subtotal(self) -> Decimal:
         """Each line at the stored scale (4 decimals), summed: the stored rule."""
-        quantum = Decimal("0.0001")
-        return sum(((line.quantity * line.unit_price).quantize(quantum, ROUND_HALF_UP) for line in self.lines), Decimal(0))
+        return sum((line.amount for line in self.lines), Decimal(0))

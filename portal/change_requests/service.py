@@ -611,7 +611,7 @@ def implement(session: Session, cr: ChangeRequest, by: User) -> None:
             ))
     session.flush()
     old_value = contract.annual_value
-    contract.annual_value = sum((s.quantity * s.unit_price for s in contract.active_scope_lines), Decimal(0))
+    contract.annual_value = contract.scope_annual_value
     session.flush()
     audit.record(session, "change_request.implemented", cr, actor=by,
                  data={"number": cr.number, "acv_before": str(old_value), "acv_after": str(contract.annual_value)})

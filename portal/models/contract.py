@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from docgen.formatting import quantize_money
 from portal.models.base import AccountOwned, Base, ExactDecimal, Money, TimestampMixin, str_enum
 
 if TYPE_CHECKING:
@@ -30,6 +32,13 @@ class KpiDirection(enum.StrEnum):
 
 # Before its end, a contract's account managers are reminded once at each of these.
 RENEWAL_NOTICE_DAYS = (90, 60, 30)
+
+
+def annual_value_of(lines: Iterable[tuple[Decimal, Decimal]], currency: str) -> Decimal:
+    """The annual contract value that scope lines make, each a yearly ``(quantity,
+    unit_price)``: the sum of quantity × unit price, rounded half-up to the currency's
+    decimals as every amount shown or billed is (``quantize_money``)."""
+    return quantize_money(sum((quantity * unit_price for quantity, unit_price in lines), Decimal(0)), currency)
 
 
 class Contract(AccountOwned, TimestampMixin, Base):
@@ -81,6 +90,11 @@ class Contract(AccountOwned, TimestampMixin, Base):
     @property
     def active_scope_lines(self) -> list[ScopeLine]:
         return [line for line in self.scope_lines if line.removed_at is None]
+
+    @property
+    def scope_annual_value(self) -> Decimal:
+        """The ACV its scope lines in force make: its ACV unless another was agreed."""
+        return annual_value_of(((line.quantity, line.unit_price) for line in self.active_scope_lines), self.currency)
 
 
 class ScopeLine(AccountOwned, Base):

@@ -23,7 +23,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from docgen.formatting import plain_decimal, quantize_money
+from docgen.formatting import plain_decimal
 from docgen.i18n import LANGUAGES
 from portal.forms import NumberField, OnceForm, SubForm, checkboxes, choices, texts, with_texts
 from portal.i18n import LABELS, LANGUAGE_NAMES, country, current_locale, timezone_choices
@@ -51,8 +51,7 @@ def details_of(contract: Contract) -> ContractDetails:
     """The contract's details as an edit starts from them: an annual value that is the
     sum of the scope lines is left to be that sum again after the lines change."""
     details = ContractDetails.of(contract)
-    total = sum((line.quantity * line.unit_price for line in contract.active_scope_lines), Decimal(0))
-    if contract.annual_value == quantize_money(total, contract.currency):
+    if contract.annual_value == contract.scope_annual_value:
         return details.changed(annual_value=None)
     return details
 

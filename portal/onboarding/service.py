@@ -34,7 +34,7 @@ from portal.accounts import account_managers
 from portal.i18n import is_valid_timezone
 from portal.domain import DomainError
 from portal.models import Account, Contract, PurchaseOrder, Role, ScopeLine, ServiceLocation, Tier, User
-from portal.models.contract import RENEWAL_NOTICE_DAYS
+from portal.models.contract import RENEWAL_NOTICE_DAYS, annual_value_of
 from portal.notifications import Recipient, link, notify
 from portal.security import unscoped
 
@@ -361,11 +361,11 @@ def _contract_values(session: Session, account: Account, details: ContractDetail
     if prevailing is not None and prevailing not in languages:
         fields["prevailing_language"] = "one of the account's document languages"
     _refuse(fields)
-    if annual is None:
-        annual = sum((line["quantity"] * line["unit_price"] for line in lines), Decimal(0))
+    annual = (annual_value_of(((line["quantity"], line["unit_price"]) for line in lines), currency) if annual is None
+              else quantize_money(annual, currency))
     values = {"number": number, "title": title, "governing_law": law, "currency": currency,
               "start_date": details.start_date, "end_date": details.end_date, "signed_on": details.signed_on,
-              "annual_value": quantize_money(annual, currency), "prevailing_language": prevailing}
+              "annual_value": annual, "prevailing_language": prevailing}
     return values, lines, locations
 
 
