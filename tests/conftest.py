@@ -87,6 +87,11 @@ PASSWORD = "correct horse battery staple"
 USER_EMAIL = "approver@alpha.example"  # the ``user`` fixture's
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "beside_alpha(*fixtures): the fixtures (Bravo, the admin) built right "
+                                       "after Alpha for each test of the module that uses Alpha")
+
+
 def pytest_report_header(config):
     return f"database: {DB_KIND}" + (f" ({POSTGRES_URL})" if DB_KIND == "postgresql" else "")
 
@@ -430,13 +435,19 @@ def runner(app):
 
 
 @pytest.fixture
-def alpha(session):
+def alpha(session, request):
     """Account Alpha from ``factories.build_account``: a user of every role (the firm's
-    assigned to Alpha only) and one row of every account-owned model, committed."""
+    assigned to Alpha only) and one row of every account-owned model, committed.
+
+    A module whose tests all want others beside Alpha says so once, and gets them
+    built right after it: ``pytestmark = pytest.mark.beside_alpha("bravo", "admin")``."""
     from tests.factories import build_account
 
     world = build_account(session, "Alpha")
     session.commit()
+    for marker in request.node.iter_markers("beside_alpha"):
+        for name in marker.args:
+            request.getfixturevalue(name)
     return world
 
 

@@ -17,9 +17,9 @@ import pytest
 import sqlalchemy as sa
 
 from portal.change_requests import service
-from portal.models import ChangeRequest, CRStatus, Decision, Document, DocumentKind, IdempotencyKey, Role
+from portal.models import ChangeRequest, CRStatus, Document, DocumentKind, IdempotencyKey, Role
 from tests.factories import build_account, make_user
-from tests.helpers import assert_error, latest, post
+from tests.helpers import approved_cr, assert_error, latest, post
 from tests.docgen.reading import full_text, open_docx
 
 AM = "account.manager@alpha.example"
@@ -34,11 +34,9 @@ HEX64 = re.compile(r"^[0-9a-f]{64}$")
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
-@pytest.fixture
-def alpha(alpha, bravo, admin):
-    """Alpha, with Bravo and the firm's admin beside it in every test: no answer may
-    include Bravo's rows, and the admin may approve internally."""
-    return alpha
+# Bravo and the firm's admin beside Alpha in every test: no answer may include Bravo's
+# rows, and the admin may approve internally.
+pytestmark = pytest.mark.beside_alpha("bravo", "admin")
 
 
 def new_cr(account_id: int, **overrides) -> dict:
@@ -58,16 +56,6 @@ def new_work_order(account_id: int, **overrides) -> dict:
         "lines": [{"description": "Audit day", "quantity": "12", "unit": "day", "unit_price": "950.00"}],
         **overrides,
     }
-
-
-def approved_cr(session, world):
-    """The factories' pending CR (10 × 8.50), approved by the client."""
-    session.rollback()  # SQLite: a write on a snapshot older than the API's last commit is refused
-    cr = world["change_request"]
-    service.decide(session, cr, world.account, world.user(Role.CLIENT_APPROVER), version=cr.version,
-                   decision=Decision.APPROVED, signature_name=APPROVER_NAME)
-    session.commit()
-    return cr
 
 
 def local_year(world) -> int:

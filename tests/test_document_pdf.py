@@ -111,10 +111,8 @@ def _no_job_left_running(jobs_done, converter):
     jobs_done()
 
 
-@pytest.fixture
-def alpha(alpha, bravo, admin):
-    """Alpha, with Bravo (whose users must see nothing of Alpha's) and the admin."""
-    return alpha
+# Bravo (whose users must see nothing of Alpha's) and the admin beside Alpha.
+pytestmark = pytest.mark.beside_alpha("bravo", "admin")
 
 
 def pdf_url(document) -> str:

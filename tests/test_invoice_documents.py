@@ -37,23 +37,17 @@ BRAVO_FINANCE = "finance@bravo.example"
 BANK = {"USD": {"account_name": "Meridian Business Services Ltd", "bank_name": "DBS Bank Ltd, Singapore",
                 "account_number": "072-913584-2", "swift": "DBSSSGSG"}}
 
-# The fake LibreOffice and the wait for the jobs' threads, as the documents' PDF tests have them.
+# The fake LibreOffice, the wait for the jobs' threads and the check that none outlives its
+# test, as the documents' PDF tests have them.
 converter = test_document_pdf.converter
 jobs_done = test_document_pdf.jobs_done
+_no_job_left_running = test_document_pdf._no_job_left_running
 
 
 @pytest.fixture
 def app_config(database_url) -> dict:
     return {**base_config(database_url), "JOB_RETRY_INTERVALS": [0], "BANK_DETAILS": BANK,
             "FIRM_TAX_ID": "201912345K"}
-
-
-@pytest.fixture(autouse=True)
-def _no_job_left_running(jobs_done, converter):
-    """No job thread outlives its test (and its database)."""
-    yield
-    converter.release()
-    jobs_done()
 
 
 @pytest.fixture

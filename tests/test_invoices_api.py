@@ -26,10 +26,8 @@ FIELDS = {"id", "account_id", "contract_id", "number", "service_location", "peri
           "held"}
 
 
-@pytest.fixture
-def alpha(alpha, bravo):
-    """Alpha, with Bravo beside it in every test: no answer may include Bravo's rows."""
-    return alpha
+# Bravo beside Alpha in every test: no answer may include Bravo's rows.
+pytestmark = pytest.mark.beside_alpha("bravo")
 
 
 def error_of(response) -> dict:

@@ -49,10 +49,8 @@ def contract_body(**changes) -> dict:
     }
 
 
-@pytest.fixture
-def alpha(alpha, bravo, admin):
-    """Alpha, with Bravo and the firm's admin beside it in every test."""
-    return alpha
+# Bravo and the firm's admin beside Alpha in every test.
+pytestmark = pytest.mark.beside_alpha("bravo", "admin")
 
 
 def accounts_url(world) -> str:

@@ -21,10 +21,8 @@ FINANCE = "finance@alpha.example"
 CLIENT = "client.approver@alpha.example"
 
 
-@pytest.fixture
-def alpha(alpha, bravo, admin):
-    """Alpha, with Bravo and the firm's admin beside it in every test."""
-    return alpha
+# Bravo and the firm's admin beside Alpha in every test.
+pytestmark = pytest.mark.beside_alpha("bravo", "admin")
 
 
 def matrix_url(world) -> str:

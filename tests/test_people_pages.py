@@ -40,10 +40,8 @@ FINANCE = "finance@alpha.example"
 CLIENT = "client.approver@alpha.example"
 
 
-@pytest.fixture
-def alpha(alpha, admin):
-    """Alpha with the firm's administrator beside it."""
-    return alpha
+# The firm's administrator beside Alpha.
+pytestmark = pytest.mark.beside_alpha("admin")
 
 
 def team_form(**roles: list[int]) -> dict:

@@ -16,7 +16,6 @@ from portal.domain import DomainError
 from portal.models import (
     ActionItem,
     ActionSource,
-    AuditEvent,
     DecisionRole,
     EscalationContact,
     EscalationTrigger,
@@ -32,11 +31,7 @@ from portal.people.service import ContactInput, FollowUp, InteractionDetails, St
 from portal.security import Scope, scoped_to
 from portal.service_requests.service import escalate
 from tests.factories import make_user, raise_request
-from tests.helpers import manager_of, notifications, today_of
-
-
-def events(session, action: str) -> list[AuditEvent]:
-    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+from tests.helpers import audit_events, manager_of, notifications, today_of
 
 
 def members(world) -> list[TeamMember]:
@@ -55,7 +50,7 @@ def test_the_admin_replaces_the_team_and_the_audit_event_holds_it_before_and_aft
     session.commit()
     assert [u.email for u in result] == ["am2@firm.example", "finance@alpha.example"]
     assert team(session, alpha.account) == result
-    [event] = events(session, "account.team_changed")
+    [event] = audit_events(session, "account.team_changed")
     assert event.account_id == alpha.account.id and event.actor_id == admin.id
     assert [m["email"] for m in event.data["before"]] == [
         "account.manager@alpha.example", "regional.reviewer@alpha.example", "finance@alpha.example"]
@@ -65,7 +60,7 @@ def test_the_admin_replaces_the_team_and_the_audit_event_holds_it_before_and_aft
 
 def test_the_same_team_again_changes_nothing_and_records_nothing(session, alpha, admin):
     service.set_team(session, alpha.account, admin, members(alpha))
-    assert events(session, "account.team_changed") == []
+    assert audit_events(session, "account.team_changed") == []
 
 
 def test_a_member_in_another_role_than_their_own_is_refused_naming_the_row(session, alpha, admin):
@@ -140,7 +135,7 @@ def test_the_account_manager_replaces_the_matrix_with_both_sides_and_titles_per_
         (1, "firm", "Mei Chen", {"en": "Service Delivery Manager"}, "mei.chen@firm.example", ""),
         (3, "client", "Wang Fang", {"en": "CFO", "zh": "财务总监"}, "wang.fang@alpha.example", "+86 755 1234"),
     ]
-    [event] = events(session, "account.escalation_matrix_changed")
+    [event] = audit_events(session, "account.escalation_matrix_changed")
     assert event.data["before"] == [{"level": 1, "side": "firm", "name": "Level One", "title": {},
                                      "email": "l1@alpha.example", "phone": ""}]
     assert [c["name"] for c in event.data["after"]] == ["Mei Chen", "Wang Fang"]
@@ -150,7 +145,7 @@ def test_the_account_manager_replaces_the_matrix_with_both_sides_and_titles_per_
 def test_the_same_matrix_again_records_nothing(session, alpha):
     service.replace_escalation_matrix(session, alpha.account, manager_of(alpha),
                                       [contact(1, name="Level One", email="l1@alpha.example")])
-    assert events(session, "account.escalation_matrix_changed") == []
+    assert audit_events(session, "account.escalation_matrix_changed") == []
 
 
 def test_each_bad_contact_is_named_by_its_row(session, alpha):
@@ -214,8 +209,8 @@ def test_a_firm_user_of_the_account_adds_and_edits_a_stakeholder(session, alpha)
     session.commit()
     assert (added.name, added.decision_role, added.language, added.owner_id, added.notes) == (
         "Wang Fang", DecisionRole.APPROVER, "zh", None, "Now approves only.")
-    assert events(session, "stakeholder.added")[0].data == {"name": "Wang Fang"}
-    assert events(session, "stakeholder.updated")[0].data == {"changed": ["decision_role", "notes", "owner_id"]}
+    assert audit_events(session, "stakeholder.added")[0].data == {"name": "Wang Fang"}
+    assert audit_events(session, "stakeholder.updated")[0].data == {"changed": ["decision_role", "notes", "owner_id"]}
 
 
 @pytest.mark.parametrize("change, problem", [
@@ -277,7 +272,7 @@ def test_an_interaction_is_logged_with_its_attendees_and_raises_follow_ups_in_th
         ("Send the payroll calendar", ActionSource.MEETING, OwnerSide.FIRM, am.id, am.id),
         ("Confirm the bank cut-off", ActionSource.MEETING, OwnerSide.CLIENT, approver.id, am.id)]
     assert items[0].due_date == due and items[1].due_date == today_of(alpha) + timedelta(days=30)
-    [event] = events(session, "interaction.logged")
+    [event] = audit_events(session, "interaction.logged")
     assert event.data["subject"] == "Account set-up meeting" and event.data["follow_ups"] == 2
 
 
@@ -313,7 +308,7 @@ def test_editing_an_interaction_replaces_its_attendees_and_adds_follow_ups(sessi
                           .where(InteractionAttendee.interaction_id == interaction.id)) == 1
     session.expire(interaction)
     assert [i.title for i in interaction.follow_ups] == ["First", "Second"]
-    [event] = events(session, "interaction.updated")
+    [event] = audit_events(session, "interaction.updated")
     assert event.data["before"]["kind"] == "meeting" and event.data["after"]["kind"] == "call"
 
 

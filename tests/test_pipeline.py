@@ -14,7 +14,6 @@ import pytest
 import sqlalchemy as sa
 
 from portal.models import (
-    AuditEvent,
     ChangeRequest,
     CRStatus,
     Document,
@@ -30,7 +29,7 @@ from portal.pipeline.quotations import issue_quotation
 from portal.pipeline.service import LineInput
 from portal.security import Scope, scoped_to
 from tests.factories import make_account, raise_request
-from tests.helpers import manager_of
+from tests.helpers import audit_events, manager_of
 
 LINES = [
     LineInput(description={"en": "Payroll, Vietnam", "zh": "越南薪资", "vi": "Tính lương, Việt Nam"}, unit="payslip",
@@ -39,10 +38,6 @@ LINES = [
               quantity=Decimal("1.5"), unit_price=Decimal("3200.00")),
 ]
 TITLE = {"en": "Payroll for Vietnam", "zh": "越南薪资服务", "vi": "Dịch vụ tính lương Việt Nam"}
-
-
-def events(session, action: str) -> list[AuditEvent]:
-    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
 
 
 def won(session, world) -> Opportunity:
@@ -87,7 +82,7 @@ def test_each_stage_change_is_audited(session, alpha):
     opportunity = service.create(session, alpha.account, am, title=TITLE, currency="USD")
     service.move_stage(session, opportunity, OpportunityStage.QUALIFIED, am)
     service.move_stage(session, opportunity, OpportunityStage.PROPOSED, am, probability=75)
-    moves = [e.data for e in events(session, "opportunity.stage_changed") if e.object_id == opportunity.id]
+    moves = [e.data for e in audit_events(session, "opportunity.stage_changed") if e.object_id == opportunity.id]
     assert moves == [{"from": "identified", "to": "qualified", "probability": 30},
                      {"from": "qualified", "to": "proposed", "probability": 75}]
 
@@ -206,7 +201,7 @@ def test_the_api_records_an_opportunity_and_moves_its_stage_audited(app, session
     listed = client.get(f"/api/v1/opportunities?account_id={alpha.account.id}&stage=proposed", headers=auth(am.email))
     assert [item["id"] for item in listed.json["items"]] == [body["id"]]
     session.rollback()  # see what the requests committed
-    assert [e.data["to"] for e in events(session, "opportunity.stage_changed")] == ["proposed"]
+    assert [e.data["to"] for e in audit_events(session, "opportunity.stage_changed")] == ["proposed"]
     spec = client.get("/api/v1/openapi.json").json
     assert {"get", "post"} <= set(spec["paths"]["/opportunities"]) and "/opportunities/{opportunity_id}/stage" in spec["paths"]
 

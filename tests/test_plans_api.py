@@ -27,11 +27,13 @@ BRAVO_AM = "account.manager@bravo.example"
 APPROVER_NAME = "Client.Approver"
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
+# Bravo and the firm's admin beside Alpha in every test.
+pytestmark = pytest.mark.beside_alpha("bravo", "admin")
+
 
 @pytest.fixture
-def alpha(alpha, bravo, admin, session):
-    """Alpha, its documents in English and Vietnamese, with Bravo and the firm's admin
-    beside it in every test."""
+def alpha(alpha, session):
+    """Alpha, its documents in English and Vietnamese."""
     alpha.account.document_languages = ["en", "vi"]
     session.commit()
     return alpha

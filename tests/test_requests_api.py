@@ -33,10 +33,8 @@ NEW_REQUEST = {"category": "scope", "subject": "Does the MSA cover Vietnam?", "d
                "priority": "high"}
 
 
-@pytest.fixture
-def alpha(alpha, bravo):
-    """Alpha, with Bravo beside it in every test: no answer may include Bravo's rows."""
-    return alpha
+# Bravo beside Alpha in every test: no answer may include Bravo's rows.
+pytestmark = pytest.mark.beside_alpha("bravo")
 
 
 def resolve(session, world, request):

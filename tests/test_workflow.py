@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from portal.change_requests import service as cr_service
 from portal.models import (
     ChangeRequest,
-    Decision,
     Document,
     LineChange,
     Plan,
@@ -36,14 +35,13 @@ from portal.plans import service as plan_service
 from tests.conftest import screenshot, sign_in_page
 from tests.docgen.reading import full_text, open_docx
 from tests.factories import build_admin, make_user, plan_awaiting_signoff, plan_in_review
-from tests.helpers import flashes, latest, signed_in, translated
+from tests.helpers import approved_cr, flashes, latest, signed_in, translated
 
 ROOT = Path(__file__).resolve().parent.parent
 AM = "account.manager@alpha.example"
 REVIEWER = "regional.reviewer@alpha.example"
 CLIENT = "client.approver@alpha.example"
 VIEWER = "client.viewer@alpha.example"
-APPROVER_NAME = "Client.Approver"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 EFFECTIVE = date.today() + timedelta(days=30)
 
@@ -57,14 +55,6 @@ def pending_cr(session, world, **fields) -> ChangeRequest:
             LineChange.ADD, {"en": "Payroll, Vietnam", "zh": "越南薪资", "vi": "Lương, Việt Nam"}, "payslip",
             Decimal(10), Decimal("8.50"))], **fields)
     cr_service.submit(session, cr, world.account, manager)
-    session.commit()
-    return cr
-
-
-def approved_cr(session, world) -> ChangeRequest:
-    cr = pending_cr(session, world)
-    cr_service.decide(session, cr, world.account, world.user(Role.CLIENT_APPROVER), version=cr.version,
-                      decision=Decision.APPROVED, signature_name=APPROVER_NAME)
     session.commit()
     return cr
 
@@ -336,7 +326,7 @@ def _selected(page: str, name: str) -> str:
 
 def test_an_amendments_languages_start_at_the_accounts_document_languages(session, alpha, new_browser):
     alpha.account.document_languages = ["en", "zh"]
-    cr = approved_cr(session, alpha)
+    cr = approved_cr(session, alpha, pending_cr(session, alpha))
     plan = plan_in_review(session, alpha, plan_content())
     am = signed_in(new_browser, AM)
     assert "en+zh" in _selected(am.get(f"/change-requests/{cr.id}").text, "languages")
@@ -356,7 +346,7 @@ def _counters(session) -> dict[str, int]:
 
 def test_an_amendment_is_previewed_before_it_is_issued_without_taking_a_number(session, alpha, new_browser):
     alpha.account.document_languages = ["en", "zh"]
-    cr = approved_cr(session, alpha)
+    cr = approved_cr(session, alpha, pending_cr(session, alpha))
     am = signed_in(new_browser, AM)
     url = f"/change-requests/{cr.id}"
     assert 'name="preview"' in am.get(url).text
@@ -378,7 +368,7 @@ def test_an_amendment_is_previewed_before_it_is_issued_without_taking_a_number(s
 
 def test_a_preview_refused_like_an_issue_says_why_on_the_page(session, alpha, new_browser):
     alpha.account.document_languages = ["en", "vi"]
-    cr = approved_cr(session, alpha)
+    cr = approved_cr(session, alpha, pending_cr(session, alpha))
     cr.title = {"en": "Payroll in Vietnam"}  # no Vietnamese title
     session.commit()
     am = signed_in(new_browser, AM)
