@@ -200,6 +200,61 @@ def contracts_remind() -> None:
     click.echo(f"{sent} renewal reminder(s) sent.")
 
 
+@contracts_group.command("po")
+@click.argument("account_ref", metavar="ACCOUNT")
+@click.argument("number")
+@click.argument("amount")
+@click.option("--currency", default=None, help="ISO 4217 code (default: the account's).")
+@click.option("--issued", "issued_on", default=None, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD (default: today).")
+@click.option("--valid-until", default=None, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD (default: open).")
+@click.option("--contract", "contract_number", default=None, help="The contract it is for, by number.")
+@click.option("--description", default="")
+@click.option("--as", "admin_email", default=None, metavar="EMAIL",
+              help="The administrator who records it, as the audit log names them (default: the only active one).")
+def contracts_po(account_ref, number, amount, currency, issued_on, valid_until, contract_number, description,
+                 admin_email) -> None:
+    """Add a purchase order to an account's register (ACCOUNT: its id or legal name in
+    any language), or correct the one of that NUMBER; invoices draw it down by number."""
+    from decimal import Decimal, InvalidOperation
+
+    from portal.domain import DomainError
+    from portal.models import Contract, PurchaseOrder
+    from portal.onboarding.service import PurchaseOrderDetails, save_purchase_order
+
+    with unscoped():
+        account = (db.session.scalar(sa.select(Account).where(Account.id == int(account_ref)))
+                   if account_ref.isdigit() else None) or _account_named(account_ref)
+        if account is None:
+            raise click.BadParameter(f"no account with the id or name {account_ref!r}", param_hint="ACCOUNT")
+        try:
+            value = Decimal(amount)
+        except InvalidOperation:
+            raise click.BadParameter(f"{amount!r} is not an amount such as 25000.00", param_hint="AMOUNT") from None
+        contract_id = None
+        if contract_number:
+            contract_id = db.session.scalar(sa.select(Contract.id).where(
+                Contract.account_id == account.id, Contract.number == contract_number))
+            if contract_id is None:
+                raise click.BadParameter(f"{account.name} has no contract {contract_number}", param_hint="--contract")
+        order = db.session.scalar(sa.select(PurchaseOrder).where(
+            PurchaseOrder.account_id == account.id, PurchaseOrder.number == number.strip()))
+        details = PurchaseOrderDetails(
+            number=number, amount=value, currency=currency or (order.currency if order else account.currency),
+            issued_on=issued_on.date() if issued_on else (order.issued_on if order else account.today()),
+            valid_until=valid_until.date() if valid_until else (order.valid_until if order else None),
+            description=description or (order.description if order else ""),
+            contract_id=contract_id or (order.contract_id if order else None))
+        try:
+            saved = save_purchase_order(db.session, account, _importing_admin(admin_email), details, order)
+        except DomainError as error:
+            for field, message in (error.fields or {"": str(error.message)}).items():
+                click.echo(f"{field}: {message}" if field else message, err=True)
+            sys.exit(2)
+        db.session.commit()
+    click.echo(f"{'Corrected' if order else 'Added'} PO {saved.number} of {account.name}: "
+               f"{saved.amount} {saved.currency}.")
+
+
 credits_group = AppGroup("credits", help="Service credits of SLA breaches.")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -269,3 +270,24 @@ def test_seed_demo_portfolio_shows_last_months_adverse_variances(seeded, session
     page = response.get_data(as_text=True)
     assert all(name in page for name in ("Acme Global Ltd", "华南精密制造有限公司", "Công ty TNHH Sao Việt"))
     assert "No adverse variance waits to be acknowledged." not in page
+
+
+def test_contracts_po_adds_and_corrects_a_purchase_order_audited(runner, session, alpha, admin):
+    """The PO register from the command line, as on the account page and by the API."""
+    from portal.models import PurchaseOrder
+
+    account = alpha.account
+    added = runner.invoke(args=["contracts", "po", str(account.id), "PO-CLI-1", "25000", "--valid-until", "2030-12-31",
+                                "--as", "admin@firm.example"])
+    assert added.exit_code == 0, added.output
+    assert "Added PO PO-CLI-1" in added.output
+    corrected = runner.invoke(args=["contracts", "po", account.name.upper(), "PO-CLI-1", "30000",
+                                    "--as", "admin@firm.example"])
+    assert corrected.exit_code == 0 and "Corrected PO PO-CLI-1" in corrected.output, corrected.output
+    session.expire_all()
+    order = session.scalar(sa.select(PurchaseOrder).where(PurchaseOrder.number == "PO-CLI-1"))
+    assert (order.amount, order.currency, order.valid_until) == (Decimal("30000"), account.currency, date(2030, 12, 31))
+    assert len(audit_events(session, "purchase_order.saved")) == 2
+    refused = runner.invoke(args=["contracts", "po", str(account.id), "PO-CLI-2", "0", "--as", "admin@firm.example"])
+    assert refused.exit_code == 2 and "amount" in refused.output
+    assert session.scalar(sa.select(PurchaseOrder).where(PurchaseOrder.number == "PO-CLI-2")) is None
