@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -131,8 +132,21 @@ class _Translations:
 _TRANSLATIONS = _Translations()
 
 
+def record_id(value) -> int:
+    """A choice's number as a select or box sends it (a record's id, a level): the
+    ``coerce`` of such fields. A number no id reaches (26 digits) is not a valid choice,
+    beside its field, rather than a query the database refuses."""
+    number = int(value)
+    if not -(2**63) <= number < 2**63:
+        raise ValueError("not a record's id")
+    return number
+
+
 def _as_read(value):
-    return visible(value) if isinstance(value, str) else value
+    """A line of text as it reads: without invisible format characters, and its tabs and
+    line breaks (a cell pasted from a table, a line from a document) spaces, for a field
+    of one line keeps none (multi-line text is a ``TextAreaField``'s)."""
+    return re.sub(r"[\t\r\n]+", " ", visible(value)) if isinstance(value, str) else value
 
 
 def _bind_as_read(meta, form, unbound_field, options):

@@ -53,3 +53,23 @@ def test_a_stored_text_fills_its_fields_and_reads_back_the_same():
     fill_texts(form, "title", {"en": "Payroll", "zh": "薪资核算"})
     assert [form[f"title_{lang}"].data for lang in LANGUAGES] == ["Payroll", "薪资核算", ""]
     assert texts(form, "title") == {"en": "Payroll", "zh": "薪资核算"}
+
+
+def test_a_line_of_text_keeps_no_line_breaks_nor_tabs_and_a_text_area_keeps_them(app):
+    """Tab, newline and carriage return belong to multi-line text: a title pasted with
+    them (a table's cell, two lines of a document) is one line, as it reads."""
+    from wtforms import StringField
+
+    from portal.forms import PortalForm
+
+    class Titled(PortalForm):
+        class Meta:
+            csrf = False
+
+        title = StringField()
+        notes = TextAreaField()
+
+    with app.test_request_context():
+        form = Titled(MultiDict({"title": "Payroll\r\nVietnam\tQ3\u2060", "notes": "First line\r\nSecond\tline"}))
+    assert form.title.data == "Payroll Vietnam Q3"
+    assert form.notes.data == "First line\r\nSecond\tline"

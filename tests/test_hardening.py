@@ -137,6 +137,18 @@ def test_a_huge_number_in_a_form_is_a_field_error(app, session, world, number):
     assert _count(session, ChangeRequest, ChangeRequest.title["en"].as_string() == "Huge") == 0
 
 
+def test_a_choice_no_record_can_have_is_a_field_error(app, session, world):
+    """A select sends a record's id: 26 digits is no id (PostgreSQL would refuse the
+    query), said beside the field with what was typed kept."""
+    browser = _signed_in(app, "account.manager@alpha.example")
+    url = f"/actions/new?account={world.account.id}"
+    form = {"title": "Owned by nobody", "owner_side": "firm", "owner": "9" * 26, "owner_name": "",
+            "source": "meeting", "due_date": "", "submit": "Save"}
+    page = browser.post_form(url, form, page=url)
+    assert page.status_code == 200 and 'id="owner-errors"' in page.text
+    assert 'value="Owned by nobody"' in page.text
+
+
 def test_exports_and_pages_survive_text_stored_before_the_edge_refused_it(app, session, world):
     cr = _pending(session, world)
     approver = world.user(Role.CLIENT_APPROVER)

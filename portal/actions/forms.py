@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, Form, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.forms import OnceForm, PortalForm, choices, with_texts
+from portal.forms import OnceForm, PortalForm, choices, record_id, with_texts
 from portal.i18n import LABELS
 from portal.models import ActionSource, ActionStatus, OwnerSide
 
@@ -15,7 +15,7 @@ class ActionFields(Form):
 
     title = StringField(_l("Title"), validators=[Length(max=200)])
     owner_side = SelectField(_l("Owned by"), choices=choices((s.value, LABELS["owner_side"][s.value]) for s in OwnerSide))
-    owner = SelectField(_l("Owner (firm user)"), coerce=int, validate_choice=False, default=0)
+    owner = SelectField(_l("Owner (firm user)"), coerce=record_id, validate_choice=False, default=0)
     owner_name = StringField(_l("Owner (name, if not a firm user)"), validators=[Length(max=200)])
     due_date = DateField(_l("Due date (30 days if empty; at most 60)"), validators=[Optional()])
 

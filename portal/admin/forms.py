@@ -5,7 +5,7 @@ from wtforms import DateField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.audit import AuditLogFilter
-from portal.forms import PortalForm, checkboxes, choices
+from portal.forms import PortalForm, checkboxes, choices, record_id
 from portal.i18n import LABELS, LANGUAGE_NAMES, is_valid_timezone
 
 
@@ -13,7 +13,7 @@ class TwoFactorPolicyForm(PortalForm):
     """The roles and accounts whose users must use two-factor sign-in."""
 
     roles = checkboxes(_l("Roles"), choices=choices(LABELS["role"].items()))
-    accounts = checkboxes(_l("Accounts (their client users and the firm users working on them)"), coerce=int)
+    accounts = checkboxes(_l("Accounts (their client users and the firm users working on them)"), coerce=record_id)
     submit = SubmitField(_l("Save"))
 
 
@@ -22,7 +22,7 @@ class EditUserForm(PortalForm):
     role = SelectField(_l("Role"), choices=choices(LABELS["role"].items()))
     language = SelectField(_l("Language"), choices=choices(LANGUAGE_NAMES.items()))
     timezone = SelectField(_l("Time zone"), validate_choice=False)
-    accounts = checkboxes(_l("Accounts (a client user's one account; the accounts a firm user works on)"), coerce=int)
+    accounts = checkboxes(_l("Accounts (a client user's one account; the accounts a firm user works on)"), coerce=record_id)
     submit = SubmitField(_l("Save"))
 
     def validate_timezone(self, field):
@@ -41,7 +41,7 @@ class AuditLogFilterForm(PortalForm):
     class Meta:
         csrf = False
 
-    account = SelectField(_l("Account"), coerce=int, default=0)
+    account = SelectField(_l("Account"), coerce=record_id, default=0)
     actor = StringField(_l("Actor (e-mail)"), validators=[Optional(), Length(max=254)])
     action = SelectField(_l("Action"), default="")
     date_from = DateField(_l("From"), validators=[Optional()])

@@ -5,12 +5,12 @@ from wtforms import SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.files import upload_field
-from portal.forms import NumberField, OnceForm, PortalForm
+from portal.forms import NumberField, OnceForm, PortalForm, record_id
 
 
 class DisputeForm(OnceForm):
     reason = TextAreaField(_l("What is wrong with this invoice?"), validators=[DataRequired(), Length(max=5000)])
-    lines = SelectMultipleField(_l("Disputed lines (optional)"), coerce=int, validate_choice=False)
+    lines = SelectMultipleField(_l("Disputed lines (optional)"), coerce=record_id, validate_choice=False)
     attachments = upload_field(_l("Attachments"))
     submit = SubmitField(_l("Dispute invoice"))
 

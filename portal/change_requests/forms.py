@@ -21,6 +21,7 @@ from portal.forms import (
     PricedLineForm,
     SignatureForm,
     choices,
+    record_id,
     show_source_field,
     with_texts,
 )
@@ -35,7 +36,7 @@ class LineForm(PricedLineForm):
     """One line of a CR: what it changes, and the contract line a change or removal acts on."""
 
     change = SelectField(_l("Change"), choices=choices(CHANGES.items()))
-    scope_line = SelectField(_l("Contract line"), coerce=int, validate_choice=False, default=0)
+    scope_line = SelectField(_l("Contract line"), coerce=record_id, validate_choice=False, default=0)
 
 
 @with_texts("description", TextAreaField, max_length=20_000)

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from portal.forms import NumberField, OnceForm, checkboxes, choices, with_texts
+from portal.forms import NumberField, OnceForm, checkboxes, choices, record_id, with_texts
 
 NUMBER = _l("Enter a number such as 99.5.")
 
@@ -27,7 +27,7 @@ class KpiDefinitionForm(OnceForm):
     service_credit_percent = NumberField(_l("Service credit (percent of the monthly fee)"),
                                          validators=[Optional(), NumberRange(min=0, max=100)])
     credit_scope_lines = checkboxes(_l("Service credit on the monthly charge of (none ticked: all the contract's lines)"),
-                                    coerce=int, validate_choice=False)
+                                    coerce=record_id, validate_choice=False)
     # The contract's caps, for all its SLAs: shown and saved with each KPI where they apply.
     credit_cap_month_percent = NumberField(_l("The contract's cap on service credits per month (percent of the "
                                               "month's charge; empty: none)"),

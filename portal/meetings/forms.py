@@ -5,7 +5,7 @@ from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.actions.forms import ActionFields
-from portal.forms import OnceForm, PortalForm, choices
+from portal.forms import OnceForm, PortalForm, choices, record_id
 from portal.i18n import LABELS, month_name
 from portal.models import Cadence, MeetingKind
 
@@ -19,18 +19,18 @@ class MeetingForm(OnceForm):
 
     kind = SelectField(_l("Meeting"), choices=choices((k.value, LABELS["meeting_kind"][k.value]) for k in MeetingKind))
     cadence = SelectField(_l("Cadence"), choices=choices((c.value, LABELS["cadence"][c.value]) for c in Cadence))
-    first_month = SelectField(_l("First month of the cycle"), coerce=int, default=1,
+    first_month = SelectField(_l("First month of the cycle"), coerce=record_id, default=1,
                               choices=choices((m, LazyString(month_name, m)) for m in range(1, 13)))
-    week = SelectField(_l("Week"), coerce=int, default=0, choices=choices(WEEKS))
-    weekday = SelectField(_l("Weekday"), coerce=int, default=1, choices=choices(enumerate(WEEKDAYS)))
+    week = SelectField(_l("Week"), coerce=record_id, default=0, choices=choices(WEEKS))
+    weekday = SelectField(_l("Weekday"), coerce=record_id, default=1, choices=choices(enumerate(WEEKDAYS)))
     day_of_month = IntegerField(_l("Day of the month"), validators=[Optional(), NumberRange(min=1, max=31)])
     start_time = TimeField(_l("Time"), validators=[DataRequired()])
     timezone = SelectField(_l("Time zone"), validate_choice=False)
     duration_minutes = IntegerField(_l("Duration (minutes)"), default=60, validators=[DataRequired(), NumberRange(min=15, max=480)])
     location = StringField(_l("Location"), validators=[Length(max=200)])
     video_url = StringField(_l("Video link"), validators=[Length(max=500)])
-    users = SelectMultipleField(_l("Users"), coerce=int, validate_choice=False)
-    stakeholders = SelectMultipleField(_l("Stakeholders"), coerce=int, validate_choice=False)
+    users = SelectMultipleField(_l("Users"), coerce=record_id, validate_choice=False)
+    stakeholders = SelectMultipleField(_l("Stakeholders"), coerce=record_id, validate_choice=False)
     other_attendees = TextAreaField(_l("Others (one name a line)"), validators=[Length(max=2000)])
     submit = SubmitField(_l("Save"))
 

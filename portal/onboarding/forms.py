@@ -25,7 +25,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from docgen.formatting import plain_decimal
 from docgen.i18n import LANGUAGES
-from portal.forms import NumberField, OnceForm, SubForm, checkboxes, choices, texts, with_texts
+from portal.forms import NumberField, OnceForm, SubForm, checkboxes, choices, record_id, texts, with_texts
 from portal.i18n import LABELS, LANGUAGE_NAMES, country, current_locale, timezone_choices
 from portal.models import Contract, Tier
 from portal.onboarding.service import (
@@ -302,5 +302,5 @@ class PurchaseOrderForm(OnceForm):
     currency = SelectField(_l("Currency"), validate_choice=False)
     issued_on = DateField(_l("Issued on"), validators=[DataRequired()])
     valid_until = DateField(_l("Valid until (optional)"), validators=[Optional()])
-    contract = SelectField(_l("Contract"), coerce=int, validate_choice=False, default=0)
+    contract = SelectField(_l("Contract"), coerce=record_id, validate_choice=False, default=0)
     save = SubmitField(_l("Save"))

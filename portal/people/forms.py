@@ -21,7 +21,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.actions.forms import ActionFields
-from portal.forms import NumberField, OnceForm, PortalForm, choices, with_texts
+from portal.forms import NumberField, OnceForm, PortalForm, choices, record_id, with_texts
 from portal.i18n import LABELS, LANGUAGE_NAMES
 from portal.models import DecisionRole, InteractionKind, OwnerSide
 from portal.people.service import LEVELS
@@ -78,9 +78,9 @@ def _typed(field: Any) -> bool:
 class TeamForm(PortalForm):
     """One list of checkboxes per role of the team; the choices are the firm's users of that role."""
 
-    account_manager = SelectMultipleField(LABELS["role"]["account_manager"], coerce=int, validate_choice=False)
-    regional_reviewer = SelectMultipleField(LABELS["role"]["regional_reviewer"], coerce=int, validate_choice=False)
-    finance = SelectMultipleField(LABELS["role"]["finance"], coerce=int, validate_choice=False)
+    account_manager = SelectMultipleField(LABELS["role"]["account_manager"], coerce=record_id, validate_choice=False)
+    regional_reviewer = SelectMultipleField(LABELS["role"]["regional_reviewer"], coerce=record_id, validate_choice=False)
+    finance = SelectMultipleField(LABELS["role"]["finance"], coerce=record_id, validate_choice=False)
     save = SubmitField(_l("Save the team"))
 
 
@@ -93,13 +93,13 @@ class ApprovalLimitForm(Form):
 
 class ApprovalLimitsForm(PortalForm):
     limits = FieldList(FormField(ApprovalLimitForm), min_entries=0, max_entries=200)
-    higher_authority = SelectField(_l("Higher authority"), coerce=int, validate_choice=False, default=0)
+    higher_authority = SelectField(_l("Higher authority"), coerce=record_id, validate_choice=False, default=0)
     save = SubmitField(_l("Save the approval limits"))
 
 
 @with_texts("title", max_length=200)
 class ContactForm(Form):
-    level = SelectField(_l("Level"), coerce=int, choices=choices((level, str(level)) for level in LEVELS))
+    level = SelectField(_l("Level"), coerce=record_id, choices=choices((level, str(level)) for level in LEVELS))
     side = SelectField(_l("Side"), choices=choices((s.value, LABELS["owner_side"][s.value]) for s in OwnerSide))
     name = StringField(_l("Name"), validators=[Length(max=200)])
     email = StringField(_l("E-mail"), validators=[Length(max=254)])
@@ -127,7 +127,7 @@ class StakeholderForm(OnceForm):
     language = SelectField(_l("Language"), choices=choices(LANGUAGE_NAMES.items()))
     email = StringField(_l("E-mail"), validators=[Length(max=254)])
     phone = StringField(_l("Phone"), validators=[Length(max=50)])
-    owner = SelectField(_l("Relationship owner"), coerce=int, validate_choice=False, default=0)
+    owner = SelectField(_l("Relationship owner"), coerce=record_id, validate_choice=False, default=0)
     notes = TextAreaField(_l("Notes (the firm's only: the client never sees them)"), validators=[Length(max=20_000)])
     submit = SubmitField(_l("Save"))
 
@@ -143,8 +143,8 @@ class InteractionForm(OnceForm, RowsForm):
     occurred_on = DateField(_l("Date"), validators=[DataRequired()])
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
     summary = TextAreaField(_l("Summary"), validators=[Length(max=20_000)])
-    firm_attendees = SelectMultipleField(_l("From the firm"), coerce=int, validate_choice=False)
-    stakeholders = SelectMultipleField(_l("From the client"), coerce=int, validate_choice=False)
+    firm_attendees = SelectMultipleField(_l("From the firm"), coerce=record_id, validate_choice=False)
+    stakeholders = SelectMultipleField(_l("From the client"), coerce=record_id, validate_choice=False)
     other_attendees = TextAreaField(_l("Others (one name a line)"), validators=[Length(max=2000)])
     actions = FieldList(FormField(FollowUpForm), min_entries=0, max_entries=MAX_FOLLOW_UPS)
     add = SubmitField(_l("Add a follow-up action"))

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, FieldList, FormField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from portal.forms import NumberField, OnceForm, PortalForm, PricedLineForm, choices, with_texts
+from portal.forms import NumberField, OnceForm, PortalForm, PricedLineForm, choices, record_id, with_texts
 from portal.i18n import LABELS
 
 MAX_LINES = 200
@@ -30,7 +30,7 @@ class OpportunityForm(OnceForm):
     probability = IntegerField(_l("Probability (%)"), validators=[Optional(), NumberRange(min=0, max=100)])
     expected_close = DateField(_l("Expected close"), validators=[Optional()])
     source = SelectField(_l("Source"), choices=lambda: choices(LABELS["opportunity_source"].items()))
-    owner_id = SelectField(_l("Owner"), coerce=int, validate_choice=False, default=0)
+    owner_id = SelectField(_l("Owner"), coerce=record_id, validate_choice=False, default=0)
     notes = TextAreaField(_l("Notes"), validators=[Length(max=20_000)])
     lines = FieldList(FormField(OpportunityLineForm), min_entries=0, max_entries=MAX_LINES)
     add_line = SubmitField(_l("Add a line"))
@@ -50,7 +50,7 @@ class QuotationForm(OnceForm):
 
 
 class ChangeRequestDraftForm(OnceForm):
-    contract = SelectField(_l("Contract"), coerce=int, validate_choice=False)
+    contract = SelectField(_l("Contract"), coerce=record_id, validate_choice=False)
     submit = SubmitField(_l("Make a change request draft"))
 
 

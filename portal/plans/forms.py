@@ -18,7 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length
 
-from portal.forms import OnceForm, PortalForm, SignatureForm, SubForm, choices, show_source_field, with_texts
+from portal.forms import OnceForm, PortalForm, SignatureForm, SubForm, choices, record_id, show_source_field, with_texts
 from portal.plans.content import LANGUAGES, MAX_ROWS, MAX_TEXT, SECTIONS, TEXT_FIELDS, as_text
 from portal.models import ReviewDecision
 from portal.plans.labels import FIELDS, INITIATIVE_STATUSES, PLAN_TYPES, SECTIONS as SECTION_LABELS
@@ -99,7 +99,7 @@ class NewPlanForm(OnceForm):
     plan_type = SelectField(_l("Type"), choices=choices(PLAN_TYPES.items()))
     period = StringField(_l("Period"), validators=[DataRequired(), Length(max=10)],
                          description=_l("FY2027 for a yearly plan, 2027-Q1 for a quarter, 2027-03 for a month"))
-    parent = SelectField(_l("Start from"), coerce=int, validate_choice=False, default=0)
+    parent = SelectField(_l("Start from"), coerce=record_id, validate_choice=False, default=0)
     create = SubmitField(_l("Create the draft"))
 
 

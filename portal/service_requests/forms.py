@@ -5,7 +5,7 @@ from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitFi
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.files import upload_field
-from portal.forms import OnceForm, PortalForm, choices
+from portal.forms import OnceForm, PortalForm, choices, record_id
 from portal.i18n import LABELS
 from portal.models import Priority, RequestCategory, RequestStatus
 
@@ -13,7 +13,7 @@ MAX_TEXT = 20_000
 
 
 class RequestForm(OnceForm):
-    account = SelectField(_l("Account"), coerce=int, validators=[Optional()])
+    account = SelectField(_l("Account"), coerce=record_id, validators=[Optional()])
     # No default: a preselected category files requests under it unread (seen: billing).
     category = SelectField(_l("Category"), validators=[DataRequired(_l("Choose a category."))],
                            choices=choices([("", _l("Choose a category")),
@@ -39,7 +39,7 @@ class StatusForm(PortalForm):
 
 
 class AssignForm(PortalForm):
-    assignee = SelectField(_l("Assigned to"), coerce=int)
+    assignee = SelectField(_l("Assigned to"), coerce=record_id)
     submit = SubmitField(_l("Assign"))
 
 
@@ -49,7 +49,7 @@ class EscalateForm(OnceForm):
 
 
 class FeedbackForm(OnceForm):
-    rating = RadioField(_l("How satisfied are you?"), coerce=int, validators=[DataRequired()],
+    rating = RadioField(_l("How satisfied are you?"), coerce=record_id, validators=[DataRequired()],
                         choices=choices([(5, _l("5 – Very satisfied")), (4, _l("4 – Satisfied")), (3, _l("3 – Neutral")),
                                          (2, _l("2 – Dissatisfied")), (1, _l("1 – Very dissatisfied"))]))
     comment = TextAreaField(_l("Comment"), validators=[Length(max=5000)])

@@ -5,7 +5,7 @@ from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitF
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from portal.auth.passwords import MAX_LENGTH
-from portal.forms import OnceForm, PortalForm, choices
+from portal.forms import OnceForm, PortalForm, choices, record_id
 from portal.i18n import LABELS, LANGUAGE_NAMES, timezone_choices
 
 
@@ -32,7 +32,7 @@ class InviteForm(OnceForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     role = SelectField(_l("Role"))
-    account = SelectField(_l("Account"), coerce=int)
+    account = SelectField(_l("Account"), coerce=record_id)
     language = SelectField(_l("Language of the portal and e-mails"), choices=choices(LANGUAGE_NAMES.items()))
     timezone = SelectField(_l("Time zone"), default="")
     submit = SubmitField(_l("Send invitation"))
