@@ -210,8 +210,10 @@ def test_the_page_lists_the_worst_first_and_an_account_manager_sees_only_theirs(
     page = browser.get("/portfolio?period=2026-06").get_data(as_text=True)
     assert page.index("Acme") < page.index("Huanan")
     assert "Totals in CNY" in page and "Totals in USD" in page
-    chart = browser.get(page.split("src=\"")[-1].split("\"")[0].replace("&amp;", "&"))
-    assert chart.status_code == 200 and chart.mimetype == "image/svg+xml"
+    shares, dso = [browser.get(src.replace("&amp;", "&")) for src in re.findall(r'<img class="chart" src="([^"]+)"', page)]
+    assert shares.status_code == dso.status_code == 200 and shares.mimetype == dso.mimetype == "image/svg+xml"
+    assert "Payment terms (days)" in dso.get_data(as_text=True) and "KPIs met" in shares.get_data(as_text=True)
+    assert browser.get("/portfolio/chart.svg?chart=nope").status_code == 404
     assert browser.get("/portfolio?period=2026-06&sort=account&tier=strategic").get_data(as_text=True).count("Acme") == 0
     browser.logout()
     browser.login(manager.email)

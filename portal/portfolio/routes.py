@@ -57,20 +57,29 @@ def _percent(value) -> float | None:
     return float(value * 100) if value is not None else None
 
 
-def _chart(result: service.Portfolio) -> charts.Chart:
+CHARTS = ("shares", "dso")  # the shares of the ACV and of KPIs met; DSO against the terms, in days
+
+
+def _chart(result: service.Portfolio, which: str = "shares") -> charts.Chart:
+    names = [row.account.name for row in result.rows]
+    if which == "dso":
+        return charts.Chart.bars_and_lines(
+            0, names, (_("DSO"), [row.dso.value if row.dso else None for row in result.rows]),
+            [(_("Payment terms (days)"), [row.payment_terms for row in result.rows])],
+            title=_("DSO against the payment terms, the worst first"), y_label=_("days"))
     return charts.Chart.bars_and_lines(
-        0, [row.account.name for row in result.rows],
+        0, names,
         (_("Overdue, share of the ACV"), [_percent(row.overdue_share) for row in result.rows]),
         [(_("KPIs met"), [_percent(row.kpis_met) for row in result.rows]),
          (_("Billed against the ACV pro rata"), [_percent(row.revenue_ratio) for row in result.rows])],
         title=_("Accounts, the worst first"), y_label="%")
 
 
-def _chart_name() -> str:
-    """The user's own name for the chart of these filters: a chart of one user's
+def _chart_name(which: str = "shares") -> str:
+    """The user's own name for a chart of these filters: a chart of one user's
     accounts is never served to another."""
     asked = "&".join(f"{key}={request.args.get(key, '')}" for key in FILTERS)
-    return f"portfolio-{current_user.id}-{hashlib.sha256(asked.encode()).hexdigest()[:12]}"
+    return f"portfolio-{which}-{current_user.id}-{hashlib.sha256(asked.encode()).hexdigest()[:12]}"
 
 
 def _export(result: service.Portfolio, fmt: str):
@@ -102,7 +111,8 @@ def index():
     managers = db.session.execute(sa.select(User.id, User.name).where(User.role == Role.ACCOUNT_MANAGER)
                                   .order_by(User.name)).all()
     args = _kept_args()
-    version = charts.offer(_chart_name(), _chart(result)) if result.rows else None
+    versions = ({which: charts.offer(_chart_name(which), _chart(result, which)) for which in CHARTS}
+                if result.rows else {})
     # Offered by name in the reader's language; one asked for that no account is served
     # in (a kept link) stays chosen.
     offered = result.countries | {filters.country} - {None}
@@ -117,16 +127,20 @@ def index():
                            alerts=service.open_alerts(db.session), quarter=reports.quarter_of(period),
                            quarter_shown=_period_shown(reports.quarter_of(period)),
                            can_acknowledge=current_user.role is Role.ADMIN,
-                           tiers=list(Tier), chart_version=version, previous=previous_month(period),
+                           tiers=list(Tier), chart_versions=versions, previous=previous_month(period),
                            following=service.next_month(period))
 
 
 @bp.route("/portfolio/chart.svg")
 @require_role(*VIEWERS)
 def chart():
-    """The portfolio's chart for the page's filters, drawn once per version (``?v=``)."""
+    """A portfolio chart (``?chart=``) for the page's filters, drawn once per version (``?v=``)."""
+    which = request.args.get("chart", "shares")
+    if which not in CHARTS:
+        abort(404)
     period, filters, sort = _asked()
-    return charts.serve(_chart_name(), 0, lambda: _chart(service.portfolio(db.session, period, filters, sort)))
+    return charts.serve(_chart_name(which), 0,
+                        lambda: _chart(service.portfolio(db.session, period, filters, sort), which))
 
 
 @bp.route("/portfolio/alerts/<int:alert_id>/acknowledge", methods=["POST"], back="portfolio.index")
