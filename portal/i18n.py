@@ -575,6 +575,7 @@ LABELS = {
         "not a user of this account who may own this item": _l("Choose someone who may own this item."),
         "not a KPI of this account": _l("Choose a KPI of this account."),
         "not a firm user who may own an opportunity": _l("Choose one of the firm's account managers."),
+        "not a plan of this account": _l("Choose a plan of this account."),
         "above the contract's caps": _l("Above what the contract's caps leave."),
         "not allowed": _l("Choose one of the languages offered."),
         "not the user's role": _l("This is not the user's role."),

@@ -21,6 +21,7 @@ from portal.models import (
     Opportunity,
     OpportunitySource,
     OpportunityStage,
+    Plan,
     RequestCategory,
     Role,
 )
@@ -228,6 +229,35 @@ def test_an_opportunity_is_owned_by_an_account_manager_on_the_page_and_the_api_a
     mine = browser.post_form(url, {"title_en": "Owned here", "currency": "USD", "stage": "identified", "source": "idea",
                                    "owner_id": str(am.id), "notes": "", "once": "z" * 20}, page=url)
     assert mine.status_code == 302, mine.text
+
+
+def test_an_opportunity_from_a_review_names_its_plan_on_the_page_and_the_api(app, session, alpha, auth, new_browser):
+    """Source "a plan or review" records which one (the page links it); another account's
+    plan is refused beside the field and by the API."""
+    from tests.factories import build_account
+    from tests.helpers import signed_in
+
+    bravo = build_account(session, "Bravo")
+    session.commit()
+    am, plan = manager_of(alpha), session.scalar(sa.select(Plan).where(Plan.account_id == alpha.account.id))
+    browser = signed_in(new_browser, am.email)
+    url = f"/opportunities/new?account={alpha.account.id}"
+    assert f'<option value="{plan.id}">' in browser.get(url).text
+    saved = browser.post_form(url, {"title_en": "Automate the time feed", "currency": "USD", "stage": "identified",
+                                    "source": "review", "source_plan_id": str(plan.id), "owner_id": str(am.id),
+                                    "notes": "", "once": "r" * 20}, page=url)
+    assert saved.status_code == 302, saved.text
+    detail = browser.get(saved.headers["Location"]).text
+    assert f'href="/plans/{plan.id}">Joint business plan FY2027</a>' in detail
+    theirs = session.scalar(sa.select(Plan).where(Plan.account_id == bravo.account.id))
+    refused = app.test_client().post("/api/v1/opportunities", headers=auth(am.email), json={
+        "account_id": alpha.account.id, "title": {"en": "Elsewhere"}, "currency": "USD", "source": "review",
+        "source_plan_id": theirs.id})
+    assert refused.status_code == 422 and "source_plan_id" in refused.json["error"]["fields"]
+    made = app.test_client().post("/api/v1/opportunities", headers=auth(am.email), json={
+        "account_id": alpha.account.id, "title": {"en": "From the QBR"}, "currency": "USD", "source": "review",
+        "source_plan_id": plan.id})
+    assert made.status_code == 201 and made.json["source_plan_id"] == plan.id
 
 
 def test_from_a_scope_request_to_a_won_change_request_on_the_pages(app, session, alpha, new_browser):

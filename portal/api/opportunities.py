@@ -42,6 +42,7 @@ class OpportunityOut(BaseModel):
     expected_close: str | None
     source: str
     source_request_id: int | None
+    source_plan_id: int | None
     owner_id: int | None
     notes: str
     change_request_id: int | None
@@ -62,6 +63,7 @@ class OpportunityIn(BaseModel):
     probability: int | None = Field(default=None, ge=0, le=100)
     expected_close: date | None = None
     source: Literal["client_request", "review", "idea"] = "idea"
+    source_plan_id: int | None = Field(default=None, description="The account's plan or review it came from")
     notes: str = Field(default="", max_length=20_000)
     owner_id: int | None = None
     lines: list[OpportunityLineIO] = Field(default=[], max_length=200)
@@ -81,7 +83,7 @@ def opportunity_json(opportunity: Opportunity) -> dict:
         "stage": opportunity.stage.value, "probability": opportunity.probability,
         "expected_close": iso_date(opportunity.expected_close),
         "source": opportunity.source.value, "source_request_id": opportunity.source_request_id,
-        "owner_id": opportunity.owner_id, "notes": opportunity.notes, "change_request_id": cr.id if cr else None,
+        "source_plan_id": opportunity.source_plan_id, "owner_id": opportunity.owner_id, "notes": opportunity.notes, "change_request_id": cr.id if cr else None,
         "lines": [{"description": line.description, "unit": line.unit, "quantity": line.quantity,
                    "unit_price": line.unit_price} for line in opportunity.lines],
     }
@@ -116,7 +118,8 @@ def create_opportunity(body: OpportunityIn):
     opportunity = service.create(
         db.session, account, current_user, title=body.title, currency=body.currency, value=body.value,
         stage=OpportunityStage(body.stage), probability=body.probability, expected_close=body.expected_close,
-        source=OpportunitySource(body.source), notes=body.notes, owner=owner,
+        source=OpportunitySource(body.source), source_plan=service.plan_of(db.session, account, body.source_plan_id),
+        notes=body.notes, owner=owner,
         lines=[service.LineInput(description=line.description, unit=line.unit, quantity=line.quantity,
                                  unit_price=line.unit_price) for line in body.lines])
     return opportunity_json(opportunity), 201

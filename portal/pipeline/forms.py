@@ -30,6 +30,8 @@ class OpportunityForm(OnceForm):
     probability = IntegerField(_l("Probability (%)"), validators=[Optional(), NumberRange(min=0, max=100)])
     expected_close = DateField(_l("Expected close"), validators=[Optional()])
     source = SelectField(_l("Source"), choices=lambda: choices(LABELS["opportunity_source"].items()))
+    source_plan_id = SelectField(_l("The plan or review it came from"), coerce=record_id, validate_choice=False,
+                                 default=0)
     owner_id = SelectField(_l("Owner"), coerce=record_id, validate_choice=False, default=0)
     notes = TextAreaField(_l("Notes"), validators=[Length(max=20_000)])
     lines = FieldList(FormField(OpportunityLineForm), min_entries=0, max_entries=MAX_LINES)

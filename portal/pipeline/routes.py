@@ -25,11 +25,13 @@ from portal.models import (
     Opportunity,
     OpportunitySource,
     OpportunityStage,
+    Plan,
     ServiceRequest,
     User,
 )
 from portal.pipeline import service
 from portal.pipeline.pages import READERS
+from portal.plans.labels import plan_label
 from portal.pipeline.forms import (
     ChangeRequestDraftForm,
     FromRequestForm,
@@ -158,6 +160,10 @@ def new():
     form = OpportunityForm()
     if request.method == "GET":
         form.currency.data, form.owner_id.data = account.currency, current_user.id
+    plans = db.session.scalars(sa.select(Plan).where(Plan.account_id == account.id)
+                               .order_by(Plan.period.desc(), Plan.id.desc()))
+    form.source_plan_id.choices = choices([(0, "—"), *((p.id, f"{plan_label('type', p.plan_type)} {p.period}")
+                                                        for p in plans)])
     _prepare(form)
     page = keep_form(form, lambda: _form_page(form, account))
     if request.method == "POST" and not _round_trip(form) and form.validate_on_submit():
@@ -165,6 +171,7 @@ def new():
             db.session, account, current_user, title=texts(form, "title"), currency=form.currency.data,
             value=form.value.data, stage=OpportunityStage(form.stage.data), probability=form.probability.data,
             expected_close=form.expected_close.data, source=OpportunitySource(form.source.data),
+            source_plan=service.plan_of(db.session, account, form.source_plan_id.data),
             notes=form.notes.data, owner=_owner(form), lines=_lines(form))
         flash(_("The opportunity is saved."), "success")
         return _detail(opportunity)
@@ -176,7 +183,7 @@ def new():
 def edit(opportunity_id: int):
     opportunity, account = _load(opportunity_id)
     form = OpportunityForm()
-    del form.stage, form.source  # moved on the opportunity's page; the source stays as recorded
+    del form.stage, form.source, form.source_plan_id  # moved on the opportunity's page; the source stays as recorded
     if request.method == "GET":
         fill_texts(form, "title", opportunity.title)
         form.currency.data, form.value.data = opportunity.currency, opportunity.value
@@ -216,9 +223,14 @@ def detail(opportunity_id: int):
                                          .order_by(Document.id.desc())))
     source_request = db.session.scalar(sa.select(ServiceRequest).where(
         ServiceRequest.id == opportunity.source_request_id)) if opportunity.source_request_id else None
+    source_plan = db.session.scalar(sa.select(Plan).where(
+        Plan.id == opportunity.source_plan_id)) if opportunity.source_plan_id else None
     return render_template("pipeline/detail.html", opportunity=opportunity, account=account, stage_form=stage_form,
                            quotation_form=quotation_form, cr_form=cr_form, quotations=quotations,
-                           source_request=source_request, can_issue=current_user.role in ISSUERS,
+                           source_request=source_request, source_plan=source_plan,
+                           source_plan_name=f"{plan_label('type', source_plan.plan_type)} {source_plan.period}"
+                           if source_plan else "",
+                           can_issue=current_user.role in ISSUERS,
                            open_stages=service.OPEN_STAGES)
 
 

@@ -110,6 +110,18 @@ def _apply(opportunity: Opportunity, *, title: dict[str, str], value: Decimal | 
         raise DomainError(_l("The value cannot be negative."), fields={"value": "invalid"})
 
 
+def plan_of(session: Session, account: Account, plan_id: int | None) -> Plan | None:
+    """The plan or review of ``account`` an opportunity came from (None for none), or a
+    refusal naming the field when the id is no plan of the account's."""
+    if not plan_id:
+        return None
+    plan = session.scalar(sa.select(Plan).where(Plan.id == plan_id, Plan.account_id == account.id))
+    if plan is None:
+        raise DomainError(_l("Choose a plan of this account."),
+                          fields={"source_plan_id": "not a plan of this account"})
+    return plan
+
+
 def create(session: Session, account: Account, by: User, *, title: dict[str, str], currency: str,
            value: Decimal | None = None, stage: OpportunityStage = OpportunityStage.IDENTIFIED,
            probability: int | None = None, expected_close: date | None = None,
