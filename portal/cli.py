@@ -76,6 +76,12 @@ def _account_named(name: str) -> Account | None:
     return None
 
 
+def _account_ref(ref: str) -> Account | None:
+    """The account ``ref`` names: its id, or its legal name (``_account_named``)."""
+    by_id = db.session.scalar(sa.select(Account).where(Account.id == int(ref))) if ref.isdigit() else None
+    return by_id or _account_named(ref)
+
+
 @users.command("create")
 @click.argument("email")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
@@ -130,8 +136,7 @@ def invite_user_command(email, role, account_ref, name, language, timezone) -> N
     with unscoped():
         account = None
         if account_ref:
-            account = (db.session.scalar(sa.select(Account).where(Account.id == int(account_ref)))
-                       if account_ref.isdigit() else None) or _account_named(account_ref)
+            account = _account_ref(account_ref)
             if account is None:
                 raise click.BadParameter(f"no account with the id or name {account_ref!r}", param_hint="--account")
         try:
@@ -208,7 +213,7 @@ def contracts_remind() -> None:
 @click.option("--issued", "issued_on", default=None, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD (default: today).")
 @click.option("--valid-until", default=None, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD (default: open).")
 @click.option("--contract", "contract_number", default=None, help="The contract it is for, by number.")
-@click.option("--description", default="")
+@click.option("--description", default=None)
 @click.option("--as", "admin_email", default=None, metavar="EMAIL",
               help="The administrator who records it, as the audit log names them (default: the only active one).")
 def contracts_po(account_ref, number, amount, currency, issued_on, valid_until, contract_number, description,
@@ -222,28 +227,27 @@ def contracts_po(account_ref, number, amount, currency, issued_on, valid_until, 
     from portal.onboarding.service import PurchaseOrderDetails, save_purchase_order
 
     with unscoped():
-        account = (db.session.scalar(sa.select(Account).where(Account.id == int(account_ref)))
-                   if account_ref.isdigit() else None) or _account_named(account_ref)
+        account = _account_ref(account_ref)
         if account is None:
             raise click.BadParameter(f"no account with the id or name {account_ref!r}", param_hint="ACCOUNT")
         try:
             value = Decimal(amount)
         except InvalidOperation:
             raise click.BadParameter(f"{amount!r} is not an amount such as 25000.00", param_hint="AMOUNT") from None
-        contract_id = None
+        given = {"number": number, "amount": value, "currency": currency, "description": description,
+                 "issued_on": issued_on.date() if issued_on else None,
+                 "valid_until": valid_until.date() if valid_until else None}
         if contract_number:
-            contract_id = db.session.scalar(sa.select(Contract.id).where(
+            given["contract_id"] = db.session.scalar(sa.select(Contract.id).where(
                 Contract.account_id == account.id, Contract.number == contract_number))
-            if contract_id is None:
+            if given["contract_id"] is None:
                 raise click.BadParameter(f"{account.name} has no contract {contract_number}", param_hint="--contract")
         order = db.session.scalar(sa.select(PurchaseOrder).where(
             PurchaseOrder.account_id == account.id, PurchaseOrder.number == number.strip()))
-        details = PurchaseOrderDetails(
-            number=number, amount=value, currency=currency or (order.currency if order else account.currency),
-            issued_on=issued_on.date() if issued_on else (order.issued_on if order else account.today()),
-            valid_until=valid_until.date() if valid_until else (order.valid_until if order else None),
-            description=description or (order.description if order else ""),
-            contract_id=contract_id or (order.contract_id if order else None))
+        # As the API's POST and PATCH: what is given, over the PO as it is (or a new one's defaults).
+        base = (PurchaseOrderDetails.of(order) if order else
+                PurchaseOrderDetails(number="", amount=value, currency=account.currency, issued_on=account.today()))
+        details = base.changed(**{name: v for name, v in given.items() if v is not None})
         try:
             saved = save_purchase_order(db.session, account, _importing_admin(admin_email), details, order)
         except DomainError as error:

@@ -219,6 +219,18 @@ def test_a_stale_token_still_reads_and_comments(app, session, world):
     assert client.get(f"/api/v1/change-requests/{cr.id}", headers=headers).status_code == 200
 
 
+def _refused_to_the_author_then_approved_by_another(app, cr, *, author, other) -> None:
+    """The internal decision through the API: 403 for ``author``, then ``other``'s approval."""
+    client = app.test_client()
+    body = {"version": cr.version, "decision": "approve"}
+    own = client.post(f"/api/v1/change-requests/{cr.id}/internal-decision",
+                      headers=bearer(api_token(client, author.email)), json=body)
+    assert own.status_code == 403
+    approved = client.post(f"/api/v1/change-requests/{cr.id}/internal-decision",
+                           headers=bearer(api_token(client, other.email)), json=body)
+    assert approved.status_code == 200 and approved.json["status"] == "pending_client_approval"
+
+
 def test_the_internal_approval_comes_from_someone_who_wrote_no_version(app, session, world):
     second = make_user(session, "second.admin@firm.example", Role.ADMIN)
     session.commit()
@@ -232,14 +244,7 @@ def test_the_internal_approval_comes_from_someone_who_wrote_no_version(app, sess
                                           Decimal(11))])
     session.commit()
     assert cr.version_number == 2 and cr.versions[-1].created_by_id == admin.id
-    client = app.test_client()
-    body = {"version": cr.version, "decision": "approve"}
-    own = client.post(f"/api/v1/change-requests/{cr.id}/internal-decision",
-                      headers=bearer(api_token(client, admin.email)), json=body)
-    assert own.status_code == 403
-    other = client.post(f"/api/v1/change-requests/{cr.id}/internal-decision",
-                        headers=bearer(api_token(client, second.email)), json=body)
-    assert other.status_code == 200 and other.json["status"] == "pending_client_approval"
+    _refused_to_the_author_then_approved_by_another(app, cr, author=admin, other=second)
 
 
 @pytest.mark.parametrize("edited", ["draft", "rejected"])
@@ -268,14 +273,7 @@ def test_an_admin_who_rewrote_a_draft_that_another_sent_does_not_approve_it_inte
     session.commit()
     assert cr.status is CRStatus.PENDING_INTERNAL_APPROVAL and cr.versions[-1].created_by_id == manager.id
     assert cr not in service.pending_for(session, admin), "not in the inbox of the admin who wrote it"
-    client = app.test_client()
-    body = {"version": cr.version, "decision": "approve"}
-    own = client.post(f"/api/v1/change-requests/{cr.id}/internal-decision",
-                      headers=bearer(api_token(client, admin.email)), json=body)
-    assert own.status_code == 403
-    other = client.post(f"/api/v1/change-requests/{cr.id}/internal-decision",
-                        headers=bearer(api_token(client, second.email)), json=body)
-    assert other.status_code == 200 and other.json["status"] == "pending_client_approval"
+    _refused_to_the_author_then_approved_by_another(app, cr, author=admin, other=second)
 
 
 def test_the_migration_takes_the_earlier_editors_from_the_audit_trail(unmigrated_url):

@@ -119,12 +119,14 @@ def default_languages(document_languages: list[str]) -> str:
     return "+".join(document_languages or ["en"])
 
 
-def language_options(document_languages: list[str]) -> list:
-    """One language alone, or two side by side (the account's first language left)."""
+def language_options(document_languages: list[str], *, either_order: bool = False) -> list:
+    """One language alone, or two side by side (the account's first language left, or
+    ``either_order``: each on the left)."""
     langs = document_languages or ["en"]
     options = [(lang, LANGUAGE_NAMES[lang]) for lang in langs]
     for i, first in enumerate(langs):
-        for second in langs[i + 1:]:
-            options.append((f"{first}+{second}", f"{LANGUAGE_NAMES[first]} + {LANGUAGE_NAMES[second]}"))
+        for second in (langs if either_order else langs[i + 1:]):
+            if second != first:
+                options.append((f"{first}+{second}", f"{LANGUAGE_NAMES[first]} + {LANGUAGE_NAMES[second]}"))
     return choices(options)
 

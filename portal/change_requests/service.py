@@ -59,6 +59,8 @@ STORED = Decimal("0.0001")  # the scale the database keeps decimals at
 EDITABLE = (CRStatus.DRAFT, CRStatus.REJECTED, CRStatus.COUNTERED, CRStatus.PENDING_INTERNAL_APPROVAL,
             CRStatus.PENDING_CLIENT_APPROVAL)
 PENDING = (CRStatus.PENDING_INTERNAL_APPROVAL, CRStatus.PENDING_CLIENT_APPROVAL)
+# Waiting on a decision: an approval, or the firm's answer to a counter-proposal.
+AWAITING_DECISION = (*PENDING, CRStatus.COUNTERED)
 # Said when a CR moved on since the caller loaded it.
 MOVED_ON = _l("This change request was decided or changed in the meantime. Reload it to see its current version.")
 

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, selectinload
 from portal import audit
 from portal.accounts import client_users, firm_people
 from portal.actions import service as actions
+from portal.change_requests.service import AWAITING_DECISION
 from portal.domain import DomainError
 from portal.i18n import is_valid_timezone
 from portal.models.base import utcnow
@@ -44,7 +45,6 @@ from portal.models import (
     ActionSource,
     Cadence,
     ChangeRequest,
-    CRStatus,
     GovernanceMeeting,
     KpiMeasurement,
     MeetingAttendee,
@@ -297,9 +297,6 @@ class Agenda:
         return lines
 
 
-PENDING = (CRStatus.PENDING_INTERNAL_APPROVAL, CRStatus.PENDING_CLIENT_APPROVAL, CRStatus.COUNTERED)
-
-
 def agenda(session: Session, account: Account, at: datetime | None = None) -> Agenda:
     """What the account's meeting reviews. For one still to come (``at`` None or ahead),
     the data as it stands now: the latest measured month's scorecard, the open action
@@ -315,7 +312,7 @@ def agenda(session: Session, account: Account, at: datetime | None = None) -> Ag
     if at is None or at > utcnow():
         latest = kpis.last_measured_month(session, account)
         open_actions = actions.registry_query(account_id=account.id, status="open")
-        pending = sa.select(ChangeRequest).where(ChangeRequest.status.in_(PENDING))
+        pending = sa.select(ChangeRequest).where(ChangeRequest.status.in_(AWAITING_DECISION))
         plans_then = sa.select(Plan)
         day, as_of = account.today(), None
     else:
@@ -327,7 +324,7 @@ def agenda(session: Session, account: Account, at: datetime | None = None) -> Ag
             ActionItem.created_at <= at, sa.or_(ActionItem.closed_on.is_(None), ActionItem.closed_on >= day))
         pending = sa.select(ChangeRequest).where(
             ChangeRequest.submitted_at <= at,
-            sa.or_(ChangeRequest.status.in_(PENDING), ChangeRequest.decided_at > at))
+            sa.or_(ChangeRequest.status.in_(AWAITING_DECISION), ChangeRequest.decided_at > at))
         plans_then = sa.select(Plan).where(Plan.created_at <= at)
     scorecard = kpis.scorecard(session, account, latest) if latest else None
     open_actions = list(session.scalars(open_actions.limit(AGENDA_ITEMS)))

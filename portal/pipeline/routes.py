@@ -17,7 +17,7 @@ from portal.accounts import current_contract, visible_accounts
 from portal.change_requests.forms import default_languages, language_options
 from portal.extensions import db
 from portal.forms import choices, fill_texts, texts
-from portal.i18n import LABELS, LANGUAGE_NAMES
+from portal.i18n import LABELS
 from portal.models import (
     Account,
     Contract,
@@ -31,7 +31,7 @@ from portal.models import (
 )
 from portal.pipeline import service
 from portal.pipeline.pages import READERS
-from portal.plans.labels import plan_label
+from portal.plans.labels import plan_name
 from portal.pipeline.forms import (
     ChangeRequestDraftForm,
     FromRequestForm,
@@ -162,8 +162,7 @@ def new():
         form.currency.data, form.owner_id.data = account.currency, current_user.id
     plans = db.session.scalars(sa.select(Plan).where(Plan.account_id == account.id)
                                .order_by(Plan.period.desc(), Plan.id.desc()))
-    form.source_plan_id.choices = choices([(0, "—"), *((p.id, f"{plan_label('type', p.plan_type)} {p.period}")
-                                                        for p in plans)])
+    form.source_plan_id.choices = choices([(0, "—"), *((p.id, plan_name(p)) for p in plans)])
     _prepare(form)
     page = keep_form(form, lambda: _form_page(form, account))
     if request.method == "POST" and not _round_trip(form) and form.validate_on_submit():
@@ -228,8 +227,7 @@ def detail(opportunity_id: int):
     return render_template("pipeline/detail.html", opportunity=opportunity, account=account, stage_form=stage_form,
                            quotation_form=quotation_form, cr_form=cr_form, quotations=quotations,
                            source_request=source_request, source_plan=source_plan,
-                           source_plan_name=f"{plan_label('type', source_plan.plan_type)} {source_plan.period}"
-                           if source_plan else "",
+                           source_plan_name=plan_name(source_plan) if source_plan else "",
                            can_issue=current_user.role in ISSUERS,
                            open_stages=service.OPEN_STAGES)
 
@@ -254,10 +252,8 @@ def _quotation_languages(account: Account) -> list:
     the other documents' issue forms offer them."""
     own = language_options(account.document_languages)
     offered = {choice.value for choice in own}
-    every = [(lang, LANGUAGE_NAMES[lang]) for lang in LANGUAGES]
-    every += [(f"{first}+{second}", f"{LANGUAGE_NAMES[first]} + {LANGUAGE_NAMES[second]}")
-              for first in LANGUAGES for second in LANGUAGES if first != second]
-    return own + choices((value, name) for value, name in every if value not in offered)
+    return own + [choice for choice in language_options(list(LANGUAGES), either_order=True)
+                  if choice.value not in offered]
 
 
 @bp.route("/opportunities/<int:opportunity_id>/quotation", methods=["POST"], back="pipeline.detail")

@@ -52,3 +52,8 @@ def plan_label(kind: str, value) -> str:
 
         return problem(value)
     return str(tables[kind].get(value, value))
+
+
+def plan_name(plan) -> str:
+    """A plan as a list or a link names it: "Joint business plan FY2027"."""
+    return f"{plan_label('type', plan.plan_type)} {plan.period}"

@@ -35,7 +35,7 @@ from portal.plans.forms import (
     form_data,
     round_trip,
 )
-from portal.plans.labels import plan_label
+from portal.plans.labels import plan_label, plan_name
 from portal.security import ISSUERS, fresh_login_or_redirect, get_or_404, require_role, sign_in_is_fresh
 from portal.web import Blueprint, keep_form
 
@@ -82,7 +82,7 @@ def new():
     account = get_or_404(db.session, Account, request.args.get("account", type=int))
     form = NewPlanForm()
     parents = [p for kind in (PlanType.QBP, PlanType.MBP) for p in service.parent_choices(db.session, account, kind)]
-    form.parent.choices = choices([(0, "—"), *((p.id, f"{plan_label('type', p.plan_type)} {p.period}") for p in parents)])
+    form.parent.choices = choices([(0, "—"), *((p.id, plan_name(p)) for p in parents)])
     page = keep_form(form, lambda: render_template("plans/new.html", form=form, account=account))
     if form.validate_on_submit():
         parent = get_or_404(db.session, Plan, form.parent.data) if form.parent.data else None

@@ -32,7 +32,7 @@ from portal.actions.service import OPEN as OPEN_ACTIONS
 from portal.billing.service import (UNPAID, Dso, RevenueYtd, dso_by_account, figures_currency, per_account,
                                     revenue_ytd_by_account)
 from portal.kpis.service import Scorecard, card_from, measurements, previous_month
-from portal.meetings.service import PENDING as PENDING_CHANGE_REQUESTS
+from portal.change_requests.service import AWAITING_DECISION as PENDING_CHANGE_REQUESTS
 from portal.models import (
     Account,
     ActionItem,
