@@ -60,6 +60,7 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
     if engine.dialect.name != "sqlite":
+        _speak_utc(engine)
         _ping_idle_connections(engine)
 
         @app.before_request
@@ -152,6 +153,16 @@ def _folded(element, compiler, **kw) -> str:
 @compiles(folded, "sqlite")
 def _folded_sqlite(element, compiler, **kw) -> str:
     return f"{SQLITE_LOWER}({compiler.process(element.clauses, **kw)})"
+
+
+def _speak_utc(engine: sa.Engine) -> None:
+    """Each PostgreSQL connection's session in UTC, whatever the server's default: psycopg
+    then reads a timestamptz as a datetime in ``timezone.utc``, which ``UTCDateTime``
+    returns as it is (no conversion of each value of a list)."""
+
+    @event.listens_for(engine, "do_connect")
+    def _utc_session(_dialect, _record, _cargs, cparams):
+        cparams["options"] = f"{cparams.get('options', '')} -c TimeZone=UTC".strip()
 
 
 def _ping_idle_connections(engine: sa.Engine) -> None:

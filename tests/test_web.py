@@ -503,21 +503,30 @@ def test_times_are_shown_in_the_users_time_zone(session, new_browser, approver_a
         assert not re.search(r"(?<![0-9])3:07", table), "not the UTC time"
 
 
-def test_json_answers_read_as_flask_writes_them_and_what_orjson_refuses_still_answers(app):
-    """The API's JSON is written by orjson (speed) yet reads as Flask's own encoder
-    writes it: sorted keys, dates as HTTP dates, decimals as strings; a lone surrogate
-    (stored before the edge refused them) or a huge integer falls back to Flask's."""
+def test_json_answers_write_dates_and_times_as_the_api_does_even_when_orjson_refuses(app):
+    """The API's JSON is written by orjson (speed): sorted keys, decimals as strings,
+    dates and times as ``iso_date`` and ``iso_time`` write them (a list passes its rows'
+    dates as they are); a lone surrogate (stored before the edge refused them) or a huge
+    integer falls back to Flask's encoder, which writes them the same way."""
     import json
-    from datetime import date
+    from datetime import date, timezone
     from decimal import Decimal
 
     from flask.json.provider import DefaultJSONProvider
 
+    from portal.api.common import iso_date, iso_time
+
     flask_own = DefaultJSONProvider(app)
-    values = {"b": date(2026, 12, 5), "a": Decimal("1.50"), "c": "中文 Tiếng Việt", "d": datetime(2026, 12, 5, 8, 0)}
+    day, time = date(2026, 12, 5), datetime(2026, 12, 5, 8, 0, 7, 123456, tzinfo=timezone.utc)
+    values = {"b": day, "a": Decimal("1.50"), "c": "中文 Tiếng Việt", "d": time, "e": time.replace(tzinfo=None)}
+    expected = {"a": "1.50", "b": "2026-12-05", "c": "中文 Tiếng Việt", "d": "2026-12-05T08:00:07Z",
+                "e": "2026-12-05T08:00:07Z"}
+    assert iso_date(day) == expected["b"] and iso_time(time) == expected["d"]
     with app.app_context():
         written = app.json.dumps(values)
-        assert json.loads(written) == json.loads(flask_own.dumps(values))
+        assert json.loads(written) == expected
         assert written.index('"a"') < written.index('"b"') < written.index('"c"')
         for refused in ({"s": "a\ud800b"}, {"n": 2**70}):
             assert json.loads(app.json.dumps(refused)) == json.loads(flask_own.dumps(refused))
+            assert json.loads(app.json.dumps({**refused, **values})) == {**json.loads(flask_own.dumps(refused)),
+                                                                           **expected}

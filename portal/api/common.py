@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import BaseModel, Field, ValidationError
@@ -152,7 +152,8 @@ def _replay_or_run(view: Callable, args, kwargs):
             continue
         result = view(*args, **kwargs)
         body, status = result if isinstance(result, tuple) else (result, 200)
-        record.status_code, record.response = status, body
+        # Kept as it was answered: the JSON's own values (a date as its text).
+        record.status_code, record.response = status, current_app.json.loads(current_app.json.dumps(body))
         return body, status
     raise ApiError(409, _("The first request with this Idempotency-Key is still running."))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timezone
+from datetime import date
 from decimal import ROUND_HALF_UP
 
 import sqlalchemy as sa
@@ -94,21 +94,20 @@ def invoice_json(invoice: Invoice, today: date) -> dict:
 def row_json(row, today: date) -> dict:
     """An invoice as the API gives it, from its values in the order of
     ``service.API_COLUMNS`` (a row of the list, unpacked rather than read by name).
-    A page writes fifty: ``money`` and ``iso_time`` are written out here, the amounts
-    (never null) rounded half up to the currency's decimals, the UTC time with a Z."""
+    A page writes fifty: the amounts (never null) are rounded half up to the currency's
+    decimals here, as ``money`` does; the dates and the UTC time are left to the JSON
+    writer, which writes them as ``iso_date`` and ``iso_time`` do (``web.JSONProvider``)."""
     (ident, account_id, contract_id, number, location, period_start, period_end, issued, due, currency, subtotal,
      tax, total, po_number, status, paid_on, created_at, held_at) = row
     quantum = money_quantum(currency)
     return {
         "id": ident, "account_id": account_id, "contract_id": contract_id, "number": number,
-        "service_location": location, "period_start": period_start.isoformat(), "period_end": period_end.isoformat(),
-        "issue_date": issued.isoformat(), "due_date": due.isoformat(), "currency": currency,
+        "service_location": location, "period_start": period_start, "period_end": period_end,
+        "issue_date": issued, "due_date": due, "currency": currency,
         "subtotal": str(subtotal.quantize(quantum, ROUND_HALF_UP)), "tax": str(tax.quantize(quantum, ROUND_HALF_UP)),
         "total": str(total.quantize(quantum, ROUND_HALF_UP)), "po_number": po_number,
         "status": status.value, "overdue": status in service.UNPAID and due < today,  # service.is_overdue
-        "paid_on": iso_date(paid_on),
-        "created_at": created_at.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "held": held_at is not None,
+        "paid_on": paid_on, "created_at": created_at, "held": held_at is not None,
     }
 
 

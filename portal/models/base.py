@@ -63,6 +63,13 @@ class ExactDecimal(TypeDecorator):
             return int(value * self._factor)
         return value
 
+    def result_processor(self, dialect, coltype):
+        if dialect.name == "postgresql":
+            # psycopg reads a numeric(p, s) column as a Decimal of s places already: a
+            # list of invoices is spared three calls a row.
+            return None
+        return super().result_processor(dialect, coltype)
+
     def process_result_value(self, value: Any, dialect) -> Decimal | None:
         if value is None:
             return None
@@ -99,6 +106,13 @@ class UTCDateTime(TypeDecorator):
             raise ValueError("naive datetime: store times as timezone-aware UTC")
         value = value.astimezone(timezone.utc)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def result_processor(self, dialect, coltype):
+        if dialect.name == "postgresql":
+            # The portal's connections speak UTC (``portal.database``): psycopg reads a
+            # timestamptz as an aware datetime in UTC already.
+            return None
+        return super().result_processor(dialect, coltype)
 
     def process_result_value(self, value: datetime | None, dialect):
         if value is None:
