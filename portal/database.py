@@ -158,11 +158,19 @@ def _folded_sqlite(element, compiler, **kw) -> str:
 def _speak_utc(engine: sa.Engine) -> None:
     """Each PostgreSQL connection's session in UTC, whatever the server's default: psycopg
     then reads a timestamptz as a datetime in ``timezone.utc``, which ``UTCDateTime``
-    returns as it is (no conversion of each value of a list)."""
+    returns as it is (no conversion of each value of a list). Set when the connection is
+    made (a ``SET``, which a pooler in session mode keeps, where a startup option could be
+    refused)."""
 
-    @event.listens_for(engine, "do_connect")
-    def _utc_session(_dialect, _record, _cargs, cparams):
-        cparams["options"] = f"{cparams.get('options', '')} -c TimeZone=UTC".strip()
+    @event.listens_for(engine, "connect")
+    def _utc_session(dbapi_connection, _record):
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SET TIME ZONE 'UTC'")
+        finally:
+            dbapi_connection.autocommit = autocommit
 
 
 def _ping_idle_connections(engine: sa.Engine) -> None:
