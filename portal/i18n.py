@@ -25,6 +25,7 @@ from flask_babel import (
     get_locale,
     get_timezone,
     get_translations,
+    ngettext,
 )
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
@@ -234,6 +235,12 @@ def number(value: Decimal | int | None) -> str:
     return format_decimal(value, format="#,##0.####")
 
 
+def hours(minutes: int) -> str:
+    """A target in minutes as hours in the UI's language: "4 hours", "1.5 hours", "27 小时"."""
+    value = (Decimal(minutes) / 60).quantize(Decimal("0.01"))
+    return ngettext("%(hours)s hour", "%(hours)s hours", 1 if value == 1 else 2, hours=number(value))
+
+
 def percent(value: Decimal | None) -> str:
     """A ratio (0.8125) as a percentage in the UI's locale, one decimal (81.3%)."""
     if value is None:
@@ -404,7 +411,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(_bound_gettext)
     from portal.user_agents import browser
 
-    app.jinja_env.filters.update(money=money, country=country, number=number, percent=percent, unit=unit, month=month, when=when, when_range=when_range, day=day,
+    app.jinja_env.filters.update(money=money, country=country, number=number, hours=hours, percent=percent, unit=unit, month=month, when=when, when_range=when_range, day=day,
                                  localized=localized, timezone_name=timezone_name, browser=browser)
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, current_language=current_language, current_locale=current_locale,
                               label=label)
@@ -545,6 +552,7 @@ LABELS = {
         "after the end date": _l("This date is after the end date."),
         "before the issue date": _l("This date is before the issue date."),
         "a positive number": _l("Enter a number greater than zero."),
+        "shorter than the first response": _l("The time to resolve cannot be shorter than the time to the first response."),
         "zero or more": _l("Cannot be negative."),
         "not a scope line of this contract": _l("Not a scope line of this contract."),
         "listed twice": _l("Listed twice."),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from babel.numbers import get_currency_name, get_territory_currencies
@@ -25,9 +25,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from docgen.formatting import plain_decimal
 from docgen.i18n import LANGUAGES
-from portal.forms import NumberField, OnceForm, SubForm, checkboxes, choices, record_id, texts, with_texts
+from portal.forms import NumberField, OnceForm, PortalForm, SubForm, checkboxes, choices, record_id, texts, with_texts
 from portal.i18n import LABELS, LANGUAGE_NAMES, country, current_locale, timezone_choices
 from portal.models import Contract, Tier
+from portal.service_requests.service import PRIORITIES, ServiceLevel
 from portal.onboarding.service import (
     COUNTRIES,
     NAME_LENGTH,
@@ -304,3 +305,44 @@ class PurchaseOrderForm(OnceForm):
     valid_until = DateField(_l("Valid until (optional)"), validators=[Optional()])
     contract = SelectField(_l("Contract"), coerce=record_id, validate_choice=False, default=0)
     save = SubmitField(_l("Save"))
+
+
+# --- service levels -------------------------------------------------------------------------------
+
+
+class ServiceLevelsForm(PortalForm):
+    """A contract's targets for each priority, in hours (``1.5`` is an hour and a half),
+    as ``<priority>_first``, ``<priority>_resolution`` and ``<priority>_business``."""
+
+    save = SubmitField(_l("Save"))
+
+    def fill(self, levels: list[ServiceLevel]) -> None:
+        for level in levels:
+            self[f"{level.priority}_first"].data = _hours(level.first_response_minutes)
+            self[f"{level.priority}_resolution"].data = _hours(level.resolution_minutes)
+            self[f"{level.priority}_business"].data = level.business_hours
+
+    def levels(self) -> list[ServiceLevel]:
+        return [ServiceLevel(priority, _minutes(self[f"{priority}_first"].data),
+                             _minutes(self[f"{priority}_resolution"].data), bool(self[f"{priority}_business"].data))
+                for priority in PRIORITIES]
+
+
+for _priority in PRIORITIES:
+    setattr(ServiceLevelsForm, f"{_priority}_first",
+            NumberField(_l("First response, in hours"), validators=[InputRequired()]))
+    setattr(ServiceLevelsForm, f"{_priority}_resolution",
+            NumberField(_l("Resolution, in hours"), validators=[InputRequired()]))
+    setattr(ServiceLevelsForm, f"{_priority}_business", BooleanField(_l("Counted in business hours only")))
+
+
+def _hours(minutes: int) -> str:
+    """Minutes as the hours the form shows: ``1.5``, ``27``, ``1.67``."""
+    return plain_decimal((Decimal(minutes) / 60).quantize(Decimal("0.01"), ROUND_HALF_UP))
+
+
+def _minutes(hours: Decimal | None) -> int:
+    """Hours as typed, to the nearest minute (the service refuses what is not above zero)."""
+    if hours is None:
+        return 0
+    return int((hours * 60).to_integral_value(ROUND_HALF_UP))

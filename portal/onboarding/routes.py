@@ -14,9 +14,11 @@ from portal.extensions import db
 from portal.forms import choices
 from portal.models import Account, Contract, PurchaseOrder, Role
 from portal.onboarding import service
-from portal.onboarding.forms import AccountForm, ContractForm, PurchaseOrderForm, currency_choices, details_of, plain
+from portal.onboarding.forms import (AccountForm, ContractForm, PurchaseOrderForm, ServiceLevelsForm, currency_choices,
+                                     details_of, plain)
 from portal.onboarding.service import AccountDetails, ContractDetails, PurchaseOrderDetails, can_manage
 from portal.security import ISSUERS, get_or_404, require_role
+from portal.service_requests.service import PRIORITIES, service_levels
 from portal.web import Blueprint, keep_form
 
 bp = Blueprint("onboarding", __name__)
@@ -100,7 +102,8 @@ def _contract_page(form: ContractForm, account: Account, contract: Contract | No
     return render_template(template, form=form, account=account, contract=contract,
                            blank_line=ContractForm.blank_line(), blank_location=ContractForm.blank_location(),
                            languages=_languages(account, *_contract_texts(contract)),
-                           manages=can_manage(current_user, account), today=account.today())
+                           manages=can_manage(current_user, account), today=account.today(),
+                           levels=service_levels(db.session, contract) if contract else [])
 
 
 @bp.route("/accounts/<int:account_id>/contracts/new", methods=["GET", "POST"])
@@ -145,6 +148,25 @@ def contract(account_id: int, contract_id: int):
         service.update_contract(db.session, record, account, current_user, details)
         flash(_("Changes saved."), "success")
         return redirect(url_for("onboarding.contract", account_id=account.id, contract_id=record.id))
+    return page()
+
+
+@bp.route("/accounts/<int:account_id>/contracts/<int:contract_id>/service-levels", methods=["GET", "POST"])
+@require_role(*ISSUERS)
+def edit_service_levels(account_id: int, contract_id: int):
+    """The contract's response and resolution targets for each priority."""
+    account = _managed(account_id)
+    record = _contract_of(account, contract_id)
+    form = ServiceLevelsForm()
+    if request.method == "GET":
+        form.fill(service_levels(db.session, record))
+    page = keep_form(form, lambda: render_template("onboarding/service_levels_form.html", form=form, account=account,
+                                                   contract=record, priorities=PRIORITIES))
+    if form.validate_on_submit():
+        service.set_service_levels(db.session, record, account, current_user, form.levels())
+        flash(_("The service levels are saved: requests opened from now on run on them."), "success")
+        return redirect(url_for("onboarding.contract", account_id=account.id, contract_id=record.id,
+                                _anchor="service-levels"))
     return page()
 
 

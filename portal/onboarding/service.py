@@ -33,10 +33,11 @@ from portal import audit
 from portal.accounts import account_managers
 from portal.i18n import is_valid_timezone
 from portal.domain import DomainError
-from portal.models import Account, Contract, PurchaseOrder, Role, ScopeLine, ServiceLocation, Tier, User
+from portal.models import Account, Contract, PurchaseOrder, Role, ScopeLine, ServiceLocation, SlaTarget, Tier, User
 from portal.models.contract import RENEWAL_NOTICE_DAYS, annual_value_of
 from portal.notifications import Recipient, link, notify
 from portal.security import unscoped
+from portal.service_requests.service import PRIORITIES, ServiceLevel, service_levels
 
 NAME_LENGTH, ADDRESS_LENGTH, TAX_ID_LENGTH, NUMBER_LENGTH, UNIT_LENGTH = 200, 500, 60, 40, 60
 # Amounts and quantities are at most this (NumberField's limit too).
@@ -502,6 +503,58 @@ def save_purchase_order(session: Session, account: Account, by: User, details: P
     audit.record(session, "purchase_order.saved", order, account_id=account.id, actor=by,
                  data={"before": before, "after": _contract_json(values)})
     return order
+
+
+# --- service levels ------------------------------------------------------------------------
+
+
+LONGEST_TARGET_MINUTES = 90 * 24 * 60  # more than three months to answer is a slip of the keyboard
+
+
+def set_service_levels(session: Session, contract: Contract, account: Account, by: User,
+                       levels: Sequence[ServiceLevel]) -> None:
+    """Set the contract's targets for every priority at once (its SLA: minutes to the
+    first response and to resolution, on business hours or around the clock). Requests
+    opened from then on run on them; the audit event holds them before and after. A
+    problem is named by ``<priority>_first`` or ``<priority>_resolution``, as the page's
+    fields are."""
+    _require_manager(by, account)
+    given = {level.priority: level for level in levels}
+    fields: dict[str, str] = {}
+    for priority in PRIORITIES:
+        level = given.get(priority)
+        if level is None:
+            fields[f"{priority}_first"] = "required"
+            continue
+        for key, minutes in (("first", level.first_response_minutes), ("resolution", level.resolution_minutes)):
+            if minutes <= 0:
+                fields[f"{priority}_{key}"] = "a positive number"
+            elif minutes > LONGEST_TARGET_MINUTES:
+                fields[f"{priority}_{key}"] = "out of range"
+        if not fields.keys() & {f"{priority}_first", f"{priority}_resolution"} \
+                and level.resolution_minutes < level.first_response_minutes:
+            fields[f"{priority}_resolution"] = "shorter than the first response"
+    _refuse(fields)
+    before = service_levels(session, contract)
+    rows = {row.priority: row for row in session.scalars(sa.select(SlaTarget).where(SlaTarget.contract_id == contract.id))}
+    for priority in PRIORITIES:
+        row = rows.get(priority)
+        if row is None:
+            row = SlaTarget(account_id=account.id, contract_id=contract.id, priority=priority)
+            session.add(row)
+        level = given[priority]
+        row.first_response_minutes, row.resolution_minutes = level.first_response_minutes, level.resolution_minutes
+        row.business_hours = level.business_hours
+    session.flush()
+    audit.record(session, "contract.service_levels_saved", contract, account_id=account.id, actor=by,
+                 data={"before": [_level_json(level) for level in before],
+                       "after": [_level_json(given[priority]) for priority in PRIORITIES]})
+
+
+def _level_json(level: ServiceLevel) -> dict[str, Any]:
+    return {"priority": str(level.priority), "first_response_minutes": level.first_response_minutes,
+            "resolution_minutes": level.resolution_minutes, "business_hours": level.business_hours,
+            "standard": level.standard}
 
 
 # --- renewals ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ spent waiting. ``check_sla`` (``flask sla check``) escalates each breach once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from portal.models import (
     ActionItem,
     ActionSource,
     Attachment,
+    Contract,
     Escalation,
     EscalationContact,
     EscalationTrigger,
@@ -77,17 +79,44 @@ def calendar_for(account: Account) -> sla.BusinessCalendar:
     return sla.BusinessCalendar(timezone=account.timezone, country=account.country)
 
 
+@dataclass(frozen=True)
+class ServiceLevel:
+    """The targets for requests of one priority: minutes to the first response and to
+    resolution, counted in business hours (the account's working days) or around the
+    clock; ``standard`` when the contract sets none and the portal's own apply."""
+
+    priority: Priority
+    first_response_minutes: int
+    resolution_minutes: int
+    business_hours: bool = True
+    standard: bool = False
+
+
+PRIORITIES = (Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW)  # most urgent first
+
+
+def service_levels(session: Session, contract: Contract | None) -> list[ServiceLevel]:
+    """Each priority's targets under ``contract``, most urgent first: the contract's own,
+    else the standard ones (``DEFAULT_TARGETS``, business hours)."""
+    rows = {} if contract is None else {target.priority: target for target in session.scalars(
+        sa.select(SlaTarget).where(SlaTarget.contract_id == contract.id))}
+    levels = []
+    for priority in PRIORITIES:
+        row = rows.get(priority)
+        if row is not None:
+            levels.append(ServiceLevel(priority, row.first_response_minutes, row.resolution_minutes, row.business_hours))
+        else:
+            first, resolution = DEFAULT_TARGETS[priority]
+            levels.append(ServiceLevel(priority, first, resolution, standard=True))
+    return levels
+
+
 def target_for(session: Session, account: Account, priority: Priority) -> tuple[int, int, bool]:
-    """(first response minutes, resolution minutes, business hours?) for ``priority``."""
-    contract = current_contract(session, account)
-    if contract is not None:
-        target = session.scalar(
-            sa.select(SlaTarget).where(SlaTarget.contract_id == contract.id, SlaTarget.priority == priority)
-        )
-        if target is not None:
-            return target.first_response_minutes, target.resolution_minutes, target.business_hours
-    first, resolution = DEFAULT_TARGETS[priority]
-    return first, resolution, True
+    """(first response minutes, resolution minutes, business hours?) for ``priority``
+    under the account's contract in force (``service_levels``)."""
+    level = next(level for level in service_levels(session, current_contract(session, account))
+                 if level.priority is priority)
+    return level.first_response_minutes, level.resolution_minutes, level.business_hours
 
 
 def next_due(request: ServiceRequest) -> datetime | None:

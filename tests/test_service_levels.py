@@ -1,0 +1,136 @@
+"""A contract's service levels (its SLA): the response and resolution targets of each
+priority, set by the account's managers on the contract's page, and the clocks of the
+requests opened afterwards."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from portal.domain import DomainError
+from portal.models import Priority, RequestCategory, Role
+from portal.onboarding import service
+from portal.service_requests import service as requests
+from portal.service_requests.service import DEFAULT_TARGETS, ServiceLevel, service_levels
+from tests.helpers import audit_events, flashes, latest, signed_in
+
+AM = "account.manager@alpha.example"
+CLIENT = "client.approver@alpha.example"
+FINANCE = "finance@alpha.example"
+
+pytestmark = pytest.mark.beside_alpha("admin")
+
+
+def section(page: str) -> str:
+    """The contract page's service levels: their heading, table and link."""
+    start = page.index('id="service-levels"')
+    return page[start:page.index("</article>", start)]
+
+
+def levels_form(**fields) -> dict:
+    """Around-the-clock targets in hours: urgent 1 and 4, high 2 and 8, normal 4 and 24,
+    low 8 and 72 (a checkbox left out is off)."""
+    hours = {"urgent": ("1", "4"), "high": ("2", "8"), "normal": ("4", "24"), "low": ("8", "72")}
+    form = {}
+    for priority, (first, resolution) in hours.items():
+        form[f"{priority}_first"], form[f"{priority}_resolution"] = first, resolution
+    return {**form, "save": "Save", **fields}
+
+
+def test_the_account_manager_sets_the_service_levels_and_new_requests_run_on_them(session, alpha, new_browser):
+    contract = alpha["contract"]
+    page_url = f"/accounts/{alpha.account.id}/contracts/{contract.id}"
+    url = f"{page_url}/service-levels"
+    am = signed_in(new_browser, AM)
+    form = am.get(url).text
+    # The contract's own normal targets (9 and 27 business hours), the standard ones elsewhere.
+    for name, hours in (("normal_first", "9"), ("normal_resolution", "27"), ("urgent_first", "1")):
+        assert re.search(rf'name="{name}"[^>]*value="{hours}"|value="{hours}"[^>]*name="{name}"', form), name
+    answer = am.post_form(url, levels_form(urgent_first="0.5", urgent_business="y"), page=url)
+    assert answer.status_code == 302, flashes(answer.text)
+    assert answer.headers["Location"] == f"{page_url}#service-levels"
+
+    db = latest(session)
+    levels = {level.priority: level for level in service_levels(db, contract)}
+    assert levels[Priority.URGENT] == ServiceLevel(Priority.URGENT, 30, 240, True)
+    assert levels[Priority.LOW] == ServiceLevel(Priority.LOW, 480, 4320, False)
+    [event] = audit_events(db, "contract.service_levels_saved")
+    assert event.actor_id == alpha.user(Role.ACCOUNT_MANAGER).id
+    before = {row["priority"]: row for row in event.data["before"]}
+    assert before["normal"]["first_response_minutes"] == 540 and before["urgent"]["standard"] is True
+
+    # A low request opened on a Saturday: due eight hours later, the clock running all weekend.
+    saturday = datetime(2026, 12, 12, 10, 0, tzinfo=timezone.utc)
+    request = requests.create_request(db, alpha.account, alpha.user(Role.CLIENT_APPROVER),
+                                      category=RequestCategory.OTHER, subject="Payslips", description="Late",
+                                      priority=Priority.LOW, now=saturday)
+    assert request.first_response_due_at == saturday + timedelta(hours=8)
+    assert request.resolution_due_at == saturday + timedelta(hours=72)
+
+    table = section(am.get(page_url).text)
+    assert "30 minutes" not in table and "0.5 hours" in table and "72 hours" in table
+    assert "All hours, every day" in table and "Business hours" in table
+
+
+def test_the_contract_page_says_when_the_standard_targets_apply(session, alpha, new_browser):
+    contract = alpha["contract"]
+    for target in list(contract.sla_targets):
+        session.delete(target)
+    session.commit()
+    table = section(signed_in(new_browser, CLIENT).get(f"/accounts/{alpha.account.id}/contracts/{contract.id}").text)
+    assert "the portal's standard targets apply" in table
+    first, resolution = DEFAULT_TARGETS[Priority.URGENT]
+    assert f"{first // 60} hour" in table and f"{resolution // 60} hours" in table
+    assert "Edit the service levels" not in table  # the client reads them
+
+
+def test_the_service_levels_read_in_chinese_and_vietnamese(session, alpha, new_browser):
+    url = f"/accounts/{alpha.account.id}/contracts/{alpha['contract'].id}"
+    am = signed_in(new_browser, AM)
+    for language, words in (("zh", ("服务水平", "9 小时", "工作时间")), ("vi", ("Mức dịch vụ", "9 giờ", "Giờ làm việc"))):
+        am.post_form("/language", {"language": language})
+        table = section(am.get(url).text)
+        assert all(word in table for word in words), language
+        assert "hours" not in table and "Business hours" not in table
+
+
+def test_a_resolution_shorter_than_the_first_response_is_refused_beside_its_field(session, alpha, new_browser):
+    url = f"/accounts/{alpha.account.id}/contracts/{alpha['contract'].id}/service-levels"
+    answer = signed_in(new_browser, AM).post_form(url, levels_form(high_first="10", high_resolution="2",
+                                                                   low_first="-1"), page=url)
+    assert answer.status_code == 200
+    assert "The time to resolve cannot be shorter than the time to the first response." in answer.text
+    assert "Enter a number greater than zero." in answer.text
+    assert 'value="10"' in answer.text  # what was typed stays
+    assert audit_events(latest(session), "contract.service_levels_saved") == []
+
+
+@pytest.mark.parametrize("typed", ["", "abc", "NaN", "1e400"])
+def test_a_target_that_is_no_number_is_refused_in_the_form(session, alpha, new_browser, typed):
+    url = f"/accounts/{alpha.account.id}/contracts/{alpha['contract'].id}/service-levels"
+    answer = signed_in(new_browser, AM).post_form(url, levels_form(urgent_resolution=typed), page=url)
+    assert answer.status_code == 200 and 'aria-invalid="true"' in answer.text
+    assert audit_events(latest(session), "contract.service_levels_saved") == []
+
+
+@pytest.mark.parametrize("email", [CLIENT, FINANCE])
+def test_only_the_accounts_managers_set_the_service_levels(session, alpha, new_browser, email):
+    url = f"/accounts/{alpha.account.id}/contracts/{alpha['contract'].id}/service-levels"
+    browser = signed_in(new_browser, email)
+    assert browser.get(url).status_code == 403
+    assert browser.post_form(url, levels_form(), page=f"/accounts/{alpha.account.id}").status_code == 403
+    assert audit_events(latest(session), "contract.service_levels_saved") == []
+
+
+def test_the_service_refuses_a_manager_of_another_account_and_a_missing_priority(session, alpha, bravo):
+    contract = alpha["contract"]
+    other = bravo.user(Role.ACCOUNT_MANAGER)
+    levels = [ServiceLevel(p, 60, 120) for p in Priority]
+    with pytest.raises(DomainError) as refused:
+        service.set_service_levels(session, contract, alpha.account, other, levels)
+    assert refused.value.status == 403
+    with pytest.raises(DomainError) as refused:
+        service.set_service_levels(session, contract, alpha.account, alpha.user(Role.ACCOUNT_MANAGER), levels[:3])
+    assert refused.value.fields == {f"{levels[3].priority}_first": "required"}
