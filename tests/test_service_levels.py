@@ -14,7 +14,7 @@ from portal.models import Priority, RequestCategory, Role
 from portal.onboarding import service
 from portal.service_requests import service as requests
 from portal.service_requests.service import DEFAULT_TARGETS, ServiceLevel, service_levels
-from tests.helpers import audit_events, flashes, latest, signed_in
+from tests.helpers import assert_error, audit_events, flashes, latest, signed_in
 
 AM = "account.manager@alpha.example"
 CLIENT = "client.approver@alpha.example"
@@ -134,3 +134,47 @@ def test_the_service_refuses_a_manager_of_another_account_and_a_missing_priority
     with pytest.raises(DomainError) as refused:
         service.set_service_levels(session, contract, alpha.account, alpha.user(Role.ACCOUNT_MANAGER), levels[:3])
     assert refused.value.fields == {f"{levels[3].priority}_first": "required"}
+
+
+# --- the API -------------------------------------------------------------------------------------
+
+
+def test_the_api_reads_and_sets_the_service_levels(client, session, alpha, auth):
+    url = f"/api/v1/contracts/{alpha['contract'].id}"
+    read = client.get(url, headers=auth(CLIENT)).json["service_levels"]
+    assert [level["priority"] for level in read] == ["urgent", "high", "normal", "low"]
+    assert read[2] == {"priority": "normal", "first_response_minutes": 540, "resolution_minutes": 1620,
+                       "business_hours": True, "standard": False}
+    assert read[0]["standard"] is True
+    levels = [{"priority": p, "first_response_minutes": first, "resolution_minutes": 4 * first, "business_hours": False}
+              for p, first in (("urgent", 30), ("high", 60), ("normal", 120), ("low", 240))]
+    answer = client.put(f"{url}/service-levels", json={"levels": levels}, headers=auth(AM))
+    assert answer.status_code == 200, answer.json
+    assert answer.json["service_levels"] == [{**level, "standard": False} for level in levels]
+    assert client.get(url, headers=auth(CLIENT)).json["service_levels"] == answer.json["service_levels"]
+    assert len(audit_events(latest(session), "contract.service_levels_saved")) == 1
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"resolution_minutes": 10}, "high_resolution"),
+    ({"first_response_minutes": 0}, "high_first"),
+    ({"first_response_minutes": 90 * 24 * 60 + 1, "resolution_minutes": 90 * 24 * 60 + 1}, "high_first"),
+])
+def test_a_bad_service_level_is_a_422_naming_its_field(client, session, alpha, auth, change, field):
+    levels = [{"priority": p, "first_response_minutes": 60, "resolution_minutes": 240, **(change if p == "high" else {})}
+              for p in ("urgent", "high", "normal", "low")]
+    answer = client.put(f"/api/v1/contracts/{alpha['contract'].id}/service-levels", json={"levels": levels},
+                        headers=auth(AM))
+    assert field in assert_error(answer, 422)["fields"]
+    assert audit_events(latest(session), "contract.service_levels_saved") == []
+
+
+def test_a_priority_given_twice_or_left_out_is_refused_and_a_client_may_not_set_them(client, session, alpha, auth):
+    url = f"/api/v1/contracts/{alpha['contract'].id}/service-levels"
+    level = {"first_response_minutes": 60, "resolution_minutes": 240}
+    twice = [{"priority": p, **level} for p in ("urgent", "urgent", "normal", "low")]
+    assert assert_error(client.put(url, json={"levels": twice}, headers=auth(AM)), 422)["fields"] == {
+        "levels": "listed twice", "high_first": "required"}
+    every = [{"priority": p, **level} for p in ("urgent", "high", "normal", "low")]
+    assert_error(client.put(url, json={"levels": every}, headers=auth(CLIENT)), 403)
+    assert audit_events(latest(session), "contract.service_levels_saved") == []

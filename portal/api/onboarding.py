@@ -25,12 +25,13 @@ from portal.api.change_requests import Text, _texts
 from portal.api.common import PAGE_QUERY, iso_date, money, paginate, route
 from portal.extensions import db
 from portal.billing.service import purchase_orders
-from portal.models import Account, Contract, PurchaseOrder, Role, Tier
+from portal.models import Account, Contract, Priority, PurchaseOrder, Role, Tier
 from portal.onboarding import service
 from portal.onboarding.forms import details_of
 from portal.onboarding.service import (AccountDetails, ContractDetails, LocationDetails, PurchaseOrderDetails,
                                        ScopeLineDetails)
 from portal.security import FIRM_STAFF, ISSUERS
+from portal.service_requests.service import ServiceLevel, service_levels
 
 Languages = list[Literal["en", "zh", "vi"]]
 
@@ -137,6 +138,14 @@ class ScopeLineOut(BaseModel):
     active: bool
 
 
+class ServiceLevelOut(BaseModel):
+    priority: Literal["urgent", "high", "normal", "low"]
+    first_response_minutes: int
+    resolution_minutes: int
+    business_hours: bool = Field(description="Counted on the account's working days and hours, else around the clock")
+    standard: bool = Field(description="The portal's standard target: the contract sets none for this priority")
+
+
 class ContractOut(BaseModel):
     id: int
     account_id: int
@@ -152,6 +161,18 @@ class ContractOut(BaseModel):
     prevailing_language: str | None
     locations: list[LocationOut]
     scope_lines: list[ScopeLineOut]
+    service_levels: list[ServiceLevelOut] = Field(description="Each priority's targets, most urgent first")
+
+
+class ServiceLevelIn(BaseModel):
+    priority: Literal["urgent", "high", "normal", "low"]
+    first_response_minutes: int
+    resolution_minutes: int
+    business_hours: bool = True
+
+
+class ServiceLevelsIn(BaseModel):
+    levels: list[ServiceLevelIn] = Field(description="Every priority once", max_length=4)
 
 
 class ContractList(BaseModel):
@@ -224,6 +245,7 @@ def contract_json(contract: Contract, account: Account) -> dict:
         "scope_lines": [{"id": line.id, "service": line.service, "quantity": plain_decimal(line.quantity),
                          "unit": line.unit, "unit_price": money(line.unit_price, currency),
                          "active": line.removed_at is None} for line in contract.scope_lines],
+        "service_levels": [service.level_json(level) for level in service_levels(db.session, contract)],
     }
 
 
@@ -289,6 +311,18 @@ def update_contract(contract: Contract, body: ContractPatch):
     account = _account_of(contract)
     details = details_of(contract).changed(**_contract_changes(body))
     contract = service.update_contract(db.session, contract, account, current_user, details)
+    return contract_json(contract, account)
+
+
+@route(bp, "/contracts/<int:contract_id>/service-levels", "PUT",
+       "Set a contract's service levels: for every priority, minutes to the first response and to resolution, "
+       "on business hours or around the clock (problems named <priority>_first or <priority>_resolution)",
+       roles=ISSUERS, body=ServiceLevelsIn, response=ContractOut, load={"contract_id": Contract}, tag="accounts")
+def set_service_levels(contract: Contract, body: ServiceLevelsIn):
+    account = _account_of(contract)
+    service.set_service_levels(db.session, contract, account, current_user, [
+        ServiceLevel(Priority(level.priority), level.first_response_minutes, level.resolution_minutes,
+                     level.business_hours) for level in body.levels])
     return contract_json(contract, account)
 
 

@@ -520,7 +520,7 @@ def set_service_levels(session: Session, contract: Contract, account: Account, b
     fields are."""
     _require_manager(by, account)
     given = {level.priority: level for level in levels}
-    fields: dict[str, str] = {}
+    fields: dict[str, str] = {} if len(given) == len(levels) else {"levels": "listed twice"}
     for priority in PRIORITIES:
         level = given.get(priority)
         if level is None:
@@ -547,11 +547,12 @@ def set_service_levels(session: Session, contract: Contract, account: Account, b
         row.business_hours = level.business_hours
     session.flush()
     audit.record(session, "contract.service_levels_saved", contract, account_id=account.id, actor=by,
-                 data={"before": [_level_json(level) for level in before],
-                       "after": [_level_json(given[priority]) for priority in PRIORITIES]})
+                 data={"before": [level_json(level) for level in before],
+                       "after": [level_json(given[priority]) for priority in PRIORITIES]})
 
 
-def _level_json(level: ServiceLevel) -> dict[str, Any]:
+def level_json(level: ServiceLevel) -> dict[str, Any]:
+    """A priority's targets as the audit trail and the API give them."""
     return {"priority": str(level.priority), "first_response_minutes": level.first_response_minutes,
             "resolution_minutes": level.resolution_minutes, "business_hours": level.business_hours,
             "standard": level.standard}
