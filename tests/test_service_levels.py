@@ -104,6 +104,11 @@ def test_a_resolution_shorter_than_the_first_response_is_refused_beside_its_fiel
     assert "The time to resolve cannot be shorter than the time to the first response." in answer.text
     assert "Enter a number greater than zero." in answer.text
     assert 'value="10"' in answer.text  # what was typed stays
+    # Each problem in one box with its field, under it: in a row of two fields it would
+    # otherwise take a column of its own.
+    for name in ("high_resolution", "low_first"):
+        assert re.search(rf'<div class="field-with-errors">\s*<label for="{name}">.*?</label>\s*'
+                         rf'<small class="errors" id="{name}-errors">[^<]+</small></div>', answer.text, re.S), name
     assert audit_events(latest(session), "contract.service_levels_saved") == []
 
 
