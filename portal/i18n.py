@@ -25,7 +25,6 @@ from flask_babel import (
     get_locale,
     get_timezone,
     get_translations,
-    ngettext,
 )
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
@@ -235,12 +234,6 @@ def number(value: Decimal | int | None) -> str:
     return format_decimal(value, format="#,##0.####")
 
 
-def hours(minutes: int) -> str:
-    """A target in minutes as hours in the UI's language: "4 hours", "1.5 hours", "27 小时"."""
-    value = (Decimal(minutes) / 60).quantize(Decimal("0.01"))
-    return ngettext("%(hours)s hour", "%(hours)s hours", 1 if value == 1 else 2, hours=number(value))
-
-
 def percent(value: Decimal | None) -> str:
     """A ratio (0.8125) as a percentage in the UI's locale, one decimal (81.3%)."""
     if value is None:
@@ -409,6 +402,7 @@ def init_app(app: Flask) -> None:
         newstyle=True,
     )
     app.context_processor(_bound_gettext)
+    from portal.units import hours
     from portal.user_agents import browser
 
     app.jinja_env.filters.update(money=money, country=country, number=number, hours=hours, percent=percent, unit=unit, month=month, when=when, when_range=when_range, day=day,

@@ -9,7 +9,7 @@ A unit the portal does not know is written after the number as it was typed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import ngettext
 
@@ -47,3 +47,13 @@ def counted(quantity: Decimal, code: str | None) -> str:
         whole = int(quantity) if quantity == quantity.to_integral_value() else 2
         return _COUNTED[known](whole, figure)
     return f"{figure} {unit(code)}".strip()
+
+
+def in_hours(minutes: int) -> Decimal:
+    """A time in minutes as hours, to the hundredth: 90 is 1.5, 100 is 1.67."""
+    return (Decimal(minutes) / 60).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def hours(minutes: int) -> str:
+    """A target in minutes as hours in the UI's language: "1.5 hours", "27 小时"."""
+    return counted(in_hours(minutes), "hour")

@@ -53,7 +53,7 @@ def test_the_account_manager_sets_the_service_levels_and_new_requests_run_on_the
     assert answer.headers["Location"] == f"{page_url}#service-levels"
 
     db = latest(session)
-    levels = {level.priority: level for level in service_levels(db, contract)}
+    levels = {level.priority: level for level in service_levels(contract)}
     assert levels[Priority.URGENT] == ServiceLevel(Priority.URGENT, 30, 240, True)
     assert levels[Priority.LOW] == ServiceLevel(Priority.LOW, 480, 4320, False)
     [event] = audit_events(db, "contract.service_levels_saved")

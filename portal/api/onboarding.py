@@ -138,8 +138,11 @@ class ScopeLineOut(BaseModel):
     active: bool
 
 
+PriorityName = Literal["urgent", "high", "normal", "low"]
+
+
 class ServiceLevelOut(BaseModel):
-    priority: Literal["urgent", "high", "normal", "low"]
+    priority: PriorityName
     first_response_minutes: int
     resolution_minutes: int
     business_hours: bool = Field(description="Counted on the account's working days and hours, else around the clock")
@@ -165,7 +168,7 @@ class ContractOut(BaseModel):
 
 
 class ServiceLevelIn(BaseModel):
-    priority: Literal["urgent", "high", "normal", "low"]
+    priority: PriorityName
     first_response_minutes: int
     resolution_minutes: int
     business_hours: bool = True
@@ -245,7 +248,7 @@ def contract_json(contract: Contract, account: Account) -> dict:
         "scope_lines": [{"id": line.id, "service": line.service, "quantity": plain_decimal(line.quantity),
                          "unit": line.unit, "unit_price": money(line.unit_price, currency),
                          "active": line.removed_at is None} for line in contract.scope_lines],
-        "service_levels": [service.level_json(level) for level in service_levels(db.session, contract)],
+        "service_levels": [service.level_json(level) for level in service_levels(contract)],
     }
 
 

@@ -29,6 +29,7 @@ from portal.forms import NumberField, OnceForm, PortalForm, SubForm, checkboxes,
 from portal.i18n import LABELS, LANGUAGE_NAMES, country, current_locale, timezone_choices
 from portal.models import Contract, Tier
 from portal.service_requests.service import PRIORITIES, ServiceLevel
+from portal.units import in_hours
 from portal.onboarding.service import (
     COUNTRIES,
     NAME_LENGTH,
@@ -338,7 +339,7 @@ for _priority in PRIORITIES:
 
 def _hours(minutes: int) -> str:
     """Minutes as the hours the form shows: ``1.5``, ``27``, ``1.67``."""
-    return plain_decimal((Decimal(minutes) / 60).quantize(Decimal("0.01"), ROUND_HALF_UP))
+    return plain_decimal(in_hours(minutes))
 
 
 def _minutes(hours: Decimal | None) -> int:

@@ -103,7 +103,7 @@ def _contract_page(form: ContractForm, account: Account, contract: Contract | No
                            blank_line=ContractForm.blank_line(), blank_location=ContractForm.blank_location(),
                            languages=_languages(account, *_contract_texts(contract)),
                            manages=can_manage(current_user, account), today=account.today(),
-                           levels=service_levels(db.session, contract) if contract else [])
+                           levels=service_levels(contract) if contract else [])
 
 
 @bp.route("/accounts/<int:account_id>/contracts/new", methods=["GET", "POST"])
@@ -159,7 +159,7 @@ def edit_service_levels(account_id: int, contract_id: int):
     record = _contract_of(account, contract_id)
     form = ServiceLevelsForm()
     if request.method == "GET":
-        form.fill(service_levels(db.session, record))
+        form.fill(service_levels(record))
     page = keep_form(form, lambda: render_template("onboarding/service_levels_form.html", form=form, account=account,
                                                    contract=record, priorities=PRIORITIES))
     if form.validate_on_submit():

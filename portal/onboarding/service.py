@@ -535,13 +535,13 @@ def set_service_levels(session: Session, contract: Contract, account: Account, b
                 and level.resolution_minutes < level.first_response_minutes:
             fields[f"{priority}_resolution"] = "shorter than the first response"
     _refuse(fields)
-    before = service_levels(session, contract)
-    rows = {row.priority: row for row in session.scalars(sa.select(SlaTarget).where(SlaTarget.contract_id == contract.id))}
+    before = service_levels(contract)
+    rows = {row.priority: row for row in contract.sla_targets}
     for priority in PRIORITIES:
         row = rows.get(priority)
         if row is None:
-            row = SlaTarget(account_id=account.id, contract_id=contract.id, priority=priority)
-            session.add(row)
+            row = SlaTarget(account_id=account.id, priority=priority)
+            contract.sla_targets.append(row)
         level = given[priority]
         row.first_response_minutes, row.resolution_minutes = level.first_response_minutes, level.resolution_minutes
         row.business_hours = level.business_hours

@@ -36,7 +36,6 @@ from portal.models import (
     RequestComment,
     RequestStatus,
     ServiceRequest,
-    SlaTarget,
     StoredFile,
     User,
 )
@@ -95,11 +94,10 @@ class ServiceLevel:
 PRIORITIES = (Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW)  # most urgent first
 
 
-def service_levels(session: Session, contract: Contract | None) -> list[ServiceLevel]:
+def service_levels(contract: Contract | None) -> list[ServiceLevel]:
     """Each priority's targets under ``contract``, most urgent first: the contract's own,
     else the standard ones (``DEFAULT_TARGETS``, business hours)."""
-    rows = {} if contract is None else {target.priority: target for target in session.scalars(
-        sa.select(SlaTarget).where(SlaTarget.contract_id == contract.id))}
+    rows = {} if contract is None else {target.priority: target for target in contract.sla_targets}
     levels = []
     for priority in PRIORITIES:
         row = rows.get(priority)
@@ -114,7 +112,7 @@ def service_levels(session: Session, contract: Contract | None) -> list[ServiceL
 def target_for(session: Session, account: Account, priority: Priority) -> tuple[int, int, bool]:
     """(first response minutes, resolution minutes, business hours?) for ``priority``
     under the account's contract in force (``service_levels``)."""
-    level = next(level for level in service_levels(session, current_contract(session, account))
+    level = next(level for level in service_levels(current_contract(session, account))
                  if level.priority is priority)
     return level.first_response_minutes, level.resolution_minutes, level.business_hours
 
