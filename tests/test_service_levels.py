@@ -183,3 +183,21 @@ def test_a_priority_given_twice_or_left_out_is_refused_and_a_client_may_not_set_
     every = [{"priority": p, **level} for p in ("urgent", "high", "normal", "low")]
     assert_error(client.put(url, json={"levels": every}, headers=auth(CLIENT)), 403)
     assert audit_events(latest(session), "contract.service_levels_saved") == []
+
+
+@pytest.mark.parametrize("email", ["account.manager@bravo.example", "client.approver@bravo.example"])
+def test_another_accounts_user_finds_no_service_levels_of_this_contract(client, session, alpha, bravo, auth,
+                                                                      new_browser, email):
+    """Absent and foreign look the same (404), on the page and the API, and nothing is set.
+    Setting them is the account managers' and admins': a client is refused by role first
+    (403 whatever the contract, so it tells nothing either)."""
+    contract = alpha["contract"]
+    every = [{"priority": p, "first_response_minutes": 60, "resolution_minutes": 240}
+             for p in ("urgent", "high", "normal", "low")]
+    api = f"/api/v1/contracts/{contract.id}"
+    assert client.get(api, headers=auth(email)).status_code == 404
+    refused = 404 if "manager" in email else 403
+    assert client.put(f"{api}/service-levels", json={"levels": every}, headers=auth(email)).status_code == refused
+    page = signed_in(new_browser, email).get(f"/accounts/{alpha.account.id}/contracts/{contract.id}/service-levels")
+    assert page.status_code == refused
+    assert audit_events(latest(session), "contract.service_levels_saved") == []
